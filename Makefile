@@ -1,0 +1,42 @@
+# Every target creates or refreshes .venv by itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8765
+
+.PHONY: run test bench lint format clean system
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+## make run: collector on SQLite with demo data; prints the URL and the demo logins.
+run: $(STAMP)
+	@HOST=$(HOST) PORT=$(PORT) scripts/run-demo.sh
+
+## make system: system packages and services the tests need (PostgreSQL started).
+system:
+	@scripts/setup-system.sh
+
+## make test: every test, on SQLite and on PostgreSQL.
+test: $(STAMP) system
+	$(BIN)/python -m pytest
+
+## make bench: speed and memory figures, printed as a table.
+bench: $(STAMP) system
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

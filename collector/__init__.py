@@ -1,0 +1,36 @@
+"""ChatterTrack collector: a Flask app over SQLAlchemy (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from collector import config, errors
+from collector.db import configure_engine
+from collector.db import db as _db
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(config.from_environment() if test_config is None else {})
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.config.setdefault("SECRET_KEY", "dev")
+    app.config["SQLALCHEMY_ENGINES"] = {"default": config.engine_config(app.config["DATABASE_URL"])}
+    # The largest body any endpoint takes; endpoints lower it for themselves.
+    app.config["MAX_CONTENT_LENGTH"] = 16 << 20
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    _db.init_app(app)
+    with app.app_context():
+        configure_engine(_db.engine)
+
+    errors.register(app)
+    from collector.blueprints import admin, ingest, meta
+
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(ingest.bp)
+    app.register_blueprint(admin.bp)
+    return app

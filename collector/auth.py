@@ -1,0 +1,111 @@
+"""Who is calling: bearer tokens for people and integrations, signatures for agents."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import request
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from collector.credentials import token_hash
+from collector.errors import ApiError
+from collector.jsonio import iso
+from collector.models import ApiToken, Device, DeviceKey
+from shared import signing
+
+ROLES = ("admin", "manager", "integration", "chatter")
+
+
+def require_token(session: Session, *roles: str) -> ApiToken:
+    """The caller's API token, which must hold one of ``roles``."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "unauthorized",
+            "send an API token as 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token.strip())))
+    if row is None or row.revoked_at is not None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "unknown or revoked API token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if row.role not in roles:
+        raise ApiError(
+            403, "forbidden", f"a {row.role} token cannot do this; needs {' or '.join(roles)}"
+        )
+    return row
+
+
+@dataclass(frozen=True)
+class AgentCaller:
+    device: Device
+    key: DeviceKey
+
+
+def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller:
+    """Check an agent request's signature over the raw body before it is parsed."""
+    key_id = request.headers.get(signing.HEADER_KEY)
+    raw_ts = request.headers.get(signing.HEADER_TIMESTAMP)
+    signature = request.headers.get(signing.HEADER_SIGNATURE)
+    missing = [
+        name
+        for name, value in (
+            (signing.HEADER_KEY, key_id),
+            (signing.HEADER_TIMESTAMP, raw_ts),
+            (signing.HEADER_SIGNATURE, signature),
+        )
+        if not value
+    ]
+    if missing or key_id is None or raw_ts is None or signature is None:
+        raise ApiError(401, "missing_signature", f"missing header(s): {', '.join(missing)}")
+    try:
+        timestamp = int(raw_ts)
+    except ValueError:
+        raise ApiError(
+            401, "bad_timestamp", f"{signing.HEADER_TIMESTAMP} must be unix seconds"
+        ) from None
+
+    key = session.scalar(select(DeviceKey).where(DeviceKey.key_id == key_id))
+    if key is None:
+        raise ApiError(401, "unknown_key", f"no device key {key_id!r}; enroll again")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise ApiError(401, "key_expired", f"device key {key_id!r} has expired; enroll again")
+    device = key.device
+    if device.revoked_at is not None:
+        raise ApiError(
+            403, "device_revoked", f"device {device.uid} was revoked at {iso(device.revoked_at)}"
+        )
+
+    secrets = session.scalars(
+        select(DeviceKey.secret).where(
+            DeviceKey.device_id == device.id,
+            or_(DeviceKey.expires_at.is_(None), DeviceKey.expires_at > now),
+        )
+    ).all()
+    path = request.script_root + request.path
+    if not signing.verify(secrets, signature, request.method, path, timestamp, body):
+        raise ApiError(
+            401,
+            "bad_signature",
+            "signature does not match: sign 'v1\\nMETHOD\\nPATH\\nTIMESTAMP\\nSHA256(body)' "
+            "with the device secret",
+        )
+    skew = timestamp - int(now.timestamp())
+    if abs(skew) > signing.TOLERANCE_SECONDS:
+        raise ApiError(
+            401,
+            "clock_skew",
+            f"request timestamp is {abs(skew)} s {'ahead of' if skew > 0 else 'behind'} the "
+            f"server clock (allowed ±{signing.TOLERANCE_SECONDS} s); correct the clock with "
+            "server_time and sign again",
+            details=[{"server_time": iso(now), "skew_seconds": skew}],
+        )
+    return AgentCaller(device=device, key=key)

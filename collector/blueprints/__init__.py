@@ -1,0 +1,1 @@
+"""One blueprint per surface of the collector."""

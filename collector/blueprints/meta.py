@@ -1,0 +1,39 @@
+"""Health and the API description."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from collector.db import db
+from collector.errors import error_response
+from collector.jsonio import json_response
+from collector.openapi import spec
+
+bp = Blueprint("meta", __name__)
+
+
+@bp.get("/")
+def index() -> Response:
+    return json_response(
+        {
+            "service": "ChatterTrack collector",
+            "health": "/healthz",
+            "api": "/api/v1/openapi.json",
+        }
+    )
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return error_response(503, "database_unavailable", "the database is not reachable")
+    return json_response({"status": "ok", "database": db.engine.dialect.name})
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi() -> Response:
+    return json_response(spec())

@@ -1,0 +1,92 @@
+"""Enrollment tokens and devices."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from collector import enrollment
+from collector.cli.context import audit, get_chatter, now, parse_duration, session_scope
+from collector.devices import device_summary
+from collector.models import Device
+
+
+@click.command("enroll-token")
+@click.argument("chatter_key")
+@click.option("--ttl", default="72h", show_default=True, help="Lifetime, e.g. 30m, 72h, 7d.")
+def enroll_token(chatter_key: str, ttl: str) -> None:
+    """Print a single-use enrollment token for a chatter's computer (token only)."""
+    lifetime = parse_duration(ttl)
+    with session_scope() as session:
+        chatter = get_chatter(session, chatter_key)
+        try:
+            token = enrollment.create_enroll_token(session, chatter, now(), lifetime)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--ttl") from None
+        audit(session, "enroll_token", chatter_key, ttl=ttl)
+    click.echo(token)
+
+
+@click.command("devices")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_devices(as_json: bool) -> None:
+    """List devices with last seen time, agent version and missing slices."""
+    with session_scope(write=False) as session:
+        query = select(Device).options(selectinload(Device.chatter)).order_by(Device.enrolled_at)
+        rows = [device_summary(d) for d in session.scalars(query)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no devices yet; create a token with 'chatter-collector enroll-token CHATTER'")
+        return
+    header = ("DEVICE", "CHATTER", "HOST", "VERSION", "LAST SEEN", "MISSING", "STATE")
+    click.echo("{:<37} {:<12} {:<16} {:<8} {:<21} {:>7}  {}".format(*header))
+    for r in rows:
+        state = "revoked" if r["revoked_at"] else "active"
+        click.echo(
+            f"{r['device_id']:<37} {r['chatter']:<12} {r['hostname'][:16]:<16} "
+            f"{r['agent_version'][:8]:<8} {_when(r['last_seen_at']):<21} "
+            f"{r['missing_slices']:>7}  {state}"
+        )
+
+
+@click.command("revoke-device")
+@click.argument("device_id")
+def revoke_device(device_id: str) -> None:
+    """Revoke a device: its next request is refused."""
+    with session_scope() as session:
+        try:
+            device = enrollment.find_device(session, device_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        enrollment.revoke_device(device, now())
+        audit(session, "revoke_device", device.uid)
+        uid = device.uid
+    click.echo(f"device {uid} revoked")
+
+
+@click.command("rotate-key")
+@click.argument("device_id")
+def rotate_key(device_id: str) -> None:
+    """Ask a device to rotate its key at its next heartbeat (its queue is kept)."""
+    with session_scope() as session:
+        try:
+            device = enrollment.find_device(session, device_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        device.rotate_requested = True
+        audit(session, "request_key_rotation", device.uid)
+        uid = device.uid
+    click.echo(f"device {uid} will rotate its key at its next heartbeat")
+
+
+
+def _when(stamp: str | None) -> str:
+    return "never" if stamp is None else stamp[:19].replace("T", " ") + " UTC"
+
+
+COMMANDS = [enroll_token, list_devices, revoke_device, rotate_key]

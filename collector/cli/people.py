@@ -1,0 +1,64 @@
+"""Creators and chatters."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from collector.cli.context import audit, check_key, get_creator, now, session_scope
+from collector.models import Chatter, Creator
+
+
+def _key(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    return check_key(value)
+
+
+@click.command("add-creator")
+@click.argument("key", callback=_key)
+@click.option("--name", required=True, help="Display name.")
+def add_creator(key: str, name: str) -> None:
+    """Add a creator with a unique KEY."""
+    with session_scope() as session:
+        if session.scalar(select(Creator).where(Creator.key == key)):
+            raise click.ClickException(f"creator {key!r} already exists")
+        session.add(Creator(key=key, name=name.strip() or key, created_at=now()))
+        audit(session, "add_creator", key, name=name)
+    click.echo(f"creator {key} added")
+
+
+@click.command("add-chatter")
+@click.argument("key", callback=_key)
+@click.option("--name", required=True, help="Display name.")
+@click.option("--creator", "creators", multiple=True, help="Creator KEY (repeatable).")
+def add_chatter(key: str, name: str, creators: tuple[str, ...]) -> None:
+    """Add a chatter with a unique KEY, assigned to creators."""
+    with session_scope() as session:
+        if session.scalar(select(Chatter).where(Chatter.key == key)):
+            raise click.ClickException(f"chatter {key!r} already exists")
+        chatter = Chatter(key=key, name=name.strip() or key, created_at=now())
+        chatter.creators = [get_creator(session, c) for c in dict.fromkeys(creators)]
+        session.add(chatter)
+        audit(session, "add_chatter", key, name=name, creators=list(creators))
+    click.echo(f"chatter {key} added")
+
+
+@click.command("creators")
+def list_creators() -> None:
+    """List creators."""
+    with session_scope(write=False) as session:
+        for c in session.scalars(select(Creator).order_by(Creator.key)):
+            click.echo("\t".join([c.key, c.name] + ([] if c.active else ["(inactive)"])))
+
+
+@click.command("chatters")
+def list_chatters() -> None:
+    """List chatters and their creators."""
+    with session_scope(write=False) as session:
+        query = select(Chatter).options(selectinload(Chatter.creators)).order_by(Chatter.key)
+        for c in session.scalars(query):
+            creators = ",".join(sorted(cr.key for cr in c.creators)) or "-"
+            click.echo("\t".join([c.key, c.name, creators] + ([] if c.active else ["(inactive)"])))
+
+
+COMMANDS = [add_creator, add_chatter, list_creators, list_chatters]

@@ -1,0 +1,221 @@
+"""Validating and storing business events idempotently (by client-given id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collector.errors import ApiError
+from collector.models import Chatter, Creator, Event
+from collector.settings import currency_exponent
+from collector.upsert import insert_ignoring_conflicts
+from shared import events as wire
+from shared.money import AmountError, parse_amount
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+@dataclass
+class Rejection:
+    index: int
+    id: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "id": self.id, "message": self.message}
+
+
+@dataclass
+class Prepared:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@dataclass
+class Stored:
+    accepted: int
+    duplicates: int
+    conflicts: list[str]
+
+
+def split_body(body: bytes, content_type: str) -> list[bytes]:
+    """The raw JSON of each event from a JSON array or NDJSON body."""
+    stripped = body.lstrip()
+    ndjson = "ndjson" in content_type or "jsonl" in content_type
+    if not ndjson and stripped.startswith(b"["):
+        try:
+            raws = msgspec.json.decode(body, type=list[msgspec.Raw])
+        except msgspec.DecodeError as exc:
+            raise ApiError(
+                400, "malformed_json", f"body is not a valid JSON array: {exc}"
+            ) from None
+        items = [bytes(raw) for raw in raws]
+    elif ndjson or stripped.startswith(b"{"):
+        items = [line for line in body.splitlines() if line.strip()]
+    else:
+        raise ApiError(
+            400, "malformed_json", "send a JSON array of events or NDJSON (one per line)"
+        )
+    if not items:
+        raise ApiError(422, "no_events", "the request holds no events")
+    if len(items) > wire.MAX_EVENTS_PER_REQUEST:
+        raise ApiError(
+            413,
+            "too_many_events",
+            f"{len(items)} events in one request; at most {wire.MAX_EVENTS_PER_REQUEST}",
+        )
+    return items
+
+
+def prepare(
+    session: Session, raws: Sequence[bytes], *, source: str, now: dt.datetime, first_index: int = 0
+) -> Prepared:
+    """Decode and check every event; rows for the good ones, reasons for the rest."""
+    result = Prepared()
+    decoded: list[tuple[int, wire.Event]] = []
+    for offset, raw in enumerate(raws):
+        index = first_index + offset
+        try:
+            decoded.append((index, wire.decode_event(raw)))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            head = wire.decode_head(raw)
+            event_id = head.id if isinstance(head.id, str) else None
+            message = str(exc)
+            if isinstance(exc, msgspec.ValidationError) and "`$.type`" in message:
+                message = f"unknown event type {head.type!r}; known: {', '.join(wire.EVENT_TYPES)}"
+            result.rejected.append(Rejection(index, event_id, message))
+
+    creators = _ids_by_key(session, Creator, {ev.creator for _, ev in decoded})
+    chatters = _ids_by_key(session, Chatter, {c for _, ev in decoded if (c := _chatter_of(ev))})
+    _currency, exponent = currency_exponent(session)
+    latest = now + FUTURE_TOLERANCE
+
+    for index, ev in decoded:
+        problems: list[str] = []
+        creator_id = creators.get(ev.creator)
+        if creator_id is None:
+            problems.append(f"unknown creator {ev.creator!r}")
+        chatter_key = _chatter_of(ev)
+        chatter_id = chatters.get(chatter_key) if chatter_key else None
+        if chatter_key and chatter_id is None:
+            problems.append(f"unknown chatter {chatter_key!r}")
+        if ev.occurred_at > latest:
+            problems.append(f"occurred_at {ev.occurred_at.isoformat()} is in the future")
+        row = {
+            "event_id": ev.id,
+            "type": type(ev).__struct_config__.tag,
+            "occurred_at": ev.occurred_at,
+            "creator_id": creator_id,
+            "chatter_id": chatter_id,
+            "contact": None,
+            "kind": None,
+            "ref": None,
+            "amount_minor": None,
+            "attrs": None,
+            "source": source,
+            "content_hash": hashlib.sha256(msgspec.json.encode(ev)).hexdigest(),
+            "received_at": now,
+        }
+        try:
+            row.update(_type_columns(ev, exponent))
+        except AmountError as exc:
+            problems.append(f"amount {exc}")
+        if problems:
+            result.rejected.append(Rejection(index, ev.id, "; ".join(problems)))
+        else:
+            result.rows.append(row)
+    result.rejected.sort(key=lambda r: r.index)
+    return result
+
+
+def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
+    """Insert new events; an id seen before is a duplicate, and a conflict if it differs."""
+    first_by_id: dict[str, dict[str, Any]] = {}
+    repeats: list[dict[str, Any]] = []
+    for row in rows:
+        if row["event_id"] in first_by_id:
+            repeats.append(row)
+        else:
+            first_by_id[row["event_id"]] = row
+    inserted = set(
+        insert_ignoring_conflicts(
+            session,
+            Event.__table__,
+            list(first_by_id.values()),
+            ("event_id",),
+            "event_id",  # type: ignore[arg-type]
+        )
+    )
+    not_new = [r for r in first_by_id.values() if r["event_id"] not in inserted] + repeats
+    stored_hash = _stored_hashes(session, {r["event_id"] for r in not_new})
+    conflicts = sorted(
+        {r["event_id"] for r in not_new if stored_hash.get(r["event_id"]) != r["content_hash"]}
+    )
+    return Stored(accepted=len(inserted), duplicates=len(not_new), conflicts=conflicts)
+
+
+def _chatter_of(ev: wire.Event) -> str | None:
+    return getattr(ev, "chatter", None)
+
+
+def _ids_by_key(
+    session: Session, model: type[Creator] | type[Chatter], keys: Iterable[str]
+) -> dict[str, int]:
+    wanted = sorted(set(keys))
+    found: dict[str, int] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        found.update(
+            session.execute(select(model.key, model.id).where(model.key.in_(chunk))).tuples()
+        )
+    return found
+
+
+def _stored_hashes(session: Session, event_ids: set[str]) -> dict[str, str]:
+    wanted = sorted(event_ids)
+    found: dict[str, str] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        found.update(
+            session.execute(
+                select(Event.event_id, Event.content_hash).where(Event.event_id.in_(chunk))
+            ).tuples()
+        )
+    return found
+
+
+def _positive(value: object, exponent: int) -> int:
+    minor = parse_amount(value, exponent)
+    if minor <= 0:
+        raise AmountError("must be greater than zero")
+    return minor
+
+
+def _type_columns(ev: wire.Event, exponent: int) -> dict[str, Any]:
+    match ev:
+        case wire.FanMessage():
+            return {"contact": ev.fan}
+        case wire.MessageSent():
+            columns: dict[str, Any] = {"contact": ev.fan, "kind": ev.kind}
+            if ev.ppv is not None:
+                columns["ref"] = ev.ppv.id
+                columns["amount_minor"] = parse_amount(ev.ppv.price, exponent)
+            return columns
+        case wire.PpvPurchase():
+            return {
+                "contact": ev.fan,
+                "ref": ev.ppv_id,
+                "amount_minor": _positive(ev.amount, exponent),
+            }
+        case wire.Tip():
+            return {"contact": ev.fan, "amount_minor": _positive(ev.amount, exponent)}
+        case wire.Refund():
+            return {"ref": ev.refers_to, "amount_minor": _positive(ev.amount, exponent)}
+    raise AssertionError(f"unhandled event type {type(ev).__name__}")

@@ -1,0 +1,100 @@
+"""Storing a verified heartbeat batch exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from collector.errors import ApiError
+from collector.models import Device, Slice
+from collector.settings import agent_settings
+from collector.upsert import insert_ignoring_conflicts
+from shared.protocol import HeartbeatBatch, HeartbeatReply, validate_batch
+
+_decoder = msgspec.json.Decoder(HeartbeatBatch)
+
+
+def decode_batch(body: bytes) -> HeartbeatBatch:
+    try:
+        return _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_batch", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+
+
+def store_batch(
+    session: Session, device: Device, batch: HeartbeatBatch, now: dt.datetime
+) -> HeartbeatReply:
+    settings = agent_settings(session, device.chatter_id)
+    problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
+    if problems:
+        raise ApiError(
+            422,
+            "invalid_batch",
+            f"{len(problems)} problem(s) in batch {batch.batch_id}; nothing was stored",
+            [p.as_dict() for p in problems],
+        )
+
+    rows = [
+        {
+            "device_id": device.id,
+            "chatter_id": device.chatter_id,
+            "start": hb.start,
+            "duration": hb.duration,
+            "active_seconds": hb.active_seconds,
+            "input_seconds": hb.input_seconds,
+            "paused_seconds": hb.paused_seconds,
+            "keystrokes": hb.keystrokes,
+            "mouse_events": hb.mouse_events,
+            "seq": hb.seq,
+            "batch_id": batch.batch_id,
+            "received_at": now,
+        }
+        for hb in batch.heartbeats
+    ]
+    inserted = insert_ignoring_conflicts(
+        session,
+        Slice.__table__,
+        rows,
+        ("device_id", "start"),
+        "seq",  # type: ignore[arg-type]
+    )
+
+    seqs = sorted(hb.seq for hb in batch.heartbeats)
+    gaps = _gaps(device.seq_max, seqs)
+    changes: dict[str, object] = {
+        "last_seen_at": now,
+        "slices_received": Device.slices_received + len(inserted),
+        "clock_skew_seconds": round((batch.sent_at - now).total_seconds(), 3),
+    }
+    if seqs and seqs[-1] > device.seq_max:
+        changes["seq_max"] = seqs[-1]
+    if batch.agent_version:
+        changes["agent_version"] = batch.agent_version
+    if batch.queue is not None:
+        changes["queue_health"] = msgspec.to_builtins(batch.queue)
+    session.execute(update(Device).where(Device.id == device.id).values(**changes))
+
+    return HeartbeatReply(
+        accepted=len(inserted),
+        duplicates=len(rows) - len(inserted),
+        server_time=now,
+        settings=settings,
+        gaps=gaps,
+        rotate_key=device.rotate_requested,
+    )
+
+
+def _gaps(previous_max: int, seqs: list[int]) -> list[tuple[int, int]]:
+    """Seq ranges missing between the device's previous high mark and this batch."""
+    gaps = []
+    expected = previous_max + 1
+    for seq in seqs:
+        if seq > expected:
+            gaps.append((expected, seq - 1))
+        expected = max(expected, seq + 1)
+    return gaps

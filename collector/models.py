@@ -1,0 +1,199 @@
+"""Typed SQLAlchemy models: people, devices, credentials, slices and events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from collector.db import Base, BigId
+
+chatter_creators = Table(
+    "chatter_creators",
+    Base.metadata,
+    Column("chatter_id", ForeignKey("chatters.id", ondelete="CASCADE"), primary_key=True),
+    Column("creator_id", ForeignKey("creators.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Creator(Base):
+    __tablename__ = "creators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class Chatter(Base):
+    __tablename__ = "chatters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+
+    creators: Mapped[list[Creator]] = relationship(secondary=chatter_creators)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), index=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    platform: Mapped[str] = mapped_column(String(100))
+    agent_version: Mapped[str] = mapped_column(String(50))
+    enrolled_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    rotate_requested: Mapped[bool] = mapped_column(default=False)
+    seq_max: Mapped[int] = mapped_column(BigInteger, default=0)
+    slices_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The agent's last report on its outbox, and how far its clock was off.
+    queue_health: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    clock_skew_seconds: Mapped[float | None]
+
+    chatter: Mapped[Chatter] = relationship()
+
+
+class DeviceKey(Base):
+    """A signing secret of a device.  Old keys live on briefly after rotation."""
+
+    __tablename__ = "device_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(40), unique=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    # HMAC needs the secret itself on the server, as with Stripe's endpoint secrets.
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+
+    device: Mapped[Device] = relationship()
+
+
+class EnrollmentToken(Base):
+    __tablename__ = "enrollment_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+
+    chatter: Mapped[Chatter] = relationship()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    chatter: Mapped[Chatter | None] = relationship()
+
+
+class Setting(Base):
+    """A setting value; ``scope`` is ``global`` or ``chatter:<id>``."""
+
+    __tablename__ = "settings"
+    __table_args__ = (UniqueConstraint("name", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime]
+
+
+class Slice(Base):
+    """One heartbeat slice, unique per (device, start)."""
+
+    __tablename__ = "slices"
+    __table_args__ = (
+        UniqueConstraint("device_id", "start"),
+        Index("ix_slices_chatter_start", "chatter_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    # Copied from the device so per-chatter range queries need no join.
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"))
+    start: Mapped[dt.datetime]
+    duration: Mapped[int]
+    active_seconds: Mapped[int]
+    input_seconds: Mapped[int]
+    paused_seconds: Mapped[int]
+    keystrokes: Mapped[int]
+    mouse_events: Mapped[int]
+    seq: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime]
+
+
+class Event(Base):
+    """A business event of any type.
+
+    Common fields have typed columns so stats can filter and sum in SQL;
+    ``contact`` is the fan (or visitor), ``ref`` the PPV, refunded event or
+    request the event refers to, ``amount_minor`` money in minor units.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_chatter_occurred", "chatter_id", "occurred_at"),
+        Index("ix_events_creator_occurred", "creator_id", "occurred_at"),
+        Index("ix_events_type_occurred", "type", "occurred_at"),
+        Index("ix_events_ref", "ref"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[dt.datetime]
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("creators.id"))
+    chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(20))
+    ref: Mapped[str | None] = mapped_column(String(200))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    attrs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime]
+
+
+class AuditEntry(Base):
+    """Who changed what: tokens, revocations, settings (and later reassignments)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,212 @@
+"""Protocol v1 messages between agent and collector: enrollment and heartbeats.
+
+Every timestamp is RFC 3339 with an offset (the agent sends UTC, ``...Z``).
+Unknown fields are ignored on decode so that a newer agent can talk to an older
+collector; the collector documents every field it reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+
+UTC = dt.UTC
+AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+
+MAX_BATCH_SLICES = 1000
+MAX_HEARTBEAT_BODY = 1 << 20  # 1 MiB
+MAX_SLICE_DURATION = 3600
+ALLOWED_SLICE_SECONDS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+# Beyond these rates a slice is not a person at a keyboard (or a jiggler is
+# running); refusing it keeps manufactured activity out of the figures.
+MAX_KEYSTROKES_PER_SECOND = 50
+MAX_MOUSE_EVENTS_PER_SECOND = 200
+# The agent keeps 30 days; a few more days cover a long final flush.
+MAX_SLICE_AGE = dt.timedelta(days=35)
+
+
+class AgentSettings(msgspec.Struct, kw_only=True):
+    """What the collector tells an agent to use; sent at enrollment and in every reply."""
+
+    slice_seconds: int = 60
+    idle_threshold_seconds: int = 180
+    outbox_max_days: int = 30
+
+
+class EnrollRequest(msgspec.Struct, kw_only=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    hostname: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    platform: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    agent_version: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+
+
+class EnrollResponse(msgspec.Struct, kw_only=True):
+    device_id: str
+    key_id: str
+    secret: str
+    server_time: dt.datetime
+    settings: AgentSettings
+
+
+class RotateKeyResponse(msgspec.Struct, kw_only=True):
+    key_id: str
+    secret: str
+    previous_key_expires_at: dt.datetime
+    server_time: dt.datetime
+
+
+class Heartbeat(msgspec.Struct, kw_only=True, frozen=True):
+    """One sealed slice of ``[start, start + slice_seconds)``.
+
+    ``duration`` is how many seconds of the slice the agent was running;
+    ``active_seconds`` and ``paused_seconds`` are parts of it (never more
+    than it together); ``input_seconds`` counts seconds that saw any input.
+    """
+
+    seq: Annotated[int, msgspec.Meta(ge=1)]
+    start: AwareDatetime
+    duration: int
+    active_seconds: NonNegative
+    input_seconds: NonNegative
+    keystrokes: NonNegative
+    mouse_events: NonNegative
+    paused_seconds: NonNegative = 0
+
+
+class QueueHealth(msgspec.Struct, kw_only=True):
+    """The agent's own view of its outbox, shown to admins."""
+
+    queued: NonNegative = 0
+    parked: NonNegative = 0
+    dropped: NonNegative = 0
+    oldest: AwareDatetime | None = None
+
+
+class HeartbeatBatch(msgspec.Struct, kw_only=True):
+    batch_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    sent_at: AwareDatetime
+    heartbeats: list[Heartbeat]
+    # The slice length these slices use; defaults to the device's current
+    # setting.  Stating it keeps queued slices valid after the setting changes.
+    slice_seconds: int | None = None
+    agent_version: Annotated[str, msgspec.Meta(max_length=50)] | None = None
+    queue: QueueHealth | None = None
+
+
+class HeartbeatReply(msgspec.Struct, kw_only=True):
+    accepted: int
+    duplicates: int
+    server_time: dt.datetime
+    settings: AgentSettings
+    # Inclusive seq ranges this device skipped, seen from this batch.
+    gaps: list[tuple[int, int]] = []
+    rotate_key: bool = False
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    error: str
+    message: str
+    details: list[Any] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a request, pointing at the offending field."""
+
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+def encode(message: msgspec.Struct | dict[str, Any] | list[Any]) -> bytes:
+    return msgspec.json.encode(message)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def format_time(moment: dt.datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as the protocol writes every timestamp."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def validate_batch(batch: HeartbeatBatch, *, slice_seconds: int, now: dt.datetime) -> list[Problem]:
+    """Every cross-field rule a batch must meet; an empty list means valid.
+
+    Field types and signs are already checked by decoding.  Both sides use
+    this: the collector to refuse a batch, the agent to check itself.
+    """
+    problems: list[Problem] = []
+    if batch.slice_seconds is not None:
+        slice_seconds = batch.slice_seconds
+        if slice_seconds not in ALLOWED_SLICE_SECONDS:
+            problems.append(Problem("slice_seconds", f"{slice_seconds} does not divide 60 evenly"))
+            return problems
+    if len(batch.heartbeats) > MAX_BATCH_SLICES:
+        problems.append(
+            Problem(
+                "heartbeats",
+                f"{len(batch.heartbeats)} slices in one batch; at most {MAX_BATCH_SLICES}",
+            )
+        )
+        return problems
+
+    latest_end = now + dt.timedelta(seconds=300)
+    oldest_start = now - MAX_SLICE_AGE
+    seen_starts: set[dt.datetime] = set()
+    seen_seqs: set[int] = set()
+    for i, hb in enumerate(batch.heartbeats):
+        where = f"heartbeats[{i}]"
+
+        def bad(field: str, message: str, where: str = where) -> None:
+            problems.append(Problem(f"{where}.{field}", message))
+
+        start = hb.start.astimezone(UTC)
+        if start.microsecond or int(start.timestamp()) % slice_seconds:
+            bad("start", f"{format_time(start)} is not aligned to {slice_seconds}-second slices")
+        if not 1 <= hb.duration <= MAX_SLICE_DURATION:
+            bad("duration", f"{hb.duration} is outside 1..{MAX_SLICE_DURATION}")
+        elif hb.duration > slice_seconds:
+            bad("duration", f"{hb.duration} s is longer than the {slice_seconds}-second slice")
+        if hb.active_seconds > hb.duration:
+            bad("active_seconds", f"{hb.active_seconds} is more than duration {hb.duration}")
+        if hb.input_seconds > hb.duration:
+            bad("input_seconds", f"{hb.input_seconds} is more than duration {hb.duration}")
+        if hb.active_seconds + hb.paused_seconds > hb.duration:
+            bad(
+                "paused_seconds",
+                f"active {hb.active_seconds} + paused {hb.paused_seconds} exceed "
+                f"duration {hb.duration}",
+            )
+        if hb.keystrokes > MAX_KEYSTROKES_PER_SECOND * max(hb.duration, 1):
+            bad(
+                "keystrokes",
+                f"{hb.keystrokes} in {hb.duration} s is implausible "
+                f"(more than {MAX_KEYSTROKES_PER_SECOND} a second)",
+            )
+        if hb.mouse_events > MAX_MOUSE_EVENTS_PER_SECOND * max(hb.duration, 1):
+            bad(
+                "mouse_events",
+                f"{hb.mouse_events} in {hb.duration} s is implausible "
+                f"(more than {MAX_MOUSE_EVENTS_PER_SECOND} a second)",
+            )
+        if start + dt.timedelta(seconds=hb.duration) > latest_end:
+            bad(
+                "start", f"{format_time(start)} ends in the future (server time {format_time(now)})"
+            )
+        elif start < oldest_start:
+            bad("start", f"{format_time(start)} is older than {MAX_SLICE_AGE.days} days")
+        if start in seen_starts:
+            bad("start", f"{format_time(start)} appears twice in this batch")
+        seen_starts.add(start)
+        if hb.seq in seen_seqs:
+            bad("seq", f"seq {hb.seq} appears twice in this batch")
+        seen_seqs.add(hb.seq)
+    return problems
