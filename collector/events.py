@@ -172,9 +172,8 @@ def _ids_by_key(
     found: dict[str, int] = {}
     for i in range(0, len(wanted), 500):
         chunk = wanted[i : i + 500]
-        found.update(
-            session.execute(select(model.key, model.id).where(model.key.in_(chunk))).tuples()
-        )
+        query = select(model.key, model.id).where(model.key.in_(chunk))
+        found.update((key, id_) for key, id_ in session.execute(query))
     return found
 
 
@@ -183,11 +182,8 @@ def _stored_hashes(session: Session, event_ids: set[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for i in range(0, len(wanted), 500):
         chunk = wanted[i : i + 500]
-        found.update(
-            session.execute(
-                select(Event.event_id, Event.content_hash).where(Event.event_id.in_(chunk))
-            ).tuples()
-        )
+        query = select(Event.event_id, Event.content_hash).where(Event.event_id.in_(chunk))
+        found.update((event_id, digest) for event_id, digest in session.execute(query))
     return found
 
 

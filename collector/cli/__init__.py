@@ -20,6 +20,7 @@ from collector.cli.context import CliState
 def main(ctx: click.Context, database: str | None) -> None:
     """ChatterTrack collector: people, devices, tokens, settings, import, serving."""
     ctx.obj = CliState(database)
+    ctx.call_on_close(ctx.obj.close)
 
 
 for module in (database, server, people, devices, tokens, settings_cmd, importer):

@@ -37,6 +37,11 @@ class CliState:
             self._app = create_app(settings)
         return self._app
 
+    def close(self) -> None:
+        if self._app is not None:
+            with self._app.app_context():
+                db.engine.dispose()
+
 
 @contextmanager
 def session_scope(write: bool = True) -> Iterator[Session]:

@@ -84,7 +84,6 @@ def rotate_key(device_id: str) -> None:
     click.echo(f"device {uid} will rotate its key at its next heartbeat")
 
 
-
 def _when(stamp: str | None) -> str:
     return "never" if stamp is None else stamp[:19].replace("T", " ") + " UTC"
 
