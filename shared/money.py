@@ -58,7 +58,12 @@ class AmountError(ValueError):
 def parse_amount(value: object, exponent: int) -> int:
     """Decimal string -> integer minor units, refusing anything inexact."""
     if isinstance(value, bool) or not isinstance(value, str):
-        kind = "a JSON number" if isinstance(value, int | float) else type(value).__name__
+        if isinstance(value, bool):
+            kind = "a JSON boolean"
+        elif isinstance(value, int | float):
+            kind = "a JSON number (floats are inexact)"
+        else:
+            kind = type(value).__name__
         raise AmountError(f'must be a decimal string such as "12.50", not {kind}')
     if not _AMOUNT.match(value):
         raise AmountError(f'"{value}" is not a decimal amount such as "12.50"')

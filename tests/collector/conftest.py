@@ -178,3 +178,9 @@ def agency(collector: Collector) -> Collector:
 @pytest.fixture
 def agent(agency: Collector) -> Agent:
     return agency.enroll("alice")
+
+
+@pytest.fixture
+def integration(agency: Collector) -> str:
+    """An integration token for pushing events."""
+    return agency.token("integration")

@@ -47,11 +47,6 @@ def rows(collector: Collector) -> dict[str, tuple[Any, ...]]:
     return {r[0]: tuple(r[1:]) for r in result}
 
 
-@pytest.fixture
-def integration(agency: Collector) -> str:
-    return agency.token("integration")
-
-
 def test_json_array_is_stored_exactly(agency: Collector, integration: str) -> None:
     reply = agency.post_events(SAMPLE, integration)
     assert reply.status_code == 200, reply.text

@@ -1,0 +1,71 @@
+"""The admin CLI: clear messages and non-zero exits on bad input (both databases)."""
+
+from __future__ import annotations
+
+from tests.collector.conftest import Collector
+
+
+def test_people(collector: Collector) -> None:
+    collector.cli("add-creator", "luna", "--name", "Luna")
+    dup = collector.cli("add-creator", "luna", "--name", "Luna", expect=1)
+    assert "already exists" in dup.output
+    bad = collector.cli("add-creator", "Luna Rivers", "--name", "x", expect=2)
+    assert "lowercase" in bad.output
+    no_creator = collector.cli("add-chatter", "al", "--name", "Al", "--creator", "ghost", expect=1)
+    assert "no creator 'ghost'" in no_creator.output
+    collector.cli("add-chatter", "al", "--name", "Al", "--creator", "luna")
+    assert "al\tAl\tluna" in collector.cli("chatters").output
+    assert "luna\tLuna" in collector.cli("creators").output
+
+
+def test_settings(agency: Collector) -> None:
+    assert "idle_threshold_seconds = 180" in agency.cli("settings", "list").output
+    bad = agency.cli("settings", "set", "slice_seconds", "7", expect=1)
+    assert "does not divide 60" in bad.output
+    unknown = agency.cli("settings", "set", "colour", "red", expect=1)
+    assert "unknown setting 'colour'" in unknown.output
+    not_number = agency.cli("settings", "set", "idle_threshold_seconds", "soon", expect=1)
+    assert "not a whole number" in not_number.output
+    agency.cli("settings", "set", "slice_seconds", "30", "--chatter", "bob")
+    assert "slice_seconds = 30" in agency.cli("settings", "list", "--chatter", "bob").output
+    assert "slice_seconds = 60" in agency.cli("settings", "list").output
+    per_chatter = agency.cli("settings", "set", "currency", "EUR", "--chatter", "bob", expect=1)
+    assert "agency-wide" in per_chatter.output
+    zone = agency.cli("settings", "set", "agency_timezone", "Mars/Olympus", expect=1)
+    assert "IANA" in zone.output
+
+
+def test_api_tokens(agency: Collector) -> None:
+    missing = agency.cli("api-token", "me", "--role", "chatter", expect=2)
+    assert "needs --chatter" in missing.output
+    wrong = agency.cli("api-token", "x", "--role", "manager", "--chatter", "alice", expect=2)
+    assert "only goes with --role chatter" in wrong.output
+    role = agency.cli("api-token", "x", "--role", "god", expect=2)
+    assert "god" in role.output
+    token = agency.token("chatter", "alice")
+    assert token.startswith("ctk_")
+    assert token not in agency.cli("api-tokens").output
+
+
+def test_devices_listing_and_revoke(agency: Collector) -> None:
+    assert "no devices yet" in agency.cli("devices").output
+    agent = agency.enroll("alice")
+    table = agency.cli("devices").output
+    assert agent.device_id in table and "active" in table
+    short = agency.cli("revoke-device", "abc", expect=1)
+    assert "at least 8 characters" in short.output
+    agency.cli("revoke-device", agent.device_id)
+    assert "revoked" in agency.cli("devices").output
+
+
+def test_unreachable_database(tmp_path: object) -> None:
+    from click.testing import CliRunner
+
+    from collector.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["--database", "postgresql://nobody@127.0.0.1:1/none", "creators"],
+    )
+    assert result.exit_code == 1
+    assert "database error" in result.output

@@ -1,0 +1,58 @@
+"""Batch rules as pure functions, and the agent-side weight of the protocol package."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+from shared.protocol import Heartbeat, HeartbeatBatch, validate_batch
+
+NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
+
+
+def hb(seq: int, minute: int, **kw: int) -> Heartbeat:
+    fields = {"duration": 60, "active_seconds": 30, "input_seconds": 10, "keystrokes": 5, "mouse_events": 3}
+    fields.update(kw)
+    start = dt.datetime(2026, 11, 24, 11, minute, tzinfo=dt.UTC)
+    return Heartbeat(seq=seq, start=start, **fields)
+
+
+def batch(*beats: Heartbeat, slice_seconds: int | None = None) -> HeartbeatBatch:
+    return HeartbeatBatch(batch_id="b", sent_at=NOW, heartbeats=list(beats), slice_seconds=slice_seconds)
+
+
+def test_valid_batch_has_no_problems() -> None:
+    assert validate_batch(batch(hb(1, 0), hb(2, 1)), slice_seconds=60, now=NOW) == []
+
+
+def test_rules() -> None:
+    problems = validate_batch(
+        batch(hb(1, 0, duration=61), hb(1, 0), hb(3, 2, keystrokes=10_000)), slice_seconds=60, now=NOW
+    )
+    messages = [(p.field, p.message) for p in problems]
+    assert ("heartbeats[0].duration", "61 s is longer than the 60-second slice") in messages
+    assert any(f == "heartbeats[1].start" and "appears twice" in m for f, m in messages)
+    assert any(f == "heartbeats[1].seq" for f, _ in messages)
+    assert any(f == "heartbeats[2].keystrokes" and "implausible" in m for f, m in messages)
+
+
+def test_slice_seconds_must_divide_sixty() -> None:
+    problems = validate_batch(batch(hb(1, 0), slice_seconds=7), slice_seconds=60, now=NOW)
+    assert [p.field for p in problems] == ["slice_seconds"]
+
+
+def test_protocol_import_is_light() -> None:
+    """The agent imports shared: no web, database or input libraries come with it."""
+    code = (
+        "import sys, json, resource\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "import shared.protocol, shared.events, shared.signing, shared.money\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "heavy = [m for m in ('flask', 'sqlalchemy', 'pynput', 'psutil', 'pydantic') if m in sys.modules]\n"
+        "print(json.dumps({'heavy': heavy, 'added_kib': after - before}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout)
+    assert result["heavy"] == []
