@@ -69,7 +69,7 @@ def parse_amount(value: object, exponent: int) -> int:
         raise AmountError(f'"{value}" is not a decimal amount such as "12.50"')
     amount = Decimal(value)
     if amount >= MAX_MAJOR_UNITS:
-        raise AmountError(f'"{value}" is larger than {MAX_MAJOR_UNITS}')
+        raise AmountError(f'"{value}" is too large; amounts stay below {MAX_MAJOR_UNITS}')
     minor = amount.scaleb(exponent)
     if minor != minor.to_integral_value():
         raise AmountError(f'"{value}" has more than {exponent} decimal places')

@@ -24,14 +24,14 @@ def test_parse(text: str, exponent: int, minor: int) -> None:
     ("value", "message"),
     [(1.5, "JSON number"), (2, "JSON number"), (True, "boolean"), ("1.999", "more than 2"),
      ("-1", "not a decimal"), ("1e3", "not a decimal"), (" 1", "not a decimal"),
-     ("01", "not a decimal"), ("NaN", "not a decimal"), ("10000000000", "larger than")],
+     ("01", "not a decimal"), ("NaN", "not a decimal"), ("10000000000", "too large")],
 )
 def test_refuse(value: object, message: str) -> None:
     with pytest.raises(AmountError, match=message):
         parse_amount(value, 2)
 
 
-@given(minor=st.integers(0, 10**12 - 1), exponent=st.sampled_from([0, 2, 3]))
+@given(minor=st.integers(0, 10**10 - 1), exponent=st.sampled_from([0, 2, 3]))
 def test_round_trip(minor: int, exponent: int) -> None:
     text = format_amount(minor, exponent)
     assert parse_amount(text, exponent) == minor
