@@ -56,13 +56,7 @@ def store_batch(
         }
         for hb in batch.heartbeats
     ]
-    inserted = insert_ignoring_conflicts(
-        session,
-        Slice.__table__,
-        rows,
-        ("device_id", "start"),
-        "seq",  # type: ignore[arg-type]
-    )
+    inserted = insert_ignoring_conflicts(session, Slice, rows, ("device_id", "start"), "seq")
 
     seqs = sorted(hb.seq for hb in batch.heartbeats)
     gaps = _gaps(device.seq_max, seqs)

@@ -33,8 +33,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json(_ref("ErrorBody"), reasons[s]) for s in statuses}
 
 
-_SIGNED = [{"agentSignature": []}]
-_TOKEN = [{"bearerToken": []}]
+_SIGNED: list[dict[str, list[str]]] = [{"agentSignature": []}]
+_TOKEN: list[dict[str, list[str]]] = [{"bearerToken": []}]
 
 
 def _paths() -> dict[str, Any]:

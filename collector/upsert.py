@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from collector.db import Base
 
 
 def insert_ignoring_conflicts(
     session: Session,
-    table: Table,
+    model: type[Base],
     rows: Sequence[dict[str, Any]],
     conflict_columns: Sequence[str],
     returning: str,
@@ -27,8 +28,8 @@ def insert_ignoring_conflicts(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(table)
+        insert(model)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(table.c[returning])
+        .returning(model.__table__.c[returning])
     )
     return list(session.scalars(stmt, list(rows)))

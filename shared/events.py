@@ -75,7 +75,7 @@ class EventHead(msgspec.Struct):
     type: object = None
 
 
-_event_decoder = msgspec.json.Decoder(Event)
+_event_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
 _head_decoder = msgspec.json.Decoder(EventHead)
 
 

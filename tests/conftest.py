@@ -53,7 +53,8 @@ def pg_template() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the server means the lane cannot run
-        reason = f"PostgreSQL lane not run: cannot reach {make_url(PG_ADMIN_URL).render_as_string()} ({exc.__class__.__name__})"
+        where = make_url(PG_ADMIN_URL).render_as_string()
+        reason = f"PostgreSQL lane not run: cannot reach {where} ({exc.__class__.__name__})"
         if IN_CI:
             pytest.fail(reason + "; under CI=true PostgreSQL is required")
         pytest.skip(reason)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+import collector.models  # noqa: F401  (registers every table)
 from collector.config import normalise_database_url
-from collector.models import Base
+from collector.db import Base
 
 target_metadata = Base.metadata
 

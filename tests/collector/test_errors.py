@@ -27,13 +27,17 @@ def test_unknown_route_and_method(collector: Collector) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 slice_like = st.fixed_dictionaries(
     {
         "seq": st.integers(-5, 2**64),
-        "start": st.sampled_from(["2026-11-20T10:00:00Z", "2026-11-20T10:00:07Z", "x", "2026-13-45T99:00:00Z"]),
+        "start": st.sampled_from(
+            ["2026-11-20T10:00:00Z", "2026-11-20T10:00:07Z", "x", "2026-13-45T99:00:00Z"]
+        ),
         "duration": st.integers(-10, 5000),
         "active_seconds": st.integers(-10, 5000),
         "input_seconds": st.integers(-10, 5000),
@@ -50,7 +54,9 @@ batch_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.one_of(json_values, batch_like))
 def test_random_signed_bodies_never_500(agent: Agent, body: object) -> None:
     raw = msgspec.json.encode(body)
@@ -60,7 +66,9 @@ def test_random_signed_bodies_never_500(agent: Agent, body: object) -> None:
         assert_error_shape(reply.json())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=json_values)
 def test_random_event_bodies_never_500(agency: Collector, integration: str, body: object) -> None:
     reply = agency.http.post(
@@ -72,8 +80,14 @@ def test_random_event_bodies_never_500(agency: Collector, integration: str, body
     assert_error_shape(reply.json())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.dictionaries(st.sampled_from(["token", "hostname", "platform", "agent_version"]), json_values))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["token", "hostname", "platform", "agent_version"]), json_values
+    )
+)
 def test_random_enroll_bodies_never_500(collector: Collector, body: object) -> None:
     reply = collector.http.post("/api/v1/agents/enroll", content=msgspec.json.encode(body))
     assert reply.status_code in {400, 401, 422}, reply.text

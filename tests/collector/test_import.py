@@ -28,7 +28,7 @@ def test_csv_with_good_and_bad_rows(agency: Collector, tmp_path: Path) -> None:
 
     assert "stored 4, duplicates 0, rejected 3" in result.output
     assert "line 5: c4: unknown creator 'ghost'" in result.output
-    assert "line 6: c5: amount \"3.333\" has more than 2 decimal places" in result.output
+    assert 'line 6: c5: amount "3.333" has more than 2 decimal places' in result.output
     assert "line 8: c7: unknown event type 'teleport'" in result.output
     stored = rows(agency)
     assert sorted(stored) == ["c1", "c2", "c3", "c6"]
@@ -43,8 +43,13 @@ def test_csv_with_good_and_bad_rows(agency: Collector, tmp_path: Path) -> None:
 def test_ndjson_import(agency: Collector, tmp_path: Path) -> None:
     path = tmp_path / "events.ndjson"
     lines = [
-        {"id": f"n{i}", "type": "fan_message", "occurred_at": "2026-11-20T09:00:00Z",
-         "creator": "luna", "fan": f"f{i}"}
+        {
+            "id": f"n{i}",
+            "type": "fan_message",
+            "occurred_at": "2026-11-20T09:00:00Z",
+            "creator": "luna",
+            "fan": f"f{i}",
+        }
         for i in range(12_000)
     ]
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")

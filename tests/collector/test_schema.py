@@ -31,9 +31,7 @@ def test_db_upgrade_is_idempotent(collector: Collector) -> None:
 def test_openapi_is_valid_and_complete(app: Flask, collector: Collector) -> None:
     spec = collector.http.get("/api/v1/openapi.json").json()
     validate(spec)
-    documented = {
-        (path, method.upper()) for path, ops in spec["paths"].items() for method in ops
-    }
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
     routes = {
         (rule.rule, method)
         for rule in app.url_map.iter_rules()

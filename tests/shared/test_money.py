@@ -13,8 +13,15 @@ from shared.money import AmountError, format_amount, parse_amount
 
 @pytest.mark.parametrize(
     ("text", "exponent", "minor"),
-    [("0", 2, 0), ("12.5", 2, 1250), ("12.50", 2, 1250), ("0.10", 2, 10), ("500", 0, 500),
-     ("1.234", 3, 1234), ("19.990", 2, 1999)],
+    [
+        ("0", 2, 0),
+        ("12.5", 2, 1250),
+        ("12.50", 2, 1250),
+        ("0.10", 2, 10),
+        ("500", 0, 500),
+        ("1.234", 3, 1234),
+        ("19.990", 2, 1999),
+    ],
 )
 def test_parse(text: str, exponent: int, minor: int) -> None:
     assert parse_amount(text, exponent) == minor
@@ -22,9 +29,18 @@ def test_parse(text: str, exponent: int, minor: int) -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [(1.5, "JSON number"), (2, "JSON number"), (True, "boolean"), ("1.999", "more than 2"),
-     ("-1", "not a decimal"), ("1e3", "not a decimal"), (" 1", "not a decimal"),
-     ("01", "not a decimal"), ("NaN", "not a decimal"), ("10000000000", "too large")],
+    [
+        (1.5, "JSON number"),
+        (2, "JSON number"),
+        (True, "boolean"),
+        ("1.999", "more than 2"),
+        ("-1", "not a decimal"),
+        ("1e3", "not a decimal"),
+        (" 1", "not a decimal"),
+        ("01", "not a decimal"),
+        ("NaN", "not a decimal"),
+        ("10000000000", "too large"),
+    ],
 )
 def test_refuse(value: object, message: str) -> None:
     with pytest.raises(AmountError, match=message):

@@ -13,14 +13,22 @@ NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
 
 
 def hb(seq: int, minute: int, **kw: int) -> Heartbeat:
-    fields = {"duration": 60, "active_seconds": 30, "input_seconds": 10, "keystrokes": 5, "mouse_events": 3}
+    fields = {
+        "duration": 60,
+        "active_seconds": 30,
+        "input_seconds": 10,
+        "keystrokes": 5,
+        "mouse_events": 3,
+    }
     fields.update(kw)
     start = dt.datetime(2026, 11, 24, 11, minute, tzinfo=dt.UTC)
     return Heartbeat(seq=seq, start=start, **fields)
 
 
 def batch(*beats: Heartbeat, slice_seconds: int | None = None) -> HeartbeatBatch:
-    return HeartbeatBatch(batch_id="b", sent_at=NOW, heartbeats=list(beats), slice_seconds=slice_seconds)
+    return HeartbeatBatch(
+        batch_id="b", sent_at=NOW, heartbeats=list(beats), slice_seconds=slice_seconds
+    )
 
 
 def test_valid_batch_has_no_problems() -> None:
@@ -29,7 +37,9 @@ def test_valid_batch_has_no_problems() -> None:
 
 def test_rules() -> None:
     problems = validate_batch(
-        batch(hb(1, 0, duration=61), hb(1, 0), hb(3, 2, keystrokes=10_000)), slice_seconds=60, now=NOW
+        batch(hb(1, 0, duration=61), hb(1, 0), hb(3, 2, keystrokes=10_000)),
+        slice_seconds=60,
+        now=NOW,
     )
     messages = [(p.field, p.message) for p in problems]
     assert ("heartbeats[0].duration", "61 s is longer than the 60-second slice") in messages
@@ -50,7 +60,8 @@ def test_protocol_import_is_light() -> None:
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "import shared.protocol, shared.events, shared.signing, shared.money\n"
         "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "heavy = [m for m in ('flask', 'sqlalchemy', 'pynput', 'psutil', 'pydantic') if m in sys.modules]\n"
+        "heavy = [m for m in ('flask', 'sqlalchemy', 'pynput', 'psutil', 'pydantic')\n"
+        "         if m in sys.modules]\n"
         "print(json.dumps({'heavy': heavy, 'added_kib': after - before}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

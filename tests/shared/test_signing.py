@@ -21,10 +21,17 @@ def test_string_to_sign_layout() -> None:
 
 
 def test_signature_is_hmac_sha256_hex_of_that_string() -> None:
-    message = b"v1\nPOST\n/api/v1/heartbeats\n1795000000\n" + hashlib.sha256(BODY).hexdigest().encode()
+    message = (
+        b"v1\nPOST\n/api/v1/heartbeats\n1795000000\n" + hashlib.sha256(BODY).hexdigest().encode()
+    )
     expected = hmac.new(b"s3cret", message, hashlib.sha256).hexdigest()
-    assert signing.compute_signature("s3cret", "POST", "/api/v1/heartbeats", 1795000000, BODY) == expected
-    headers = signing.signed_headers("key_1", ["s3cret"], "POST", "/api/v1/heartbeats", 1795000000, BODY)
+    assert (
+        signing.compute_signature("s3cret", "POST", "/api/v1/heartbeats", 1795000000, BODY)
+        == expected
+    )
+    headers = signing.signed_headers(
+        "key_1", ["s3cret"], "POST", "/api/v1/heartbeats", 1795000000, BODY
+    )
     assert headers == {
         "X-Agent-Key": "key_1",
         "X-Agent-Timestamp": "1795000000",

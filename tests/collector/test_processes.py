@@ -1,0 +1,89 @@
+"""Several collector processes side by side on one database keep exactly-once storage."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.collector.conftest import Agent, Collector
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def two_servers(agency: Collector) -> Iterator[list[str]]:
+    env = {**os.environ, "CHATTER_DATABASE_URL": agency.database_url}
+    procs, urls = [], []
+    for _ in range(2):
+        port = _free_port()
+        procs.append(
+            subprocess.Popen(
+                [str(BIN / "chatter-collector"), "serve", "--port", str(port), "--threads", "4"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url in urls:
+            for _ in range(100):
+                try:
+                    if httpx.get(url + "/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail(f"collector at {url} did not start")
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def test_concurrent_retries_across_processes_store_once(
+    agency: Collector, two_servers: list[str]
+) -> None:
+    devices = [agency.enroll("alice"), agency.enroll("bob")]
+    clients = [httpx.Client(base_url=url, timeout=30) for url in two_servers]
+    plans = []
+    for device in devices:
+        slices = device.slices(300)
+        # Overlapping batches of 50, each sent twice, through both processes.
+        for offset in range(0, 300, 25):
+            body = device.batch_body(slices[offset : offset + 50])
+            plans += [(device, body, clients[0]), (device, body, clients[1])]
+
+    def send(plan: tuple[Agent, bytes, httpx.Client]) -> tuple[int, int, int]:
+        device, body, client = plan
+        remote = Agent(client, device.device_id, device.key_id, device.secret)
+        reply = remote.signed_post("/api/v1/heartbeats", body)
+        assert reply.status_code == 200, reply.text
+        data = reply.json()
+        return data["accepted"], data["duplicates"], len(body)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(send, plans))
+    for client in clients:
+        client.close()
+
+    assert sum(r[0] for r in results) == 600  # every slice once, whatever the interleaving
+    listing = agency.cli("devices", "--json").output
+    assert listing.count('"slices_received": 300') == 2
+    assert '"missing_slices": 0' in listing
