@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector import config, errors
 from collector.db import configure_engine
@@ -26,6 +27,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _db.init_app(app)
     with app.app_context():
         configure_engine(_db.engine)
+
+    hops = int(app.config.get("PROXY_HOPS", 0))
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
+        )
 
     errors.register(app)
     from collector.blueprints import admin, ingest, meta

@@ -25,6 +25,9 @@ def from_environment() -> dict[str, Any]:
         # Sessions arrive with the dashboard; a random key means logins do
         # not survive a restart, so production must set CHATTER_SECRET_KEY.
         "SECRET_KEY": os.environ.get("CHATTER_SECRET_KEY") or secrets.token_hex(32),
+        # How many reverse proxies (TLS terminators) stand in front; their
+        # X-Forwarded-* headers are trusted only that deep.
+        "PROXY_HOPS": int(os.environ.get("CHATTER_PROXY_HOPS", "0")),
     }
 
 

@@ -1,0 +1,87 @@
+"""Set a lane's database up with the admin CLI, then enroll devices over HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.payloads import Device
+
+CREATOR = "luna"
+CHATTER = "alice"
+INTEGRATION = "bench"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    enroll_tokens: list[str]
+    integration_token: str
+
+
+def _cli_command() -> list[str]:
+    beside = Path(sys.executable).with_name("chatter-collector")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("chatter-collector")
+    if found is None:
+        raise RuntimeError("chatter-collector is not installed (pip install -e '.[collector]')")
+    return [found]
+
+
+def cli(url: str, *args: str) -> str:
+    """Run one ``chatter-collector`` command against ``url``; its stdout, stripped."""
+    done = subprocess.run(
+        [*_cli_command(), "--database", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"chatter-collector {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}"
+        )
+    return done.stdout.strip()
+
+
+def prepare_database(url: str, devices: int) -> Credentials:
+    """Schema, one creator and chatter, ``devices`` enrollment tokens, an integration token."""
+    cli(url, "db", "upgrade")
+    cli(url, "settings", "set", "currency", "USD")
+    cli(url, "add-creator", CREATOR, "--name", "Luna Bench")
+    cli(url, "add-chatter", CHATTER, "--name", "Alice Bench", "--creator", CREATOR)
+    # Each CLI call is a Python start-up; two at a time halves the wait on two cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        integration = pool.submit(cli, url, "api-token", INTEGRATION, "--role", "integration")
+        tokens = list(pool.map(lambda _: cli(url, "enroll-token", CHATTER), range(devices)))
+        token = integration.result()
+    return Credentials(
+        enroll_tokens=[t.splitlines()[-1] for t in tokens],
+        integration_token=token.splitlines()[-1],
+    )
+
+
+def enroll_devices(base_url: str, tokens: list[str]) -> list[Device]:
+    devices = []
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for i, token in enumerate(tokens):
+            reply = client.post(
+                "/api/v1/agents/enroll",
+                json={
+                    "token": token,
+                    "hostname": f"bench-{i}",
+                    "platform": sys.platform,
+                    "agent_version": "bench",
+                },
+            )
+            if reply.status_code != 201:
+                raise RuntimeError(f"enrollment failed: {reply.status_code} {reply.text[:300]}")
+            data = reply.json()
+            devices.append(Device(data["device_id"], data["key_id"], data["secret"]))
+    return devices
