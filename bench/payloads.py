@@ -73,7 +73,9 @@ def heartbeat_requests(
     return out
 
 
-def _event(i: int, event_id: str, occurred_at: str, creator: str, chatter: str) -> dict[str, object]:
+def _event(
+    i: int, event_id: str, occurred_at: str, creator: str, chatter: str
+) -> dict[str, object]:
     base: dict[str, object] = {"id": event_id, "occurred_at": occurred_at, "creator": creator}
     fan = f"fan-{i % 997}"
     match i % 5:

@@ -85,7 +85,10 @@ def render(results: list[LaneResult], duration_s: float) -> str:
     def fmt(row: tuple[str, ...]) -> str:
         if len(row) != len(HEADER):
             return " | ".join(row)
-        cells = [c.ljust(w) if a == "<" else c.rjust(w) for c, w, a in zip(row, widths, ALIGN)]
+        cells = [
+            c.ljust(w) if a == "<" else c.rjust(w)
+            for c, w, a in zip(row, widths, ALIGN, strict=True)
+        ]
         return " | ".join(cells)
 
     lines = [fmt(HEADER), "-+-".join("-" * w for w in widths)]

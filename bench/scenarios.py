@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -167,13 +167,13 @@ def events(server: Server, url: str, token: str) -> ScenarioResult:
 
 
 def run_all(
-    server: Server, url: str, devices: Sequence[Device], token: str, out: list[ScenarioResult]
-) -> None:
-    """Every scenario in turn; results are appended to ``out`` as they finish."""
+    server: Server, url: str, devices: Sequence[Device], token: str
+) -> Iterator[ScenarioResult]:
+    """Warm up, then every scenario in turn, yielding each result as it finishes."""
     warm_up(server, devices[0])
     one = devices[WARMUP_DEVICES : WARMUP_DEVICES + HEARTBEAT_CLIENTS]
     rest = devices[WARMUP_DEVICES + HEARTBEAT_CLIENTS :]
-    out.append(heartbeat_single(server, url, one))
-    out.append(backlog_flush(server, url, rest[:1]))
-    out.append(backlog_flush(server, url, rest[1:3]))
-    out.append(events(server, url, token))
+    yield heartbeat_single(server, url, one)
+    yield backlog_flush(server, url, rest[:1])
+    yield backlog_flush(server, url, rest[1:3])
+    yield events(server, url, token)

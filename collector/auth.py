@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import request
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from collector.credentials import token_hash
 from collector.errors import ApiError
@@ -73,7 +73,9 @@ def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller
             401, "bad_timestamp", f"{signing.HEADER_TIMESTAMP} must be unix seconds"
         ) from None
 
-    key = session.scalar(select(DeviceKey).where(DeviceKey.key_id == key_id))
+    key = session.scalar(
+        select(DeviceKey).options(joinedload(DeviceKey.device)).where(DeviceKey.key_id == key_id)
+    )
     if key is None:
         raise ApiError(401, "unknown_key", f"no device key {key_id!r}; enroll again")
     if key.expires_at is not None and key.expires_at <= now:
@@ -84,20 +86,23 @@ def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller
             403, "device_revoked", f"device {device.uid} was revoked at {iso(device.revoked_at)}"
         )
 
-    secrets = session.scalars(
-        select(DeviceKey.secret).where(
-            DeviceKey.device_id == device.id,
-            or_(DeviceKey.expires_at.is_(None), DeviceKey.expires_at > now),
-        )
-    ).all()
     path = request.script_root + request.path
-    if not signing.verify(secrets, signature, request.method, path, timestamp, body):
-        raise ApiError(
-            401,
-            "bad_signature",
-            "signature does not match: sign 'v1\\nMETHOD\\nPATH\\nTIMESTAMP\\nSHA256(body)' "
-            "with the device secret",
-        )
+    if not signing.verify([key.secret], signature, request.method, path, timestamp, body):
+        # During a rotation the agent may sign with another of its live keys.
+        others = session.scalars(
+            select(DeviceKey.secret).where(
+                DeviceKey.device_id == device.id,
+                DeviceKey.id != key.id,
+                or_(DeviceKey.expires_at.is_(None), DeviceKey.expires_at > now),
+            )
+        ).all()
+        if not signing.verify(others, signature, request.method, path, timestamp, body):
+            raise ApiError(
+                401,
+                "bad_signature",
+                "signature does not match: sign 'v1\\nMETHOD\\nPATH\\nTIMESTAMP\\nSHA256(body)' "
+                "with the device secret",
+            )
     skew = timestamp - int(now.timestamp())
     if abs(skew) > signing.TOLERANCE_SECONDS:
         raise ApiError(

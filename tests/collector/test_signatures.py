@@ -127,3 +127,34 @@ def test_key_rotation_keeps_device_and_queue(agency: Collector, agent: Agent) ->
     devices = agency.cli("devices", "--json").output
     assert devices.count('"device_id"') == 1 and '"slices_received": 5' in devices
     assert old_key != agent.key_id and old_secret != agent.secret
+
+
+def test_old_key_expires_after_the_grace_period(agency: Collector, agent: Agent) -> None:
+    from sqlalchemy import create_engine, update
+
+    from collector.models import DeviceKey
+
+    new = agent.signed_post("/api/v1/agents/rotate-key", b"").json()
+    # Signing with both secrets during the switch works whichever key id is named.
+    both = agent.signed_post(
+        PATH,
+        agent.batch_body(agent.slices(1)),
+        key_id=new["key_id"],
+        secrets=[agent.secret, new["secret"]],
+    )
+    assert both.status_code == 200
+    engine = create_engine(agency.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(DeviceKey)
+            .where(DeviceKey.key_id == agent.key_id)
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+    engine.dispose()
+    expired = agent.send(agent.slices(1))
+    assert expired.status_code == 401 and expired.json()["error"] == "key_expired"
+    # Old secret under the new key id no longer counts either.
+    stale = agent.signed_post(
+        PATH, agent.batch_body(agent.slices(1)), key_id=new["key_id"], secrets=[agent.secret]
+    )
+    assert stale.status_code == 401 and stale.json()["error"] == "bad_signature"

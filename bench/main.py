@@ -1,0 +1,114 @@
+"""``python -m bench``: run every lane, print the table, write bench/results/latest.json."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from bench import lanes, report, scenarios, server
+from bench.prepare import enroll_devices, prepare_database
+
+LANES = ("sqlite", "postgresql")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def run_lane(lane: report.LaneResult) -> None:
+    """Prepare a fresh database, serve it, run every scenario; always cleans up."""
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ct-bench-")))
+        if lane.lane == "sqlite":
+            url = lanes.sqlite_url(workdir)
+        else:
+            url = stack.enter_context(lanes.postgres_database(lanes.pg_admin_url()))
+        print(f"[{lane.lane}] preparing the database with the CLI", flush=True)
+        credentials = prepare_database(url, scenarios.DEVICES)
+        try:
+            with server.gunicorn(url, workdir) as srv:
+                print(f"[{lane.lane}] gunicorn up on {srv.base_url}", flush=True)
+                devices = enroll_devices(srv.base_url, credentials.enroll_tokens)
+                for result in scenarios.run_all(srv, url, devices, credentials.integration_token):
+                    lane.scenarios.append(result)
+                    print(
+                        f"[{lane.lane}] {result.name}: {result.ok}/{result.requests} ok, "
+                        f"{result.throughput:,.0f} {result.unit}, p99 {result.p99_ms:.1f} ms",
+                        flush=True,
+                    )
+                lane.worker_peak_rss_mib = server.worker_peak_rss_mib(srv.proc.pid)
+        finally:
+            problems = server.log_problems(workdir / "gunicorn.log")
+            lane.server_log_problems = dict(problems.most_common(10))
+
+
+def _meta(started: dt.datetime, duration_s: float) -> dict[str, Any]:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "started_at": started.isoformat().replace("+00:00", "Z"),
+        "duration_s": round(duration_s, 1),
+        "commit": commit or None,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "server": f"gunicorn, {server.WORKERS} sync workers, 127.0.0.1",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--lane", action="append", choices=LANES, help="run only this lane (repeatable)"
+    )
+    args = parser.parse_args(argv)
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    results: list[report.LaneResult] = []
+    status = 0
+    for name in args.lane or LANES:
+        lane = report.LaneResult(name)
+        results.append(lane)
+        if name == "postgresql":
+            reason = lanes.pg_unreachable(lanes.pg_admin_url())
+            if reason:
+                lane.status, lane.reason = "not run", f"PostgreSQL lane not run: {reason}"
+                print(lane.reason + ("; CI=true requires it" if _in_ci() else ""), flush=True)
+                status = 2 if _in_ci() else status
+                continue
+        try:
+            run_lane(lane)
+        except Exception as exc:  # report the lane as failed and go on with the next one
+            traceback.print_exc()
+            lane.status, lane.reason = "failed", f"{type(exc).__name__}: {exc}"
+            status = 2
+    duration = time.monotonic() - t0
+    if any(not s.exactly_once for lane in results for s in lane.scenarios):
+        status = status or 1
+    print()
+    print(report.render(results, duration))
+    path = report.write_json(results, _meta(started, duration))
+    print(f"results written to {path}")
+    sys.stdout.flush()
+    return status
