@@ -112,7 +112,6 @@ def rotate_key(session: Session, device: Device, now: dt.datetime) -> RotateKeyR
         created_at=now,
     )
     session.add(key)
-    device.rotate_requested = False
     return RotateKeyResponse(
         key_id=key.key_id, secret=key.secret, previous_key_expires_at=grace_end, server_time=now
     )

@@ -8,6 +8,7 @@ import msgspec
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from collector.auth import AgentCaller
 from collector.errors import ApiError
 from collector.models import Device, Slice
 from collector.settings import agent_settings
@@ -27,8 +28,9 @@ def decode_batch(body: bytes) -> HeartbeatBatch:
 
 
 def store_batch(
-    session: Session, device: Device, batch: HeartbeatBatch, now: dt.datetime
+    session: Session, caller: AgentCaller, batch: HeartbeatBatch, now: dt.datetime
 ) -> HeartbeatReply:
+    device = caller.device
     settings = agent_settings(session, device.chatter_id)
     problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
     if problems:
@@ -69,6 +71,10 @@ def store_batch(
         changes["seq_max"] = seqs[-1]
     if batch.agent_version:
         changes["agent_version"] = batch.agent_version
+    requested = device.rotate_requested_at
+    rotate = requested is not None and caller.key.created_at < requested
+    if requested is not None and not rotate:
+        changes["rotate_requested_at"] = None
     if batch.queue is not None:
         changes["queue_health"] = msgspec.to_builtins(batch.queue)
     session.execute(update(Device).where(Device.id == device.id).values(**changes))
@@ -79,7 +85,7 @@ def store_batch(
         server_time=now,
         settings=settings,
         gaps=gaps,
-        rotate_key=device.rotate_requested,
+        rotate_key=rotate,
     )
 
 

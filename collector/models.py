@@ -61,7 +61,9 @@ class Device(Base):
     enrolled_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
-    rotate_requested: Mapped[bool] = mapped_column(default=False)
+    # Set by an admin; stays set until a key issued after it signs a request,
+    # so an agent that lost the rotation reply is asked again.
+    rotate_requested_at: Mapped[dt.datetime | None]
     seq_max: Mapped[int] = mapped_column(BigInteger, default=0)
     slices_received: Mapped[int] = mapped_column(BigInteger, default=0)
     # The agent's last report on its outbox, and how far its clock was off.

@@ -59,7 +59,7 @@ def post_heartbeats() -> Response:
     now = utc_now()
     caller = verify_agent(session, body, now)
     batch = heartbeats.decode_batch(body)
-    reply = heartbeats.store_batch(session, caller.device, batch, now)
+    reply = heartbeats.store_batch(session, caller, batch, now)
     session.commit()
     return json_response(reply)
 

@@ -78,7 +78,7 @@ def rotate_key(device_id: str) -> None:
             device = enrollment.find_device(session, device_id)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
-        device.rotate_requested = True
+        device.rotate_requested_at = now()
         audit(session, "request_key_rotation", device.uid)
         uid = device.uid
     click.echo(f"device {uid} will rotate its key at its next heartbeat")

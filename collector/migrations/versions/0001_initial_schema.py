@@ -105,7 +105,7 @@ def upgrade() -> None:
         sa.Column("enrolled_at", collector.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", collector.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", collector.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("rotate_requested", sa.Boolean(), nullable=False),
+        sa.Column("rotate_requested_at", collector.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("seq_max", sa.BigInteger(), nullable=False),
         sa.Column("slices_received", sa.BigInteger(), nullable=False),
         sa.Column("queue_health", sa.JSON(), nullable=True),
