@@ -1,0 +1,78 @@
+"""Talking to the collector over HTTPS with httpx: enroll, send batches, rotate the key."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import msgspec
+
+from agent import __version__
+from agent.config import DeviceKey
+from shared import signing
+from shared.protocol import EnrollRequest, EnrollResponse, RotateKeyResponse
+
+TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+HEARTBEATS = "/api/v1/heartbeats"
+ROTATE = "/api/v1/agents/rotate-key"
+ENROLL = "/api/v1/agents/enroll"
+
+
+class EnrollError(RuntimeError):
+    pass
+
+
+class CollectorClient:
+    def __init__(self, server: str, transport: httpx.BaseTransport | None = None) -> None:
+        self.server = server.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.server,
+            timeout=TIMEOUT,
+            transport=transport,
+            headers={"User-Agent": f"chatter-agent/{__version__}"},
+        )
+        # The collector's path prefix (if it sits under one) is part of what is signed.
+        self._prefix = httpx.URL(self.server).path.rstrip("/")
+
+    def close(self) -> None:
+        self._http.close()
+
+    def enroll(self, token: str, hostname: str, platform: str) -> EnrollResponse:
+        body = msgspec.json.encode(
+            EnrollRequest(
+                token=token, hostname=hostname, platform=platform, agent_version=__version__
+            )
+        )
+        try:
+            reply = self._http.post(
+                ENROLL, content=body, headers={"Content-Type": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            raise EnrollError(f"cannot reach {self.server}: {exc}") from None
+        if reply.status_code != 201:
+            raise EnrollError(_describe(reply))
+        return msgspec.json.decode(reply.content, type=EnrollResponse)
+
+    def signed_post(
+        self, path: str, body: bytes, key: DeviceKey, clock_offset: float
+    ) -> httpx.Response:
+        timestamp = int(time.time() + clock_offset)
+        headers = signing.signed_headers(
+            key.key_id, [key.secret], "POST", self._prefix + path, timestamp, body
+        )
+        headers["Content-Type"] = "application/json"
+        return self._http.post(path, content=body, headers=headers)
+
+    def rotate_key(self, key: DeviceKey, clock_offset: float) -> RotateKeyResponse:
+        reply = self.signed_post(ROTATE, b"", key, clock_offset)
+        if reply.status_code != 200:
+            raise RuntimeError(_describe(reply))
+        return msgspec.json.decode(reply.content, type=RotateKeyResponse)
+
+
+def _describe(reply: httpx.Response) -> str:
+    try:
+        body = reply.json()
+        return f"{reply.status_code} {body.get('error')}: {body.get('message')}"
+    except ValueError:
+        return f"{reply.status_code}: {reply.text[:200]}"

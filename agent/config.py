@@ -1,0 +1,67 @@
+"""The agent's configuration and its device key (a file only the user can read)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import msgspec
+
+from agent import paths
+from shared.protocol import AgentSettings
+
+
+class AgentConfig(msgspec.Struct, kw_only=True):
+    server: str
+    device_id: str
+    settings: AgentSettings = msgspec.field(default_factory=AgentSettings)
+    # Seconds to add to the local clock to get the collector's clock.
+    clock_offset: float = 0.0
+
+
+class DeviceKey(msgspec.Struct, kw_only=True):
+    key_id: str
+    secret: str
+
+
+class NotEnrolled(RuntimeError):
+    pass
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_config() -> AgentConfig:
+    path = paths.config_file()
+    if not path.exists():
+        raise NotEnrolled(f"not enrolled yet ({path} missing); run 'chatter-agent enroll'")
+    return msgspec.json.decode(path.read_bytes(), type=AgentConfig)
+
+
+def save_config(config: AgentConfig) -> None:
+    _write_atomic(paths.config_file(), msgspec.json.format(msgspec.json.encode(config)), 0o600)
+
+
+def load_key() -> DeviceKey:
+    path = paths.credentials_file()
+    if not path.exists():
+        raise NotEnrolled(f"device key missing ({path}); run 'chatter-agent enroll'")
+    return msgspec.json.decode(path.read_bytes(), type=DeviceKey)
+
+
+def save_key(key: DeviceKey) -> None:
+    """Key id and secret in one file, replaced atomically, mode 0600."""
+    _write_atomic(paths.credentials_file(), msgspec.json.encode(key), 0o600)

@@ -1,0 +1,69 @@
+"""pynput keyboard and mouse listeners wired to the counter.
+
+Each callback ignores its arguments (the key, the button, the position):
+it only tells the counter that input happened.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from agent.counting import InputCounter
+
+
+class InputUnavailable(RuntimeError):
+    """Input cannot be observed in this session; the reason is for people."""
+
+
+def check_session() -> None:
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        if os.environ.get("WAYLAND_DISPLAY"):
+            raise InputUnavailable(
+                "Wayland session without XWayland: input cannot be counted "
+                "(log in to an X11 session or enable XWayland)"
+            )
+        raise InputUnavailable("no graphical session (DISPLAY is not set): input cannot be counted")
+
+
+class Listeners:
+    def __init__(self, counter: InputCounter) -> None:
+        check_session()
+        from pynput import keyboard, mouse
+
+        def on_press(_key: Any) -> None:
+            counter.key()
+
+        def on_click(_x: int, _y: int, _button: Any, pressed: bool) -> None:
+            if pressed:
+                counter.mouse()
+
+        def on_scroll(_x: int, _y: int, _dx: int, _dy: int) -> None:
+            counter.mouse()
+
+        def on_move(_x: int, _y: int) -> None:
+            counter.move()
+
+        self._keyboard = keyboard.Listener(on_press=on_press)
+        self._mouse = mouse.Listener(on_click=on_click, on_scroll=on_scroll, on_move=on_move)
+
+    def start(self) -> None:
+        self._keyboard.start()
+        self._mouse.start()
+        self._keyboard.wait()
+        self._mouse.wait()
+        trusted = getattr(self._keyboard, "IS_TRUSTED", True)
+        if sys.platform == "darwin" and not trusted:
+            self.stop()
+            raise InputUnavailable(
+                "macOS has not allowed this program to monitor input: grant it in System "
+                "Settings > Privacy & Security > Input Monitoring and Accessibility"
+            )
+
+    def alive(self) -> bool:
+        return bool(self._keyboard.is_alive() and self._mouse.is_alive())
+
+    def stop(self) -> None:
+        self._keyboard.stop()
+        self._mouse.stop()

@@ -1,0 +1,54 @@
+"""What the runner and the sender share: settings, clock offset, key, delivery health."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+
+from agent.config import AgentConfig, DeviceKey, save_config, save_key
+from shared.protocol import AgentSettings
+
+# Persist a new clock offset only when it moved this much, not after every reply.
+OFFSET_SAVE_THRESHOLD = 1.0
+
+
+@dataclass
+class SharedState:
+    config: AgentConfig
+    key: DeviceKey
+    last_success: float | None = None
+    last_error: str | None = None
+    credentials_refused: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def clock_offset(self) -> float:
+        return self.config.clock_offset
+
+    @property
+    def settings(self) -> AgentSettings:
+        return self.config.settings
+
+    def learn_server_time(self, server_time: dt.datetime, sent: float, received: float) -> float:
+        """Set the offset from a reply's server time (taken at the request's midpoint)."""
+        offset = server_time.timestamp() - (sent + received) / 2
+        with self._lock:
+            moved = abs(offset - self.config.clock_offset) >= OFFSET_SAVE_THRESHOLD
+            self.config.clock_offset = round(offset, 3)
+            if moved:
+                save_config(self.config)
+        return offset
+
+    def apply_settings(self, settings: AgentSettings) -> bool:
+        with self._lock:
+            if settings == self.config.settings:
+                return False
+            self.config.settings = settings
+            save_config(self.config)
+            return True
+
+    def replace_key(self, key: DeviceKey) -> None:
+        with self._lock:
+            save_key(key)
+            self.key = key
