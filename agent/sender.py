@@ -175,6 +175,9 @@ class Sender(threading.Thread):
             return self._policy.refused_wait
         if status in (400, 413, 422):
             seqs = _refused_seqs(details, batch)
+            if details:
+                first = details[0]
+                message = f"{first.get('field', '')}: {first.get('message', '')}"
             parked = outbox.park(batch.batch_id, f"{status} {error}: {message}"[:500], seqs)
             log.error(
                 "collector refused %d slice(s) of batch %s (%s): parked",

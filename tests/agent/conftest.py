@@ -1,0 +1,199 @@
+"""Real components for agent tests: Xvfb, a collector subprocess, agent subprocesses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """A private X server for the whole session."""
+    for tool in ("Xvfb", "xdotool"):
+        if shutil.which(tool) is None:
+            pytest.fail(
+                f"{tool} is missing: run 'make system' as root or apt-get install xvfb xdotool"
+            )
+    for number in range(91, 120):
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
+            break
+    name = f":{number}"
+    proc = subprocess.Popen(
+        ["Xvfb", name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10, "Xvfb")
+    yield name
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def xdotool(display: str, *args: str) -> None:
+    subprocess.run(["xdotool", *args], check=True, env={**os.environ, "DISPLAY": display})
+
+
+@dataclass
+class CollectorProcess:
+    url: str
+    database: Path
+    proc: subprocess.Popen[bytes]
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(BIN / "chatter-collector"), "--database", f"sqlite:///{self.database}", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout.strip()
+
+    def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        with sqlite3.connect(self.database) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def collector_process(tmp_path: Path) -> Iterator[CollectorProcess]:
+    database = tmp_path / "collector.db"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cli = [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}"]
+    subprocess.run([*cli, "db", "upgrade"], check=True, capture_output=True)
+    for args in (
+        ["add-creator", "luna", "--name", "Luna"],
+        ["add-chatter", "alice", "--name", "Alice", "--creator", "luna"],
+        ["settings", "set", "slice_seconds", "2"],
+        ["settings", "set", "idle_threshold_seconds", "3"],
+    ):
+        subprocess.run([*cli, *args], check=True, capture_output=True)
+    with open(tmp_path / "collector.log", "wb") as log:
+        proc = subprocess.Popen(
+            [*cli, "serve", "--port", str(port), "--threads", "4"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        wait_for(lambda: _healthy(url), 20, "the collector")
+        yield CollectorProcess(url, database, proc)
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class AgentProcess:
+    home: Path
+    display: str
+    server: str
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.env = {
+            **os.environ,
+            "CHATTER_AGENT_HOME": str(self.home),
+            "DISPLAY": self.display,
+            "CHATTER_AGENT_RETRY_CAP": "1",
+            "CHATTER_AGENT_REFUSED_WAIT": "1",
+            **self.env,
+        }
+
+    def cli(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "chatter-agent"), *args],
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+    def enroll(self, token: str) -> None:
+        token_file = self.home / "token"
+        self.home.mkdir(parents=True, exist_ok=True)
+        token_file.write_text(token)
+        self.cli("enroll", "--server", self.server, "--token-file", str(token_file))
+        token_file.unlink()
+
+    def start(self) -> None:
+        assert self.proc is None or self.proc.poll() is not None
+        status = self.home / "data" / "status.json"
+        status.unlink(missing_ok=True)
+        with open(self.home / "agent.stderr", "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "chatter-agent"), "run"],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        wait_for(lambda: status.exists(), 20, "the agent to start")
+
+    def stop(self, sig: int = 15) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def status(self) -> dict[str, object]:
+        import json
+
+        return dict(json.loads(self.cli("status", "--json").stdout))
+
+    def outbox_rows(self, sql: str) -> list[tuple[object, ...]]:
+        with sqlite3.connect(self.home / "data" / "outbox.db") as conn:
+            return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def make_agent(
+    tmp_path: Path, display: str, collector_process: CollectorProcess
+) -> Iterator[Callable[..., AgentProcess]]:
+    made: list[AgentProcess] = []
+
+    def make(server: str | None = None, name: str = "agent", **env: str) -> AgentProcess:
+        agent = AgentProcess(tmp_path / name, display, server or collector_process.url, env=env)
+        agent.enroll(collector_process.cli("enroll-token", "alice"))
+        made.append(agent)
+        return agent
+
+    yield make
+    for agent in made:
+        agent.stop()
