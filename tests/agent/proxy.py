@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 # A fault is (status, headers) to answer instead of forwarding, or None to forward.
+_HOP_HEADERS = {"connection", "transfer-encoding", "content-length", "server", "date"}
 Fault = tuple[int, dict[str, str]] | None
 
 
@@ -25,6 +26,12 @@ class RecordingProxy:
 
             def log_message(self, *_args: object) -> None:
                 pass
+
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the agent was killed mid-request: exactly what the tests do
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -44,25 +51,23 @@ class RecordingProxy:
                 conn = http.client.HTTPConnection(
                     proxy._upstream.hostname or "127.0.0.1", proxy._upstream.port, timeout=30
                 )
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                conn.request("POST", self.path, body=body, headers=headers)
-                reply = conn.getresponse()
-                data = reply.read()
-                self.send_response(reply.status)
-                for name, value in reply.getheaders():
-                    if name.lower() not in {
-                        "connection",
-                        "transfer-encoding",
-                        "content-length",
-                        "server",
-                        "date",
-                    }:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                proxy.statuses.append(reply.status)
-                conn.close()
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                    conn.request("POST", self.path, body=body, headers=headers)
+                    reply = conn.getresponse()
+                    data = reply.read()
+                    proxy.statuses.append(reply.status)
+                    self.send_response(reply.status)
+                    for name, value in reply.getheaders():
+                        if name.lower() not in _HOP_HEADERS:
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the agent was killed mid-request: exactly what the tests do
+                finally:
+                    conn.close()
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
