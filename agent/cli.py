@@ -49,6 +49,14 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
     from agent.client import CollectorClient, EnrollError
 
+    if args.token is not None:
+        print(
+            "chatter-agent: refusing --token: a token on the command line shows in the process "
+            "list and shell history. Use --token-file FILE, standard input, or "
+            "CHATTER_ENROLL_TOKEN. That token is exposed now: ask IT for a new one.",
+            file=sys.stderr,
+        )
+        return 2
     if paths.config_file().exists() and not args.force:
         print(
             f"chatter-agent: already enrolled ({paths.config_file()}); use --force to "
@@ -171,10 +179,12 @@ def cmd_retry_parked(_args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="chatter-agent", description=__doc__)
+    top = argparse.ArgumentParser(prog="chatter-agent", description=__doc__, allow_abbrev=False)
     top.add_argument("--version", action="version", version=f"chatter-agent {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
-    enroll = sub.add_parser("enroll", help="enroll this computer with a collector")
+    enroll = sub.add_parser(
+        "enroll", help="enroll this computer with a collector", allow_abbrev=False
+    )
     enroll.add_argument(
         "--server", required=True, help="collector URL, e.g. https://track.example.com"
     )
@@ -182,6 +192,8 @@ def parser() -> argparse.ArgumentParser:
         "--token-file", help="file holding the enrollment token ('-': standard input)"
     )
     enroll.add_argument("--force", action="store_true", help="enroll again as a new device")
+    # Accepted only to refuse it with a reason.
+    enroll.add_argument("--token", help=argparse.SUPPRESS)
     enroll.set_defaults(func=cmd_enroll)
     run = sub.add_parser("run", help="track and send (what the background service runs)")
     run.add_argument("-v", "--verbose", action="store_true", help="also log to stderr")

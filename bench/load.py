@@ -33,6 +33,7 @@ class ClientRun:
     finished: float
     replies: list[Reply]
     connects: int
+    cpu_s: float  # CPU the client process itself used while sending
 
 
 def run_clients(
@@ -95,6 +96,7 @@ def _client(
     raw: list[tuple[float, int, bytes]] = []
     perf = time.perf_counter
     barrier.wait()
+    cpu = time.process_time()
     started = time.monotonic()
     stop = perf() + deadline_s
     for request in plan:
@@ -107,9 +109,10 @@ def _client(
             status, body = 0, repr(exc).encode()
         raw.append((perf() - t0, status, body))
     finished = time.monotonic()
+    cpu = time.process_time() - cpu
     conn.close()
     replies = [Reply(latency, status, body) for latency, status, body in raw]
-    results.put((index, ClientRun(started, finished, replies, conn.connects)))
+    results.put((index, ClientRun(started, finished, replies, conn.connects, cpu)))
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:

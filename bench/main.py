@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench import lanes, report, scenarios, server
+from bench import lanes, procstat, report, scenarios, server
 from bench.prepare import enroll_devices, prepare_database
 
 LANES = ("sqlite", "postgresql")
@@ -39,14 +40,15 @@ def run_lane(lane: report.LaneResult) -> None:
             with server.gunicorn(url, workdir) as srv:
                 print(f"[{lane.lane}] gunicorn up on {srv.base_url}", flush=True)
                 devices = enroll_devices(srv.base_url, credentials.enroll_tokens)
-                for result in scenarios.run_all(srv, url, devices, credentials.integration_token):
+                target = scenarios.Target(srv, url)
+                for result in scenarios.run_all(target, devices, credentials.integration_token):
                     lane.scenarios.append(result)
                     print(
                         f"[{lane.lane}] {result.name}: {result.ok}/{result.requests} ok, "
                         f"{result.throughput:,.0f} {result.unit}, p99 {result.p99_ms:.1f} ms",
                         flush=True,
                     )
-                lane.worker_peak_rss_mib = server.worker_peak_rss_mib(srv.proc.pid)
+                lane.worker_peak_rss_mib = procstat.peak_rss_mib(procstat.children(srv.proc.pid))
         finally:
             problems = server.log_problems(workdir / "gunicorn.log")
             lane.server_log_problems = dict(problems.most_common(10))
@@ -73,8 +75,13 @@ def _meta(started: dt.datetime, duration_s: float) -> dict[str, Any]:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "server": f"gunicorn, {server.WORKERS} sync workers, 127.0.0.1",
+        "server": f"gunicorn, {server.WORKERS} sync workers, default 30 s worker timeout",
     }
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    # Unwind through every finally: stop gunicorn, drop the database, remove temp files.
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "--lane", action="append", choices=LANES, help="run only this lane (repeatable)"
     )
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     results: list[report.LaneResult] = []
@@ -93,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         if name == "postgresql":
             reason = lanes.pg_unreachable(lanes.pg_admin_url())
             if reason:
-                lane.status, lane.reason = "not run", f"PostgreSQL lane not run: {reason}"
-                print(lane.reason + ("; CI=true requires it" if _in_ci() else ""), flush=True)
+                lane.status, lane.reason = "not run", reason
+                print(f"PostgreSQL lane not run: {reason}", flush=True)
+                if _in_ci():
+                    print("CI=true: the PostgreSQL lane is required", flush=True)
                 status = 2 if _in_ci() else status
                 continue
         try:
@@ -104,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             lane.status, lane.reason = "failed", f"{type(exc).__name__}: {exc}"
             status = 2
     duration = time.monotonic() - t0
-    if any(not s.exactly_once for lane in results for s in lane.scenarios):
+    if any(not (s.all_ok and s.exactly_once) for lane in results for s in lane.scenarios):
         status = status or 1
     print()
     print(report.render(results, duration))

@@ -70,7 +70,7 @@ def _verdict(s: ScenarioResult) -> str | None:
         )
     if s.name.startswith("backlog"):
         met = s.throughput >= TARGET_BACKLOG_SPS
-        return f"{s.name}: {s.throughput:,.0f} slices/s: {'meets' if met else 'misses'} target"
+        return f"{s.throughput:,.0f} slices/s: {'meets' if met else 'misses'} target"
     return None
 
 
@@ -95,28 +95,45 @@ def render(results: list[LaneResult], duration_s: float) -> str:
     lines += [fmt(row) for row in rows]
     lines += ["", TARGETS]
     for lane in results:
-        for s in lane.scenarios:
-            verdict = _verdict(s)
-            if verdict:
-                lines.append(f"  {lane.lane}: {verdict}")
-            for message, count in s.failures.items():
-                lines.append(f"  {lane.lane} {s.name}: {count} x {message}")
-            if not s.exactly_once:
-                lines.append(
-                    f"  {lane.lane} {s.name}: EXACTLY-ONCE CHECK FAILED (planned {s.planned}, "
-                    f"sent {s.requests}, ok {s.ok}, accepted {s.accepted}, "
-                    f"stored {s.stored}, expected {s.expected})"
-                )
-        if lane.worker_peak_rss_mib:
-            peaks = ", ".join(f"{v:.0f}" for v in lane.worker_peak_rss_mib)
-            lines.append(f"  {lane.lane}: gunicorn worker peak RSS {peaks} MiB")
-        for message, count in lane.server_log_problems.items():
-            lines.append(f"  {lane.lane} server log: {count} x {message}")
+        lines += _lane_notes(lane)
     lines.append(
         "ok = replies 200 with every item accepted and no duplicate; db = rows stored vs sent; "
         f"p50/p99 include the TCP connect. Whole run: {duration_s:.0f} s."
     )
     return "\n".join(lines)
+
+
+def _lane_notes(lane: LaneResult) -> list[str]:
+    notes = []
+    for s in lane.scenarios:
+        where = f"  {lane.lane} {s.name}:"
+        verdict = _verdict(s)
+        if verdict:
+            notes.append(f"{where} {verdict}")
+        if s.requests < s.planned:
+            notes.append(
+                f"{where} sent {s.requests} of {s.planned} before the {s.deadline_s:.0f} s limit"
+            )
+        for message, count in s.failures.items():
+            notes.append(f"{where} {count} x {message}")
+        if not s.all_ok:
+            notes.append(f"{where} NOT ALL OK: {s.ok} of {s.requests} replies ok")
+        if not s.exactly_once:
+            notes.append(
+                f"{where} EXACTLY-ONCE VIOLATED: replies acknowledged {s.accepted} items, "
+                f"the database holds {s.stored}"
+            )
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in s.cpu_s.items())
+        per_request = s.cpu_s.get("app", 0.0) * 1000 / max(s.requests, 1)
+        notes.append(
+            f"{where} CPU s in {s.elapsed_s:.1f} s wall: {cpu} (app {per_request:.1f} ms/request)"
+        )
+    if lane.worker_peak_rss_mib:
+        peaks = ", ".join(f"{v:.0f}" for v in lane.worker_peak_rss_mib)
+        notes.append(f"  {lane.lane}: gunicorn worker peak RSS {peaks} MiB")
+    for message, count in lane.server_log_problems.items():
+        notes.append(f"  {lane.lane} server log: {count} x {message}")
+    return notes
 
 
 def write_json(results: list[LaneResult], meta: dict[str, Any]) -> Path:

@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench import lanes
+from sqlalchemy.engine import make_url
+
+from bench import lanes, procstat
 from bench.load import ClientRun, Reply, percentile, run_clients
 from bench.payloads import Device, event_requests, heartbeat_requests
 from bench.prepare import CHATTER, CREATOR
 from bench.server import Server
 
-# Devices: one for warm-up, four 1-slice clients, one + two backlog clients.
+# Devices: one for warm-up, four 1-slice clients, then one and two backlog clients.
 WARMUP_DEVICES = 1
 HEARTBEAT_CLIENTS = 4
 HEARTBEAT_REQUESTS = 3000
@@ -24,8 +26,25 @@ BACKLOG_SLICES = 1000
 BACKLOG_SECONDS = 60.0
 EVENT_REQUESTS = 5
 EVENTS_PER_REQUEST = 10_000
-EVENTS_SECONDS = 90.0
+EVENTS_SECONDS = 60.0
 DEVICES = WARMUP_DEVICES + HEARTBEAT_CLIENTS + 1 + 2
+
+
+@dataclass(frozen=True)
+class Target:
+    """The server under test and the database behind it."""
+
+    server: Server
+    url: str
+
+    def meters(self) -> dict[str, procstat.CpuMeter]:
+        master = self.server.proc.pid
+        meters = {"app": procstat.CpuMeter(lambda: procstat.children(master))}
+        url = make_url(self.url)
+        if url.get_backend_name() == "postgresql" and url.database:
+            name = url.database
+            meters["postgres"] = procstat.CpuMeter(lambda: procstat.postgres_backends(name))
+        return meters
 
 
 @dataclass
@@ -34,6 +53,7 @@ class ScenarioResult:
     clients: int
     unit: str  # what throughput counts per second
     planned: int  # requests prepared
+    deadline_s: float  # clients stop sending after this long
     requests: int  # requests sent before the list or the deadline ran out
     ok: int  # replies 200 with every item accepted and none duplicate
     accepted: int  # items the replies say were stored
@@ -45,16 +65,21 @@ class ScenarioResult:
     p99_ms: float
     max_ms: float
     connects: int
+    cpu_s: dict[str, float] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
 
     @property
+    def all_ok(self) -> bool:
+        """Every request sent was answered 200 with all its items accepted."""
+        return self.ok == self.requests > 0
+
+    @property
     def exactly_once(self) -> bool:
-        return self.ok == self.requests == self.planned and (
-            self.stored == self.accepted == self.expected
-        )
+        """What the replies acknowledged is exactly what the database holds."""
+        return self.stored == self.accepted
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"exactly_once": self.exactly_once}
+        return asdict(self) | {"all_ok": self.all_ok, "exactly_once": self.exactly_once}
 
 
 def _failure(reply: Reply) -> str:
@@ -63,20 +88,36 @@ def _failure(reply: Reply) -> str:
     try:
         data = json.loads(reply.body)
     except ValueError:
-        return f"HTTP {reply.status}: {reply.body[:120]!r}"
+        return f"HTTP {reply.status}, not JSON: {reply.body[:60]!r}"
     if isinstance(data, dict) and "error" in data:
         return f"HTTP {reply.status} {data['error']}: {str(data.get('message'))[:120]}"
     return f"HTTP {reply.status}: unexpected counts {reply.body[:160]!r}"
+
+
+def _drive(
+    target: Target, plans: Sequence[Sequence[bytes]], deadline_s: float
+) -> tuple[list[ClientRun], dict[str, float]]:
+    if target.server.proc.poll() is not None:
+        raise RuntimeError(f"gunicorn exited with {target.server.proc.returncode}")
+    meters = target.meters()
+    for meter in meters.values():
+        meter.start()
+    runs = run_clients(target.server.port, plans, deadline_s=deadline_s)
+    cpu = {"clients": round(sum(run.cpu_s for run in runs), 2)}
+    cpu |= {name: meter.stop() for name, meter in meters.items()}
+    return runs, cpu
 
 
 def _summarise(
     name: str,
     unit: str,
     planned: int,
-    runs: Sequence[ClientRun],
+    deadline_s: float,
+    driven: tuple[list[ClientRun], dict[str, float]],
     per_request: int,
     count_stored: Callable[[], int],
 ) -> ScenarioResult:
+    runs, cpu = driven
     replies = [r for run in runs for r in run.replies]
     ok = accepted = 0
     failures: Counter[str] = Counter()
@@ -95,6 +136,7 @@ def _summarise(
         clients=len(runs),
         unit=unit,
         planned=planned,
+        deadline_s=deadline_s,
         requests=len(replies),
         ok=ok,
         accepted=accepted,
@@ -106,6 +148,7 @@ def _summarise(
         p99_ms=round(percentile(latencies, 99), 2),
         max_ms=round(latencies[-1], 2) if latencies else 0.0,
         connects=sum(run.connects for run in runs),
+        cpu_s=cpu,
         failures=dict(failures.most_common()),
     )
 
@@ -118,39 +161,44 @@ def _slices_of(url: str, devices: Sequence[Device]) -> Callable[[], int]:
     return count
 
 
-def warm_up(server: Server, device: Device) -> None:
+def warm_up(target: Target, device: Device) -> None:
     """Let both workers open their database connections and compile their statements."""
-    plan = heartbeat_requests(server.host, device, batches=40, per_batch=1, tag="warm")
-    run_clients(server.port, [plan], deadline_s=20)
+    plan = heartbeat_requests(target.server.host, device, batches=40, per_batch=1, tag="warm")
+    run_clients(target.server.port, [plan], deadline_s=20)
 
 
-def heartbeat_single(server: Server, url: str, devices: Sequence[Device]) -> ScenarioResult:
+def heartbeat_single(target: Target, devices: Sequence[Device]) -> ScenarioResult:
     per_client = HEARTBEAT_REQUESTS // len(devices)
     plans = [
-        heartbeat_requests(server.host, d, batches=per_client, per_batch=1, tag=f"one{i}")
+        heartbeat_requests(target.server.host, d, batches=per_client, per_batch=1, tag=f"one{i}")
         for i, d in enumerate(devices)
     ]
-    runs = run_clients(server.port, plans, deadline_s=HEARTBEAT_SECONDS)
+    driven = _drive(target, plans, HEARTBEAT_SECONDS)
+    count = _slices_of(target.url, devices)
     return _summarise(
-        "heartbeat 1-slice", "req/s", per_client * len(devices), runs, 1, _slices_of(url, devices)
+        "heartbeat 1-slice", "req/s", per_client * len(devices), HEARTBEAT_SECONDS, driven, 1, count
     )
 
 
-def backlog_flush(server: Server, url: str, devices: Sequence[Device]) -> ScenarioResult:
+def backlog_flush(target: Target, devices: Sequence[Device]) -> ScenarioResult:
     batches = BACKLOG_BATCHES // len(devices)
     plans = [
-        heartbeat_requests(server.host, d, batches=batches, per_batch=BACKLOG_SLICES, tag=f"bl{i}")
+        heartbeat_requests(
+            target.server.host, d, batches=batches, per_batch=BACKLOG_SLICES, tag=f"bl{i}"
+        )
         for i, d in enumerate(devices)
     ]
-    runs = run_clients(server.port, plans, deadline_s=BACKLOG_SECONDS)
+    driven = _drive(target, plans, BACKLOG_SECONDS)
     name = f"backlog flush x{len(devices)}"
-    count = _slices_of(url, devices)
-    return _summarise(name, "slices/s", batches * len(devices), runs, BACKLOG_SLICES, count)
+    count = _slices_of(target.url, devices)
+    return _summarise(
+        name, "slices/s", batches * len(devices), BACKLOG_SECONDS, driven, BACKLOG_SLICES, count
+    )
 
 
-def events(server: Server, url: str, token: str) -> ScenarioResult:
+def events(target: Target, token: str) -> ScenarioResult:
     plan = event_requests(
-        server.host,
+        target.server.host,
         token,
         requests=EVENT_REQUESTS,
         per_request=EVENTS_PER_REQUEST,
@@ -158,22 +206,23 @@ def events(server: Server, url: str, token: str) -> ScenarioResult:
         chatter=CHATTER,
         tag="bench",
     )
-    runs = run_clients(server.port, [plan], deadline_s=EVENTS_SECONDS)
+    driven = _drive(target, [plan], EVENTS_SECONDS)
 
     def count() -> int:
-        return int(lanes.scalar(url, "SELECT count(*) FROM events WHERE event_id LIKE 'bench-%'"))
+        sql = "SELECT count(*) FROM events WHERE event_id LIKE 'bench-%'"
+        return int(lanes.scalar(target.url, sql))
 
-    return _summarise("events", "events/s", EVENT_REQUESTS, runs, EVENTS_PER_REQUEST, count)
+    return _summarise(
+        "events", "events/s", EVENT_REQUESTS, EVENTS_SECONDS, driven, EVENTS_PER_REQUEST, count
+    )
 
 
-def run_all(
-    server: Server, url: str, devices: Sequence[Device], token: str
-) -> Iterator[ScenarioResult]:
+def run_all(target: Target, devices: Sequence[Device], token: str) -> Iterator[ScenarioResult]:
     """Warm up, then every scenario in turn, yielding each result as it finishes."""
-    warm_up(server, devices[0])
+    warm_up(target, devices[0])
     one = devices[WARMUP_DEVICES : WARMUP_DEVICES + HEARTBEAT_CLIENTS]
     rest = devices[WARMUP_DEVICES + HEARTBEAT_CLIENTS :]
-    yield heartbeat_single(server, url, one)
-    yield backlog_flush(server, url, rest[:1])
-    yield backlog_flush(server, url, rest[1:3])
-    yield events(server, url, token)
+    yield heartbeat_single(target, one)
+    yield backlog_flush(target, rest[:1])
+    yield backlog_flush(target, rest[1:3])
+    yield events(target, token)

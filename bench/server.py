@@ -101,35 +101,42 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def worker_peak_rss_mib(master_pid: int) -> list[float]:
-    """Peak resident memory (VmHWM) of each gunicorn worker; empty where /proc is missing."""
-    peaks = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) != master_pid:
-                continue
-            status = (stat.parent / "status").read_text()
-        except (OSError, IndexError, ValueError):
-            continue
-        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-        if match:
-            peaks.append(int(match.group(1)) / 1024)
-    return sorted(peaks)
-
-
-_LOG_PREFIX = re.compile(r"^\[[^\]]*\] \[\d+\] ")
+_GUNICORN_LINE = re.compile(r"^\[[^\]]*\] \[\d+\] \[(\w+)\] (.*)$")
+_TRACEBACK_LINES = ("Traceback (", "During handling", "The above exception")
 
 
 def log_problems(log_path: Path) -> Counter[str]:
-    """Every log line that is not routine gunicorn INFO, counted (timestamps and pids removed)."""
-    found: Counter[str] = Counter()
+    """Everything in the server log but routine INFO lines, one entry per message.
+
+    A traceback is folded into its message: "first line | exception line".
+    """
+    entries: list[list[str]] = []
+    current: list[str] | None = None
+    in_traceback = False
     try:
         lines = log_path.read_text(errors="replace").splitlines()
     except OSError:
-        return found
+        return Counter()
     for line in lines:
-        if not line.strip() or "[INFO]" in line:
+        match = _GUNICORN_LINE.match(line)
+        if match:
+            current, in_traceback = None, False
+            if match.group(1) != "INFO":
+                current = [f"[{match.group(1)}] {match.group(2)}"]
+                entries.append(current)
             continue
-        found[_LOG_PREFIX.sub("", line).strip()[:300]] += 1
+        if not line.strip():
+            continue
+        continuation = line[0].isspace() or line.startswith(_TRACEBACK_LINES)
+        if current is not None and (continuation or in_traceback):
+            current.append(line)
+            in_traceback = continuation
+            continue
+        current, in_traceback = [line], continuation
+        entries.append(current)
+    found: Counter[str] = Counter()
+    for entry in entries:
+        last = entry[-1]
+        summary = entry[0] if len(entry) == 1 or last[0].isspace() else f"{entry[0]} | {last}"
+        found[re.sub(r"pid:\s*\d+", "pid:N", summary).strip()[:300]] += 1
     return found
