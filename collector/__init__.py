@@ -9,7 +9,6 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector import config, errors
-from collector.db import configure_engine
 from collector.db import db as _db
 
 
@@ -19,14 +18,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     app.config.setdefault("SECRET_KEY", "dev")
-    app.config["SQLALCHEMY_ENGINES"] = {"default": config.engine_config(app.config["DATABASE_URL"])}
+    app.config["DATABASE_ENGINE"] = config.engine_config(app.config["DATABASE_URL"])
     # The largest body any endpoint takes; endpoints lower it for themselves.
     app.config["MAX_CONTENT_LENGTH"] = 16 << 20
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     _db.init_app(app)
-    with app.app_context():
-        configure_engine(_db.engine)
 
     hops = int(app.config.get("PROXY_HOPS", 0))
     if hops:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import request
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from collector.credentials import token_hash
 from collector.errors import ApiError
@@ -46,8 +46,29 @@ def require_token(session: Session, *roles: str) -> ApiToken:
 
 @dataclass(frozen=True)
 class AgentCaller:
-    device: Device
-    key: DeviceKey
+    """The verified device, as plain values (read once, used after the read ends)."""
+
+    device_id: int
+    device_uid: str
+    chatter_id: int
+    seq_max: int
+    rotate_requested_at: dt.datetime | None
+    key_pk: int
+    key_created_at: dt.datetime
+
+
+_CALLER = select(
+    DeviceKey.id,
+    DeviceKey.secret,
+    DeviceKey.created_at,
+    DeviceKey.expires_at,
+    Device.id,
+    Device.uid,
+    Device.chatter_id,
+    Device.revoked_at,
+    Device.seq_max,
+    Device.rotate_requested_at,
+).join(Device, Device.id == DeviceKey.device_id)
 
 
 def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller:
@@ -73,26 +94,33 @@ def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller
             401, "bad_timestamp", f"{signing.HEADER_TIMESTAMP} must be unix seconds"
         ) from None
 
-    key = session.scalar(
-        select(DeviceKey).options(joinedload(DeviceKey.device)).where(DeviceKey.key_id == key_id)
-    )
-    if key is None:
+    row = session.execute(_CALLER.where(DeviceKey.key_id == key_id)).first()
+    if row is None:
         raise ApiError(401, "unknown_key", f"no device key {key_id!r}; enroll again")
-    if key.expires_at is not None and key.expires_at <= now:
+    (
+        key_pk,
+        secret,
+        key_created,
+        key_expires,
+        device_id,
+        uid,
+        chatter_id,
+        revoked,
+        seq_max,
+        rotate_at,
+    ) = row
+    if key_expires is not None and key_expires <= now:
         raise ApiError(401, "key_expired", f"device key {key_id!r} has expired; enroll again")
-    device = key.device
-    if device.revoked_at is not None:
-        raise ApiError(
-            403, "device_revoked", f"device {device.uid} was revoked at {iso(device.revoked_at)}"
-        )
+    if revoked is not None:
+        raise ApiError(403, "device_revoked", f"device {uid} was revoked at {iso(revoked)}")
 
     path = request.script_root + request.path
-    if not signing.verify([key.secret], signature, request.method, path, timestamp, body):
+    if not signing.verify([secret], signature, request.method, path, timestamp, body):
         # During a rotation the agent may sign with another of its live keys.
         others = session.scalars(
             select(DeviceKey.secret).where(
-                DeviceKey.device_id == device.id,
-                DeviceKey.id != key.id,
+                DeviceKey.device_id == device_id,
+                DeviceKey.id != key_pk,
                 or_(DeviceKey.expires_at.is_(None), DeviceKey.expires_at > now),
             )
         ).all()
@@ -113,4 +141,12 @@ def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller
             "server_time and sign again",
             details=[{"server_time": iso(now), "skew_seconds": skew}],
         )
-    return AgentCaller(device=device, key=key)
+    return AgentCaller(
+        device_id=device_id,
+        device_uid=uid,
+        chatter_id=chatter_id,
+        seq_max=seq_max,
+        rotate_requested_at=rotate_at,
+        key_pk=key_pk,
+        key_created_at=key_created,
+    )

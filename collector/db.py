@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask_sqlalchemy_lite import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Integer, MetaData, event
-from sqlalchemy.orm import DeclarativeBase, Session
+from flask import Flask, current_app, g
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
-
-db = SQLAlchemy()
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -86,3 +93,48 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         raise RuntimeError("begin_write must open the transaction")
     session.connection(execution_options={_IMMEDIATE: True})
+
+
+class Database:
+    """One engine per app, one session per app context (request or CLI command).
+
+    The pattern of flask-sqlalchemy-lite, synchronous only: that extension's
+    async teardown ran an event loop on every request, which cost more than
+    the request itself.
+    """
+
+    _KEY = "chattertrack.db"
+
+    def init_app(self, app: Flask) -> None:
+        options = dict(app.config["DATABASE_ENGINE"])
+        engine = create_engine(options.pop("url"), **options)
+        configure_engine(engine)
+        app.extensions[self._KEY] = sessionmaker(engine)
+        app.teardown_appcontext(self._close_session)
+
+    @property
+    def _factory(self) -> sessionmaker[Session]:
+        factory: sessionmaker[Session] = current_app.extensions[self._KEY]
+        return factory
+
+    @property
+    def engine(self) -> Engine:
+        bind = self._factory.kw["bind"]
+        assert isinstance(bind, Engine)
+        return bind
+
+    @property
+    def session(self) -> Session:
+        session: Session | None = g.get("_db_session")
+        if session is None:
+            session = g._db_session = self._factory()
+        return session
+
+    @staticmethod
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("_db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

@@ -91,7 +91,7 @@ def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResp
     )
 
 
-def rotate_key(session: Session, device: Device, now: dt.datetime) -> RotateKeyResponse:
+def rotate_key(session: Session, device_id: int, now: dt.datetime) -> RotateKeyResponse:
     """A new key for the device; older keys stay valid for ROTATION_GRACE.
 
     The device keeps its identity, sequence and outbox: nothing is re-sent.
@@ -100,14 +100,14 @@ def rotate_key(session: Session, device: Device, now: dt.datetime) -> RotateKeyR
     session.execute(
         update(DeviceKey)
         .where(
-            DeviceKey.device_id == device.id,
+            DeviceKey.device_id == device_id,
             (DeviceKey.expires_at.is_(None)) | (DeviceKey.expires_at > grace_end),
         )
         .values(expires_at=grace_end)
     )
     key = DeviceKey(
         key_id=credentials.new_key_id(),
-        device_id=device.id,
+        device_id=device_id,
         secret=credentials.new_device_secret(),
         created_at=now,
     )

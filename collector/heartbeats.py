@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
 from collector.auth import AgentCaller
 from collector.errors import ApiError
 from collector.models import Device, Slice
-from collector.settings import agent_settings
 from collector.upsert import insert_ignoring_conflicts
-from shared.protocol import HeartbeatBatch, HeartbeatReply, validate_batch
+from shared.protocol import AgentSettings, HeartbeatBatch, HeartbeatReply, validate_batch
 
 _decoder = msgspec.json.Decoder(HeartbeatBatch)
+_devices = cast(Table, Device.__table__)
 
 
 def decode_batch(body: bytes) -> HeartbeatBatch:
@@ -27,11 +28,7 @@ def decode_batch(body: bytes) -> HeartbeatBatch:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
 
 
-def store_batch(
-    session: Session, caller: AgentCaller, batch: HeartbeatBatch, now: dt.datetime
-) -> HeartbeatReply:
-    device = caller.device
-    settings = agent_settings(session, device.chatter_id)
+def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime) -> None:
     problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
     if problems:
         raise ApiError(
@@ -41,10 +38,19 @@ def store_batch(
             [p.as_dict() for p in problems],
         )
 
+
+def store_batch(
+    session: Session,
+    caller: AgentCaller,
+    batch: HeartbeatBatch,
+    settings: AgentSettings,
+    now: dt.datetime,
+) -> HeartbeatReply:
+    """Insert the batch's new slices and note the device's health, in one transaction."""
     rows = [
         {
-            "device_id": device.id,
-            "chatter_id": device.chatter_id,
+            "device_id": caller.device_id,
+            "chatter_id": caller.chatter_id,
             "start": hb.start,
             "duration": hb.duration,
             "active_seconds": hb.active_seconds,
@@ -61,30 +67,31 @@ def store_batch(
     inserted = insert_ignoring_conflicts(session, Slice, rows, ("device_id", "start"), "seq")
 
     seqs = sorted(hb.seq for hb in batch.heartbeats)
-    gaps = _gaps(device.seq_max, seqs)
-    changes: dict[str, object] = {
+    changes: dict[str, Any] = {
         "last_seen_at": now,
-        "slices_received": Device.slices_received + len(inserted),
         "clock_skew_seconds": round((batch.sent_at - now).total_seconds(), 3),
     }
-    if seqs and seqs[-1] > device.seq_max:
+    if inserted:
+        changes["slices_received"] = _devices.c.slices_received + len(inserted)
+    if seqs and seqs[-1] > caller.seq_max:
         changes["seq_max"] = seqs[-1]
     if batch.agent_version:
         changes["agent_version"] = batch.agent_version
-    requested = device.rotate_requested_at
-    rotate = requested is not None and caller.key.created_at < requested
+    requested = caller.rotate_requested_at
+    rotate = requested is not None and caller.key_created_at < requested
     if requested is not None and not rotate:
         changes["rotate_requested_at"] = None
     if batch.queue is not None:
         changes["queue_health"] = msgspec.to_builtins(batch.queue)
-    session.execute(update(Device).where(Device.id == device.id).values(**changes))
-
+    session.connection().execute(
+        update(_devices).where(_devices.c.id == caller.device_id).values(**changes)
+    )
     return HeartbeatReply(
         accepted=len(inserted),
         duplicates=len(rows) - len(inserted),
         server_time=now,
         settings=settings,
-        gaps=gaps,
+        gaps=_gaps(caller.seq_max, seqs),
         rotate_key=rotate,
     )
 

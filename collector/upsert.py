@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,15 +22,18 @@ def insert_ignoring_conflicts(
     """Insert rows, skipping those that hit the unique key; returns what was inserted.
 
     Concurrent writers are safe: the database, not a prior SELECT, decides
-    which rows are new.
+    which rows are new.  This is a Core statement on purpose: the ORM's bulk
+    path splits rows whose None-columns differ into single-row INSERTs.
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    assert isinstance(table, Table)
+    connection = session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     stmt = (
-        insert(model)
+        insert(table)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(model.__table__.c[returning])
+        .returning(table.c[returning])
     )
-    return list(session.scalars(stmt, list(rows)))
+    return list(connection.execute(stmt, list(rows)).scalars())

@@ -10,6 +10,7 @@ from collector.auth import require_token, verify_agent
 from collector.db import begin_write, db
 from collector.errors import ApiError
 from collector.jsonio import json_response
+from collector.settings import agent_settings
 from shared.events import MAX_EVENTS_BODY
 from shared.protocol import MAX_HEARTBEAT_BODY, EnrollRequest, utc_now
 
@@ -46,7 +47,7 @@ def rotate_key() -> Response:
     begin_write(session)
     now = utc_now()
     caller = verify_agent(session, body, now)
-    reply = enrollment.rotate_key(session, caller.device, now)
+    reply = enrollment.rotate_key(session, caller.device_id, now)
     session.commit()
     return json_response(reply)
 
@@ -55,11 +56,16 @@ def rotate_key() -> Response:
 def post_heartbeats() -> Response:
     body = _body(MAX_HEARTBEAT_BODY)
     session = db.session
-    begin_write(session)
     now = utc_now()
+    # Verify and validate in a plain read; only the writes below hold SQLite's
+    # write lock, so workers check requests in parallel.
     caller = verify_agent(session, body, now)
     batch = heartbeats.decode_batch(body)
-    reply = heartbeats.store_batch(session, caller, batch, now)
+    settings = agent_settings(session, caller.chatter_id)
+    session.rollback()
+    heartbeats.check_batch(batch, settings, now)
+    begin_write(session)
+    reply = heartbeats.store_batch(session, caller, batch, settings, now)
     session.commit()
     return json_response(reply)
 
