@@ -12,7 +12,9 @@ from pathlib import Path
 from tests.agent.conftest import AgentProcess, CollectorProcess, wait_for
 
 
-def fresh(tmp_path: Path, display: str, collector: CollectorProcess, name: str = "a") -> AgentProcess:
+def fresh(
+    tmp_path: Path, display: str, collector: CollectorProcess, name: str = "a"
+) -> AgentProcess:
     return AgentProcess(tmp_path / name, display, collector.url)
 
 
@@ -39,7 +41,9 @@ def test_token_from_environment_and_bad_tokens(
     tmp_path: Path, display: str, collector_process: CollectorProcess
 ) -> None:
     token = collector_process.cli("enroll-token", "alice")
-    agent = AgentProcess(tmp_path / "env", display, collector_process.url, env={"CHATTER_ENROLL_TOKEN": token})
+    agent = AgentProcess(
+        tmp_path / "env", display, collector_process.url, env={"CHATTER_ENROLL_TOKEN": token}
+    )
     assert "enrolled" in agent.cli("enroll", "--server", agent.server).stdout
 
     reused = AgentProcess(tmp_path / "reuse", display, collector_process.url)
