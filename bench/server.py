@@ -41,24 +41,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+DEPLOY_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
+
+
 @contextmanager
 def gunicorn(database_url: str, workdir: Path, timeout_s: float = 60) -> Iterator[Server]:
-    """gunicorn with sync workers; stopped with SIGTERM (then SIGKILL) on exit."""
+    """gunicorn with the production settings (deploy/gunicorn.conf.py), 2 workers.
+
+    Stopped with SIGTERM (then SIGKILL) on exit.
+    """
     port = free_port()
     log_path = workdir / "gunicorn.log"
-    env = os.environ | {"CHATTER_DATABASE_URL": database_url, "CHATTER_SECRET_KEY": "bench"}
+    env = os.environ | {
+        "CHATTER_DATABASE_URL": database_url,
+        "CHATTER_SECRET_KEY": "bench",
+        "CHATTER_BIND": f"{HOST}:{port}",
+        "CHATTER_WORKERS": str(WORKERS),
+    }
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "sync",
-        "--bind",
-        f"{HOST}:{port}",
-        "--error-logfile",
-        "-",
+        "--config",
+        str(DEPLOY_CONFIG),
         "collector:create_app()",
     ]
     with log_path.open("wb") as log:

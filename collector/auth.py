@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import request
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from collector.credentials import token_hash
@@ -57,21 +57,30 @@ class AgentCaller:
     key_created_at: dt.datetime
 
 
-_CALLER = select(
-    DeviceKey.id,
-    DeviceKey.secret,
-    DeviceKey.created_at,
-    DeviceKey.expires_at,
-    Device.id,
-    Device.uid,
-    Device.chatter_id,
-    Device.revoked_at,
-    Device.seq_max,
-    Device.rotate_requested_at,
-).join(Device, Device.id == DeviceKey.device_id)
+_CALLER = (
+    select(
+        DeviceKey.id,
+        DeviceKey.secret,
+        DeviceKey.created_at,
+        DeviceKey.expires_at,
+        Device.id,
+        Device.uid,
+        Device.chatter_id,
+        Device.revoked_at,
+        Device.seq_max,
+        Device.rotate_requested_at,
+    )
+    .join(Device, Device.id == DeviceKey.device_id)
+    .where(DeviceKey.key_id == bindparam("key_id"))
+)
+_OTHER_SECRETS = select(DeviceKey.secret).where(
+    DeviceKey.device_id == bindparam("device_id"),
+    DeviceKey.id != bindparam("key_pk"),
+    or_(DeviceKey.expires_at.is_(None), DeviceKey.expires_at > bindparam("now")),
+)
 
 
-def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller:
+def verify_agent(db: Connection, body: bytes, now: dt.datetime) -> AgentCaller:
     """Check an agent request's signature over the raw body before it is parsed."""
     key_id = request.headers.get(signing.HEADER_KEY)
     raw_ts = request.headers.get(signing.HEADER_TIMESTAMP)
@@ -94,7 +103,7 @@ def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller
             401, "bad_timestamp", f"{signing.HEADER_TIMESTAMP} must be unix seconds"
         ) from None
 
-    row = session.execute(_CALLER.where(DeviceKey.key_id == key_id)).first()
+    row = db.execute(_CALLER, {"key_id": key_id}).first()
     if row is None:
         raise ApiError(401, "unknown_key", f"no device key {key_id!r}; enroll again")
     (
@@ -117,13 +126,8 @@ def verify_agent(session: Session, body: bytes, now: dt.datetime) -> AgentCaller
     path = request.script_root + request.path
     if not signing.verify([secret], signature, request.method, path, timestamp, body):
         # During a rotation the agent may sign with another of its live keys.
-        others = session.scalars(
-            select(DeviceKey.secret).where(
-                DeviceKey.device_id == device_id,
-                DeviceKey.id != key_pk,
-                or_(DeviceKey.expires_at.is_(None), DeviceKey.expires_at > now),
-            )
-        ).all()
+        params = {"device_id": device_id, "key_pk": key_pk, "now": now}
+        others = db.execute(_OTHER_SECRETS, params).scalars().all()
         if not signing.verify(others, signature, request.method, path, timestamp, body):
             raise ApiError(
                 401,

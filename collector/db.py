@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -86,6 +89,14 @@ def configure_engine(engine: Engine) -> None:
 
 
 _IMMEDIATE = "chattertrack_write"
+
+
+@contextmanager
+def write_transaction(connection: Connection) -> Iterator[None]:
+    """A writer's transaction on a Core connection (BEGIN IMMEDIATE on SQLite)."""
+    connection.execution_options(**{_IMMEDIATE: True})
+    with connection.begin():
+        yield
 
 
 def begin_write(session: Session) -> None:

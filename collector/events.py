@@ -146,7 +146,7 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
             first_by_id[row["event_id"]] = row
     inserted = set(
         insert_ignoring_conflicts(
-            session, Event, list(first_by_id.values()), ("event_id",), "event_id"
+            session.connection(), Event, list(first_by_id.values()), ("event_id",), "event_id"
         )
     )
     not_new = [r for r in first_by_id.values() if r["event_id"] not in inserted] + repeats

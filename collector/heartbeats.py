@@ -6,8 +6,7 @@ import datetime as dt
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Table, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, update
 
 from collector.auth import AgentCaller
 from collector.errors import ApiError
@@ -28,19 +27,25 @@ def decode_batch(body: bytes) -> HeartbeatBatch:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
 
 
+MAX_PROBLEMS_LISTED = 100
+
+
 def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime) -> None:
     problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
     if problems:
+        listed = (
+            "" if len(problems) <= MAX_PROBLEMS_LISTED else f" (first {MAX_PROBLEMS_LISTED} listed)"
+        )
         raise ApiError(
             422,
             "invalid_batch",
-            f"{len(problems)} problem(s) in batch {batch.batch_id}; nothing was stored",
-            [p.as_dict() for p in problems],
+            f"{len(problems)} problem(s) in batch {batch.batch_id}{listed}; nothing was stored",
+            [p.as_dict() for p in problems[:MAX_PROBLEMS_LISTED]],
         )
 
 
 def store_batch(
-    session: Session,
+    connection: Connection,
     caller: AgentCaller,
     batch: HeartbeatBatch,
     settings: AgentSettings,
@@ -64,7 +69,7 @@ def store_batch(
         }
         for hb in batch.heartbeats
     ]
-    inserted = insert_ignoring_conflicts(session, Slice, rows, ("device_id", "start"), "seq")
+    inserted = insert_ignoring_conflicts(connection, Slice, rows, ("device_id", "start"), "seq")
 
     seqs = sorted(hb.seq for hb in batch.heartbeats)
     changes: dict[str, Any] = {
@@ -83,9 +88,7 @@ def store_batch(
         changes["rotate_requested_at"] = None
     if batch.queue is not None:
         changes["queue_health"] = msgspec.to_builtins(batch.queue)
-    session.connection().execute(
-        update(_devices).where(_devices.c.id == caller.device_id).values(**changes)
-    )
+    connection.execute(update(_devices).where(_devices.c.id == caller.device_id).values(**changes))
     return HeartbeatReply(
         accepted=len(inserted),
         duplicates=len(rows) - len(inserted),

@@ -7,7 +7,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from collector.models import Chatter, Event, Setting
@@ -148,12 +148,15 @@ def unset_value(session: Session, name: str, chatter: Chatter | None = None) -> 
     return True
 
 
-def effective(session: Session, chatter_id: int | None = None) -> dict[str, object]:
+_SCOPED_VALUES = select(Setting.name, Setting.scope, Setting.value).where(
+    Setting.scope.in_(bindparam("scopes", expanding=True))
+)
+
+
+def effective(db: Session | Connection, chatter_id: int | None = None) -> dict[str, object]:
     """Every setting's value: the chatter's own, else the agency's, else the default."""
     scopes = [GLOBAL] if chatter_id is None else [GLOBAL, f"chatter:{chatter_id}"]
-    rows = session.execute(
-        select(Setting.name, Setting.scope, Setting.value).where(Setting.scope.in_(scopes))
-    ).all()
+    rows = db.execute(_SCOPED_VALUES, {"scopes": scopes}).all()
     values = {name: d.default for name, d in DEFINITIONS.items()}
     # Global first, then the chatter's own so it wins.
     for name, _scope, raw in sorted(rows, key=lambda r: r.scope != GLOBAL):
@@ -167,8 +170,8 @@ def get_value(session: Session, name: str, chatter_id: int | None = None) -> obj
     return effective(session, chatter_id)[name]
 
 
-def agent_settings(session: Session, chatter_id: int) -> AgentSettings:
-    values = effective(session, chatter_id)
+def agent_settings(db: Session | Connection, chatter_id: int) -> AgentSettings:
+    values = effective(db, chatter_id)
     return AgentSettings(
         slice_seconds=int(str(values["slice_seconds"])),
         idle_threshold_seconds=int(str(values["idle_threshold_seconds"])),

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from collector.db import Base
 
 
 def insert_ignoring_conflicts(
-    session: Session,
+    connection: Connection,
     model: type[Base],
     rows: Sequence[dict[str, Any]],
     conflict_columns: Sequence[str],
@@ -29,7 +28,6 @@ def insert_ignoring_conflicts(
         return []
     table = model.__table__
     assert isinstance(table, Table)
-    connection = session.connection()
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(table)

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 
 from collector import enrollment, events, heartbeats
 from collector.auth import require_token, verify_agent
-from collector.db import begin_write, db
+from collector.db import begin_write, db, write_transaction
 from collector.errors import ApiError
 from collector.jsonio import json_response
 from collector.settings import agent_settings
@@ -46,7 +46,7 @@ def rotate_key() -> Response:
     session = db.session
     begin_write(session)
     now = utc_now()
-    caller = verify_agent(session, body, now)
+    caller = verify_agent(session.connection(), body, now)
     reply = enrollment.rotate_key(session, caller.device_id, now)
     session.commit()
     return json_response(reply)
@@ -55,18 +55,18 @@ def rotate_key() -> Response:
 @bp.post("/heartbeats")
 def post_heartbeats() -> Response:
     body = _body(MAX_HEARTBEAT_BODY)
-    session = db.session
     now = utc_now()
-    # Verify and validate in a plain read; only the writes below hold SQLite's
-    # write lock, so workers check requests in parallel.
-    caller = verify_agent(session, body, now)
-    batch = heartbeats.decode_batch(body)
-    settings = agent_settings(session, caller.chatter_id)
-    session.rollback()
-    heartbeats.check_batch(batch, settings, now)
-    begin_write(session)
-    reply = heartbeats.store_batch(session, caller, batch, settings, now)
-    session.commit()
+    # The hottest path: plain Core connections, no ORM session.  Verify and
+    # validate in a read; only the writes hold SQLite's write lock, so workers
+    # check requests in parallel.
+    with db.engine.connect() as connection:
+        caller = verify_agent(connection, body, now)
+        batch = heartbeats.decode_batch(body)
+        settings = agent_settings(connection, caller.chatter_id)
+        connection.rollback()
+        heartbeats.check_batch(batch, settings, now)
+        with write_transaction(connection):
+            reply = heartbeats.store_batch(connection, caller, batch, settings, now)
     return json_response(reply)
 
 
