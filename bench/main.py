@@ -75,7 +75,7 @@ def _meta(started: dt.datetime, duration_s: float) -> dict[str, Any]:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "server": f"gunicorn, {server.WORKERS} workers, deploy/gunicorn.conf.py (gthread, 4 threads)",
+        "server": f"gunicorn, {server.WORKERS} workers, deploy/gunicorn.conf.py (gthread)",
     }
 
 

@@ -173,3 +173,10 @@ def test_agent_reports_queue_health(agency: Collector, agent: Agent) -> None:
         and '"dropped": 2' in devices
         and '"agent_version": "0.2.0"' in devices
     )
+
+
+def test_problem_list_is_capped(agent: Agent) -> None:
+    slices = agent.slices(150, duration=0)
+    body = agent.send(slices).json()
+    assert len(body["details"]) == 100
+    assert "150 problem(s)" in body["message"] and "first 100 listed" in body["message"]
