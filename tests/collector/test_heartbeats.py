@@ -176,7 +176,7 @@ def test_agent_reports_queue_health(agency: Collector, agent: Agent) -> None:
 
 
 def test_problem_list_is_capped(agent: Agent) -> None:
-    slices = agent.slices(150, duration=0)
+    slices = agent.slices(150, keystrokes=5000)  # one problem each
     body = agent.send(slices).json()
     assert len(body["details"]) == 100
     assert "150 problem(s)" in body["message"] and "first 100 listed" in body["message"]
