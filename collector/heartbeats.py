@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import cast
 
 import msgspec
-from sqlalchemy import Connection, Table, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    null,
+    update,
+)
 
 from collector.auth import AgentCaller
+from collector.db import UTCDateTime
 from collector.errors import ApiError
 from collector.models import Device, Slice
 from collector.upsert import insert_ignoring_conflicts
@@ -16,6 +28,27 @@ from shared.protocol import AgentSettings, HeartbeatBatch, HeartbeatReply, valid
 
 _decoder = msgspec.json.Decoder(HeartbeatBatch)
 _devices = cast(Table, Device.__table__)
+# One fixed statement for every batch (optional values keep the stored ones).
+_DEVICE_SEEN = (
+    update(_devices)
+    .where(_devices.c.id == bindparam("device"))
+    .values(
+        last_seen_at=bindparam("now", type_=UTCDateTime),
+        clock_skew_seconds=bindparam("skew"),
+        slices_received=_devices.c.slices_received + bindparam("inserted"),
+        seq_max=case(
+            (bindparam("seq") > _devices.c.seq_max, bindparam("seq")), else_=_devices.c.seq_max
+        ),
+        agent_version=func.coalesce(bindparam("version", type_=String), _devices.c.agent_version),
+        queue_health=func.coalesce(
+            bindparam("queue", type_=JSON(none_as_null=True)), _devices.c.queue_health
+        ),
+        rotate_requested_at=case(
+            (bindparam("clear_rotation", type_=Boolean), null()),
+            else_=_devices.c.rotate_requested_at,
+        ),
+    )
+)
 
 
 def decode_batch(body: bytes) -> HeartbeatBatch:
@@ -72,23 +105,21 @@ def store_batch(
     inserted = insert_ignoring_conflicts(connection, Slice, rows, ("device_id", "start"), "seq")
 
     seqs = sorted(hb.seq for hb in batch.heartbeats)
-    changes: dict[str, Any] = {
-        "last_seen_at": now,
-        "clock_skew_seconds": round((batch.sent_at - now).total_seconds(), 3),
-    }
-    if inserted:
-        changes["slices_received"] = _devices.c.slices_received + len(inserted)
-    if seqs and seqs[-1] > caller.seq_max:
-        changes["seq_max"] = seqs[-1]
-    if batch.agent_version:
-        changes["agent_version"] = batch.agent_version
     requested = caller.rotate_requested_at
     rotate = requested is not None and caller.key_created_at < requested
-    if requested is not None and not rotate:
-        changes["rotate_requested_at"] = None
-    if batch.queue is not None:
-        changes["queue_health"] = msgspec.to_builtins(batch.queue)
-    connection.execute(update(_devices).where(_devices.c.id == caller.device_id).values(**changes))
+    connection.execute(
+        _DEVICE_SEEN,
+        {
+            "device": caller.device_id,
+            "now": now,
+            "skew": round((batch.sent_at - now).total_seconds(), 3),
+            "inserted": len(inserted),
+            "seq": seqs[-1] if seqs else 0,
+            "version": batch.agent_version,
+            "queue": None if batch.queue is None else msgspec.to_builtins(batch.queue),
+            "clear_rotation": requested is not None and not rotate,
+        },
+    )
     return HeartbeatReply(
         accepted=len(inserted),
         duplicates=len(rows) - len(inserted),

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from collector.db import Base
+
+
+@cache
+def _statement(dialect: str, table: Table, conflict: tuple[str, ...], returning: str) -> Insert:
+    # Built once per shape: constructing statements costs more than running them.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(table.c[returning])
+    )
 
 
 def insert_ignoring_conflicts(
@@ -28,10 +40,5 @@ def insert_ignoring_conflicts(
         return []
     table = model.__table__
     assert isinstance(table, Table)
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(table.c[returning])
-    )
+    stmt = _statement(connection.dialect.name, table, tuple(conflict_columns), returning)
     return list(connection.execute(stmt, list(rows)).scalars())

@@ -1,15 +1,35 @@
 #!/usr/bin/env bash
-# System set-up for the tests: make sure PostgreSQL runs when it is installed.
-# Without PostgreSQL the PostgreSQL test lane reports itself as not run
-# (under CI=true a missing PostgreSQL fails the run instead).
+# System set-up for the tests: the X server and input tools the agent tests drive, and a
+# running PostgreSQL when it is installed. Installs missing Debian packages when run as
+# root; otherwise says exactly what to install and fails.
+# Without PostgreSQL the PostgreSQL test lane reports itself as not run (under CI=true a
+# missing PostgreSQL fails the run instead).
 set -euo pipefail
 
 say() { printf 'setup: %s\n' "$*"; }
 
+# 1. Debian packages: command -> package.
+declare -A wanted=([Xvfb]=xvfb [xdotool]=xdotool [systemd-analyze]=systemd)
+missing=()
+for command in "${!wanted[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${wanted[$command]}")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing system packages: ${missing[*]}"
+    say "install them with: sudo apt-get install ${missing[*]}"
+    exit 1
+  fi
+fi
+
+# 2. PostgreSQL.
 pg_ready() {
   command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432
 }
-
 if pg_ready; then
   say "PostgreSQL is running on 127.0.0.1:5432"
 elif command -v pg_lsclusters >/dev/null 2>&1 && [[ -n "$(pg_lsclusters -h 2>/dev/null)" ]]; then
@@ -23,8 +43,8 @@ elif command -v pg_lsclusters >/dev/null 2>&1 && [[ -n "$(pg_lsclusters -h 2>/de
       || say "could not start PostgreSQL; run: sudo pg_ctlcluster $version $cluster start"
   fi
   for _ in $(seq 1 30); do pg_ready && break; sleep 0.5; done
-  pg_ready && say "PostgreSQL is running" || say "PostgreSQL did not come up"
+  if pg_ready; then say "PostgreSQL is running"; else say "PostgreSQL did not come up"; fi
 else
   say "PostgreSQL is not installed: the PostgreSQL test lane will be reported as not run"
-  say "(to run it: apt-get install postgresql, or set CHATTER_TEST_PG_URL)"
+  say "(to run it: apt-get install postgresql, or point CHATTER_TEST_PG_URL at a server)"
 fi
