@@ -89,7 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lane", action="append", choices=LANES, help="run only this lane (repeatable)"
     )
+    parser.add_argument(
+        "--part",
+        choices=("all", "collector", "agent"),
+        default="all",
+        help="the collector lanes, the agent footprint, or both (default)",
+    )
     args = parser.parse_args(argv)
+    if args.part == "agent":
+        return _agent_part()
     signal.signal(signal.SIGTERM, _terminate)
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
@@ -121,4 +129,20 @@ def main(argv: list[str] | None = None) -> int:
     path = report.write_json(results, _meta(started, duration))
     print(f"results written to {path}")
     sys.stdout.flush()
+    if args.part == "all":
+        status = _agent_part() or status
     return status
+
+
+def _agent_part() -> int:
+    from bench import agent_footprint
+
+    try:
+        footprint = agent_footprint.run()
+    except Exception:
+        traceback.print_exc()
+        return 2
+    print()
+    print(agent_footprint.render(footprint))
+    sys.stdout.flush()
+    return 0 if footprint.keys_counted == footprint.keys_sent else 1

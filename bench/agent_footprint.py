@@ -1,0 +1,312 @@
+"""The agent's footprint under Xvfb: RSS and CPU idle and while typing, and a 30-day drain.
+
+A real collector (waitress, SQLite) and a real agent run as subprocesses; xdotool
+types 10 keys a second and moves the mouse for the busy phase.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+PHASE_SECONDS = 60
+TICKS = os.sysconf("SC_CLK_TCK")
+BACKLOG_DAYS = 30
+
+# Measured for ActivityWatch's aw-watcher-afk on this kind of machine (team anchors).
+AW_AFK = {"rss_mib": 40.6, "cpu_idle_pct": 0.15, "cpu_typing_pct": 1.53}
+TARGETS = {"rss_mib": 30.0, "cpu_idle_pct": 0.10, "cpu_typing_pct": 1.0}
+
+
+@dataclass
+class Footprint:
+    rss_idle_mib: float = 0.0
+    rss_typing_mib: float = 0.0
+    peak_rss_mib: float = 0.0
+    cpu_idle_pct: float = 0.0
+    cpu_typing_pct: float = 0.0
+    keys_sent: int = 0
+    keys_counted: int = 0
+    backlog_slices: int = 0
+    drain_seconds: float = 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _rss_mib(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _wait(check: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _cli(database: Path, *args: str) -> str:
+    return subprocess.run(
+        [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def _agent_env(home: Path, display: str) -> dict[str, str]:
+    return {**os.environ, "CHATTER_AGENT_HOME": str(home), "DISPLAY": display}
+
+
+def _start_agent(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as handle:
+        return subprocess.Popen(
+            [str(BIN / "chatter-agent"), "run"], env=env, stdout=subprocess.DEVNULL, stderr=handle
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _type_and_move(display: str, seconds: int) -> int:
+    """10 key presses a second with a mouse move after each, through one xdotool."""
+    script = "".join(
+        f"key x\nmousemove_relative -- {(-1) ** i * 7} 3\nsleep 0.1\n" for i in range(seconds * 10)
+    )
+    subprocess.run(
+        ["xdotool", "-"], input=script.encode(), check=True, env={**os.environ, "DISPLAY": display}
+    )
+    return seconds * 10
+
+
+def _backlog(home: Path, env: dict[str, str]) -> int:
+    """Fill a fresh agent's outbox with 30 days of one-minute slices."""
+    code = (
+        "import time, datetime as dt\n"
+        "from agent import paths\nfrom agent.outbox import Outbox\n"
+        "from agent.timeline import SliceTotals\n"
+        f"end = int(time.time()) // 60 * 60 - 3600\nstart = end - {BACKLOG_DAYS} * 86400\n"
+        "box = Outbox(paths.outbox_file())\n"
+        "box._db.execute('BEGIN')\n"
+        "for s in range(start, end, 60):\n"
+        "    box._db.execute('INSERT INTO slices (start, slice_seconds, duration, active_seconds,"
+        " input_seconds, paused_seconds, keystrokes, mouse_events) VALUES (?,60,60,40,20,0,90,30)',"
+        " (s,))\n"
+        "box._db.execute('COMMIT')\n"
+        "print(box.counts().queued)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    )
+    return int(out.stdout.strip())
+
+
+def run() -> Footprint:
+    for tool in ("Xvfb", "xdotool"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is missing: run 'make system'")
+    result = Footprint()
+    with tempfile.TemporaryDirectory(prefix="ct-agent-bench-") as tmp:
+        work = Path(tmp)
+        number = next(n for n in range(140, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+        display = f":{number}"
+        xvfb = subprocess.Popen(
+            ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        database = work / "collector.db"
+        _cli(database, "db", "upgrade")
+        _cli(database, "add-creator", "luna", "--name", "Luna")
+        _cli(database, "add-chatter", "alice", "--name", "Alice", "--creator", "luna")
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [
+                str(BIN / "chatter-collector"),
+                "--database",
+                f"sqlite:///{database}",
+                "serve",
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        agents: list[subprocess.Popen[bytes]] = []
+        try:
+            _wait(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10, "Xvfb")
+            _wait(lambda: _healthy(url), 30, "the collector")
+            home = work / "agent"
+            env = _agent_env(home, display)
+            token = _cli(database, "enroll-token", "alice")
+            subprocess.run(
+                [str(BIN / "chatter-agent"), "enroll", "--server", url, "--token-file", "-"],
+                input=token,
+                text=True,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            agent = _start_agent(env, work / "agent.log")
+            agents.append(agent)
+            time.sleep(10)  # start-up, first send
+
+            print(f"[agent] idle for {PHASE_SECONDS} s", flush=True)
+            before = _cpu_seconds(agent.pid)
+            time.sleep(PHASE_SECONDS)
+            result.cpu_idle_pct = (_cpu_seconds(agent.pid) - before) / PHASE_SECONDS * 100
+            result.rss_idle_mib = _rss_mib(agent.pid)
+
+            print(
+                f"[agent] typing 10 keys/s and moving the mouse for {PHASE_SECONDS} s", flush=True
+            )
+            before, started = _cpu_seconds(agent.pid), time.monotonic()
+            result.keys_sent = _type_and_move(display, PHASE_SECONDS)
+            elapsed = time.monotonic() - started
+            result.cpu_typing_pct = (_cpu_seconds(agent.pid) - before) / elapsed * 100
+            result.rss_typing_mib = _rss_mib(agent.pid)
+            result.peak_rss_mib = _rss_mib(agent.pid, "VmHWM")
+            _stop(agent)
+            agents.remove(agent)
+            result.keys_counted = int(
+                _cli_sql(database, "SELECT COALESCE(SUM(keystrokes),0) FROM slices")
+            )
+
+            print(f"[agent] draining a {BACKLOG_DAYS}-day backlog", flush=True)
+            home2 = work / "agent-backlog"
+            env2 = _agent_env(home2, display)
+            token = _cli(database, "enroll-token", "alice")
+            subprocess.run(
+                [str(BIN / "chatter-agent"), "enroll", "--server", url, "--token-file", "-"],
+                input=token,
+                text=True,
+                env=env2,
+                check=True,
+                capture_output=True,
+            )
+            result.backlog_slices = _backlog(home2, env2)
+            started = time.monotonic()
+            drainer = _start_agent(env2, work / "agent2.log")
+            agents.append(drainer)
+            _wait(lambda: _queued(env2) < 5, 600, "the backlog to drain")
+            result.drain_seconds = time.monotonic() - started
+        finally:
+            for proc in agents:
+                _stop(proc)
+            _stop(server)  # type: ignore[arg-type]
+            xvfb.terminate()
+            xvfb.wait(timeout=10)
+    return result
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _queued(env: dict[str, str]) -> int:
+    out = subprocess.run(
+        [str(BIN / "chatter-agent"), "status", "--json"], env=env, capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        return 1 << 30
+    import json
+
+    return int(json.loads(out.stdout)["queued_slices"])
+
+
+def _cli_sql(database: Path, sql: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        return str(conn.execute(sql).fetchone()[0])
+
+
+def render(f: Footprint) -> str:
+    def verdict(value: float, key: str) -> str:
+        return "meets target" if value <= TARGETS[key] else "misses target"
+
+    rows = [
+        (
+            "RSS idle (MiB)",
+            f"{f.rss_idle_mib:.1f}",
+            AW_AFK["rss_mib"],
+            TARGETS["rss_mib"],
+            verdict(f.rss_idle_mib, "rss_mib"),
+        ),
+        (
+            "RSS typing (MiB)",
+            f"{f.rss_typing_mib:.1f}",
+            AW_AFK["rss_mib"],
+            TARGETS["rss_mib"],
+            verdict(f.rss_typing_mib, "rss_mib"),
+        ),
+        (
+            "CPU idle (% of a core)",
+            f"{f.cpu_idle_pct:.3f}",
+            AW_AFK["cpu_idle_pct"],
+            TARGETS["cpu_idle_pct"],
+            verdict(f.cpu_idle_pct, "cpu_idle_pct"),
+        ),
+        (
+            "CPU typing 10 keys/s + mouse",
+            f"{f.cpu_typing_pct:.3f}",
+            AW_AFK["cpu_typing_pct"],
+            TARGETS["cpu_typing_pct"],
+            verdict(f.cpu_typing_pct, "cpu_typing_pct"),
+        ),
+    ]
+    lines = [
+        f"{'agent footprint':<30} | {'ChatterTrack':>12} | {'aw-watcher-afk':>14} | "
+        f"{'target':>6} |",
+        "-" * 31 + "+" + "-" * 14 + "+" + "-" * 16 + "+" + "-" * 8 + "+" + "-" * 14,
+    ]
+    for name, ours, theirs, target, note in rows:
+        lines.append(f"{name:<30} | {ours:>12} | {theirs:>14} | {target:>6} | {note}")
+    lines.append(
+        f"peak RSS {f.peak_rss_mib:.1f} MiB; keys typed {f.keys_sent}, "
+        f"counted at the collector {f.keys_counted}"
+    )
+    lines.append(
+        f"30-day backlog: {f.backlog_slices:,} slices drained to a local collector in "
+        f"{f.drain_seconds:.1f} s ({f.backlog_slices / max(f.drain_seconds, 1e-9):,.0f} "
+        "slices/s)"
+    )
+    lines.append(
+        "aw-watcher-afk figures: measured on this kind of machine (team anchors); it is "
+        "not on the package index, so it is not run side by side here."
+    )
+    return "\n".join(lines)
