@@ -40,23 +40,16 @@ CREATE TABLE IF NOT EXISTS daily (
 );
 """
 
+# SliceTotals' fields in order, then the seq the outbox gave the slice.
 COLUMNS = (
-    "seq, start, slice_seconds, duration, active_seconds, input_seconds, paused_seconds, "
-    "keystrokes, mouse_events"
+    "start, slice_seconds, duration, active_seconds, input_seconds, paused_seconds, "
+    "keystrokes, mouse_events, seq"
 )
 
 
-@dataclass(frozen=True)
-class QueuedSlice:
+@dataclass(frozen=True, slots=True)
+class QueuedSlice(SliceTotals):
     seq: int
-    start: int
-    slice_seconds: int
-    duration: int
-    active_seconds: int
-    input_seconds: int
-    paused_seconds: int
-    keystrokes: int
-    mouse_events: int
 
 
 @dataclass(frozen=True)
@@ -82,6 +75,9 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a sealed slice survives a power cut, not only a crash.
         self._db.execute("PRAGMA synchronous=FULL")
+        # The outbox is small and read in order: a 256 KiB page cache is plenty
+        # (SQLite's default is 2 MiB per connection).
+        self._db.execute("PRAGMA cache_size=-256")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:

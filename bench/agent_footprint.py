@@ -199,8 +199,14 @@ def run() -> Footprint:
             result.peak_rss_mib = _rss_mib(agent.pid, "VmHWM")
             _stop(agent)
             agents.remove(agent)
+            # The last slices were sealed at exit: run once more to deliver them, then count.
+            agent = _start_agent(env, work / "agent.log")
+            agents.append(agent)
+            _wait(lambda: _queued(env) == 0, 120, "the typed slices to arrive")
+            _stop(agent)
+            agents.remove(agent)
             result.keys_counted = int(
-                _cli_sql(database, "SELECT COALESCE(SUM(keystrokes),0) FROM slices")
+                _cli_sql(database, "SELECT COALESCE(SUM(keystrokes), 0) FROM slices")
             )
 
             print(f"[agent] draining a {BACKLOG_DAYS}-day backlog", flush=True)

@@ -106,6 +106,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
+_ACCESS_LINE = re.compile(r'^\S+ - \S+ \[[^\]]+\] "[A-Z]+ [^"]*" (\d{3}) ')
 _GUNICORN_LINE = re.compile(r"^\[[^\]]*\] \[\d+\] \[(\w+)\] (.*)$")
 _TRACEBACK_LINES = ("Traceback (", "During handling", "The above exception")
 
@@ -123,6 +124,12 @@ def log_problems(log_path: Path) -> Counter[str]:
     except OSError:
         return Counter()
     for line in lines:
+        access = _ACCESS_LINE.match(line)
+        if access:
+            # Access log lines: only error statuses are worth a note.
+            if access.group(1).startswith("5"):
+                entries.append([f"HTTP {access.group(1)} in the access log"])
+            continue
         match = _GUNICORN_LINE.match(line)
         if match:
             current, in_traceback = None, False

@@ -92,8 +92,10 @@ def prepare(
                 message = f"unknown event type {head.type!r}; known: {', '.join(wire.EVENT_TYPES)}"
             result.rejected.append(Rejection(index, event_id, message))
 
-    creators = _ids_by_key(session, Creator, {ev.creator for _, ev in decoded})
-    chatters = _ids_by_key(session, Chatter, {c for _, ev in decoded if (c := _chatter_of(ev))})
+    creators = _lookup(session, Creator.key, Creator.id, (ev.creator for _, ev in decoded))
+    chatters = _lookup(
+        session, Chatter.key, Chatter.id, (c for _, ev in decoded if (c := _chatter_of(ev)))
+    )
     _currency, exponent = currency_exponent(session)
     latest = now + FUTURE_TOLERANCE
 
@@ -150,7 +152,9 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
         )
     )
     not_new = [r for r in first_by_id.values() if r["event_id"] not in inserted] + repeats
-    stored_hash = _stored_hashes(session, {r["event_id"] for r in not_new})
+    stored_hash = _lookup(
+        session, Event.event_id, Event.content_hash, (r["event_id"] for r in not_new)
+    )
     conflicts = sorted(
         {r["event_id"] for r in not_new if stored_hash.get(r["event_id"]) != r["content_hash"]}
     )
@@ -161,25 +165,13 @@ def _chatter_of(ev: wire.Event) -> str | None:
     return getattr(ev, "chatter", None)
 
 
-def _ids_by_key(
-    session: Session, model: type[Creator] | type[Chatter], keys: Iterable[str]
-) -> dict[str, int]:
-    wanted = sorted(set(keys))
-    found: dict[str, int] = {}
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        query = select(model.key, model.id).where(model.key.in_(chunk))
-        found.update((key, id_) for key, id_ in session.execute(query))
-    return found
-
-
-def _stored_hashes(session: Session, event_ids: set[str]) -> dict[str, str]:
-    wanted = sorted(event_ids)
-    found: dict[str, str] = {}
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        query = select(Event.event_id, Event.content_hash).where(Event.event_id.in_(chunk))
-        found.update((event_id, digest) for event_id, digest in session.execute(query))
+def _lookup(session: Session, key: Any, value: Any, wanted: Iterable[str]) -> dict[str, Any]:
+    """{key: value} for the wanted keys, asked in chunks to stay under parameter limits."""
+    keys = sorted(set(wanted))
+    found: dict[str, Any] = {}
+    for i in range(0, len(keys), 500):
+        query = select(key, value).where(key.in_(keys[i : i + 500]))
+        found.update((k, v) for k, v in session.execute(query))
     return found
 
 

@@ -6,7 +6,7 @@ import json
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from collector import enrollment
 from collector.cli.context import audit, get_chatter, now, parse_duration, session_scope
@@ -59,10 +59,7 @@ def list_devices(as_json: bool) -> None:
 def revoke_device(device_id: str) -> None:
     """Revoke a device: its next request is refused."""
     with session_scope() as session:
-        try:
-            device = enrollment.find_device(session, device_id)
-        except LookupError as exc:
-            raise click.ClickException(str(exc)) from None
+        device = _find(session, device_id)
         enrollment.revoke_device(device, now())
         audit(session, "revoke_device", device.uid)
         uid = device.uid
@@ -74,14 +71,18 @@ def revoke_device(device_id: str) -> None:
 def rotate_key(device_id: str) -> None:
     """Ask a device to rotate its key at its next heartbeat (its queue is kept)."""
     with session_scope() as session:
-        try:
-            device = enrollment.find_device(session, device_id)
-        except LookupError as exc:
-            raise click.ClickException(str(exc)) from None
+        device = _find(session, device_id)
         device.rotate_requested_at = now()
         audit(session, "request_key_rotation", device.uid)
         uid = device.uid
     click.echo(f"device {uid} will rotate its key at its next heartbeat")
+
+
+def _find(session: Session, ident: str) -> Device:
+    try:
+        return enrollment.find_device(session, ident)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _when(stamp: str | None) -> str:
