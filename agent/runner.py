@@ -97,6 +97,7 @@ class Runner:
             self._listeners.start()
             self.input_source = "keyboard and mouse listeners"
         except (InputUnavailable, Exception) as exc:  # pynput raises many kinds
+            self._listeners = None
             self.input_problem = str(exc) or exc.__class__.__name__
             if self._idle_probe() is not None:
                 self.input_source = "OS idle clock only (no key counts)"

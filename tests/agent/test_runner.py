@@ -1,0 +1,65 @@
+"""The runner when the listeners cannot see input: the OS idle clock stands in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.client import CollectorClient
+from agent.config import AgentConfig, DeviceKey
+from agent.listeners import InputUnavailable
+from agent.runner import Runner
+from agent.state import SharedState
+from shared.protocol import AgentSettings
+from tests.agent.test_suspend import FakeClocks
+
+
+class UntrustedListeners:
+    """Like pynput on macOS without the Input Monitoring permission."""
+
+    def __init__(self, _counter: object) -> None:
+        pass
+
+    def start(self) -> None:
+        raise InputUnavailable("macOS has not allowed this program to monitor input")
+
+    def stop(self) -> None:
+        raise AssertionError("a listener that never started is not stopped")
+
+
+def test_os_idle_clock_replaces_blind_listeners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATTER_AGENT_HOME", str(tmp_path))
+    clocks = FakeClocks()
+    os_idle = {"seconds": 0.0}
+    state = SharedState(
+        config=AgentConfig(
+            server="http://unused.invalid",
+            device_id="d",
+            settings=AgentSettings(slice_seconds=10, idle_threshold_seconds=30),
+        ),
+        key=DeviceKey(key_id="k", secret="s"),
+    )
+    runner = Runner(
+        state,
+        CollectorClient("http://unused.invalid"),
+        wall=lambda: clocks.wall,
+        mono=lambda: clocks.mono,
+        idle_probe=lambda: os_idle["seconds"],
+        listeners=UntrustedListeners,
+    )
+    runner._start_input()
+    assert runner.input_source == "OS idle clock only (no key counts)"
+    assert "monitor input" in str(runner.input_problem)
+    for second in range(40):
+        os_idle["seconds"] = 1.0 if second < 20 else second - 19.0  # input until second 20
+        runner.tick()
+        clocks.advance(1)
+    clocks.advance(60)  # let the idle threshold pass; the gap is offline, not idle
+    runner.shutdown()
+    rows = runner.outbox._db.execute("SELECT duration, active_seconds, keystrokes FROM slices")
+    duration, active, keys = (sum(col) for col in zip(*rows, strict=True))
+    assert duration == 39 and keys == 0
+    assert 18 <= active <= 22  # active while the OS saw input, idle after
