@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 from agent.counting import InputCounter
+
+START_TIMEOUT = 10.0
 
 
 class InputUnavailable(RuntimeError):
@@ -51,8 +54,8 @@ class Listeners:
     def start(self) -> None:
         self._keyboard.start()
         self._mouse.start()
-        self._keyboard.wait()
-        self._mouse.wait()
+        for listener in (self._keyboard, self._mouse):
+            _wait_ready(listener)
         trusted = getattr(self._keyboard, "IS_TRUSTED", True)
         if sys.platform == "darwin" and not trusted:
             self.stop()
@@ -67,3 +70,14 @@ class Listeners:
     def stop(self) -> None:
         self._keyboard.stop()
         self._mouse.stop()
+
+
+def _wait_ready(listener: Any, timeout: float = START_TIMEOUT) -> None:
+    """pynput's wait() blocks forever when its thread dies while connecting (X reset)."""
+    deadline = time.monotonic() + timeout
+    while not getattr(listener, "_ready", True):
+        if not listener.is_alive():
+            raise InputUnavailable("the input listener stopped while starting (display lost?)")
+        if time.monotonic() > deadline:
+            raise InputUnavailable(f"the input listener did not start within {timeout:.0f} s")
+        time.sleep(0.02)

@@ -31,6 +31,7 @@ JUMP_SECONDS = 5.0
 CHECKPOINT_EVERY = 10
 STATUS_EVERY = 5
 CROSSCHECK_EVERY = 5
+RETRY_LISTENERS_EVERY = 60
 
 
 class Runner:
@@ -92,10 +93,16 @@ class Runner:
             self.outbox.close()
 
     def _start_input(self) -> None:
+        self._start_listeners()
+        second = int(self.now())
+        os_idle = self._idle_probe()
+        # The session starts active at the last input the OS saw, else now.
+        self.timeline.anchor(second - int(os_idle) if os_idle is not None else second)
+
+    def _start_listeners(self) -> None:
         try:
             self._listeners = self._make_listeners(self.counter)
             self._listeners.start()
-            self.input_source = "keyboard and mouse listeners"
         except (InputUnavailable, Exception) as exc:  # pynput raises many kinds
             self._listeners = None
             self.input_problem = str(exc) or exc.__class__.__name__
@@ -105,10 +112,21 @@ class Runner:
             else:
                 self.input_source = None
                 log.error("cannot observe input (%s): NOT tracking, so nobody is shown idle", exc)
-        second = int(self.now())
-        os_idle = self._idle_probe()
-        # The session starts active at the last input the OS saw, else now.
-        self.timeline.anchor(second - int(os_idle) if os_idle is not None else second)
+            return
+        if self.input_problem is not None:
+            log.info("input listeners running again")
+        self.input_source = "keyboard and mouse listeners"
+        self.input_problem = None
+
+    def _check_listeners(self) -> None:
+        """Listeners that failed or died (display restarted) are tried again."""
+        if self._listeners is not None and self._listeners.alive():
+            return
+        if self._listeners is not None:
+            log.warning("input listeners stopped; restarting them")
+            self._listeners.stop()
+            self._listeners = None
+        self._start_listeners()
 
     def shutdown(self) -> None:
         """Seal everything up to now (the exit is the last moment counted) and keep it."""
@@ -155,6 +173,8 @@ class Runner:
             self._crosscheck(wall)
         self._seal(second)
         self._follow_settings(second)
+        if self._ticks % RETRY_LISTENERS_EVERY == 0:
+            self._check_listeners()
         if self._ticks % CHECKPOINT_EVERY == 0:
             self._checkpoint()
         if self._ticks % STATUS_EVERY == 0:

@@ -141,7 +141,7 @@ def run() -> Footprint:
         number = next(n for n in range(140, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
         display = f":{number}"
         xvfb = subprocess.Popen(
-            ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -50,7 +50,9 @@ def display() -> Iterator[str]:
             break
     name = f":{number}"
     proc = subprocess.Popen(
-        ["Xvfb", name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        # -noreset: by default the server resets when its last client leaves, and an
+        # agent starting at that moment has its connection reset.
+        ["Xvfb", name, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -170,7 +172,12 @@ class AgentProcess:
     def stop(self, sig: int = 15) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"the agent ignored signal {sig} for 30 s") from None
 
     def status(self) -> dict[str, object]:
         import json

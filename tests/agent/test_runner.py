@@ -63,3 +63,62 @@ def test_os_idle_clock_replaces_blind_listeners(
     duration, active, keys = (sum(col) for col in zip(*rows, strict=True))
     assert duration == 39 and keys == 0
     assert 18 <= active <= 22  # active while the OS saw input, idle after
+
+
+class DeadThread:
+    """A pynput listener whose thread died while connecting to the display."""
+
+    _ready = False
+
+    def is_alive(self) -> bool:
+        return False
+
+
+def test_listener_that_dies_while_starting_does_not_hang() -> None:
+    from agent.listeners import _wait_ready
+
+    with pytest.raises(InputUnavailable, match="stopped while starting"):
+        _wait_ready(DeadThread(), timeout=5)
+
+
+class FlakyListeners:
+    """Starts, dies (the display restarted), and starts again when asked."""
+
+    started = 0
+
+    def __init__(self, _counter: object) -> None:
+        pass
+
+    def start(self) -> None:
+        FlakyListeners.started += 1
+
+    def alive(self) -> bool:
+        return FlakyListeners.started > 1
+
+    def stop(self) -> None:
+        pass
+
+
+def test_dead_listeners_are_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.runner import RETRY_LISTENERS_EVERY
+
+    monkeypatch.setenv("CHATTER_AGENT_HOME", str(tmp_path))
+    clocks = FakeClocks()
+    state = SharedState(
+        config=AgentConfig(server="http://unused.invalid", device_id="d"),
+        key=DeviceKey(key_id="k", secret="s"),
+    )
+    runner = Runner(
+        state,
+        CollectorClient("http://unused.invalid"),
+        wall=lambda: clocks.wall,
+        mono=lambda: clocks.mono,
+        idle_probe=lambda: None,
+        listeners=FlakyListeners,
+    )
+    runner._start_input()
+    for _ in range(RETRY_LISTENERS_EVERY):
+        runner.tick()
+        clocks.advance(1)
+    assert FlakyListeners.started == 2
+    assert runner.input_source == "keyboard and mouse listeners"

@@ -37,6 +37,9 @@ class NoListeners:
     def start(self) -> None:
         pass
 
+    def alive(self) -> bool:
+        return True
+
     def stop(self) -> None:
         pass
 
