@@ -1,0 +1,1 @@
+"""Per-chatter statistics: definitions in METRICS.md, computed here."""

@@ -1,0 +1,252 @@
+"""Every per-chatter number of METRICS.md, computed straight from raw rows.
+
+This is the reference: plain Python over events and slices, no SQL.  Faster
+paths (precomputed rollups) must give exactly these numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from collector.stats.periods import Period
+
+# A reply after this long answers a conversation that had restarted: no sample.
+MAX_WAIT = dt.timedelta(hours=24)
+# A tip without a named chatter goes to whoever last messaged the fan this recently.
+CONVERTER_WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event_id: str
+    type: str
+    occurred_at: dt.datetime
+    creator: str
+    chatter: str | None = None
+    contact: str | None = None  # the fan
+    kind: str | None = None  # direct, mass, automated
+    ref: str | None = None  # PPV id, or the refunded event's id
+    amount: int = 0  # minor units
+
+
+@dataclass(frozen=True)
+class SliceRow:
+    chatter: str
+    device: str
+    start: dt.datetime
+    duration: int
+    active_seconds: int
+    paused_seconds: int = 0
+    keystrokes: int = 0
+    mouse_events: int = 0
+
+
+@dataclass
+class ChatterMetrics:
+    ppv_sales: int = 0
+    tips: int = 0
+    refunds: int = 0
+    unmatched_refunds: int = 0
+    ppv_sent: int = 0
+    ppv_bought: int = 0
+    messages_sent: int = 0
+    mass_messages_sent: int = 0
+    automated_messages_sent: int = 0
+    keystrokes: int = 0
+    mouse_events: int = 0
+    online_seconds: int = 0
+    active_seconds: int = 0
+    paused_seconds: int = 0
+    activity_shared: bool = False
+    response_samples: list[int] = field(default_factory=list)
+
+    @property
+    def total_sales(self) -> int:
+        return self.ppv_sales + self.tips
+
+    @property
+    def inactive_seconds(self) -> int:
+        return self.online_seconds - self.active_seconds
+
+    @property
+    def ppv_purchase_rate(self) -> float | None:
+        return None if self.ppv_sent == 0 else self.ppv_bought / self.ppv_sent
+
+    @property
+    def responses(self) -> int:
+        return len(self.response_samples)
+
+    @property
+    def avg_response_seconds(self) -> float | None:
+        samples = self.response_samples
+        return None if not samples else sum(samples) / len(samples)
+
+    @property
+    def median_response_seconds(self) -> float | None:
+        return (
+            None if not self.response_samples else float(statistics.median(self.response_samples))
+        )
+
+    @property
+    def ppv_per_message(self) -> float | None:
+        return None if self.messages_sent == 0 else self.ppv_sent / self.messages_sent
+
+
+UNATTRIBUTED = None  # the row key for sales no chatter is credited with
+
+
+def compute(
+    events: Iterable[EventRow],
+    slices: Iterable[SliceRow],
+    window: Period,
+    *,
+    creator: str | None = None,
+    assignments: Mapping[str, set[str]] | None = None,
+) -> dict[str | None, ChatterMetrics]:
+    """Metrics per chatter key (None: unattributed) for one window and creator (or all)."""
+    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    rows: dict[str | None, ChatterMetrics] = defaultdict(ChatterMetrics)
+    credit = _credits(ordered)
+    bought = {(e.creator, e.ref, e.contact) for e in ordered if e.type == "ppv_purchase"}
+
+    for e in ordered:
+        if creator is not None and e.creator != creator:
+            continue
+        if not window.contains(e.occurred_at):
+            continue
+        if e.type == "message_sent" and e.chatter is not None:
+            row = rows[e.chatter]
+            if e.kind == "direct":
+                row.messages_sent += 1
+            elif e.kind == "mass":
+                row.mass_messages_sent += 1
+            else:
+                row.automated_messages_sent += 1
+            if e.ref is not None:
+                row.ppv_sent += 1
+                if (e.creator, e.ref, e.contact) in bought:
+                    row.ppv_bought += 1
+        elif e.type in ("ppv_purchase", "tip"):
+            chatter, _ = credit[e.event_id]
+            if e.type == "ppv_purchase":
+                rows[chatter].ppv_sales += e.amount
+            else:
+                rows[chatter].tips += e.amount
+        elif e.type == "refund":
+            refunded = credit.get(e.ref or "")
+            if refunded is None:
+                rows[UNATTRIBUTED].unmatched_refunds += e.amount
+                continue
+            chatter, kind = refunded
+            row = rows[chatter]
+            row.refunds += e.amount
+            if kind == "ppv_purchase":
+                row.ppv_sales -= e.amount
+            else:
+                row.tips -= e.amount
+
+    for chatter, sample in _response_samples(ordered, window, creator):
+        rows[chatter].response_samples.append(sample)
+    _activity(rows, slices, window, creator, assignments or {})
+    return dict(rows)
+
+
+def _credits(ordered: list[EventRow]) -> dict[str, tuple[str | None, str]]:
+    """Who each purchase and tip is credited to: event id -> (chatter, type)."""
+    ppv_sender: dict[tuple[str, str | None, str | None], str] = {}
+    ppv_first_sender: dict[tuple[str, str | None], str] = {}
+    last_direct: dict[tuple[str, str | None], tuple[dt.datetime, str]] = {}
+    credit: dict[str, tuple[str | None, str]] = {}
+    for e in ordered:
+        if e.type == "message_sent" and e.chatter is not None:
+            if e.ref is not None:
+                ppv_sender.setdefault((e.creator, e.ref, e.contact), e.chatter)
+                ppv_first_sender.setdefault((e.creator, e.ref), e.chatter)
+            if e.kind == "direct":
+                last_direct[(e.creator, e.contact)] = (e.occurred_at, e.chatter)
+    # Second pass: a PPV may be sent after its purchase is recorded (late arrival).
+    for e in ordered:
+        if e.type == "ppv_purchase":
+            chatter = ppv_sender.get((e.creator, e.ref, e.contact)) or ppv_first_sender.get(
+                (e.creator, e.ref)
+            )
+            credit[e.event_id] = (chatter, e.type)
+        elif e.type == "tip":
+            credit[e.event_id] = (e.chatter or _converter(ordered, e), e.type)
+    return credit
+
+
+def _converter(ordered: list[EventRow], tip: EventRow) -> str | None:
+    """The chatter who last sent a direct message to the tipping fan within 24 h before."""
+    best: tuple[dt.datetime, str] | None = None
+    for e in ordered:
+        if e.occurred_at > tip.occurred_at:
+            break
+        if (
+            e.type == "message_sent"
+            and e.kind == "direct"
+            and e.chatter is not None
+            and e.creator == tip.creator
+            and e.contact == tip.contact
+            and tip.occurred_at - e.occurred_at <= CONVERTER_WINDOW
+        ):
+            best = (e.occurred_at, e.chatter)
+    return None if best is None else best[1]
+
+
+def _response_samples(
+    ordered: list[EventRow], window: Period, creator: str | None
+) -> Iterable[tuple[str, int]]:
+    waiting: dict[tuple[str, str | None], dt.datetime] = {}
+    for e in ordered:
+        if creator is not None and e.creator != creator:
+            continue
+        key = (e.creator, e.contact)
+        if e.type == "fan_message":
+            waiting.setdefault(key, e.occurred_at)
+        elif e.type == "message_sent" and e.kind == "direct" and e.chatter is not None:
+            started = waiting.pop(key, None)
+            if started is None:
+                continue
+            wait = e.occurred_at - started
+            if wait <= MAX_WAIT and window.contains(e.occurred_at):
+                yield e.chatter, int(wait.total_seconds())
+
+
+def _activity(
+    rows: dict[str | None, ChatterMetrics],
+    slices: Iterable[SliceRow],
+    window: Period,
+    creator: str | None,
+    assignments: Mapping[str, set[str]],
+) -> None:
+    """Per aligned slice a chatter is online once: max across devices; counts add up."""
+    online: dict[tuple[str, dt.datetime], int] = defaultdict(int)
+    active: dict[tuple[str, dt.datetime], int] = defaultdict(int)
+    paused: dict[tuple[str, dt.datetime], int] = defaultdict(int)
+    for s in slices:
+        if not window.contains(s.start):
+            continue
+        if creator is not None and creator not in assignments.get(s.chatter, set()):
+            continue
+        key = (s.chatter, s.start)
+        online[key] = max(online[key], s.duration - s.paused_seconds)
+        active[key] = max(active[key], s.active_seconds)
+        paused[key] = max(paused[key], s.paused_seconds)
+        row = rows[s.chatter]
+        row.keystrokes += s.keystrokes
+        row.mouse_events += s.mouse_events
+    for (chatter, _start), seconds in online.items():
+        rows[chatter].online_seconds += seconds
+    for (chatter, _start), seconds in active.items():
+        rows[chatter].active_seconds += seconds
+    for (chatter, _start), seconds in paused.items():
+        rows[chatter].paused_seconds += seconds
+    if creator is not None:
+        for name, row in rows.items():
+            if name is not None and len(assignments.get(name, set())) > 1:
+                row.activity_shared = True

@@ -1,0 +1,64 @@
+"""Local days in an IANA time zone, as UTC instants (DST-correct)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+MAX_DAYS = 366
+
+
+class PeriodError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates ``first``..``last`` (inclusive) in ``tz``, and their UTC bounds."""
+
+    first: dt.date
+    last: dt.date
+    tz: zoneinfo.ZoneInfo
+    start: dt.datetime  # UTC, inclusive
+    end: dt.datetime  # UTC, exclusive
+
+    def contains(self, moment: dt.datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        return moment.astimezone(self.tz).date()
+
+    def days(self) -> list[dt.date]:
+        return [self.first + dt.timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    def previous(self) -> Period:
+        """The period of the same number of days just before this one."""
+        length = (self.last - self.first).days + 1
+        return period(
+            self.first - dt.timedelta(days=length), self.first - dt.timedelta(days=1), self.tz.key
+        )
+
+
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise PeriodError(f"{name!r} is not an IANA time zone such as Europe/Paris") from None
+
+
+def local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The UTC instant a local day starts (zoneinfo resolves DST gaps forward)."""
+    naive = dt.datetime.combine(day, dt.time())
+    return naive.replace(tzinfo=tz).astimezone(dt.UTC)
+
+
+def period(first: dt.date, last: dt.date, tz_name: str) -> Period:
+    if last < first:
+        raise PeriodError(f"end {last} is before start {first}")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise PeriodError(f"a range covers at most {MAX_DAYS} days")
+    tz = zone(tz_name)
+    return Period(
+        first, last, tz, local_midnight(first, tz), local_midnight(last + dt.timedelta(days=1), tz)
+    )
