@@ -56,9 +56,9 @@ def rotate_key() -> Response:
 def post_heartbeats() -> Response:
     body = _body(MAX_HEARTBEAT_BODY)
     now = utc_now()
-    # The hottest path: plain Core connections, no ORM session.  Verify and
-    # validate in a read; only the writes hold SQLite's write lock, so workers
-    # check requests in parallel.
+    # The hottest path: one Core connection, no ORM session.  Verify and
+    # validate in a read transaction; only the writes hold SQLite's write lock,
+    # so workers check requests in parallel.
     with db.engine.connect() as connection:
         caller = verify_agent(connection, body, now)
         batch = heartbeats.decode_batch(body)
