@@ -119,6 +119,33 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(listing, "chatters"), **_errors(401, 403)},
             }
         },
+        "/api/v1/stats/chatters": {
+            "get": {
+                "summary": "Every chatter's metrics for local days start..end (METRICS.md)",
+                "security": _TOKEN,
+                "parameters": [
+                    {
+                        "name": "start",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "end",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {"name": "tz", "in": "query", "schema": {"type": "string"}},
+                    {"name": "creator", "in": "query", "schema": {"type": "string"}},
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(listing, "one row per chatter"),
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
         "/api/v1/devices": {
             "get": {
                 "summary": "Enrolled devices, last seen, missing slices, queue health",
