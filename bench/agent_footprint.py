@@ -81,6 +81,20 @@ def _agent_env(home: Path, display: str) -> dict[str, str]:
     return {**os.environ, "CHATTER_AGENT_HOME": str(home), "DISPLAY": display}
 
 
+def _enrolled_agent(home: Path, display: str, database: Path, url: str) -> dict[str, str]:
+    """A new agent home enrolled with the collector; its environment."""
+    env = _agent_env(home, display)
+    subprocess.run(
+        [str(BIN / "chatter-agent"), "enroll", "--server", url, "--token-file", "-"],
+        input=_cli(database, "enroll-token", "alice"),
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return env
+
+
 def _start_agent(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as handle:
         return subprocess.Popen(
@@ -167,17 +181,7 @@ def run() -> Footprint:
         try:
             _wait(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10, "Xvfb")
             _wait(lambda: _healthy(url), 30, "the collector")
-            home = work / "agent"
-            env = _agent_env(home, display)
-            token = _cli(database, "enroll-token", "alice")
-            subprocess.run(
-                [str(BIN / "chatter-agent"), "enroll", "--server", url, "--token-file", "-"],
-                input=token,
-                text=True,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+            env = _enrolled_agent(work / "agent", display, database, url)
             agent = _start_agent(env, work / "agent.log")
             agents.append(agent)
             time.sleep(10)  # start-up, first send
@@ -210,18 +214,8 @@ def run() -> Footprint:
             )
 
             print(f"[agent] draining a {BACKLOG_DAYS}-day backlog", flush=True)
-            home2 = work / "agent-backlog"
-            env2 = _agent_env(home2, display)
-            token = _cli(database, "enroll-token", "alice")
-            subprocess.run(
-                [str(BIN / "chatter-agent"), "enroll", "--server", url, "--token-file", "-"],
-                input=token,
-                text=True,
-                env=env2,
-                check=True,
-                capture_output=True,
-            )
-            result.backlog_slices = _backlog(home2, env2)
+            env2 = _enrolled_agent(work / "agent-backlog", display, database, url)
+            result.backlog_slices = _backlog(work / "agent-backlog", env2)
             started = time.monotonic()
             drainer = _start_agent(env2, work / "agent2.log")
             agents.append(drainer)

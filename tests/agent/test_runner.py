@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.client import CollectorClient
-from agent.config import AgentConfig, DeviceKey
 from agent.listeners import InputUnavailable
-from agent.runner import Runner
-from agent.state import SharedState
-from shared.protocol import AgentSettings
-from tests.agent.test_suspend import FakeClocks
+from tests.agent.test_suspend import FakeClocks, make_runner
 
 
 class UntrustedListeners:
@@ -31,26 +26,11 @@ class UntrustedListeners:
 def test_os_idle_clock_replaces_blind_listeners(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CHATTER_AGENT_HOME", str(tmp_path))
     clocks = FakeClocks()
     os_idle = {"seconds": 0.0}
-    state = SharedState(
-        config=AgentConfig(
-            server="http://unused.invalid",
-            device_id="d",
-            settings=AgentSettings(slice_seconds=10, idle_threshold_seconds=30),
-        ),
-        key=DeviceKey(key_id="k", secret="s"),
+    runner = make_runner(
+        tmp_path, monkeypatch, clocks, UntrustedListeners, idle_probe=lambda: os_idle["seconds"]
     )
-    runner = Runner(
-        state,
-        CollectorClient("http://unused.invalid"),
-        wall=lambda: clocks.wall,
-        mono=lambda: clocks.mono,
-        idle_probe=lambda: os_idle["seconds"],
-        listeners=UntrustedListeners,
-    )
-    runner._start_input()
     assert runner.input_source == "OS idle clock only (no key counts)"
     assert "monitor input" in str(runner.input_problem)
     for second in range(40):
@@ -102,21 +82,8 @@ class FlakyListeners:
 def test_dead_listeners_are_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from agent.runner import RETRY_LISTENERS_EVERY
 
-    monkeypatch.setenv("CHATTER_AGENT_HOME", str(tmp_path))
     clocks = FakeClocks()
-    state = SharedState(
-        config=AgentConfig(server="http://unused.invalid", device_id="d"),
-        key=DeviceKey(key_id="k", secret="s"),
-    )
-    runner = Runner(
-        state,
-        CollectorClient("http://unused.invalid"),
-        wall=lambda: clocks.wall,
-        mono=lambda: clocks.mono,
-        idle_probe=lambda: None,
-        listeners=FlakyListeners,
-    )
-    runner._start_input()
+    runner = make_runner(tmp_path, monkeypatch, clocks, FlakyListeners)
     for _ in range(RETRY_LISTENERS_EVERY):
         runner.tick()
         clocks.advance(1)

@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,26 +45,37 @@ class NoListeners:
         pass
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Runner, FakeClocks]:
+def make_runner(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clocks: FakeClocks,
+    listeners: Any,
+    idle_probe: Any = lambda: None,
+    settings: AgentSettings | None = None,
+) -> Runner:
+    """A real Runner on fake clocks, its outbox under tmp_path, input started."""
     monkeypatch.setenv("CHATTER_AGENT_HOME", str(tmp_path))
-    clocks = FakeClocks()
     config = AgentConfig(
         server="http://unused.invalid",
         device_id="d",
-        settings=AgentSettings(slice_seconds=10, idle_threshold_seconds=30),
+        settings=settings or AgentSettings(slice_seconds=10, idle_threshold_seconds=30),
     )
-    state = SharedState(config=config, key=DeviceKey(key_id="k", secret="s"))
-    r = Runner(
-        state,
+    runner = Runner(
+        SharedState(config=config, key=DeviceKey(key_id="k", secret="s")),
         CollectorClient("http://unused.invalid"),
         wall=lambda: clocks.wall,
         mono=lambda: clocks.mono,
-        idle_probe=lambda: None,
-        listeners=NoListeners,
+        idle_probe=idle_probe,
+        listeners=listeners,
     )
-    r._start_input()
-    return r, clocks
+    runner._start_input()
+    return runner
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Runner, FakeClocks]:
+    clocks = FakeClocks()
+    return make_runner(tmp_path, monkeypatch, clocks, NoListeners), clocks
 
 
 def typing_for(r: Runner, clocks: FakeClocks, seconds: int) -> None:
