@@ -6,6 +6,7 @@ paths (precomputed rollups) must give exactly these numbers.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import statistics
 from collections import defaultdict
@@ -159,7 +160,10 @@ def _credits(ordered: list[EventRow]) -> dict[str, tuple[str | None, str]]:
     """Who each purchase and tip is credited to: event id -> (chatter, type)."""
     ppv_sender: dict[tuple[str, str | None, str | None], str] = {}
     ppv_first_sender: dict[tuple[str, str | None], str] = {}
-    last_direct: dict[tuple[str, str | None], tuple[dt.datetime, str]] = {}
+    # Per conversation, the direct messages in time order: (times, chatters).
+    directs: dict[tuple[str, str | None], tuple[list[dt.datetime], list[str]]] = defaultdict(
+        lambda: ([], [])
+    )
     credit: dict[str, tuple[str | None, str]] = {}
     for e in ordered:
         if e.type == "message_sent" and e.chatter is not None:
@@ -167,7 +171,9 @@ def _credits(ordered: list[EventRow]) -> dict[str, tuple[str | None, str]]:
                 ppv_sender.setdefault((e.creator, e.ref, e.contact), e.chatter)
                 ppv_first_sender.setdefault((e.creator, e.ref), e.chatter)
             if e.kind == "direct":
-                last_direct[(e.creator, e.contact)] = (e.occurred_at, e.chatter)
+                times, chatters = directs[(e.creator, e.contact)]
+                times.append(e.occurred_at)
+                chatters.append(e.chatter)
     # Second pass: a PPV may be sent after its purchase is recorded (late arrival).
     for e in ordered:
         if e.type == "ppv_purchase":
@@ -176,26 +182,20 @@ def _credits(ordered: list[EventRow]) -> dict[str, tuple[str | None, str]]:
             )
             credit[e.event_id] = (chatter, e.type)
         elif e.type == "tip":
-            credit[e.event_id] = (e.chatter or _converter(ordered, e), e.type)
+            credit[e.event_id] = (e.chatter or _converter(directs, e), e.type)
     return credit
 
 
-def _converter(ordered: list[EventRow], tip: EventRow) -> str | None:
+def _converter(
+    directs: Mapping[tuple[str, str | None], tuple[list[dt.datetime], list[str]]],
+    tip: EventRow,
+) -> str | None:
     """The chatter who last sent a direct message to the tipping fan within 24 h before."""
-    best: tuple[dt.datetime, str] | None = None
-    for e in ordered:
-        if e.occurred_at > tip.occurred_at:
-            break
-        if (
-            e.type == "message_sent"
-            and e.kind == "direct"
-            and e.chatter is not None
-            and e.creator == tip.creator
-            and e.contact == tip.contact
-            and tip.occurred_at - e.occurred_at <= CONVERTER_WINDOW
-        ):
-            best = (e.occurred_at, e.chatter)
-    return None if best is None else best[1]
+    times, chatters = directs.get((tip.creator, tip.contact), ([], []))
+    i = bisect.bisect_right(times, tip.occurred_at) - 1
+    if i < 0 or tip.occurred_at - times[i] > CONVERTER_WINDOW:
+        return None
+    return chatters[i]
 
 
 def _response_samples(
