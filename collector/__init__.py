@@ -32,10 +32,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     errors.register(app)
-    from collector.blueprints import admin, ingest, meta, stats
+    from collector.blueprints import admin, ingest, meta, sales, stats
 
     app.register_blueprint(meta.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(sales.bp)
     return app

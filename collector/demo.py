@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from collector import credentials
 from collector.models import ApiToken, Chatter, Creator, Device, DeviceKey, Event, Slice
+from collector.stats.rollups import rebuild
 
 # Fixed demo tokens so the README can name them; they exist only in demo databases.
 MANAGER_TOKEN = "ctk_demo_manager"
@@ -82,6 +83,7 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
 
     session.execute(insert(Slice), slices)
     session.execute(insert(Event), events)
+    rebuild(session.connection())
     return True
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from collector.errors import ApiError
 from collector.models import Chatter, Creator, Event
 from collector.settings import currency_exponent
+from collector.stats import facts, rollups
 from collector.upsert import insert_ignoring_conflicts
 from shared import events as wire
 from shared.money import AmountError, parse_amount
@@ -146,11 +147,16 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
             repeats.append(row)
         else:
             first_by_id[row["event_id"]] = row
+    connection = session.connection()
     inserted = set(
         insert_ignoring_conflicts(
-            session.connection(), Event, list(first_by_id.values()), ("event_id",), "event_id"
+            connection, Event, list(first_by_id.values()), ("event_id",), "event_id"
         )
     )
+    if inserted:
+        rollups.serialise(connection, rollups.EVENTS_LOCK)
+        touched = facts.derive(connection, sorted(inserted))
+        rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
     not_new = [r for r in first_by_id.values() if r["event_id"] not in inserted] + repeats
     stored_hash = _lookup(
         session, Event.event_id, Event.content_hash, (r["event_id"] for r in not_new)

@@ -23,6 +23,7 @@ from collector.auth import AgentCaller
 from collector.db import UTCDateTime
 from collector.errors import ApiError
 from collector.models import Device, Slice
+from collector.stats import rollups
 from collector.upsert import insert_ignoring_conflicts
 from shared.protocol import AgentSettings, HeartbeatBatch, HeartbeatReply, validate_batch
 
@@ -103,6 +104,11 @@ def store_batch(
         for hb in batch.heartbeats
     ]
     inserted = insert_ignoring_conflicts(connection, Slice, rows, ("device_id", "start"), "seq")
+    if inserted:
+        rollups.serialise(connection, rollups.ACTIVITY_LOCK, caller.chatter_id)
+        rollups.refresh_activity(
+            connection, caller.chatter_id, (hb.start for hb in batch.heartbeats)
+        )
 
     seqs = sorted(hb.seq for hb in batch.heartbeats)
     requested = caller.rotate_requested_at

@@ -20,11 +20,20 @@ def alembic_config(database_url: str = "") -> Config:
     return cfg
 
 
+# Revisions after which the derived facts and rollups must be recomputed from raw rows.
+_REBUILD_AFTER = {"0001"}
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config()
+    before = current(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+        if before in _REBUILD_AFTER and revision == "head":
+            from collector.stats.rollups import rebuild
+
+            rebuild(connection)
 
 
 def current(engine: Engine) -> str | None:

@@ -11,9 +11,11 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -170,6 +172,7 @@ class Event(Base):
         Index("ix_events_creator_occurred", "creator_id", "occurred_at"),
         Index("ix_events_type_occurred", "type", "occurred_at"),
         Index("ix_events_ref", "ref"),
+        Index("ix_events_conversation", "creator_id", "contact", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -187,6 +190,18 @@ class Event(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime]
 
+    # Derived facts (collector/stats/facts.py), kept current as events arrive in any order.
+    # A sale's (or a refund's) chatter; NULL: unattributed.
+    credit_chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+    # On refunds: the refunded event's type; NULL when the refunded sale is unknown.
+    credit_type: Mapped[str | None] = mapped_column(String(40))
+    # On PPV messages: a purchase of this PPV by this fan exists.
+    bought: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # On direct replies: the wait this reply ended (METRICS.md), whole seconds.
+    response_seconds: Mapped[int | None]
+    # A manager's reassignment of a sale; wins over every attribution rule.
+    assigned_chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+
 
 class AuditEntry(Base):
     """Who changed what: tokens, revocations, settings (and later reassignments)."""
@@ -199,3 +214,111 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SaleReassignment(Base):
+    """A manager moved a sale to another chatter: who, when, why (the audit trail)."""
+
+    __tablename__ = "sale_reassignments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    from_chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+    to_chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    at: Mapped[dt.datetime]
+
+
+# Rollups: sums per 15-minute UTC bucket (every zone's midnight falls on one) and per
+# UTC day.  Buckets are epoch seconds.  Rebuilt from the rows above by
+# collector/stats/rollups.py whenever those change; never edited by hand.
+
+
+class _SalesSums:
+    ppv_sales: Mapped[int] = mapped_column(BigInteger, default=0)
+    tips: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds: Mapped[int] = mapped_column(BigInteger, default=0)
+    unmatched_refunds: Mapped[int] = mapped_column(BigInteger, default=0)
+    ppv_sent: Mapped[int] = mapped_column(default=0)
+    ppv_bought: Mapped[int] = mapped_column(default=0)
+    messages_sent: Mapped[int] = mapped_column(default=0)
+    mass_messages_sent: Mapped[int] = mapped_column(default=0)
+    automated_messages_sent: Mapped[int] = mapped_column(default=0)
+    responses: Mapped[int] = mapped_column(default=0)
+    response_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The samples themselves (sorted uint32, little-endian) so medians stay exact.
+    response_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+
+class SalesQuarter(_SalesSums, Base):
+    __tablename__ = "sales_quarters"
+    __table_args__ = (
+        Index("ix_sales_quarters_creator_bucket", "creator_id", "bucket"),
+        Index("ix_sales_quarters_chatter_bucket", "chatter_id", "bucket"),
+        Index("ix_sales_quarters_bucket", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
+    chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))  # NULL: nobody
+    bucket: Mapped[int] = mapped_column(BigInteger)
+
+
+class SalesDay(_SalesSums, Base):
+    __tablename__ = "sales_days"
+    __table_args__ = (
+        Index("ix_sales_days_creator_day", "creator_id", "day"),
+        Index("ix_sales_days_chatter_day", "chatter_id", "day"),
+        Index("ix_sales_days_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
+    chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+    day: Mapped[int] = mapped_column(BigInteger)
+
+
+class RevenueQuarter(Base):
+    """A creator's sales per bucket across chatters: the revenue series reads only this."""
+
+    __tablename__ = "revenue_quarters"
+    __table_args__ = (
+        UniqueConstraint("creator_id", "bucket"),
+        Index("ix_revenue_bucket", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
+    bucket: Mapped[int] = mapped_column(BigInteger)
+    ppv_sales: Mapped[int] = mapped_column(BigInteger, default=0)
+    tips: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class _ActivitySums:
+    online_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    active_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    paused_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    keystrokes: Mapped[int] = mapped_column(BigInteger, default=0)
+    mouse_events: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ActivityQuarter(_ActivitySums, Base):
+    __tablename__ = "activity_quarters"
+    __table_args__ = (
+        UniqueConstraint("chatter_id", "bucket"),
+        Index("ix_activity_quarters_bucket", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"))
+    bucket: Mapped[int] = mapped_column(BigInteger)
+
+
+class ActivityDay(_ActivitySums, Base):
+    __tablename__ = "activity_days"
+    __table_args__ = (UniqueConstraint("chatter_id", "day"), Index("ix_activity_days_day", "day"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"))
+    day: Mapped[int] = mapped_column(BigInteger)

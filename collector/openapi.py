@@ -119,38 +119,114 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(listing, "chatters"), **_errors(401, 403)},
             }
         },
-        "/api/v1/stats/chatters": {
-            "get": {
-                "summary": "Every chatter's metrics for local days start..end (METRICS.md)",
-                "security": _TOKEN,
-                "parameters": [
-                    {
-                        "name": "start",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string", "format": "date"},
-                    },
-                    {
-                        "name": "end",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string", "format": "date"},
-                    },
-                    {"name": "tz", "in": "query", "schema": {"type": "string"}},
-                    {"name": "creator", "in": "query", "schema": {"type": "string"}},
-                    {"name": "q", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": _json(listing, "one row per chatter"),
-                    **_errors(400, 401, 403),
-                },
-            }
-        },
+        **_stats_paths(),
+        **_sales_paths(),
         "/api/v1/devices": {
             "get": {
                 "summary": "Enrolled devices, last seen, missing slices, queue health",
                 "security": _TOKEN,
                 "responses": {"200": _json(listing, "devices"), **_errors(401, 403)},
+            }
+        },
+    }
+
+
+def _query(name: str, schema: dict[str, Any], required: bool = False, **more: Any) -> Any:
+    return {"name": name, "in": "query", "required": required, "schema": schema, **more}
+
+
+_EXPORTS = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}
+    },
+}
+
+
+def _stats(summary: str, *extra: dict[str, Any], path_key: bool = False) -> dict[str, Any]:
+    """A stats view: the common range parameters, JSON or an export by ``format``."""
+    date = {"type": "string", "format": "date"}
+    parameters = [
+        _query("start", date, True, description="first local day"),
+        _query("end", date, True, description="last local day (inclusive)"),
+        _query("tz", {"type": "string"}, description="IANA zone; default the agency's"),
+        _query("creator", {"type": "string"}, description="one creator; default all"),
+        _query("compare", {"type": "boolean", "default": True}, description="previous period"),
+        _query("format", {"enum": ["json", "csv", "xlsx"], "default": "json"}),
+        *extra,
+    ]
+    if path_key:
+        parameters.append(
+            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+        )
+    ok = _json({"type": "object", "additionalProperties": True}, summary)
+    ok["content"].update(_EXPORTS)
+    return {
+        "get": {
+            "summary": summary,
+            "security": _TOKEN,
+            "parameters": parameters,
+            "responses": {"200": ok, **_errors(400, 401, 403)},
+        }
+    }
+
+
+def _stats_paths() -> dict[str, Any]:
+    measures = {"enum": ["revenue", "activity", "messages", "response_time"]}
+    return {
+        "/api/v1/stats/chatters": _stats(
+            "Every chatter's metrics for local days start..end (METRICS.md)",
+            _query("q", {"type": "string"}, description="search by name or key"),
+        ),
+        "/api/v1/stats/chatters/{key}/daily": _stats(
+            "One chatter's metrics per local day, every day present", path_key=True
+        ),
+        "/api/v1/stats/top": _stats(
+            "Chatters ranked by a measure, with shares of the total",
+            _query("by", measures, description="response_time ranks the fastest first"),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}),
+        ),
+        "/api/v1/stats/revenue": _stats(
+            "PPV sales and tips per local day or hour",
+            _query("interval", {"enum": ["day", "hour"], "default": "day"}),
+            _query("chatter", {"type": "string"}, description="one chatter's sales only"),
+        ),
+    }
+
+
+def _sales_paths() -> dict[str, Any]:
+    sale = {"type": "object", "additionalProperties": True}
+    event = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    body = {
+        "type": "object",
+        "required": ["chatter", "reason"],
+        "properties": {
+            "chatter": {"type": ["string", "null"], "description": "null: automatic rules"},
+            "reason": {"type": "string", "maxLength": 500},
+        },
+    }
+    return {
+        "/api/v1/sales/{event_id}": {
+            "get": {
+                "summary": "A sale, whom it is credited to, and its reassignments",
+                "security": _TOKEN,
+                "parameters": [event],
+                "responses": {"200": _json(sale, "the sale"), **_errors(401, 403)},
+            }
+        },
+        "/api/v1/sales/{event_id}/reassign": {
+            "post": {
+                "summary": "Credit a sale to another chatter, with a reason (audited)",
+                "security": _TOKEN,
+                "parameters": [event],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": body}},
+                },
+                "responses": {
+                    "200": _json(sale, "the sale after reassignment"),
+                    **_errors(400, 401, 403, 422),
+                },
             }
         },
     }

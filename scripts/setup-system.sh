@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# System set-up for the tests: the X server and input tools the agent tests drive, and a
-# running PostgreSQL when it is installed. Installs missing Debian packages when run as
-# root; otherwise says exactly what to install and fails.
+# System set-up for the tests: the X server and input tools the agent tests drive,
+# headless LibreOffice Calc that reads back the Excel exports, and a running PostgreSQL
+# when it is installed. Installs missing Debian packages when run as root; otherwise says
+# exactly what to install and fails.
 # Without PostgreSQL the PostgreSQL test lane reports itself as not run (under CI=true a
 # missing PostgreSQL fails the run instead).
 set -euo pipefail
@@ -9,7 +10,8 @@ set -euo pipefail
 say() { printf 'setup: %s\n' "$*"; }
 
 # 1. Debian packages: command -> package.
-declare -A wanted=([Xvfb]=xvfb [xdotool]=xdotool [systemd-analyze]=systemd)
+declare -A wanted=([Xvfb]=xvfb [xdotool]=xdotool [systemd-analyze]=systemd
+  [soffice]=libreoffice-calc-nogui)
 missing=()
 for command in "${!wanted[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${wanted[$command]}")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from collector.cli import database, devices, importer, people, server, settings_cmd, tokens
+from collector.cli import (
+    database,
+    devices,
+    importer,
+    people,
+    sales_cmd,
+    server,
+    settings_cmd,
+    tokens,
+)
 from collector.cli.context import CliState
 
 
@@ -23,6 +32,6 @@ def main(ctx: click.Context, database: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (database, server, people, devices, tokens, settings_cmd, importer):
+for module in (database, server, people, devices, tokens, settings_cmd, importer, sales_cmd):
     for command in module.COMMANDS:
         main.add_command(command)

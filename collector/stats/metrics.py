@@ -32,6 +32,7 @@ class EventRow:
     kind: str | None = None  # direct, mass, automated
     ref: str | None = None  # PPV id, or the refunded event's id
     amount: int = 0  # minor units
+    assigned: str | None = None  # a manager's reassignment of this sale
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,15 @@ class ChatterMetrics:
     active_seconds: int = 0
     paused_seconds: int = 0
     activity_shared: bool = False
+    responses: int = 0
+    response_total: int = 0
+    # Every sample when the median is wanted; views that show no median leave it empty.
     response_samples: list[int] = field(default_factory=list)
+
+    def add_response(self, seconds: int) -> None:
+        self.responses += 1
+        self.response_total += seconds
+        self.response_samples.append(seconds)
 
     @property
     def total_sales(self) -> int:
@@ -78,13 +87,8 @@ class ChatterMetrics:
         return None if self.ppv_sent == 0 else self.ppv_bought / self.ppv_sent
 
     @property
-    def responses(self) -> int:
-        return len(self.response_samples)
-
-    @property
     def avg_response_seconds(self) -> float | None:
-        samples = self.response_samples
-        return None if not samples else sum(samples) / len(samples)
+        return None if self.responses == 0 else self.response_total / self.responses
 
     @property
     def median_response_seconds(self) -> float | None:
@@ -151,7 +155,7 @@ def compute(
                 row.tips -= e.amount
 
     for chatter, sample in _response_samples(ordered, window, creator):
-        rows[chatter].response_samples.append(sample)
+        rows[chatter].add_response(sample)
     _activity(rows, slices, window, creator, assignments or {})
     return dict(rows)
 
@@ -180,9 +184,9 @@ def _credits(ordered: list[EventRow]) -> dict[str, tuple[str | None, str]]:
             chatter = ppv_sender.get((e.creator, e.ref, e.contact)) or ppv_first_sender.get(
                 (e.creator, e.ref)
             )
-            credit[e.event_id] = (chatter, e.type)
+            credit[e.event_id] = (e.assigned or chatter, e.type)
         elif e.type == "tip":
-            credit[e.event_id] = (e.chatter or _converter(directs, e), e.type)
+            credit[e.event_id] = (e.assigned or e.chatter or _converter(directs, e), e.type)
     return credit
 
 

@@ -1,0 +1,118 @@
+"""A manager moves a sale (a PPV purchase or a tip) to another chatter, on the record.
+
+The reassignment wins over every attribution rule and is kept with who, when
+and why; refunds of the sale follow it.  Moving it back to ``None`` restores
+the automatic rules.  Facts and rollups are recomputed in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collector.models import AuditEntry, Chatter, Event, SaleReassignment
+from collector.stats import facts, rollups
+
+SALE_TYPES = ("ppv_purchase", "tip")
+MAX_REASON = 500
+
+
+class SaleError(ValueError):
+    """Why a reassignment cannot be done; ``status`` is the HTTP status it maps to."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def find_sale(session: Session, event_id: str) -> Event:
+    sale = session.scalar(select(Event).where(Event.event_id == event_id))
+    if sale is None:
+        raise SaleError(404, f"no event {event_id!r}")
+    if sale.type not in SALE_TYPES:
+        raise SaleError(
+            422, f"event {event_id!r} is a {sale.type}, not a sale (PPV purchase or tip)"
+        )
+    return sale
+
+
+def reassign(
+    session: Session,
+    event_id: str,
+    chatter_key: str | None,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Credit the sale to ``chatter_key`` (None: back to the automatic rules)."""
+    reason = reason.strip()
+    if not reason:
+        raise SaleError(400, "a reason is required: it is kept in the audit trail")
+    if len(reason) > MAX_REASON:
+        raise SaleError(400, f"the reason is longer than {MAX_REASON} characters")
+    sale = find_sale(session, event_id)
+    target = None
+    if chatter_key is not None:
+        target = session.scalar(select(Chatter).where(Chatter.key == chatter_key))
+        if target is None:
+            raise SaleError(400, f"unknown chatter {chatter_key!r}")
+    before = sale.credit_chatter_id
+    sale.assigned_chatter_id = target.id if target else None
+    session.flush()
+    connection = session.connection()
+    rollups.serialise(connection, rollups.EVENTS_LOCK)
+    touched = facts.derive(connection, [sale.event_id])
+    rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
+    session.expire(sale)
+    record = SaleReassignment(
+        event_id=sale.id,
+        from_chatter_id=before,
+        to_chatter_id=sale.credit_chatter_id,
+        actor=actor,
+        reason=reason,
+        at=now,
+    )
+    session.add(record)
+    detail = {"from": _key(session, before), "to": chatter_key, "reason": reason}
+    session.add(
+        AuditEntry(at=now, actor=actor, action="reassign_sale", subject=event_id, detail=detail)
+    )
+    session.flush()
+    return describe(session, sale)
+
+
+def _key(session: Session, chatter_id: int | None) -> str | None:
+    if chatter_id is None:
+        return None
+    return session.scalar(select(Chatter.key).where(Chatter.id == chatter_id))
+
+
+def describe(session: Session, sale: Event) -> dict[str, Any]:
+    """The sale, whom it is credited to now, and every reassignment of it."""
+    history = session.scalars(
+        select(SaleReassignment)
+        .where(SaleReassignment.event_id == sale.id)
+        .order_by(SaleReassignment.at, SaleReassignment.id)
+    )
+    return {
+        "event_id": sale.event_id,
+        "type": sale.type,
+        "occurred_at": sale.occurred_at,
+        "amount_minor": sale.amount_minor,
+        "fan": sale.contact,
+        "credited_to": _key(session, sale.credit_chatter_id),
+        "reassigned": sale.assigned_chatter_id is not None,
+        "history": [
+            {
+                "at": r.at,
+                "actor": r.actor,
+                "from": _key(session, r.from_chatter_id),
+                "to": _key(session, r.to_chatter_id),
+                "reason": r.reason,
+            }
+            for r in history
+        ],
+    }

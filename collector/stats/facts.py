@@ -1,0 +1,353 @@
+"""Derived facts on event rows, kept exact whatever order events arrive in.
+
+Three facts depend on other events: who a sale is credited to (a PPV's sender,
+a tip's converter, a refunded sale's chatter), whether a PPV message was
+bought, and the wait a direct reply ended.  They are stored on the events so
+that a rollup bucket can be recomputed from one creator's rows in that bucket
+(collector/stats/rollups.py).  When events arrive, ``derive`` recomputes the
+facts of every event the new ones can affect, and returns what changed.
+
+The rules are METRICS.md's; collector/stats/metrics.py computes the same
+numbers from scratch and the property tests hold the two together.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, select, update
+
+from collector.models import Event
+from collector.stats.metrics import CONVERTER_WINDOW, MAX_WAIT
+
+E = cast(Table, Event.__table__)
+_CHUNK = 500
+_COLUMNS = (
+    E.c.id,
+    E.c.event_id,
+    E.c.type,
+    E.c.occurred_at,
+    E.c.creator_id,
+    E.c.chatter_id,
+    E.c.contact,
+    E.c.kind,
+    E.c.ref,
+    E.c.credit_chatter_id,
+    E.c.credit_type,
+    E.c.bought,
+    E.c.response_seconds,
+    E.c.assigned_chatter_id,
+)
+_SELECT = select(*_COLUMNS)
+# The event types a conversation's waits and converters are made of.
+_CONVERSATION_TYPES = ("fan_message", "message_sent", "tip")
+
+
+@dataclass
+class Row:
+    id: int
+    event_id: str
+    type: str
+    occurred_at: dt.datetime
+    creator_id: int
+    chatter_id: int | None
+    contact: str | None
+    kind: str | None
+    ref: str | None
+    credit_chatter_id: int | None
+    credit_type: str | None
+    bought: bool
+    response_seconds: int | None
+    assigned_chatter_id: int | None
+
+    @property
+    def order(self) -> tuple[dt.datetime, str]:
+        return (self.occurred_at, self.event_id)
+
+    @property
+    def is_reply(self) -> bool:
+        return self.type == "message_sent" and self.kind == "direct" and self.chatter_id is not None
+
+    def facts(self) -> tuple[int | None, str | None, bool, int | None]:
+        return (self.credit_chatter_id, self.credit_type, self.bought, self.response_seconds)
+
+
+def _rows(connection: Connection, query: Any) -> list[Row]:
+    return [Row(*r) for r in connection.execute(query)]
+
+
+def load(connection: Connection, event_ids: Sequence[str]) -> list[Row]:
+    found: list[Row] = []
+    for i in range(0, len(event_ids), _CHUNK):
+        found += _rows(connection, _SELECT.where(E.c.event_id.in_(event_ids[i : i + _CHUNK])))
+    return found
+
+
+class _Derivation:
+    """The facts of one ingest: candidate rows by id, with their new values."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.rows: dict[int, Row] = {}
+        self.before: dict[int, tuple[int | None, str | None, bool, int | None]] = {}
+
+    def keep(self, rows: Iterable[Row]) -> list[Row]:
+        """The canonical instance of each row (facts already set this run win)."""
+        kept = []
+        for row in rows:
+            if row.id not in self.rows:
+                self.rows[row.id] = row
+                self.before[row.id] = row.facts()
+            kept.append(self.rows[row.id])
+        return kept
+
+    def changed(self) -> list[Row]:
+        return [row for row in self.rows.values() if row.facts() != self.before[row.id]]
+
+    # Conversations: reply waits and tip converters.
+
+    def conversation(
+        self, creator_id: int, contact: str, first: dt.datetime, last: dt.datetime
+    ) -> None:
+        """Recompute the facts the conversation's new events between first and last can change.
+
+        A new event changes the wait of the first reply at or after it, and the
+        converter of tips up to 24 h after it.  The state before the window (is
+        a fan waiting, since when) is read from the rows before it.
+        """
+        conn = self.connection
+        reach = max(MAX_WAIT, CONVERTER_WINDOW)
+        start, horizon = first - reach, last + reach
+        same = (E.c.creator_id == creator_id) & (E.c.contact == contact)
+        in_conversation = (same, E.c.type.in_(_CONVERSATION_TYPES))
+        window = self.keep(
+            _rows(
+                conn,
+                _SELECT.where(
+                    *in_conversation, E.c.occurred_at >= start, E.c.occurred_at <= horizon
+                ),
+            )
+        )
+        if not any(r.is_reply and r.occurred_at > last for r in window):
+            next_reply = conn.execute(
+                select(E.c.occurred_at)
+                .where(same, *_reply_filter(), E.c.occurred_at > horizon)
+                .order_by(E.c.occurred_at)
+                .limit(1)
+            ).scalar()
+            if next_reply is not None:
+                window += self.keep(
+                    _rows(
+                        conn,
+                        _SELECT.where(
+                            *in_conversation,
+                            E.c.occurred_at > horizon,
+                            E.c.occurred_at <= next_reply,
+                        ),
+                    )
+                )
+        walk_conversation(window, self._waiting_at(same, start), first, horizon)
+
+    def _waiting_at(self, same: Any, moment: dt.datetime) -> dt.datetime | None:
+        """Since when a fan had been waiting just before ``moment`` (None: nobody waits)."""
+        conn = self.connection
+        last_reply = conn.execute(
+            select(E.c.occurred_at, E.c.event_id)
+            .where(same, *_reply_filter(), E.c.occurred_at < moment)
+            .order_by(E.c.occurred_at.desc(), E.c.event_id.desc())
+            .limit(1)
+        ).first()
+        after = [same, E.c.type == "fan_message", E.c.occurred_at < moment]
+        if last_reply is not None:
+            at, event_id = last_reply
+            after.append(
+                (E.c.occurred_at > at) | ((E.c.occurred_at == at) & (E.c.event_id > event_id))
+            )
+        return conn.execute(
+            select(E.c.occurred_at).where(*after).order_by(E.c.occurred_at).limit(1)
+        ).scalar()
+
+    # PPVs: who sold each purchase, which PPV messages were bought.
+
+    def ppvs(self, groups: set[tuple[int, str]]) -> None:
+        by_creator: dict[int, list[str]] = defaultdict(list)
+        for creator_id, ref in groups:
+            by_creator[creator_id].append(ref)
+        for creator_id, refs in by_creator.items():
+            refs.sort()
+            for i in range(0, len(refs), _CHUNK):
+                rows = self.keep(
+                    _rows(
+                        self.connection,
+                        _SELECT.where(
+                            E.c.creator_id == creator_id,
+                            E.c.ref.in_(refs[i : i + _CHUNK]),
+                            E.c.type.in_(("message_sent", "ppv_purchase")),
+                        ),
+                    )
+                )
+                by_ref: dict[str | None, list[Row]] = defaultdict(list)
+                for row in rows:
+                    by_ref[row.ref].append(row)
+                for group in by_ref.values():
+                    ppv_group(group)
+
+    # Refunds follow the sale they refund.
+
+    def refunds(self, sales: Iterable[Row], refunds: Iterable[Row]) -> None:
+        sale_ids = sorted({s.event_id for s in sales if s.type in ("ppv_purchase", "tip")})
+        candidates = list(refunds)
+        for i in range(0, len(sale_ids), _CHUNK):
+            candidates += _rows(
+                self.connection,
+                _SELECT.where(E.c.type == "refund", E.c.ref.in_(sale_ids[i : i + _CHUNK])),
+            )
+        candidates = self.keep(candidates)
+        wanted = sorted({r.ref for r in candidates if r.ref})
+        refunded: dict[str, Row] = {}
+        for i in range(0, len(wanted), _CHUNK):
+            for row in self.keep(
+                _rows(self.connection, _SELECT.where(E.c.event_id.in_(wanted[i : i + _CHUNK])))
+            ):
+                refunded[row.event_id] = row
+        for refund in candidates:
+            sale = refunded.get(refund.ref or "")
+            if sale is None or sale.type not in ("ppv_purchase", "tip"):
+                refund.credit_chatter_id, refund.credit_type = None, None
+            else:
+                refund.credit_chatter_id, refund.credit_type = sale.credit_chatter_id, sale.type
+
+
+def walk_conversation(
+    rows: list[Row],
+    waiting: dt.datetime | None,
+    tips_from: dt.datetime | None = None,
+    tips_to: dt.datetime | None = None,
+) -> None:
+    """Set reply waits and tip credits over one conversation's rows (any order).
+
+    ``waiting`` is the state before the first row; tips outside
+    ``tips_from``..``tips_to`` keep their credit (their look-back is incomplete).
+    """
+    rows.sort(key=lambda r: r.order)
+    reply_times: list[dt.datetime] = []
+    reply_chatters: list[int] = []
+    tips: list[Row] = []
+    for row in rows:
+        if row.type == "fan_message":
+            if waiting is None:
+                waiting = row.occurred_at
+        elif row.is_reply:
+            row.response_seconds = None
+            if waiting is not None:
+                wait = row.occurred_at - waiting
+                if wait <= MAX_WAIT:
+                    row.response_seconds = int(wait.total_seconds())
+                waiting = None
+            reply_times.append(row.occurred_at)
+            reply_chatters.append(row.chatter_id)  # type: ignore[arg-type]
+        elif row.type == "tip":
+            if (tips_from is None or tips_from <= row.occurred_at) and (
+                tips_to is None or row.occurred_at <= tips_to
+            ):
+                tips.append(row)
+    for tip in tips:
+        tip.credit_chatter_id = (
+            tip.assigned_chatter_id
+            or tip.chatter_id
+            or _converter(reply_times, reply_chatters, tip.occurred_at)
+        )
+
+
+def _reply_filter() -> tuple[Any, ...]:
+    return (E.c.type == "message_sent", E.c.kind == "direct", E.c.chatter_id.is_not(None))
+
+
+def _converter(times: list[dt.datetime], chatters: list[int], moment: dt.datetime) -> int | None:
+    """The chatter of the last reply at or before ``moment``, if within 24 h."""
+    i = bisect.bisect_right(times, moment) - 1
+    if i < 0 or moment - times[i] > CONVERTER_WINDOW:
+        return None
+    return chatters[i]
+
+
+def ppv_group(rows: list[Row]) -> None:
+    """One PPV of one creator: credit each purchase to whoever sent it to that fan."""
+    rows.sort(key=lambda r: r.order)
+    sender_to: dict[str | None, int | None] = {}
+    first_sender: int | None = None
+    buyers = set()
+    for row in rows:
+        if row.type == "message_sent":
+            sender_to.setdefault(row.contact, row.chatter_id)
+            if first_sender is None:
+                first_sender = row.chatter_id
+        else:
+            buyers.add(row.contact)
+    for row in rows:
+        if row.type == "message_sent":
+            row.bought = row.contact in buyers
+        else:
+            row.credit_chatter_id = row.assigned_chatter_id or sender_to.get(
+                row.contact, first_sender
+            )
+
+
+def derive(connection: Connection, new_ids: Sequence[str]) -> list[Row]:
+    """Recompute every fact the new events can change; store and return the changed rows.
+
+    The new rows are returned too (their buckets changed even when no fact did).
+    """
+    work = _Derivation(connection)
+    new = work.keep(load(connection, new_ids))
+    spans: dict[tuple[int, str], tuple[dt.datetime, dt.datetime]] = {}
+    ppv_groups: set[tuple[int, str]] = set()
+    for row in new:
+        if row.type in _CONVERSATION_TYPES and row.contact is not None:
+            key = (row.creator_id, row.contact)
+            lo, hi = spans.get(key, (row.occurred_at, row.occurred_at))
+            spans[key] = (min(lo, row.occurred_at), max(hi, row.occurred_at))
+        if row.ref is not None and row.type in ("message_sent", "ppv_purchase"):
+            ppv_groups.add((row.creator_id, row.ref))
+    for (creator_id, contact), (first, last) in spans.items():
+        work.conversation(creator_id, contact, first, last)
+    work.ppvs(ppv_groups)
+    recredited = [r for r in work.changed() if r.type in ("ppv_purchase", "tip")]
+    work.refunds(
+        [r for r in new if r.type in ("ppv_purchase", "tip")] + recredited,
+        [r for r in new if r.type == "refund"],
+    )
+    changed = work.changed()
+    store(connection, changed)
+    seen = {r.id for r in changed}
+    return changed + [r for r in new if r.id not in seen]
+
+
+def store(connection: Connection, rows: Sequence[Row]) -> None:
+    if not rows:
+        return
+    connection.execute(
+        update(E)
+        .where(E.c.id == bindparam("row_id"))
+        .values(
+            credit_chatter_id=bindparam("credit"),
+            credit_type=bindparam("credit_kind"),
+            bought=bindparam("is_bought"),
+            response_seconds=bindparam("wait"),
+        ),
+        [
+            {
+                "row_id": r.id,
+                "credit": r.credit_chatter_id,
+                "credit_kind": r.credit_type,
+                "is_bought": r.bought,
+                "wait": r.response_seconds,
+            }
+            for r in rows
+        ],
+    )

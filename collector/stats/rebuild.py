@@ -1,0 +1,186 @@
+"""Recompute every derived fact and rollup from raw rows, streaming.
+
+Used after the migration that introduced rollups, by ``chatter-collector stats
+rebuild`` (repair), and by the benchmark after a bulk load.  Incremental
+maintenance (facts.derive, rollups.refresh_*) must leave the database exactly
+as this does; the property tests compare both with the reference computation.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Integer, delete, insert, select, text
+
+from collector.db import UTCDateTime
+from collector.models import (
+    ActivityDay,
+    ActivityQuarter,
+    RevenueQuarter,
+    SalesDay,
+    SalesQuarter,
+    Slice,
+)
+from collector.stats import facts, rollups
+from collector.stats.facts import _SELECT, E, Row
+
+_FLUSH = 20_000
+# Per statement: Connection.execution_options() would change the connection for good.
+_STREAM = {"stream_results": True, "yield_per": 5_000}
+S = Slice.__table__
+
+
+def _stream(connection: Connection, query: Any) -> Iterator[Row]:
+    result = connection.execute(query, execution_options=_STREAM)
+    for r in result:
+        yield Row(*r)
+
+
+class _Flusher:
+    """Writes changed facts in chunks so memory stays flat on millions of events."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.pending: list[Row] = []
+
+    def check(self, rows: list[Row], before: list[tuple[Any, ...]]) -> None:
+        self.pending += [r for r, b in zip(rows, before, strict=True) if r.facts() != b]
+        if len(self.pending) >= _FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        facts.store(self.connection, self.pending)
+        self.pending = []
+
+
+def rebuild_facts(connection: Connection) -> None:
+    flusher = _Flusher(connection)
+    conversations = _SELECT.where(
+        E.c.type.in_(("fan_message", "message_sent", "tip")), E.c.contact.is_not(None)
+    ).order_by(E.c.creator_id, E.c.contact, E.c.occurred_at, E.c.event_id)
+    # Materialise each group before the next read: the stream and the flush share a connection.
+    groups: list[list[Row]] = []
+    held = 0
+    for _, group in itertools.groupby(
+        _stream(connection, conversations), key=lambda r: (r.creator_id, r.contact)
+    ):
+        groups.append(list(group))
+        held += len(groups[-1])
+        if held >= _FLUSH:
+            _conversations(groups, flusher)
+            groups, held = [], 0
+    _conversations(groups, flusher)
+
+    ppvs = _SELECT.where(
+        E.c.type.in_(("message_sent", "ppv_purchase")), E.c.ref.is_not(None)
+    ).order_by(E.c.creator_id, E.c.ref, E.c.occurred_at, E.c.event_id)
+    for _, group in itertools.groupby(
+        _stream(connection, ppvs), key=lambda r: (r.creator_id, r.ref)
+    ):
+        rows = list(group)
+        before = [r.facts() for r in rows]
+        facts.ppv_group(rows)
+        flusher.check(rows, before)
+    flusher.flush()
+
+    # Refunds last: the sales they follow now hold their final credit.
+    refunds = list(_stream(connection, _SELECT.where(E.c.type == "refund")))
+    sales: dict[str, Row] = {}
+    wanted = sorted({r.ref for r in refunds if r.ref})
+    for i in range(0, len(wanted), 500):
+        for row in facts._rows(connection, _SELECT.where(E.c.event_id.in_(wanted[i : i + 500]))):
+            sales[row.event_id] = row
+    before = [r.facts() for r in refunds]
+    for refund in refunds:
+        sale = sales.get(refund.ref or "")
+        if sale is None or sale.type not in ("ppv_purchase", "tip"):
+            refund.credit_chatter_id, refund.credit_type = None, None
+        else:
+            refund.credit_chatter_id, refund.credit_type = sale.credit_chatter_id, sale.type
+    flusher.check(refunds, before)
+    flusher.flush()
+
+
+def _conversations(groups: list[list[Row]], flusher: _Flusher) -> None:
+    for rows in groups:
+        before = [r.facts() for r in rows]
+        facts.walk_conversation(rows, None)
+        flusher.check(rows, before)
+
+
+def rebuild_sales(connection: Connection) -> None:
+    for table in (SalesQuarter, SalesDay, RevenueQuarter):
+        connection.execute(delete(table))
+    creators = [
+        c for (c,) in connection.execute(select(E.c.creator_id).distinct()) if c is not None
+    ]
+    for creator_id in creators:
+        days: set[int] = set()
+        query = rollups._EVENT_FACTS.where(E.c.creator_id == creator_id).order_by(E.c.occurred_at)
+        batch: list[Any] = []
+        for row in connection.execute(query, execution_options=_STREAM):
+            batch.append(tuple(row))
+            if len(batch) >= _FLUSH and rollups.bucket_of(row[1]) != rollups.bucket_of(
+                batch[-2][1]
+            ):
+                # Cut between buckets so no bucket is written twice.
+                last = batch.pop()
+                days |= _write(connection, creator_id, batch)
+                batch = [last]
+        days |= _write(connection, creator_id, batch)
+        rollups._refresh_days(connection, creator_id, days)
+
+
+def _write(connection: Connection, creator_id: int, rows: list[Any]) -> set[int]:
+    acc = rollups._event_sums(rows)
+    buckets = sorted({b for b, _ in acc})
+    rollups._write_quarters(connection, creator_id, buckets, acc)
+    return {b - b % rollups.DAY for b in buckets}
+
+
+_PER_START = text(
+    """
+    SELECT chatter_id AS chatter_id, start AS start, max(duration - paused_seconds) AS online,
+           max(active_seconds) AS active, max(paused_seconds) AS paused,
+           sum(keystrokes) AS keys, sum(mouse_events) AS mouse
+    FROM slices GROUP BY chatter_id, start ORDER BY chatter_id, start
+    """
+).columns(chatter_id=Integer, start=UTCDateTime)
+
+
+def rebuild_activity(connection: Connection) -> None:
+    for table in (ActivityQuarter, ActivityDay):
+        connection.execute(delete(table))
+    quarters: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * 5)
+    result = connection.execute(_PER_START, execution_options=_STREAM)
+    for chatter_id, start, *values in result:
+        q = quarters[(chatter_id, rollups.bucket_of(start))]
+        for i, v in enumerate(values):
+            q[i] += int(v)
+    names = ("online_seconds", "active_seconds", "paused_seconds", "keystrokes", "mouse_events")
+    rows = [
+        {"chatter_id": c, "bucket": b, **dict(zip(names, v, strict=True))}
+        for (c, b), v in quarters.items()
+    ]
+    days: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * 5)
+    for (c, b), v in quarters.items():
+        d = days[(c, b - b % rollups.DAY)]
+        for i, x in enumerate(v):
+            d[i] += x
+    for i in range(0, len(rows), _FLUSH):
+        connection.execute(insert(ActivityQuarter), rows[i : i + _FLUSH])
+    day_rows = [
+        {"chatter_id": c, "day": d, **dict(zip(names, v, strict=True))}
+        for (c, d), v in days.items()
+    ]
+    for i in range(0, len(day_rows), _FLUSH):
+        connection.execute(insert(ActivityDay), day_rows[i : i + _FLUSH])
+
+
+def rebuild_all(connection: Connection) -> None:
+    rebuild_facts(connection)
+    rebuild_sales(connection)
+    rebuild_activity(connection)

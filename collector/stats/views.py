@@ -1,0 +1,230 @@
+"""Every stats view read from the rollups: totals, local days, revenue series.
+
+A range of local days is [period.start, period.end) in UTC, both on quarter
+hours.  Totals read whole UTC days from the day tables and the ragged edges
+from the quarter tables, so their cost grows with chatters x days.  Per-day
+and per-hour views group quarters by the local day or hour they fall in.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, func, select
+
+from collector.models import ActivityDay, ActivityQuarter, RevenueQuarter, SalesDay, SalesQuarter
+from collector.stats.metrics import ChatterMetrics
+from collector.stats.periods import Period, local_midnight
+from collector.stats.rollups import DAY, QUARTER, SALES_SUMS, epoch, from_epoch, unpack
+
+SQ = cast(Table, SalesQuarter.__table__)
+SD = cast(Table, SalesDay.__table__)
+AQ = cast(Table, ActivityQuarter.__table__)
+AD = cast(Table, ActivityDay.__table__)
+RQ = cast(Table, RevenueQuarter.__table__)
+ACTIVITY_SUMS = ("online_seconds", "active_seconds", "paused_seconds", "keystrokes", "mouse_events")
+
+
+class RangeError(ValueError):
+    """The range cannot be cut into quarter-hour buckets (a historical odd offset)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    period: Period
+    creator_id: int | None = None  # None: all creators
+    chatter_id: int | None = None  # None: every chatter
+
+
+def _bounds(period: Period) -> tuple[int, int]:
+    start, end = epoch(period.start), epoch(period.end)
+    if start % QUARTER or end % QUARTER:
+        raise RangeError(
+            f"local midnight in {period.tz.key} is not on a quarter hour in this range"
+        )
+    return start, end
+
+
+def _pieces(period: Period) -> list[tuple[Table, Table, int, int]]:
+    """(sales table, activity table, from, to): whole UTC days plus quarter-hour edges."""
+    start, end = _bounds(period)
+    first_day = -(-start // DAY) * DAY
+    last_day = end // DAY * DAY
+    if first_day >= last_day:
+        return [(SQ, AQ, start, end)]
+    pieces = [(SD, AD, first_day, last_day)]
+    if start < first_day:
+        pieces.append((SQ, AQ, start, first_day))
+    if last_day < end:
+        pieces.append((SQ, AQ, last_day, end))
+    return pieces
+
+
+def _time(table: Table) -> Any:
+    return table.c.day if "day" in table.c else table.c.bucket
+
+
+def totals(
+    connection: Connection,
+    selection: Selection,
+    assignments: Mapping[int, set[int]],
+    *,
+    medians: bool = True,
+) -> dict[int | None, ChatterMetrics]:
+    """Metrics per chatter id (None: unattributed) for the selection's whole range."""
+    rows: dict[int | None, ChatterMetrics] = defaultdict(ChatterMetrics)
+    for sales, activity, lo, hi in _pieces(selection.period):
+        when = _time(sales)
+        where = [when >= lo, when < hi]
+        if selection.creator_id is not None:
+            where.append(sales.c.creator_id == selection.creator_id)
+        if selection.chatter_id is not None:
+            where.append(sales.c.chatter_id == selection.chatter_id)
+        query = (
+            select(sales.c.chatter_id, *(func.sum(sales.c[n]) for n in SALES_SUMS))
+            .where(*where)
+            .group_by(sales.c.chatter_id)
+        )
+        for chatter, *sums in connection.execute(query):
+            _add_sales(rows[chatter], sums)
+        if medians:
+            blobs = select(sales.c.chatter_id, sales.c.response_values).where(
+                *where, sales.c.responses > 0
+            )
+            for chatter, blob in connection.execute(blobs):
+                rows[chatter].response_samples.extend(unpack(blob))
+        _activity_totals(connection, rows, selection, assignments, activity, lo, hi)
+    return dict(rows)
+
+
+def _add_sales(m: ChatterMetrics, sums: Iterable[Any]) -> None:
+    for name, value in zip(SALES_SUMS, sums, strict=True):
+        setattr(m, name, getattr(m, name) + int(value or 0))
+
+
+def _add_activity(m: ChatterMetrics, sums: Iterable[Any]) -> None:
+    for name, value in zip(ACTIVITY_SUMS, sums, strict=True):
+        setattr(m, name, getattr(m, name) + int(value or 0))
+
+
+def _counts_for(selection: Selection, assignments: Mapping[int, set[int]], chatter: int) -> bool:
+    """Activity belongs to a creator through the chatter's assignment (METRICS.md)."""
+    return selection.creator_id is None or selection.creator_id in assignments.get(chatter, set())
+
+
+def _activity_totals(
+    connection: Connection,
+    rows: dict[int | None, ChatterMetrics],
+    selection: Selection,
+    assignments: Mapping[int, set[int]],
+    table: Table,
+    lo: int,
+    hi: int,
+) -> None:
+    when = _time(table)
+    where = [when >= lo, when < hi]
+    if selection.chatter_id is not None:
+        where.append(table.c.chatter_id == selection.chatter_id)
+    query = (
+        select(table.c.chatter_id, *(func.sum(table.c[n]) for n in ACTIVITY_SUMS))
+        .where(*where)
+        .group_by(table.c.chatter_id)
+    )
+    for chatter, *sums in connection.execute(query):
+        if _counts_for(selection, assignments, chatter):
+            m = rows[chatter]
+            _add_activity(m, sums)
+            m.activity_shared = selection.creator_id is not None and len(assignments[chatter]) > 1
+
+
+class _Calendar:
+    """Maps a bucket to its local day or hour: (index, label start) per period."""
+
+    def __init__(self, period: Period, interval: str) -> None:
+        self.starts: list[int] = []
+        self.labels: list[dt.datetime] = []
+        if interval == "day":
+            for day in period.days():
+                moment = local_midnight(day, period.tz)
+                self.starts.append(epoch(moment))
+                self.labels.append(moment.astimezone(period.tz))
+        else:
+            start, end = _bounds(period)
+            previous: tuple[dt.datetime, Any] | None = None
+            for b in range(start, end, QUARTER):
+                local = from_epoch(b).astimezone(period.tz)
+                key = (local.replace(minute=0, second=0), local.utcoffset())
+                if key != previous:
+                    self.starts.append(b)
+                    self.labels.append(local)
+                    previous = key
+
+    def index(self, bucket: int) -> int:
+        return bisect.bisect_right(self.starts, bucket) - 1
+
+
+def daily(
+    connection: Connection, selection: Selection, assignments: Mapping[int, set[int]]
+) -> list[tuple[dt.date, ChatterMetrics]]:
+    """One chatter's (or everyone's) metrics per local day, every day present."""
+    period = selection.period
+    start, end = _bounds(period)
+    calendar = _Calendar(period, "day")
+    days = [ChatterMetrics() for _ in calendar.starts]
+    where = [SQ.c.bucket >= start, SQ.c.bucket < end]
+    if selection.creator_id is not None:
+        where.append(SQ.c.creator_id == selection.creator_id)
+    if selection.chatter_id is not None:
+        where.append(SQ.c.chatter_id == selection.chatter_id)
+    query = select(SQ.c.bucket, *(SQ.c[n] for n in SALES_SUMS)).where(*where)
+    for bucket, *sums in connection.execute(query):
+        _add_sales(days[calendar.index(bucket)], sums)
+    activity = [AQ.c.bucket >= start, AQ.c.bucket < end]
+    if selection.chatter_id is not None:
+        activity.append(AQ.c.chatter_id == selection.chatter_id)
+    query = select(AQ.c.bucket, AQ.c.chatter_id, *(AQ.c[n] for n in ACTIVITY_SUMS)).where(*activity)
+    for bucket, chatter, *sums in connection.execute(query):
+        if _counts_for(selection, assignments, chatter):
+            _add_activity(days[calendar.index(bucket)], sums)
+    return [(label.date(), m) for label, m in zip(calendar.labels, days, strict=True)]
+
+
+@dataclass
+class RevenuePoint:
+    start: dt.datetime  # local, with its offset
+    ppv_sales: int = 0
+    tips: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.ppv_sales + self.tips
+
+
+def revenue(connection: Connection, selection: Selection, interval: str) -> list[RevenuePoint]:
+    """PPV sales and tips per local day or hour (refunds already taken off)."""
+    start, end = _bounds(selection.period)
+    calendar = _Calendar(selection.period, interval)
+    points = [RevenuePoint(label) for label in calendar.labels]
+    if selection.chatter_id is not None:
+        table = SQ
+        extra = [SQ.c.chatter_id == selection.chatter_id]
+    else:
+        table, extra = RQ, []
+    where = [table.c.bucket >= start, table.c.bucket < end, *extra]
+    if selection.creator_id is not None:
+        where.append(table.c.creator_id == selection.creator_id)
+    query = (
+        select(table.c.bucket, func.sum(table.c.ppv_sales), func.sum(table.c.tips))
+        .where(*where)
+        .group_by(table.c.bucket)
+    )
+    for bucket, ppv, tips in connection.execute(query):
+        point = points[calendar.index(bucket)]
+        point.ppv_sales += int(ppv or 0)
+        point.tips += int(tips or 0)
+    return points

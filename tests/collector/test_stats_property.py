@@ -1,0 +1,349 @@
+"""Views from the rollups equal a recomputation from raw rows, whatever the arrival order.
+
+Hypothesis draws events and heartbeat slices, sends them through the real
+HTTP ingest paths in a random order and random batches, and every view (the
+chatter table, each chatter's days, the revenue series by day and by hour)
+must equal collector/stats/metrics.py run over the same raw rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, text
+
+from collector.stats import present
+from collector.stats.metrics import ChatterMetrics, EventRow, SliceRow, compute
+from collector.stats.periods import Period, period
+from shared.protocol import format_time
+from tests.collector.conftest import Agent, Collector
+
+# Events straddle Europe/Berlin's 25-hour day (2026-10-25); slices must be recent.
+EVENT_BASE = dt.datetime(2026, 10, 24, 0, 0, tzinfo=dt.UTC)
+EVENT_MINUTES = 4 * 24 * 60
+SLICE_DAYS = 3
+ZONES = ("UTC", "Europe/Berlin", "Asia/Kathmandu", "America/St_Johns")
+ASSIGNED = {"alice": {"luna"}, "bob": {"luna", "nova"}}
+TABLES = (
+    "sale_reassignments",
+    "events",
+    "slices",
+    "sales_quarters",
+    "sales_days",
+    "revenue_quarters",
+    "activity_quarters",
+    "activity_days",
+)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    events: list[dict[str, Any]]
+    slices: list[tuple[int, dict[str, Any]]]  # (device index, slice)
+    event_batches: list[list[dict[str, Any]]]
+    slice_batches: list[list[tuple[int, dict[str, Any]]]]
+    zone: str
+    # Manager reassignments made after everything arrived: (sale id, chatter or None).
+    reassigned: list[tuple[str, str | None]]
+
+
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+@st.composite
+def events(draw: st.DrawFn) -> list[dict[str, Any]]:
+    count = draw(st.integers(5, 40))
+    out: list[dict[str, Any]] = []
+    for i in range(count):
+        kind = draw(
+            st.sampled_from(["fan_message"] * 3 + ["message_sent"] * 3 + ["ppv_purchase", "tip"])
+        )
+        if out and draw(st.integers(0, 9)) == 0:
+            kind = "refund"
+        # Whole hours plus a few minutes: ties, bursts and the 24 h limits all come up.
+        hours = draw(st.integers(0, EVENT_MINUTES // 60))
+        at = EVENT_BASE + dt.timedelta(hours=hours, minutes=draw(st.sampled_from([0, 0, 1, 30])))
+        base = {
+            "id": f"e{i}",
+            "type": kind,
+            "occurred_at": format_time(at),
+            "creator": draw(st.sampled_from(["luna", "nova"])),
+        }
+        fan = draw(st.sampled_from(["f1", "f2", "f3"]))
+        ppv = draw(st.sampled_from(["p1", "p2", "p3"]))
+        amount = _money(draw(st.integers(1, 5000)))
+        if kind == "fan_message":
+            base["fan"] = fan
+        elif kind == "message_sent":
+            base.update(
+                chatter=draw(st.sampled_from(["alice", "bob"])),
+                fan=fan,
+                kind=draw(st.sampled_from(["direct", "direct", "mass", "automated"])),
+            )
+            if draw(st.booleans()):
+                base["ppv"] = {"id": ppv, "price": amount}
+        elif kind == "ppv_purchase":
+            base.update(fan=fan, ppv_id=ppv, amount=amount)
+        elif kind == "tip":
+            base.update(fan=fan, amount=amount)
+            if draw(st.booleans()):
+                base["chatter"] = draw(st.sampled_from(["alice", "bob"]))
+        else:
+            refunded = draw(st.sampled_from([e["id"] for e in out] + ["missing"]))
+            base.update(refers_to=refunded, amount=amount)
+        out.append(base)
+    return out
+
+
+def _batches(draw: st.DrawFn, items: list[Any]) -> list[list[Any]]:
+    shuffled = draw(st.permutations(items))
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(items) - 1)), max_size=4)))
+    bounds = [0, *(c for c in cuts if c < len(items)), len(items)]
+    return [shuffled[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+@st.composite
+def drawn(draw: st.DrawFn, slice_base: dt.datetime) -> Drawn:
+    evs = draw(events())
+    starts = draw(
+        st.lists(
+            st.tuples(st.integers(0, 2), st.integers(0, SLICE_DAYS * 24 * 60 - 1)),
+            max_size=30,
+            unique=True,
+        )
+    )
+    slices = []
+    for device, minute in starts:
+        active = draw(st.integers(0, 60))
+        slices.append(
+            (
+                device,
+                {
+                    "start": format_time(slice_base + dt.timedelta(minutes=minute)),
+                    "duration": 60,
+                    "active_seconds": active,
+                    "input_seconds": active // 2,
+                    "paused_seconds": draw(st.integers(0, 60 - active)),
+                    "keystrokes": draw(st.integers(0, 200)),
+                    "mouse_events": draw(st.integers(0, 200)),
+                },
+            )
+        )
+    zone = draw(st.sampled_from(ZONES))
+    sales = [e["id"] for e in evs if e["type"] in ("ppv_purchase", "tip")]
+    reassigned = []
+    if sales:
+        reassigned = draw(
+            st.lists(
+                st.tuples(st.sampled_from(sales), st.sampled_from(["alice", "bob", None])),
+                max_size=3,
+            )
+        )
+    return Drawn(evs, slices, _batches(draw, evs), _batches(draw, slices), zone, reassigned)
+
+
+def _reference_events(
+    evs: list[dict[str, Any]], reassigned: list[tuple[str, str | None]]
+) -> list[EventRow]:
+    assigned = dict(reassigned)  # the last reassignment of a sale wins
+    rows = []
+    for e in evs:
+        amount = e.get("amount") or (e.get("ppv") or {}).get("price") or "0"
+        ref = e.get("ppv_id") or e.get("refers_to") or (e.get("ppv") or {}).get("id")
+        rows.append(
+            EventRow(
+                e["id"],
+                e["type"],
+                dt.datetime.fromisoformat(e["occurred_at"]),
+                e["creator"],
+                e.get("chatter"),
+                e.get("fan"),
+                e.get("kind"),
+                ref,
+                round(float(amount) * 100) if e["type"] != "message_sent" else 0,
+                assigned.get(e["id"]),
+            )
+        )
+    return rows
+
+
+def _hour_windows(window: Period) -> list[Period]:
+    """Local hours as periods (a DST day has 23 or 25)."""
+    hours = []
+    moment = window.start
+    while moment < window.end:
+        local = moment.astimezone(window.tz)
+        end = moment + dt.timedelta(hours=1)
+        # A Kathmandu or St John's hour still ends on a local hour boundary.
+        end -= dt.timedelta(minutes=end.astimezone(window.tz).minute)
+        hours.append(Period(local.date(), local.date(), window.tz, moment, end))
+        moment = end
+    return hours
+
+
+def _check(agency: Collector, token: str, drawn: Drawn, slices: list[SliceRow]) -> None:
+    refs = _reference_events(drawn.events, drawn.reassigned)
+    ranges = [(dt.date(2026, 10, 23), dt.date(2026, 10, 28))]
+    if drawn.slices:
+        ranges.append((SLICE_BASE.date() - dt.timedelta(days=1), dt.date.today()))
+    auth = {"Authorization": f"Bearer {token}"}
+    for zone in (drawn.zone,):
+        for first, last in ranges:
+            window = period(first, last, zone)
+            params = {"start": str(first), "end": str(last), "tz": zone, "compare": "false"}
+            for creator in (None, "luna"):
+                query = {**params, **({"creator": creator} if creator else {})}
+                body = agency.http.get("/api/v1/stats/chatters", params=query, headers=auth).json()
+                expected = compute(refs, slices, window, creator=creator, assignments=ASSIGNED)
+                got = {r["key"]: r for r in body["chatters"]}
+                for key, m in expected.items():
+                    row = {k: v for k, v in got.pop(key).items() if k not in ("key", "name")}
+                    m.activity_shared = bool(creator and key and len(ASSIGNED[key]) > 1)
+                    assert row == present.metric_fields(m, 2), (zone, creator, key)
+                assert all(_empty(r) for r in got.values()), (zone, creator, got)
+            _check_days(agency, auth, params, refs, slices, window)
+            _check_revenue(agency, auth, params, refs, window)
+
+
+def _empty(row: dict[str, Any]) -> bool:
+    blank = present.metric_fields(ChatterMetrics(), 2)
+    ignored = ("key", "name", "activity_shared")
+    return {k: v for k, v in row.items() if k not in ignored} == {
+        k: v for k, v in blank.items() if k not in ignored
+    }
+
+
+def _check_days(
+    agency: Collector,
+    auth: dict[str, str],
+    params: dict[str, str],
+    refs: list[EventRow],
+    slices: list[SliceRow],
+    window: Period,
+) -> None:
+    for key in ("alice", "bob"):
+        url = f"/api/v1/stats/chatters/{key}/daily"
+        days = agency.http.get(url, params=params, headers=auth).json()["days"]
+        assert [d["date"] for d in days] == [str(d) for d in window.days()]
+        for row in days:
+            day = dt.date.fromisoformat(row["date"])
+            m = compute(refs, slices, period(day, day, window.tz.key), assignments=ASSIGNED).get(
+                key, ChatterMetrics()
+            )
+            assert (row["active_seconds"], row["inactive_seconds"], row["keystrokes"]) == (
+                m.active_seconds,
+                m.inactive_seconds,
+                m.keystrokes,
+            ), (key, day)
+            assert (row["total_revenue"], row["messages_sent"], row["ppv_sent"]) == (
+                present.metric_fields(m, 2)["total_sales"],
+                m.messages_sent,
+                m.ppv_sent,
+            ), (key, day)
+            assert (row["ppv_bought"], row["avg_response_seconds"]) == (
+                m.ppv_bought,
+                m.avg_response_seconds,
+            ), (key, day)
+
+
+def _check_revenue(
+    agency: Collector,
+    auth: dict[str, str],
+    params: dict[str, str],
+    refs: list[EventRow],
+    window: Period,
+) -> None:
+    day_windows = [period(d, d, window.tz.key) for d in window.days()]
+    for interval, windows in (("day", day_windows), ("hour", _hour_windows(window))):
+        query = {**params, "interval": interval}
+        series = agency.http.get("/api/v1/stats/revenue", params=query, headers=auth).json()
+        points = series["series"]
+        assert len(points) == len(windows), interval
+        for point, sub in zip(points, windows, strict=True):
+            assert dt.datetime.fromisoformat(point["start"]) == sub.start
+            metrics = compute(refs, [], sub).values()
+            ppv = sum(m.ppv_sales for m in metrics)
+            tips = sum(m.tips for m in metrics)
+            assert (point["ppv"], point["tips"]) == (_money_signed(ppv), _money_signed(tips))
+
+
+def _money_signed(minor: int) -> str:
+    return ("-" if minor < 0 else "") + _money(abs(minor))
+
+
+def _reset(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+def _run(agency: Collector, integration: str, token: str, agents: list[Agent], d: Drawn) -> None:
+    _reset(agency.database_url)
+    for batch in d.event_batches:
+        reply = agency.post_events(batch, integration)
+        assert reply.status_code == 200, reply.text
+    for batch in d.slice_batches:
+        for device in range(len(agents)):
+            mine = [s for i, s in batch if i == device]
+            if mine:
+                agent = agents[device]
+                for s in mine:
+                    agent.seq += 1
+                    s["seq"] = agent.seq
+                assert agent.send(mine).status_code == 200
+    for sale, chatter in d.reassigned:
+        reply = agency.http.post(
+            f"/api/v1/sales/{sale}/reassign",
+            json={"chatter": chatter, "reason": "property test"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert reply.status_code == 200, reply.text
+    owners = ("alice", "alice", "bob")
+    slices = [
+        SliceRow(
+            owners[i],
+            str(i),
+            dt.datetime.fromisoformat(s["start"]),
+            s["duration"],
+            s["active_seconds"],
+            s["paused_seconds"],
+            s["keystrokes"],
+            s["mouse_events"],
+        )
+        for i, s in d.slices
+    ]
+    _check(agency, token, d, slices)
+
+
+SLICE_BASE = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0) - (
+    dt.timedelta(days=SLICE_DAYS)
+)
+
+
+@pytest.mark.parametrize("examples", [60])
+def test_views_equal_the_reference(
+    agency: Collector, integration: str, examples: int, database_url: str
+) -> None:
+    token = agency.token("manager")
+    agents = [agency.enroll("alice"), agency.enroll("alice"), agency.enroll("bob")]
+    count = examples if database_url.startswith("sqlite") else examples // 2
+
+    @settings(
+        max_examples=count,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(drawn(SLICE_BASE))
+    def check(d: Drawn) -> None:
+        _run(agency, integration, token, agents, d)
+
+    check()
