@@ -111,28 +111,62 @@ class _Derivation:
 
     # Conversations: reply waits and tip converters.
 
-    def conversation(
-        self, creator_id: int, contact: str, first: dt.datetime, last: dt.datetime
+    def conversations(self, spans: dict[tuple[int, str], tuple[dt.datetime, dt.datetime]]) -> None:
+        """Recompute the conversations the new events fell in, reading them in batches."""
+        reach = max(MAX_WAIT, CONVERTER_WINDOW)
+        groups: dict[tuple[int, dt.date], list[tuple[str, dt.datetime, dt.datetime]]] = defaultdict(
+            list
+        )
+        for (creator_id, contact), (first, last) in spans.items():
+            groups[(creator_id, first.date())].append((contact, first, last))
+        for (creator_id, _), items in groups.items():
+            for i in range(0, len(items), _CHUNK):
+                chunk = items[i : i + _CHUNK]
+                found = self.keep(
+                    _rows(
+                        self.connection,
+                        _SELECT.where(
+                            E.c.creator_id == creator_id,
+                            E.c.contact.in_([contact for contact, _, _ in chunk]),
+                            E.c.type.in_(_CONVERSATION_TYPES),
+                            E.c.occurred_at >= min(f for _, f, _ in chunk) - reach,
+                            E.c.occurred_at <= max(last for _, _, last in chunk) + reach,
+                        ),
+                    )
+                )
+                by_contact: dict[str | None, list[Row]] = defaultdict(list)
+                for row in found:
+                    by_contact[row.contact].append(row)
+                for contact, first, last in chunk:
+                    window = [
+                        r
+                        for r in by_contact[contact]
+                        if first - reach <= r.occurred_at <= last + reach
+                    ]
+                    self._conversation(creator_id, contact, first, last, window)
+
+    def _conversation(
+        self,
+        creator_id: int,
+        contact: str,
+        first: dt.datetime,
+        last: dt.datetime,
+        window: list[Row],
     ) -> None:
         """Recompute the facts the conversation's new events between first and last can change.
 
         A new event changes the wait of the first reply at or after it, and the
-        converter of tips up to 24 h after it.  The state before the window (is
-        a fan waiting, since when) is read from the rows before it.
+        converter of tips up to 24 h after it.  ``window`` holds the conversation
+        from 24 h before ``first`` to 24 h after ``last``.  Waits are recomputed
+        from the last reply before ``first`` (a reply leaves nobody waiting); without
+        one, the state at the window's start is read from the rows before it.
         """
         conn = self.connection
-        reach = max(MAX_WAIT, CONVERTER_WINDOW)
-        start, horizon = first - reach, last + reach
-        same = (E.c.creator_id == creator_id) & (E.c.contact == contact)
-        in_conversation = (same, E.c.type.in_(_CONVERSATION_TYPES))
-        window = self.keep(
-            _rows(
-                conn,
-                _SELECT.where(
-                    *in_conversation, E.c.occurred_at >= start, E.c.occurred_at <= horizon
-                ),
-            )
+        start, horizon = (
+            first - max(MAX_WAIT, CONVERTER_WINDOW),
+            last + max(MAX_WAIT, CONVERTER_WINDOW),
         )
+        same = (E.c.creator_id == creator_id) & (E.c.contact == contact)
         if not any(r.is_reply and r.occurred_at > last for r in window):
             next_reply = conn.execute(
                 select(E.c.occurred_at)
@@ -145,13 +179,18 @@ class _Derivation:
                     _rows(
                         conn,
                         _SELECT.where(
-                            *in_conversation,
+                            same,
+                            E.c.type.in_(_CONVERSATION_TYPES),
                             E.c.occurred_at > horizon,
                             E.c.occurred_at <= next_reply,
                         ),
                     )
                 )
-        walk_conversation(window, self._waiting_at(same, start), first, horizon)
+        earlier = [r.order for r in window if r.is_reply and r.occurred_at < first]
+        if earlier:
+            walk_conversation(window, None, first, horizon, after=max(earlier))
+        else:
+            walk_conversation(window, self._waiting_at(same, start), first, horizon)
 
     def _waiting_at(self, same: Any, moment: dt.datetime) -> dt.datetime | None:
         """Since when a fan had been waiting just before ``moment`` (None: nobody waits)."""
@@ -181,15 +220,13 @@ class _Derivation:
         for creator_id, refs in by_creator.items():
             refs.sort()
             for i in range(0, len(refs), _CHUNK):
+                # By ref alone: with the creator in the WHERE clause SQLite may pick the
+                # creator index and scan all of that creator's events.
+                found = _rows(self.connection, _SELECT.where(E.c.ref.in_(refs[i : i + _CHUNK])))
                 rows = self.keep(
-                    _rows(
-                        self.connection,
-                        _SELECT.where(
-                            E.c.creator_id == creator_id,
-                            E.c.ref.in_(refs[i : i + _CHUNK]),
-                            E.c.type.in_(("message_sent", "ppv_purchase")),
-                        ),
-                    )
+                    r
+                    for r in found
+                    if r.creator_id == creator_id and r.type in ("message_sent", "ppv_purchase")
                 )
                 by_ref: dict[str | None, list[Row]] = defaultdict(list)
                 for row in rows:
@@ -228,29 +265,36 @@ def walk_conversation(
     waiting: dt.datetime | None,
     tips_from: dt.datetime | None = None,
     tips_to: dt.datetime | None = None,
+    *,
+    after: tuple[dt.datetime, str] | None = None,
 ) -> None:
     """Set reply waits and tip credits over one conversation's rows (any order).
 
-    ``waiting`` is the state before the first row; tips outside
-    ``tips_from``..``tips_to`` keep their credit (their look-back is incomplete).
+    ``waiting`` is the state before the first row; with ``after`` (a reply's
+    order), waits are recomputed only past that reply, and nobody waits there.
+    Tips outside ``tips_from``..``tips_to`` keep their credit (their look-back
+    is incomplete).
     """
     rows.sort(key=lambda r: r.order)
     reply_times: list[dt.datetime] = []
     reply_chatters: list[int] = []
     tips: list[Row] = []
     for row in rows:
+        settled = after is not None and row.order <= after
         if row.type == "fan_message":
-            if waiting is None:
+            if waiting is None and not settled:
                 waiting = row.occurred_at
         elif row.is_reply:
+            reply_times.append(row.occurred_at)
+            reply_chatters.append(row.chatter_id)  # type: ignore[arg-type]
+            if settled:
+                continue
             row.response_seconds = None
             if waiting is not None:
                 wait = row.occurred_at - waiting
                 if wait <= MAX_WAIT:
                     row.response_seconds = int(wait.total_seconds())
                 waiting = None
-            reply_times.append(row.occurred_at)
-            reply_chatters.append(row.chatter_id)  # type: ignore[arg-type]
         elif row.type == "tip":
             if (tips_from is None or tips_from <= row.occurred_at) and (
                 tips_to is None or row.occurred_at <= tips_to
@@ -314,8 +358,7 @@ def derive(connection: Connection, new_ids: Sequence[str]) -> list[Row]:
             spans[key] = (min(lo, row.occurred_at), max(hi, row.occurred_at))
         if row.ref is not None and row.type in ("message_sent", "ppv_purchase"):
             ppv_groups.add((row.creator_id, row.ref))
-    for (creator_id, contact), (first, last) in spans.items():
-        work.conversation(creator_id, contact, first, last)
+    work.conversations(spans)
     work.ppvs(ppv_groups)
     recredited = [r for r in work.changed() if r.type in ("ppv_purchase", "tip")]
     work.refunds(

@@ -68,6 +68,8 @@ class ChatterMetrics:
     response_total: int = 0
     # Every sample when the median is wanted; views that show no median leave it empty.
     response_samples: list[int] = field(default_factory=list)
+    # Set instead of the samples when the median was computed elsewhere (rollups).
+    response_median: float | None = None
 
     def add_response(self, seconds: int) -> None:
         self.responses += 1
@@ -92,6 +94,8 @@ class ChatterMetrics:
 
     @property
     def median_response_seconds(self) -> float | None:
+        if self.response_median is not None:
+            return self.response_median
         return (
             None if not self.response_samples else float(statistics.median(self.response_samples))
         )

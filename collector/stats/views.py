@@ -11,16 +11,17 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import Connection, Table, func, select
 
 from collector.models import ActivityDay, ActivityQuarter, RevenueQuarter, SalesDay, SalesQuarter
 from collector.stats.metrics import ChatterMetrics
 from collector.stats.periods import Period, local_midnight
-from collector.stats.rollups import DAY, QUARTER, SALES_SUMS, epoch, from_epoch, unpack
+from collector.stats.rollups import DAY, QUARTER, SALES_SUMS, epoch, from_epoch
 
 SQ = cast(Table, SalesQuarter.__table__)
 SD = cast(Table, SalesDay.__table__)
@@ -50,18 +51,43 @@ def _bounds(period: Period) -> tuple[int, int]:
     return start, end
 
 
-def _pieces(period: Period) -> list[tuple[Table, Table, int, int]]:
-    """(sales table, activity table, from, to): whole UTC days plus quarter-hour edges."""
+@dataclass(frozen=True)
+class _Piece:
+    sales: Table
+    activity: Table
+    lo: int
+    hi: int
+    sign: int  # -1: a part of a day row that lies outside the range, taken off again
+
+
+def _pieces(period: Period) -> list[_Piece]:
+    """Whole UTC days from the day tables, plus the ragged ends from the quarter tables.
+
+    An end longer than half a day is read as its whole UTC day minus the
+    quarters outside the range, so no end costs more than 48 quarters.
+    """
     start, end = _bounds(period)
     first_day = -(-start // DAY) * DAY
     last_day = end // DAY * DAY
-    if first_day >= last_day:
-        return [(SQ, AQ, start, end)]
-    pieces = [(SD, AD, first_day, last_day)]
-    if start < first_day:
-        pieces.append((SQ, AQ, start, first_day))
-    if last_day < end:
-        pieces.append((SQ, AQ, last_day, end))
+    if first_day > last_day:  # inside one UTC day
+        return [_Piece(SQ, AQ, start, end, 1)]
+    pieces = []
+    if first_day < last_day:
+        pieces.append(_Piece(SD, AD, first_day, last_day, 1))
+    if first_day - start > DAY // 2:
+        pieces += [
+            _Piece(SD, AD, first_day - DAY, first_day, 1),
+            _Piece(SQ, AQ, first_day - DAY, start, -1),
+        ]
+    elif start < first_day:
+        pieces.append(_Piece(SQ, AQ, start, first_day, 1))
+    if end - last_day > DAY // 2:
+        pieces += [
+            _Piece(SD, AD, last_day, last_day + DAY, 1),
+            _Piece(SQ, AQ, end, last_day + DAY, -1),
+        ]
+    elif last_day < end:
+        pieces.append(_Piece(SQ, AQ, last_day, end, 1))
     return pieces
 
 
@@ -78,9 +104,11 @@ def totals(
 ) -> dict[int | None, ChatterMetrics]:
     """Metrics per chatter id (None: unattributed) for the selection's whole range."""
     rows: dict[int | None, ChatterMetrics] = defaultdict(ChatterMetrics)
-    for sales, activity, lo, hi in _pieces(selection.period):
+    samples: dict[int | None, tuple[list[bytes], list[bytes]]] = defaultdict(lambda: ([], []))
+    for piece in _pieces(selection.period):
+        sales = piece.sales
         when = _time(sales)
-        where = [when >= lo, when < hi]
+        where = [when >= piece.lo, when < piece.hi]
         if selection.creator_id is not None:
             where.append(sales.c.creator_id == selection.creator_id)
         if selection.chatter_id is not None:
@@ -91,25 +119,48 @@ def totals(
             .group_by(sales.c.chatter_id)
         )
         for chatter, *sums in connection.execute(query):
-            _add_sales(rows[chatter], sums)
+            _add(rows[chatter], SALES_SUMS, sums, piece.sign)
         if medians:
             blobs = select(sales.c.chatter_id, sales.c.response_values).where(
                 *where, sales.c.responses > 0
             )
             for chatter, blob in connection.execute(blobs):
-                rows[chatter].response_samples.extend(unpack(blob))
-        _activity_totals(connection, rows, selection, assignments, activity, lo, hi)
+                samples[chatter][0 if piece.sign > 0 else 1].append(blob)
+        _activity_totals(connection, rows, selection, assignments, piece)
+    for chatter, (plus, minus) in samples.items():
+        rows[chatter].response_median = median_of(plus, minus)
     return dict(rows)
 
 
-def _add_sales(m: ChatterMetrics, sums: Iterable[Any]) -> None:
-    for name, value in zip(SALES_SUMS, sums, strict=True):
-        setattr(m, name, getattr(m, name) + int(value or 0))
+def _values(blobs: Sequence[bytes]) -> Any:
+    return np.frombuffer(b"".join(blobs), dtype="<u4")
 
 
-def _add_activity(m: ChatterMetrics, sums: Iterable[Any]) -> None:
-    for name, value in zip(ACTIVITY_SUMS, sums, strict=True):
-        setattr(m, name, getattr(m, name) + int(value or 0))
+def median_of(plus: Sequence[bytes], minus: Sequence[bytes] = ()) -> float | None:
+    """The exact median of the samples in ``plus`` once those in ``minus`` are taken out.
+
+    Blobs hold samples as uint32 little-endian; ``minus`` is always a sub-multiset
+    of ``plus`` (quarters of a day whose day row is in ``plus``).
+    """
+    values = _values(plus)
+    if minus:
+        kept, counts = np.unique(values, return_counts=True)
+        gone, gone_counts = np.unique(_values(minus), return_counts=True)
+        np.subtract.at(counts, np.searchsorted(kept, gone), gone_counts)
+        values = np.repeat(kept, counts)
+    n = len(values)
+    if n == 0:
+        return None
+    middle = n // 2
+    if n % 2:
+        return float(np.partition(values, middle)[middle])
+    low, high = np.partition(values, (middle - 1, middle))[middle - 1 : middle + 1]
+    return (int(low) + int(high)) / 2
+
+
+def _add(m: ChatterMetrics, names: tuple[str, ...], sums: Iterable[Any], sign: int = 1) -> None:
+    for name, value in zip(names, sums, strict=True):
+        setattr(m, name, getattr(m, name) + sign * int(value or 0))
 
 
 def _counts_for(selection: Selection, assignments: Mapping[int, set[int]], chatter: int) -> bool:
@@ -122,12 +173,11 @@ def _activity_totals(
     rows: dict[int | None, ChatterMetrics],
     selection: Selection,
     assignments: Mapping[int, set[int]],
-    table: Table,
-    lo: int,
-    hi: int,
+    piece: _Piece,
 ) -> None:
+    table = piece.activity
     when = _time(table)
-    where = [when >= lo, when < hi]
+    where = [when >= piece.lo, when < piece.hi]
     if selection.chatter_id is not None:
         where.append(table.c.chatter_id == selection.chatter_id)
     query = (
@@ -138,7 +188,7 @@ def _activity_totals(
     for chatter, *sums in connection.execute(query):
         if _counts_for(selection, assignments, chatter):
             m = rows[chatter]
-            _add_activity(m, sums)
+            _add(m, ACTIVITY_SUMS, sums, piece.sign)
             m.activity_shared = selection.creator_id is not None and len(assignments[chatter]) > 1
 
 
@@ -155,14 +205,22 @@ class _Calendar:
                 self.labels.append(moment.astimezone(period.tz))
         else:
             start, end = _bounds(period)
-            previous: tuple[dt.datetime, Any] | None = None
-            for b in range(start, end, QUARTER):
-                local = from_epoch(b).astimezone(period.tz)
-                key = (local.replace(minute=0, second=0), local.utcoffset())
-                if key != previous:
-                    self.starts.append(b)
-                    self.labels.append(local)
-                    previous = key
+            hours = [from_epoch(b).astimezone(period.tz) for b in range(start, end, 3600)]
+            if all(h.minute == 0 for h in hours):
+                self.starts = list(range(start, end, 3600))
+                self.labels = hours
+            else:  # an offset moved by half an hour (Lord Howe): find each hour's start
+                self._by_quarter(start, end, period)
+
+    def _by_quarter(self, start: int, end: int, period: Period) -> None:
+        previous: tuple[dt.datetime, Any] | None = None
+        for b in range(start, end, QUARTER):
+            local = from_epoch(b).astimezone(period.tz)
+            key = (local.replace(minute=0, second=0), local.utcoffset())
+            if key != previous:
+                self.starts.append(b)
+                self.labels.append(local)
+                previous = key
 
     def index(self, bucket: int) -> int:
         return bisect.bisect_right(self.starts, bucket) - 1
@@ -183,14 +241,14 @@ def daily(
         where.append(SQ.c.chatter_id == selection.chatter_id)
     query = select(SQ.c.bucket, *(SQ.c[n] for n in SALES_SUMS)).where(*where)
     for bucket, *sums in connection.execute(query):
-        _add_sales(days[calendar.index(bucket)], sums)
+        _add(days[calendar.index(bucket)], SALES_SUMS, sums)
     activity = [AQ.c.bucket >= start, AQ.c.bucket < end]
     if selection.chatter_id is not None:
         activity.append(AQ.c.chatter_id == selection.chatter_id)
     query = select(AQ.c.bucket, AQ.c.chatter_id, *(AQ.c[n] for n in ACTIVITY_SUMS)).where(*activity)
     for bucket, chatter, *sums in connection.execute(query):
         if _counts_for(selection, assignments, chatter):
-            _add_activity(days[calendar.index(bucket)], sums)
+            _add(days[calendar.index(bucket)], ACTIVITY_SUMS, sums)
     return [(label.date(), m) for label, m in zip(calendar.labels, days, strict=True)]
 
 

@@ -233,3 +233,30 @@ def test_exports_equal_the_json(agency: Collector, integration: str) -> None:
     assert top.status_code == 200 and top.content[:2] == b"PK"
     revenue = get(agency, manager, "revenue", format="csv", interval="hour")
     assert len(revenue.content.decode("utf-8-sig").strip().splitlines()) == 25
+
+
+def test_hourly_series_where_the_offset_moves_half_an_hour(
+    agency: Collector, integration: str
+) -> None:
+    # Australia/Lord_Howe goes from +10:30 to +11:00 on 2026-10-04 at 02:00 local.
+    tip = when(ev("lh", "tip", fan="f1", chatter="alice", amount="1.00"), "2026-10-03T15:45:00Z")
+    agency.post_events([tip], integration)
+    body = get(
+        agency,
+        agency.token("manager"),
+        "revenue",
+        interval="hour",
+        start="2026-10-04",
+        end="2026-10-04",
+        tz="Australia/Lord_Howe",
+    ).json()
+    starts = [p["start"] for p in body["series"]]
+    # 02:00 became 02:30: that hour lasts 30 minutes; the day has 23.5 hours in 24 points.
+    assert starts[:4] == [
+        "2026-10-04T00:00:00+10:30",
+        "2026-10-04T01:00:00+10:30",
+        "2026-10-04T02:30:00+11:00",
+        "2026-10-04T03:00:00+11:00",
+    ]
+    assert len(starts) == 24
+    assert [p["total"] for p in body["series"]][2] == "1.00"  # 15:45Z is 02:45 local
