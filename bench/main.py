@@ -91,13 +91,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--part",
-        choices=("all", "collector", "agent"),
+        choices=("all", "collector", "stats", "agent"),
         default="all",
-        help="the collector lanes, the agent footprint, or both (default)",
+        help="the collector lanes, the chatter-stats views, the agent footprint, or all (default)",
+    )
+    parser.add_argument(
+        "--stats-scale",
+        type=float,
+        default=1.0,
+        help="size of the generated agency for the stats views (1.0: 10M events, 8M slices)",
     )
     args = parser.parse_args(argv)
     if args.part == "agent":
         return _agent_part()
+    if args.part == "stats":
+        return _stats_part(args.lane or list(LANES), args.stats_scale)
     signal.signal(signal.SIGTERM, _terminate)
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
@@ -130,7 +138,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"results written to {path}")
     sys.stdout.flush()
     if args.part == "all":
+        status = _stats_part(args.lane or list(LANES), args.stats_scale) or status
         status = _agent_part() or status
+    return status
+
+
+def _stats_part(names: list[str], scale: float) -> int:
+    """The chatter-stats views on the generated agency (built once, then cached)."""
+    from bench import stats_views
+
+    results = []
+    status = 0
+    for name in names:
+        if name == "postgresql" and (reason := lanes.pg_unreachable(lanes.pg_admin_url())):
+            results.append(stats_views.StatsLane(name, scale, "not run", reason))
+            status = 2 if _in_ci() else status
+            continue
+        try:
+            results.append(stats_views.run(name, scale))
+        except Exception as exc:  # report the lane as failed and go on with the next one
+            traceback.print_exc()
+            results.append(stats_views.StatsLane(name, scale, "failed", f"{exc}"))
+            status = 2
+    print()
+    print(stats_views.render(results))
+    sys.stdout.flush()
     return status
 
 
