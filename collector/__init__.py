@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,10 +16,16 @@ from collector.db import db as _db
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(config.from_environment() if test_config is None else {})
-    if test_config is not None:
-        app.config.from_mapping(test_config)
-    app.config.setdefault("SECRET_KEY", "dev")
+    settings = config.from_environment() if test_config is None else dict(test_config)
+    settings.setdefault("SESSION_COOKIE_SECURE", True)  # HTTPS only unless said otherwise
+    app.config.from_mapping(settings)
+    if not app.config.get("SECRET_KEY"):  # a test app without one: any secret will do
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+    )
     app.config["DATABASE_ENGINE"] = config.engine_config(app.config["DATABASE_URL"])
     # The largest body any endpoint takes; endpoints lower it for themselves.
     app.config["MAX_CONTENT_LENGTH"] = 16 << 20
@@ -32,11 +40,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     errors.register(app)
-    from collector.blueprints import admin, ingest, meta, sales, stats
+    from collector.blueprints import admin, dashboard, ingest, meta, sales, stats
 
     app.register_blueprint(meta.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(sales.bp)
+    app.register_blueprint(dashboard.bp)
     return app

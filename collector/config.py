@@ -6,7 +6,7 @@ import os
 import secrets
 from typing import Any
 
-from collector.paths import default_database_url
+from collector.paths import data_dir, default_database_url
 
 
 def normalise_database_url(url: str) -> str:
@@ -22,13 +22,28 @@ def from_environment() -> dict[str, Any]:
     url = os.environ.get("CHATTER_DATABASE_URL") or default_database_url()
     return {
         "DATABASE_URL": normalise_database_url(url),
-        # Sessions arrive with the dashboard; a random key means logins do
-        # not survive a restart, so production must set CHATTER_SECRET_KEY.
-        "SECRET_KEY": os.environ.get("CHATTER_SECRET_KEY") or secrets.token_hex(32),
+        # Every worker process must sign sessions with the same key: from the
+        # environment, else one generated once into the data directory.
+        "SECRET_KEY": os.environ.get("CHATTER_SECRET_KEY") or stored_secret_key(),
+        # Session cookies only over HTTPS unless turned off (make run serves plain HTTP).
+        "SESSION_COOKIE_SECURE": os.environ.get("CHATTER_SECURE_COOKIES", "1") != "0",
         # How many reverse proxies (TLS terminators) stand in front; their
         # X-Forwarded-* headers are trusted only that deep.
         "PROXY_HOPS": int(os.environ.get("CHATTER_PROXY_HOPS", "0")),
     }
+
+
+def stored_secret_key() -> str:
+    path = data_dir() / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: of several workers starting at once, one writes and the others read.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def engine_config(database_url: str) -> dict[str, Any]:

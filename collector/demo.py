@@ -11,13 +11,19 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from collector import credentials
+from collector import credentials, users
 from collector.models import ApiToken, Chatter, Creator, Device, DeviceKey, Event, Slice
 from collector.stats.rollups import rebuild
 
 # Fixed demo tokens so the README can name them; they exist only in demo databases.
 MANAGER_TOKEN = "ctk_demo_manager"
 INTEGRATION_TOKEN = "ctk_demo_integration"
+# Fixed demo logins for the dashboard, same reason: (email, password, role, chatter).
+DEMO_USERS = [
+    ("admin@demo.test", "demo-admin-password", "admin", None),
+    ("manager@demo.test", "demo-manager-password", "manager", None),
+    ("alex@demo.test", "demo-chatter-password", "chatter", "alex"),
+]
 
 CREATORS = [("luna", "Luna Rivers"), ("nova", "Nova Sky"), ("mira", "Mira Gold")]
 CHATTERS = [
@@ -53,6 +59,9 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
             ApiToken(name=name, role=role, token_hash=credentials.token_hash(token), created_at=now)
         )
     session.flush()
+    for email, password, role, chatter_key in DEMO_USERS:
+        person = next((c for c in chatters if c.key == chatter_key), None)
+        users.create_user(session, email, password, role, person, now)
 
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     slices: list[dict[str, Any]] = []

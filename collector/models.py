@@ -75,6 +75,39 @@ class Device(Base):
     chatter: Mapped[Chatter] = relationship()
 
 
+class User(Base):
+    """A person who logs in to the dashboard: admin, manager, or a chatter (their own page)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # werkzeug's scrypt hash with its parameters and salt: "scrypt:32768:8:1$salt$hash".
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+    last_login_at: Mapped[dt.datetime | None]
+
+    chatter: Mapped[Chatter | None] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed login, kept briefly: it is what limits password guessing across processes."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_email_at", "email", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]
+
+
 class DeviceKey(Base):
     """A signing secret of a device.  Old keys live on briefly after rotation."""
 

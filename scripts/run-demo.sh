@@ -6,6 +6,8 @@ HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8765}"
 mkdir -p .demo
 export CHATTER_DATABASE_URL="sqlite:///$PWD/.demo/chattertrack.db"
+# Plain HTTP on localhost: session cookies cannot be Secure-only here.
+export CHATTER_SECURE_COOKIES=0
 cli=.venv/bin/chatter-collector
 
 "$cli" db upgrade
@@ -16,8 +18,12 @@ cat <<MSG
   URL:          http://$HOST:$PORT/
   Health:       http://$HOST:$PORT/healthz
   API docs:     http://$HOST:$PORT/api/v1/openapi.json
-  Demo login:   manager API token  ctk_demo_manager
-                integration token  ctk_demo_integration
+  Dashboard:    http://$HOST:$PORT/login
+                admin    admin@demo.test    / demo-admin-password
+                manager  manager@demo.test  / demo-manager-password
+                chatter  alex@demo.test     / demo-chatter-password
+  API tokens:   manager  ctk_demo_manager
+                integration  ctk_demo_integration
   Try:          curl -H 'Authorization: Bearer ctk_demo_manager' http://$HOST:$PORT/api/v1/chatters
 
 MSG

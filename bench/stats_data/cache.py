@@ -23,8 +23,9 @@ from bench.stats_data.parameters import (
     SEED,
     TZ_NAME,
 )
-from bench.stats_data.targets import _scale_tag, _target
+from bench.stats_data.targets import _scale_tag, _Target, _target
 from collector import migrate
+from collector.db import configure_engine
 
 
 @contextmanager
@@ -39,14 +40,26 @@ def _locked(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _usable(marker: dict[str, Any] | None, scale: float, head: str | None) -> bool:
+def _usable(marker: dict[str, Any] | None, scale: float) -> bool:
     return (
         marker is not None
         and marker.get("generator") == GENERATOR_VERSION
         and marker.get("seed") == SEED
         and marker.get("scale") == scale
-        and marker.get("alembic_revision") == head
     )
+
+
+def _upgrade(target: _Target, marker: dict[str, Any], head: str | None) -> None:
+    """A newer schema: migrate the cached data forward, as production would be."""
+    print(f"[{target.lane}] migrating {target.shown} to revision {head}", flush=True)
+    engine = create_engine(target.url)
+    configure_engine(engine)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    marker["alembic_revision"] = head
+    target.write_marker(marker)
 
 
 def ensure_dataset(
@@ -54,19 +67,23 @@ def ensure_dataset(
 ) -> str:
     """The SQLAlchemy URL of the cached data set on ``lane``, built first if needed.
 
-    The data set is regenerated from scratch when the generator version or the Alembic
-    head changed (or ``force``).  The rollups alone are rebuilt when the stats code
-    (collector/stats/*.py) changed since the last attempt, or when ``require_rollups``
-    and they are missing; ``require_rollups`` raises if they still cannot be built.
+    The data set is regenerated from scratch when the generator version changed (or
+    ``force``); a newer schema is reached by running the migrations on the cached
+    data.  The rollups alone are rebuilt when the code that writes them (see
+    database.ROLLUP_WRITERS) changed since the last attempt, or when
+    ``require_rollups`` and they are missing; ``require_rollups`` raises if they
+    still cannot be built.
     """
     scale = float(scale)
     target = _target(lane, scale)
     with _locked(f"stats-{GENERATOR_VERSION}-{lane}-{_scale_tag(scale)}"):
         marker = target.read_marker()
         head = migrate.head()
-        if force or marker is None or not _usable(marker, scale, head):
+        if force or marker is None or not _usable(marker, scale):
             marker = _build(target, scale, head)
         else:
+            if marker.get("alembic_revision") != head:
+                _upgrade(target, marker, head)
             fingerprint = _rollups_fingerprint()
             stale = marker.get("rollups_fingerprint") != fingerprint
             if stale or (require_rollups and not marker.get("rollups_rebuilt")):

@@ -14,17 +14,6 @@ from collector.openapi import spec
 bp = Blueprint("meta", __name__)
 
 
-@bp.get("/")
-def index() -> Response:
-    return json_response(
-        {
-            "service": "ChatterTrack collector",
-            "health": "/healthz",
-            "api": "/api/v1/openapi.json",
-        }
-    )
-
-
 @bp.get("/healthz")
 def healthz() -> Response:
     try:

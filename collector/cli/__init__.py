@@ -13,6 +13,7 @@ from collector.cli import (
     server,
     settings_cmd,
     tokens,
+    users_cmd,
 )
 from collector.cli.context import CliState
 
@@ -32,6 +33,16 @@ def main(ctx: click.Context, database: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (database, server, people, devices, tokens, settings_cmd, importer, sales_cmd):
+for module in (
+    database,
+    server,
+    people,
+    devices,
+    tokens,
+    settings_cmd,
+    importer,
+    sales_cmd,
+    users_cmd,
+):
     for command in module.COMMANDS:
         main.add_command(command)
