@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8765
 
-.PHONY: run test bench lint format clean system
+.PHONY: run test bench lint format clean system screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP) system
 ## make bench: speed and memory figures, printed as a table.
 bench: $(STAMP) system
 	$(BIN)/python -m bench
+
+## make screenshots: refresh docs/screenshots from the browser tests.
+screenshots: $(STAMP) system
+	CHATTER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/collector/browser -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

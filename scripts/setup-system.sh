@@ -11,7 +11,7 @@ say() { printf 'setup: %s\n' "$*"; }
 
 # 1. Debian packages: command -> package.
 declare -A wanted=([Xvfb]=xvfb [xdotool]=xdotool [systemd-analyze]=systemd
-  [soffice]=libreoffice-calc-nogui)
+  [soffice]=libreoffice-calc-nogui [chromium]=chromium)
 missing=()
 for command in "${!wanted[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${wanted[$command]}")

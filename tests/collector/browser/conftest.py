@@ -1,0 +1,118 @@
+"""A live collector with the demo agency, and Debian's chromium driven by Playwright.
+
+No browser is downloaded: Playwright launches the system chromium the set-up
+installs.  Every request a page makes is recorded, so tests can prove that
+nothing leaves the collector's origin.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Request, sync_playwright
+
+from tests.agent.conftest import _healthy, free_port, wait_for
+
+BIN = Path(sys.executable).parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# `make screenshots` points this at docs/screenshots; test runs keep the tree clean.
+SCREENSHOTS = Path(
+    os.environ.get("CHATTER_SCREENSHOTS") or Path(tempfile.gettempdir()) / "chattertrack-shots"
+)
+
+
+@dataclass
+class LiveCollector:
+    url: str
+    database: Path
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        return subprocess.run(
+            [str(BIN / "chatter-collector"), "--database", f"sqlite:///{self.database}", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCollector]:
+    """``make run`` in miniature: migrated, demo data, served over HTTP."""
+    workdir = tmp_path_factory.mktemp("live")
+    database = workdir / "collector.db"
+    port = free_port()
+    env = {**os.environ, "CHATTER_SECURE_COOKIES": "0", "CHATTER_SECRET_KEY": "browser-tests"}
+    cli = [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}"]
+    for args in (["db", "upgrade"], ["demo"]):
+        subprocess.run([*cli, *args], check=True, capture_output=True, env=env)
+    with open(workdir / "collector.log", "wb") as log:
+        proc = subprocess.Popen(
+            [*cli, "serve", "--port", str(port), "--threads", "4"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _healthy(url), 20, "the collector")
+        yield LiveCollector(url, database)
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        reason = "Debian's chromium is not installed: run scripts/setup-system.sh as root"
+        if IN_CI:
+            pytest.fail(reason + " (required under CI=true)")
+        pytest.skip(reason + " or apt-get install chromium")
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        # The sandbox needs user namespaces, which root in a container does not get.
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        launched = playwright.chromium.launch(executable_path=executable, args=args)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Recorded:
+    page: Page
+    requests: list[str] = field(default_factory=list)
+
+    def off_origin(self, origin: str) -> list[str]:
+        return [u for u in self.requests if not u.startswith(origin + "/") and u != origin]
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Recorded]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    recorded = Recorded(page)
+
+    def note(request: Request) -> None:
+        recorded.requests.append(request.url)
+
+    page.on("request", note)
+    yield recorded
+    context.close()

@@ -1,0 +1,32 @@
+"""Logging in and out in real Chromium against a live collector with the demo agency."""
+
+from __future__ import annotations
+
+from tests.collector.browser.conftest import LiveCollector, Recorded
+
+
+def test_manager_logs_in_and_out(live: LiveCollector, tab: Recorded) -> None:
+    page = tab.page
+    page.goto(live.url + "/")
+    assert page.url == live.url + "/login"  # not logged in: sent to the form
+    tab.screenshot("login")
+    page.get_by_label("Email").fill("manager@demo.test")
+    page.get_by_label("Password").fill("demo-manager-password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live.url + "/")
+    assert "manager@demo.test (manager)" in page.content()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(live.url + "/login")
+    assert tab.off_origin(live.url) == []
+
+
+def test_wrong_password_is_refused_with_a_message(live: LiveCollector, tab: Recorded) -> None:
+    page = tab.page
+    page.goto(live.url + "/login")
+    page.get_by_label("Email").fill("admin@demo.test")
+    page.get_by_label("Password").fill("not the password")
+    page.keyboard.press("Enter")  # the form works from the keyboard
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "wrong email or password" in alert.inner_text()
+    assert page.get_by_label("Email").input_value() == "admin@demo.test"
