@@ -13,14 +13,13 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from collector.auth import require_token
 from collector.db import db
 from collector.errors import ApiError
 from collector.exports import Table, export_response
 from collector.jsonio import json_response
-from collector.models import ApiToken, Chatter, Creator
+from collector.models import ApiToken, Chatter, Creator, chatter_creators
 from collector.settings import currency_exponent, get_value
 from collector.stats import present, views
 from collector.stats.metrics import ChatterMetrics
@@ -63,6 +62,13 @@ def _flag(name: str, default: bool) -> bool:
     raise ApiError(400, "bad_parameter", f"{name}={raw!r}: use true or false")
 
 
+@dataclass(frozen=True)
+class Person:
+    id: int
+    key: str
+    name: str
+
+
 @dataclass
 class Request:
     """What every stats view is asked for: who asks, the range, the creator."""
@@ -70,14 +76,14 @@ class Request:
     token: ApiToken
     period: Period
     creator: Creator | None
-    people: list[Chatter]
+    people: list[Person]
     assignments: dict[int, set[int]]
     currency: str
     exponent: int
     compare: bool
     fmt: str
 
-    def selection(self, window: Period, chatter: Chatter | None = None) -> Selection:
+    def selection(self, window: Period, chatter: Person | None = None) -> Selection:
         return Selection(
             window,
             self.creator.id if self.creator else None,
@@ -130,14 +136,22 @@ def _request(*roles: str) -> Request:
         creator = session.scalar(select(Creator).where(Creator.key == key))
         if creator is None:
             raise ApiError(400, "bad_parameter", f"unknown creator {key!r}")
-    people = list(session.scalars(select(Chatter).options(selectinload(Chatter.creators))))
+    # Plain rows, not ORM objects: this runs on every view, for every chatter.
+    people = [
+        Person(*row) for row in session.execute(select(Chatter.id, Chatter.key, Chatter.name))
+    ]
+    assignments: dict[int, set[int]] = {p.id: set() for p in people}
+    for chatter_id, creator_id in session.execute(
+        select(chatter_creators.c.chatter_id, chatter_creators.c.creator_id)
+    ):
+        assignments[chatter_id].add(creator_id)
     currency, exponent = currency_exponent(session)
     return Request(
         token=token,
         period=window,
         creator=creator,
         people=sorted(people, key=lambda c: c.name.lower()),
-        assignments={c.id: {cr.id for cr in c.creators} for c in people},
+        assignments=assignments,
         currency=currency,
         exponent=exponent,
         compare=_flag("compare", True),
@@ -205,7 +219,7 @@ def _chatter_row(
     return row
 
 
-def _chatter(req: Request, key: str) -> Chatter:
+def _chatter(req: Request, key: str) -> Person:
     chatter = next((c for c in req.people if c.key == key), None)
     if chatter is None:
         raise ApiError(404, "not_found", f"no chatter {key!r}")

@@ -206,6 +206,8 @@ class _Calendar:
     def __init__(self, period: Period, interval: str) -> None:
         self.starts: list[int] = []
         self.labels: list[dt.datetime] = []
+        # Set when every point is a whole hour from here: the database can group them.
+        self.hourly_from: int | None = None
         if interval == "day":
             for day in period.days():
                 moment = local_midnight(day, period.tz)
@@ -217,6 +219,7 @@ class _Calendar:
             if all(h.minute == 0 for h in hours):
                 self.starts = list(range(start, end, 3600))
                 self.labels = hours
+                self.hourly_from = start
             else:  # an offset moved by half an hour (Lord Howe): find each hour's start
                 self._by_quarter(start, end, period)
 
@@ -284,13 +287,18 @@ def revenue(connection: Connection, selection: Selection, interval: str) -> list
     where = [table.c.bucket >= start, table.c.bucket < end, *extra]
     if selection.creator_id is not None:
         where.append(table.c.creator_id == selection.creator_id)
+    slot: Any = table.c.bucket
+    if calendar.hourly_from is not None:
+        # Integer division on both databases: one row per hour instead of four.
+        slot = (table.c.bucket - calendar.hourly_from).self_group().op("/")(3600).label("slot")
     query = (
-        select(table.c.bucket, func.sum(table.c.ppv_sales), func.sum(table.c.tips))
+        select(slot, func.sum(table.c.ppv_sales), func.sum(table.c.tips))
         .where(*where)
-        .group_by(table.c.bucket)
+        .group_by(slot)
     )
-    for bucket, ppv, tips in connection.execute(query):
-        point = points[calendar.index(bucket)]
+    for key, ppv, tips in connection.execute(query):
+        index = int(key) if calendar.hourly_from is not None else calendar.index(key)
+        point = points[index]
         point.ppv_sales += int(ppv or 0)
         point.tips += int(tips or 0)
     return points
