@@ -59,11 +59,13 @@ def reassign(
         target = session.scalar(select(Chatter).where(Chatter.key == chatter_key))
         if target is None:
             raise SaleError(400, f"unknown chatter {chatter_key!r}")
+    connection = session.connection()
+    # The lock first: an ingest holding it may be about to update this very row.
+    rollups.serialise(connection, rollups.EVENTS_LOCK)
+    session.refresh(sale)
     before = sale.credit_chatter_id
     sale.assigned_chatter_id = target.id if target else None
     session.flush()
-    connection = session.connection()
-    rollups.serialise(connection, rollups.EVENTS_LOCK)
     touched = facts.derive(connection, [sale.event_id])
     rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
     session.expire(sale)

@@ -195,18 +195,18 @@ class _Derivation:
     def _waiting_at(self, same: Any, moment: dt.datetime) -> dt.datetime | None:
         """Since when a fan had been waiting just before ``moment`` (None: nobody waits)."""
         conn = self.connection
+        # Ties break on event ids compared byte by byte, as Row.order does in Python.
+        ident = E.c.event_id.collate("C") if conn.dialect.name == "postgresql" else E.c.event_id
         last_reply = conn.execute(
             select(E.c.occurred_at, E.c.event_id)
             .where(same, *_reply_filter(), E.c.occurred_at < moment)
-            .order_by(E.c.occurred_at.desc(), E.c.event_id.desc())
+            .order_by(E.c.occurred_at.desc(), ident.desc())
             .limit(1)
         ).first()
         after = [same, E.c.type == "fan_message", E.c.occurred_at < moment]
         if last_reply is not None:
             at, event_id = last_reply
-            after.append(
-                (E.c.occurred_at > at) | ((E.c.occurred_at == at) & (E.c.event_id > event_id))
-            )
+            after.append((E.c.occurred_at > at) | ((E.c.occurred_at == at) & (ident > event_id)))
         return conn.execute(
             select(E.c.occurred_at).where(*after).order_by(E.c.occurred_at).limit(1)
         ).scalar()

@@ -181,6 +181,10 @@ def rebuild_activity(connection: Connection) -> None:
 
 
 def rebuild_all(connection: Connection) -> None:
+    # Hold every lock an ingest takes, so none commits half-way through the rebuild.
+    rollups.serialise(connection, rollups.EVENTS_LOCK)
+    for (chatter_id,) in connection.execute(text("SELECT id FROM chatters ORDER BY id")):
+        rollups.serialise(connection, rollups.ACTIVITY_LOCK, chatter_id)
     rebuild_facts(connection)
     rebuild_sales(connection)
     rebuild_activity(connection)

@@ -48,7 +48,7 @@ class Drawn:
     event_batches: list[list[dict[str, Any]]]
     slice_batches: list[list[tuple[int, dict[str, Any]]]]
     zone: str
-    # Manager reassignments made after everything arrived: (sale id, chatter or None).
+    # Manager reassignments, made once their sale has arrived: (sale id, chatter or None).
     reassigned: list[tuple[str, str | None]]
 
 
@@ -68,9 +68,13 @@ def events(draw: st.DrawFn) -> list[dict[str, Any]]:
             kind = "refund"
         # Whole hours plus a few minutes: ties, bursts and the 24 h limits all come up.
         hours = draw(st.integers(0, EVENT_MINUTES // 60))
-        at = EVENT_BASE + dt.timedelta(hours=hours, minutes=draw(st.sampled_from([0, 0, 1, 30])))
+        minutes = draw(st.sampled_from([0, 0, 1, 15, 30, 45]))
+        seconds = draw(st.sampled_from([0, 0, 0, 17, 59]))
+        at = EVENT_BASE + dt.timedelta(hours=hours, minutes=minutes, seconds=seconds)
+        # Mixed prefixes: ties at one instant break on ids that sort differently by locale.
+        prefix = draw(st.sampled_from(["e", "E", "x-", "a_", "B"]))
         base = {
-            "id": f"e{i}",
+            "id": f"{prefix}{i}",
             "type": kind,
             "occurred_at": format_time(at),
             "creator": draw(st.sampled_from(["luna", "nova"])),
@@ -285,11 +289,26 @@ def _reset(url: str) -> None:
     engine.dispose()
 
 
+def _reassign(agency: Collector, token: str, sale: str, chatter: str | None) -> None:
+    reply = agency.http.post(
+        f"/api/v1/sales/{sale}/reassign",
+        json={"chatter": chatter, "reason": "property test"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert reply.status_code == 200, reply.text
+
+
 def _run(agency: Collector, integration: str, token: str, agents: list[Agent], d: Drawn) -> None:
     _reset(agency.database_url)
+    arrived: set[str] = set()
+    pending = list(d.reassigned)
     for batch in d.event_batches:
         reply = agency.post_events(batch, integration)
         assert reply.status_code == 200, reply.text
+        arrived |= {e["id"] for e in batch}
+        # Reassign a sale as soon as it is there: later batches then arrive on top of it.
+        while pending and pending[0][0] in arrived:
+            _reassign(agency, token, *pending.pop(0))
     for batch in d.slice_batches:
         for device in range(len(agents)):
             mine = [s for i, s in batch if i == device]
@@ -299,13 +318,8 @@ def _run(agency: Collector, integration: str, token: str, agents: list[Agent], d
                     agent.seq += 1
                     s["seq"] = agent.seq
                 assert agent.send(mine).status_code == 200
-    for sale, chatter in d.reassigned:
-        reply = agency.http.post(
-            f"/api/v1/sales/{sale}/reassign",
-            json={"chatter": chatter, "reason": "property test"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert reply.status_code == 200, reply.text
+    for sale, chatter in pending:
+        _reassign(agency, token, sale, chatter)
     owners = ("alice", "alice", "bob")
     slices = [
         SliceRow(
