@@ -24,7 +24,7 @@ from collector.settings import currency_exponent, get_value
 from collector.stats import present, views
 from collector.stats.metrics import ChatterMetrics
 from collector.stats.periods import Period, PeriodError, period
-from collector.stats.views import RangeError, Selection
+from collector.stats.views import Selection
 from shared.money import format_amount
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1/stats")
@@ -75,6 +75,7 @@ class Request:
 
     token: ApiToken
     period: Period
+    previous: Period  # the same number of days just before
     creator: Creator | None
     people: list[Person]
     assignments: dict[int, set[int]]
@@ -109,7 +110,7 @@ class Request:
             "currency": self.currency,
         }
         if self.compare:
-            body["previous_range"] = self.range(self.period.previous())
+            body["previous_range"] = self.range(self.previous)
         return body
 
     def export(self, title: str, columns: Any, rows: list[dict[str, Any]], stem: str) -> Response:
@@ -129,6 +130,7 @@ def _request(*roles: str) -> Request:
     tz = request.args.get("tz") or str(get_value(session, "agency_timezone"))
     try:
         window = period(_date("start"), _date("end"), tz)
+        previous = window.previous()
     except PeriodError as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from None
     creator = None
@@ -149,6 +151,7 @@ def _request(*roles: str) -> Request:
     return Request(
         token=token,
         period=window,
+        previous=previous,
         creator=creator,
         people=sorted(people, key=lambda c: c.name.lower()),
         assignments=assignments,
@@ -159,24 +162,17 @@ def _request(*roles: str) -> Request:
     )
 
 
-def _views(call: Any) -> Any:
-    try:
-        return call()
-    except RangeError as exc:
-        raise ApiError(400, "bad_parameter", str(exc)) from None
-
-
 @bp.get("/chatters")
 def chatters() -> Response:
     """All chatters' metrics for a range of local days (see METRICS.md)."""
     req = _request("admin", "manager", "chatter")
     connection = db.session.connection()
     own = req.token.chatter_id if req.token.role == "chatter" else None
-    now = _views(lambda: views.totals(connection, req.selection(req.period), req.assignments))
+    now = views.totals(connection, req.selection(req.period), req.assignments)
     before: dict[int | None, ChatterMetrics] = {}
     if req.compare:
-        previous = req.selection(req.period.previous())
-        before = _views(lambda: views.totals(connection, previous, req.assignments))
+        previous = req.selection(req.previous)
+        before = views.totals(connection, previous, req.assignments)
     query = (request.args.get("q") or "").strip().lower()
     rows = []
     for chatter in req.people:
@@ -234,20 +230,16 @@ def daily(key: str) -> Response:
     req = _request("admin", "manager", "chatter")
     chatter = _chatter(req, key)
     connection = db.session.connection()
-    days = _views(
-        lambda: views.daily(connection, req.selection(req.period, chatter), req.assignments)
-    )
+    days = views.daily(connection, req.selection(req.period, chatter), req.assignments)
     rows = [_day_row(req, day, m) for day, m in days]
     if req.fmt != "json":
         return req.export(f"Daily {chatter.name}", present.DAILY_COLUMNS, rows, f"daily_{key}")
     body = {**req.base(), "chatter": {"key": chatter.key, "name": chatter.name}, "days": rows}
-    whole = _views(
-        lambda: views.totals(connection, req.selection(req.period, chatter), req.assignments)
-    )
+    whole = views.totals(connection, req.selection(req.period, chatter), req.assignments)
     body["totals"] = present.metric_fields(whole.get(chatter.id, ChatterMetrics()), req.exponent)
     if req.compare:
-        previous = req.selection(req.period.previous(), chatter)
-        old = _views(lambda: views.totals(connection, previous, req.assignments))
+        previous = req.selection(req.previous, chatter)
+        old = views.totals(connection, previous, req.assignments)
         body["previous_totals"] = present.metric_fields(
             old.get(chatter.id, ChatterMetrics()), req.exponent
         )
@@ -291,13 +283,11 @@ def top() -> Response:
     by = _choice("by", TOP_MEASURES, "revenue")
     limit = _limit()
     connection = db.session.connection()
-    now = _views(
-        lambda: views.totals(connection, req.selection(req.period), req.assignments, medians=False)
-    )
+    now = views.totals(connection, req.selection(req.period), req.assignments, medians=False)
     before: dict[int | None, ChatterMetrics] = {}
     if req.compare:
-        previous = req.selection(req.period.previous())
-        before = _views(lambda: views.totals(connection, previous, req.assignments, medians=False))
+        previous = req.selection(req.previous)
+        before = views.totals(connection, previous, req.assignments, medians=False)
     ranked = []
     for chatter in req.people:
         value = _measure(by, now.get(chatter.id, ChatterMetrics()))
@@ -355,7 +345,7 @@ def revenue() -> Response:
     elif req.token.role == "chatter":
         raise ApiError(403, "forbidden", "a chatter token sees only its own chatter (chatter=KEY)")
     connection = db.session.connection()
-    points = _views(lambda: views.revenue(connection, req.selection(req.period, chatter), interval))
+    points = views.revenue(connection, req.selection(req.period, chatter), interval)
     series = [_point(req, interval, p) for p in points]
     if req.fmt != "json":
         stem = f"revenue_{interval}" + (f"_{chatter.key}" if chatter else "")
@@ -364,8 +354,8 @@ def revenue() -> Response:
     body["series"] = series
     body["totals"] = _sum_points(req, points)
     if req.compare:
-        previous = req.selection(req.period.previous(), chatter)
-        old_points = _views(lambda: views.revenue(connection, previous, interval))
+        previous = req.selection(req.previous, chatter)
+        old_points = views.revenue(connection, previous, interval)
         body["previous_series"] = [_point(req, interval, p) for p in old_points]
         body["previous_totals"] = _sum_points(req, old_points)
         body["change"] = present.change(body["totals"], body["previous_totals"], req.exponent)

@@ -43,7 +43,7 @@ _COLUMNS = (
     E.c.response_seconds,
     E.c.assigned_chatter_id,
 )
-_SELECT = select(*_COLUMNS)
+SELECT = select(*_COLUMNS)
 # The event types a conversation's waits and converters are made of.
 _CONVERSATION_TYPES = ("fan_message", "message_sent", "tip")
 
@@ -77,14 +77,14 @@ class Row:
         return (self.credit_chatter_id, self.credit_type, self.bought, self.response_seconds)
 
 
-def _rows(connection: Connection, query: Any) -> list[Row]:
+def fetch_rows(connection: Connection, query: Any) -> list[Row]:
     return [Row(*r) for r in connection.execute(query)]
 
 
 def load(connection: Connection, event_ids: Sequence[str]) -> list[Row]:
     found: list[Row] = []
     for i in range(0, len(event_ids), _CHUNK):
-        found += _rows(connection, _SELECT.where(E.c.event_id.in_(event_ids[i : i + _CHUNK])))
+        found += fetch_rows(connection, SELECT.where(E.c.event_id.in_(event_ids[i : i + _CHUNK])))
     return found
 
 
@@ -123,9 +123,9 @@ class _Derivation:
             for i in range(0, len(items), _CHUNK):
                 chunk = items[i : i + _CHUNK]
                 found = self.keep(
-                    _rows(
+                    fetch_rows(
                         self.connection,
-                        _SELECT.where(
+                        SELECT.where(
                             E.c.creator_id == creator_id,
                             E.c.contact.in_([contact for contact, _, _ in chunk]),
                             E.c.type.in_(_CONVERSATION_TYPES),
@@ -176,9 +176,9 @@ class _Derivation:
             ).scalar()
             if next_reply is not None:
                 window += self.keep(
-                    _rows(
+                    fetch_rows(
                         conn,
-                        _SELECT.where(
+                        SELECT.where(
                             same,
                             E.c.type.in_(_CONVERSATION_TYPES),
                             E.c.occurred_at > horizon,
@@ -222,7 +222,7 @@ class _Derivation:
             for i in range(0, len(refs), _CHUNK):
                 # By ref alone: with the creator in the WHERE clause SQLite may pick the
                 # creator index and scan all of that creator's events.
-                found = _rows(self.connection, _SELECT.where(E.c.ref.in_(refs[i : i + _CHUNK])))
+                found = fetch_rows(self.connection, SELECT.where(E.c.ref.in_(refs[i : i + _CHUNK])))
                 rows = self.keep(
                     r
                     for r in found
@@ -240,24 +240,20 @@ class _Derivation:
         sale_ids = sorted({s.event_id for s in sales if s.type in ("ppv_purchase", "tip")})
         candidates = list(refunds)
         for i in range(0, len(sale_ids), _CHUNK):
-            candidates += _rows(
+            candidates += fetch_rows(
                 self.connection,
-                _SELECT.where(E.c.type == "refund", E.c.ref.in_(sale_ids[i : i + _CHUNK])),
+                SELECT.where(E.c.type == "refund", E.c.ref.in_(sale_ids[i : i + _CHUNK])),
             )
         candidates = self.keep(candidates)
         wanted = sorted({r.ref for r in candidates if r.ref})
         refunded: dict[str, Row] = {}
         for i in range(0, len(wanted), _CHUNK):
             for row in self.keep(
-                _rows(self.connection, _SELECT.where(E.c.event_id.in_(wanted[i : i + _CHUNK])))
+                fetch_rows(self.connection, SELECT.where(E.c.event_id.in_(wanted[i : i + _CHUNK])))
             ):
                 refunded[row.event_id] = row
         for refund in candidates:
-            sale = refunded.get(refund.ref or "")
-            if sale is None or sale.type not in ("ppv_purchase", "tip"):
-                refund.credit_chatter_id, refund.credit_type = None, None
-            else:
-                refund.credit_chatter_id, refund.credit_type = sale.credit_chatter_id, sale.type
+            settle_refund(refund, refunded.get(refund.ref or ""))
 
 
 def walk_conversation(
@@ -306,6 +302,14 @@ def walk_conversation(
             or tip.chatter_id
             or _converter(reply_times, reply_chatters, tip.occurred_at)
         )
+
+
+def settle_refund(refund: Row, sale: Row | None) -> None:
+    """A refund follows the sale it refunds; of an unknown sale it is unmatched."""
+    if sale is None or sale.type not in ("ppv_purchase", "tip"):
+        refund.credit_chatter_id, refund.credit_type = None, None
+    else:
+        refund.credit_chatter_id, refund.credit_type = sale.credit_chatter_id, sale.type
 
 
 def _reply_filter() -> tuple[Any, ...]:

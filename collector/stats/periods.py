@@ -7,6 +7,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 MAX_DAYS = 366
+QUARTER_HOUR = 900
 
 
 class PeriodError(ValueError):
@@ -59,6 +60,8 @@ def period(first: dt.date, last: dt.date, tz_name: str) -> Period:
     if (last - first).days + 1 > MAX_DAYS:
         raise PeriodError(f"a range covers at most {MAX_DAYS} days")
     tz = zone(tz_name)
-    return Period(
-        first, last, tz, local_midnight(first, tz), local_midnight(last + dt.timedelta(days=1), tz)
-    )
+    start, end = local_midnight(first, tz), local_midnight(last + dt.timedelta(days=1), tz)
+    # Stats are kept per quarter hour; every zone in use today starts its days on one.
+    if start.timestamp() % QUARTER_HOUR or end.timestamp() % QUARTER_HOUR:
+        raise PeriodError(f"local midnight in {tz.key} is not on a quarter hour in this range")
+    return Period(first, last, tz, start, end)

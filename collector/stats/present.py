@@ -19,8 +19,6 @@ MONEY_FIELDS = frozenset(
         "refunds",
         "unmatched_refunds",
         "revenue_per_active_hour",
-        "total_revenue",
-        "value_money",
         "ppv",
         "total",
     }

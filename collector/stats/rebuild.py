@@ -25,7 +25,7 @@ from collector.models import (
     Slice,
 )
 from collector.stats import facts, rollups
-from collector.stats.facts import _SELECT, E, Row
+from collector.stats.facts import SELECT, E, Row
 
 _FLUSH = 20_000
 # Per statement: Connection.execution_options() would change the connection for good.
@@ -58,7 +58,7 @@ class _Flusher:
 
 def rebuild_facts(connection: Connection) -> None:
     flusher = _Flusher(connection)
-    conversations = _SELECT.where(
+    conversations = SELECT.where(
         E.c.type.in_(("fan_message", "message_sent", "tip")), E.c.contact.is_not(None)
     ).order_by(E.c.creator_id, E.c.contact, E.c.occurred_at, E.c.event_id)
     # Materialise each group before the next read: the stream and the flush share a connection.
@@ -74,7 +74,7 @@ def rebuild_facts(connection: Connection) -> None:
             groups, held = [], 0
     _conversations(groups, flusher)
 
-    ppvs = _SELECT.where(
+    ppvs = SELECT.where(
         E.c.type.in_(("message_sent", "ppv_purchase")), E.c.ref.is_not(None)
     ).order_by(E.c.creator_id, E.c.ref, E.c.occurred_at, E.c.event_id)
     for _, group in itertools.groupby(
@@ -87,19 +87,12 @@ def rebuild_facts(connection: Connection) -> None:
     flusher.flush()
 
     # Refunds last: the sales they follow now hold their final credit.
-    refunds = list(_stream(connection, _SELECT.where(E.c.type == "refund")))
-    sales: dict[str, Row] = {}
+    refunds = list(_stream(connection, SELECT.where(E.c.type == "refund")))
     wanted = sorted({r.ref for r in refunds if r.ref})
-    for i in range(0, len(wanted), 500):
-        for row in facts._rows(connection, _SELECT.where(E.c.event_id.in_(wanted[i : i + 500]))):
-            sales[row.event_id] = row
+    sales = {row.event_id: row for row in facts.load(connection, wanted)}
     before = [r.facts() for r in refunds]
     for refund in refunds:
-        sale = sales.get(refund.ref or "")
-        if sale is None or sale.type not in ("ppv_purchase", "tip"):
-            refund.credit_chatter_id, refund.credit_type = None, None
-        else:
-            refund.credit_chatter_id, refund.credit_type = sale.credit_chatter_id, sale.type
+        facts.settle_refund(refund, sales.get(refund.ref or ""))
     flusher.check(refunds, before)
     flusher.flush()
 
@@ -119,7 +112,7 @@ def rebuild_sales(connection: Connection) -> None:
     ]
     for creator_id in creators:
         days: set[int] = set()
-        query = rollups._EVENT_FACTS.where(E.c.creator_id == creator_id).order_by(E.c.occurred_at)
+        query = rollups.EVENT_FACTS.where(E.c.creator_id == creator_id).order_by(E.c.occurred_at)
         batch: list[Any] = []
         for row in connection.execute(query, execution_options=_STREAM):
             batch.append(tuple(row))
@@ -131,13 +124,13 @@ def rebuild_sales(connection: Connection) -> None:
                 days |= _write(connection, creator_id, batch)
                 batch = [last]
         days |= _write(connection, creator_id, batch)
-        rollups._refresh_days(connection, creator_id, days)
+        rollups.refresh_days(connection, creator_id, days)
 
 
 def _write(connection: Connection, creator_id: int, rows: list[Any]) -> set[int]:
-    acc = rollups._event_sums(rows)
+    acc = rollups.event_sums(rows)
     buckets = sorted({b for b, _ in acc})
-    rollups._write_quarters(connection, creator_id, buckets, acc)
+    rollups.write_quarters(connection, creator_id, buckets, acc)
     return {b - b % rollups.DAY for b in buckets}
 
 

@@ -107,7 +107,7 @@ class _Sums:
         self.values: list[int] = []
 
 
-def _event_sums(rows: Iterable[Any]) -> dict[tuple[int, int | None], _Sums]:
+def event_sums(rows: Iterable[Any]) -> dict[tuple[int, int | None], _Sums]:
     """(bucket, chatter) -> sums, from event rows with their facts."""
     acc: dict[tuple[int, int | None], _Sums] = defaultdict(_Sums)
     for kind, at, chatter, how, ref, amount, credit, credit_type, bought, wait in rows:
@@ -138,7 +138,7 @@ def _event_sums(rows: Iterable[Any]) -> dict[tuple[int, int | None], _Sums]:
     return acc
 
 
-_EVENT_FACTS = select(
+EVENT_FACTS = select(
     E.c.type,
     E.c.occurred_at,
     E.c.chatter_id,
@@ -160,17 +160,17 @@ def refresh_sales(connection: Connection, rows: Iterable[tuple[int, dt.datetime]
     for creator_id, buckets in by_creator.items():
         for first, end, members in _runs(buckets, QUARTER):
             found = connection.execute(
-                _EVENT_FACTS.where(
+                EVENT_FACTS.where(
                     E.c.creator_id == creator_id,
                     E.c.occurred_at >= from_epoch(first),
                     E.c.occurred_at < from_epoch(end),
                 )
             )
-            _write_quarters(connection, creator_id, members, _event_sums(found))
-        _refresh_days(connection, creator_id, {b - b % DAY for b in buckets})
+            write_quarters(connection, creator_id, members, event_sums(found))
+        refresh_days(connection, creator_id, {b - b % DAY for b in buckets})
 
 
-def _write_quarters(
+def write_quarters(
     connection: Connection,
     creator_id: int,
     buckets: list[int],
@@ -214,7 +214,7 @@ _QUARTER_SUMS = select(
 )
 
 
-def _refresh_days(connection: Connection, creator_id: int, days: set[int]) -> None:
+def refresh_days(connection: Connection, creator_id: int, days: set[int]) -> None:
     for first, end, members in _runs(days, DAY):
         acc: dict[tuple[int, int | None], _Sums] = defaultdict(_Sums)
         for bucket, chatter, *sums, blob in connection.execute(

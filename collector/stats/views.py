@@ -31,10 +31,6 @@ RQ = cast(Table, RevenueQuarter.__table__)
 ACTIVITY_SUMS = ("online_seconds", "active_seconds", "paused_seconds", "keystrokes", "mouse_events")
 
 
-class RangeError(ValueError):
-    """The range cannot be cut into quarter-hour buckets (a historical odd offset)."""
-
-
 @dataclass(frozen=True)
 class Selection:
     period: Period
@@ -43,12 +39,8 @@ class Selection:
 
 
 def _bounds(period: Period) -> tuple[int, int]:
-    start, end = epoch(period.start), epoch(period.end)
-    if start % QUARTER or end % QUARTER:
-        raise RangeError(
-            f"local midnight in {period.tz.key} is not on a quarter hour in this range"
-        )
-    return start, end
+    """The period in epoch seconds; periods.period() guarantees quarter-hour ends."""
+    return epoch(period.start), epoch(period.end)
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,8 @@ def test_zones_at_quarter_hours() -> None:
         (D1, D1 - dt.timedelta(days=1), "UTC", "before start"),
         (D1, D1 + dt.timedelta(days=366), "UTC", "at most 366 days"),
         (D1, D1, "Mars/Olympus", "IANA"),
+        # Liberia kept -00:44:30 until 1972: its days cannot be cut into quarter hours.
+        (dt.date(1960, 1, 1), dt.date(1960, 1, 1), "Africa/Monrovia", "quarter hour"),
     ],
 )
 def test_bad_periods(first: dt.date, last: dt.date, tz: str, message: str) -> None:
