@@ -40,7 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     errors.register(app)
-    from collector.blueprints import admin, dashboard, ingest, meta, sales, stats
+    from collector.blueprints import admin, admin_ui, dashboard, ingest, meta, sales, stats
 
     app.register_blueprint(meta.bp)
     app.register_blueprint(ingest.bp)
@@ -48,4 +48,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(stats.bp)
     app.register_blueprint(sales.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(admin_ui.bp)
     return app

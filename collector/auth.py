@@ -9,6 +9,7 @@ from flask import request
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from collector.access import current_user
 from collector.credentials import token_hash
 from collector.errors import ApiError
 from collector.jsonio import iso
@@ -16,6 +17,33 @@ from collector.models import ApiToken, Device, DeviceKey
 from shared import signing
 
 ROLES = ("admin", "manager", "integration", "chatter")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks a read-only question: an API token, or a person logged in to the dashboard."""
+
+    role: str
+    chatter_id: int | None
+    name: str
+
+
+def require_caller(session: Session, *roles: str) -> Caller:
+    """A bearer token when one is sent; otherwise the dashboard's logged-in user.
+
+    Only for GET views: the dashboard's pages and export buttons read the same JSON
+    and files as the API (SameSite cookies and no CORS keep other sites out).
+    """
+    if not request.headers.get("Authorization"):
+        user = current_user()
+        if user is not None:
+            if user.role not in roles:
+                raise ApiError(
+                    403, "forbidden", f"a {user.role} cannot do this; needs {' or '.join(roles)}"
+                )
+            return Caller(user.role, user.chatter_id, user.email)
+    token = require_token(session, *roles)
+    return Caller(token.role, token.chatter_id, f"token:{token.name}")
 
 
 def require_token(session: Session, *roles: str) -> ApiToken:

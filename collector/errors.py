@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -52,15 +52,23 @@ def _code_for(exc: HTTPException) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
 
 
+def _is_page(path: str) -> bool:
+    """Dashboard pages answer errors in HTML; the API, health and static files in JSON."""
+    return not path.startswith(("/api/", "/healthz", "/static/", "/assets/"))
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
+    def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
         status = exc.code or 500
         message = exc.description or exc.name
+        if _is_page(request.path):
+            page = render_template("error.html", status=status, title=exc.name, message=message)
+            return page, status
         if status == 413:
             limit = request.max_content_length
             message = f"request body is larger than {limit} bytes" if limit else message

@@ -1,46 +1,65 @@
-"""The browser side: login, logout, and (to come) the manager, chatter and admin pages.
+"""The browser side for people: login, logout, the manager's stats page, a chatter's page.
 
-Server-rendered pages with a session cookie; every form carries a CSRF token.
+Server-rendered pages with a session cookie; every form carries a CSRF token.  The
+numbers come from the same report builders as the JSON API (collector/stats/reports.py),
+and the export buttons link to the API with the page's own selection.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from collector import csrf, users
+from collector.access import MANAGERS, ROLES, current_user, login_required
 from collector.db import begin_write, db
-from collector.models import User
 from shared.protocol import utc_now
 
 bp = Blueprint("dashboard", __name__)
 bp.before_request(csrf.protect)
 
+# Browser libraries served from the collector itself: name -> file under node_modules,
+# installed by the set-up (scripts/setup-assets.sh) from collector/assets/package-lock.json.
+VENDOR = {"chart.js": "chart.js/dist/chart.umd.min.js"}
+
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf.token}
+    return {"csrf_token": csrf.token, "current_user": current_user}
 
 
-def current_user() -> User | None:
-    user_id = session.get("user_id")
-    if not isinstance(user_id, int):
-        return None
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.active else None
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
 
 
 @bp.get("/login")
 def login_form() -> str:
-    return render_template("login.html", email="", message=None)
+    return render_template(
+        "login.html", email="", message=None, next=_safe_next(request.args.get("next"))
+    )
 
 
 @bp.post("/login")
 def login() -> Response | tuple[str, int]:
     email = request.form.get("email", "")
     password = request.form.get("password", "")
+    target = _safe_next(request.form.get("next"))
     address = request.remote_addr or "unknown"
     session_ = db.session
     begin_write(session_)
@@ -49,12 +68,13 @@ def login() -> Response | tuple[str, int]:
     except users.LoginRefused as exc:
         session_.commit()  # keep the failure: it is what the limit counts
         status = 429 if exc.locked else 401
-        return render_template("login.html", email=email, message=str(exc)), status
+        page = render_template("login.html", email=email, message=str(exc), next=target)
+        return page, status
     session_.commit()
     session.clear()  # a fresh session on login: no fixation
     session["user_id"] = user.id
     session.permanent = True
-    return redirect(url_for("dashboard.home"))
+    return redirect(target or url_for("dashboard.home"))
 
 
 @bp.post("/logout")
@@ -64,9 +84,36 @@ def logout() -> Response:
 
 
 @bp.get("/")
-def home() -> Response | str:
+def home() -> Response:
+    """Everyone's start page: managers the stats page, a chatter their own page."""
     user = current_user()
     if user is None:
         return redirect(url_for("dashboard.login_form"))
-    chatter = user.chatter.name if user.chatter else None
-    return render_template("home.html", user=user, chatter=chatter)
+    if user.role == "chatter":
+        if user.chatter is None:
+            abort(403, description="this login is not linked to a chatter; ask an admin")
+        return redirect(url_for("dashboard.chatter_page", key=user.chatter.key))
+    return redirect(url_for("dashboard.stats_page"))
+
+
+@bp.get("/assets/<name>")
+def vendor_asset(name: str) -> Response:
+    if name not in VENDOR:
+        abort(404)
+    root = Path(current_app.config.get("ASSETS_DIR") or Path(__file__).parents[1] / "assets")
+    path = root / "node_modules" / VENDOR[name]
+    if not path.is_file():
+        abort(404, description=f"{name} is not installed: run scripts/setup-assets.sh")
+    return send_file(path, mimetype="text/javascript", max_age=3600)
+
+
+@bp.get("/stats")
+@login_required(*MANAGERS)
+def stats_page() -> str:
+    return render_template("error.html", status=200, title="Chatter stats", message="coming")
+
+
+@bp.get("/chatters/<key>")
+@login_required(*ROLES)
+def chatter_page(key: str) -> str:
+    return render_template("error.html", status=200, title=key, message="coming")

@@ -105,6 +105,25 @@ class ChatterMetrics:
         return None if self.messages_sent == 0 else self.ppv_sent / self.messages_sent
 
 
+def combined(parts: Iterable[ChatterMetrics]) -> ChatterMetrics:
+    """The sum of several chatters' additive figures (the key figures of a selection).
+
+    The median is not additive: the result has none.
+    """
+    total = ChatterMetrics()
+    for m in parts:
+        for name in _ADDITIVE:
+            setattr(total, name, getattr(total, name) + getattr(m, name))
+    return total
+
+
+_ADDITIVE = (
+    "ppv_sales tips refunds unmatched_refunds ppv_sent ppv_bought messages_sent "
+    "mass_messages_sent automated_messages_sent keystrokes mouse_events online_seconds "
+    "active_seconds paused_seconds responses response_total"
+).split()
+
+
 UNATTRIBUTED = None  # the row key for sales no chatter is credited with
 
 

@@ -81,7 +81,9 @@ def test_login_and_logout(browser: Collector) -> None:
     cookie = reply.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     home = http.get("/")
-    assert home.status_code == 200 and "boss@agency.test (manager)" in home.text
+    assert home.status_code == 302 and home.headers["location"] == "/stats"  # a manager's start
+    home = http.get("/stats")
+    assert home.status_code == 200 and "boss@agency.test · manager" in home.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
     assert token is not None
     assert http.post("/logout", data={"csrf_token": token.group(1)}).status_code == 302

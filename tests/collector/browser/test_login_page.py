@@ -13,8 +13,8 @@ def test_manager_logs_in_and_out(live: LiveCollector, tab: Recorded) -> None:
     page.get_by_label("Email").fill("manager@demo.test")
     page.get_by_label("Password").fill("demo-manager-password")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live.url + "/")
-    assert "manager@demo.test (manager)" in page.content()
+    page.wait_for_url(live.url + "/stats**")
+    assert "manager@demo.test · manager" in page.content()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(live.url + "/login")
     assert tab.off_origin(live.url) == []
