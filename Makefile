@@ -6,15 +6,19 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8765
 
-.PHONY: run test bench lint format clean system screenshots
+.PHONY: run test bench lint format clean system screenshots assets
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+## make assets: the dashboard's browser libraries (Chart.js) from collector/assets/package-lock.json.
+assets:
+	@scripts/setup-assets.sh
+
 ## make run: collector on SQLite with demo data; prints the URL and the demo logins.
-run: $(STAMP)
+run: $(STAMP) assets
 	@HOST=$(HOST) PORT=$(PORT) scripts/run-demo.sh
 
 ## make system: system packages and services the tests need (PostgreSQL started).
@@ -22,15 +26,15 @@ system:
 	@scripts/setup-system.sh
 
 ## make test: every test, on SQLite and on PostgreSQL.
-test: $(STAMP) system
+test: $(STAMP) system assets
 	$(BIN)/python -m pytest
 
 ## make bench: speed and memory figures, printed as a table.
-bench: $(STAMP) system
+bench: $(STAMP) system assets
 	$(BIN)/python -m bench
 
 ## make screenshots: refresh docs/screenshots from the browser tests.
-screenshots: $(STAMP) system
+screenshots: $(STAMP) system assets
 	CHATTER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/collector/browser -q
 
 lint: $(STAMP)
@@ -43,4 +47,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) collector/assets/node_modules .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
