@@ -25,7 +25,12 @@ from werkzeug.wrappers import Response
 
 from collector import csrf, users
 from collector.access import MANAGERS, ROLES, current_user, login_required
+from collector.auth import Caller
 from collector.db import begin_write, db
+from collector.errors import ApiError
+from collector.settings import get_value
+from collector.stats import reports
+from collector.web import formatting, pages, selection
 from shared.protocol import utc_now
 
 bp = Blueprint("dashboard", __name__)
@@ -107,13 +112,100 @@ def vendor_asset(name: str) -> Response:
     return send_file(path, mimetype="text/javascript", max_age=3600)
 
 
+def _selection() -> selection.PageSelection:
+    agency_tz = str(get_value(db.session, "agency_timezone"))
+    return selection.from_args(request.args, agency_tz, utc_now())
+
+
+def _report_request(args: dict[str, str]) -> reports.Request:
+    user = current_user()
+    assert user is not None  # login_required ran
+    caller = Caller(user.role, user.chatter_id, user.email)
+    try:
+        return reports.build_request(db.session, caller, args)
+    except ApiError as exc:
+        abort(exc.status, description=exc.message)
+
+
 @bp.get("/stats")
 @login_required(*MANAGERS)
 def stats_page() -> str:
-    return render_template("error.html", status=200, title="Chatter stats", message="coming")
+    """The manager's page: key figures, top chatters, revenue, all chatters."""
+    sel = _selection()
+    wanted = {name: request.args.get(name, "") for name in ("by", "q", "sort", "order")}
+    args = {**sel.query(), **{k: v for k, v in wanted.items() if v}}
+    req = _report_request(args)
+    try:
+        context = pages.stats_page(db.session, req, sel)
+    except ApiError as exc:
+        abort(exc.status, description=exc.message)
+    return render_template(
+        "stats.html",
+        **context,
+        creators=pages.creators(db.session),
+        presets=selection.PRESETS,
+        wanted=wanted,
+        zones=COMMON_ZONES,
+    )
 
 
 @bp.get("/chatters/<key>")
 @login_required(*ROLES)
 def chatter_page(key: str) -> str:
-    return render_template("error.html", status=200, title=key, message="coming")
+    """One chatter's numbers; a chatter reaches only their own page."""
+    user = current_user()
+    assert user is not None
+    if user.role == "chatter" and (user.chatter is None or user.chatter.key != key):
+        abort(403, description="a chatter sees only their own page")
+    sel = _selection()
+    req = _report_request(sel.query())
+    try:
+        context = pages.chatter_page(db.session, req, key, sel)
+    except ApiError as exc:
+        abort(exc.status, description=exc.message)
+    return render_template(
+        "chatter.html",
+        **context,
+        creators=pages.creators(db.session),
+        presets=selection.PRESETS,
+        zones=COMMON_ZONES,
+        own=user.role == "chatter",
+        local_time=pages.local_time,
+    )
+
+
+# Offered in the time zone field; any IANA name can be typed.
+COMMON_ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Madrid",
+    "Europe/Kyiv",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "America/Mexico_City",
+    "Asia/Manila",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Dubai",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+]
+
+
+@bp.app_template_filter("fmt")
+def _format(value: Any, kind: str, currency: str = "") -> str:
+    """One filter for every kind of figure: ``{{ value|fmt('money', currency) }}``."""
+    if kind == "money":
+        return formatting.money(value, currency)
+    if kind in ("text", "date"):
+        return "" if value is None else str(value)
+    return str(formatting.FILTERS[kind](value))

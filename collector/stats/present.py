@@ -112,6 +112,7 @@ CHATTER_COLUMNS = _columns(
 DAILY_COLUMNS = _columns(
     [
         ("date", "Date", "date"),
+        ("online_seconds", "Online", "duration"),
         ("active_seconds", "Active", "duration"),
         ("inactive_seconds", "Inactive", "duration"),
         ("paused_seconds", "Paused", "duration"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -88,6 +88,32 @@ class Request:
     exponent: int
     compare: bool
     fmt: str
+    _totals: dict[tuple[Period, int | None], tuple[bool, dict[int | None, ChatterMetrics]]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def totals(
+        self,
+        session: Session,
+        window: Period,
+        chatter: Person | None = None,
+        *,
+        medians: bool = True,
+    ) -> dict[int | None, ChatterMetrics]:
+        """views.totals for this selection, computed once per request.
+
+        A page shows several views of the same range (table, top chatters, key
+        figures); they share one read.  Figures with medians serve views without.
+        """
+        key = (window, chatter.id if chatter else None)
+        found = self._totals.get(key)
+        if found is not None and (found[0] or not medians):
+            return found[1]
+        result = views.totals(
+            session.connection(), self.selection(window, chatter), self.assignments, medians=medians
+        )
+        self._totals[key] = (medians, result)
+        return result
 
     def selection(self, window: Period, chatter: Person | None = None) -> Selection:
         return Selection(
@@ -177,11 +203,10 @@ Report = dict[str, Any] | Response
 
 def chatters(session: Session, req: Request) -> Report:
     """All chatters' metrics, the selection's totals, search ``q``, ``sort``/``order``."""
-    connection = session.connection()
-    now = views.totals(connection, req.selection(req.period), req.assignments)
+    now = req.totals(session, req.period)
     before: dict[int | None, ChatterMetrics] = {}
     if req.compare:
-        before = views.totals(connection, req.selection(req.previous), req.assignments)
+        before = req.totals(session, req.previous)
     own = req.own_chatter
     shown: list[tuple[str | None, str, int | None]] = []
     for chatter in req.people:
@@ -296,11 +321,10 @@ def daily(session: Session, req: Request, key: str) -> Report:
         columns = _export_columns(req.args, present.DAILY_COLUMNS)
         return req.export(f"Daily {chatter.name}", columns, rows, f"daily_{key}")
     body = {**req.base(), "chatter": {"key": chatter.key, "name": chatter.name}, "days": rows}
-    whole = views.totals(connection, req.selection(req.period, chatter), req.assignments)
+    whole = req.totals(session, req.period, chatter)
     body["totals"] = present.metric_fields(whole.get(chatter.id, ChatterMetrics()), req.exponent)
     if req.compare:
-        previous = req.selection(req.previous, chatter)
-        old = views.totals(connection, previous, req.assignments)
+        old = req.totals(session, req.previous, chatter)
         body["previous_totals"] = present.metric_fields(
             old.get(chatter.id, ChatterMetrics()), req.exponent
         )
@@ -341,12 +365,10 @@ def top(session: Session, req: Request) -> Report:
     """Chatters ranked by a measure, with each one's share of the total (additive measures)."""
     by = _choice(req.args, "by", TOP_MEASURES, "revenue")
     limit = _limit(req.args)
-    connection = session.connection()
-    now = views.totals(connection, req.selection(req.period), req.assignments, medians=False)
+    now = req.totals(session, req.period, medians=False)
     before: dict[int | None, ChatterMetrics] = {}
     if req.compare:
-        previous = req.selection(req.previous)
-        before = views.totals(connection, previous, req.assignments, medians=False)
+        before = req.totals(session, req.previous, medians=False)
     ranked = []
     for chatter in req.people:
         value = _measure(by, now.get(chatter.id, ChatterMetrics()))

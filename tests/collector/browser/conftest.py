@@ -116,3 +116,24 @@ def tab(browser: Browser) -> Iterator[Recorded]:
     page.on("request", note)
     yield recorded
     context.close()
+
+
+MANAGER = ("manager@demo.test", "demo-manager-password")
+CHATTER = ("alex@demo.test", "demo-chatter-password")
+ADMIN = ("admin@demo.test", "demo-admin-password")
+
+
+def log_in(tab: Recorded, live: LiveCollector, who: tuple[str, str]) -> None:
+    """Log in through the form, as a person would; waits for the start page."""
+    page = tab.page
+    page.goto(live.url + "/login")
+    page.get_by_label("Email").fill(who[0])
+    page.get_by_label("Password").fill(who[1])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"{who[0]} could not log in"
+
+
+def wait_ready(page: Page) -> None:
+    """The page's script has drawn its charts and wired its tables."""
+    page.wait_for_selector("body[data-ready]", state="attached", timeout=10_000)

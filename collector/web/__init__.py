@@ -1,0 +1,1 @@
+"""What the dashboard's pages need beyond the reports: selections, formatting, colours."""

@@ -1,0 +1,98 @@
+"""The page's selection: a date preset (or a custom range), a time zone, a creator.
+
+Presets are local days in the chosen zone, counted from today there: "last 7 days"
+is today and the six days before.  The result is the query string the reports
+(and the API, for the export buttons) take.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from collector.stats.periods import PeriodError, zone
+
+PRESETS: dict[str, str] = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "last_7_days": "Last 7 days",
+    "last_30_days": "Last 30 days",
+    "this_month": "This month",
+    "last_month": "Last month",
+    "custom": "Custom range",
+}
+DEFAULT_PRESET = "last_7_days"
+
+
+@dataclass(frozen=True)
+class PageSelection:
+    preset: str
+    start: dt.date
+    end: dt.date
+    tz: str
+    creator: str  # "" for all creators
+    error: str | None = None  # shown above the form; the page falls back to the default
+
+    def query(self) -> dict[str, str]:
+        """The report parameters (and the API's) for this selection."""
+        args = {"start": self.start.isoformat(), "end": self.end.isoformat(), "tz": self.tz}
+        if self.creator:
+            args["creator"] = self.creator
+        return args
+
+    def state(self) -> dict[str, str]:
+        """What the page's own links keep: the preset, not only its dates."""
+        args = {"preset": self.preset, "tz": self.tz}
+        if self.creator:
+            args["creator"] = self.creator
+        if self.preset == "custom":
+            args.update(start=self.start.isoformat(), end=self.end.isoformat())
+        return args
+
+
+def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    if preset == "today":
+        return today, today
+    if preset == "yesterday":
+        day = today - dt.timedelta(days=1)
+        return day, day
+    if preset == "last_7_days":
+        return today - dt.timedelta(days=6), today
+    if preset == "last_30_days":
+        return today - dt.timedelta(days=29), today
+    if preset == "this_month":
+        return today.replace(day=1), today
+    if preset == "last_month":
+        last = today.replace(day=1) - dt.timedelta(days=1)
+        return last.replace(day=1), last
+    raise ValueError(preset)
+
+
+def from_args(args: Mapping[str, str], default_tz: str, now: dt.datetime) -> PageSelection:
+    """The selection a page was asked for; a bad one falls back to the default, with why."""
+    tz = args.get("tz") or default_tz
+    creator = args.get("creator", "")
+    preset = args.get("preset") or ("custom" if args.get("start") else DEFAULT_PRESET)
+    problem = None
+    try:
+        today = now.astimezone(zone(tz)).date()
+    except PeriodError as exc:
+        problem, tz = str(exc), default_tz
+        today = now.astimezone(zone(tz)).date()
+    if preset not in PRESETS:
+        problem, preset = f"unknown date preset {preset!r}", DEFAULT_PRESET
+    if preset == "custom":
+        try:
+            start = dt.date.fromisoformat(args.get("start") or "")
+            end = dt.date.fromisoformat(args.get("end") or args.get("start") or "")
+        except ValueError:
+            problem = "a custom range needs a start and an end date"
+            preset = DEFAULT_PRESET
+        else:
+            if end < start:
+                problem, preset = f"the end {end} is before the start {start}", DEFAULT_PRESET
+            else:
+                return PageSelection("custom", start, end, tz, creator, problem)
+    start, end = preset_range(preset, today)
+    return PageSelection(preset, start, end, tz, creator, problem)
