@@ -1,0 +1,34 @@
+"""Numbers for people: exact money, h:mm, waits, percentages and changes."""
+
+from __future__ import annotations
+
+from collector.web.formatting import change, hours_minutes, money, percent, wait
+
+
+def test_money_keeps_every_digit_and_names_the_currency() -> None:
+    assert money("1234567.50", "USD") == "$1,234,567.50"
+    assert money("-3.00", "EUR") == "-€3.00"
+    assert money("1500", "JPY") == "¥1,500"
+    assert money("12.345", "BHD") == "12.345 BHD"
+    assert money(None, "USD") == "–"
+
+
+def test_durations() -> None:
+    assert hours_minutes(0) == "0:00"
+    assert hours_minutes(3599) == "0:59"
+    assert hours_minutes(90000) == "25:00"
+    assert wait(44.6) == "45 s"
+    assert wait(125) == "2 min 05 s"
+    assert wait(3720) == "1 h 02 min"
+    assert wait(None) == "–"
+
+
+def test_percent_and_change() -> None:
+    assert percent(0.4412) == "44.1 %"
+    assert change("110.00", "100.00") == {"text": "+10.0 % vs previous", "direction": "up"}
+    assert change(90, 100)["direction"] == "down"
+    # A faster reply is better: the change is shown as good.
+    assert change(50.0, 100.0, lower_is_better=True)["direction"] == "up"
+    assert change(5, 0) == {"text": "new (none before)", "direction": "up"}
+    assert change(None, 3)["text"] == "no comparison"
+    assert change("0.00", "0.00")["text"] == "no change"

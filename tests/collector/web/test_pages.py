@@ -1,0 +1,104 @@
+"""The dashboard's pages over the test client, on SQLite and PostgreSQL: roles, errors,
+the numbers against the API's, and the API read with a dashboard session."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import Decimal
+
+import httpx
+
+from tests.collector.conftest import Collector
+from tests.collector.test_login import PASSWORD, browser, login  # noqa: F401  (fixture)
+from tests.collector.test_stats_api import SCENARIO
+
+RANGE = {"start": "2026-11-20", "end": "2026-11-21", "tz": "UTC"}
+PAGE = {"preset": "custom", **RANGE}
+
+
+def logged_in(agency: Collector, email: str) -> httpx.Client:
+    http = agency.http
+    assert login(http, email, PASSWORD).status_code == 302
+    return http
+
+
+def figure(html: str, name: str) -> str:
+    found = re.search(rf'data-figure="{name}">.*?<span class="value">([^<]*)</span>', html, re.S)
+    assert found, name
+    return found.group(1)
+
+
+def test_manager_pages_show_the_api_numbers(browser: Collector) -> None:  # noqa: F811
+    token = browser.token("integration")
+    assert browser.post_events(SCENARIO, token).status_code == 200
+    http = logged_in(browser, "boss@agency.test")
+    page = http.get("/stats", params=PAGE)
+    assert page.status_code == 200
+    api = http.get("/api/v1/stats/chatters", params=RANGE).json()  # the same session
+    totals = api["totals"]
+    assert figure(page.text, "total_sales") == f"${Decimal(totals['total_sales']):,.2f}"
+    assert figure(page.text, "messages_sent") == str(totals["messages_sent"])
+    # Totals are the sum of the rows, the unattributed row included.
+    rows = api["chatters"]
+    assert Decimal(totals["total_sales"]) == sum(Decimal(r["total_sales"]) for r in rows)
+    assert "Unattributed" in [r["name"] for r in rows]
+    chatter = http.get("/chatters/alice", params=PAGE)
+    daily = http.get("/api/v1/stats/chatters/alice/daily", params=RANGE).json()
+    assert chatter.status_code == 200
+    assert figure(chatter.text, "total_sales") == f"${Decimal(daily['totals']['total_sales']):,.2f}"
+
+
+def test_bad_selections_answer_with_a_page_not_a_crash(browser: Collector) -> None:  # noqa: F811
+    http = logged_in(browser, "boss@agency.test")
+    unknown = http.get("/stats", params={**PAGE, "creator": "nobody"})
+    assert unknown.status_code == 400 and "unknown creator" in unknown.text
+    assert "<html" in unknown.text  # a page, not JSON
+    zone = http.get("/stats", params={"tz": "Mars/Olympus"})
+    assert zone.status_code == 200 and "not an IANA time zone" in zone.text
+    assert http.get("/chatters/nobody", params=PAGE).status_code == 404
+    assert http.get("/stats", params={**PAGE, "by": "luck"}).status_code == 400
+    long = http.get("/stats", params={**PAGE, "start": "2020-01-01"})
+    assert long.status_code == 400 and "at most 366 days" in long.text
+
+
+def test_a_chatter_reaches_only_their_own_numbers(browser: Collector) -> None:  # noqa: F811
+    http = logged_in(browser, "alice@agency.test")
+    start = http.get("/")
+    assert start.status_code == 302 and start.headers["location"] == "/chatters/alice"
+    assert http.get("/chatters/alice", params=PAGE).status_code == 200
+    for path in ["/chatters/bob", "/stats", "/admin/"]:
+        assert http.get(path, params=PAGE).status_code == 403, path
+    own = http.get("/api/v1/stats/chatters", params=RANGE).json()["chatters"]
+    assert [r["key"] for r in own] == ["alice"]
+    assert http.get("/api/v1/stats/top", params=RANGE).status_code == 403
+    assert http.get("/api/v1/stats/chatters/bob/daily", params=RANGE).status_code == 403
+    assert http.get("/api/v1/stats/revenue", params=RANGE).status_code == 403
+
+
+def test_the_api_without_a_session_or_token_is_refused(browser: Collector) -> None:  # noqa: F811
+    reply = browser.http.get("/api/v1/stats/chatters", params=RANGE)
+    assert reply.status_code == 401 and reply.json()["error"] == "unauthorized"
+    assert browser.http.get("/stats").status_code == 302  # pages send you to log in
+    assert browser.http.get("/stats").headers["location"].startswith("/login?next=")
+
+
+def test_exports_take_the_pages_order_search_and_columns(browser: Collector) -> None:  # noqa: F811
+    token = browser.token("integration")
+    browser.post_events(SCENARIO, token)
+    http = logged_in(browser, "boss@agency.test")
+    params = {**RANGE, "format": "csv", "sort": "total_sales", "order": "desc"}
+    params["columns"] = "name,total_sales,messages_sent"
+    reply = http.get("/api/v1/stats/chatters", params=params)
+    assert reply.status_code == 200
+    rows = list(csv.reader(io.StringIO(reply.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Chatter", "Total sales", "Messages sent"]
+    sales = [Decimal(r[1]) for r in rows[1:]]
+    assert sales == sorted(sales, reverse=True) and len(rows) == 4  # alice, bob, unattributed
+    searched = http.get("/api/v1/stats/chatters", params={**params, "q": "ali"})
+    names = [r[0] for r in csv.reader(io.StringIO(searched.content.decode("utf-8-sig")))]
+    assert names == ["Chatter", "Alice"]
+    for bad in ({"sort": "luck"}, {"order": "sideways"}, {"columns": "name,secret"}):
+        refused = http.get("/api/v1/stats/chatters", params={**params, **bad})
+        assert refused.status_code == 400 and refused.json()["error"] == "bad_parameter"
