@@ -44,7 +44,8 @@ def test_custom_range_and_what_the_page_keeps() -> None:
     now = dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC)
     sel = from_args({"start": "2026-03-01", "end": "2026-03-10", "creator": "luna"}, "UTC", now)
     assert sel.preset == "custom" and sel.error is None
-    assert sel.query() == {"start": "2026-03-01", "end": "2026-03-10", "tz": "UTC", "creator": "luna"}
+    expected = {"start": "2026-03-01", "end": "2026-03-10", "tz": "UTC", "creator": "luna"}
+    assert sel.query() == expected
     assert sel.state()["preset"] == "custom" and sel.state()["start"] == "2026-03-01"
     # A preset keeps its name, not its dates: tomorrow's link still means "last 7 days".
     assert "start" not in from_args({"preset": "last_7_days"}, "UTC", now).state()
