@@ -102,3 +102,43 @@ def test_exports_take_the_pages_order_search_and_columns(browser: Collector) -> 
     for bad in ({"sort": "luck"}, {"order": "sideways"}, {"columns": "name,secret"}):
         refused = http.get("/api/v1/stats/chatters", params={**params, **bad})
         assert refused.status_code == 400 and refused.json()["error"] == "bad_parameter"
+
+
+def test_login_returns_to_the_page_asked_for(browser: Collector) -> None:  # noqa: F811
+    http = browser.http
+    asked = http.get("/chatters/alice", params=PAGE)
+    target = asked.headers["location"]
+    assert asked.status_code == 302 and target.startswith("/login?next=")
+    form = http.get(target).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    hidden = re.search(r'name="next" value="([^"]+)"', form)
+    assert token and hidden and hidden.group(1).startswith("/chatters/alice?")
+    data = {"email": "boss@agency.test", "password": PASSWORD, "csrf_token": token.group(1)}
+    reply = http.post("/login", data={**data, "next": hidden.group(1).replace("&amp;", "&")})
+    assert reply.status_code == 302 and reply.headers["location"].startswith("/chatters/alice?")
+    http.post("/logout", data={"csrf_token": token.group(1)})
+    # Never to another site.
+    for evil in ("https://evil.test/", "//evil.test/x", "/\\\\evil.test"):
+        token = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/login").text)
+        assert token
+        data["csrf_token"] = token.group(1)
+        reply = http.post("/login", data={**data, "next": evil})
+        assert reply.status_code == 302 and reply.headers["location"] == "/", evil
+        http.get("/")  # follow, then log out for the next round
+        page = http.get("/stats").text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert found
+        http.post("/logout", data={"csrf_token": found.group(1)})
+
+
+def test_empty_states_say_what_to_do_next(browser: Collector) -> None:  # noqa: F811
+    http = logged_in(browser, "boss@agency.test")
+    stats = http.get("/stats", params=PAGE).text
+    assert "No activity or sales in this range yet" in stats
+    assert "agent enrolled" in stats
+    chatter = http.get("/chatters/alice", params=PAGE).text
+    assert "No device is enrolled for Alice yet" in chatter
+    assert "Create an enrollment token in Admin" in chatter
+    browser.enroll("alice")
+    enrolled = http.get("/chatters/alice", params=PAGE).text
+    assert "Nothing in this range yet" in enrolled and "No device is enrolled" not in enrolled
