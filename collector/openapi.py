@@ -177,9 +177,14 @@ def _stats_paths() -> dict[str, Any]:
         "/api/v1/stats/chatters": _stats(
             "Every chatter's metrics for local days start..end (METRICS.md)",
             _query("q", {"type": "string"}, description="search by name or key"),
+            _query("sort", {"type": "string", "default": "name"}, description="any row field"),
+            _query("order", {"enum": ["asc", "desc"], "default": "asc"}),
+            _query("columns", {"type": "string"}, description="export columns, comma-separated"),
         ),
         "/api/v1/stats/chatters/{key}/daily": _stats(
-            "One chatter's metrics per local day, every day present", path_key=True
+            "One chatter's metrics per local day, every day present",
+            _query("columns", {"type": "string"}, description="export columns, comma-separated"),
+            path_key=True,
         ),
         "/api/v1/stats/top": _stats(
             "Chatters ranked by a measure, with shares of the total",
