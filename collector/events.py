@@ -93,22 +93,31 @@ def prepare(
                 message = f"unknown event type {head.type!r}; known: {', '.join(wire.EVENT_TYPES)}"
             result.rejected.append(Rejection(index, event_id, message))
 
-    creators = _lookup(session, Creator.key, Creator.id, (ev.creator for _, ev in decoded))
+    creators = _lookup(
+        session, Creator.key, Creator.id, (c for _, ev in decoded if (c := _creator_of(ev)))
+    )
     chatters = _lookup(
         session, Chatter.key, Chatter.id, (c for _, ev in decoded if (c := _chatter_of(ev)))
     )
-    _currency, exponent = currency_exponent(session)
+    currency, exponent = currency_exponent(session)
     latest = now + FUTURE_TOLERANCE
 
     for index, ev in decoded:
         problems: list[str] = []
-        creator_id = creators.get(ev.creator)
-        if creator_id is None:
-            problems.append(f"unknown creator {ev.creator!r}")
+        creator_key = _creator_of(ev)
+        creator_id = creators.get(creator_key) if creator_key else None
+        if creator_key and creator_id is None:
+            problems.append(f"unknown creator {creator_key!r}")
         chatter_key = _chatter_of(ev)
         chatter_id = chatters.get(chatter_key) if chatter_key else None
         if chatter_key and chatter_id is None:
-            problems.append(f"unknown chatter {chatter_key!r}")
+            if isinstance(ev, wire.EventBase):
+                problems.append(f"unknown chatter {chatter_key!r}")
+            else:
+                problems.append(
+                    f"unknown agent {chatter_key!r} (an agent is a chatter: add it with "
+                    "chatter-collector add-chatter)"
+                )
         if ev.occurred_at > latest:
             problems.append(f"occurred_at {ev.occurred_at.isoformat()} is in the future")
         row = {
@@ -122,6 +131,9 @@ def prepare(
             "ref": None,
             "amount_minor": None,
             "attrs": None,
+            "channel": None,
+            "url": None,
+            "rating": None,
             "source": source,
             "content_hash": hashlib.sha256(msgspec.json.encode(ev)).hexdigest(),
             "received_at": now,
@@ -129,7 +141,9 @@ def prepare(
         try:
             row.update(_type_columns(ev, exponent))
         except AmountError as exc:
-            problems.append(f"amount {exc}")
+            problems.append(str(exc) if isinstance(ev, wire.Order) else f"amount {exc}")
+        if isinstance(ev, wire.Order):
+            problems += _order_problems(ev, currency, exponent)
         if problems:
             result.rejected.append(Rejection(index, ev.id, "; ".join(problems)))
         else:
@@ -153,9 +167,13 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
             connection, Event, list(first_by_id.values()), ("event_id",), "event_id"
         )
     )
-    if inserted:
+    # Chatter stats (derived facts, rollups) are made of creator events only.
+    creator_events = sorted(
+        i for i in inserted if first_by_id[i]["type"] in wire.CREATOR_EVENT_TYPES
+    )
+    if creator_events:
         rollups.serialise(connection, rollups.EVENTS_LOCK)
-        touched = facts.derive(connection, sorted(inserted))
+        touched = facts.derive(connection, creator_events)
         rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
     not_new = [r for r in first_by_id.values() if r["event_id"] not in inserted] + repeats
     stored_hash = _lookup(
@@ -167,8 +185,15 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
     return Stored(accepted=len(inserted), duplicates=len(not_new), conflicts=conflicts)
 
 
+def _creator_of(ev: wire.Event) -> str | None:
+    return ev.creator if isinstance(ev, wire.EventBase) else None
+
+
 def _chatter_of(ev: wire.Event) -> str | None:
-    return getattr(ev, "chatter", None)
+    """The chatter an event names: ``chatter`` on creator events, ``agent`` on the others."""
+    if isinstance(ev, wire.EventBase):
+        return getattr(ev, "chatter", None)
+    return getattr(ev, "agent", None)
 
 
 def _lookup(session: Session, key: Any, value: Any, wanted: Iterable[str]) -> dict[str, Any]:
@@ -208,4 +233,64 @@ def _type_columns(ev: wire.Event, exponent: int) -> dict[str, Any]:
             return {"contact": ev.fan, "amount_minor": _positive(ev.amount, exponent)}
         case wire.Refund():
             return {"ref": ev.refers_to, "amount_minor": _positive(ev.amount, exponent)}
+        case wire.WidgetImpression():
+            return {"contact": ev.visitor, "url": ev.url}
+        case wire.WidgetClick():
+            return {"contact": ev.visitor, "kind": ev.source, "url": ev.url}
+        case wire.AutoMessageClick():
+            return {"contact": ev.visitor, "ref": ev.trigger_id, "url": ev.url}
+        case wire.ChatRequest():
+            return {
+                "contact": ev.visitor,
+                "kind": ev.initiator,
+                "ref": ev.request_id,
+                "channel": ev.channel,
+                "url": ev.url,
+                "attrs": None if ev.trigger_id is None else {"trigger_id": ev.trigger_id},
+            }
+        case wire.ConversationMessage():
+            return {"kind": ev.side, "ref": ev.request_id, "channel": ev.channel}
+        case wire.CallStarted() | wire.CallEnded():
+            return {"ref": ev.request_id}
+        case wire.Order():
+            parts, errors = {}, []
+            for name in ("subtotal", "discount", "shipping", "tax"):
+                try:
+                    parts[name] = parse_amount(getattr(ev, name), exponent)
+                except AmountError as exc:
+                    errors.append(f"{name} {exc}")
+            if errors:
+                raise AmountError("; ".join(errors))
+            return {
+                "contact": ev.visitor,
+                "ref": ev.order_id,
+                "amount_minor": parts["subtotal"] - parts["discount"],
+                "attrs": parts,
+            }
+        case wire.NpsResponse():
+            return {
+                "contact": ev.visitor,
+                "kind": ev.status,
+                "ref": ev.request_id,
+                "rating": ev.rating,
+                "attrs": None if ev.feedback is None else {"feedback": ev.feedback},
+            }
     raise AssertionError(f"unhandled event type {type(ev).__name__}")
+
+
+def _order_problems(ev: wire.Order, currency: str, exponent: int) -> list[str]:
+    """An order's money must be the agency's and its discount at most its subtotal."""
+    problems = []
+    if ev.currency != currency:
+        problems.append(
+            f"currency {ev.currency} is not the agency currency {currency}; "
+            "convert the order before sending it"
+        )
+    try:
+        subtotal = parse_amount(ev.subtotal, exponent)
+        discount = parse_amount(ev.discount, exponent)
+    except AmountError:
+        return problems  # already reported
+    if discount > subtotal:
+        problems.append(f"discount {ev.discount} is more than subtotal {ev.subtotal}")
+    return problems

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,
@@ -197,6 +198,22 @@ class Event(Base):
     Common fields have typed columns so stats can filter and sum in SQL;
     ``contact`` is the fan (or visitor), ``ref`` the PPV, refunded event or
     request the event refers to, ``amount_minor`` money in minor units.
+
+    Conversation-commerce events (no creator) use them so:
+
+    ===================== ========= ======= ========= ========== ============ ===================
+    type                  chatter   contact kind      ref        amount_minor other
+    ===================== ========= ======= ========= ========== ============ ===================
+    widget_impression               visitor                                   url
+    widget_click                    visitor source                            url
+    auto_message_click              visitor           trigger id              url
+    request               agent     visitor initiator request id              channel, url, attrs
+    conversation_message  agent             side      request id              channel
+    call_started          agent                       request id
+    call_ended                                        request id
+    order                           visitor           order id   value        attrs (money parts)
+    nps_response          agent     visitor status    request id              rating, attrs
+    ===================== ========= ======= ========= ========== ============ ===================
     """
 
     __tablename__ = "events"
@@ -206,6 +223,8 @@ class Event(Base):
         Index("ix_events_type_occurred", "type", "occurred_at"),
         Index("ix_events_ref", "ref"),
         Index("ix_events_conversation", "creator_id", "contact", "occurred_at"),
+        # A visitor's requests and orders (conversation analytics: attribution, conversion).
+        Index("ix_events_type_contact", "type", "contact", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -219,6 +238,11 @@ class Event(Base):
     ref: Mapped[str | None] = mapped_column(String(200))
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     attrs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Conversation commerce: a request's or message's channel (text, video), the page
+    # of widget events and requests, an NPS rating (1-5).
+    channel: Mapped[str | None] = mapped_column(String(10))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
     source: Mapped[str] = mapped_column(String(100))
     content_hash: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime]

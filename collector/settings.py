@@ -100,6 +100,14 @@ DEFINITIONS: dict[str, Definition] = {
             False,
             "IANA time zone used when a request names none",
         ),
+        Definition(
+            "attribution_window_days",
+            7,
+            _int_between(1, 90),
+            False,
+            "days before an order in which a two-way chat conversation earns it (conversation "
+            "analytics)",
+        ),
     )
 }
 

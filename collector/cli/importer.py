@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from collector import events
 from collector.cli.context import now, session_scope
 
 CHUNK = 5000
-CSV_COLUMNS = (
+CREATOR_COLUMNS = (
     "id",
     "type",
     "occurred_at",
@@ -30,6 +31,29 @@ CSV_COLUMNS = (
     "amount",
     "refers_to",
 )
+# The conversation-commerce events' fields (METRICS.md, "Conversation analytics").
+CONVERSATION_COLUMNS = (
+    "visitor",
+    "url",
+    "source",
+    "trigger_id",
+    "request_id",
+    "initiator",
+    "channel",
+    "agent",
+    "side",
+    "order_id",
+    "subtotal",
+    "discount",
+    "shipping",
+    "tax",
+    "currency",
+    "status",
+    "rating",
+    "feedback",
+)
+CSV_COLUMNS = CREATOR_COLUMNS + CONVERSATION_COLUMNS
+_WHOLE_NUMBER = re.compile(r"^-?[0-9]+$")
 
 
 def csv_row_to_event(row: dict[str, str | None]) -> dict[str, Any]:
@@ -38,6 +62,9 @@ def csv_row_to_event(row: dict[str, str | None]) -> dict[str, Any]:
     if event.get("type") == "message_sent" and ("ppv_id" in event or "ppv_price" in event):
         event["ppv"] = {"id": event.pop("ppv_id", None), "price": event.pop("ppv_price", None)}
         event["ppv"] = {k: v for k, v in event["ppv"].items() if v is not None}
+    # A rating is a JSON number; anything else stays text and is refused with the reason.
+    if isinstance(rating := event.get("rating"), str) and _WHOLE_NUMBER.match(rating.strip()):
+        event["rating"] = int(rating)
     return event
 
 
@@ -97,7 +124,10 @@ def import_events(file: Path, fmt: str, rejects: Path | None) -> None:
     stores nothing new); rejected ones are listed with their line and
     reason, and the command then exits with status 1.
 
-    CSV columns: id,type,occurred_at,creator,chatter,fan,kind,ppv_id,ppv_price,amount,refers_to
+    CSV columns (any subset with id and type): id,type,occurred_at,creator,chatter,fan,kind,
+    ppv_id,ppv_price,amount,refers_to for creator events and visitor,url,source,trigger_id,
+    request_id,initiator,channel,agent,side,order_id,subtotal,discount,shipping,tax,currency,
+    status,rating,feedback for conversation-commerce events.
     """
     if fmt == "auto":
         fmt = _detect(file)

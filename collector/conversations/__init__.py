@@ -1,0 +1,1 @@
+"""Conversation analytics: the website chat widget's requests, conversations, sales and NPS."""
