@@ -8,7 +8,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from collector import enrollment
+from collector import device_admin
 from collector.cli.context import audit, get_chatter, now, parse_duration, session_scope
 from collector.devices import device_summary
 from collector.models import Device
@@ -23,8 +23,10 @@ def enroll_token(chatter_key: str, ttl: str) -> None:
     with session_scope() as session:
         chatter = get_chatter(session, chatter_key)
         try:
-            token = enrollment.create_enroll_token(session, chatter, now(), lifetime)
-        except ValueError as exc:
+            token = device_admin.issue_enroll_token(session, chatter, now(), lifetime)
+        except device_admin.DeviceError as exc:
+            if exc.status == 409:  # the chatter, not the lifetime
+                raise click.ClickException(str(exc)) from None
             raise click.BadParameter(str(exc), param_hint="--ttl") from None
         audit(session, "enroll_token", chatter_key, ttl=ttl)
     click.echo(token)
@@ -60,7 +62,7 @@ def revoke_device(device_id: str) -> None:
     """Revoke a device: its next request is refused."""
     with session_scope() as session:
         device = _find(session, device_id)
-        enrollment.revoke_device(device, now())
+        device_admin.revoke(device, now())
         audit(session, "revoke_device", device.uid)
         uid = device.uid
     click.echo(f"device {uid} revoked")
@@ -72,7 +74,10 @@ def rotate_key(device_id: str) -> None:
     """Ask a device to rotate its key at its next heartbeat (its queue is kept)."""
     with session_scope() as session:
         device = _find(session, device_id)
-        device.rotate_requested_at = now()
+        try:
+            device_admin.request_rotation(device, now())
+        except device_admin.DeviceError as exc:
+            raise click.ClickException(str(exc)) from None
         audit(session, "request_key_rotation", device.uid)
         uid = device.uid
     click.echo(f"device {uid} will rotate its key at its next heartbeat")
@@ -80,8 +85,8 @@ def rotate_key(device_id: str) -> None:
 
 def _find(session: Session, ident: str) -> Device:
     try:
-        return enrollment.find_device(session, ident)
-    except LookupError as exc:
+        return device_admin.find_device(session, ident)
+    except device_admin.DeviceError as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -6,7 +6,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from collector.cli.context import audit, check_key, get_creator, now, session_scope
+from collector import people
+from collector.cli.context import audit, check_key, now, session_scope
 from collector.models import Chatter, Creator
 
 
@@ -20,10 +21,11 @@ def _key(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 def add_creator(key: str, name: str) -> None:
     """Add a creator with a unique KEY."""
     with session_scope() as session:
-        if session.scalar(select(Creator).where(Creator.key == key)):
-            raise click.ClickException(f"creator {key!r} already exists")
-        session.add(Creator(key=key, name=name.strip() or key, created_at=now()))
-        audit(session, "add_creator", key, name=name)
+        try:
+            creator = people.add_creator(session, key, name, now())
+        except people.PeopleError as exc:
+            raise click.ClickException(str(exc)) from None
+        audit(session, "add_creator", key, name=creator.name)
     click.echo(f"creator {key} added")
 
 
@@ -34,12 +36,12 @@ def add_creator(key: str, name: str) -> None:
 def add_chatter(key: str, name: str, creators: tuple[str, ...]) -> None:
     """Add a chatter with a unique KEY, assigned to creators."""
     with session_scope() as session:
-        if session.scalar(select(Chatter).where(Chatter.key == key)):
-            raise click.ClickException(f"chatter {key!r} already exists")
-        chatter = Chatter(key=key, name=name.strip() or key, created_at=now())
-        chatter.creators = [get_creator(session, c) for c in dict.fromkeys(creators)]
-        session.add(chatter)
-        audit(session, "add_chatter", key, name=name, creators=list(creators))
+        try:
+            chatter = people.add_chatter(session, key, name, creators, now())
+        except people.PeopleError as exc:
+            raise click.ClickException(str(exc)) from None
+        assigned = [c.key for c in chatter.creators]
+        audit(session, "add_chatter", key, name=chatter.name, creators=assigned)
     click.echo(f"chatter {key} added")
 
 

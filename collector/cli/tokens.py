@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from collector import credentials
+from collector import api_tokens
 from collector.auth import ROLES
 from collector.cli.context import audit, get_chatter, now, session_scope
 from collector.models import ApiToken
@@ -21,18 +21,12 @@ def api_token(name: str, role: str, chatter_key: str | None) -> None:
         raise click.UsageError("a chatter token needs --chatter KEY")
     if role != "chatter" and chatter_key:
         raise click.UsageError("--chatter only goes with --role chatter")
-    token = credentials.new_api_token()
     with session_scope() as session:
         chatter = get_chatter(session, chatter_key) if chatter_key else None
-        session.add(
-            ApiToken(
-                name=name,
-                role=role,
-                chatter_id=chatter.id if chatter else None,
-                token_hash=credentials.token_hash(token),
-                created_at=now(),
-            )
-        )
+        try:
+            _row, token = api_tokens.create(session, name, role, chatter, now())
+        except api_tokens.TokenError as exc:
+            raise click.ClickException(str(exc)) from None
         audit(session, "api_token", name, role=role, chatter=chatter_key)
     click.echo(token)
 
@@ -51,10 +45,10 @@ def list_tokens() -> None:
 def revoke_token(token_id: int) -> None:
     """Revoke an API token by the id shown in 'api-tokens'."""
     with session_scope() as session:
-        row = session.get(ApiToken, token_id)
-        if row is None:
-            raise click.ClickException(f"no API token with id {token_id}")
-        row.revoked_at = row.revoked_at or now()
+        try:
+            row = api_tokens.revoke(session, token_id, now())
+        except api_tokens.TokenError as exc:
+            raise click.ClickException(str(exc)) from None
         audit(session, "revoke_token", row.name, id=token_id)
     click.echo(f"token {token_id} revoked")
 
