@@ -75,6 +75,9 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
             agent_version="0.1.0",
             enrolled_at=today - dt.timedelta(days=DAYS),
             last_seen_at=now,
+            # What an agent reports with each batch: an empty outbox, all delivered.
+            queue_health={"queued": 0, "parked": 0, "dropped": 0, "oldest": None},
+            clock_skew_seconds=0.0,
         )
         session.add(device)
         session.flush()
