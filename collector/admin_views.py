@@ -1,6 +1,6 @@
 """What the admin pages list, and times shown in the agency's time zone.
 
-Read-only helpers for collector/blueprints/admin_ui.py; the changes themselves go
+Read-only helpers for collector/blueprints/admin_ui package; the changes themselves go
 through collector/people.py, api_tokens.py, device_admin.py, settings.py and users.py.
 """
 

@@ -1,0 +1,85 @@
+"""Admin page for enrollment tokens: make one with an expiry (shown once), see their states."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template, request, url_for
+
+from collector import admin_views, device_admin, people
+from collector.access import login_required
+from collector.blueprints.admin_ui import (
+    FIXABLE,
+    Form,
+    Page,
+    bp,
+    field,
+    form_chatter,
+    record,
+    status_of,
+    writing,
+)
+from collector.db import db
+from shared.protocol import utc_now
+
+# Enrollment token lifetimes offered: (form value, label, lifetime).
+TTL_CHOICES = [
+    ("1h", "1 hour", dt.timedelta(hours=1)),
+    ("24h", "1 day", dt.timedelta(hours=24)),
+    ("72h", "3 days", dt.timedelta(hours=72)),
+    ("7d", "7 days", dt.timedelta(days=7)),
+    ("30d", "30 days", dt.timedelta(days=30)),
+]
+DEFAULT_TTL = "72h"
+
+
+def _enrollment(form: Form | None = None, error: str = "", status: int = 200) -> Page:
+    session = db.session
+    page = render_template(
+        "admin/enrollment.html",
+        tokens=device_admin.enroll_tokens(session, utc_now()),
+        chatters=admin_views.active_chatters(session),
+        ttl_choices=TTL_CHOICES,
+        default_ttl=DEFAULT_TTL,
+        form=form if form is not None else {},
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/enrollment")
+@login_required("admin")
+def enrollment_page() -> Page:
+    return _enrollment()
+
+
+@bp.post("/enrollment")
+@login_required("admin")
+def create_enroll_token() -> Page:
+    form = request.form
+    lifetimes = {value: (label, ttl) for value, label, ttl in TTL_CHOICES}
+    choice = field(form, "ttl")
+    try:
+        if choice not in lifetimes:
+            raise people.PeopleError("choose how long the token stays valid")
+        key = field(form, "chatter")
+        if not key:
+            raise people.PeopleError("choose the chatter whose computer this is")
+        now = utc_now()
+        with writing() as (session, me):
+            chatter = form_chatter(session, key)
+            token = device_admin.issue_enroll_token(session, chatter, now, lifetimes[choice][1])
+            record(session, me, "enroll_token", key, ttl=choice)
+            name = chatter.name
+    except FIXABLE as exc:
+        return _enrollment(form, str(exc), status_of(exc))
+    page = render_template(
+        "admin/secret.html",
+        kind="enrollment",
+        title=f"Enrollment token for {name} ({key})",
+        secret=token,
+        expires=now + lifetimes[choice][1],
+        server=request.host_url.rstrip("/"),
+        back=url_for(".enrollment_page"),
+    )
+    return page, 201
