@@ -41,9 +41,16 @@ def require_caller(session: Session, *roles: str) -> Caller:
                 raise ApiError(
                     403, "forbidden", f"a {user.role} cannot do this; needs {' or '.join(roles)}"
                 )
-            return Caller(user.role, user.chatter_id, user.email)
+            return _checked(Caller(user.role, user.chatter_id, user.email))
     token = require_token(session, *roles)
-    return Caller(token.role, token.chatter_id, f"token:{token.name}")
+    return _checked(Caller(token.role, token.chatter_id, f"token:{token.name}"))
+
+
+def _checked(caller: Caller) -> Caller:
+    # A chatter login or token that lost its chatter must see nothing, not everything.
+    if caller.role == "chatter" and caller.chatter_id is None:
+        raise ApiError(403, "forbidden", "this chatter login is not linked to a chatter")
+    return caller
 
 
 def require_token(session: Session, *roles: str) -> ApiToken:

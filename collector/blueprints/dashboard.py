@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -47,10 +48,17 @@ def _template_helpers() -> dict[str, Any]:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only a plain path on this site: never an open redirect.
+
+    Browsers drop tabs and newlines and read backslashes as slashes, so a slash, a
+    tab and "/evil" would become "//evil": anything but printable ASCII is refused.
+    """
+    if not target or not target.isascii() or not target.isprintable() or " " in target:
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 @bp.get("/login")
@@ -112,9 +120,10 @@ def vendor_asset(name: str) -> Response:
     return send_file(path, mimetype="text/javascript", max_age=3600)
 
 
-def _selection() -> selection.PageSelection:
+def _selection(creators: list[tuple[str, str]]) -> selection.PageSelection:
     agency_tz = str(get_value(db.session, "agency_timezone"))
-    return selection.from_args(request.args, agency_tz, utc_now())
+    keys = {key for key, _ in creators}
+    return selection.from_args(request.args, agency_tz, utc_now(), keys)
 
 
 def _report_request(args: dict[str, str]) -> reports.Request:
@@ -131,21 +140,40 @@ def _report_request(args: dict[str, str]) -> reports.Request:
 @login_required(*MANAGERS)
 def stats_page() -> str:
     """The manager's page: key figures, top chatters, revenue, all chatters."""
-    sel = _selection()
+    user = current_user()
+    assert user is not None
+    creators = pages.creators(db.session, user)
+    sel = _selection(creators)
     wanted = {name: request.args.get(name, "") for name in ("by", "q", "sort", "order")}
+    # A stale or edited link falls back to the defaults rather than to an error page.
+    for name, allowed in (
+        ("by", reports.TOP_MEASURES),
+        ("sort", reports.SORTABLE),
+        ("order", reports.ORDERS),
+    ):
+        if wanted[name] not in allowed:
+            wanted[name] = ""
     args = {**sel.query(), **{k: v for k, v in wanted.items() if v}}
     req = _report_request(args)
     try:
         context = pages.stats_page(db.session, req, sel)
     except ApiError as exc:
         abort(exc.status, description=exc.message)
+    state = {**sel.state(), **{k: v for k, v in wanted.items() if v}}
+
+    def here(**changes: str) -> str:
+        """This page with some choices changed; the others (search, order) kept."""
+        merged: dict[str, Any] = {k: v for k, v in {**state, **changes}.items() if v}
+        return url_for("dashboard.stats_page", **merged)
+
     return render_template(
         "stats.html",
         **context,
-        creators=pages.creators(db.session),
+        creators=creators,
         presets=selection.PRESETS,
         wanted=wanted,
         zones=COMMON_ZONES,
+        here=here,
     )
 
 
@@ -157,7 +185,8 @@ def chatter_page(key: str) -> str:
     assert user is not None
     if user.role == "chatter" and (user.chatter is None or user.chatter.key != key):
         abort(403, description="a chatter sees only their own page")
-    sel = _selection()
+    creators = pages.creators(db.session, user)
+    sel = _selection(creators)
     req = _report_request(sel.query())
     try:
         context = pages.chatter_page(db.session, req, key, sel)
@@ -166,7 +195,7 @@ def chatter_page(key: str) -> str:
     return render_template(
         "chatter.html",
         **context,
-        creators=pages.creators(db.session),
+        creators=creators,
         presets=selection.PRESETS,
         zones=COMMON_ZONES,
         own=user.role == "chatter",

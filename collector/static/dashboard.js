@@ -1,4 +1,4 @@
-// ChatterTrack dashboard: charts from the page's own data, sortable and searchable
+// ChatterTrack dashboard: charts from the page's own data, a live table search, and export
 // tables, export links that follow what the table shows.  Every chart has a table
 // with the same numbers next to it; without this script the pages still work.
 "use strict";
@@ -11,14 +11,29 @@
   const INACTIVE = "hsl(38, 90%, 55%)";
   const PAUSED = "hsl(220, 9%, 65%)";
 
+  // The same shapes as the tables (collector/web/formatting.py): $1,234.50, 12:05, 2 min 05 s.
   function money(currency) {
-    const format = new Intl.NumberFormat(undefined, { style: "currency", currency });
+    const format = new Intl.NumberFormat("en-US", { style: "currency", currency });
     return (value) => format.format(value);
   }
 
   function hours(value) {
     const minutes = Math.floor(value * 60 + 1e-9);
     return Math.floor(minutes / 60) + ":" + String(minutes % 60).padStart(2, "0");
+  }
+
+  function wait(seconds) {
+    const whole = Math.round(seconds);
+    if (whole < 60) return whole + " s";
+    if (whole < 3600) return Math.floor(whole / 60) + " min " + String(whole % 60).padStart(2, "0") + " s";
+    return Math.floor(whole / 3600) + " h " + String(Math.floor((whole % 3600) / 60)).padStart(2, "0") + " min";
+  }
+
+  function formatter(kind, currency) {
+    if (kind === "money") return money(currency);
+    if (kind === "hm") return (seconds) => hours(seconds / 3600);
+    if (kind === "wait") return wait;
+    return (value) => Number(value).toLocaleString("en-US");
   }
 
   function chart(id, config) {
@@ -42,6 +57,8 @@
   if (data.top) {
     const slices = data.top.slices;
     const isPie = data.top.kind === "pie";
+    const text = formatter(data.top.format, data.top.currency);
+    const tooltip = { callbacks: { label: (c) => " " + text(isPie ? c.parsed : c.parsed.x) } };
     chart("top-chart", {
       type: isPie ? "pie" : "bar",
       data: {
@@ -49,8 +66,8 @@
         datasets: [{ data: slices.map((s) => s.value), backgroundColor: slices.map((s) => s.colour) }],
       },
       options: isPie
-        ? { plugins: { legend: { position: "right" } } }
-        : { indexAxis: "y", plugins: { legend: { display: false } } },
+        ? { plugins: { legend: { position: "right" }, tooltip } }
+        : { indexAxis: "y", scales: { x: { ticks: { callback: text } } }, plugins: { legend: { display: false }, tooltip } },
     });
   }
   if (data.revenue) {
@@ -62,15 +79,27 @@
     chart("activity-chart", stacked(a.labels, [["Active", a.active, ACTIVE], ["Inactive", a.inactive, INACTIVE], ["Paused", a.paused, PAUSED]], hours));
   }
 
-  // Export links carry the table's search and order, so a file holds what is on screen.
+  // Export links (and the links that reload this page: sorting, ranking) carry the
+  // table's search, so a file holds what is on screen and a reload keeps it.
   function updateExports(tableId, changes) {
-    document.querySelectorAll('a.export[data-table="' + tableId + '"]').forEach((link) => {
+    const links = 'a.export[data-table="' + tableId + '"], a.sort, nav.toolbar a';
+    document.querySelectorAll(links).forEach((link) => {
       const url = new URL(link.href, location.href);
       for (const [name, value] of Object.entries(changes)) {
         if (value) url.searchParams.set(name, value);
         else url.searchParams.delete(name);
       }
-      link.href = url.pathname + url.search;
+      link.href = url.pathname + url.search + url.hash;
+    });
+    document.querySelectorAll("form.filters").forEach((form) => {
+      for (const [name, value] of Object.entries(changes)) {
+        let field = form.querySelector('input[type=hidden][name="' + name + '"]');
+        if (!field && value) {
+          field = Object.assign(document.createElement("input"), { type: "hidden", name });
+          form.appendChild(field);
+        }
+        if (field) field.value = value;
+      }
     });
   }
 
@@ -83,54 +112,24 @@
     history.replaceState(null, "", url.pathname + url.search);
   }
 
-  function compare(a, b) {
-    const x = a === "" ? null : Number(a);
-    const y = b === "" ? null : Number(b);
-    if (x !== null && y !== null && !Number.isNaN(x) && !Number.isNaN(y)) return x - y;
-    return a.localeCompare(b, undefined, { sensitivity: "base" });
-  }
-
-  document.querySelectorAll("table.sortable").forEach((table) => {
-    const headers = Array.from(table.tHead.rows[0].cells);
-    headers.forEach((th, index) => {
-      const button = th.querySelector("button.sort");
-      if (!button) return;
-      button.addEventListener("click", () => {
-        const key = th.dataset.key;
-        const order = table.dataset.sort === key && table.dataset.order === "asc" ? "desc" : "asc";
-        const body = table.tBodies[0];
-        const rows = Array.from(body.rows).filter((r) => r.cells.length > 1);
-        const value = (row) => row.cells[index].dataset.value ?? "";
-        const name = (row) => row.cells[0].dataset.value ?? "";
-        rows.sort((a, b) => {
-          const [va, vb] = [value(a), value(b)];
-          if (va === "" || vb === "") return (va === "") - (vb === "");  // no value: last
-          return (order === "asc" ? compare(va, vb) : compare(vb, va)) || compare(name(a), name(b));
-        });
-        rows.forEach((row) => body.appendChild(row));
-        headers.forEach((h) => h.removeAttribute("aria-sort"));
-        th.setAttribute("aria-sort", order === "asc" ? "ascending" : "descending");
-        table.dataset.sort = key;
-        table.dataset.order = order;
-        updateExports(table.id, { sort: key, order });
-        keepInAddress({ sort: key, order });
-      });
-    });
-  });
-
   document.querySelectorAll("input[type=search][data-table]").forEach((input) => {
     const table = document.getElementById(input.dataset.table);
     const shown = document.getElementById("rows-shown");
+    const noMatch = document.getElementById("no-match");
     input.addEventListener("input", () => {
+      // The API's rule: the name or the key contains the text; the unattributed row is
+      // not a chatter, so any search hides it.  The export link then holds these rows.
       const query = input.value.trim().toLowerCase();
       let count = 0;
       Array.from(table.tBodies[0].rows).forEach((row) => {
-        // The unattributed row is not a chatter: a search hides it (as the API does).
-        const match = row.dataset.name !== undefined ? row.dataset.name.includes(query) : query === "";
+        if (row === noMatch) return;
+        const name = row.dataset.name;
+        const match = name === undefined ? query === "" : name.includes(query) || row.dataset.key.includes(query);
         row.hidden = !match;
-        if (match && row.dataset.name) count += 1;
+        if (match) count += 1;
       });
-      if (shown) shown.textContent = count + " rows";
+      if (noMatch) noMatch.hidden = count > 0;
+      if (shown) shown.textContent = count + (count === 1 ? " row" : " rows");
       updateExports(table.id, { q: input.value.trim() });
       keepInAddress({ q: input.value.trim() });
     });

@@ -54,7 +54,16 @@ def local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     return naive.replace(tzinfo=tz).astimezone(dt.UTC)
 
 
+# Dates a range may use: far enough for any agency, and safe from datetime's limits
+# (a range's previous period and its UTC bounds must exist too).
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(9000, 12, 31)
+
+
 def period(first: dt.date, last: dt.date, tz_name: str) -> Period:
+    for day in (first, last):
+        if not EARLIEST <= day <= LATEST:
+            raise PeriodError(f"{day} is outside the dates stats cover ({EARLIEST} to {LATEST})")
     if last < first:
         raise PeriodError(f"end {last} is before start {first}")
     if (last - first).days + 1 > MAX_DAYS:

@@ -223,10 +223,11 @@ def chatters(session: Session, req: Request) -> Report:
         shown.append((None, "Unattributed", None))
     ids = [chatter_id for _, _, chatter_id in shown]
     query = (req.args.get("q") or "").strip().lower()
+    # A search looks for chatters by name or key; the unattributed row is not one.
     rows = [
         _chatter_row(req, key, name, now, before, chatter_id)
         for key, name, chatter_id in shown
-        if not query or query in name.lower() or (key is not None and query in key)
+        if not query or (key is not None and (query in name.lower() or query in key))
     ]
     rows = _sorted(req.args, rows)
     if req.fmt != "json":
@@ -303,11 +304,13 @@ def _chatter_row(
 
 
 def find_chatter(req: Request, key: str) -> Person:
+    # A chatter learns nothing about other keys, not even whether they exist.
+    own = req.own_chatter
     chatter = next((c for c in req.people if c.key == key), None)
+    if own is not None and (chatter is None or chatter.id != own):
+        raise ApiError(403, "forbidden", "a chatter sees only their own numbers")
     if chatter is None:
         raise ApiError(404, "not_found", f"no chatter {key!r}")
-    if req.own_chatter is not None and req.own_chatter != chatter.id:
-        raise ApiError(403, "forbidden", "a chatter sees only their own numbers")
     return chatter
 
 
@@ -395,10 +398,16 @@ def top(session: Session, req: Request) -> Report:
         return req.export(f"Top chatters by {by}", present.top_columns(by), items, f"top_{by}")
     body = {**req.base(), "by": by, "items": items}
     if additive and total is not None:
+        # The total splits into the ranked chatters, the other chatters, and what
+        # no chatter is credited with (unattributed sales): each is its own slice.
         shown = sum(v for _, v in ranked[:limit])
+        nobody = _measure(by, now.get(None, ChatterMetrics())) or 0
+        rest = total - shown - nobody
         body["total"] = _shown(req, by, total)
-        body["others"] = _shown(req, by, total - shown)
-        body["others_share"] = (total - shown) / total if total else None
+        body["others"] = _shown(req, by, rest)
+        body["others_share"] = rest / total if total else None
+        body["unattributed"] = _shown(req, by, nobody)
+        body["unattributed_share"] = nobody / total if total else None
     return body
 
 

@@ -1,21 +1,28 @@
 """One colour per chatter, the same in every table and chart on every page.
 
-Hues step by the golden angle from the chatter's id, so chatters added one after
-another get colours far apart on the wheel; the id never changes, so neither does
-the colour.
+The colour follows the chatter's id, which never changes.  The first twenty ids
+take twenty colours chosen to be told apart (after Tableau 20, with no greys:
+grey means others or unattributed); later ids step around the wheel by the
+golden angle.
 """
 
 from __future__ import annotations
 
+PALETTE = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#2f4b7c",
+    "#a0cbe8", "#ffbe7d", "#8cd17d", "#b6992d", "#86bcb6",
+    "#d37295", "#fabfd2", "#d4a6c8", "#17becf", "#bcbd22",
+]  # fmt: skip
 GOLDEN_ANGLE = 137.508
-OTHERS = "hsl(220, 9%, 70%)"  # the pie's "everyone else" slice
-UNATTRIBUTED = "hsl(0, 0%, 45%)"
+OTHERS = "#c9ced6"  # the pie's "other chatters" slice
+UNATTRIBUTED = "#6b6b6b"
 
 
 def chatter_colour(chatter_id: int | None) -> str:
     if chatter_id is None:
         return UNATTRIBUTED
+    if 1 <= chatter_id <= len(PALETTE):
+        return PALETTE[chatter_id - 1]
     hue = (chatter_id * GOLDEN_ANGLE) % 360
-    # Alternate lightness too, so two hues that happen to be near still differ.
-    light = 42 if chatter_id % 2 else 55
-    return f"hsl({hue:.0f}, 65%, {light}%)"
+    return f"hsl({hue:.0f}, 55%, {45 if chatter_id % 2 else 60}%)"

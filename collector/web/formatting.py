@@ -56,8 +56,13 @@ def number(value: float | None, digits: int = 2) -> str:
     return NOTHING if value is None else f"{value:,.{digits}f}"
 
 
-def change(now: Any, before: Any, *, lower_is_better: bool = False) -> dict[str, str]:
-    """The change against the previous period, as text and as a direction (up/down/flat)."""
+def change(
+    now: Any, before: Any, *, lower_is_better: bool = False, points: bool = False
+) -> dict[str, str]:
+    """The change against the previous period, as text and as a direction (up/down/flat).
+
+    Rates change by percentage points ("+2.5 pp"), not by a percent of a percent.
+    """
     if now is None or before is None:
         return {"text": "no comparison", "direction": "flat"}
     new, old = Decimal(str(now)), Decimal(str(before))
@@ -65,6 +70,8 @@ def change(now: Any, before: Any, *, lower_is_better: bool = False) -> dict[str,
         return {"text": "no change", "direction": "flat"}
     better = (new < old) if lower_is_better else (new > old)
     direction = "up" if better else "down"
+    if points:
+        return {"text": f"{(new - old) * 100:+.1f} pp vs previous", "direction": direction}
     if old == 0:
         return {"text": "new (none before)", "direction": direction}
     relative = (new - old) / abs(old) * 100

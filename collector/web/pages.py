@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.models import Creator, Device, Slice
+from collector.models import Creator, Device, Slice, User, chatter_creators
 from collector.settings import get_value
 from collector.stats import reports
 from collector.stats.periods import zone
@@ -74,7 +74,12 @@ def figures(totals: Mapping[str, Any], previous: Mapping[str, Any] | None) -> li
     ) -> dict[str, Any]:
         before = previous.get(name) if previous is not None else None
         delta = (
-            change(totals.get(name), before, lower_is_better=name in LOWER_IS_BETTER)
+            change(
+                totals.get(name),
+                before,
+                lower_is_better=name in LOWER_IS_BETTER,
+                points=fmt == "percent",
+            )
             if previous is not None
             else None
         )
@@ -120,9 +125,14 @@ def _number(value: Any) -> float:
     return float(Decimal(str(value)))
 
 
-def creators(session: Session) -> list[tuple[str, str]]:
-    rows = session.execute(select(Creator.key, Creator.name).order_by(Creator.name))
-    return [(key, name) for key, name in rows]
+def creators(session: Session, user: User) -> list[tuple[str, str]]:
+    """The creators this person may pick: all for managers, their own for a chatter."""
+    query = select(Creator.key, Creator.name).order_by(Creator.name)
+    if user.role == "chatter":
+        query = query.join(chatter_creators, chatter_creators.c.creator_id == Creator.id).where(
+            chatter_creators.c.chatter_id == user.chatter_id
+        )
+    return [(key, name) for key, name in session.execute(query)]
 
 
 def stats_page(session: Session, req: reports.Request, sel: PageSelection) -> dict[str, Any]:
@@ -141,7 +151,12 @@ def stats_page(session: Session, req: reports.Request, sel: PageSelection) -> di
         for i in top["items"]
     ]
     if top.get("others") is not None and _number(top["others"]) > 0:
-        slices.append({"label": "Others", "value": _number(top["others"]), "colour": OTHERS})
+        slices.append(
+            {"label": "Other chatters", "value": _number(top["others"]), "colour": OTHERS}
+        )
+    if top.get("unattributed") is not None and _number(top["unattributed"]) > 0:
+        unattributed = {"label": "Unattributed", "value": _number(top["unattributed"])}
+        slices.append({**unattributed, "colour": chatter_colour(None)})
     has_activity = any(r["online_seconds"] for r in table["chatters"])
     has_sales = Decimal(table["totals"]["total_sales"]) != 0 or table["totals"]["messages_sent"]
     return {
@@ -155,9 +170,16 @@ def stats_page(session: Session, req: reports.Request, sel: PageSelection) -> di
         "top_label": TOP_LABELS[by],
         "top_format": TOP_FORMATS[by],
         "top_labels": TOP_LABELS,
+        "others_colour": OTHERS,
+        "unattributed_colour": chatter_colour(None),
         "empty": not has_activity and not has_sales,
         "charts": {
-            "top": {"kind": "bar" if by == "response_time" else "pie", "slices": slices},
+            "top": {
+                "kind": "bar" if by == "response_time" else "pie",
+                "slices": slices,
+                "format": TOP_FORMATS[by],
+                "currency": req.currency,
+            },
             "revenue": {
                 "labels": [p["date"] for p in revenue["series"]],
                 "ppv": [_number(p["ppv"]) for p in revenue["series"]],

@@ -8,10 +8,10 @@ is today and the six days before.  The result is the query string the reports
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from collector.stats.periods import PeriodError, zone
+from collector.stats.periods import PeriodError, period, zone
 
 PRESETS: dict[str, str] = {
     "today": "Today",
@@ -33,6 +33,7 @@ class PageSelection:
     tz: str
     creator: str  # "" for all creators
     error: str | None = None  # shown above the form; the page falls back to the default
+    includes_today: bool = False  # today is not over: its figures are "so far"
 
     def query(self) -> dict[str, str]:
         """The report parameters (and the API's) for this selection."""
@@ -69,8 +70,13 @@ def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     raise ValueError(preset)
 
 
-def from_args(args: Mapping[str, str], default_tz: str, now: dt.datetime) -> PageSelection:
-    """The selection a page was asked for; a bad one falls back to the default, with why."""
+def from_args(
+    args: Mapping[str, str], default_tz: str, now: dt.datetime, creators: Collection[str]
+) -> PageSelection:
+    """The selection a page was asked for; a bad one falls back to the default, with why.
+
+    ``creators`` are the keys this person may pick; any other falls back to all.
+    """
     tz = args.get("tz") or default_tz
     creator = args.get("creator", "")
     preset = args.get("preset") or ("custom" if args.get("start") else DEFAULT_PRESET)
@@ -80,6 +86,8 @@ def from_args(args: Mapping[str, str], default_tz: str, now: dt.datetime) -> Pag
     except PeriodError as exc:
         problem, tz = str(exc), default_tz
         today = now.astimezone(zone(tz)).date()
+    if creator and creator not in creators:
+        problem, creator = f"unknown creator {creator!r}", ""
     if preset not in PRESETS:
         problem, preset = f"unknown date preset {preset!r}", DEFAULT_PRESET
     if preset == "custom":
@@ -90,9 +98,13 @@ def from_args(args: Mapping[str, str], default_tz: str, now: dt.datetime) -> Pag
             problem = "a custom range needs a start and an end date"
             preset = DEFAULT_PRESET
         else:
-            if end < start:
-                problem, preset = f"the end {end} is before the start {start}", DEFAULT_PRESET
+            try:  # the same rules as the API: order, length, zone history
+                period(start, end, tz).previous()
+            except PeriodError as exc:
+                problem, preset = str(exc), DEFAULT_PRESET
             else:
-                return PageSelection("custom", start, end, tz, creator, problem)
+                return PageSelection(
+                    "custom", start, end, tz, creator, problem, start <= today <= end
+                )
     start, end = preset_range(preset, today)
-    return PageSelection(preset, start, end, tz, creator, problem)
+    return PageSelection(preset, start, end, tz, creator, problem, start <= today <= end)

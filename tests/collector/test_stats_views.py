@@ -69,15 +69,17 @@ def test_top_by_each_measure(agency: Collector, integration: str) -> None:
         ("alice", "13.00"),
         ("bob", "5.00"),
     ]
-    # Shares of everything sold, the unattributed 2.00 included (pie: "others").
-    assert revenue["total"] == "20.00" and revenue["others"] == "2.00"
+    # Shares of everything sold; the unattributed 2.00 is its own slice, not "others".
+    assert revenue["total"] == "20.00" and revenue["others"] == "0.00"
+    assert revenue["unattributed"] == "2.00" and revenue["unattributed_share"] == 0.1
     assert [i["share"] for i in revenue["items"]] == [0.65, 0.25]
     messages = get(agency, manager, "top", by="messages").json()["items"]
     assert [(i["key"], i["value"]) for i in messages] == [("alice", 2), ("bob", 2)]
     fastest = get(agency, manager, "top", by="response_time").json()
     assert [(i["key"], i["value"]) for i in fastest["items"]] == [("bob", 60.0), ("alice", 600.0)]
     assert fastest["items"][0]["share"] is None and "total" not in fastest
-    assert get(agency, manager, "top", by="revenue", limit="1").json()["others"] == "7.00"
+    first_only = get(agency, manager, "top", by="revenue", limit="1").json()
+    assert (first_only["others"], first_only["unattributed"]) == ("5.00", "2.00")
 
 
 def test_top_by_activity(agency: Collector) -> None:

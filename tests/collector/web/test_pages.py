@@ -52,15 +52,24 @@ def test_manager_pages_show_the_api_numbers(browser: Collector) -> None:  # noqa
 
 def test_bad_selections_answer_with_a_page_not_a_crash(browser: Collector) -> None:  # noqa: F811
     http = logged_in(browser, "boss@agency.test")
-    unknown = http.get("/stats", params={**PAGE, "creator": "nobody"})
-    assert unknown.status_code == 400 and "unknown creator" in unknown.text
-    assert "<html" in unknown.text  # a page, not JSON
-    zone = http.get("/stats", params={"tz": "Mars/Olympus"})
-    assert zone.status_code == 200 and "not an IANA time zone" in zone.text
+    # A bad choice falls back to a default and says why, rather than a dead end.
+    for params, why in [
+        ({**PAGE, "creator": "nobody"}, "unknown creator"),
+        ({"tz": "Mars/Olympus"}, "not an IANA time zone"),
+        ({**PAGE, "start": "2020-01-01"}, "at most 366 days"),
+        ({**PAGE, "start": "0001-01-01"}, "outside the dates"),
+        ({**PAGE, "end": "9999-12-31"}, "outside the dates"),
+    ]:
+        page = http.get("/stats", params=params)
+        assert page.status_code == 200 and why in page.text, params
+        assert 'role="alert"' in page.text
+    # Stale sort or ranking links show the default order.
+    assert http.get("/stats", params={**PAGE, "by": "luck", "sort": "x"}).status_code == 200
     assert http.get("/chatters/nobody", params=PAGE).status_code == 404
-    assert http.get("/stats", params={**PAGE, "by": "luck"}).status_code == 400
-    long = http.get("/stats", params={**PAGE, "start": "2020-01-01"})
-    assert long.status_code == 400 and "at most 366 days" in long.text
+    # The API says the same in JSON, never a 500.
+    for start in ("0001-01-01", "9999-12-31"):
+        reply = http.get("/api/v1/stats/chatters", params={**RANGE, "start": start})
+        assert reply.status_code == 400 and reply.json()["error"] == "bad_parameter"
 
 
 def test_a_chatter_reaches_only_their_own_numbers(browser: Collector) -> None:  # noqa: F811
@@ -74,6 +83,8 @@ def test_a_chatter_reaches_only_their_own_numbers(browser: Collector) -> None:  
     assert [r["key"] for r in own] == ["alice"]
     assert http.get("/api/v1/stats/top", params=RANGE).status_code == 403
     assert http.get("/api/v1/stats/chatters/bob/daily", params=RANGE).status_code == 403
+    # Whether a key exists is not for a chatter to learn either.
+    assert http.get("/api/v1/stats/chatters/nobody/daily", params=RANGE).status_code == 403
     assert http.get("/api/v1/stats/revenue", params=RANGE).status_code == 403
 
 
