@@ -41,11 +41,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     errors.register(app)
     from collector.blueprints import admin, admin_ui, dashboard, ingest, meta, sales, stats
+    from collector.blueprints import conversations as conversation_stats
 
     app.register_blueprint(meta.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(conversation_stats.bp)
     app.register_blueprint(sales.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(admin_ui.bp)

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from collector import credentials, users
+from collector.conversations.demo import seed_conversations
 from collector.models import ApiToken, Chatter, Creator, Device, DeviceKey, Event, Slice
 from collector.stats.rollups import rebuild
 
@@ -96,6 +97,7 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
     session.execute(insert(Slice), slices)
     session.execute(insert(Event), events)
     rebuild(session.connection())
+    seed_conversations(session, now)  # the website chat: widget, requests, orders, ratings
     return True
 
 

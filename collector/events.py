@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.conversations import ingest as conversation_ingest
 from collector.errors import ApiError
 from collector.models import Chatter, Creator, Event
 from collector.settings import currency_exponent
@@ -175,6 +176,12 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
         rollups.serialise(connection, rollups.EVENTS_LOCK)
         touched = facts.derive(connection, creator_events)
         rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
+    # Conversation analytics keep their own facts and rollups (collector/conversations).
+    site_events = sorted(
+        i for i in inserted if first_by_id[i]["type"] in wire.CONVERSATION_EVENT_TYPES
+    )
+    if site_events:
+        conversation_ingest.after_store(connection, site_events)
     not_new = [r for r in first_by_id.values() if r["event_id"] not in inserted] + repeats
     stored_hash = _lookup(
         session, Event.event_id, Event.content_hash, (r["event_id"] for r in not_new)

@@ -120,6 +120,7 @@ def _paths() -> dict[str, Any]:
             }
         },
         **_stats_paths(),
+        **_conversation_paths(),
         **_sales_paths(),
         "/api/v1/devices": {
             "get": {
@@ -199,6 +200,41 @@ def _stats_paths() -> dict[str, Any]:
     }
 
 
+def _conversation_paths() -> dict[str, Any]:
+    """Conversation analytics: no creator; admin and manager only (a chatter gets 403)."""
+    limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10})
+
+    def view(summary: str, *extra: dict[str, Any]) -> dict[str, Any]:
+        found = _stats(summary, *extra)
+        found["get"]["parameters"] = [
+            p for p in found["get"]["parameters"] if p["name"] != "creator"
+        ]
+        return found
+
+    return {
+        "/api/v1/stats/conversations": view(
+            "Conversation analytics: key figures, breakdown, top pages and auto messages",
+            _replace_description(limit, "entries of top_urls and top_auto_messages"),
+        ),
+        "/api/v1/stats/conversations/agents": view(
+            "Agent leaderboard (rating, requests, acceptance, conversations, sales), with days"
+        ),
+        "/api/v1/stats/conversations/trends": view(
+            "Every conversation figure per local day or hour; requests by hour of day",
+            _query("interval", {"enum": ["day", "hour"], "default": "day"}),
+        ),
+        "/api/v1/stats/conversations/nps": view(
+            "NPS distribution and feedback detail (paginated by page and per_page)",
+            _query("page", {"type": "integer", "minimum": 1, "default": 1}),
+            _query("per_page", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+        ),
+    }
+
+
+def _replace_description(parameter: dict[str, Any], text: str) -> dict[str, Any]:
+    return {**parameter, "description": text}
+
+
 def _sales_paths() -> dict[str, Any]:
     sale = {"type": "object", "additionalProperties": True}
     event = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -253,7 +289,8 @@ def spec() -> dict[str, Any]:
     )
     components["Event"] = {
         "oneOf": [
-            _ref(name) for name in ("FanMessage", "MessageSent", "PpvPurchase", "Tip", "Refund")
+            _ref(cls.__name__)
+            for cls in (*wire_events.CREATOR_EVENTS, *wire_events.CONVERSATION_EVENTS)
         ],
         "discriminator": {"propertyName": "type"},
     }

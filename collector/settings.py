@@ -142,7 +142,17 @@ def set_value(session: Session, name: str, raw: str, chatter: Chatter | None = N
         session.add(Setting(name=name, scope=scope, value=str(value), updated_at=now))
     else:
         row.value, row.updated_at = str(value), now
+    _after_change(session, name)
     return value
+
+
+def _after_change(session: Session, name: str) -> None:
+    """Orders are attributed with the window in force: a new window re-attributes them all."""
+    if name == "attribution_window_days":
+        from collector.conversations.rebuild import reattribute
+
+        session.flush()
+        reattribute(session.connection())
 
 
 def unset_value(session: Session, name: str, chatter: Chatter | None = None) -> bool:
@@ -153,6 +163,7 @@ def unset_value(session: Session, name: str, chatter: Chatter | None = None) -> 
     if row is None:
         return False
     session.delete(row)
+    _after_change(session, name)
     return True
 
 

@@ -8,6 +8,7 @@ import click
 
 from collector import sales
 from collector.cli.context import actor, now, session_scope
+from collector.conversations.rebuild import rebuild as rebuild_conversations
 from collector.jsonio import dumps
 from collector.stats.rollups import rebuild
 
@@ -50,9 +51,10 @@ def stats_group() -> None:
 
 @stats_group.command("rebuild")
 def rebuild_command() -> None:
-    """Recompute every derived fact and rollup from the raw events and slices."""
+    """Recompute every derived fact and rollup (chatters, conversations) from the raw rows."""
     with session_scope() as session:
         rebuild(session.connection())
+        rebuild_conversations(session.connection())
     click.echo("statistics rebuilt")
 
 

@@ -1,0 +1,129 @@
+"""Recompute the conversation facts and rollups from the raw events, streaming.
+
+Used by ``chatter-collector stats rebuild`` (repair, or after upgrading a
+database that held conversation events before migration 0005), by the demo
+and the benchmark after bulk loads, and, for the orders alone, when the
+attribution window setting changes.  Incremental maintenance
+(collector/conversations/ingest.py) must leave the database exactly as this
+does; the property tests compare both with the reference computation.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any, cast
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from collector.conversations import facts, rollups
+from collector.conversations.facts import CO, CR, CV, REQUEST_TYPES, E, EventTuple
+from shared.events import CONVERSATION_EVENT_TYPES
+
+_STREAM = {"stream_results": True, "yield_per": 10_000}
+_FLUSH = 10_000
+
+
+def _distinct_contacts(connection: Connection) -> Iterator[str]:
+    query = (
+        select(E.c.contact)
+        .where(E.c.type.in_(CONVERSATION_EVENT_TYPES), E.c.contact.is_not(None))
+        .distinct()
+    )
+    for (contact,) in connection.execute(query, execution_options=_STREAM):
+        yield contact
+
+
+def rebuild_visitors(connection: Connection) -> None:
+    """A dense id for every visitor (existing ids are kept)."""
+    known = set(connection.execute(select(CV.c.visitor)).scalars())
+    fresh = sorted(set(_distinct_contacts(connection)) - known)
+    for part in facts.chunks(fresh, 5000):
+        connection.execute(insert(CV), [{"visitor": v} for v in part])
+
+
+def rebuild_requests(connection: Connection) -> None:
+    connection.execute(delete(CR))
+    query = (
+        select(
+            E.c.ref,
+            E.c.type,
+            E.c.occurred_at,
+            E.c.event_id,
+            E.c.kind,
+            E.c.chatter_id,
+            E.c.contact,
+            E.c.channel,
+            E.c.url,
+            E.c.attrs,
+        )
+        .where(E.c.type.in_(REQUEST_TYPES), E.c.ref.is_not(None))
+        .order_by(E.c.ref)
+    )
+    visitors: dict[str, int] = {v: i for v, i in connection.execute(select(CV.c.visitor, CV.c.id))}
+    pending: list[dict[str, Any]] = []
+    stream = connection.execute(query, execution_options=_STREAM)
+    for ref, group in itertools.groupby(stream, key=lambda r: r[0]):
+        events = [cast(EventTuple, tuple(r[1:])) for r in group]
+        fact = facts.request_fact(ref, events)
+        if fact is not None:
+            pending.append(facts.request_row(fact, visitors))
+        if len(pending) >= _FLUSH:
+            connection.execute(insert(CR), pending)
+            pending = []
+    if pending:
+        connection.execute(insert(CR), pending)
+
+
+def rebuild_orders(connection: Connection) -> set[int]:
+    """Every order's attribution (with the current window); the buckets that changed."""
+    ids = list(connection.execute(select(E.c.ref).where(E.c.type == "order").distinct()).scalars())
+    stale = set(connection.execute(select(CO.c.order_id)).scalars()) - set(ids)
+    buckets: set[int] = set()
+    for part in facts.chunks(sorted(stale)):
+        buckets |= set(
+            connection.execute(select(CO.c.bucket).where(CO.c.order_id.in_(part))).scalars()
+        )
+        connection.execute(delete(CO).where(CO.c.order_id.in_(part)))
+    for part in facts.chunks(sorted(ids), 5000):
+        buckets |= facts.refresh_orders(connection, part, ())
+    return buckets
+
+
+def _span(connection: Connection) -> tuple[int, int] | None:
+    lo, hi = connection.execute(
+        select(func.min(E.c.occurred_at), func.max(E.c.occurred_at)).where(
+            E.c.type.in_(CONVERSATION_EVENT_TYPES)
+        )
+    ).one()
+    if lo is None or hi is None:
+        return None
+    return rollups.day_of(lo), rollups.day_of(hi) + rollups.DAY
+
+
+def rebuild_rollups(connection: Connection) -> None:
+    for table in (rollups.Q, rollups.D, rollups.VQ, rollups.VD, rollups.UQ, rollups.UD):
+        connection.execute(delete(table))
+    span = _span(connection)
+    if span is None:
+        return
+    for day in range(span[0], span[1], rollups.DAY):
+        acc = rollups.Accumulator()
+        acc.read(connection, day, day + rollups.DAY)
+        acc.write(connection, day, day + rollups.DAY)
+    rollups.refresh_days(connection, range(span[0], span[1], rollups.DAY))
+
+
+def rebuild(connection: Connection) -> None:
+    """Every conversation fact and rollup from the raw events."""
+    rollups.serialise(connection)
+    rebuild_visitors(connection)
+    rebuild_requests(connection)
+    rebuild_orders(connection)
+    rebuild_rollups(connection)
+
+
+def reattribute(connection: Connection) -> None:
+    """After the attribution window changed: every order again, and the buckets that moved."""
+    rollups.serialise(connection)
+    rollups.refresh(connection, rebuild_orders(connection))

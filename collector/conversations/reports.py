@@ -1,0 +1,407 @@
+"""The conversation-analytics reports behind /api/v1/stats/conversations.
+
+Each builder takes the shared stats selection (collector/stats/reports.py:
+range, zone, compare, format) and returns the JSON body or an export.  Every
+number is read from the rollups (collector/conversations/views.py) for the
+range and, unless ``compare=false``, for the previous range of the same length.
+Definitions: METRICS.md, "Conversation analytics".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
+
+from collector.conversations import metrics as m
+from collector.conversations import rollups, views
+from collector.conversations.facts import CR, E
+from collector.errors import ApiError
+from collector.exports import Column
+from collector.stats.periods import Period
+from collector.stats.reports import INTERVALS, Report, Request, _choice, _limit
+
+MONEY = m.MONEY
+MAX_PER_PAGE = 500
+
+
+def check_request(req: Request) -> None:
+    """Conversations are the agency's, not a creator's."""
+    if req.args.get("creator"):
+        raise ApiError(400, "bad_parameter", "conversation analytics take no creator")
+
+
+def _money(req: Request, value: int | None) -> str | None:
+    return None if value is None else req.money(value)
+
+
+def fields(req: Request, item: m.Summary | m.AgentMetrics) -> dict[str, Any]:
+    """Every figure by name; money as decimal strings."""
+    return {
+        name: _money(req, value) if name in MONEY else value  # type: ignore[arg-type]
+        for name, value in m.figures(item).items()
+    }
+
+
+def change(req: Request, now: m.Summary | m.AgentMetrics, before: Any) -> dict[str, Any]:
+    delta = m.change(m.figures(now), m.figures(before))
+    return {
+        name: _money(req, value) if name in MONEY else value  # type: ignore[arg-type]
+        for name, value in delta.items()
+    }
+
+
+def _periods(req: Request) -> list[Period]:
+    return [req.period, req.previous] if req.compare else [req.period]
+
+
+def _range_label(p: Period) -> str:
+    return f"{p.first} to {p.last}"
+
+
+# Summary.
+
+SUMMARY_FIELDS: list[tuple[str, str, Any]] = [
+    ("requests", "Requests", "integer"),
+    ("requests_agent_initiated", "Agent-initiated requests", "integer"),
+    ("requests_visitor_initiated", "Visitor-initiated requests", "integer"),
+    ("text_requests", "Text requests", "integer"),
+    ("video_requests", "Video requests", "integer"),
+    ("conversations", "Conversations", "integer"),
+    ("text_conversations", "Text conversations", "integer"),
+    ("video_conversations", "Video conversations", "integer"),
+    ("avg_duration_seconds", "Avg duration", "duration"),
+    ("unsuccessful_requests", "Unsuccessful requests", "integer"),
+    ("unanswered_visitor_requests", "Unanswered visitor requests", "integer"),
+    ("agent_acceptance_rate", "Agent acceptance rate", "ratio"),
+    ("visitor_acceptance_rate", "Visitor acceptance rate", "ratio"),
+    ("orders", "Attributed orders", "integer"),
+    ("attributed_gmv", "Attributed GMV", "money"),
+    ("aov", "AOV", "money"),
+    ("conversion_rate", "Conversion rate", "ratio"),
+    ("visitors_in_conversation", "Visitors in a conversation", "integer"),
+    ("converted_visitors", "Converted visitors", "integer"),
+    ("visitors_with_impression", "Visitors with impression", "integer"),
+    ("visitors_with_click", "Visitors with click", "integer"),
+    ("widget_ctr", "Widget CTR", "ratio"),
+    ("visitors_with_request", "Visitors who asked", "integer"),
+    ("request_rate", "Request rate", "ratio"),
+    ("auto_message_clicks", "Auto-message clicks", "integer"),
+    ("nps_responses", "NPS responses", "integer"),
+    ("nps_rated", "NPS ratings", "integer"),
+    ("nps_average", "NPS average", "number"),
+]
+
+
+def _breakdown(cells: list[m.Breakdown]) -> list[dict[str, Any]]:
+    return [
+        {
+            "initiator": c.initiator,
+            "channel": c.channel,
+            "requests": c.requests,
+            "conversations": c.conversations,
+            "unsuccessful": c.unsuccessful,
+        }
+        for c in cells
+    ]
+
+
+def summary(session: Session, req: Request) -> Report:
+    """The range's key figures, breakdown, top pages and auto messages."""
+    check_request(req)
+    limit = _limit(req.args)
+    connection = session.connection()
+    found = [views.summary(connection, p) for p in _periods(req)]
+    now = found[0]
+    if req.fmt != "json":
+        rows = [{"period": _range_label(req.period), **fields(req, now)}]
+        if req.compare:
+            rows.append({"period": _range_label(req.previous), **fields(req, found[1])})
+            rows.append({"period": "Change", **change(req, now, found[1])})
+        columns = [Column("period", "Period", "text")] + [
+            Column(k, t, kind) for k, t, kind in SUMMARY_FIELDS
+        ]
+        return req.export("Conversations", columns, rows, "conversations")
+    sums = views.total(views.sums(connection, views.period_bounds(req.period), by_agent=False)[0])
+    body: dict[str, Any] = {**_base(req), "summary": fields(req, now)}
+    body["breakdown"] = _breakdown(views.breakdown(sums))
+    body["top_urls"] = [
+        {"url": c.key, "requests": c.count, "conversations": c.second}
+        for c in views.top_urls(connection, req.period, limit)
+    ]
+    body["top_auto_messages"] = [
+        {"trigger_id": c.key, "clicks": c.count, "visitors": c.second}
+        for c in views.auto_messages(connection, req.period, limit)
+    ]
+    if req.compare:
+        body["previous"] = fields(req, found[1])
+        body["change"] = change(req, now, found[1])
+    return body
+
+
+def _base(req: Request) -> dict[str, Any]:
+    body = req.base()
+    body.pop("creator", None)
+    return body
+
+
+# Agents.
+
+AGENT_COLUMNS = [
+    Column("name", "Agent", "text"),
+    Column("key", "Key", "text"),
+    Column("avg_rating", "Average rating", "number"),
+    Column("nps_rated", "Ratings", "integer"),
+    Column("requests", "Requests", "integer"),
+    Column("agent_initiated_requests", "Agent-initiated requests", "integer"),
+    Column("acceptance_rate", "Acceptance rate", "ratio"),
+    Column("conversations", "Conversations", "integer"),
+    Column("unanswered_visitor_requests", "Unanswered visitor requests", "integer"),
+    Column("attributed_orders", "Attributed orders", "integer"),
+    Column("attributed_sales", "Attributed sales", "money"),
+]
+
+
+def agents(session: Session, req: Request) -> Report:
+    """The agent leaderboard, highest attributed sales first, with each agent's days."""
+    check_request(req)
+    connection = session.connection()
+    names = {p.id: p for p in req.people}
+    days = views.sums(connection, views.day_bounds(req.period))
+    now = views.agents(views.sums(connection, views.period_bounds(req.period))[0])
+    before: dict[int, m.AgentMetrics] = {}
+    if req.compare:
+        before = views.agents(views.sums(connection, views.period_bounds(req.previous))[0])
+    rows = []
+    for agent_id, metrics in now.items():
+        person = names.get(agent_id)
+        row: dict[str, Any] = {
+            "key": person.key if person else None,
+            "name": person.name if person else f"#{agent_id}",
+            **fields(req, metrics),
+        }
+        if req.compare:
+            old = before.get(agent_id, m.AgentMetrics())
+            row["previous"] = fields(req, old)
+            row["change"] = change(req, metrics, old)
+        row["trend"] = [
+            _trend_point(req, day, found.get(agent_id))
+            for day, found in zip(req.period.days(), days, strict=True)
+        ]
+        rows.append(row)
+    rows.sort(key=lambda r: str(r["name"]).lower())
+    rows.sort(key=lambda r: (-now_sales(r, req), -int(r["conversations"])))
+    if req.fmt != "json":
+        return req.export("Agents", AGENT_COLUMNS, rows, "conversation_agents")
+    return {**_base(req), "agents": rows}
+
+
+_I = rollups.INDEX
+_ZERO = [0] * len(rollups.SUMS)
+
+
+def _trend_point(req: Request, day: dt.date, values: views.Sums | None) -> dict[str, Any]:
+    v = values or _ZERO
+    by_agent = v[_I["req_agent_text"]] + v[_I["req_agent_video"]]
+    accepted = v[_I["conv_agent_text"]] + v[_I["conv_agent_video"]]
+    rated = v[_I["nps_rated"]]
+    return {
+        "date": day.isoformat(),
+        "requests": by_agent + v[_I["req_visitor_text"]] + v[_I["req_visitor_video"]],
+        "agent_initiated_requests": by_agent,
+        "acceptance_rate": accepted / by_agent if by_agent else None,
+        "conversations": accepted + v[_I["conv_visitor_text"]] + v[_I["conv_visitor_video"]],
+        "attributed_orders": v[_I["orders"]],
+        "attributed_sales": req.money(v[_I["gmv"]]),
+        "avg_rating": v[_I["nps_total"]] / rated if rated else None,
+    }
+
+
+def now_sales(row: Mapping[str, Any], req: Request) -> int:
+    return int(Decimal(str(row["attributed_sales"])).scaleb(req.exponent))
+
+
+# Trends.
+
+_POINT_FIELDS: list[tuple[str, str, Any]] = [
+    ("requests", "Requests", "integer"),
+    ("text_requests", "Text requests", "integer"),
+    ("video_requests", "Video (call) requests", "integer"),
+    ("conversations", "Conversations", "integer"),
+    ("visitors_with_impression", "Visitors with impression", "integer"),
+    ("visitors_with_click", "Visitors with click", "integer"),
+    ("widget_ctr", "Widget CTR", "ratio"),
+    ("visitors_with_request", "Visitors who asked", "integer"),
+    ("request_rate", "Request rate", "ratio"),
+    ("agent_acceptance_rate", "Agent acceptance rate", "ratio"),
+    ("visitor_acceptance_rate", "Visitor acceptance rate", "ratio"),
+    ("nps_rated", "NPS ratings", "integer"),
+    ("nps_average", "NPS average", "number"),
+    ("orders", "Attributed orders", "integer"),
+    ("attributed_gmv", "Attributed GMV", "money"),
+]
+
+
+def _series(req: Request, connection: Connection, p: Period, interval: str) -> list[dict[str, Any]]:
+    bounds = views.day_bounds(p) if interval == "day" else views.hour_bounds(p)
+    points = []
+    for start, s in zip(bounds, views.summaries(connection, bounds), strict=False):
+        local = dt.datetime.fromtimestamp(start, dt.UTC).astimezone(p.tz)
+        point: dict[str, Any] = {"start": local.isoformat()}
+        if interval == "day":
+            point["date"] = local.date().isoformat()
+        values = fields(req, s)
+        point.update((k, values[k]) for k, _, _ in _POINT_FIELDS)
+        points.append(point)
+    return points
+
+
+def _hours(connection: Connection, p: Period) -> list[dict[str, int]]:
+    return [
+        {"hour": h.hour, "text_requests": h.text_requests, "video_requests": h.video_requests}
+        for h in views.hours_of_day(connection, p)
+    ]
+
+
+def trends(session: Session, req: Request) -> Report:
+    """Every figure per local day or hour, and requests by hour of the day."""
+    check_request(req)
+    interval = _choice(req.args, "interval", INTERVALS, "day")
+    connection = session.connection()
+    series = _series(req, connection, req.period, interval)
+    if req.fmt != "json":
+        first = (
+            Column("date", "Date", "date")
+            if interval == "day"
+            else Column("start", "Hour", "datetime")
+        )
+        columns = [first] + [Column(k, t, kind) for k, t, kind in _POINT_FIELDS]
+        return req.export("Conversation trends", columns, series, f"conversations_{interval}")
+    body: dict[str, Any] = {**_base(req), "interval": interval, "series": series}
+    body["hours_of_day"] = _hours(connection, req.period)
+    if req.compare:
+        body["previous_series"] = _series(req, connection, req.previous, interval)
+        body["previous_hours_of_day"] = _hours(connection, req.previous)
+    return body
+
+
+# NPS.
+
+FEEDBACK_COLUMNS = [
+    Column("date", "Date", "date"),
+    Column("agent_name", "Agent", "text"),
+    Column("rating", "Rating", "integer"),
+    Column("feedback", "Feedback", "text"),
+    Column("status", "Status", "text"),
+    Column("visitor", "Visitor", "text"),
+    Column("request_id", "Request", "text"),
+    Column("event_id", "Event", "text"),
+]
+
+
+def _page(args: Mapping[str, str], name: str, default: int, highest: int) -> int:
+    raw = args.get(name) or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= highest:
+        raise ApiError(400, "bad_parameter", f"{name}={raw!r}: a whole number from 1 to {highest}")
+    return int(raw)
+
+
+def feedback(session: Session, req: Request, p: Period) -> list[dict[str, Any]]:
+    """Responses in the period with feedback text, newest first (as metrics.nps_feedback)."""
+    agent = func.coalesce(E.c.chatter_id, CR.c.agent_id)
+    query = (
+        select(
+            E.c.occurred_at,
+            E.c.event_id,
+            agent,
+            E.c.rating,
+            E.c.attrs,
+            E.c.kind,
+            E.c.contact,
+            E.c.ref,
+        )
+        .select_from(E.outerjoin(CR, CR.c.request_id == E.c.ref))
+        .where(
+            E.c.type == "nps_response",
+            E.c.attrs.is_not(None),
+            E.c.occurred_at >= p.start,
+            E.c.occurred_at < p.end,
+        )
+    )
+    people = {p.id: p for p in req.people}
+    found = []
+    for at, event_id, agent_id, rating, attrs, status, visitor, ref in session.execute(query):
+        text = attrs.get("feedback") if isinstance(attrs, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            continue
+        person = people.get(agent_id) if agent_id is not None else None
+        found.append(
+            {
+                "date": at.astimezone(p.tz).date().isoformat(),
+                "at": at.isoformat().replace("+00:00", "Z"),
+                "event_id": event_id,
+                "agent": person.key if person else None,
+                "agent_name": person.name if person else None,
+                "rating": rating,
+                "feedback": text,
+                "status": status,
+                "visitor": visitor,
+                "request_id": ref,
+                "_order": (at, event_id),
+            }
+        )
+    found.sort(key=lambda f: f["_order"], reverse=True)
+    for f in found:
+        del f["_order"]
+    return found
+
+
+def _distribution(counts: dict[int | None, int]) -> list[dict[str, Any]]:
+    return [{"rating": r, "responses": counts[r]} for r in (*m.RATINGS, None)]
+
+
+def nps(session: Session, req: Request) -> Report:
+    """Ratings per value and the feedback detail, paginated by ``page`` and ``per_page``."""
+    check_request(req)
+    page = _page(req.args, "page", 1, 1_000_000)
+    per_page = _page(req.args, "per_page", 50, MAX_PER_PAGE)
+    items = feedback(session, req, req.period)
+    if req.fmt != "json":
+        return req.export("NPS feedback", FEEDBACK_COLUMNS, items, "nps_feedback")
+    connection = session.connection()
+    found = []
+    for p in _periods(req):
+        sums = views.total(views.sums(connection, views.period_bounds(p), by_agent=False)[0])
+        found.append((views.apply_sums(m.Summary(), sums), views.distribution(sums)))
+    figures: list[dict[str, Any]] = [
+        {
+            "responses": s.nps_responses,
+            "rated": s.nps_rated,
+            "average": s.nps_average,
+            "distribution": _distribution(counts),
+        }
+        for s, counts in found
+    ]
+    pages = max(1, -(-len(items) // per_page))
+    body: dict[str, Any] = {**_base(req), **figures[0]}
+    body["feedback"] = {
+        "page": page,
+        "per_page": per_page,
+        "total": len(items),
+        "pages": pages,
+        "items": items[(page - 1) * per_page : page * per_page],
+    }
+    if req.compare:
+        body["previous"] = figures[1]
+        now, before = found[0][0], found[1][0]
+        delta = m.change(m.figures(now), m.figures(before))
+        body["change"] = {
+            "responses": delta["nps_responses"],
+            "rated": delta["nps_rated"],
+            "average": delta["nps_average"],
+        }
+    return body

@@ -1,0 +1,297 @@
+"""Conversation figures per 15-minute UTC bucket and per UTC day.
+
+Three kinds of rollup, each recomputed from its rows (the request and order
+facts, the widget and survey events) whenever anything in the bucket may have
+changed, never patched:
+
+- additive sums per bucket and agent (requests and conversations by initiator
+  and channel, durations, attributed orders and GMV, surveys by rating, auto
+  message clicks);
+- the distinct visitors of each kind (impression, click, requester,
+  conversation, buyer, and ``auto`` per trigger) as sorted uint32 ids, so
+  distinct counts over any range stay exact (a union, not a sum);
+- requests and conversations per page.
+
+Days are recomputed from their buckets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text
+
+from collector.conversations.facts import CO, CR, CV, QUARTER, E
+from collector.conversations.models import (
+    ConversationDay,
+    ConversationQuarter,
+    ConversationUrlDay,
+    ConversationUrlQuarter,
+    ConversationVisitorDay,
+    ConversationVisitorQuarter,
+)
+
+DAY = 86_400
+Q = cast(Table, ConversationQuarter.__table__)
+D = cast(Table, ConversationDay.__table__)
+VQ = cast(Table, ConversationVisitorQuarter.__table__)
+VD = cast(Table, ConversationVisitorDay.__table__)
+UQ = cast(Table, ConversationUrlQuarter.__table__)
+UD = cast(Table, ConversationUrlDay.__table__)
+
+# PostgreSQL advisory lock of conversation-analytics writers (chatter stats use 727_001-2).
+CONVERSATIONS_LOCK = 727_003
+
+SUMS = (
+    "req_agent_text",
+    "req_agent_video",
+    "req_visitor_text",
+    "req_visitor_video",
+    "conv_agent_text",
+    "conv_agent_video",
+    "conv_visitor_text",
+    "conv_visitor_video",
+    "duration_total",
+    "orders",
+    "gmv",
+    "nps_responses",
+    "nps_rated",
+    "nps_total",
+    "nps_1",
+    "nps_2",
+    "nps_3",
+    "nps_4",
+    "nps_5",
+    "auto_clicks",
+)
+INDEX = {name: i for i, name in enumerate(SUMS)}
+KINDS = ("impression", "click", "requester", "conversation", "buyer", "auto")
+_WIDGET_KIND = {"widget_impression": "impression", "widget_click": "click"}
+
+
+def serialise(connection: Connection) -> None:
+    """Hold a transaction-scoped lock so concurrent ingests see each other's rows."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CONVERSATIONS_LOCK})
+
+
+def pack(ids: Iterable[int]) -> bytes:
+    return array("I", sorted(ids)).tobytes()
+
+
+def unpack(blob: bytes) -> Any:
+    return np.frombuffer(blob, dtype="<u4")
+
+
+def runs(buckets: Iterable[int], step: int) -> Iterator[tuple[int, int]]:
+    """Consecutive buckets as [first, end) ranges, so one query reads a run."""
+    ordered = sorted(set(buckets))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + step:
+            j += 1
+        yield ordered[i], ordered[j] + step
+        i = j + 1
+
+
+def _between(column: Any, lo: int, hi: int) -> Any:
+    return and_(column >= lo, column < hi)
+
+
+def _instant(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+class Accumulator:
+    """The rollup rows of a range of buckets, built from the facts and events in it."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[int, int | None], list[int]] = defaultdict(lambda: [0] * len(SUMS))
+        self.sets: dict[tuple[int, str, str], set[int]] = defaultdict(set)
+        self.events: dict[tuple[int, str, str], int] = defaultdict(int)
+        self.urls: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+
+    def read(self, connection: Connection, lo: int, hi: int) -> None:
+        requests = select(
+            CR.c.bucket,
+            CR.c.initiator,
+            CR.c.channel,
+            CR.c.agent_id,
+            CR.c.connected_at.is_not(None),
+            CR.c.duration_seconds,
+            CR.c.visitor_id,
+            CR.c.url,
+        ).where(_between(CR.c.bucket, lo, hi))
+        for (
+            bucket,
+            initiator,
+            channel,
+            agent,
+            connected,
+            duration,
+            visitor,
+            url,
+        ) in connection.execute(requests):
+            s = self.sums[(bucket, agent)]
+            s[INDEX[f"req_{initiator}_{channel}"]] += 1
+            page = self.urls[(bucket, url)]
+            page[0] += 1
+            if initiator == "visitor":
+                self._visitor(bucket, "requester", "", visitor)
+            if connected:
+                s[INDEX[f"conv_{initiator}_{channel}"]] += 1
+                s[INDEX["duration_total"]] += duration or 0
+                page[1] += 1
+                self._visitor(bucket, "conversation", "", visitor)
+        orders = select(CO.c.bucket, CO.c.agent_id, CO.c.value, CO.c.visitor_id).where(
+            _between(CO.c.bucket, lo, hi), CO.c.request_id.is_not(None)
+        )
+        for bucket, agent, value, visitor in connection.execute(orders):
+            s = self.sums[(bucket, agent)]
+            s[INDEX["orders"]] += 1
+            s[INDEX["gmv"]] += value
+            self._visitor(bucket, "buyer", "", visitor)
+        lo_at, hi_at = _instant(lo), _instant(hi)
+        nps = (
+            select(E.c.occurred_at, E.c.rating, func.coalesce(E.c.chatter_id, CR.c.agent_id))
+            .select_from(E.outerjoin(CR, CR.c.request_id == E.c.ref))
+            .where(E.c.type == "nps_response", E.c.occurred_at >= lo_at, E.c.occurred_at < hi_at)
+        )
+        for at, rating, agent in connection.execute(nps):
+            s = self.sums[(_bucket(at), agent)]
+            s[INDEX["nps_responses"]] += 1
+            if rating is not None:
+                s[INDEX["nps_rated"]] += 1
+                s[INDEX["nps_total"]] += rating
+                s[INDEX[f"nps_{rating}"]] += 1
+        widget = (
+            select(E.c.type, E.c.occurred_at, CV.c.id, E.c.ref)
+            .select_from(E.join(CV, CV.c.visitor == E.c.contact))
+            .where(
+                E.c.type.in_(("widget_impression", "widget_click", "auto_message_click")),
+                E.c.occurred_at >= lo_at,
+                E.c.occurred_at < hi_at,
+            )
+        )
+        for type_, at, visitor, ref in connection.execute(widget):
+            bucket = _bucket(at)
+            if type_ == "auto_message_click":
+                self.sums[(bucket, None)][INDEX["auto_clicks"]] += 1
+                self._visitor(bucket, "auto", ref or "", visitor)
+            else:
+                self._visitor(bucket, _WIDGET_KIND[type_], "", visitor)
+
+    def _visitor(self, bucket: int, kind: str, key: str, visitor: int) -> None:
+        self.sets[(bucket, kind, key)].add(visitor)
+        self.events[(bucket, kind, key)] += 1
+
+    def write(self, connection: Connection, lo: int, hi: int) -> None:
+        for table in (Q, VQ, UQ):
+            connection.execute(delete(table).where(_between(table.c.bucket, lo, hi)))
+        sums = [
+            {"bucket": b, "agent_id": a, **dict(zip(SUMS, s, strict=True))}
+            for (b, a), s in self.sums.items()
+            if any(s)
+        ]
+        sets = [
+            {
+                "bucket": b,
+                "kind": kind,
+                "key": key,
+                "visitors": len(ids),
+                "events": self.events[(b, kind, key)],
+                "ids": pack(ids),
+            }
+            for (b, kind, key), ids in self.sets.items()
+        ]
+        urls = [
+            {"bucket": b, "url": url, "requests": r, "conversations": c}
+            for (b, url), (r, c) in self.urls.items()
+        ]
+        for table, rows in ((Q, sums), (VQ, sets), (UQ, urls)):
+            for i in range(0, len(rows), 5000):
+                connection.execute(insert(table), rows[i : i + 5000])
+
+
+def day_of(moment: dt.datetime) -> int:
+    seconds = int(moment.timestamp())
+    return seconds - seconds % DAY
+
+
+def _bucket(moment: dt.datetime) -> int:
+    seconds = int(moment.timestamp())
+    return seconds - seconds % QUARTER
+
+
+def refresh(connection: Connection, buckets: Iterable[int]) -> None:
+    """Recompute these buckets from their rows, then their days from the buckets."""
+    chosen = set(buckets)
+    if not chosen:
+        return
+    for lo, hi in runs(chosen, QUARTER):
+        acc = Accumulator()
+        acc.read(connection, lo, hi)
+        acc.write(connection, lo, hi)
+    refresh_days(connection, {b - b % DAY for b in chosen})
+
+
+_DAY_SUMS = text(
+    f"""
+    INSERT INTO conversation_days (day, agent_id, {", ".join(SUMS)})
+    SELECT :day, agent_id, {", ".join(f"coalesce(sum({n}), 0)" for n in SUMS)}
+    FROM conversation_quarters
+    WHERE bucket >= :day AND bucket < :day_end
+    GROUP BY agent_id
+    """
+)
+_DAY_URLS = text(
+    """
+    INSERT INTO conversation_url_days (day, url, requests, conversations)
+    SELECT :day, url, sum(requests), sum(conversations)
+    FROM conversation_url_quarters
+    WHERE bucket >= :day AND bucket < :day_end
+    GROUP BY url
+    """
+)
+
+
+def refresh_days(connection: Connection, days: Iterable[int]) -> None:
+    chosen = sorted(set(days))
+    if not chosen:
+        return
+    for lo, hi in runs(chosen, DAY):
+        for table in (D, VD, UD):
+            connection.execute(delete(table).where(_between(table.c.day, lo, hi)))
+        params = [{"day": d, "day_end": d + DAY} for d in range(lo, hi, DAY)]
+        connection.execute(_DAY_SUMS, params)
+        connection.execute(_DAY_URLS, params)
+        merged: dict[tuple[int, str, str], list[Any]] = defaultdict(list)
+        events: dict[tuple[int, str, str], int] = defaultdict(int)
+        query = select(VQ.c.bucket, VQ.c.kind, VQ.c.key, VQ.c.events, VQ.c.ids).where(
+            _between(VQ.c.bucket, lo, hi)
+        )
+        for bucket, kind, key, count, blob in connection.execute(query):
+            day = bucket - bucket % DAY
+            merged[(day, kind, key)].append(unpack(blob))
+            events[(day, kind, key)] += count
+        rows = []
+        for (day, kind, key), parts in merged.items():
+            ids = np.unique(np.concatenate(parts))
+            rows.append(
+                {
+                    "day": day,
+                    "kind": kind,
+                    "key": key,
+                    "visitors": len(ids),
+                    "events": events[(day, kind, key)],
+                    "ids": ids.astype("<u4").tobytes(),
+                }
+            )
+        for i in range(0, len(rows), 2000):
+            connection.execute(insert(VD), rows[i : i + 2000])
