@@ -30,8 +30,22 @@ def current_user() -> User | None:
         return cached
     user_id = session.get("user_id")
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    g.user = user if user is not None and user.active else None
+    fresh = user is not None and user.active and session.get("epoch") == user.session_epoch
+    g.user = user if fresh else None
     return g.user  # type: ignore[no-any-return]
+
+
+def start_session(user: User) -> None:
+    """After a login: a fresh session (no fixation) bound to the account's epoch."""
+    session.clear()
+    session["user_id"] = user.id
+    session["epoch"] = user.session_epoch
+    session.permanent = True
+
+
+def end_sessions(user: User) -> None:
+    """Every session of this account ends, here and in every other browser."""
+    user.session_epoch += 1
 
 
 def login_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:

@@ -20,8 +20,10 @@ def alembic_config(database_url: str = "") -> Config:
     return cfg
 
 
-# Revisions after which the derived facts and rollups must be recomputed from raw rows.
-_REBUILD_AFTER = {"0001"}
+# Revisions after which the derived facts and rollups must be recomputed from raw rows:
+# chatter stats appeared in 0002, conversation analytics in 0005 (events from 0004 on).
+_REBUILD_STATS_AFTER = {"0001"}
+_REBUILD_CONVERSATIONS_AFTER = {"0004"}
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -30,10 +32,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
-        if before in _REBUILD_AFTER and revision == "head":
+        if revision != "head":
+            return
+        if before in _REBUILD_STATS_AFTER:
             from collector.stats.rollups import rebuild
 
             rebuild(connection)
+        if before in _REBUILD_STATS_AFTER | _REBUILD_CONVERSATIONS_AFTER:
+            from collector.conversations.rebuild import rebuild as rebuild_conversations
+
+            rebuild_conversations(connection)
 
 
 def current(engine: Engine) -> str | None:

@@ -90,6 +90,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime]
     last_login_at: Mapped[dt.datetime | None]
+    # Sessions are signed cookies; one carries the epoch it was issued in, and a bump
+    # (logout, deactivation) makes every earlier cookie of this account worthless.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     chatter: Mapped[Chatter | None] = relationship()
 

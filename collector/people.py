@@ -164,7 +164,9 @@ def deactivate_chatter(session: Session, chatter: Chatter, now: dt.datetime) -> 
     for device in devices:
         enrollment.revoke_device(device, now)
     logins = session.execute(
-        update(User).where(User.chatter_id == chatter.id, User.active).values(active=False)
+        update(User)
+        .where(User.chatter_id == chatter.id, User.active)
+        .values(active=False, session_epoch=User.session_epoch + 1)
     )
     tokens = session.execute(
         update(ApiToken)
@@ -210,3 +212,4 @@ def set_user_active(user: User, active: bool, by: User) -> None:
     if user.id == by.id:
         raise PeopleError("you cannot deactivate your own login", 409)
     user.active = False
+    user.session_epoch += 1  # reopening the login later does not revive old sessions

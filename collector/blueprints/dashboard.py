@@ -25,7 +25,14 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from collector import csrf, users
-from collector.access import MANAGERS, ROLES, current_user, login_required
+from collector.access import (
+    MANAGERS,
+    ROLES,
+    current_user,
+    end_sessions,
+    login_required,
+    start_session,
+)
 from collector.auth import Caller
 from collector.db import begin_write, db
 from collector.errors import ApiError
@@ -84,14 +91,19 @@ def login() -> Response | tuple[str, int]:
         page = render_template("login.html", email=email, message=str(exc), next=target)
         return page, status
     session_.commit()
-    session.clear()  # a fresh session on login: no fixation
-    session["user_id"] = user.id
-    session.permanent = True
+    start_session(user)
     return redirect(target or url_for("dashboard.home"))
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Ends this account's sessions everywhere: a copied cookie is worthless after it."""
+    if "user_id" in session:
+        begin_write(db.session)  # before the lookup: the read and the bump are one write
+        user = current_user()
+        if user is not None:
+            end_sessions(user)
+        db.session.commit()
     session.clear()
     return redirect(url_for("dashboard.login_form"))
 

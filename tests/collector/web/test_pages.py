@@ -153,3 +153,18 @@ def test_empty_states_say_what_to_do_next(browser: Collector) -> None:  # noqa: 
     browser.enroll("alice")
     enrolled = http.get("/chatters/alice", params=PAGE).text
     assert "Nothing in this range yet" in enrolled and "No device is enrolled" not in enrolled
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(browser: Collector) -> None:  # noqa: F811
+    http = logged_in(browser, "alice@agency.test")
+    stolen = dict(http.cookies)
+    assert http.get("/chatters/alice", params=PAGE).status_code == 200
+    page = http.get("/chatters/alice", params=PAGE).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    assert http.post("/logout", data={"csrf_token": token.group(1)}).status_code == 302
+    http.cookies.clear()
+    http.cookies.update(stolen)  # the cookie as it was before logging out
+    replay = http.get("/chatters/alice", params=PAGE)
+    assert replay.status_code == 302 and replay.headers["location"].startswith("/login")
+    assert http.get("/api/v1/stats/chatters", params=RANGE).status_code == 401
