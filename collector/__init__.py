@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector import config, errors
 from collector.db import db as _db
+from collector.web import headers
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -40,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     errors.register(app)
+    headers.register(app)
     from collector.blueprints import admin, admin_ui, dashboard, ingest, meta, sales, stats
     from collector.blueprints import conversations as conversation_stats
 

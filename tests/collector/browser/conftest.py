@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
 from tests.agent.conftest import _healthy, free_port, wait_for
 
@@ -93,6 +93,8 @@ def browser() -> Iterator[Browser]:
 class Recorded:
     page: Page
     requests: list[str] = field(default_factory=list)
+    # Script errors and console errors (a blocked resource, a content-policy refusal).
+    errors: list[str] = field(default_factory=list)
 
     def off_origin(self, origin: str) -> list[str]:
         return [u for u in self.requests if not u.startswith(origin + "/") and u != origin]
@@ -113,9 +115,17 @@ def tab(browser: Browser) -> Iterator[Recorded]:
     def note(request: Request) -> None:
         recorded.requests.append(request.url)
 
+    def console(message: ConsoleMessage) -> None:
+        # A 4xx page the test asks for on purpose logs its status: not a script problem.
+        if message.type == "error" and "status of 4" not in message.text:
+            recorded.errors.append(message.text)
+
     page.on("request", note)
+    page.on("console", console)
+    page.on("pageerror", lambda error: recorded.errors.append(str(error)))
     yield recorded
     context.close()
+    assert recorded.errors == [], "the page logged errors"
 
 
 MANAGER = ("manager@demo.test", "demo-manager-password")

@@ -168,3 +168,14 @@ def test_logout_ends_the_session_even_for_a_copied_cookie(browser: Collector) ->
     replay = http.get("/chatters/alice", params=PAGE)
     assert replay.status_code == 302 and replay.headers["location"].startswith("/login")
     assert http.get("/api/v1/stats/chatters", params=RANGE).status_code == 401
+
+
+def test_pages_forbid_framing_and_other_origins(browser: Collector) -> None:  # noqa: F811
+    http = logged_in(browser, "boss@agency.test")
+    reply = http.get("/stats", params=PAGE)
+    policy = reply.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["script-src"] == "'self'"  # no inline script runs
+    assert reply.headers["x-frame-options"] == "DENY"
+    assert reply.headers["x-content-type-options"] == "nosniff"
