@@ -586,3 +586,23 @@ def test_times_for_people() -> None:
     assert clock.ago(now - dt.timedelta(hours=5)) == "5 h ago"
     assert clock.ago(now + dt.timedelta(hours=71, minutes=59)) == "in 3 days"
     assert (Clock.skew(-0.04), Clock.skew(1.25), Clock.skew(-75)) == ("0.0 s", "+1.2 s", "-75.0 s")
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/admin/enrollment", {"chatter": "alice", "ttl": "24h"}),
+        ("/admin/tokens", {"name": "crm", "role": "integration", "chatter": ""}),
+    ],
+)
+def test_reloading_the_secret_page_makes_no_second_token(
+    site: Site, path: str, fields: dict[str, str]
+) -> None:
+    form = site.admin.get(path).text
+    found = re.search(r'name="once" value="([^"]+)"', form)
+    assert found
+    first = site.admin.post(path, once=found.group(1), **fields)
+    assert first.status_code == 201
+    # The browser's reload sends the same form again: refused, nothing written.
+    text = refused(site, path, 409, "already sent", once=found.group(1), **fields)
+    assert _secret(first.text) not in text

@@ -21,11 +21,12 @@ the page modules of the same names would replace them.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, abort, redirect, url_for
+from flask import Blueprint, abort, redirect, session, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -84,7 +85,31 @@ def _nav() -> dict[str, Any]:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"clock": admin_views.Clock.of(db.session, utc_now())}
+    return {
+        "clock": admin_views.Clock.of(db.session, utc_now()),
+        "form_once": lambda: secrets.token_urlsafe(16),
+    }
+
+
+# A form that makes a secret carries a one-time value.  The secret is shown in the
+# reply to the POST, so reloading that reply would post again and make a second
+# token nobody saw; the session remembers the last values used and refuses a repeat.
+ALREADY_SENT = (
+    "this form was already sent: its token was made and shown once; "
+    "make a new one if you did not copy it"
+)
+_USED_FORMS = "used_forms"
+
+
+def first_submission(form: Form) -> bool:
+    once = form.get("once", "")
+    if not once:
+        return True  # a client that sends no value takes its chances
+    used = session.get(_USED_FORMS, [])
+    if once in used:
+        return False
+    session[_USED_FORMS] = [*used, once][-20:]
+    return True
 
 
 @bp.after_request

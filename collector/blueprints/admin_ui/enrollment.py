@@ -9,11 +9,13 @@ from flask import render_template, request, url_for
 from collector import admin_views, device_admin, people
 from collector.access import login_required
 from collector.blueprints.admin_ui import (
+    ALREADY_SENT,
     FIXABLE,
     Form,
     Page,
     bp,
     field,
+    first_submission,
     form_chatter,
     record,
     status_of,
@@ -57,6 +59,8 @@ def enrollment_page() -> Page:
 @login_required("admin")
 def create_enroll_token() -> Page:
     form = request.form
+    if not first_submission(form):
+        return _enrollment(None, ALREADY_SENT, 409)
     lifetimes = {value: (label, ttl) for value, label, ttl in TTL_CHOICES}
     choice = field(form, "ttl")
     try:

@@ -9,12 +9,14 @@ from collector import admin_views, api_tokens
 from collector.access import login_required
 from collector.auth import ROLES as TOKEN_ROLES
 from collector.blueprints.admin_ui import (
+    ALREADY_SENT,
     FIXABLE,
     Conflict,
     Form,
     Page,
     bp,
     field,
+    first_submission,
     linked_chatter,
     or_404,
     record,
@@ -49,6 +51,8 @@ def tokens_page() -> Page:
 @login_required("admin")
 def create_api_token() -> Page:
     form = request.form
+    if not first_submission(form):
+        return _tokens(None, ALREADY_SENT, 409)
     role, key = field(form, "role"), field(form, "chatter")
     try:
         with writing() as (session, me):
