@@ -606,3 +606,13 @@ def test_reloading_the_secret_page_makes_no_second_token(
     # The browser's reload sends the same form again: refused, nothing written.
     text = refused(site, path, 409, "already sent", once=found.group(1), **fields)
     assert _secret(first.text) not in text
+
+
+def test_every_agency_setting_has_a_field(site: Site) -> None:
+    from collector.blueprints.admin_ui.settings import SETTING_LABELS
+    from collector.settings import DEFINITIONS
+
+    assert set(SETTING_LABELS) == set(DEFINITIONS)
+    page = site.admin.get("/admin/settings").text
+    for name in DEFINITIONS:
+        assert f'id="{name}"' in page, name

@@ -31,6 +31,7 @@ SETTING_LABELS = {
     "outbox_max_days": "Days an agent keeps unsent slices",
     "currency": "Currency",
     "agency_timezone": "Agency time zone",
+    "attribution_window_days": "Order attribution window (days)",
 }
 
 
