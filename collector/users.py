@@ -17,9 +17,13 @@ from collector.models import Chatter, LoginFailure, User
 
 ROLES = ("admin", "manager", "chatter")
 MIN_PASSWORD = 10
-# Per account and per address, within the window: then the login refuses until it passes.
-MAX_FAILURES_PER_EMAIL = 5
+# Failures within the window after which a login refuses until it passes.  The tight
+# limit is per account *from one address*, so a stranger cannot lock a manager out by
+# guessing; one address is limited across accounts, and an account across every
+# address (a spread-out attack) more loosely.
+MAX_FAILURES_PER_EMAIL = 5  # per account, from one address
 MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_ACCOUNT = 50  # per account, from all addresses
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Checked against when the email is unknown, so both cases cost the same time.
@@ -80,20 +84,25 @@ def authenticate(
     """The active user with this email and password; a failure is recorded."""
     email = normalise_email(email)
     since = now - FAILURE_WINDOW
-    by_email = session.scalar(
-        select(func.count()).where(LoginFailure.email == email, LoginFailure.at >= since)
+    address = address[:64]
+    recent = select(func.count()).where(LoginFailure.at >= since)
+    here = session.scalar(
+        recent.where(LoginFailure.email == email, LoginFailure.address == address)
     )
-    by_address = session.scalar(
-        select(func.count()).where(LoginFailure.address == address, LoginFailure.at >= since)
-    )
-    if (by_email or 0) >= MAX_FAILURES_PER_EMAIL or (by_address or 0) >= MAX_FAILURES_PER_ADDRESS:
+    by_address = session.scalar(recent.where(LoginFailure.address == address))
+    by_account = session.scalar(recent.where(LoginFailure.email == email))
+    if (
+        (here or 0) >= MAX_FAILURES_PER_EMAIL
+        or (by_address or 0) >= MAX_FAILURES_PER_ADDRESS
+        or (by_account or 0) >= MAX_FAILURES_PER_ACCOUNT
+    ):
         raise LoginRefused(
             "too many failed attempts: wait 15 minutes before trying again", locked=True
         )
     user = session.scalar(select(User).where(User.email == email))
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not valid or not user.active:
-        session.add(LoginFailure(email=email, address=address[:64], at=now))
+        session.add(LoginFailure(email=email, address=address, at=now))
         session.execute(delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW * 4))
         raise LoginRefused("wrong email or password")
     user.last_login_at = now

@@ -116,3 +116,21 @@ def test_cookies_are_secure_by_default(database_url: str) -> None:
         from collector.db import db
 
         db.engine.dispose()
+
+
+def test_a_stranger_cannot_lock_an_account_out(browser: Collector) -> None:
+    from collector.db import db
+    from shared.protocol import utc_now
+
+    now, attacker, owner = utc_now(), "203.0.113.9", "198.51.100.7"
+    with browser.app.app_context():
+        session = db.session
+        for _ in range(users.MAX_FAILURES_PER_EMAIL):
+            with pytest.raises(users.LoginRefused):
+                users.authenticate(session, "boss@agency.test", "wrong password!", attacker, now)
+        with pytest.raises(users.LoginRefused) as refused:
+            users.authenticate(session, "boss@agency.test", PASSWORD, attacker, now)
+        assert refused.value.locked  # the guesser is stopped ...
+        user = users.authenticate(session, "boss@agency.test", PASSWORD, owner, now)
+        assert user.email == "boss@agency.test"  # ... and the owner still gets in
+        session.rollback()
