@@ -91,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--part",
-        choices=("all", "collector", "stats", "agent"),
+        choices=("all", "collector", "stats", "pages", "agent"),
         default="all",
-        help="the collector lanes, the chatter-stats views, the agent footprint, or all (default)",
+        help=(
+            "the collector lanes, the chatter-stats views, the dashboard pages, "
+            "the agent footprint, or all (default)"
+        ),
     )
     parser.add_argument(
         "--stats-scale",
@@ -102,11 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         help="size of the generated agency for the stats views (1.0: 10M events, 8M slices)",
     )
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     if args.part == "agent":
         return _agent_part()
     if args.part == "stats":
         return _stats_part(args.lane or list(LANES), args.stats_scale)
-    signal.signal(signal.SIGTERM, _terminate)
+    if args.part == "pages":
+        return _pages_part(args.lane or list(LANES), args.stats_scale)
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     results: list[report.LaneResult] = []
@@ -139,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     if args.part == "all":
         status = _stats_part(args.lane or list(LANES), args.stats_scale) or status
+        status = _pages_part(args.lane or list(LANES), args.stats_scale) or status
         status = _agent_part() or status
     return status
 
@@ -162,6 +168,50 @@ def _stats_part(names: list[str], scale: float) -> int:
             status = 2
     print()
     print(stats_views.render(results))
+    sys.stdout.flush()
+    return status
+
+
+def _pages_part(names: list[str], scale: float) -> int:
+    """The dashboard pages: server time on the generated agency, page load in Chromium."""
+    from bench import page_load, pages
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    results = []
+    status = 0
+    for name in names:
+        if name == "postgresql" and (reason := lanes.pg_unreachable(lanes.pg_admin_url())):
+            results.append(pages.PagesLane(name, scale, "not run", reason))
+            status = 2 if _in_ci() else status
+            continue
+        try:
+            results.append(pages.run(name, scale))
+        except Exception as exc:  # report the lane as failed and go on with the next one
+            traceback.print_exc()
+            results.append(pages.PagesLane(name, scale, "failed", f"{type(exc).__name__}: {exc}"))
+            status = 2
+    try:
+        load = page_load.run()
+    except page_load.NotRun as exc:
+        print(f"page load not measured: {exc}", flush=True)
+        load = page_load.PageLoadResult("not run", str(exc))
+        status = 2 if _in_ci() else status
+    except Exception as exc:  # the server times above still count
+        traceback.print_exc()
+        load = page_load.PageLoadResult("failed", f"{type(exc).__name__}: {exc}")
+        status = 2
+    print()
+    print(pages.render(results))
+    print()
+    print(page_load.render(load))
+    meta = _meta(started, time.monotonic() - t0)
+    section = {k: meta[k] for k in ("started_at", "duration_s", "commit", "machine")}
+    section |= {
+        "server_time": [lane.as_dict() for lane in results],
+        "page_load": load.as_dict(),
+    }
+    print(f"results written to {report.merge_json('pages', section)}")
     sys.stdout.flush()
     return status
 

@@ -24,7 +24,7 @@ class Credentials:
     integration_token: str
 
 
-def _cli_command() -> list[str]:
+def cli_command() -> list[str]:
     beside = Path(sys.executable).with_name("chatter-collector")
     if beside.exists():
         return [str(beside)]
@@ -37,7 +37,7 @@ def _cli_command() -> list[str]:
 def cli(url: str, *args: str) -> str:
     """Run one ``chatter-collector`` command against ``url``; its stdout, stripped."""
     done = subprocess.run(
-        [*_cli_command(), "--database", url, *args],
+        [*cli_command(), "--database", url, *args],
         capture_output=True,
         text=True,
         timeout=120,

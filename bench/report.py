@@ -136,12 +136,30 @@ def _lane_notes(lane: LaneResult) -> list[str]:
     return notes
 
 
-def write_json(results: list[LaneResult], meta: dict[str, Any]) -> Path:
+def _latest() -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     ignore = RESULTS_DIR / ".gitignore"
     if not ignore.exists():
         ignore.write_text("*.json\n")
-    path = RESULTS_DIR / "latest.json"
+    return RESULTS_DIR / "latest.json"
+
+
+def merge_json(section: str, value: dict[str, Any]) -> Path:
+    """One part's results under ``section`` of latest.json, keeping what the rest wrote."""
+    path = _latest()
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        document = {}
+    if not isinstance(document, dict):
+        document = {}
+    document[section] = value
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def write_json(results: list[LaneResult], meta: dict[str, Any]) -> Path:
+    path = _latest()
     document = meta | {
         "targets": {
             "heartbeat_1_slice_min_rps": TARGET_HEARTBEAT_RPS,

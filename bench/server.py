@@ -70,18 +70,18 @@ def gunicorn(database_url: str, workdir: Path, timeout_s: float = 60) -> Iterato
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     server = Server(proc, port, log_path)
     try:
-        _wait_healthy(server, timeout_s)
+        wait_healthy(server, timeout_s)
         yield server
     finally:
-        _stop(proc)
+        stop(proc)
 
 
-def _wait_healthy(server: Server, timeout_s: float) -> None:
+def wait_healthy(server: Server, timeout_s: float) -> None:
     give_up = time.monotonic() + timeout_s
     while time.monotonic() < give_up:
         if server.proc.poll() is not None:
             tail = server.log_path.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"gunicorn exited with {server.proc.returncode}:\n{tail}")
+            raise RuntimeError(f"the server exited with {server.proc.returncode}:\n{tail}")
         try:
             conn = http.client.HTTPConnection(HOST, server.port, timeout=2)
             conn.request("GET", "/healthz")
@@ -92,10 +92,10 @@ def _wait_healthy(server: Server, timeout_s: float) -> None:
         except OSError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer /healthz within {timeout_s:.0f} s")
+    raise RuntimeError(f"the server did not answer /healthz within {timeout_s:.0f} s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
     proc.send_signal(signal.SIGTERM)

@@ -51,7 +51,8 @@ class StatsLane:
     ingest_batches: int = 0
 
 
-def _timed(call: Callable[[], Any], repeats: int = REPEATS) -> list[float]:
+def timed(call: Callable[[], Any], repeats: int = REPEATS) -> list[float]:
+    """One warm-up call, then ``repeats`` timed calls: their wall times in ms."""
     call()  # warm caches the way a dashboard's second view finds them
     samples = []
     for _ in range(repeats):
@@ -70,22 +71,32 @@ def _get(client: FlaskClient, token: str, path: str, **params: str) -> Callable[
     return call
 
 
+def last_days(q: dict[str, Any], days: int) -> dict[str, str]:
+    """The report range of the data set's last ``days`` local days (start, end, tz)."""
+    end = dt.date.fromisoformat(q["end"])
+    return {"start": str(end - dt.timedelta(days=days - 1)), "end": q["end"], "tz": q["tz"]}
+
+
+def dataset_of(q: dict[str, Any]) -> dict[str, Any]:
+    """What a result names of the data set: its range, zone, busy chatter and creator."""
+    return {k: q[k] for k in ("start", "end", "tz", "chatter", "creator")}
+
+
 def run(lane: str, scale: float) -> StatsLane:
     from collector import create_app
     from collector.db import db
 
     result = StatsLane(lane, scale)
     url = stats_data.ensure_dataset(lane, scale)
-    marker = stats_data.sample_queries(url)
-    result.dataset = {k: marker[k] for k in ("start", "end", "tz", "chatter", "creator")}
     q = stats_data.sample_queries(url)
+    result.dataset = dataset_of(q)
     token = q["manager_token"]
     integration = cli(url, "api-token", f"bench-int-{int(time.time())}", "--role", "integration")
     app = create_app({"DATABASE_URL": url})
     try:
         client = app.test_client()
         base = {"start": q["start"], "end": q["end"], "tz": q["tz"]}
-        week = {**base, "start": str(dt.date.fromisoformat(q["end"]) - dt.timedelta(days=6))}
+        week = last_days(q, 7)
         chatter = q["chatter"]
         views = [
             ("all-chatters table, 90 days", "/api/v1/stats/chatters", base),
@@ -115,7 +126,7 @@ def run(lane: str, scale: float) -> StatsLane:
             ),
         ]
         for name, path, params in views:
-            samples = _timed(_get(client, token, path, **params))
+            samples = timed(_get(client, token, path, **params))
             result.views.append(ViewTiming(name, samples))
             print(f"[stats {lane}] {name}: median {statistics.median(samples):.1f} ms", flush=True)
         result.ingest_events_per_s, result.ingest_batches = _ingest(client, integration, token, q)
