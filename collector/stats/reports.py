@@ -201,12 +201,22 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
 Report = dict[str, Any] | Response
 
 
-def chatters(session: Session, req: Request) -> Report:
-    """All chatters' metrics, the selection's totals, search ``q``, ``sort``/``order``."""
-    now = req.totals(session, req.period)
+def chatters(session: Session, req: Request, *, medians: bool | None = None) -> Report:
+    """All chatters' metrics, the selection's totals, search ``q``, ``sort``/``order``.
+
+    The median response time needs every sample of the range, which costs more than
+    every other figure together; it is left out when the caller shows no median (an
+    export whose ``columns`` lack it, or ``medians=False``).
+    """
+    if medians is None:
+        wanted = req.args.get("columns")
+        medians = not wanted or "median_response_seconds" in wanted.split(",")
+    if not medians and req.args.get("sort") == "median_response_seconds":
+        medians = True
+    now = req.totals(session, req.period, medians=medians)
     before: dict[int | None, ChatterMetrics] = {}
     if req.compare:
-        before = req.totals(session, req.previous)
+        before = req.totals(session, req.previous, medians=medians)
     own = req.own_chatter
     shown: list[tuple[str | None, str, int | None]] = []
     for chatter in req.people:
@@ -225,7 +235,7 @@ def chatters(session: Session, req: Request) -> Report:
     query = (req.args.get("q") or "").strip().lower()
     # A search looks for chatters by name or key; the unattributed row is not one.
     rows = [
-        _chatter_row(req, key, name, now, before, chatter_id)
+        _chatter_row(req, key, name, now, before, chatter_id, medians)
         for key, name, chatter_id in shown
         if not query or (key is not None and (query in name.lower() or query in key))
     ]
@@ -289,15 +299,18 @@ def _chatter_row(
     now: dict[int | None, ChatterMetrics],
     before: dict[int | None, ChatterMetrics],
     chatter_id: int | None,
+    medians: bool = True,
 ) -> dict[str, Any]:
-    fields = present.metric_fields(now.get(chatter_id, ChatterMetrics()), req.exponent)
+    metrics = now.get(chatter_id, ChatterMetrics())
+    fields = present.metric_fields(metrics, req.exponent, medians=medians)
     # METRICS.md: under one creator, a chatter assigned to several shows all their activity.
     fields["activity_shared"] = bool(
         req.creator and chatter_id is not None and len(req.assignments[chatter_id]) > 1
     )
     row: dict[str, Any] = {"key": key, "name": name, **fields}
     if req.compare:
-        old = present.metric_fields(before.get(chatter_id, ChatterMetrics()), req.exponent)
+        old_metrics = before.get(chatter_id, ChatterMetrics())
+        old = present.metric_fields(old_metrics, req.exponent, medians=medians)
         row["previous"] = old
         row["change"] = present.change(fields, old, req.exponent)
     return row

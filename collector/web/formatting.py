@@ -85,3 +85,12 @@ FILTERS: dict[str, Callable[[Any], str]] = {
     "integer": integer,
     "number": number,
 }
+
+
+def shown(value: Any, kind: str, currency: str = "") -> str:
+    """Any figure for people, by its kind (the template filter ``fmt``)."""
+    if kind == "money":
+        return money(value, currency)
+    if kind in ("text", "date"):
+        return "" if value is None else str(value)
+    return FILTERS[kind](value)
