@@ -38,6 +38,7 @@ from collector.db import begin_write, db
 from collector.errors import ApiError
 from collector.settings import get_value
 from collector.stats import reports
+from collector.web import conversations_page as conversations
 from collector.web import formatting, pages, selection
 from shared.protocol import utc_now
 
@@ -245,8 +246,34 @@ COMMON_ZONES = [
 @bp.app_template_filter("fmt")
 def _format(value: Any, kind: str, currency: str = "") -> str:
     """One filter for every kind of figure: ``{{ value|fmt('money', currency) }}``."""
-    if kind == "money":
-        return formatting.money(value, currency)
-    if kind in ("text", "date"):
-        return "" if value is None else str(value)
-    return str(formatting.FILTERS[kind](value))
+    return formatting.shown(value, kind, currency)
+
+
+@bp.get("/conversations")
+@login_required(*MANAGERS)
+def conversations_page() -> str:
+    """Conversation analytics: the chat widget's figures, trends, ratings and agents."""
+    # The shop is the agency's, not a creator's: a creator in a link is left out.
+    agency_tz = str(get_value(db.session, "agency_timezone"))
+    args = {k: v for k, v in request.args.items() if k != "creator"}
+    sel = selection.from_args(args, agency_tz, utc_now(), ())
+    choices = conversations.Choices.from_args(request.args)
+    req = _report_request(sel.query())
+    try:
+        context = conversations.build(db.session, req, sel, choices)
+    except ApiError as exc:
+        abort(exc.status, description=exc.message)
+
+    def here(**changes: Any) -> str:
+        """This page with some choices changed; the selection and the others kept."""
+        merged = {**sel.state(), **choices.state(), **changes}
+        return url_for("dashboard.conversations_page", **{k: v for k, v in merged.items() if v})
+
+    return render_template(
+        "conversations.html",
+        **context,
+        presets=selection.PRESETS,
+        zones=COMMON_ZONES,
+        here=here,
+        creator_ignored=bool(request.args.get("creator")),
+    )

@@ -229,6 +229,8 @@ def now_sales(row: Mapping[str, Any], req: Request) -> int:
 
 _POINT_FIELDS: list[tuple[str, str, Any]] = [
     ("requests", "Requests", "integer"),
+    ("requests_agent_initiated", "Agent-initiated requests", "integer"),
+    ("requests_visitor_initiated", "Visitor-initiated requests", "integer"),
     ("text_requests", "Text requests", "integer"),
     ("video_requests", "Video (call) requests", "integer"),
     ("conversations", "Conversations", "integer"),
