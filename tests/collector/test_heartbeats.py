@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -90,31 +91,35 @@ def _aligned(seconds_ago: int) -> str:
     return format_time(dt.datetime.fromtimestamp((now - seconds_ago) // 60 * 60, dt.UTC))
 
 
-INVALID: list[tuple[str, dict[str, Any], str]] = [
-    ("misaligned start", {"start": _aligned(600)[:-3] + "07Z"}, "not aligned"),
-    ("zero duration", {"duration": 0}, "outside 1..3600"),
-    ("huge duration", {"duration": 3601}, "outside 1..3600"),
-    ("duration past slice", {"duration": 61}, "longer than the 60-second slice"),
-    ("active over duration", {"active_seconds": 61, "duration": 60}, "active_seconds"),
-    ("input over duration", {"input_seconds": 70}, "input_seconds"),
-    ("negative keystrokes", {"keystrokes": -1}, ">= 0"),
-    ("negative mouse", {"mouse_events": -5}, ">= 0"),
-    ("implausible keystrokes", {"keystrokes": 3001}, "implausible"),
-    ("implausible mouse", {"mouse_events": 12001}, "implausible"),
-    ("future start", {"start": _aligned(-900)}, "future"),
-    ("too old", {"start": _aligned(36 * 86400)}, "older than 35 days"),
-    ("paused plus active", {"paused_seconds": 40, "active_seconds": 30}, "exceed"),
-    ("naive time", {"start": _aligned(600)[:-1]}, "timezone"),
-    ("string count", {"keystrokes": "12"}, "Expected `int`"),
+# Times are computed when a case runs, not when the module is collected: a long test
+# session must not turn "15 minutes ahead" into the past.
+Change = Callable[[], dict[str, Any]]
+
+INVALID: list[tuple[str, Change, str]] = [
+    ("misaligned start", lambda: {"start": _aligned(600)[:-3] + "07Z"}, "not aligned"),
+    ("zero duration", lambda: {"duration": 0}, "outside 1..3600"),
+    ("huge duration", lambda: {"duration": 3601}, "outside 1..3600"),
+    ("duration past slice", lambda: {"duration": 61}, "longer than the 60-second slice"),
+    ("active over duration", lambda: {"active_seconds": 61, "duration": 60}, "active_seconds"),
+    ("input over duration", lambda: {"input_seconds": 70}, "input_seconds"),
+    ("negative keystrokes", lambda: {"keystrokes": -1}, ">= 0"),
+    ("negative mouse", lambda: {"mouse_events": -5}, ">= 0"),
+    ("implausible keystrokes", lambda: {"keystrokes": 3001}, "implausible"),
+    ("implausible mouse", lambda: {"mouse_events": 12001}, "implausible"),
+    ("future start", lambda: {"start": _aligned(-900)}, "future"),
+    ("too old", lambda: {"start": _aligned(36 * 86400)}, "older than 35 days"),
+    ("paused plus active", lambda: {"paused_seconds": 40, "active_seconds": 30}, "exceed"),
+    ("naive time", lambda: {"start": _aligned(600)[:-1]}, "timezone"),
+    ("string count", lambda: {"keystrokes": "12"}, "Expected `int`"),
 ]
 
 
 @pytest.mark.parametrize(("case", "change", "message"), INVALID, ids=[c[0] for c in INVALID])
 def test_invalid_slice_rejects_whole_batch(
-    agency: Collector, agent: Agent, case: str, change: dict[str, Any], message: str
+    agency: Collector, agent: Agent, case: str, change: Change, message: str
 ) -> None:
     good = agent.slices(3)
-    bad = {**good[1], **change}
+    bad = {**good[1], **change()}
     reply = agent.send([good[0], bad, good[2]])
     assert reply.status_code == 422, (case, reply.text)
     body = reply.json()
