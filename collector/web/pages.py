@@ -89,7 +89,7 @@ def figures(totals: Mapping[str, Any], previous: Mapping[str, Any] | None) -> li
             "format": fmt,
             "previous": before,
             "change": delta,
-            "split": [(text, totals.get(key), kind) for key, text, kind in split],
+            "split": [(text, _part(totals, key), kind) for key, text, kind in split],
         }
 
     return [
@@ -115,6 +115,16 @@ def figures(totals: Mapping[str, Any], previous: Mapping[str, Any] | None) -> li
         ),
         figure("avg_response_seconds", "Average response time", "wait", []),
     ]
+
+
+def _part(totals: Mapping[str, Any], key: str) -> Any:
+    """A figure's part; inactive time is online minus active in whole minutes, so the
+    h:mm parts shown add up to the h:mm total (each rounds down on its own otherwise)."""
+    if key == "inactive_seconds":
+        online, active = totals.get("online_seconds"), totals.get("active_seconds")
+        if online is not None and active is not None:
+            return (online // 60 - active // 60) * 60
+    return totals.get(key)
 
 
 def _number(value: Any) -> float:
