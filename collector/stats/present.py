@@ -116,7 +116,7 @@ DAILY_COLUMNS = _columns(
         ("active_seconds", "Active", "duration"),
         ("inactive_seconds", "Inactive", "duration"),
         ("paused_seconds", "Paused", "duration"),
-        ("total_revenue", "Total revenue", "money"),
+        ("total_revenue", "Total sales", "money"),
         ("ppv_sales", "PPV sales", "money"),
         ("tips", "Tips", "money"),
         ("avg_response_seconds", "Avg response", "duration"),

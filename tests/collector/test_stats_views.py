@@ -227,7 +227,7 @@ def test_exports_equal_the_json(agency: Collector, integration: str) -> None:
         book.close()
     daily = get(agency, manager, "chatters/alice/daily", format="csv", end="2026-11-21")
     days = list(csv.DictReader(io.StringIO(daily.content.decode("utf-8-sig"))))
-    assert [(d["Date"], d["Total revenue"]) for d in days] == [
+    assert [(d["Date"], d["Total sales"]) for d in days] == [
         ("2026-11-20", "13.00"),
         ("2026-11-21", "-10.00"),
     ]
