@@ -91,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--part",
-        choices=("all", "collector", "stats", "pages", "agent"),
+        choices=("all", "collector", "stats", "pages", "conversations", "agent"),
         default="all",
         help=(
             "the collector lanes, the chatter-stats views, the dashboard pages, "
-            "the agent footprint, or all (default)"
+            "the conversation analytics, the agent footprint, or all (default)"
         ),
     )
     parser.add_argument(
@@ -103,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=1.0,
         help="size of the generated agency for the stats views (1.0: 10M events, 8M slices)",
+    )
+    parser.add_argument(
+        "--conversations-scale",
+        type=float,
+        default=1.0,
+        help="size of the generated shop for the conversation analytics (1.0: 1M requests)",
     )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
@@ -112,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         return _stats_part(args.lane or list(LANES), args.stats_scale)
     if args.part == "pages":
         return _pages_part(args.lane or list(LANES), args.stats_scale)
+    if args.part == "conversations":
+        return _conversations_part(args.lane or list(LANES), args.conversations_scale)
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     results: list[report.LaneResult] = []
@@ -145,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.part == "all":
         status = _stats_part(args.lane or list(LANES), args.stats_scale) or status
         status = _pages_part(args.lane or list(LANES), args.stats_scale) or status
+        status = _conversations_part(args.lane or list(LANES), args.conversations_scale) or status
         status = _agent_part() or status
     return status
 
@@ -212,6 +221,42 @@ def _pages_part(names: list[str], scale: float) -> int:
         "page_load": load.as_dict(),
     }
     print(f"results written to {report.merge_json('pages', section)}")
+    sys.stdout.flush()
+    return status
+
+
+def _conversations_part(names: list[str], scale: float) -> int:
+    """Conversation analytics: summary and leaderboard server time on the generated shop."""
+    from bench import conversations
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    results = []
+    status = 0
+    for name in names:
+        if name == "postgresql" and (reason := lanes.pg_unreachable(lanes.pg_admin_url())):
+            results.append(conversations.LaneResult(name, scale, "not run", reason))
+            status = 2 if _in_ci() else status
+            continue
+        try:
+            results += conversations.run([name], scale)
+        except Exception as exc:  # report the lane as failed and go on with the next one
+            traceback.print_exc()
+            results.append(
+                conversations.LaneResult(name, scale, "failed", f"{type(exc).__name__}: {exc}")
+            )
+            status = 2
+    if conversations.missed(results):
+        status = status or 1
+    print()
+    print(conversations.report(results))
+    meta = _meta(started, time.monotonic() - t0)
+    section = {k: meta[k] for k in ("started_at", "duration_s", "commit", "machine")}
+    section |= {
+        "target_ms": conversations.TARGET_MS,
+        "lanes": [lane.as_dict() for lane in results],
+    }
+    print(f"results written to {report.merge_json('conversations', section)}")
     sys.stdout.flush()
     return status
 

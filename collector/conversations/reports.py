@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from collector.conversations import metrics as m
-from collector.conversations import rollups, views
+from collector.conversations import views
 from collector.conversations.facts import CR, E
 from collector.errors import ApiError
 from collector.exports import Column
@@ -110,36 +110,56 @@ def _breakdown(cells: list[m.Breakdown]) -> list[dict[str, Any]]:
     ]
 
 
+def _read_summaries(connection: Connection, req: Request) -> tuple[views.Summaries, int]:
+    """The range's summary read with its previous period's (one read when they adjoin).
+
+    Returns the read and the slot of the range in it (the previous period's is slot 0).
+    """
+    kinds = (*views.SUMMARY_SETS, "auto")
+    bounds = views.period_bounds(req.period)
+    if not req.compare:
+        return views.read_summaries(connection, bounds, kinds), 0
+    before = views.period_bounds(req.previous)
+    if before[1] == bounds[0]:
+        return views.read_summaries(connection, [before[0], *bounds], kinds), 1
+    old = views.read_summaries(connection, before, views.SUMMARY_SETS)
+    now = views.read_summaries(connection, bounds, kinds)
+    joined = views.Summaries(
+        old.summaries + now.summaries, old.sums + now.sums, old.sets + now.sets
+    )
+    return joined, 1
+
+
 def summary(session: Session, req: Request) -> Report:
     """The range's key figures, breakdown, top pages and auto messages."""
     check_request(req)
     limit = _limit(req.args)
     connection = session.connection()
-    found = [views.summary(connection, p) for p in _periods(req)]
-    now = found[0]
+    read, slot = _read_summaries(connection, req)
+    now = read.summaries[slot]
+    before = read.summaries[0] if req.compare else None
     if req.fmt != "json":
         rows = [{"period": _range_label(req.period), **fields(req, now)}]
-        if req.compare:
-            rows.append({"period": _range_label(req.previous), **fields(req, found[1])})
-            rows.append({"period": "Change", **change(req, now, found[1])})
+        if before is not None:
+            rows.append({"period": _range_label(req.previous), **fields(req, before)})
+            rows.append({"period": "Change", **change(req, now, before)})
         columns = [Column("period", "Period", "text")] + [
             Column(k, t, kind) for k, t, kind in SUMMARY_FIELDS
         ]
         return req.export("Conversations", columns, rows, "conversations")
-    sums = views.total(views.sums(connection, views.period_bounds(req.period), by_agent=False)[0])
     body: dict[str, Any] = {**_base(req), "summary": fields(req, now)}
-    body["breakdown"] = _breakdown(views.breakdown(sums))
+    body["breakdown"] = _breakdown(views.breakdown(read.sums[slot]))
     body["top_urls"] = [
         {"url": c.key, "requests": c.count, "conversations": c.second}
         for c in views.top_urls(connection, req.period, limit)
     ]
     body["top_auto_messages"] = [
         {"trigger_id": c.key, "clicks": c.count, "visitors": c.second}
-        for c in views.auto_messages(connection, req.period, limit)
+        for c in views.ranked_auto_messages(read.sets[slot], limit)
     ]
-    if req.compare:
-        body["previous"] = fields(req, found[1])
-        body["change"] = change(req, now, found[1])
+    if before is not None:
+        body["previous"] = fields(req, before)
+        body["change"] = change(req, now, before)
     return body
 
 
@@ -166,16 +186,29 @@ AGENT_COLUMNS = [
 ]
 
 
+# The sums a leaderboard row and its days use.
+AGENT_SUMS = (
+    *(f"{kind}_{i}_{c}" for kind in ("req", "conv") for i in m.INITIATORS for c in m.CHANNELS),
+    "orders",
+    "gmv",
+    "nps_rated",
+    "nps_total",
+)
+
+
 def agents(session: Session, req: Request) -> Report:
     """The agent leaderboard, highest attributed sales first, with each agent's days."""
     check_request(req)
     connection = session.connection()
     names = {p.id: p for p in req.people}
-    days = views.sums(connection, views.day_bounds(req.period))
-    now = views.agents(views.sums(connection, views.period_bounds(req.period))[0])
+    days = views.sum_grid(connection, views.day_bounds(req.period), columns=AGENT_SUMS)
+    # The local days partition the range: their sum is the range's (exact integers).
+    now = views.agents(days.totals())
     before: dict[int, m.AgentMetrics] = {}
     if req.compare:
-        before = views.agents(views.sums(connection, views.period_bounds(req.previous))[0])
+        previous = views.period_bounds(req.previous)
+        before = views.agents(views.sum_grid(connection, previous, columns=AGENT_SUMS).totals())
+    trends = _agent_trends(req, days, list(now))
     rows = []
     for agent_id, metrics in now.items():
         person = names.get(agent_id)
@@ -188,10 +221,7 @@ def agents(session: Session, req: Request) -> Report:
             old = before.get(agent_id, m.AgentMetrics())
             row["previous"] = fields(req, old)
             row["change"] = change(req, metrics, old)
-        row["trend"] = [
-            _trend_point(req, day, found.get(agent_id))
-            for day, found in zip(req.period.days(), days, strict=True)
-        ]
+        row["trend"] = trends[agent_id]
         rows.append(row)
     rows.sort(key=lambda r: str(r["name"]).lower())
     rows.sort(key=lambda r: (-now_sales(r, req), -int(r["conversations"])))
@@ -200,25 +230,50 @@ def agents(session: Session, req: Request) -> Report:
     return {**_base(req), "agents": rows}
 
 
-_I = rollups.INDEX
-_ZERO = [0] * len(rollups.SUMS)
-
-
-def _trend_point(req: Request, day: dt.date, values: views.Sums | None) -> dict[str, Any]:
-    v = values or _ZERO
-    by_agent = v[_I["req_agent_text"]] + v[_I["req_agent_video"]]
-    accepted = v[_I["conv_agent_text"]] + v[_I["conv_agent_video"]]
-    rated = v[_I["nps_rated"]]
-    return {
-        "date": day.isoformat(),
-        "requests": by_agent + v[_I["req_visitor_text"]] + v[_I["req_visitor_video"]],
+def _agent_trends(
+    req: Request, days: views.SumGrid, wanted: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Each wanted agent's points, one per local day of the range (columns added in numpy)."""
+    index = {agent: i for i, agent in enumerate(days.agents)}
+    picked = days.values[:, [index[a] for a in wanted], :]  # (days, agents, AGENT_SUMS)
+    col = {name: picked[:, :, i] for i, name in enumerate(days.columns)}
+    by_agent = col["req_agent_text"] + col["req_agent_video"]
+    accepted = col["conv_agent_text"] + col["conv_agent_video"]
+    series = {
+        "requests": by_agent + col["req_visitor_text"] + col["req_visitor_video"],
         "agent_initiated_requests": by_agent,
-        "acceptance_rate": accepted / by_agent if by_agent else None,
-        "conversations": accepted + v[_I["conv_visitor_text"]] + v[_I["conv_visitor_video"]],
-        "attributed_orders": v[_I["orders"]],
-        "attributed_sales": req.money(v[_I["gmv"]]),
-        "avg_rating": v[_I["nps_total"]] / rated if rated else None,
+        "accepted": accepted,
+        "conversations": accepted + col["conv_visitor_text"] + col["conv_visitor_video"],
+        "attributed_orders": col["orders"],
+        "gmv": col["gmv"],
+        "nps_rated": col["nps_rated"],
+        "nps_total": col["nps_total"],
     }
+    # Plain ints per agent and day (agents first), so every figure below is Python's.
+    per_agent = {name: values.T.tolist() for name, values in series.items()}
+    dates = [day.isoformat() for day in req.period.days()]
+    money = req.money
+    found: dict[int, list[dict[str, Any]]] = {}
+    for i, agent in enumerate(wanted):
+        columns = [per_agent[name][i] for name in series]
+        points = []
+        for date, requests, by, acc, conv, orders, gmv, rated, total in zip(
+            dates, *columns, strict=True
+        ):
+            points.append(
+                {
+                    "date": date,
+                    "requests": requests,
+                    "agent_initiated_requests": by,
+                    "acceptance_rate": acc / by if by else None,
+                    "conversations": conv,
+                    "attributed_orders": orders,
+                    "attributed_sales": money(gmv),
+                    "avg_rating": total / rated if rated else None,
+                }
+            )
+        found[agent] = points
+    return found
 
 
 def now_sales(row: Mapping[str, Any], req: Request) -> int:

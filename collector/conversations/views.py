@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from collector.conversations import metrics as m
 from collector.conversations.rollups import (
     DAY,
     INDEX,
+    KINDS,
     SUMS,
     UD,
     UQ,
@@ -137,6 +138,7 @@ def _batches(ranges: Sequence[tuple[int, int]]) -> Iterable[Sequence[tuple[int, 
 # Additive sums, per slot and agent.
 
 SlotSums = list[dict[int | None, Sums]]
+NO_AGENT = -1  # agent_id NULL as read from the database
 
 
 def _add(target: Sums, values: Sequence[Any], sign: int = 1) -> None:
@@ -160,70 +162,201 @@ def _pieces(bounds: Bounds, ranges: Sequence[tuple[int, int]]) -> list[tuple[int
     return pieces
 
 
-def _which(column: Any, pieces: Sequence[tuple[int, int]]) -> Any:
-    """The index of the piece a bucket lies in (the database groups by it)."""
-    return case(*((and_(column >= lo, column < hi), i) for i, (lo, hi) in enumerate(pieces)))
+@dataclass
+class _Reads:
+    """Intervals of one rollup table to add up, each added to one slot or taken off another."""
+
+    intervals: list[tuple[int, int]] = field(default_factory=list)
+    plus: list[int] = field(default_factory=list)  # slot it adds to, or -1
+    minus: list[int] = field(default_factory=list)  # slot it is taken off, or -1
+
+    def add(self, lo: int, hi: int, plus: int, minus: int) -> None:
+        last = len(self.intervals) - 1
+        if last >= 0 and self.intervals[last][1] == lo and self.plus[last] == plus:
+            if self.minus[last] == minus:  # treated alike: one interval
+                self.intervals[last] = (self.intervals[last][0], hi)
+                return
+        self.intervals.append((lo, hi))
+        self.plus.append(plus)
+        self.minus.append(minus)
+
+
+def _reads(bounds: Bounds) -> tuple[_Reads, _Reads]:
+    """What ``sums`` reads: runs of day rows, and quarter pieces (with their corrections)."""
+    plan = _plan(bounds, subtract=True)
+    days, quarters = _Reads(), _Reads()
+    for day in sorted(plan.day_slot):
+        days.add(day, day + DAY, plan.day_slot[day], -1)
+    for lo, hi in _pieces(bounds, plan.ranges):
+        own = _slot(bounds, lo)
+        counted = plan.day_slot.get(lo - lo % DAY)
+        plus = -1 if own is None else own
+        minus = -1 if counted is None else counted
+        if plus != minus:
+            quarters.add(lo, hi, plus, minus)
+    return days, quarters
+
+
+def _values(rows: Sequence[tuple[int, ...]]) -> str:
+    """A literal table ``p(i, lo, hi)`` (our own integers, never user text)."""
+    body = ", ".join(f"({int(i)}, {int(lo)}, {int(hi)})" for i, lo, hi in rows)
+    return f"WITH p(i, lo, hi) AS (VALUES {body})"
+
+
+def _rows(connection: Connection, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a statement without parameters, as plain tuples.
+
+    On PostgreSQL the rows come in binary (psycopg's binary cursor, in the
+    connection's transaction): the visitor sets are megabytes of bytea, three
+    times faster to fetch than as hex text.
+    """
+    driver = connection.connection.driver_connection
+    if connection.dialect.driver == "psycopg" and driver is not None:
+        with driver.cursor(binary=True) as cursor:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+    return [tuple(r) for r in connection.exec_driver_sql(sql)]
+
+
+def _fetch(connection: Connection, sql: str, width: int) -> Any:
+    """Integer rows as one int64 matrix (``width`` columns, even when there are none)."""
+    rows = _rows(connection, sql)
+    if not rows:
+        return np.zeros((0, width), dtype=np.int64)
+    return np.array(rows, dtype=np.int64)
+
+
+def _sum_columns(alias: str, columns: Sequence[str]) -> str:
+    # PostgreSQL's sum of a bigint is a numeric; every sum here fits a bigint.
+    return ", ".join(f"CAST(sum({alias}.{name}) AS BIGINT)" for name in columns)
+
+
+def _read_sums(
+    connection: Connection,
+    table: str,
+    column: str,
+    reads: _Reads,
+    columns: Sequence[str],
+    by_agent: bool,
+) -> tuple[Any, Any, Any]:
+    """(interval index, agent, values) per row: each interval's sums (per agent)."""
+    width = 1 + by_agent + len(columns)
+    if not reads.intervals:
+        found = np.zeros((0, width), dtype=np.int64)
+    else:
+        agent = [f"coalesce(t.agent_id, {NO_AGENT})"] if by_agent else []
+        keys = ", ".join(["p.i", *agent])
+        rows = [(i, lo, hi) for i, (lo, hi) in enumerate(reads.intervals)]
+        sql = (
+            f"{_values(rows)} SELECT {keys}, {_sum_columns('t', columns)} "
+            f"FROM p JOIN {table} t ON t.{column} >= p.lo AND t.{column} < p.hi "
+            f"GROUP BY p.i{', t.agent_id' if by_agent else ''}"
+        )
+        found = _fetch(connection, sql, width)
+    agents = found[:, 1] if by_agent else np.full(len(found), NO_AGENT, dtype=np.int64)
+    return found[:, 0], agents, found[:, 1 + by_agent :]
+
+
+def _day_rows(
+    connection: Connection, reads: _Reads, columns: Sequence[str]
+) -> tuple[Any, Any, Any]:
+    """(interval index, agent, values) per day row, read as stored (no grouping)."""
+    width = 2 + len(columns)
+    spans = _merge(reads.intervals)
+    where = " OR ".join(f"(t.day >= {int(lo)} AND t.day < {int(hi)})" for lo, hi in spans)
+    sql = (
+        f"SELECT t.day, coalesce(t.agent_id, {NO_AGENT}), "
+        f"{', '.join(f't.{name}' for name in columns)} "
+        f"FROM {D.name} t WHERE {where}"
+    )
+    found = _fetch(connection, sql, width)
+    starts = np.array([lo for lo, _ in reads.intervals], dtype=np.int64)
+    which = np.searchsorted(starts, found[:, 0], side="right") - 1
+    return which, found[:, 1], found[:, 2:]
+
+
+@dataclass
+class SumGrid:
+    """The sums of each slot and agent: ``values[slot, agent index, column]``."""
+
+    agents: list[int | None]
+    values: Any  # int64 array (slots, agents, columns)
+    columns: tuple[str, ...] = SUMS
+
+    def _rows(self, values: Any) -> dict[int | None, Sums]:
+        """Rows of all SUMS per agent (columns not read are 0), for agents with anything."""
+        if self.columns == SUMS:
+            nested = values.tolist()
+        else:
+            full = np.zeros((len(self.agents), len(SUMS)), dtype=np.int64)
+            full[:, [INDEX[name] for name in self.columns]] = values
+            nested = full.tolist()
+        return {agent: row for agent, row in zip(self.agents, nested, strict=True) if any(row)}
+
+    def slot(self, i: int) -> dict[int | None, Sums]:
+        """One slot's rows per agent, for the agents with anything in it."""
+        return self._rows(self.values[i])
+
+    def totals(self) -> dict[int | None, Sums]:
+        """Every slot added up, per agent (the slots are consecutive: their whole range)."""
+        return self._rows(self.values.sum(axis=0))
+
+    def slot_totals(self) -> list[Sums]:
+        """Each slot's figures, all agents together (all SUMS)."""
+        return [total(self._rows(values)) for values in self.values]
+
+
+def sum_grid(
+    connection: Connection,
+    bounds: Bounds,
+    *,
+    by_agent: bool = True,
+    columns: Sequence[str] = SUMS,
+) -> SumGrid:
+    """The additive figures of each slot per agent (one agent, None, when not ``by_agent``).
+
+    Whole UTC day rows and, at the edges, quarter pieces, each added to the slot
+    it belongs to and taken off the slot whose day row covered it: the database
+    adds up each interval (one query per table), numpy the slots.
+    """
+    slots = len(bounds) - 1
+    days, quarters = _reads(bounds)
+    read = []
+    if days.intervals:
+        day_count = sum((hi - lo) // DAY for lo, hi in days.intervals)
+        if by_agent and 2 * len(days.intervals) > day_count:
+            # Mostly one day per interval (a day grid): the stored rows are the answer.
+            found = _day_rows(connection, days, columns)
+        else:
+            found = _read_sums(connection, D.name, "day", days, columns, by_agent)
+        read.append((days, found))
+    if quarters.intervals:
+        found = _read_sums(connection, Q.name, "bucket", quarters, columns, by_agent)
+        read.append((quarters, found))
+    slot_parts, agent_parts, value_parts = [], [], []
+    for reads, (which, agent, values) in read:
+        for targets, sign in ((reads.plus, 1), (reads.minus, -1)):
+            slot = np.array(targets, dtype=np.int64)[which]
+            keep = slot >= 0
+            slot_parts.append(slot[keep])
+            agent_parts.append(agent[keep])
+            value_parts.append(values[keep] * sign)
+    width = len(columns)
+    if not slot_parts:
+        return SumGrid([], np.zeros((slots, 0, width), dtype=np.int64), tuple(columns))
+    slot_of = np.concatenate(slot_parts)
+    agent_of = np.concatenate(agent_parts)
+    ids = np.unique(agent_of)  # NO_AGENT (-1) first, as None sorts first
+    grid = np.zeros((slots, len(ids), width), dtype=np.int64)
+    np.add.at(grid, (slot_of, np.searchsorted(ids, agent_of)), np.concatenate(value_parts))
+    agents: list[int | None] = [None if a == NO_AGENT else a for a in ids.tolist()]
+    return SumGrid(agents, grid, tuple(columns))
 
 
 def sums(connection: Connection, bounds: Bounds, *, by_agent: bool = True) -> SlotSums:
     """The additive figures of each slot, per agent id (None: no agent, or all agents)."""
-    plan = _plan(bounds, subtract=True)
-    slots = len(bounds) - 1
-    keys: list[tuple[int, int | None]] = []  # (slot, agent) per row read
-    signs: list[int] = []
-    values: list[Sequence[Any]] = []
-    if plan.day_slot:
-        day_keys: list[Any] = [D.c.day, D.c.agent_id] if by_agent else [D.c.day]
-        query = (
-            select(*day_keys, *(func.sum(D.c[n]) for n in SUMS))
-            .where(_days_clause(D.c.day, plan.day_slot))
-            .group_by(*day_keys)
-        )
-        for row in connection.execute(query):
-            if row[0] in plan.day_slot:
-                keys.append((plan.day_slot[row[0]], row[1] if by_agent else None))
-                signs.append(1)
-                values.append(row[len(day_keys) :])
-    pieces = _pieces(bounds, plan.ranges)
-    for start in range(0, len(pieces), _RANGES_PER_QUERY):
-        batch = pieces[start : start + _RANGES_PER_QUERY]
-        which = _which(Q.c.bucket, batch).label("piece")
-        quarter_keys: list[Any] = [which, Q.c.agent_id] if by_agent else [which]
-        query = (
-            select(*quarter_keys, *(func.sum(Q.c[n]) for n in SUMS))
-            .where(_in_ranges(Q.c.bucket, _merge(batch)))
-            .group_by(*quarter_keys)
-        )
-        for row in connection.execute(query):
-            lo = batch[int(row[0])][0]
-            agent = row[1] if by_agent else None
-            own = _slot(bounds, lo)
-            counted = plan.day_slot.get(lo - lo % DAY)
-            if counted is not None:
-                if own == counted:
-                    continue
-                keys.append((counted, agent))
-                signs.append(-1)
-                values.append(row[len(quarter_keys) :])
-            if own is not None:
-                keys.append((own, agent))
-                signs.append(1)
-                values.append(row[len(quarter_keys) :])
-    agents = sorted({agent for _, agent in keys}, key=lambda a: (a is not None, a or 0))
-    index = {agent: i for i, agent in enumerate(agents)}
-    grid = np.zeros((slots, len(agents), len(SUMS)), dtype=np.int64)
-    if keys:
-        matrix = np.array(values, dtype=np.int64) * np.array(signs, dtype=np.int64)[:, None]
-        np.add.at(
-            grid,
-            (np.array([k[0] for k in keys]), np.array([index[k[1]] for k in keys])),
-            matrix,
-        )
-    found: SlotSums = []
-    nested = grid.tolist()
-    for slot in range(slots):
-        found.append({agent: nested[slot][i] for agent, i in index.items() if any(nested[slot][i])})
-    return found
+    grid = sum_grid(connection, bounds, by_agent=by_agent)
+    return [grid.slot(i) for i in range(len(bounds) - 1)]
 
 
 def total(rows: dict[int | None, Sums]) -> Sums:
@@ -320,52 +453,63 @@ class VisitorSet:
 SlotSets = list[dict[tuple[str, str], VisitorSet]]
 
 
-def visitor_sets(
-    connection: Connection, bounds: Bounds, kinds: Sequence[str], *, postgres_join: bool = True
-) -> SlotSets:
+def visitor_sets(connection: Connection, bounds: Bounds, kinds: Sequence[str]) -> SlotSets:
     """The visitor sets of these kinds in each slot (``auto`` per trigger)."""
     slots: SlotSets = [defaultdict(VisitorSet) for _ in range(len(bounds) - 1)]
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"no visitor sets of kind {sorted(unknown)}")
+    if not kinds:
+        return slots
     plan = _plan(bounds, subtract=False)
+    wanted = ", ".join(f"'{kind}'" for kind in kinds)  # our own names, checked above
     if plan.day_slot:
-        query = select(VD.c.day, VD.c.kind, VD.c.key, VD.c.events, VD.c.ids).where(
-            VD.c.kind.in_(kinds), _days_clause(VD.c.day, plan.day_slot)
-        )
-        for day, kind, key, count, blob in connection.execute(query):
-            if day in plan.day_slot:
-                slots[plan.day_slot[day]][(kind, key)].add(count, blob)
-    for ranges in _batches(plan.ranges):
-        query = select(VQ.c.bucket, VQ.c.kind, VQ.c.key, VQ.c.events, VQ.c.ids).where(
-            VQ.c.kind.in_(kinds), _in_ranges(VQ.c.bucket, ranges)
-        )
-        for bucket, kind, key, count, blob in connection.execute(query):
-            own = _slot(bounds, bucket)
+        days = _Reads()
+        for day in sorted(plan.day_slot):
+            days.add(day, day + DAY, plan.day_slot[day], -1)
+        _read_sets(connection, VD.name, "day", days, wanted, slots)
+    if plan.ranges:
+        quarters = _Reads()
+        for lo, hi in _pieces(bounds, plan.ranges):
+            own = _slot(bounds, lo)
             if own is not None:
-                slots[own][(kind, key)].add(count, blob)
+                quarters.add(lo, hi, own, -1)
+        _read_sets(connection, VQ.name, "bucket", quarters, wanted, slots)
     return slots
 
 
-def _mask(parts: Sequence[Any], size: int) -> Any:
-    mask = np.zeros(size, dtype=bool)
-    for part in parts:
-        mask[part] = True
-    return mask
+def _read_sets(
+    connection: Connection, table: str, column: str, reads: _Reads, wanted: str, slots: SlotSets
+) -> None:
+    if not reads.intervals:
+        return
+    rows = [(slot, lo, hi) for slot, (lo, hi) in zip(reads.plus, reads.intervals, strict=True)]
+    sql = (
+        f"{_values(rows)} SELECT p.i, t.kind, t.key, t.events, t.ids "
+        f"FROM p JOIN {table} t ON t.{column} >= p.lo AND t.{column} < p.hi "
+        f"WHERE t.kind IN ({wanted})"
+    )
+    for slot, kind, key, events, blob in _rows(connection, sql):
+        slots[slot][(kind, key)].add(events, blob)
 
 
 def _size(*sets: VisitorSet) -> int:
     return 1 + max((int(p[-1]) for s in sets for p in s.parts if len(p)), default=0)
 
 
+def _mask(found: VisitorSet, size: int) -> Any:
+    mask = np.zeros(size, dtype=bool)
+    mask[np.concatenate(found.parts)] = True
+    return mask
+
+
 def count(found: VisitorSet) -> int:
-    """Distinct visitors of a set (exact)."""
+    """Distinct visitors of a set (exact): a boolean mask over the dense ids."""
     if not found.parts:
         return 0
     if len(found.parts) == 1:
         return len(found.parts[0])
-    total_ids = sum(len(p) for p in found.parts)
-    size = _size(found)
-    if total_ids * 16 < size:  # few ids: sorting them is cheaper than a mask
-        return len(np.unique(np.concatenate(found.parts)))
-    return int(np.count_nonzero(_mask(found.parts, size)))
+    return int(np.count_nonzero(_mask(found, _size(found))))
 
 
 def common(a: VisitorSet, b: VisitorSet) -> int:
@@ -373,7 +517,7 @@ def common(a: VisitorSet, b: VisitorSet) -> int:
     if not a.parts or not b.parts:
         return 0
     size = _size(a, b)
-    return int(np.count_nonzero(_mask(a.parts, size) & _mask(b.parts, size)))
+    return int(np.count_nonzero(_mask(a, size) & _mask(b, size)))
 
 
 def apply_sets(s: m.Summary, sets: dict[tuple[str, str], VisitorSet]) -> m.Summary:
@@ -389,12 +533,28 @@ def apply_sets(s: m.Summary, sets: dict[tuple[str, str], VisitorSet]) -> m.Summa
 
 def summaries(connection: Connection, bounds: Bounds) -> list[m.Summary]:
     """The summary of each slot, equal to metrics.summary on the raw rows."""
-    slot_sums = sums(connection, bounds, by_agent=False)
-    slot_sets = visitor_sets(connection, bounds, SUMMARY_SETS)
-    return [
-        apply_sets(apply_sums(m.Summary(), total(s)), v)
-        for s, v in zip(slot_sums, slot_sets, strict=True)
+    return read_summaries(connection, bounds).summaries
+
+
+@dataclass
+class Summaries:
+    """Each slot's summary, with the sums and visitor sets it was made of."""
+
+    summaries: list[m.Summary]
+    sums: list[Sums]
+    sets: SlotSets
+
+
+def read_summaries(
+    connection: Connection, bounds: Bounds, kinds: Sequence[str] = SUMMARY_SETS
+) -> Summaries:
+    """Summaries of the slots (one query per table), keeping the sets of ``kinds`` too."""
+    slot_sums = sum_grid(connection, bounds, by_agent=False).slot_totals()
+    slot_sets = visitor_sets(connection, bounds, kinds)
+    found = [
+        apply_sets(apply_sums(m.Summary(), s), v) for s, v in zip(slot_sums, slot_sets, strict=True)
     ]
+    return Summaries(found, slot_sums, slot_sets)
 
 
 def summary(connection: Connection, p: Period) -> m.Summary:
@@ -403,9 +563,15 @@ def summary(connection: Connection, p: Period) -> m.Summary:
 
 def auto_messages(connection: Connection, p: Period, limit: int = 10) -> list[m.Counted]:
     """Triggers by clicks, with their distinct clicking visitors."""
-    sets = visitor_sets(connection, period_bounds(p), ("auto",))[0]
+    return ranked_auto_messages(visitor_sets(connection, period_bounds(p), ("auto",))[0], limit)
+
+
+def ranked_auto_messages(
+    sets: dict[tuple[str, str], VisitorSet], limit: int = 10
+) -> list[m.Counted]:
+    """The ``auto`` sets of a slot, most clicked first."""
     ranked = sorted(
-        ((key, found) for (_, key), found in sets.items() if found.events),
+        ((key, found) for (kind, key), found in sets.items() if kind == "auto" and found.events),
         key=lambda kv: (-kv[1].events, kv[0]),
     )
     return [m.Counted(key, found.events, count(found)) for key, found in ranked[:limit]]
@@ -449,8 +615,8 @@ def hours_of_day(connection: Connection, p: Period) -> list[m.HourOfDay]:
         .group_by(Q.c.bucket)
     )
     hours = [m.HourOfDay(h) for h in range(24)]
-    for bucket, text, video in connection.execute(query):
+    for bucket, text_count, video in connection.execute(query):
         local = dt.datetime.fromtimestamp(bucket, dt.UTC).astimezone(p.tz)
-        hours[local.hour].text_requests += int(text or 0)
+        hours[local.hour].text_requests += int(text_count or 0)
         hours[local.hour].video_requests += int(video or 0)
     return hours
