@@ -23,6 +23,10 @@ from shared.money import AmountError, parse_amount
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
+# No agency sold anything through this before 2000; an earlier time is a typo in the
+# year, and would otherwise be stored where no range ever finds it.
+EARLIEST_EVENT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
 
 @dataclass
 class Rejection:
@@ -121,6 +125,11 @@ def prepare(
                 )
         if ev.occurred_at > latest:
             problems.append(f"occurred_at {ev.occurred_at.isoformat()} is in the future")
+        elif ev.occurred_at < EARLIEST_EVENT:
+            problems.append(
+                f"occurred_at {ev.occurred_at.isoformat()} is before {EARLIEST_EVENT.year}: "
+                "a typo in the year?"
+            )
         row = {
             "event_id": ev.id,
             "type": type(ev).__struct_config__.tag,

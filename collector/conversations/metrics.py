@@ -367,8 +367,10 @@ def summary(facts: Facts, span: Span) -> Summary:
             buyers.add(o.visitor)
     s.visitors_in_conversation = len(in_conversation)
     s.converted_visitors = len(buyers & in_conversation)
-    s.visitors_with_request = len(requesters)
-    s.visitors_with_impression = len({v for at, v in facts.impressions if _inside(span, at)})
+    saw = {v for at, v in facts.impressions if _inside(span, at)}
+    # Of the visitors who saw the widget, those who asked: a rate, never above 100 %.
+    s.visitors_with_request = len(requesters & saw)
+    s.visitors_with_impression = len(saw)
     s.visitors_with_click = len({v for at, v in facts.clicks if _inside(span, at)})
     s.auto_message_clicks = sum(1 for at, _, _ in facts.auto_clicks if _inside(span, at))
     for n in facts.nps:

@@ -10,6 +10,7 @@ does; the property tests compare both with the reference computation.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterator
 from typing import Any, cast
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from collector.conversations import facts, rollups
 from collector.conversations.facts import CO, CR, CV, REQUEST_TYPES, E, EventTuple
+from collector.stats.rollups import from_epoch
 from shared.events import CONVERSATION_EVENT_TYPES
 
 _STREAM = {"stream_results": True, "yield_per": 10_000}
@@ -90,28 +92,32 @@ def rebuild_orders(connection: Connection) -> set[int]:
     return buckets
 
 
-def _span(connection: Connection) -> tuple[int, int] | None:
-    lo, hi = connection.execute(
-        select(func.min(E.c.occurred_at), func.max(E.c.occurred_at)).where(
-            E.c.type.in_(CONVERSATION_EVENT_TYPES)
-        )
-    ).one()
-    if lo is None or hi is None:
-        return None
-    return rollups.day_of(lo), rollups.day_of(hi) + rollups.DAY
+def _next_day(connection: Connection, after: dt.datetime | None) -> int | None:
+    """The UTC day of the first conversation event at or after ``after`` (one index seek
+    per type on ix_events_type_occurred), so a rebuild visits only days with events."""
+    first = None
+    for kind in CONVERSATION_EVENT_TYPES:
+        query = select(func.min(E.c.occurred_at)).where(E.c.type == kind)
+        if after is not None:
+            query = query.where(E.c.occurred_at >= after)
+        found = connection.execute(query).scalar()
+        if found is not None and (first is None or found < first):
+            first = found
+    return None if first is None else rollups.day_of(first)
 
 
 def rebuild_rollups(connection: Connection) -> None:
     for table in (rollups.Q, rollups.D, rollups.VQ, rollups.VD, rollups.UQ, rollups.UD):
         connection.execute(delete(table))
-    span = _span(connection)
-    if span is None:
-        return
-    for day in range(span[0], span[1], rollups.DAY):
+    days: list[int] = []
+    day = _next_day(connection, None)
+    while day is not None:
         acc = rollups.Accumulator()
         acc.read(connection, day, day + rollups.DAY)
         acc.write(connection, day, day + rollups.DAY)
-    rollups.refresh_days(connection, range(span[0], span[1], rollups.DAY))
+        days.append(day)
+        day = _next_day(connection, from_epoch(day + rollups.DAY))
+    rollups.refresh_days(connection, days)
 
 
 def rebuild(connection: Connection) -> None:

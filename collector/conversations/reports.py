@@ -362,7 +362,7 @@ FEEDBACK_COLUMNS = [
 
 def _page(args: Mapping[str, str], name: str, default: int, highest: int) -> int:
     raw = args.get(name) or str(default)
-    if not raw.isdigit() or not 1 <= int(raw) <= highest:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= highest:
         raise ApiError(400, "bad_parameter", f"{name}={raw!r}: a whole number from 1 to {highest}")
     return int(raw)
 

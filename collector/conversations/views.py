@@ -522,9 +522,11 @@ def common(a: VisitorSet, b: VisitorSet) -> int:
 
 def apply_sets(s: m.Summary, sets: dict[tuple[str, str], VisitorSet]) -> m.Summary:
     empty = VisitorSet()
-    s.visitors_with_impression = count(sets.get(("impression", ""), empty))
+    saw = sets.get(("impression", ""), empty)
+    s.visitors_with_impression = count(saw)
     s.visitors_with_click = count(sets.get(("click", ""), empty))
-    s.visitors_with_request = count(sets.get(("requester", ""), empty))
+    # Of the visitors who saw the widget, those who asked (METRICS.md: request_rate).
+    s.visitors_with_request = common(sets.get(("requester", ""), empty), saw)
     talked = sets.get(("conversation", ""), empty)
     s.visitors_in_conversation = count(talked)
     s.converted_visitors = common(talked, sets.get(("buyer", ""), empty))

@@ -432,7 +432,7 @@ def _shown(req: Request, by: str, value: int | float | None) -> Any:
 
 def _limit(args: Args) -> int:
     raw = args.get("limit") or "10"
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise ApiError(400, "bad_parameter", f"limit={raw!r}: a whole number from 1 to 1000")
     return int(raw)
 

@@ -106,11 +106,14 @@ LEADERBOARD = [
     ("attributed_orders", "Attributed orders", "integer"),
 ]
 # What the per-agent trend can show: name -> (label, format).
+# Every leaderboard measure the issue lists, over the range, per agent.
 AGENT_METRICS: dict[str, tuple[str, str]] = {
     "conversations": ("Conversations", "integer"),
     "requests": ("Requests", "integer"),
+    "agent_initiated_requests": ("Agent-initiated requests", "integer"),
     "acceptance_rate": ("Acceptance rate", "percent"),
     "attributed_sales": ("Attributed sales", "money"),
+    "attributed_orders": ("Attributed orders", "integer"),
     "avg_rating": ("Average rating", "number"),
 }
 DEFAULT_METRIC = "conversations"
@@ -129,7 +132,8 @@ class Choices:
     def from_args(cls, args: Mapping[str, str]) -> Choices:
         def whole(name: str, default: int, highest: int) -> int:
             raw = args.get(name, "")
-            return int(raw) if raw.isdigit() and 1 <= int(raw) <= highest else default
+            whole = raw.isascii() and raw.isdigit()
+            return int(raw) if whole and 1 <= int(raw) <= highest else default
 
         metric = args.get("metric", "")
         return cls(

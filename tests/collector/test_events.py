@@ -100,6 +100,16 @@ INVALID = [
         {**ev("x10", "fan_message", fan="f"), "occurred_at": "2099-01-01T00:00:00Z"},
         "in the future",
     ),
+    (
+        "year typo",
+        {**ev("x13", "tip", fan="f", amount="1.00"), "occurred_at": "0026-11-20T10:00:00Z"},
+        "before 2000",
+    ),
+    (
+        "before year 1 in UTC",
+        {**ev("x14", "tip", fan="f", amount="1.00"), "occurred_at": "0001-01-01T00:30:00+01:00"},
+        "before 2000",
+    ),
     ("unknown field", ev("x11", "fan_message", fan="f", chatterr="alice"), "unknown field"),
     ("missing field", ev("x12", "ppv_purchase", fan="f", amount="1.00"), "ppv_id"),
 ]

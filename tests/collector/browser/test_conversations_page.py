@@ -76,7 +76,7 @@ def check_page(page: Page, live: LiveCollector) -> dict[str, Any]:
     trends = api(live, "/trends", **chosen, compare="false")
     dates = page.locator("#daily-table tbody th").all_text_contents()
     assert dates == [p["date"] for p in trends["series"]]
-    counts = page.locator("#daily-table tbody tr td:nth-of-type(4)").all_text_contents()
+    counts = page.locator("#daily-table tbody tr td:nth-of-type(6)").all_text_contents()
     assert counts == [f"{p['conversations']:,}" for p in trends["series"]]
     hours = page.locator("#hours-table tbody tr td:nth-of-type(2)").all_text_contents()
     assert hours == [f"{h['video_requests']:,}" for h in trends["hours_of_day"]]

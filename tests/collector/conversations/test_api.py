@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any
@@ -57,7 +58,7 @@ def test_summary(agency: Collector, loaded: str) -> None:
         "agent_acceptance_rate": 0.5,
         "visitor_acceptance_rate": 2 / 3,
         "unanswered_visitor_requests": 1,
-        "request_rate": 0.75,
+        "request_rate": 0.5,
         "text_requests": 3,
         "video_requests": 2,
         "auto_message_clicks": 4,
@@ -121,7 +122,7 @@ def test_trends(agency: Collector, loaded: str) -> None:
     )
     assert (second["widget_ctr"], second["request_rate"], second["nps_average"]) == (
         0.75,
-        0.75,
+        0.5,
         11 / 3,
     )
     hours = {h["hour"]: h for h in body["hours_of_day"]}
@@ -226,3 +227,24 @@ def test_window_setting_recomputes(agency: Collector, loaded: str) -> None:
     assert get(agency, loaded, **two_days).json()["summary"]["orders"] == 0
     agency.cli("settings", "set", "attribution_window_days", "3")
     assert get(agency, loaded, **two_days).json()["summary"]["orders"] == 1
+
+
+def test_stats_rebuild_gives_the_same_numbers_and_skips_empty_years(
+    agency: Collector, loaded: str, integration: str
+) -> None:
+    # One request years earlier: a rebuild visits the days with events, not every day between.
+    old = request(
+        "q-old", dt.datetime(2001, 3, 4, 10, tzinfo=dt.UTC), "r-old", "visitor", "text", "v8"
+    )
+    assert agency.post_events([old], integration).status_code == 200
+    before = [
+        get(agency, loaded).json(),
+        get(agency, loaded, start="2001-03-04", end="2001-03-04").json(),
+    ]
+    agency.cli("stats", "rebuild")
+    after = [
+        get(agency, loaded).json(),
+        get(agency, loaded, start="2001-03-04", end="2001-03-04").json(),
+    ]
+    assert after == before
+    assert after[1]["summary"]["requests_visitor_initiated"] == 1

@@ -55,8 +55,9 @@ def test_widget_and_request_rate() -> None:
     s = m.summary(facts(SCENARIO), DAY)
     assert (s.visitors_with_impression, s.visitors_with_click) == (4, 3)
     assert s.widget_ctr == 0.75  # v9 clicked without an impression: still a clicker
-    # v1, v4 and v5 asked for a chat; four visitors saw the widget.
-    assert s.visitors_with_request == 3 and s.request_rate == 0.75
+    # v1, v4 and v5 asked for a chat; four visitors saw the widget, v5 not among them:
+    # the rate is of those who saw it, so never above 100 %.
+    assert s.visitors_with_request == 2 and s.request_rate == 0.5
     assert s.auto_message_clicks == 4
     top = m.top_auto_messages(facts(SCENARIO), DAY)
     assert [(t.key, t.count, t.second) for t in top] == [("t1", 3, 2), ("t2", 1, 1)]

@@ -146,6 +146,8 @@ def test_the_page_shows_the_apis_numbers(loaded: Collector) -> None:
             p["date"],
             str(p["requests_agent_initiated"]),
             str(p["requests_visitor_initiated"]),
+            str(p["text_requests"]),
+            str(p["video_requests"]),
             str(p["requests"]),
             str(p["conversations"]),
         ]

@@ -179,3 +179,15 @@ def test_pages_forbid_framing_and_other_origins(browser: Collector) -> None:  # 
     assert directives["script-src"] == "'self'"  # no inline script runs
     assert reply.headers["x-frame-options"] == "DENY"
     assert reply.headers["x-content-type-options"] == "nosniff"
+
+
+def test_numbers_in_other_scripts_are_refused_not_crashed_on(browser: Collector) -> None:  # noqa: F811
+    http = logged_in(browser, "boss@agency.test")
+    for path, params in [
+        ("/api/v1/stats/top", {**RANGE, "limit": "²"}),
+        ("/api/v1/stats/conversations/nps", {**RANGE, "page": "²"}),
+        ("/api/v1/stats/conversations/nps", {**RANGE, "per_page": "٣"}),
+    ]:
+        reply = http.get(path, params=params)
+        assert reply.status_code == 400 and reply.json()["error"] == "bad_parameter", path
+    assert http.get("/conversations", params={**PAGE, "page": "²"}).status_code == 200
