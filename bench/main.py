@@ -12,14 +12,16 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import lanes, procstat, report, scenarios, server
 from bench.prepare import enroll_devices, prepare_database
 
 LANES = ("sqlite", "postgresql")
+Lane = TypeVar("Lane")  # one part's result for one lane
 
 
 def _in_ci() -> bool:
@@ -158,23 +160,38 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
+def _each_lane(
+    names: list[str],
+    run: Callable[[str], list[Lane]],
+    unfinished: Callable[[str, str, str], Lane],
+) -> tuple[list[Lane], int]:
+    """Run a part on each lane; an unreachable PostgreSQL is "not run" (an error under
+    CI), a crash is "failed" and the next lane still runs.  Returns results and status."""
+    results: list[Lane] = []
+    status = 0
+    for name in names:
+        if name == "postgresql" and (reason := lanes.pg_unreachable(lanes.pg_admin_url())):
+            results.append(unfinished(name, "not run", reason))
+            status = 2 if _in_ci() else status
+            continue
+        try:
+            results += run(name)
+        except Exception as exc:  # report the lane as failed and go on with the next one
+            traceback.print_exc()
+            results.append(unfinished(name, "failed", f"{type(exc).__name__}: {exc}"))
+            status = 2
+    return results, status
+
+
 def _stats_part(names: list[str], scale: float) -> int:
     """The chatter-stats views on the generated agency (built once, then cached)."""
     from bench import stats_views
 
-    results = []
-    status = 0
-    for name in names:
-        if name == "postgresql" and (reason := lanes.pg_unreachable(lanes.pg_admin_url())):
-            results.append(stats_views.StatsLane(name, scale, "not run", reason))
-            status = 2 if _in_ci() else status
-            continue
-        try:
-            results.append(stats_views.run(name, scale))
-        except Exception as exc:  # report the lane as failed and go on with the next one
-            traceback.print_exc()
-            results.append(stats_views.StatsLane(name, scale, "failed", f"{exc}"))
-            status = 2
+    results, status = _each_lane(
+        names,
+        lambda name: [stats_views.run(name, scale)],
+        lambda name, state, why: stats_views.StatsLane(name, scale, state, why),
+    )
     print()
     print(stats_views.render(results))
     sys.stdout.flush()
@@ -187,19 +204,11 @@ def _pages_part(names: list[str], scale: float) -> int:
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
-    results = []
-    status = 0
-    for name in names:
-        if name == "postgresql" and (reason := lanes.pg_unreachable(lanes.pg_admin_url())):
-            results.append(pages.PagesLane(name, scale, "not run", reason))
-            status = 2 if _in_ci() else status
-            continue
-        try:
-            results.append(pages.run(name, scale))
-        except Exception as exc:  # report the lane as failed and go on with the next one
-            traceback.print_exc()
-            results.append(pages.PagesLane(name, scale, "failed", f"{type(exc).__name__}: {exc}"))
-            status = 2
+    results, status = _each_lane(
+        names,
+        lambda name: [pages.run(name, scale)],
+        lambda name, state, why: pages.PagesLane(name, scale, state, why),
+    )
     try:
         load = page_load.run()
     except page_load.NotRun as exc:
@@ -231,21 +240,11 @@ def _conversations_part(names: list[str], scale: float) -> int:
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
-    results = []
-    status = 0
-    for name in names:
-        if name == "postgresql" and (reason := lanes.pg_unreachable(lanes.pg_admin_url())):
-            results.append(conversations.LaneResult(name, scale, "not run", reason))
-            status = 2 if _in_ci() else status
-            continue
-        try:
-            results += conversations.run([name], scale)
-        except Exception as exc:  # report the lane as failed and go on with the next one
-            traceback.print_exc()
-            results.append(
-                conversations.LaneResult(name, scale, "failed", f"{type(exc).__name__}: {exc}")
-            )
-            status = 2
+    results, status = _each_lane(
+        names,
+        lambda name: conversations.run([name], scale),
+        lambda name, state, why: conversations.LaneResult(name, scale, state, why),
+    )
     if conversations.missed(results):
         status = status or 1
     print()

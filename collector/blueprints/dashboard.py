@@ -24,7 +24,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from collector import csrf, users
+from collector import admin_views, csrf, users
 from collector.access import (
     MANAGERS,
     ROLES,
@@ -38,6 +38,7 @@ from collector.db import begin_write, db
 from collector.errors import ApiError
 from collector.settings import get_value
 from collector.stats import reports
+from collector.stats.periods import zone
 from collector.web import conversations_page as conversations
 from collector.web import formatting, pages, selection
 from shared.protocol import utc_now
@@ -212,7 +213,7 @@ def chatter_page(key: str) -> str:
         presets=selection.PRESETS,
         zones=COMMON_ZONES,
         own=user.role == "chatter",
-        local_time=pages.local_time,
+        clock=admin_views.Clock(zone(sel.tz), utc_now()),  # times in the page's zone
     )
 
 

@@ -9,7 +9,6 @@ server from the exact value.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,6 @@ from sqlalchemy.orm import Session
 from collector.models import Creator, Device, Slice, User, chatter_creators
 from collector.settings import get_value
 from collector.stats import reports
-from collector.stats.periods import zone
 from collector.web.colours import OTHERS, chatter_colour
 from collector.web.formatting import change, shown
 from collector.web.selection import PageSelection
@@ -250,11 +248,3 @@ def chatter_page(
             },
         },
     }
-
-
-def local_time(moment: dt.datetime | None, tz: str) -> str:
-    if moment is None:
-        return "never"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")

@@ -14,11 +14,15 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
+from collector.demo import MANAGER_TOKEN
 from tests.agent.conftest import _healthy, free_port, wait_for
 
 BIN = Path(sys.executable).parent
@@ -147,3 +151,35 @@ def log_in(tab: Recorded, live: LiveCollector, who: tuple[str, str]) -> None:
 def wait_ready(page: Page) -> None:
     """The page's script has drawn its charts and wired its tables."""
     page.wait_for_selector("body[data-ready]", state="attached", timeout=10_000)
+
+
+def stats_api(live: LiveCollector, path: str, **params: str) -> dict[str, Any]:
+    """``/api/v1/stats`` + path, asked with the demo manager token (what a page must show)."""
+    reply = httpx.get(
+        live.url + "/api/v1/stats" + path,
+        params=params,
+        headers={"Authorization": f"Bearer {MANAGER_TOKEN}"},
+    )
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def dollars(value: str) -> str:
+    """How a person reads a USD amount (written here independently of the app)."""
+    amount = Decimal(value)
+    return ("-" if amount < 0 else "") + f"${abs(amount):,.2f}"
+
+
+def shown_range(page: Page) -> dict[str, str]:
+    """The selection a page's form shows, as API parameters."""
+    return {
+        "start": page.get_by_label("From", exact=True).input_value(),
+        "end": page.get_by_label("To", exact=True).input_value(),
+        "tz": page.get_by_label("Time zone", exact=True).input_value(),
+    }
+
+
+def figure(page: Page, name: str) -> str:
+    """A key figure's value as shown."""
+    return page.locator(f'[data-figure="{name}"] .value').inner_text()

@@ -14,52 +14,36 @@ import io
 from decimal import Decimal
 from typing import Any
 
-import httpx
 from openpyxl import load_workbook
 from playwright.sync_api import Page
 
-from collector.demo import MANAGER_TOKEN
 from collector.web.conversations_page import PER_PAGE
-from tests.collector.browser.conftest import MANAGER, LiveCollector, Recorded, log_in, wait_ready
+from tests.collector.browser.conftest import (
+    MANAGER,
+    LiveCollector,
+    Recorded,
+    dollars,
+    figure,
+    log_in,
+    shown_range,
+    stats_api,
+    wait_ready,
+)
 
 CHARTS = ["daily-chart", "rates-chart", "hours-chart", "distribution-chart", "rating-chart"]
 
 
 def api(live: LiveCollector, path: str = "", **params: str) -> dict[str, Any]:
-    reply = httpx.get(
-        live.url + "/api/v1/stats/conversations" + path,
-        params=params,
-        headers={"Authorization": f"Bearer {MANAGER_TOKEN}"},
-    )
-    assert reply.status_code == 200, reply.text
-    body: dict[str, Any] = reply.json()
-    return body
+    return stats_api(live, "/conversations" + path, **params)
 
 
 # How a person reads each kind of number, written here independently of the app.
-def dollars(value: str) -> str:
-    amount = Decimal(value)
-    return ("-" if amount < 0 else "") + f"${abs(amount):,.2f}"
-
-
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
 def rating(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
-
-
-def shown_range(page: Page) -> dict[str, str]:
-    return {
-        "start": page.get_by_label("From", exact=True).input_value(),
-        "end": page.get_by_label("To", exact=True).input_value(),
-        "tz": page.get_by_label("Time zone", exact=True).input_value(),
-    }
-
-
-def figure(page: Page, name: str) -> str:
-    return page.locator(f'[data-figure="{name}"] .value').inner_text()
 
 
 def check_page(page: Page, live: LiveCollector) -> dict[str, Any]:

@@ -13,48 +13,23 @@ import io
 from decimal import Decimal
 from typing import Any
 
-import httpx
 from openpyxl import load_workbook
 from playwright.sync_api import Page
 
-from collector.demo import MANAGER_TOKEN
 from tests.collector.browser.conftest import (
     CHATTER,
     MANAGER,
     LiveCollector,
     Recorded,
+    dollars,
+    figure,
     log_in,
+    shown_range,
     wait_ready,
 )
-
-
-def api(live: LiveCollector, path: str, **params: str) -> dict[str, Any]:
-    reply = httpx.get(
-        live.url + "/api/v1/stats" + path,
-        params=params,
-        headers={"Authorization": f"Bearer {MANAGER_TOKEN}"},
-    )
-    assert reply.status_code == 200, reply.text
-    body: dict[str, Any] = reply.json()
-    return body
-
-
-def dollars(value: str) -> str:
-    """How a person reads a USD amount (written here independently of the app)."""
-    amount = Decimal(value)
-    return ("-" if amount < 0 else "") + f"${abs(amount):,.2f}"
-
-
-def shown_range(page: Page) -> dict[str, str]:
-    return {
-        "start": page.get_by_label("From", exact=True).input_value(),
-        "end": page.get_by_label("To", exact=True).input_value(),
-        "tz": page.get_by_label("Time zone", exact=True).input_value(),
-    }
-
-
-def figure(page: Page, name: str) -> str:
-    return page.locator(f'[data-figure="{name}"] .value').inner_text()
+from tests.collector.browser.conftest import (
+    stats_api as api,
+)
 
 
 def check_figures(page: Page, body: dict[str, Any]) -> None:
