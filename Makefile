@@ -37,10 +37,12 @@ bench: $(STAMP) system assets
 screenshots: $(STAMP) system assets
 	CHATTER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/collector/browser -q
 
+## make lint: style, types, and the import contracts (pyproject.toml [tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

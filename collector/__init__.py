@@ -10,9 +10,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from collector import config, errors
-from collector.db import db as _db
-from collector.web import headers
+from collector import config
+from collector.http import errors, headers
+from collector.http.database import db as database
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -32,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 16 << 20
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    _db.init_app(app)
+    database.init_app(app)
 
     hops = int(app.config.get("PROXY_HOPS", 0))
     if hops:
@@ -42,15 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     errors.register(app)
     headers.register(app)
-    from collector.blueprints import admin, admin_ui, dashboard, ingest, meta, sales, stats
-    from collector.blueprints import conversations as conversation_stats
+    from collector import api, pages
 
-    app.register_blueprint(meta.bp)
-    app.register_blueprint(ingest.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(stats.bp)
-    app.register_blueprint(conversation_stats.bp)
-    app.register_blueprint(sales.bp)
-    app.register_blueprint(dashboard.bp)
-    app.register_blueprint(admin_ui.bp)
+    for blueprint in (*api.BLUEPRINTS, *pages.BLUEPRINTS):
+        app.register_blueprint(blueprint)
     return app

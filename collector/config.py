@@ -1,12 +1,28 @@
-"""Configuration from the environment; tests pass a mapping instead."""
+"""The Flask app's configuration from the environment (tests pass a mapping).
+
+Also where the collector keeps its files, from platformdirs.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
-from collector.paths import data_dir, default_database_url
+import platformdirs
+
+APP_NAME = "chattertrack"
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_database_url() -> str:
+    path = data_dir() / "collector.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 def normalise_database_url(url: str) -> str:

@@ -1,21 +1,49 @@
-"""One JSON error shape for every API failure: {error, message, details}."""
+"""The one error type with a status: raised by the domain, answered by the HTTP layer.
+
+``DomainError`` is input or a state the caller can fix: the API answers it as JSON
+(``{error, message, details}``), a page shows its message beside the form, the command
+line prints it and exits non-zero.  It carries no Flask: the domain packages raise it,
+``collector.http.errors`` turns it into a response.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request
-from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+# The machine-readable code of an error that names none, by status.
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    422: "unprocessable",
+}
 
-from collector.jsonio import json_response
 
-log = logging.getLogger(__name__)
+class DomainError(Exception):
+    """Something the caller can act on: a message for people, a status for HTTP."""
+
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        *,
+        code: str | None = None,
+        details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code or _CODES.get(status, "error")
+        self.details = details or []
+        self.headers = headers or {}
 
 
-class ApiError(Exception):
-    """An error the client can act on; raised anywhere in a request."""
+class ApiError(DomainError):
+    """A DomainError written the API's way round: status and machine code first."""
 
     def __init__(
         self,
@@ -25,67 +53,4 @@ class ApiError(Exception):
         details: list[Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details or []
-        self.headers = headers or {}
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    details: list[Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    body = {"error": code, "message": message, "details": details or []}
-    response = json_response(body, status)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def _code_for(exc: HTTPException) -> str:
-    name = (exc.name or "error").lower()
-    return "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
-
-
-def _is_page(path: str) -> bool:
-    """Dashboard pages answer errors in HTML; the API, health and static files in JSON."""
-    return not path.startswith(("/api/", "/healthz", "/static/", "/assets/"))
-
-
-def register(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
-        status = exc.code or 500
-        message = exc.description or exc.name
-        if _is_page(request.path):
-            page = render_template("error.html", status=status, title=exc.name, message=message)
-            return page, status
-        if status == 413:
-            limit = request.max_content_length
-            message = f"request body is larger than {limit} bytes" if limit else message
-        return error_response(status, _code_for(exc), message)
-
-    @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError) -> Response:
-        # Busy or unreachable database: the client should retry, nothing was stored.
-        log.warning("database unavailable: %s", exc.orig)
-        return error_response(
-            503,
-            "database_unavailable",
-            "the database is busy or unreachable; nothing was stored, retry later",
-            headers={"Retry-After": "2"},
-        )
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "unexpected server error; it was logged")
+        super().__init__(message, status, code=code, details=details, headers=headers)

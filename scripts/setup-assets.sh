@@ -7,9 +7,12 @@ set -euo pipefail
 say() { printf 'assets: %s\n' "$*"; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 assets="$here/collector/assets"
-stamp="$assets/node_modules/.package-lock.json"
-
-if [[ -f "$stamp" && "$stamp" -nt "$assets/package-lock.json" ]]; then
+# Our own stamp: the hash of the lock file the modules were installed from.  (npm's
+# node_modules/.package-lock.json is no proof: file times after a checkout are arbitrary.)
+stamp="$assets/node_modules/.chattertrack-lock.sha256"
+want=$(sha256sum "$assets/package-lock.json" | cut -d' ' -f1)
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" \
+      && -f "$assets/node_modules/chart.js/dist/chart.umd.min.js" ]]; then
   exit 0  # installed and current
 fi
 if ! command -v npm >/dev/null 2>&1; then
@@ -24,4 +27,4 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 say "installing the dashboard's browser libraries (npm ci)"
 npm ci --prefix "$assets" --no-audit --no-fund --loglevel=error
-touch "$stamp"
+printf '%s\n' "$want" > "$stamp"

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from collector import migrate
-from collector.db import configure_engine
+from collector.db.engine import configure_engine
+from collector.maintenance import upgrade
 
 PG_ADMIN_URL = os.environ.get(
     "CHATTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -35,7 +35,7 @@ def _pg_admin_engine():  # type: ignore[no-untyped-def]
 def _migrated(url: str) -> None:
     engine = create_engine(url)
     configure_engine(engine)
-    migrate.upgrade(engine)
+    upgrade.upgrade(engine)
     engine.dispose()
 
 

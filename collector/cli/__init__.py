@@ -9,11 +9,12 @@ from collector.cli import (
     devices,
     importer,
     people,
-    sales_cmd,
+    sales,
     server,
-    settings_cmd,
+    settings,
+    stats,
     tokens,
-    users_cmd,
+    users,
 )
 from collector.cli.context import CliState
 
@@ -39,10 +40,11 @@ for module in (
     people,
     devices,
     tokens,
-    settings_cmd,
+    settings,
     importer,
-    sales_cmd,
-    users_cmd,
+    sales,
+    stats,
+    users,
 ):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -1,4 +1,8 @@
-"""The app, a session and small helpers shared by the CLI commands."""
+"""The app, a session and small helpers shared by the CLI commands.
+
+A ``DomainError`` raised inside ``session_scope`` rolls back and ends the command with
+its message and exit status 1.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,16 @@ from typing import Any
 
 import click
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from collector import config
-from collector.db import begin_write, db
-from collector.models import AuditEntry, Chatter, Creator
-from shared.events import KEY_PATTERN
+from collector.agency import people
+from collector.db import audit as db_audit
+from collector.db.engine import begin_write
+from collector.db.models import Chatter
+from collector.errors import DomainError
+from collector.http.database import db
 
 
 class CliState:
@@ -55,6 +61,9 @@ def session_scope(write: bool = True) -> Iterator[Session]:
                 begin_write(session)
             yield session
             session.commit()
+        except DomainError as exc:
+            session.rollback()
+            raise click.ClickException(exc.message) from None
         except OperationalError as exc:
             session.rollback()
             raise click.ClickException(
@@ -78,32 +87,25 @@ def actor() -> str:
 
 
 def audit(session: Session, action: str, subject: str, **detail: Any) -> None:
-    session.add(
-        AuditEntry(at=now(), actor=actor(), action=action, subject=subject, detail=detail or None)
-    )
+    """The audit entry of a change made from the command line, in its transaction."""
+    db_audit.record(session, actor(), action, subject, now(), **detail)
 
 
-def check_key(value: str) -> str:
-    if not re.match(KEY_PATTERN, value):
-        raise click.BadParameter(
-            f"{value!r}: use 1-63 lowercase letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit"
-        )
-    return value
+def check_key(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """A click callback: a KEY argument in the agency's key format."""
+    try:
+        return people.check_key(value)
+    except DomainError as exc:
+        raise click.BadParameter(exc.message) from None
 
 
 def get_chatter(session: Session, key: str) -> Chatter:
-    chatter = session.scalar(select(Chatter).where(Chatter.key == key))
-    if chatter is None:
-        raise click.ClickException(f"no chatter {key!r} (see 'chatter-collector chatters')")
-    return chatter
-
-
-def get_creator(session: Session, key: str) -> Creator:
-    creator = session.scalar(select(Creator).where(Creator.key == key))
-    if creator is None:
-        raise click.ClickException(f"no creator {key!r} (see 'chatter-collector creators')")
-    return creator
+    try:
+        return people.find_chatter(session, key)
+    except DomainError:
+        raise click.ClickException(
+            f"no chatter {key!r} (see 'chatter-collector chatters')"
+        ) from None
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")

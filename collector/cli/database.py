@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import OperationalError
 
-from collector import migrate
 from collector.cli.context import CliState
-from collector.db import db
+from collector.db import migrate
+from collector.http.database import db
+from collector.maintenance.upgrade import upgrade as upgrade_database
 
 
 @click.group("db")
@@ -21,7 +22,7 @@ def upgrade(state: CliState) -> None:
     """Create the database or bring it to the latest schema."""
     with state.app.app_context():
         try:
-            migrate.upgrade(db.engine)
+            upgrade_database(db.engine)
             revision = migrate.current(db.engine)
         except OperationalError as exc:
             raise click.ClickException(f"cannot reach the database: {exc.orig}") from None

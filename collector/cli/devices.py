@@ -6,12 +6,13 @@ import json
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
-from collector import device_admin
 from collector.cli.context import audit, get_chatter, now, parse_duration, session_scope
-from collector.devices import device_summary
-from collector.models import Device
+from collector.db.models import Device
+from collector.devices import enrollment, keys, management
+from collector.devices.management import device_summary
+from collector.errors import DomainError
 
 
 @click.command("enroll-token")
@@ -23,8 +24,8 @@ def enroll_token(chatter_key: str, ttl: str) -> None:
     with session_scope() as session:
         chatter = get_chatter(session, chatter_key)
         try:
-            token = device_admin.issue_enroll_token(session, chatter, now(), lifetime)
-        except device_admin.DeviceError as exc:
+            token = enrollment.issue_token(session, chatter, now(), lifetime)
+        except DomainError as exc:
             if exc.status == 409:  # the chatter, not the lifetime
                 raise click.ClickException(str(exc)) from None
             raise click.BadParameter(str(exc), param_hint="--ttl") from None
@@ -61,8 +62,8 @@ def list_devices(as_json: bool) -> None:
 def revoke_device(device_id: str) -> None:
     """Revoke a device: its next request is refused."""
     with session_scope() as session:
-        device = _find(session, device_id)
-        device_admin.revoke(device, now())
+        device = management.find_device(session, device_id)
+        management.revoke(device, now())
         audit(session, "revoke_device", device.uid)
         uid = device.uid
     click.echo(f"device {uid} revoked")
@@ -73,21 +74,11 @@ def revoke_device(device_id: str) -> None:
 def rotate_key(device_id: str) -> None:
     """Ask a device to rotate its key at its next heartbeat (its queue is kept)."""
     with session_scope() as session:
-        device = _find(session, device_id)
-        try:
-            device_admin.request_rotation(device, now())
-        except device_admin.DeviceError as exc:
-            raise click.ClickException(str(exc)) from None
+        device = management.find_device(session, device_id)
+        keys.request_rotation(device, now())
         audit(session, "request_key_rotation", device.uid)
         uid = device.uid
     click.echo(f"device {uid} will rotate its key at its next heartbeat")
-
-
-def _find(session: Session, ident: str) -> Device:
-    try:
-        return device_admin.find_device(session, ident)
-    except device_admin.DeviceError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _when(stamp: str | None) -> str:

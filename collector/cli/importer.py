@@ -14,8 +14,8 @@ from typing import Any
 import click
 import msgspec
 
-from collector import events
 from collector.cli.context import now, session_scope
+from collector.ingest import events
 
 CHUNK = 5000
 CREATOR_COLUMNS = (

@@ -6,40 +6,30 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from collector import people
+from collector.agency import people
 from collector.cli.context import audit, check_key, now, session_scope
-from collector.models import Chatter, Creator
-
-
-def _key(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    return check_key(value)
+from collector.db.models import Chatter, Creator
 
 
 @click.command("add-creator")
-@click.argument("key", callback=_key)
+@click.argument("key", callback=check_key)
 @click.option("--name", required=True, help="Display name.")
 def add_creator(key: str, name: str) -> None:
     """Add a creator with a unique KEY."""
     with session_scope() as session:
-        try:
-            creator = people.add_creator(session, key, name, now())
-        except people.PeopleError as exc:
-            raise click.ClickException(str(exc)) from None
+        creator = people.add_creator(session, key, name, now())
         audit(session, "add_creator", key, name=creator.name)
     click.echo(f"creator {key} added")
 
 
 @click.command("add-chatter")
-@click.argument("key", callback=_key)
+@click.argument("key", callback=check_key)
 @click.option("--name", required=True, help="Display name.")
 @click.option("--creator", "creators", multiple=True, help="Creator KEY (repeatable).")
 def add_chatter(key: str, name: str, creators: tuple[str, ...]) -> None:
     """Add a chatter with a unique KEY, assigned to creators."""
     with session_scope() as session:
-        try:
-            chatter = people.add_chatter(session, key, name, creators, now())
-        except people.PeopleError as exc:
-            raise click.ClickException(str(exc)) from None
+        chatter = people.add_chatter(session, key, name, creators, now())
         assigned = [c.key for c in chatter.creators]
         audit(session, "add_chatter", key, name=chatter.name, creators=assigned)
     click.echo(f"chatter {key} added")

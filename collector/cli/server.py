@@ -24,7 +24,7 @@ def serve(state: CliState, host: str, port: int, threads: int) -> None:
 @click.command("demo")
 def demo() -> None:
     """Fill the database with a demo agency (only once; safe to run again)."""
-    from collector import demo as demo_data
+    from collector.demo import agency as demo_data
 
     with session_scope() as session:
         created = demo_data.seed(session)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from collector import api_tokens
-from collector.auth import ROLES
+from collector.auth import tokens
+from collector.auth.roles import TOKEN_ROLES
 from collector.cli.context import audit, get_chatter, now, session_scope
-from collector.models import ApiToken
+from collector.db.models import ApiToken
 
 
 @click.command("api-token")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
+@click.option(
+    "--role", required=True, type=click.Choice(TOKEN_ROLES), help="What the token may do."
+)
 @click.option("--chatter", "chatter_key", help="The chatter a chatter token belongs to.")
 def api_token(name: str, role: str, chatter_key: str | None) -> None:
     """Print a new bearer token (shown once; stored hashed)."""
@@ -23,10 +25,7 @@ def api_token(name: str, role: str, chatter_key: str | None) -> None:
         raise click.UsageError("--chatter only goes with --role chatter")
     with session_scope() as session:
         chatter = get_chatter(session, chatter_key) if chatter_key else None
-        try:
-            _row, token = api_tokens.create(session, name, role, chatter, now())
-        except api_tokens.TokenError as exc:
-            raise click.ClickException(str(exc)) from None
+        _row, token = tokens.create(session, name, role, chatter, now())
         audit(session, "api_token", name, role=role, chatter=chatter_key)
     click.echo(token)
 
@@ -45,10 +44,7 @@ def list_tokens() -> None:
 def revoke_token(token_id: int) -> None:
     """Revoke an API token by the id shown in 'api-tokens'."""
     with session_scope() as session:
-        try:
-            row = api_tokens.revoke(session, token_id, now())
-        except api_tokens.TokenError as exc:
-            raise click.ClickException(str(exc)) from None
+        row = tokens.revoke(session, token_id, now())
         audit(session, "revoke_token", row.name, id=token_id)
     click.echo(f"token {token_id} revoked")
 

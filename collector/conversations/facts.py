@@ -21,27 +21,22 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, insert, select
 
-from collector.conversations.models import (
+from collector.db.buckets import bucket_of
+from collector.db.conversation_models import (
     ConversationOrder,
     ConversationRequest,
     ConversationVisitor,
 )
-from collector.models import Event
-from collector.settings import effective
-from collector.upsert import insert_ignoring_conflicts
+from collector.db.models import Event
+from collector.db.settings import effective
+from collector.db.upsert import insert_ignoring_conflicts
 
 E = cast(Table, Event.__table__)
 CR = cast(Table, ConversationRequest.__table__)
 CO = cast(Table, ConversationOrder.__table__)
 CV = cast(Table, ConversationVisitor.__table__)
-QUARTER = 900
 CHUNK = 500
 REQUEST_TYPES = ("request", "conversation_message", "call_started", "call_ended")
-
-
-def bucket_of(moment: dt.datetime) -> int:
-    seconds = int(moment.timestamp())
-    return seconds - seconds % QUARTER
 
 
 def window_days(connection: Connection) -> int:

@@ -1,6 +1,6 @@
 """Keep the conversation facts and rollups current as events arrive (any order, any batch).
 
-Called by collector/events.py after new conversation-commerce events are
+Called by collector/ingest/events.py after new conversation-commerce events are
 stored, in the same transaction.  Writers serialise on an advisory lock
 (PostgreSQL; SQLite's write lock already does) so that every collector
 process derives from the rows the others committed.
@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, select
 
 from collector.conversations import facts, rollups
-from collector.conversations.facts import REQUEST_TYPES, E, bucket_of, chunks
+from collector.conversations.facts import REQUEST_TYPES, E, chunks
+from collector.db import locks
+from collector.db.buckets import bucket_of
 
 _BUCKET_TYPES = ("widget_impression", "widget_click", "auto_message_click", "nps_response")
 
@@ -22,7 +24,7 @@ def after_store(connection: Connection, event_ids: Sequence[str]) -> None:
     """Recompute every fact and bucket these new events can change."""
     if not event_ids:
         return
-    rollups.serialise(connection)
+    locks.serialise(connection, locks.CONVERSATIONS)
     rows = []
     for part in chunks(sorted(event_ids)):
         rows += list(

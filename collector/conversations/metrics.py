@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Protocol
 
-from collector.stats.periods import QUARTER_HOUR, Period, period
+from collector.stats.periods import QUARTER_HOUR, Period, difference, period
 
 # The setting ``attribution_window_days`` defaults to this.
 ATTRIBUTION_WINDOW_DAYS = 7
@@ -614,12 +614,8 @@ def figures(item: Summary | AgentMetrics) -> dict[str, Number]:
 
 
 def change(now: Mapping[str, Number], before: Mapping[str, Number]) -> dict[str, Number]:
-    """This period minus the previous one, per figure (None when either side has none)."""
-    delta: dict[str, Number] = {}
-    for name, value in now.items():
-        old = before.get(name)
-        delta[name] = None if value is None or old is None else value - old
-    return delta
+    """This period minus the previous one, per figure (``periods.difference``)."""
+    return difference(now, before)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from collector.conversations import facts, rollups
 from collector.conversations.facts import CO, CR, CV, REQUEST_TYPES, E, EventTuple
-from collector.stats.rollups import from_epoch
+from collector.db import locks
+from collector.db.buckets import DAY, day_of, from_epoch
 from shared.events import CONVERSATION_EVENT_TYPES
 
 _STREAM = {"stream_results": True, "yield_per": 10_000}
@@ -103,7 +104,7 @@ def _next_day(connection: Connection, after: dt.datetime | None) -> int | None:
         found = connection.execute(query).scalar()
         if found is not None and (first is None or found < first):
             first = found
-    return None if first is None else rollups.day_of(first)
+    return None if first is None else day_of(first)
 
 
 def rebuild_rollups(connection: Connection) -> None:
@@ -113,16 +114,16 @@ def rebuild_rollups(connection: Connection) -> None:
     day = _next_day(connection, None)
     while day is not None:
         acc = rollups.Accumulator()
-        acc.read(connection, day, day + rollups.DAY)
-        acc.write(connection, day, day + rollups.DAY)
+        acc.read(connection, day, day + DAY)
+        acc.write(connection, day, day + DAY)
         days.append(day)
-        day = _next_day(connection, from_epoch(day + rollups.DAY))
+        day = _next_day(connection, from_epoch(day + DAY))
     rollups.refresh_days(connection, days)
 
 
 def rebuild(connection: Connection) -> None:
     """Every conversation fact and rollup from the raw events."""
-    rollups.serialise(connection)
+    locks.serialise(connection, locks.CONVERSATIONS)
     rebuild_visitors(connection)
     rebuild_requests(connection)
     rebuild_orders(connection)
@@ -131,5 +132,5 @@ def rebuild(connection: Connection) -> None:
 
 def reattribute(connection: Connection) -> None:
     """After the attribution window changed: every order again, and the buckets that moved."""
-    rollups.serialise(connection)
+    locks.serialise(connection, locks.CONVERSATIONS)
     rollups.refresh(connection, rebuild_orders(connection))

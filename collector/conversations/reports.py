@@ -2,7 +2,7 @@
 
 Each builder takes the shared stats selection (collector/stats/reports.py:
 range, zone, compare, format) and returns the JSON body or an export.  Every
-number is read from the rollups (collector/conversations/views.py) for the
+number is read from the rollups (collector/conversations/queries.py) for the
 range and, unless ``compare=false``, for the previous range of the same length.
 Definitions: METRICS.md, "Conversation analytics".
 """
@@ -18,12 +18,12 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from collector.conversations import metrics as m
-from collector.conversations import views
+from collector.conversations import queries
 from collector.conversations.facts import CR, E
 from collector.errors import ApiError
-from collector.exports import Column
 from collector.stats.periods import Period
 from collector.stats.reports import INTERVALS, Report, Request, _choice, _limit
+from collector.stats.tables import Column
 
 MONEY = m.MONEY
 MAX_PER_PAGE = 500
@@ -110,21 +110,21 @@ def _breakdown(cells: list[m.Breakdown]) -> list[dict[str, Any]]:
     ]
 
 
-def _read_summaries(connection: Connection, req: Request) -> tuple[views.Summaries, int]:
+def _read_summaries(connection: Connection, req: Request) -> tuple[queries.Summaries, int]:
     """The range's summary read with its previous period's (one read when they adjoin).
 
     Returns the read and the slot of the range in it (the previous period's is slot 0).
     """
-    kinds = (*views.SUMMARY_SETS, "auto")
-    bounds = views.period_bounds(req.period)
+    kinds = (*queries.SUMMARY_SETS, "auto")
+    bounds = queries.period_bounds(req.period)
     if not req.compare:
-        return views.read_summaries(connection, bounds, kinds), 0
-    before = views.period_bounds(req.previous)
+        return queries.read_summaries(connection, bounds, kinds), 0
+    before = queries.period_bounds(req.previous)
     if before[1] == bounds[0]:
-        return views.read_summaries(connection, [before[0], *bounds], kinds), 1
-    old = views.read_summaries(connection, before, views.SUMMARY_SETS)
-    now = views.read_summaries(connection, bounds, kinds)
-    joined = views.Summaries(
+        return queries.read_summaries(connection, [before[0], *bounds], kinds), 1
+    old = queries.read_summaries(connection, before, queries.SUMMARY_SETS)
+    now = queries.read_summaries(connection, bounds, kinds)
+    joined = queries.Summaries(
         old.summaries + now.summaries, old.sums + now.sums, old.sets + now.sets
     )
     return joined, 1
@@ -148,14 +148,14 @@ def summary(session: Session, req: Request) -> Report:
         ]
         return req.export("Conversations", columns, rows, "conversations")
     body: dict[str, Any] = {**_base(req), "summary": fields(req, now)}
-    body["breakdown"] = _breakdown(views.breakdown(read.sums[slot]))
+    body["breakdown"] = _breakdown(queries.breakdown(read.sums[slot]))
     body["top_urls"] = [
         {"url": c.key, "requests": c.count, "conversations": c.second}
-        for c in views.top_urls(connection, req.period, limit)
+        for c in queries.top_urls(connection, req.period, limit)
     ]
     body["top_auto_messages"] = [
         {"trigger_id": c.key, "clicks": c.count, "visitors": c.second}
-        for c in views.ranked_auto_messages(read.sets[slot], limit)
+        for c in queries.ranked_auto_messages(read.sets[slot], limit)
     ]
     if before is not None:
         body["previous"] = fields(req, before)
@@ -201,13 +201,13 @@ def agents(session: Session, req: Request) -> Report:
     check_request(req)
     connection = session.connection()
     names = {p.id: p for p in req.people}
-    days = views.sum_grid(connection, views.day_bounds(req.period), columns=AGENT_SUMS)
+    days = queries.sum_grid(connection, queries.day_bounds(req.period), columns=AGENT_SUMS)
     # The local days partition the range: their sum is the range's (exact integers).
-    now = views.agents(days.totals())
+    now = queries.agents(days.totals())
     before: dict[int, m.AgentMetrics] = {}
     if req.compare:
-        previous = views.period_bounds(req.previous)
-        before = views.agents(views.sum_grid(connection, previous, columns=AGENT_SUMS).totals())
+        previous = queries.period_bounds(req.previous)
+        before = queries.agents(queries.sum_grid(connection, previous, columns=AGENT_SUMS).totals())
     trends = _agent_trends(req, days, list(now))
     rows = []
     for agent_id, metrics in now.items():
@@ -231,7 +231,7 @@ def agents(session: Session, req: Request) -> Report:
 
 
 def _agent_trends(
-    req: Request, days: views.SumGrid, wanted: list[int]
+    req: Request, days: queries.SumGrid, wanted: list[int]
 ) -> dict[int, list[dict[str, Any]]]:
     """Each wanted agent's points, one per local day of the range (columns added in numpy)."""
     index = {agent: i for i, agent in enumerate(days.agents)}
@@ -304,9 +304,9 @@ _POINT_FIELDS: list[tuple[str, str, Any]] = [
 
 
 def _series(req: Request, connection: Connection, p: Period, interval: str) -> list[dict[str, Any]]:
-    bounds = views.day_bounds(p) if interval == "day" else views.hour_bounds(p)
+    bounds = queries.day_bounds(p) if interval == "day" else queries.hour_bounds(p)
     points = []
-    for start, s in zip(bounds, views.summaries(connection, bounds), strict=False):
+    for start, s in zip(bounds, queries.summaries(connection, bounds), strict=False):
         local = dt.datetime.fromtimestamp(start, dt.UTC).astimezone(p.tz)
         point: dict[str, Any] = {"start": local.isoformat()}
         if interval == "day":
@@ -320,7 +320,7 @@ def _series(req: Request, connection: Connection, p: Period, interval: str) -> l
 def _hours(connection: Connection, p: Period) -> list[dict[str, int]]:
     return [
         {"hour": h.hour, "text_requests": h.text_requests, "video_requests": h.video_requests}
-        for h in views.hours_of_day(connection, p)
+        for h in queries.hours_of_day(connection, p)
     ]
 
 
@@ -432,8 +432,8 @@ def nps(session: Session, req: Request) -> Report:
     connection = session.connection()
     found = []
     for p in _periods(req):
-        sums = views.total(views.sums(connection, views.period_bounds(p), by_agent=False)[0])
-        found.append((views.apply_sums(m.Summary(), sums), views.distribution(sums)))
+        sums = queries.total(queries.sums(connection, queries.period_bounds(p), by_agent=False)[0])
+        found.append((queries.apply_sums(m.Summary(), sums), queries.distribution(sums)))
     figures: list[dict[str, Any]] = [
         {
             "responses": s.nps_responses,

@@ -17,17 +17,16 @@ Days are recomputed from their buckets.
 
 from __future__ import annotations
 
-import datetime as dt
-from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text
 
-from collector.conversations.facts import CO, CR, CV, QUARTER, E
-from collector.conversations.models import (
+from collector.conversations.facts import CO, CR, CV, E
+from collector.db.buckets import DAY, QUARTER, bucket_of, from_epoch, pack, runs, unpack_array
+from collector.db.conversation_models import (
     ConversationDay,
     ConversationQuarter,
     ConversationUrlDay,
@@ -36,7 +35,6 @@ from collector.conversations.models import (
     ConversationVisitorQuarter,
 )
 
-DAY = 86_400
 Q = cast(Table, ConversationQuarter.__table__)
 D = cast(Table, ConversationDay.__table__)
 VQ = cast(Table, ConversationVisitorQuarter.__table__)
@@ -44,8 +42,6 @@ VD = cast(Table, ConversationVisitorDay.__table__)
 UQ = cast(Table, ConversationUrlQuarter.__table__)
 UD = cast(Table, ConversationUrlDay.__table__)
 
-# PostgreSQL advisory lock of conversation-analytics writers (chatter stats use 727_001-2).
-CONVERSATIONS_LOCK = 727_003
 
 SUMS = (
     "req_agent_text",
@@ -74,38 +70,8 @@ KINDS = ("impression", "click", "requester", "conversation", "buyer", "auto")
 _WIDGET_KIND = {"widget_impression": "impression", "widget_click": "click"}
 
 
-def serialise(connection: Connection) -> None:
-    """Hold a transaction-scoped lock so concurrent ingests see each other's rows."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CONVERSATIONS_LOCK})
-
-
-def pack(ids: Iterable[int]) -> bytes:
-    return array("I", sorted(ids)).tobytes()
-
-
-def unpack(blob: bytes) -> Any:
-    return np.frombuffer(blob, dtype="<u4")
-
-
-def runs(buckets: Iterable[int], step: int) -> Iterator[tuple[int, int]]:
-    """Consecutive buckets as [first, end) ranges, so one query reads a run."""
-    ordered = sorted(set(buckets))
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + step:
-            j += 1
-        yield ordered[i], ordered[j] + step
-        i = j + 1
-
-
 def _between(column: Any, lo: int, hi: int) -> Any:
     return and_(column >= lo, column < hi)
-
-
-def _instant(seconds: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 class Accumulator:
@@ -157,14 +123,14 @@ class Accumulator:
             s[INDEX["orders"]] += 1
             s[INDEX["gmv"]] += value
             self._visitor(bucket, "buyer", "", visitor)
-        lo_at, hi_at = _instant(lo), _instant(hi)
+        lo_at, hi_at = from_epoch(lo), from_epoch(hi)
         nps = (
             select(E.c.occurred_at, E.c.rating, func.coalesce(E.c.chatter_id, CR.c.agent_id))
             .select_from(E.outerjoin(CR, CR.c.request_id == E.c.ref))
             .where(E.c.type == "nps_response", E.c.occurred_at >= lo_at, E.c.occurred_at < hi_at)
         )
         for at, rating, agent in connection.execute(nps):
-            s = self.sums[(_bucket(at), agent)]
+            s = self.sums[(bucket_of(at), agent)]
             s[INDEX["nps_responses"]] += 1
             if rating is not None:
                 s[INDEX["nps_rated"]] += 1
@@ -180,7 +146,7 @@ class Accumulator:
             )
         )
         for type_, at, visitor, ref in connection.execute(widget):
-            bucket = _bucket(at)
+            bucket = bucket_of(at)
             if type_ == "auto_message_click":
                 self.sums[(bucket, None)][INDEX["auto_clicks"]] += 1
                 self._visitor(bucket, "auto", ref or "", visitor)
@@ -219,22 +185,12 @@ class Accumulator:
                 connection.execute(insert(table), rows[i : i + 5000])
 
 
-def day_of(moment: dt.datetime) -> int:
-    seconds = int(moment.timestamp())
-    return seconds - seconds % DAY
-
-
-def _bucket(moment: dt.datetime) -> int:
-    seconds = int(moment.timestamp())
-    return seconds - seconds % QUARTER
-
-
 def refresh(connection: Connection, buckets: Iterable[int]) -> None:
     """Recompute these buckets from their rows, then their days from the buckets."""
     chosen = set(buckets)
     if not chosen:
         return
-    for lo, hi in runs(chosen, QUARTER):
+    for lo, hi, _ in runs(chosen, QUARTER):
         acc = Accumulator()
         acc.read(connection, lo, hi)
         acc.write(connection, lo, hi)
@@ -265,7 +221,7 @@ def refresh_days(connection: Connection, days: Iterable[int]) -> None:
     chosen = sorted(set(days))
     if not chosen:
         return
-    for lo, hi in runs(chosen, DAY):
+    for lo, hi, _ in runs(chosen, DAY):
         for table in (D, VD, UD):
             connection.execute(delete(table).where(_between(table.c.day, lo, hi)))
         params = [{"day": d, "day_end": d + DAY} for d in range(lo, hi, DAY)]
@@ -278,7 +234,7 @@ def refresh_days(connection: Connection, days: Iterable[int]) -> None:
         )
         for bucket, kind, key, count, blob in connection.execute(query):
             day = bucket - bucket % DAY
-            merged[(day, kind, key)].append(unpack(blob))
+            merged[(day, kind, key)].append(unpack_array(blob))
             events[(day, kind, key)] += count
         rows = []
         for (day, kind, key), parts in merged.items():

@@ -7,7 +7,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, select
 
 from collector.conversations.metrics import Row
-from collector.models import Chatter, Event
+from collector.db.models import Chatter, Event
 from shared.events import CONVERSATION_EVENT_TYPES
 
 E = cast(Table, Event.__table__)

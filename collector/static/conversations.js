@@ -13,7 +13,7 @@
   const CTR = "hsl(199, 80%, 40%)";
   const RATING = "hsl(150, 55%, 38%)";
 
-  // The same shapes as the tables (collector/web/formatting.py): $1,234.50, 12.5 %, 4.25.
+  // The same shapes as the tables (collector/pages/formatting.py): $1,234.50, 12.5 %, 4.25.
   function money(currency) {
     const format = new Intl.NumberFormat("en-US", { style: "currency", currency });
     return (value) => format.format(value);

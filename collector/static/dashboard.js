@@ -11,7 +11,7 @@
   const INACTIVE = "hsl(38, 90%, 55%)";
   const PAUSED = "hsl(220, 9%, 65%)";
 
-  // The same shapes as the tables (collector/web/formatting.py): $1,234.50, 12:05, 2 min 05 s.
+  // The same shapes as the tables (collector/pages/formatting.py): $1,234.50, 12:05, 2 min 05 s.
   function money(currency) {
     const format = new Intl.NumberFormat("en-US", { style: "currency", currency });
     return (value) => format.format(value);

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
-from collector.models import Event
+from collector.db.models import Event
 from collector.stats.metrics import CONVERTER_WINDOW, MAX_WAIT
 
 E = cast(Table, Event.__table__)

@@ -1,10 +1,14 @@
-"""Local days in an IANA time zone, as UTC instants (DST-correct)."""
+"""Local days in an IANA time zone, as UTC instants (DST-correct), and the one rule
+for a figure's change against the previous period."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 MAX_DAYS = 366
 QUARTER_HOUR = 900
@@ -74,3 +78,23 @@ def period(first: dt.date, last: dt.date, tz_name: str) -> Period:
     if start.timestamp() % QUARTER_HOUR or end.timestamp() % QUARTER_HOUR:
         raise PeriodError(f"local midnight in {tz.key} is not on a quarter hour in this range")
     return Period(first, last, tz, start, end)
+
+
+def difference(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+    """This period minus the previous one, for every number both periods have.
+
+    None when either side has no value; flags, text and figures the previous period
+    lacks are left out.  Exact for integers and Decimals (money).
+    """
+    delta: dict[str, Any] = {}
+    for name, value in now.items():
+        if name not in before or isinstance(value, bool):
+            continue
+        old = before[name]
+        if value is None or old is None:
+            delta[name] = None
+        elif isinstance(value, Decimal) and isinstance(old, Decimal):
+            delta[name] = value - old
+        elif isinstance(value, int | float) and isinstance(old, int | float):
+            delta[name] = value - old
+    return delta

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from collector.exports import Column
 from collector.stats.metrics import ChatterMetrics
+from collector.stats.periods import difference
+from collector.stats.tables import Column
 from shared.money import format_amount
 
 # Fields holding money (decimal strings): their change is a decimal string too.
@@ -62,19 +63,19 @@ def metric_fields(m: ChatterMetrics, exponent: int, *, medians: bool = True) -> 
 
 
 def change(now: Mapping[str, Any], before: Mapping[str, Any], exponent: int) -> dict[str, Any]:
-    """Current minus previous for every numeric field (None when either side has none)."""
-    delta: dict[str, Any] = {}
-    for name, value in now.items():
-        old = before.get(name)
-        if isinstance(value, bool) or name not in before:
-            continue
-        if value is None or old is None:
-            delta[name] = None
-        elif name in MONEY_FIELDS:
-            minor = (Decimal(value) - Decimal(old)).scaleb(exponent)
-            delta[name] = format_amount(int(minor), exponent)
-        elif isinstance(value, int | float):
-            delta[name] = value - old
+    """Current minus previous for every numeric field (``periods.difference``); money
+    fields, decimal strings here, stay decimal strings."""
+
+    def parsed(fields: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            name: Decimal(value) if name in MONEY_FIELDS and value is not None else value
+            for name, value in fields.items()
+        }
+
+    delta = difference(parsed(now), parsed(before))
+    for name in MONEY_FIELDS & delta.keys():
+        if delta[name] is not None:
+            delta[name] = format_amount(int(delta[name].scaleb(exponent)), exponent)
     return delta
 
 

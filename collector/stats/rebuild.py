@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, delete, insert, select, text
 
-from collector.db import UTCDateTime
-from collector.models import (
+from collector.db import locks
+from collector.db.base import UTCDateTime
+from collector.db.buckets import DAY, bucket_of
+from collector.db.models import (
     ActivityDay,
     ActivityQuarter,
     RevenueQuarter,
@@ -116,9 +118,7 @@ def rebuild_sales(connection: Connection) -> None:
         batch: list[Any] = []
         for row in connection.execute(query, execution_options=_STREAM):
             batch.append(tuple(row))
-            if len(batch) >= _FLUSH and rollups.bucket_of(row[1]) != rollups.bucket_of(
-                batch[-2][1]
-            ):
+            if len(batch) >= _FLUSH and bucket_of(row[1]) != bucket_of(batch[-2][1]):
                 # Cut between buckets so no bucket is written twice.
                 last = batch.pop()
                 days |= _write(connection, creator_id, batch)
@@ -131,7 +131,7 @@ def _write(connection: Connection, creator_id: int, rows: list[Any]) -> set[int]
     acc = rollups.event_sums(rows)
     buckets = sorted({b for b, _ in acc})
     rollups.write_quarters(connection, creator_id, buckets, acc)
-    return {b - b % rollups.DAY for b in buckets}
+    return {b - b % DAY for b in buckets}
 
 
 _PER_START = text(
@@ -150,7 +150,7 @@ def rebuild_activity(connection: Connection) -> None:
     quarters: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * 5)
     result = connection.execute(_PER_START, execution_options=_STREAM)
     for chatter_id, start, *values in result:
-        q = quarters[(chatter_id, rollups.bucket_of(start))]
+        q = quarters[(chatter_id, bucket_of(start))]
         for i, v in enumerate(values):
             q[i] += int(v)
     names = ("online_seconds", "active_seconds", "paused_seconds", "keystrokes", "mouse_events")
@@ -160,7 +160,7 @@ def rebuild_activity(connection: Connection) -> None:
     ]
     days: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * 5)
     for (c, b), v in quarters.items():
-        d = days[(c, b - b % rollups.DAY)]
+        d = days[(c, b - b % DAY)]
         for i, x in enumerate(v):
             d[i] += x
     for i in range(0, len(rows), _FLUSH):
@@ -175,9 +175,9 @@ def rebuild_activity(connection: Connection) -> None:
 
 def rebuild_all(connection: Connection) -> None:
     # Hold every lock an ingest takes, so none commits half-way through the rebuild.
-    rollups.serialise(connection, rollups.EVENTS_LOCK)
+    locks.serialise(connection, locks.EVENTS)
     for (chatter_id,) in connection.execute(text("SELECT id FROM chatters ORDER BY id")):
-        rollups.serialise(connection, rollups.ACTIVITY_LOCK, chatter_id)
+        locks.serialise(connection, locks.ACTIVITY, chatter_id)
     rebuild_facts(connection)
     rebuild_sales(connection)
     rebuild_activity(connection)

@@ -3,7 +3,7 @@
 One builder per view takes the caller and the query parameters and returns the
 body the API sends (or an export); the pages render the same bodies, so a number
 on a page is the API's number for the same selection.  Every view reads the
-rollups (collector/stats/views.py) for the range and for the previous range of
+rollups (collector/stats/queries.py) for the range and for the previous range of
 the same length.
 """
 
@@ -15,19 +15,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.auth import Caller
+from collector.auth.callers import Caller
+from collector.db.models import Chatter, Creator, chatter_creators
+from collector.db.settings import currency_exponent, get_value
 from collector.errors import ApiError
-from collector.exports import Table, export_response
-from collector.models import Chatter, Creator, chatter_creators
-from collector.settings import currency_exponent, get_value
-from collector.stats import present, views
+from collector.stats import present, queries
 from collector.stats.metrics import ChatterMetrics, combined
 from collector.stats.periods import Period, PeriodError, period
-from collector.stats.views import Selection
+from collector.stats.queries import Selection
+from collector.stats.tables import Table
 from shared.money import format_amount
 
 TOP_MEASURES = ("revenue", "activity", "messages", "response_time")
@@ -100,7 +99,7 @@ class Request:
         *,
         medians: bool = True,
     ) -> dict[int | None, ChatterMetrics]:
-        """views.totals for this selection, computed once per request.
+        """queries.totals for this selection, computed once per request.
 
         A page shows several views of the same range (table, top chatters, key
         figures); they share one read.  Figures with medians serve views without.
@@ -109,7 +108,7 @@ class Request:
         found = self._totals.get(key)
         if found is not None and (found[0] or not medians):
             return found[1]
-        result = views.totals(
+        result = queries.totals(
             session.connection(), self.selection(window, chatter), self.assignments, medians=medians
         )
         self._totals[key] = (medians, result)
@@ -149,15 +148,14 @@ class Request:
         """A chatter sees only themself: their chatter id, else None."""
         return self.caller.chatter_id if self.caller.role == "chatter" else None
 
-    def export(self, title: str, columns: Any, rows: list[dict[str, Any]], stem: str) -> Response:
+    def export(self, title: str, columns: Any, rows: list[dict[str, Any]], stem: str) -> Table:
         meta = [
             ("Range", f"{self.period.first} to {self.period.last}"),
             ("Time zone", self.period.tz.key),
             ("Creator", self.creator.name if self.creator else "All creators"),
         ]
         name = f"{stem}_{self.period.first}_{self.period.last}"
-        table = Table(title, columns, rows, meta, self.currency, self.exponent, name)
-        return export_response(table, self.fmt)
+        return Table(title, columns, rows, meta, self.currency, self.exponent, name)
 
 
 def build_request(session: Session, caller: Caller, args: Args) -> Request:
@@ -198,7 +196,8 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
     )
 
 
-Report = dict[str, Any] | Response
+# The body the API sends as JSON, or the table it sends as a CSV or Excel file.
+Report = dict[str, Any] | Table
 
 
 def chatters(session: Session, req: Request, *, medians: bool | None = None) -> Report:
@@ -331,7 +330,7 @@ def daily(session: Session, req: Request, key: str) -> Report:
     """One chatter's metrics per local day, every day of the range present."""
     chatter = find_chatter(req, key)
     connection = session.connection()
-    days = views.daily(connection, req.selection(req.period, chatter), req.assignments)
+    days = queries.daily(connection, req.selection(req.period, chatter), req.assignments)
     rows = [_day_row(req, day, m) for day, m in days]
     if req.fmt != "json":
         columns = _export_columns(req.args, present.DAILY_COLUMNS)
@@ -446,7 +445,7 @@ def revenue(session: Session, req: Request) -> Report:
     elif req.own_chatter is not None:
         raise ApiError(403, "forbidden", "a chatter sees only their own numbers (chatter=KEY)")
     connection = session.connection()
-    points = views.revenue(connection, req.selection(req.period, chatter), interval)
+    points = queries.revenue(connection, req.selection(req.period, chatter), interval)
     series = [_point(req, interval, p) for p in points]
     if req.fmt != "json":
         stem = f"revenue_{interval}" + (f"_{chatter.key}" if chatter else "")
@@ -456,14 +455,14 @@ def revenue(session: Session, req: Request) -> Report:
     body["totals"] = _sum_points(req, points)
     if req.compare:
         previous = req.selection(req.previous, chatter)
-        old_points = views.revenue(connection, previous, interval)
+        old_points = queries.revenue(connection, previous, interval)
         body["previous_series"] = [_point(req, interval, p) for p in old_points]
         body["previous_totals"] = _sum_points(req, old_points)
         body["change"] = present.change(body["totals"], body["previous_totals"], req.exponent)
     return body
 
 
-def _point(req: Request, interval: str, p: views.RevenuePoint) -> dict[str, Any]:
+def _point(req: Request, interval: str, p: queries.RevenuePoint) -> dict[str, Any]:
     point: dict[str, Any] = {"start": p.start.isoformat()}
     if interval == "day":
         point["date"] = p.start.date().isoformat()
@@ -471,7 +470,7 @@ def _point(req: Request, interval: str, p: views.RevenuePoint) -> dict[str, Any]
     return point
 
 
-def _sum_points(req: Request, points: list[views.RevenuePoint]) -> dict[str, str]:
+def _sum_points(req: Request, points: list[queries.RevenuePoint]) -> dict[str, str]:
     ppv = sum(p.ppv_sales for p in points)
     tips = sum(p.tips for p in points)
     return {"ppv": req.money(ppv), "tips": req.money(tips), "total": req.money(ppv + tips)}

@@ -10,18 +10,16 @@ arrivals exact.  Days are recomputed from their buckets.
 from __future__ import annotations
 
 import datetime as dt
-from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, text
 
-from collector.db import UTCDateTime
-from collector.models import Event, RevenueQuarter, SalesDay, SalesQuarter
+from collector.db.base import UTCDateTime
+from collector.db.buckets import DAY, QUARTER, bucket_of, from_epoch, pack, runs, unpack
+from collector.db.models import Event, RevenueQuarter, SalesDay, SalesQuarter
 
-QUARTER = 900
-DAY = 86_400
 E = cast(Table, Event.__table__)
 SQ = cast(Table, SalesQuarter.__table__)
 SD = cast(Table, SalesDay.__table__)
@@ -43,60 +41,6 @@ SALES_SUMS = (
     "response_total",
 )
 (PPV, TIPS, REFUNDS, UNMATCHED, SENT, BOUGHT, DIRECT, MASS, AUTO, RESPONSES, TOTAL) = range(11)
-
-
-# PostgreSQL advisory-lock keys: derivations that read rows other transactions write
-# run one at a time (SQLite's write lock already serialises writers).
-EVENTS_LOCK = 727_001
-ACTIVITY_LOCK = 727_002
-
-
-def serialise(connection: Connection, key: int, sub: int | None = None) -> None:
-    """Hold a transaction-scoped lock so concurrent ingests see each other's rows."""
-    if connection.dialect.name != "postgresql":
-        return
-    if sub is None:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    else:
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(:key, :sub)"), {"key": key, "sub": sub}
-        )
-
-
-def epoch(moment: dt.datetime) -> int:
-    return int(moment.timestamp())
-
-
-def bucket_of(moment: dt.datetime) -> int:
-    seconds = epoch(moment)
-    return seconds - seconds % QUARTER
-
-
-def from_epoch(seconds: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
-
-
-def pack(values: Iterable[int]) -> bytes:
-    packed = array("I", sorted(values))
-    return packed.tobytes()
-
-
-def unpack(blob: bytes) -> array[int]:
-    values = array("I")
-    values.frombytes(blob)
-    return values
-
-
-def _runs(buckets: Iterable[int], step: int) -> Iterator[tuple[int, int, list[int]]]:
-    """Consecutive buckets grouped: (first, end, members), so one query reads a run."""
-    ordered = sorted(set(buckets))
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + step:
-            j += 1
-        yield ordered[i], ordered[j] + step, ordered[i : j + 1]
-        i = j + 1
 
 
 class _Sums:
@@ -158,7 +102,7 @@ def refresh_sales(connection: Connection, rows: Iterable[tuple[int, dt.datetime]
     for creator_id, at in rows:
         by_creator[creator_id].add(bucket_of(at))
     for creator_id, buckets in by_creator.items():
-        for first, end, members in _runs(buckets, QUARTER):
+        for first, end, members in runs(buckets, QUARTER):
             found = connection.execute(
                 EVENT_FACTS.where(
                     E.c.creator_id == creator_id,
@@ -215,7 +159,7 @@ _QUARTER_SUMS = select(
 
 
 def refresh_days(connection: Connection, creator_id: int, days: set[int]) -> None:
-    for first, end, members in _runs(days, DAY):
+    for first, end, members in runs(days, DAY):
         acc: dict[tuple[int, int | None], _Sums] = defaultdict(_Sums)
         for bucket, chatter, *sums, blob in connection.execute(
             _QUARTER_SUMS.where(
@@ -296,10 +240,3 @@ def refresh_activity(
     connection.execute(
         _ACTIVITY_DAY, [{"chatter": chatter_id, "day": d, "day_end": d + DAY} for d in days]
     )
-
-
-def rebuild(connection: Connection) -> None:
-    """Every fact and rollup from the raw rows (after a migration, or for the bench)."""
-    from collector.stats.rebuild import rebuild_all
-
-    rebuild_all(connection)

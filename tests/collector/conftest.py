@@ -153,7 +153,7 @@ def app(database_url: str) -> Iterator[Flask]:
     application = create_app({"DATABASE_URL": database_url, "TESTING": True})
     yield application
     with application.app_context():
-        from collector.db import db
+        from collector.http.database import db
 
         db.engine.dispose()
 

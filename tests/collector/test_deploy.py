@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from collector import create_app
-from collector.db import db
+from collector.http.database import db
 from shared import signing
 from tests.collector.conftest import Agent, Collector
 

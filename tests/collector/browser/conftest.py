@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
-from collector.demo import MANAGER_TOKEN
+from collector.demo.agency import MANAGER_TOKEN
 from tests.agent.conftest import _healthy, free_port, wait_for
 
 BIN = Path(sys.executable).parent

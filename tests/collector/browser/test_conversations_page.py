@@ -17,7 +17,7 @@ from typing import Any
 from openpyxl import load_workbook
 from playwright.sync_api import Page
 
-from collector.web.conversations_page import PER_PAGE
+from collector.pages.conversations import PER_PAGE
 from tests.collector.browser.conftest import (
     MANAGER,
     LiveCollector,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Connection, create_engine, select
 
 from collector.conversations import metrics as m
-from collector.conversations import views
+from collector.conversations import queries
 from collector.conversations.rows import load_rows
-from collector.models import Chatter
+from collector.db.models import Chatter
 from collector.stats.periods import Period
 
 
@@ -17,28 +17,28 @@ def _keys(conn: Connection) -> dict[int, str]:
 
 def check_period(conn: Connection, facts: m.Facts, p: Period, *, deep: bool = True) -> None:
     keys = _keys(conn)
-    bounds = views.period_bounds(p)
-    assert views.summary(conn, p) == m.summary(facts, p), p
-    slot = views.sums(conn, bounds)[0]
-    got_agents = {keys[a]: row for a, row in views.agents(slot).items()}
+    bounds = queries.period_bounds(p)
+    assert queries.summary(conn, p) == m.summary(facts, p), p
+    slot = queries.sums(conn, bounds)[0]
+    got_agents = {keys[a]: row for a, row in queries.agents(slot).items()}
     assert got_agents == m.agents(facts, p), p
-    all_sums = views.total(slot)
-    assert views.distribution(all_sums) == m.nps_distribution(facts, p), p
-    assert views.breakdown(all_sums) == m.breakdown(facts, p), p
-    assert views.top_urls(conn, p) == m.top_urls(facts, p), p
-    assert views.auto_messages(conn, p) == m.top_auto_messages(facts, p), p
-    assert views.hours_of_day(conn, p) == m.hours_of_day(facts, p), p
+    all_sums = queries.total(slot)
+    assert queries.distribution(all_sums) == m.nps_distribution(facts, p), p
+    assert queries.breakdown(all_sums) == m.breakdown(facts, p), p
+    assert queries.top_urls(conn, p) == m.top_urls(facts, p), p
+    assert queries.auto_messages(conn, p) == m.top_auto_messages(facts, p), p
+    assert queries.hours_of_day(conn, p) == m.hours_of_day(facts, p), p
     if not deep:
         return
-    daily = views.summaries(conn, views.day_bounds(p))
+    daily = queries.summaries(conn, queries.day_bounds(p))
     assert [(d, s) for d, s in zip(p.days(), daily, strict=True)] == m.daily(facts, p), p
-    hourly = views.summaries(conn, views.hour_bounds(p))
+    hourly = queries.summaries(conn, queries.hour_bounds(p))
     assert hourly == [s for _, s in m.hourly(facts, p)], p
-    per_day = views.sums(conn, views.day_bounds(p))
+    per_day = queries.sums(conn, queries.day_bounds(p))
     expected = m.agent_daily(facts, p)
     for name, days in expected.items():
         for (day, row), slot_rows in zip(days, per_day, strict=True):
-            got = {keys[a]: r for a, r in views.agents(slot_rows).items()}
+            got = {keys[a]: r for a, r in queries.agents(slot_rows).items()}
             assert got.get(name, m.AgentMetrics()) == row, (p, name, day)
 
 

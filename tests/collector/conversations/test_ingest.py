@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, func, select
 
 from collector.conversations import metrics as m
 from collector.conversations.rows import load_rows
-from collector.models import Event, SalesDay, SalesQuarter
+from collector.db.models import Event, SalesDay, SalesQuarter
 from collector.stats.periods import period
 from tests.collector.conftest import Collector
 from tests.collector.conversations.fixtures import (
@@ -24,7 +24,7 @@ from tests.collector.conversations.fixtures import (
     to_row,
     widget,
 )
-from tests.collector.test_events import SAMPLE
+from tests.collector.ingest.test_events import SAMPLE
 
 
 def stored(collector: Collector) -> list[m.Row]:

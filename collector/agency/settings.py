@@ -1,0 +1,60 @@
+"""Changing agency settings: validated, the currency locked once amounts exist, and a new
+attribution window applied to every order at once.
+
+The caller owns the transaction and writes the audit entry in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collector.conversations.rebuild import reattribute
+from collector.db.models import Chatter, Event, Setting
+from collector.db.settings import definition, get_value, scope_for
+from collector.errors import DomainError
+
+
+def set_value(session: Session, name: str, raw: str, chatter: Chatter | None = None) -> object:
+    spec = definition(name)
+    if chatter is not None and not spec.per_chatter:
+        raise DomainError(f"{name} is agency-wide and cannot be set per chatter")
+    value = spec.parse(raw)
+    if name == "currency" and value != get_value(session, "currency") and currency_locked(session):
+        raise DomainError("the currency cannot change once amounts have been stored")
+    scope = scope_for(chatter)
+    row = session.scalar(select(Setting).where(Setting.name == name, Setting.scope == scope))
+    now = dt.datetime.now(dt.UTC)
+    if row is None:
+        session.add(Setting(name=name, scope=scope, value=str(value), updated_at=now))
+    else:
+        row.value, row.updated_at = str(value), now
+    _after_change(session, name)
+    return value
+
+
+def _after_change(session: Session, name: str) -> None:
+    """Orders are attributed with the window in force: a new window re-attributes them all."""
+    if name == "attribution_window_days":
+        session.flush()
+        reattribute(session.connection())
+
+
+def unset_value(session: Session, name: str, chatter: Chatter | None = None) -> bool:
+    definition(name)
+    row = session.scalar(
+        select(Setting).where(Setting.name == name, Setting.scope == scope_for(chatter))
+    )
+    if row is None:
+        return False
+    session.delete(row)
+    _after_change(session, name)
+    return True
+
+
+def currency_locked(session: Session) -> bool:
+    """Amounts are stored: the currency can no longer change."""
+    found = session.scalar(select(Event.id).where(Event.amount_minor.is_not(None)).limit(1))
+    return found is not None

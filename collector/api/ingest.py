@@ -1,0 +1,101 @@
+"""What agents and integrations send: enrollment, heartbeats, events."""
+
+from __future__ import annotations
+
+import msgspec
+from flask import Blueprint, Response, request
+
+from collector.db.engine import begin_write, write_transaction
+from collector.db.settings import agent_settings
+from collector.devices import enrollment, keys
+from collector.errors import ApiError
+from collector.http.auth import require_token, verify_agent
+from collector.http.database import db
+from collector.http.jsonio import json_response
+from collector.ingest import events, heartbeats
+from shared.events import MAX_EVENTS_BODY
+from shared.protocol import MAX_HEARTBEAT_BODY, EnrollRequest, utc_now
+
+bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
+
+_enroll_decoder = msgspec.json.Decoder(EnrollRequest)
+
+
+def _body(limit: int) -> bytes:
+    request.max_content_length = limit
+    return request.get_data(cache=False)
+
+
+@bp.post("/agents/enroll")
+def enroll() -> Response:
+    body = _body(64 * 1024)
+    try:
+        req = _enroll_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+    session = db.session
+    begin_write(session)
+    reply = enrollment.enroll(session, req, utc_now())
+    session.commit()
+    return json_response(reply, 201)
+
+
+@bp.post("/agents/rotate-key")
+def rotate_key() -> Response:
+    body = _body(64 * 1024)
+    session = db.session
+    begin_write(session)
+    now = utc_now()
+    caller = verify_agent(session.connection(), body, now)
+    reply = keys.rotate_key(session, caller.device_id, now)
+    session.commit()
+    return json_response(reply)
+
+
+@bp.post("/heartbeats")
+def post_heartbeats() -> Response:
+    body = _body(MAX_HEARTBEAT_BODY)
+    now = utc_now()
+    # The hottest path: one Core connection, no ORM session.  Verify and
+    # validate in a read transaction; only the writes hold SQLite's write lock,
+    # so workers check requests in parallel.
+    with db.engine.connect() as connection:
+        caller = verify_agent(connection, body, now)
+        batch = heartbeats.decode_batch(body)
+        settings = agent_settings(connection, caller.chatter_id)
+        connection.rollback()
+        heartbeats.check_batch(batch, settings, now)
+        with write_transaction(connection):
+            reply = heartbeats.store_batch(connection, caller, batch, settings, now)
+    return json_response(reply)
+
+
+@bp.post("/events")
+def post_events() -> Response:
+    body = _body(MAX_EVENTS_BODY)
+    session = db.session
+    begin_write(session)
+    now = utc_now()
+    token = require_token(session, "integration")
+    raws = events.split_body(body, request.content_type or "")
+    prepared = events.prepare(session, raws, source=f"api:{token.name}", now=now)
+    if prepared.rejected:
+        raise ApiError(
+            422,
+            "invalid_events",
+            f"{len(prepared.rejected)} of {len(raws)} event(s) rejected; nothing was stored",
+            [r.as_dict() for r in prepared.rejected],
+        )
+    stored = events.store(session, prepared.rows)
+    token.last_used_at = now
+    session.commit()
+    return json_response(
+        {
+            "received": len(raws),
+            "accepted": stored.accepted,
+            "duplicates": stored.duplicates,
+            "conflicts": stored.conflicts,
+        }
+    )

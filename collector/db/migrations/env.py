@@ -1,0 +1,34 @@
+"""Alembic environment; run through collector.migrate, not the alembic CLI."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection, create_engine
+
+from collector.config import normalise_database_url
+from collector.db.base import Base
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things; batch mode copies the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    url = normalise_database_url(context.config.get_main_option("sqlalchemy.url") or "")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()

@@ -1,0 +1,160 @@
+"""Agency settings as stored: definitions, validation, and the effective value per chatter.
+
+The read side every package uses; changing a setting is ``collector.agency.settings``.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.orm import Session
+
+from collector.db.models import Chatter, Setting
+from collector.errors import DomainError
+from shared.money import CURRENCY_EXPONENTS
+from shared.protocol import ALLOWED_SLICE_SECONDS, AgentSettings
+
+GLOBAL = "global"
+
+
+def _int_between(low: int, high: int) -> Callable[[str], object]:
+    def parse(raw: str) -> object:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise DomainError(f"{raw!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise DomainError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _slice_seconds(raw: str) -> object:
+    value = _int_between(1, 60)(raw)
+    if value not in ALLOWED_SLICE_SECONDS:
+        allowed = ", ".join(map(str, ALLOWED_SLICE_SECONDS))
+        raise DomainError(f"{value} does not divide 60; choose one of {allowed}")
+    return value
+
+
+def _currency(raw: str) -> object:
+    code = raw.upper()
+    if code not in CURRENCY_EXPONENTS:
+        raise DomainError(
+            f"unknown currency {raw!r}; known: {', '.join(sorted(CURRENCY_EXPONENTS))}"
+        )
+    return code
+
+
+def _timezone(raw: str) -> object:
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise DomainError(f"{raw!r} is not an IANA time zone such as Europe/Paris") from None
+    return raw
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    default: object
+    parse: Callable[[str], object]
+    per_chatter: bool
+    help: str
+
+
+DEFINITIONS: dict[str, Definition] = {
+    d.name: d
+    for d in (
+        Definition(
+            "slice_seconds",
+            60,
+            _slice_seconds,
+            True,
+            "length of an agent's time slice in seconds; divides 60",
+        ),
+        Definition(
+            "idle_threshold_seconds",
+            180,
+            _int_between(1, 86_400),
+            True,
+            "input gap after which time counts as idle (backdated to the last input)",
+        ),
+        Definition(
+            "outbox_max_days",
+            30,
+            _int_between(1, 30),
+            True,
+            "days of unsent slices an agent keeps before dropping the oldest",
+        ),
+        Definition("currency", "USD", _currency, False, "ISO 4217 code of the agency's money"),
+        Definition(
+            "agency_timezone",
+            "UTC",
+            _timezone,
+            False,
+            "IANA time zone used when a request names none",
+        ),
+        Definition(
+            "attribution_window_days",
+            7,
+            _int_between(1, 90),
+            False,
+            "days before an order in which a two-way chat conversation earns it (conversation "
+            "analytics)",
+        ),
+    )
+}
+
+
+def definition(name: str) -> Definition:
+    try:
+        return DEFINITIONS[name]
+    except KeyError:
+        raise DomainError(
+            f"unknown setting {name!r}; known: {', '.join(sorted(DEFINITIONS))}"
+        ) from None
+
+
+def scope_for(chatter: Chatter | None) -> str:
+    return GLOBAL if chatter is None else f"chatter:{chatter.id}"
+
+
+_SCOPED_VALUES = select(Setting.name, Setting.scope, Setting.value).where(
+    Setting.scope.in_(bindparam("scopes", expanding=True))
+)
+
+
+def effective(db: Session | Connection, chatter_id: int | None = None) -> dict[str, object]:
+    """Every setting's value: the chatter's own, else the agency's, else the default."""
+    scopes = [GLOBAL] if chatter_id is None else [GLOBAL, f"chatter:{chatter_id}"]
+    rows = db.execute(_SCOPED_VALUES, {"scopes": scopes}).all()
+    values = {name: d.default for name, d in DEFINITIONS.items()}
+    # Global first, then the chatter's own so it wins.
+    for name, _scope, raw in sorted(rows, key=lambda r: r.scope != GLOBAL):
+        if name in DEFINITIONS:
+            values[name] = DEFINITIONS[name].parse(raw)
+    return values
+
+
+def get_value(session: Session, name: str, chatter_id: int | None = None) -> object:
+    definition(name)
+    return effective(session, chatter_id)[name]
+
+
+def agent_settings(db: Session | Connection, chatter_id: int) -> AgentSettings:
+    values = effective(db, chatter_id)
+    return AgentSettings(
+        slice_seconds=int(str(values["slice_seconds"])),
+        idle_threshold_seconds=int(str(values["idle_threshold_seconds"])),
+        outbox_max_days=int(str(values["outbox_max_days"])),
+    )
+
+
+def currency_exponent(session: Session) -> tuple[str, int]:
+    code = str(get_value(session, "currency"))
+    return code, CURRENCY_EXPONENTS[code]

@@ -1,0 +1,1 @@
+"""Agents' computers: enrollment, signing keys, and devices as admins manage them."""

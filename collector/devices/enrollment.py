@@ -1,0 +1,129 @@
+"""Enrollment: single-use tokens that IT hands out, and a device enrolling with one.
+
+A token is stored hashed and works once, for one chatter's computer, until it expires;
+enrolling gives the device its id and its first signing key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from collector.auth import credentials
+from collector.db.models import Chatter, Device, DeviceKey, EnrollmentToken
+from collector.db.settings import agent_settings
+from collector.errors import ApiError, DomainError
+from shared.protocol import EnrollRequest, EnrollResponse
+
+DEFAULT_TOKEN_TTL = dt.timedelta(hours=72)
+MAX_TOKEN_TTL = dt.timedelta(days=30)
+
+
+def issue_token(
+    session: Session, chatter: Chatter, now: dt.datetime, ttl: dt.timedelta = DEFAULT_TOKEN_TTL
+) -> str:
+    """A single-use token for one of the chatter's computers (only its hash is stored)."""
+    if not chatter.active:
+        raise DomainError(f"chatter {chatter.key!r} is deactivated: reactivate them first", 409)
+    if not dt.timedelta(minutes=1) <= ttl <= MAX_TOKEN_TTL:
+        raise DomainError(f"token lifetime must be between 1 minute and {MAX_TOKEN_TTL.days} days")
+    token = credentials.new_enroll_token()
+    session.add(
+        EnrollmentToken(
+            token_hash=credentials.token_hash(token),
+            chatter_id=chatter.id,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class TokenState:
+    token: EnrollmentToken
+    state: str  # unused | used | expired
+    device: Device | None
+
+
+def tokens(session: Session, now: dt.datetime, limit: int = 200) -> list[TokenState]:
+    """The newest enrollment tokens with their state (never the tokens themselves)."""
+    rows = session.scalars(
+        select(EnrollmentToken)
+        .options(selectinload(EnrollmentToken.chatter))
+        .order_by(EnrollmentToken.created_at.desc(), EnrollmentToken.id.desc())
+        .limit(limit)
+    ).all()
+    used_ids = {r.device_id for r in rows if r.device_id is not None}
+    devices = {
+        d.id: d for d in session.scalars(select(Device).where(Device.id.in_(used_ids))).all()
+    }
+    out = []
+    for row in rows:
+        if row.used_at is not None:
+            state = "used"
+        elif row.expires_at <= now:
+            state = "expired"
+        else:
+            state = "unused"
+        device = devices.get(row.device_id) if row.device_id is not None else None
+        out.append(TokenState(row, state, device))
+    return out
+
+
+def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResponse:
+    hashed = credentials.token_hash(req.token)
+    row = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == hashed))
+    if row is None:
+        raise ApiError(401, "invalid_token", "unknown enrollment token")
+    if row.used_at is not None:
+        raise ApiError(
+            401, "token_used", "this enrollment token was already used; ask IT for a new one"
+        )
+    if row.expires_at <= now:
+        raise ApiError(
+            401, "token_expired", "this enrollment token has expired; ask IT for a new one"
+        )
+    if not row.chatter.active:
+        raise ApiError(403, "chatter_inactive", f"chatter {row.chatter.key} is deactivated")
+
+    # Claim the token atomically so two concurrent enrollments cannot both win.
+    claimed = session.execute(
+        update(EnrollmentToken)
+        .where(EnrollmentToken.id == row.id, EnrollmentToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ApiError(401, "token_used", "this enrollment token was already used")
+
+    device = Device(
+        uid=str(uuid.uuid4()),
+        chatter_id=row.chatter_id,
+        hostname=req.hostname,
+        platform=req.platform,
+        agent_version=req.agent_version,
+        enrolled_at=now,
+    )
+    session.add(device)
+    session.flush()
+    key = DeviceKey(
+        key_id=credentials.new_key_id(),
+        device_id=device.id,
+        secret=credentials.new_device_secret(),
+        created_at=now,
+    )
+    session.add(key)
+    session.execute(
+        update(EnrollmentToken).where(EnrollmentToken.id == row.id).values(device_id=device.id)
+    )
+    return EnrollResponse(
+        device_id=device.uid,
+        key_id=key.key_id,
+        secret=key.secret,
+        server_time=now,
+        settings=agent_settings(session, row.chatter_id),
+    )

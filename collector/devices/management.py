@@ -1,0 +1,122 @@
+"""Devices as people see and manage them: found, listed, summarised, judged, revoked.
+
+Revoking refuses the device's next request; its queue stays on the computer.  The queue
+health judges what the agent last reported about its outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from collector.db.base import iso
+from collector.db.models import Device
+from collector.errors import DomainError
+
+# An agent delivers within seconds when it can; these mean it has not for a while.
+QUEUE_WARN_AGE = dt.timedelta(hours=2)
+QUEUE_WARN_SLICES = 120
+CLOCK_WARN_SECONDS = 60.0
+
+
+def find_device(session: Session, ident: str) -> Device:
+    """A device by its full id or an unambiguous prefix of at least 8 characters."""
+    ident = ident.strip().lower()
+    exact = session.scalar(select(Device).where(Device.uid == ident))
+    if exact is not None:
+        return exact
+    if len(ident) < 8:
+        raise DomainError(f"no device {ident!r} (give the full id or at least 8 characters)", 404)
+    matches = session.scalars(select(Device).where(Device.uid.startswith(ident))).all()
+    if not matches:
+        raise DomainError(f"no device {ident!r}", 404)
+    if len(matches) > 1:
+        raise DomainError(f"{len(matches)} devices start with {ident!r}; give more characters", 404)
+    return matches[0]
+
+
+def revoke(device: Device, now: dt.datetime) -> bool:
+    """True when this revoked it (False: it already was)."""
+    if device.revoked_at is not None:
+        return False
+    device.revoked_at = now
+    return True
+
+
+def devices(session: Session) -> list[Device]:
+    return list(
+        session.scalars(
+            select(Device)
+            .options(selectinload(Device.chatter))
+            .order_by(Device.revoked_at.is_not(None), Device.enrolled_at.desc(), Device.id)
+        )
+    )
+
+
+def device_summary(device: Device) -> dict[str, Any]:
+    # Slices the agent numbered but the collector never stored (lost or dropped).
+    missing = max(device.seq_max - device.slices_received, 0)
+    return {
+        "device_id": device.uid,
+        "chatter": device.chatter.key,
+        "hostname": device.hostname,
+        "platform": device.platform,
+        "agent_version": device.agent_version,
+        "enrolled_at": iso(device.enrolled_at),
+        "last_seen_at": iso(device.last_seen_at),
+        "revoked_at": iso(device.revoked_at),
+        "slices_received": device.slices_received,
+        "missing_slices": missing,
+        "queue": device.queue_health,
+        "clock_skew_seconds": device.clock_skew_seconds,
+    }
+
+
+@dataclass(frozen=True)
+class QueueReport:
+    """The agent's last report on its outbox, and what in it needs a look."""
+
+    queued: int | None
+    parked: int | None
+    dropped: int | None
+    oldest: dt.datetime | None
+    level: str  # ok | warn | bad | unknown
+    problems: list[str]
+
+
+def _count(report: dict[str, Any], name: str) -> int | None:
+    value = report.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def queue_health(report: dict[str, Any] | None, reported_at: dt.datetime | None) -> QueueReport:
+    """Judge an agent's report as of when it was sent (the device's last-seen time)."""
+    if not report:
+        return QueueReport(None, None, None, None, "unknown", [])
+    queued, parked, dropped = (_count(report, n) for n in ("queued", "parked", "dropped"))
+    oldest = None
+    if isinstance(report.get("oldest"), str):
+        try:
+            oldest = dt.datetime.fromisoformat(report["oldest"].replace("Z", "+00:00"))
+        except ValueError:
+            oldest = None
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=dt.UTC)
+    problems = []
+    level = "ok"
+    if dropped:
+        problems.append(f"{dropped} slices dropped (older than the outbox keeps)")
+        level = "bad"
+    if parked:
+        problems.append(f"{parked} slices parked (refused by the collector)")
+    if queued is not None and queued >= QUEUE_WARN_SLICES:
+        problems.append(f"{queued} slices waiting to be sent")
+    if queued and oldest and reported_at and reported_at - oldest >= QUEUE_WARN_AGE:
+        problems.append("the oldest waiting slice is more than 2 hours old")
+    if problems and level == "ok":
+        level = "warn"
+    return QueueReport(queued, parked, dropped, oldest, level, problems)

@@ -1,0 +1,81 @@
+"""The request's side of ``collector.auth``: who is calling, read from Flask's request.
+
+Pages answer in HTML: not logged in sends the browser to the login form, a role that
+may not see a page gets a 403 page (never the page with the numbers hidden).  The API
+answers JSON errors (``collector.errors.ApiError``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from flask import abort, g, redirect, request, session, url_for
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from collector.auth import callers, sessions, signatures, tokens
+from collector.db.models import ApiToken, User
+from collector.http.database import db
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def current_user() -> User | None:
+    """The active user of this browser session, if any (looked up once per request)."""
+    if "user" not in g:
+        g.user = sessions.user_of(db.session, session)
+    user: User | None = g.user
+    return user
+
+
+def start_session(user: User) -> None:
+    """After a login: a fresh session bound to the account's epoch, kept 12 hours."""
+    sessions.start(session, user)
+    session.permanent = True
+
+
+def login_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+    """A page for these roles; others get 403, strangers the login form."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R | Response]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+            user = current_user()
+            if user is None:
+                return redirect(url_for("pages.login_form", next=request.full_path))
+            if user.role not in roles:
+                abort(403, description=f"this page is not open to a {user.role}")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def require_token(session: Session, *roles: str) -> ApiToken:
+    """The caller's API token, which must hold one of ``roles``."""
+    return tokens.bearer(session, request.headers.get("Authorization", ""), roles)
+
+
+def require_caller(session: Session, *roles: str) -> callers.Caller:
+    """A bearer token when one is sent; otherwise the dashboard's logged-in user.
+
+    Only for GET views: the dashboard's pages and export buttons read the same JSON
+    and files as the API (SameSite cookies and no CORS keep other sites out).
+    """
+    if not request.headers.get("Authorization"):
+        user = current_user()
+        if user is not None:
+            return callers.of_user(user, roles)
+    return callers.of_token(require_token(session, *roles))
+
+
+def verify_agent(connection: Connection, body: bytes, now: dt.datetime) -> signatures.AgentCaller:
+    """The signed agent request's device (see ``collector.auth.signatures``)."""
+    path = request.script_root + request.path
+    return signatures.verify_agent(connection, request.headers, request.method, path, body, now)

@@ -1,0 +1,148 @@
+"""Storing a verified heartbeat batch exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import cast
+
+import msgspec
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    null,
+    update,
+)
+
+from collector.auth.signatures import AgentCaller
+from collector.db import locks
+from collector.db.base import UTCDateTime
+from collector.db.models import Device, Slice
+from collector.db.upsert import insert_ignoring_conflicts
+from collector.errors import ApiError
+from collector.stats import rollups
+from shared.protocol import AgentSettings, HeartbeatBatch, HeartbeatReply, validate_batch
+
+_decoder = msgspec.json.Decoder(HeartbeatBatch)
+_devices = cast(Table, Device.__table__)
+# One fixed statement for every batch (optional values keep the stored ones).
+_DEVICE_SEEN = (
+    update(_devices)
+    .where(_devices.c.id == bindparam("device"))
+    .values(
+        last_seen_at=bindparam("now", type_=UTCDateTime),
+        clock_skew_seconds=bindparam("skew"),
+        slices_received=_devices.c.slices_received + bindparam("inserted"),
+        seq_max=case(
+            (bindparam("seq") > _devices.c.seq_max, bindparam("seq")), else_=_devices.c.seq_max
+        ),
+        agent_version=func.coalesce(bindparam("version", type_=String), _devices.c.agent_version),
+        queue_health=func.coalesce(
+            bindparam("queue", type_=JSON(none_as_null=True)), _devices.c.queue_health
+        ),
+        rotate_requested_at=case(
+            (bindparam("clear_rotation", type_=Boolean), null()),
+            else_=_devices.c.rotate_requested_at,
+        ),
+    )
+)
+
+
+def decode_batch(body: bytes) -> HeartbeatBatch:
+    try:
+        return _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_batch", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+
+
+MAX_PROBLEMS_LISTED = 100
+
+
+def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime) -> None:
+    problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
+    if problems:
+        listed = (
+            "" if len(problems) <= MAX_PROBLEMS_LISTED else f" (first {MAX_PROBLEMS_LISTED} listed)"
+        )
+        raise ApiError(
+            422,
+            "invalid_batch",
+            f"{len(problems)} problem(s) in batch {batch.batch_id}{listed}; nothing was stored",
+            [p.as_dict() for p in problems[:MAX_PROBLEMS_LISTED]],
+        )
+
+
+def store_batch(
+    connection: Connection,
+    caller: AgentCaller,
+    batch: HeartbeatBatch,
+    settings: AgentSettings,
+    now: dt.datetime,
+) -> HeartbeatReply:
+    """Insert the batch's new slices and note the device's health, in one transaction."""
+    rows = [
+        {
+            "device_id": caller.device_id,
+            "chatter_id": caller.chatter_id,
+            "start": hb.start,
+            "duration": hb.duration,
+            "active_seconds": hb.active_seconds,
+            "input_seconds": hb.input_seconds,
+            "paused_seconds": hb.paused_seconds,
+            "keystrokes": hb.keystrokes,
+            "mouse_events": hb.mouse_events,
+            "seq": hb.seq,
+            "batch_id": batch.batch_id,
+            "received_at": now,
+        }
+        for hb in batch.heartbeats
+    ]
+    inserted = insert_ignoring_conflicts(connection, Slice, rows, ("device_id", "start"), "seq")
+    if inserted:
+        locks.serialise(connection, locks.ACTIVITY, caller.chatter_id)
+        rollups.refresh_activity(
+            connection, caller.chatter_id, (hb.start for hb in batch.heartbeats)
+        )
+
+    seqs = sorted(hb.seq for hb in batch.heartbeats)
+    requested = caller.rotate_requested_at
+    rotate = requested is not None and caller.key_created_at < requested
+    connection.execute(
+        _DEVICE_SEEN,
+        {
+            "device": caller.device_id,
+            "now": now,
+            "skew": round((batch.sent_at - now).total_seconds(), 3),
+            "inserted": len(inserted),
+            "seq": seqs[-1] if seqs else 0,
+            "version": batch.agent_version,
+            "queue": None if batch.queue is None else msgspec.to_builtins(batch.queue),
+            "clear_rotation": requested is not None and not rotate,
+        },
+    )
+    return HeartbeatReply(
+        accepted=len(inserted),
+        duplicates=len(rows) - len(inserted),
+        server_time=now,
+        settings=settings,
+        gaps=_gaps(caller.seq_max, seqs),
+        rotate_key=rotate,
+    )
+
+
+def _gaps(previous_max: int, seqs: list[int]) -> list[tuple[int, int]]:
+    """Seq ranges missing between the device's previous high mark and this batch."""
+    gaps = []
+    expected = previous_max + 1
+    for seq in seqs:
+        if seq > expected:
+            gaps.append((expected, seq - 1))
+        expected = max(expected, seq + 1)
+    return gaps

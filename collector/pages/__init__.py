@@ -1,0 +1,62 @@
+"""The dashboard's HTML pages: login, the manager's stats page, a chatter's page,
+conversation analytics, and the admin pages (``pages.admin``).
+
+Server-rendered with a session cookie; every form carries a CSRF token.  The numbers
+come from the same report builders as the JSON API, and the export buttons link to the
+API with the page's own selection.  Each page module registers its views on ``bp``; a
+view builds its template's context from the reports (``figures`` for the key figures,
+``formatting`` for every number a person reads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from collector.auth import callers
+from collector.db.settings import get_value
+from collector.http import csrf
+from collector.http.auth import current_user
+from collector.http.database import db
+from collector.pages import formatting, selection
+from collector.stats import reports
+from shared.protocol import utc_now
+
+bp = Blueprint("pages", __name__)
+bp.before_request(csrf.protect)
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"csrf_token": csrf.token, "current_user": current_user}
+
+
+@bp.app_template_filter("fmt")
+def _format(value: Any, kind: str, currency: str = "") -> str:
+    """One filter for every kind of figure: ``{{ value|fmt('money', currency) }}``."""
+    return formatting.shown(value, kind, currency)
+
+
+def page_selection(creators: list[tuple[str, str]]) -> selection.PageSelection:
+    """The range, zone and creator a page shows, from its query string."""
+    agency_tz = str(get_value(db.session, "agency_timezone"))
+    keys = {key for key, _ in creators}
+    return selection.from_args(request.args, agency_tz, utc_now(), keys)
+
+
+def report_request(args: dict[str, str]) -> reports.Request:
+    """The reports' request for the logged-in person (login_required ran)."""
+    user = current_user()
+    assert user is not None
+    return reports.build_request(
+        db.session, callers.Caller(user.role, user.chatter_id, user.email), args
+    )
+
+
+# The page modules register their views on bp; they use everything above.
+from collector.pages import admin, assets, chatters, conversations, login, stats  # noqa: E402
+
+BLUEPRINTS: tuple[Blueprint, ...] = (bp, admin.bp)
+
+__all__ = ["BLUEPRINTS", "assets", "bp", "chatters", "conversations", "login", "stats"]

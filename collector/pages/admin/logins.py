@@ -1,0 +1,84 @@
+"""Admin page for dashboard logins: add one (with its role and chatter), (de/re)activate."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from collector.agency import listings, people
+from collector.auth import accounts
+from collector.auth.roles import LOGIN_ROLES
+from collector.db.models import User
+from collector.errors import DomainError
+from collector.http.auth import login_required
+from collector.http.database import db
+from collector.pages.admin import (
+    Form,
+    Page,
+    bp,
+    field,
+    linked_chatter,
+    record,
+    submit,
+)
+from shared.protocol import utc_now
+
+DONE = ".users_page"  # where a change lands
+
+
+def _users(
+    form: Form | None = None, errors: dict[str, str] | None = None, status: int = 200
+) -> Page:
+    session = db.session
+    page = render_template(
+        "admin/users.html",
+        users=listings.users(session),
+        chatters=listings.active_chatters(session),
+        roles=LOGIN_ROLES,
+        min_password=accounts.MIN_PASSWORD,
+        form=form if form is not None else {},
+        errors=errors or {},
+    )
+    return page, status
+
+
+@bp.get("/users")
+@login_required("admin")
+def users_page() -> Page:
+    return _users()
+
+
+@bp.post("/users")
+@login_required("admin")
+def add_user() -> Response | Page:
+    form = request.form
+    email, role = accounts.normalise_email(field(form, "email")), field(form, "role")
+
+    def change(session: Session, me: User) -> str:
+        chatter = linked_chatter(session, role, field(form, "chatter"), "login")
+        if session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise DomainError(f"a login {email} already exists", 409)
+        user = accounts.create_user(
+            session, email, str(form.get("password", "")), role, chatter, utc_now()
+        )
+        record(session, me, "add_user", user.email, role=role, chatter=field(form, "chatter"))
+        return f"Login {email} ({role}) added."
+
+    return submit(change, lambda exc: _users(form, {"add": exc.message}, exc.status), DONE)
+
+
+@bp.post("/users/<int:user_id>/<any(deactivate, reactivate):action>")
+@login_required("admin")
+def user_active(user_id: int, action: str) -> Response | Page:
+
+    def change(session: Session, me: User) -> str:
+        user = session.get(User, user_id)
+        if user is None:
+            raise DomainError(f"no login with id {user_id}", 404)
+        people.set_user_active(user, action == "reactivate", me)
+        record(session, me, f"{action}_user", user.email)
+        return f"Login {user.email} {action}d."
+
+    return submit(change, lambda exc: _users(None, {"action": exc.message}, exc.status), DONE)

@@ -1,0 +1,244 @@
+"""Admin pages for creators and chatters: add, edit, assign creators, (de/re)activate."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from collector.agency import listings, people
+from collector.db.models import User
+from collector.errors import DomainError
+from collector.http.auth import login_required
+from collector.http.database import db
+from collector.pages.admin import (
+    Form,
+    Page,
+    bp,
+    field,
+    record,
+    submit,
+)
+from shared.protocol import utc_now
+
+DONE = ".people_page"  # where a change lands
+
+
+def _people(
+    form: Form | None = None, errors: dict[str, str] | None = None, status: int = 200
+) -> Page:
+    session = db.session
+    page = render_template(
+        "admin/people.html",
+        chatters=listings.chatters(session),
+        creators=listings.creators(session),
+        assignable=listings.active_creators(session),
+        form=form if form is not None else MultiDict(),
+        errors=errors or {},
+    )
+    return page, status
+
+
+def _action_failed(exc: DomainError) -> Page:
+    return _people(None, {"action": exc.message}, exc.status)
+
+
+@bp.get("/people")
+@login_required("admin")
+def people_page() -> Page:
+    return _people()
+
+
+@bp.post("/creators")
+@login_required("admin")
+def add_creator() -> Response | Page:
+    form = request.form
+
+    def change(session: Session, me: User) -> str:
+        creator = people.add_creator(
+            session, field(form, "creator_key"), field(form, "creator_name"), utc_now()
+        )
+        record(session, me, "add_creator", creator.key, name=creator.name)
+        return f"Creator {creator.name} ({creator.key}) added."
+
+    return submit(change, lambda exc: _people(form, {"creator": exc.message}, exc.status), DONE)
+
+
+@bp.post("/chatters")
+@login_required("admin")
+def add_chatter() -> Response | Page:
+    form = request.form
+
+    def change(session: Session, me: User) -> str:
+        chatter = people.add_chatter(
+            session,
+            field(form, "chatter_key"),
+            field(form, "chatter_name"),
+            form.getlist("chatter_creators"),
+            utc_now(),
+        )
+        assigned = [c.key for c in chatter.creators]
+        record(session, me, "add_chatter", chatter.key, name=chatter.name, creators=assigned)
+        return f"Chatter {chatter.name} ({chatter.key}) added."
+
+    return submit(change, lambda exc: _people(form, {"chatter": exc.message}, exc.status), DONE)
+
+
+def _creator_form(key: str, form: Form | None = None, error: str = "", status: int = 200) -> Page:
+    try:
+        creator = people.find_creator(db.session, key)
+    except DomainError as exc:
+        abort(404, description=str(exc))
+    page = render_template(
+        "admin/creator.html", creator=creator, form=form if form is not None else {}, error=error
+    )
+    return page, status
+
+
+@bp.get("/creators/<key>")
+@login_required("admin")
+def edit_creator_form(key: str) -> Page:
+    return _creator_form(key)
+
+
+@bp.post("/creators/<key>")
+@login_required("admin")
+def edit_creator(key: str) -> Response | Page:
+    form = request.form
+
+    def change(session: Session, me: User) -> str:
+        changes = people.edit_creator(people.find_creator(session, key), field(form, "name"))
+        if not changes:
+            return f"Creator {key}: nothing changed."
+        record(session, me, "edit_creator", key, **changes)
+        return f"Creator {key} saved."
+
+    return submit(change, lambda exc: _creator_form(key, form, exc.message, exc.status), DONE)
+
+
+@bp.post("/creators/<key>/<any(deactivate, reactivate):action>")
+@login_required("admin")
+def creator_active(key: str, action: str) -> Response | Page:
+
+    def change(session: Session, me: User) -> str:
+        creator = people.find_creator(session, key)
+        if not people.set_creator_active(creator, action == "reactivate"):
+            raise DomainError(f"creator {key!r} is already {action}d", 409)
+        record(session, me, f"{action}_creator", key)
+        return f"Creator {key} {action}d."
+
+    return submit(change, _action_failed, DONE)
+
+
+def _chatter_form(key: str, form: Form | None = None, error: str = "", status: int = 200) -> Page:
+    session = db.session
+    try:
+        chatter = people.find_chatter(session, key)
+    except DomainError as exc:
+        abort(404, description=str(exc))
+    assigned = {c.key for c in chatter.creators}
+    choices = [
+        c for c in listings.creators(session) if c.creator.active or c.creator.key in assigned
+    ]
+    page = render_template(
+        "admin/chatter.html",
+        chatter=chatter,
+        choices=[c.creator for c in choices],
+        checked=set(form.getlist("creators")) if isinstance(form, MultiDict) else assigned,
+        form=form if form is not None else {},
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/chatters/<key>")
+@login_required("admin")
+def edit_chatter_form(key: str) -> Page:
+    return _chatter_form(key)
+
+
+@bp.post("/chatters/<key>")
+@login_required("admin")
+def edit_chatter(key: str) -> Response | Page:
+    form = request.form
+
+    def change(session: Session, me: User) -> str:
+        chatter = people.find_chatter(session, key)
+        changes = people.edit_chatter(
+            session, chatter, field(form, "name"), form.getlist("creators")
+        )
+        if not changes:
+            return f"Chatter {key}: nothing changed."
+        record(session, me, "edit_chatter", key, **changes)
+        return f"Chatter {key} saved."
+
+    return submit(change, lambda exc: _chatter_form(key, form, exc.message, exc.status), DONE)
+
+
+@bp.get("/chatters/<key>/deactivate")
+@login_required("admin")
+def deactivate_chatter_confirm(key: str) -> str:
+    session = db.session
+    try:
+        chatter = people.find_chatter(session, key)
+    except DomainError as exc:
+        abort(404, description=str(exc))
+    row = next(r for r in listings.chatters(session) if r.chatter.id == chatter.id)
+    tokens = sum(
+        1
+        for t in listings.api_tokens(session)
+        if t.chatter_id == chatter.id and t.revoked_at is None
+    )
+    consequences = [
+        "Their slices, sales and stats are kept; their key stays taken.",
+        f"Their {row.devices} enrolled device(s) are revoked: each agent's next request is "
+        "refused and it keeps its queue. Reactivating does not undo this; enroll again.",
+        f"Their {row.logins} dashboard login(s) are deactivated and {tokens} chatter API "
+        "token(s) revoked.",
+        "Their unused enrollment tokens expire, and no new one can be made for them.",
+    ]
+    return render_template(
+        "admin/confirm.html",
+        title=f"Deactivate chatter {chatter.name} ({chatter.key})?",
+        consequences=consequences,
+        action=url_for(".deactivate_chatter", key=key),
+        button="Deactivate chatter",
+        cancel=url_for(".people_page"),
+    )
+
+
+@bp.post("/chatters/<key>/deactivate")
+@login_required("admin")
+def deactivate_chatter(key: str) -> Response | Page:
+
+    def change(session: Session, me: User) -> str:
+        done = people.deactivate_chatter(session, people.find_chatter(session, key), utc_now())
+        record(
+            session,
+            me,
+            "deactivate_chatter",
+            key,
+            devices_revoked=done.devices,
+            logins_closed=done.logins,
+            tokens_revoked=done.tokens,
+            enrollment_tokens_expired=done.enrollment_tokens,
+        )
+        return (
+            f"Chatter {key} deactivated: {done.devices} device(s) revoked, {done.logins} "
+            f"login(s) closed, {done.tokens} token(s) revoked. Their history is kept."
+        )
+
+    return submit(change, _action_failed, DONE)
+
+
+@bp.post("/chatters/<key>/reactivate")
+@login_required("admin")
+def reactivate_chatter(key: str) -> Response | Page:
+
+    def change(session: Session, me: User) -> str:
+        people.reactivate_chatter(people.find_chatter(session, key))
+        record(session, me, "reactivate_chatter", key)
+        return f"Chatter {key} reactivated. Enroll their computer again to track it."
+
+    return submit(change, _action_failed, DONE)

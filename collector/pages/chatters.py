@@ -1,0 +1,116 @@
+"""A chatter's page: their key figures, day by day, their devices and latest slices.
+
+Managers reach every chatter's page; a chatter only their own.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collector.auth.roles import LOGIN_ROLES
+from collector.db.models import Device, Slice
+from collector.db.settings import get_value
+from collector.http.auth import current_user, login_required
+from collector.http.database import db
+from collector.pages import bp, page_selection, report_request, selection
+from collector.pages.clock import Clock
+from collector.pages.colours import chatter_colour
+from collector.pages.columns import page_columns
+from collector.pages.figures import chart_amount
+from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
+from collector.pages.stats import key_figures
+from collector.stats import present, reports
+from collector.stats.periods import zone
+from shared.protocol import utc_now
+
+DAILY_COLUMNS = page_columns(
+    present.DAILY_COLUMNS,
+    [
+        ("date", "date"),
+        ("total_revenue", "money"),
+        ("ppv_sales", "money"),
+        ("tips", "money"),
+        ("ppv_sent", "integer"),
+        ("ppv_bought", "integer"),
+        ("messages_sent", "integer"),
+        ("keystrokes", "integer"),
+        ("online_seconds", "hm"),
+        ("active_seconds", "hm"),
+        ("inactive_seconds", "hm"),
+        ("paused_seconds", "hm"),
+        ("avg_response_seconds", "wait"),
+    ],
+)
+
+
+def _context(
+    session: Session, req: reports.Request, key: str, sel: PageSelection
+) -> dict[str, Any]:
+    daily = reports.daily(session, req, key)
+    assert isinstance(daily, dict)
+    person = reports.find_chatter(req, key)
+    days = daily["days"]
+    devices = session.scalars(
+        select(Device).where(Device.chatter_id == person.id).order_by(Device.enrolled_at)
+    ).all()
+    recent = session.scalars(
+        select(Slice).where(Slice.chatter_id == person.id).order_by(Slice.start.desc()).limit(10)
+    ).all()
+    has_data = any(d["online_seconds"] or d["messages_sent"] or d["responses"] for d in days)
+    has_sales = any(Decimal(d["total_revenue"]) for d in days)
+    return {
+        "sel": sel,
+        "daily": daily,
+        "person": person,
+        "colour": chatter_colour(person.id),
+        "figures": key_figures(daily["totals"], daily.get("previous_totals")),
+        "columns": DAILY_COLUMNS,
+        "export_columns": ",".join(name for name, _, _ in DAILY_COLUMNS),
+        "devices": devices,
+        "recent_slices": recent,
+        "slice_seconds": get_value(session, "slice_seconds", person.id),
+        "idle_seconds": get_value(session, "idle_threshold_seconds", person.id),
+        "empty": not has_data and not has_sales,
+        "charts": {
+            "revenue": {
+                "labels": [d["date"] for d in days],
+                "ppv": [chart_amount(d["ppv_sales"]) for d in days],
+                "tips": [chart_amount(d["tips"]) for d in days],
+                "currency": req.currency,
+            },
+            "activity": {
+                "labels": [d["date"] for d in days],
+                # Hours, for the axis; the table beside it shows h:mm.
+                "active": [d["active_seconds"] / 3600 for d in days],
+                "inactive": [d["inactive_seconds"] / 3600 for d in days],
+                "paused": [d["paused_seconds"] / 3600 for d in days],
+            },
+        },
+    }
+
+
+@bp.get("/chatters/<key>")
+@login_required(*LOGIN_ROLES)
+def chatter_page(key: str) -> str:
+    """One chatter's numbers; a chatter reaches only their own page."""
+    user = current_user()
+    assert user is not None
+    if user.role == "chatter" and (user.chatter is None or user.chatter.key != key):
+        abort(403, description="a chatter sees only their own page")
+    creators = creators_of(db.session, user)
+    sel = page_selection(creators)
+    context = _context(db.session, report_request(sel.query()), key, sel)
+    return render_template(
+        "chatter.html",
+        **context,
+        creators=creators,
+        presets=selection.PRESETS,
+        zones=COMMON_ZONES,
+        own=user.role == "chatter",
+        clock=Clock(zone(sel.tz), utc_now()),  # times in the page's zone
+    )

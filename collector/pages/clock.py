@@ -1,0 +1,62 @@
+"""Moments shown to people: in the agency's time zone, with how long ago they were."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from collector.db import settings
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Moments for people: in the agency's zone, with how long ago they were."""
+
+    zone: zoneinfo.ZoneInfo
+    now: dt.datetime
+
+    @classmethod
+    def of(cls, session: Session, now: dt.datetime) -> Clock:
+        name = str(settings.get_value(session, "agency_timezone"))
+        return cls(zoneinfo.ZoneInfo(name), now)
+
+    @property
+    def zone_name(self) -> str:
+        return self.zone.key
+
+    def when(self, moment: dt.datetime | None, never: str = "never") -> str:
+        """24 Nov 2026, 14:05 (in the agency zone)."""
+        if moment is None:
+            return never
+        local = moment.astimezone(self.zone)
+        return f"{local.day} {local:%b %Y, %H:%M}"
+
+    def iso(self, moment: dt.datetime | None) -> str:
+        """For a <time datetime> attribute."""
+        return "" if moment is None else moment.astimezone(dt.UTC).isoformat()
+
+    @staticmethod
+    def skew(seconds: float) -> str:
+        """How far a device's clock was off: +1.5 s ahead, -0.3 s behind (never -0.0)."""
+        tenths = round(seconds * 10)
+        return "0.0 s" if tenths == 0 else f"{tenths / 10:+.1f} s"
+
+    def ago(self, moment: dt.datetime | None) -> str:
+        """just now, 5 min ago, 3 h ago, 2 days ago; 'in 3 h' for the future."""
+        if moment is None:
+            return ""
+        seconds = (self.now - moment).total_seconds()
+        future = seconds < 0
+        seconds = abs(seconds)
+        if seconds < 60:
+            return "just now" if not future else "in under a minute"
+        if seconds < 3600:
+            text = f"{int(seconds // 60)} min"
+        elif seconds < 2 * 86400:
+            text = f"{round(seconds / 3600)} h"
+        else:
+            text = f"{round(seconds / 86400)} days"
+        return f"in {text}" if future else f"{text} ago"

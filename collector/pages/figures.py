@@ -1,0 +1,85 @@
+"""Key figures: a page's headline numbers, each with its change against the previous period,
+and the numbers charts draw.  Every page builds its figures here, with one change rule
+(``formatting.change``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from collector.pages.formatting import change
+
+# A figure's parts shown under it: (field, text, format).
+Split = list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline number; ``fmt`` is the ``fmt`` filter's kind."""
+
+    name: str
+    label: str
+    fmt: str
+    split: Split = field(default_factory=list)
+    lower_is_better: bool = False
+    absolute: bool = False  # changes by its difference (an average rating)
+    neutral: bool = False  # a change is neither good nor bad
+
+
+Part = Callable[[Mapping[str, Any], str], Any]
+
+
+def _field(values: Mapping[str, Any], name: str) -> Any:
+    return values.get(name)
+
+
+def figures(
+    specs: Sequence[Figure],
+    values: Mapping[str, Any],
+    previous: Mapping[str, Any] | None,
+    part: Part = _field,
+) -> list[dict[str, Any]]:
+    """The template's figures: value, previous value, change, and parts."""
+    found = []
+    for spec in specs:
+        now = values.get(spec.name)
+        before = previous.get(spec.name) if previous is not None else None
+        delta = None
+        if previous is not None:
+            delta = change(
+                now,
+                before,
+                lower_is_better=spec.lower_is_better,
+                points=spec.fmt == "percent",
+                absolute=spec.absolute,
+                neutral=spec.neutral,
+            )
+        found.append(
+            {
+                "name": spec.name,
+                "label": spec.label,
+                "value": now,
+                "format": spec.fmt,
+                "previous": before,
+                "change": delta,
+                "split": [(text, part(values, key), kind) for key, text, kind in spec.split],
+            }
+        )
+    return found
+
+
+def chart_number(value: Any) -> float | None:
+    """A value for a chart to draw (never shown as text); None leaves a gap."""
+    return None if value is None else float(Decimal(str(value)))
+
+
+def chart_percent(value: Any) -> float | None:
+    """A ratio drawn as a percentage."""
+    return None if value is None else round(float(value) * 100, 4)
+
+
+def chart_amount(value: Any) -> float:
+    """A value for a bar or pie: nothing is drawn as zero."""
+    return chart_number(value) or 0.0

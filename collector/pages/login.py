@@ -1,0 +1,87 @@
+"""Logging in and out, and everyone's start page.
+
+A login starts a session bound to the account's epoch; logout raises the epoch, so it
+ends every session of the account, copied cookies included.  Failed logins are counted
+in the database (``auth.accounts``), so the limit holds across collector processes.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from collector.auth import accounts
+from collector.db.engine import begin_write
+from collector.http.auth import current_user, start_session
+from collector.http.database import db
+from collector.pages import bp
+from shared.protocol import utc_now
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a plain path on this site: never an open redirect.
+
+    Browsers drop tabs and newlines and read backslashes as slashes, so a slash, a
+    tab and "/evil" would become "//evil": anything but printable ASCII is refused.
+    """
+    if not target or not target.isascii() or not target.isprintable() or " " in target:
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+@bp.get("/login")
+def login_form() -> str:
+    return render_template(
+        "login.html", email="", message=None, next=_safe_next(request.args.get("next"))
+    )
+
+
+@bp.post("/login")
+def login() -> Response | tuple[str, int]:
+    email = request.form.get("email", "")
+    password = request.form.get("password", "")
+    target = _safe_next(request.form.get("next"))
+    address = request.remote_addr or "unknown"
+    session_ = db.session
+    begin_write(session_)
+    try:
+        user = accounts.authenticate(session_, email, password, address, utc_now())
+    except accounts.LoginRefused as exc:
+        session_.commit()  # keep the failure: it is what the limit counts
+        status = 429 if exc.locked else 401
+        page = render_template("login.html", email=email, message=str(exc), next=target)
+        return page, status
+    session_.commit()
+    start_session(user)
+    return redirect(target or url_for("pages.home"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Ends this account's sessions everywhere: a copied cookie is worthless after it."""
+    if "user_id" in session:
+        begin_write(db.session)  # before the lookup: the read and the bump are one write
+        user = current_user()
+        if user is not None:
+            accounts.end_sessions(user)
+        db.session.commit()
+    session.clear()
+    return redirect(url_for("pages.login_form"))
+
+
+@bp.get("/")
+def home() -> Response:
+    """Everyone's start page: managers the stats page, a chatter their own page."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("pages.login_form"))
+    if user.role == "chatter":
+        if user.chatter is None:
+            abort(403, description="this login is not linked to a chatter; ask an admin")
+        return redirect(url_for("pages.chatter_page", key=user.chatter.key))
+    return redirect(url_for("pages.stats_page"))

@@ -1,0 +1,191 @@
+"""The manager's page: key figures, top chatters, revenue by day, every chatter's row.
+
+Everything on it is the API's numbers for the same selection (``stats.reports``); the
+key figures and the all-chatters table are shared with a chatter's page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from flask import render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from collector.auth.roles import MANAGERS
+from collector.http.auth import current_user, login_required
+from collector.http.database import db
+from collector.pages import bp, page_selection, report_request, selection
+from collector.pages.colours import OTHERS, chatter_colour
+from collector.pages.columns import page_columns
+from collector.pages.figures import Figure, chart_amount, figures
+from collector.pages.formatting import shown
+from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
+from collector.stats import present, reports
+
+# The all-chatters table on the stats page, in screen order; the export buttons ask
+# the API for exactly these columns.
+TABLE_COLUMNS = page_columns(
+    present.CHATTER_COLUMNS,
+    [
+        ("name", "text"),
+        ("total_sales", "money"),
+        ("ppv_sales", "money"),
+        ("tips", "money"),
+        ("ppv_purchase_rate", "percent"),
+        ("messages_sent", "integer"),
+        ("keystrokes", "integer"),
+        ("online_seconds", "hm"),
+        ("active_seconds", "hm"),
+        ("inactive_seconds", "hm"),
+        ("avg_response_seconds", "wait"),
+    ],
+)
+TOP_LABELS = {
+    "revenue": "Revenue",
+    "activity": "Active time",
+    "messages": "Messages sent",
+    "response_time": "Response time",
+}
+TOP_FORMATS = {"revenue": "money", "activity": "hm", "messages": "integer", "response_time": "wait"}
+# The key figures of the stats and chatter pages.
+FIGURES = [
+    Figure(
+        "total_sales",
+        "Total sales",
+        "money",
+        [("ppv_sales", "PPV", "money"), ("tips", "Tips", "money")],
+    ),
+    Figure(
+        "ppv_purchase_rate",
+        "PPV purchase rate",
+        "percent",
+        [("ppv_bought", "bought", "integer"), ("ppv_sent", "sent", "integer")],
+    ),
+    Figure("messages_sent", "Messages sent", "integer"),
+    Figure("keystrokes", "Keystrokes", "integer"),
+    Figure(
+        "online_seconds",
+        "Online time",
+        "hm",
+        [("active_seconds", "active", "hm"), ("inactive_seconds", "inactive", "hm")],
+    ),
+    Figure("avg_response_seconds", "Average response time", "wait", lower_is_better=True),
+]
+
+
+def _part(totals: Mapping[str, Any], key: str) -> Any:
+    """A figure's part; inactive time is online minus active in whole minutes, so the
+    h:mm parts shown add up to the h:mm total (each rounds down on its own otherwise)."""
+    if key == "inactive_seconds":
+        online, active = totals.get("online_seconds"), totals.get("active_seconds")
+        if online is not None and active is not None:
+            return (online // 60 - active // 60) * 60
+    return totals.get(key)
+
+
+def key_figures(
+    totals: Mapping[str, Any], previous: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    return figures(FIGURES, totals, previous, _part)
+
+
+def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict[str, Any]:
+    # No median on this page: it would cost more than the rest of the page together
+    # over long ranges; the API and exports offer it (METRICS.md).
+    table = reports.chatters(session, req, medians=False)
+    top = reports.top(session, req)
+    revenue = reports.revenue(session, dataclasses.replace(req, compare=False))
+    assert isinstance(table, dict) and isinstance(top, dict) and isinstance(revenue, dict)
+    ids = {p.key: p.id for p in req.people}
+    for row in table["chatters"]:
+        row["colour"] = chatter_colour(ids.get(row["key"]) if row["key"] else None)
+        # Formatted here, not cell by cell in the template: 200 rows x 11 cells.
+        row["cells"] = [
+            ("" if row[name] is None else row[name], shown(row[name], kind, req.currency))
+            for name, _, kind in TABLE_COLUMNS[1:]
+        ]
+    for item in top["items"]:
+        item["colour"] = chatter_colour(ids[item["key"]])
+    by = top["by"]
+    slices = [
+        {"label": i["name"], "value": chart_amount(i["value"]), "colour": i["colour"]}
+        for i in top["items"]
+    ]
+    if top.get("others") is not None and chart_amount(top["others"]) > 0:
+        slices.append(
+            {"label": "Other chatters", "value": chart_amount(top["others"]), "colour": OTHERS}
+        )
+    if top.get("unattributed") is not None and chart_amount(top["unattributed"]) > 0:
+        unattributed = {"label": "Unattributed", "value": chart_amount(top["unattributed"])}
+        slices.append({**unattributed, "colour": chatter_colour(None)})
+    has_activity = any(r["online_seconds"] for r in table["chatters"])
+    has_sales = Decimal(table["totals"]["total_sales"]) != 0 or table["totals"]["messages_sent"]
+    return {
+        "sel": sel,
+        "table": table,
+        "top": top,
+        "revenue": revenue,
+        "figures": key_figures(table["totals"], table.get("previous_totals")),
+        "columns": TABLE_COLUMNS,
+        "export_columns": ",".join(name for name, _, _ in TABLE_COLUMNS),
+        "top_label": TOP_LABELS[by],
+        "top_format": TOP_FORMATS[by],
+        "top_labels": TOP_LABELS,
+        "others_colour": OTHERS,
+        "unattributed_colour": chatter_colour(None),
+        "empty": not has_activity and not has_sales,
+        "charts": {
+            "top": {
+                "kind": "bar" if by == "response_time" else "pie",
+                "slices": slices,
+                "format": TOP_FORMATS[by],
+                "currency": req.currency,
+            },
+            "revenue": {
+                "labels": [p["date"] for p in revenue["series"]],
+                "ppv": [chart_amount(p["ppv"]) for p in revenue["series"]],
+                "tips": [chart_amount(p["tips"]) for p in revenue["series"]],
+                "currency": req.currency,
+            },
+        },
+    }
+
+
+@bp.get("/stats")
+@login_required(*MANAGERS)
+def stats_page() -> str:
+    """The manager's page: key figures, top chatters, revenue, all chatters."""
+    user = current_user()
+    assert user is not None
+    creators = creators_of(db.session, user)
+    sel = page_selection(creators)
+    wanted = {name: request.args.get(name, "") for name in ("by", "q", "sort", "order")}
+    # A stale or edited link falls back to the defaults rather than to an error page.
+    for name, allowed in (
+        ("by", reports.TOP_MEASURES),
+        ("sort", reports.SORTABLE),
+        ("order", reports.ORDERS),
+    ):
+        if wanted[name] not in allowed:
+            wanted[name] = ""
+    args = {**sel.query(), **{k: v for k, v in wanted.items() if v}}
+    context = _context(db.session, report_request(args), sel)
+    state = {**sel.state(), **{k: v for k, v in wanted.items() if v}}
+
+    def here(**changes: str) -> str:
+        """This page with some choices changed; the others (search, order) kept."""
+        merged: dict[str, Any] = {k: v for k, v in {**state, **changes}.items() if v}
+        return url_for("pages.stats_page", **merged)
+
+    return render_template(
+        "stats.html",
+        **context,
+        creators=creators,
+        presets=selection.PRESETS,
+        wanted=wanted,
+        zones=COMMON_ZONES,
+        here=here,
+    )

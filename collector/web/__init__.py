@@ -1,1 +1,0 @@
-"""What the dashboard's pages need beyond the reports: selections, formatting, colours."""

@@ -1,0 +1,82 @@
+"""Enrollment with single-use, expiring tokens (both databases)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import create_engine, update
+
+from collector.db.models import EnrollmentToken
+from tests.collector.conftest import Collector
+
+BODY = {"hostname": "laptop-7", "platform": "Windows-11", "agent_version": "0.1.0"}
+
+
+def test_enroll_returns_device_key_and_settings(agency: Collector) -> None:
+    token = agency.enroll_token("alice")
+    assert token.startswith("cte_") and "\n" not in token
+
+    reply = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
+
+    assert reply.status_code == 201, reply.text
+    data = reply.json()
+    assert set(data) == {"device_id", "key_id", "secret", "server_time", "settings"}
+    assert data["settings"] == {
+        "slice_seconds": 60,
+        "idle_threshold_seconds": 180,
+        "outbox_max_days": 30,
+    }
+    server_time = dt.datetime.fromisoformat(data["server_time"])
+    assert abs((server_time - dt.datetime.now(dt.UTC)).total_seconds()) < 5
+    listing = agency.cli("devices", "--json").output
+    assert data["device_id"] in listing and "laptop-7" in listing and "Windows-11" in listing
+
+
+def test_reused_token_is_refused(agency: Collector) -> None:
+    token = agency.enroll_token("alice")
+    first = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
+    assert first.status_code == 201
+
+    again = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
+
+    assert again.status_code == 401
+    assert again.json()["error"] == "token_used"
+    assert agency.cli("devices", "--json").output.count('"device_id"') == 1
+
+
+def test_expired_token_is_refused(agency: Collector) -> None:
+    token = agency.enroll_token("alice", ttl="1h")
+    engine = create_engine(agency.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(EnrollmentToken).values(
+                expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            )
+        )
+    engine.dispose()
+
+    reply = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
+
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "token_expired"
+
+
+def test_unknown_token_and_bad_bodies(agency: Collector) -> None:
+    unknown = agency.http.post("/api/v1/agents/enroll", json={"token": "cte_nope", **BODY})
+    assert unknown.status_code == 401 and unknown.json()["error"] == "invalid_token"
+
+    missing = agency.http.post("/api/v1/agents/enroll", json={"token": "x"})
+    assert missing.status_code == 422
+    assert "hostname" in missing.json()["message"]
+
+    garbage = agency.http.post("/api/v1/agents/enroll", content=b"{not json")
+    assert garbage.status_code == 400 and garbage.json()["error"] == "malformed_json"
+
+
+def test_enroll_token_cli_errors(agency: Collector) -> None:
+    unknown = agency.cli("enroll-token", "nobody", expect=1)
+    assert "no chatter 'nobody'" in unknown.output
+    bad_ttl = agency.cli("enroll-token", "alice", "--ttl", "soon", expect=2)
+    assert "72h" in bad_ttl.output
+    too_long = agency.cli("enroll-token", "alice", "--ttl", "90d", expect=2)
+    assert "30 days" in too_long.output

@@ -1,0 +1,187 @@
+"""Heartbeat ingestion: exactly-once storage and every validation rule (both databases)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from collector.db.models import Slice
+from shared.protocol import format_time
+from tests.collector.conftest import Agent, Collector
+
+
+def stored(collector: Collector) -> list[tuple[Any, ...]]:
+    engine = create_engine(collector.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Slice.start, Slice.seq, Slice.keystrokes).order_by(Slice.start)
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def count(collector: Collector) -> int:
+    engine = create_engine(collector.database_url)
+    with engine.connect() as conn:
+        n = conn.scalar(select(func.count()).select_from(Slice))
+    engine.dispose()
+    return int(n or 0)
+
+
+def test_batch_is_stored_with_counts(agency: Collector, agent: Agent) -> None:
+    slices = agent.slices(5)
+    reply = agent.send(slices)
+    assert reply.status_code == 200
+    data = reply.json()
+    assert data["accepted"] == 5 and data["duplicates"] == 0 and data["gaps"] == []
+    assert data["settings"]["slice_seconds"] == 60
+    assert "server_time" in data
+    rows = stored(agency)
+    assert [r[1] for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[0][0] == dt.datetime.fromisoformat(slices[0]["start"])
+    assert rows[0][0].tzinfo is not None
+
+
+def test_resent_and_overlapping_batches_store_once(agency: Collector, agent: Agent) -> None:
+    first = agent.slices(6)
+    assert agent.send(first[:4], batch_id="b1").json()["accepted"] == 4
+    again = agent.send(first[:4], batch_id="b1").json()
+    assert (again["accepted"], again["duplicates"]) == (0, 4)
+    overlap = agent.send(first[2:], batch_id="b2").json()
+    assert (overlap["accepted"], overlap["duplicates"]) == (2, 2)
+    assert count(agency) == 6
+
+
+def test_gaps_in_seq_are_reported(agent: Agent) -> None:
+    slices = agent.slices(6)
+    assert agent.send(slices[:2]).json()["gaps"] == []
+    reply = agent.send([slices[3], slices[5]]).json()
+    assert reply["gaps"] == [[3, 3], [5, 5]]
+
+
+def test_settings_changes_reach_the_agent(agency: Collector, agent: Agent) -> None:
+    agency.cli("settings", "set", "idle_threshold_seconds", "300")
+    assert agent.send([]).json()["settings"]["idle_threshold_seconds"] == 300
+    agency.cli("settings", "set", "idle_threshold_seconds", "120", "--chatter", "alice")
+    assert agent.send([]).json()["settings"]["idle_threshold_seconds"] == 120
+    agency.cli("settings", "unset", "idle_threshold_seconds", "--chatter", "alice")
+    assert agent.send([]).json()["settings"]["idle_threshold_seconds"] == 300
+
+
+def test_slice_length_stated_by_the_batch(agency: Collector, agent: Agent) -> None:
+    """Slices queued at an old slice length stay valid after the setting changes."""
+    agency.cli("settings", "set", "slice_seconds", "60")
+    ten = agent.slices(3, slice_seconds=10)
+    reply = agent.send(ten, slice_seconds=10)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["accepted"] == 3
+    # Without slice_seconds the device's setting (60) applies, and :10 is misaligned.
+    at_ten_past = dt.datetime.fromtimestamp(int(time.time()) // 60 * 60 - 3590, dt.UTC)
+    reply = agent.send(agent.slices(1, slice_seconds=10, start=at_ten_past))
+    assert reply.status_code == 422 and "not aligned" in str(reply.json()["details"])
+
+
+def _aligned(seconds_ago: int) -> str:
+    now = int(time.time())
+    return format_time(dt.datetime.fromtimestamp((now - seconds_ago) // 60 * 60, dt.UTC))
+
+
+# Times are computed when a case runs, not when the module is collected: a long test
+# session must not turn "15 minutes ahead" into the past.
+Change = Callable[[], dict[str, Any]]
+
+INVALID: list[tuple[str, Change, str]] = [
+    ("misaligned start", lambda: {"start": _aligned(600)[:-3] + "07Z"}, "not aligned"),
+    ("zero duration", lambda: {"duration": 0}, "outside 1..3600"),
+    ("huge duration", lambda: {"duration": 3601}, "outside 1..3600"),
+    ("duration past slice", lambda: {"duration": 61}, "longer than the 60-second slice"),
+    ("active over duration", lambda: {"active_seconds": 61, "duration": 60}, "active_seconds"),
+    ("input over duration", lambda: {"input_seconds": 70}, "input_seconds"),
+    ("negative keystrokes", lambda: {"keystrokes": -1}, ">= 0"),
+    ("negative mouse", lambda: {"mouse_events": -5}, ">= 0"),
+    ("implausible keystrokes", lambda: {"keystrokes": 3001}, "implausible"),
+    ("implausible mouse", lambda: {"mouse_events": 12001}, "implausible"),
+    ("future start", lambda: {"start": _aligned(-900)}, "future"),
+    ("too old", lambda: {"start": _aligned(36 * 86400)}, "older than 35 days"),
+    ("paused plus active", lambda: {"paused_seconds": 40, "active_seconds": 30}, "exceed"),
+    ("naive time", lambda: {"start": _aligned(600)[:-1]}, "timezone"),
+    ("string count", lambda: {"keystrokes": "12"}, "Expected `int`"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "message"), INVALID, ids=[c[0] for c in INVALID])
+def test_invalid_slice_rejects_whole_batch(
+    agency: Collector, agent: Agent, case: str, change: Change, message: str
+) -> None:
+    good = agent.slices(3)
+    bad = {**good[1], **change()}
+    reply = agent.send([good[0], bad, good[2]])
+    assert reply.status_code == 422, (case, reply.text)
+    body = reply.json()
+    assert body["error"] == "invalid_batch"
+    assert message in (body["message"] + str(body["details"])), body
+    assert count(agency) == 0  # all or nothing
+
+
+def test_every_problem_is_listed(agent: Agent) -> None:
+    slices = agent.slices(2)
+    slices[0]["duration"] = 0
+    slices[1]["input_seconds"] = 99
+    details = agent.send(slices).json()["details"]
+    fields = {d["field"] for d in details}
+    assert {"heartbeats[0].duration", "heartbeats[1].input_seconds"} <= fields
+
+
+def test_duplicate_start_in_one_batch(agent: Agent) -> None:
+    one = agent.slices(1)[0]
+    reply = agent.send([one, {**one, "seq": one["seq"] + 1}])
+    assert reply.status_code == 422 and "appears twice" in str(reply.json()["details"])
+
+
+def test_more_than_1000_slices(agency: Collector, agent: Agent) -> None:
+    reply = agent.send(agent.slices(1001))
+    assert reply.status_code == 422 and "at most 1000" in str(reply.json()["details"])
+    assert count(agency) == 0
+    assert agent.send(agent.slices(1000)).json()["accepted"] == 1000
+
+
+def test_body_over_one_mebibyte(agent: Agent) -> None:
+    body = agent.batch_body(agent.slices(1), agent_version="x" * 10, padding="y" * (1 << 20))
+    reply = agent.signed_post("/api/v1/heartbeats", body)
+    assert reply.status_code == 413
+    assert reply.json()["error"] == "request_entity_too_large"
+
+
+def test_malformed_json(agent: Agent) -> None:
+    reply = agent.signed_post("/api/v1/heartbeats", b'{"batch_id": "x", ')
+    assert reply.status_code == 400 and reply.json()["error"] == "malformed_json"
+
+
+def test_offline_for_thirty_days_is_accepted(agency: Collector, agent: Agent) -> None:
+    start = dt.datetime.fromtimestamp((int(time.time()) - 30 * 86400) // 60 * 60, dt.UTC)
+    reply = agent.send(agent.slices(3, start=start))
+    assert reply.status_code == 200 and reply.json()["accepted"] == 3
+
+
+def test_agent_reports_queue_health(agency: Collector, agent: Agent) -> None:
+    agent.send(
+        agent.slices(1), agent_version="0.2.0", queue={"queued": 7, "parked": 1, "dropped": 2}
+    )
+    devices = agency.cli("devices", "--json").output
+    assert (
+        '"queued": 7' in devices
+        and '"dropped": 2' in devices
+        and '"agent_version": "0.2.0"' in devices
+    )
+
+
+def test_problem_list_is_capped(agent: Agent) -> None:
+    slices = agent.slices(150, keystrokes=5000)  # one problem each
+    body = agent.send(slices).json()
+    assert len(body["details"]) == 100
+    assert "150 problem(s)" in body["message"] and "first 100 listed" in body["message"]
