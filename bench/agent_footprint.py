@@ -1,26 +1,28 @@
 """The agent's footprint under Xvfb: RSS and CPU idle and while typing, and a 30-day drain.
 
 A real collector (waitress, SQLite) and a real agent run as subprocesses; xdotool
-types 10 keys a second and moves the mouse for the busy phase.
+types 10 keys a second and moves the mouse for the busy phase.  CPU and memory are read
+from /proc (bench/procstat.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from bench import lanes, procstat, server
+from bench.prepare import cli
 
 BIN = Path(sys.executable).parent
 PHASE_SECONDS = 60
-TICKS = os.sysconf("SC_CLK_TCK")
 BACKLOG_DAYS = 30
 
 # Measured for ActivityWatch's aw-watcher-afk on this kind of machine (team anchors).
@@ -41,52 +43,36 @@ class Footprint:
     drain_seconds: float = 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    seconds = procstat.cpu_seconds_of(pid)
+    if seconds is None:
+        raise RuntimeError(f"the agent (pid {pid}) exited during the measurement")
+    return seconds
 
 
 def _rss_mib(pid: int, field: str = "VmRSS") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return procstat.memory_mib(pid, field) or 0.0
 
 
-def _wait(check: object, timeout: float, what: str) -> None:
+def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.2)
     raise RuntimeError(f"timed out waiting for {what}")
-
-
-def _cli(database: Path, *args: str) -> str:
-    return subprocess.run(
-        [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def _agent_env(home: Path, display: str) -> dict[str, str]:
     return {**os.environ, "CHATTER_AGENT_HOME": str(home), "DISPLAY": display}
 
 
-def _enrolled_agent(home: Path, display: str, database: Path, url: str) -> dict[str, str]:
+def _enrolled_agent(home: Path, display: str, database: str, url: str) -> dict[str, str]:
     """A new agent home enrolled with the collector; its environment."""
     env = _agent_env(home, display)
     subprocess.run(
         [str(BIN / "chatter-agent"), "enroll", "--server", url, "--token-file", "-"],
-        input=_cli(database, "enroll-token", "alice"),
+        input=cli(database, "enroll-token", "alice"),
         text=True,
         env=env,
         check=True,
@@ -100,16 +86,6 @@ def _start_agent(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [str(BIN / "chatter-agent"), "run"], env=env, stdout=subprocess.DEVNULL, stderr=handle
         )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _type_and_move(display: str, seconds: int) -> int:
@@ -159,82 +135,71 @@ def run() -> Footprint:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        database = work / "collector.db"
-        _cli(database, "db", "upgrade")
-        _cli(database, "add-creator", "luna", "--name", "Luna")
-        _cli(database, "add-chatter", "alice", "--name", "Alice", "--creator", "luna")
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [
-                str(BIN / "chatter-collector"),
-                "--database",
-                f"sqlite:///{database}",
-                "serve",
-                "--port",
-                str(port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        database = f"sqlite:///{work / 'collector.db'}"
         agents: list[subprocess.Popen[bytes]] = []
         try:
+            cli(database, "db", "upgrade")
+            cli(database, "add-creator", "luna", "--name", "Luna")
+            cli(database, "add-chatter", "alice", "--name", "Alice", "--creator", "luna")
             _wait(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10, "Xvfb")
-            _wait(lambda: _healthy(url), 30, "the collector")
-            env = _enrolled_agent(work / "agent", display, database, url)
-            agent = _start_agent(env, work / "agent.log")
-            agents.append(agent)
-            time.sleep(10)  # start-up, first send
-
-            print(f"[agent] idle for {PHASE_SECONDS} s", flush=True)
-            before = _cpu_seconds(agent.pid)
-            time.sleep(PHASE_SECONDS)
-            result.cpu_idle_pct = (_cpu_seconds(agent.pid) - before) / PHASE_SECONDS * 100
-            result.rss_idle_mib = _rss_mib(agent.pid)
-
-            print(
-                f"[agent] typing 10 keys/s and moving the mouse for {PHASE_SECONDS} s", flush=True
-            )
-            before, started = _cpu_seconds(agent.pid), time.monotonic()
-            result.keys_sent = _type_and_move(display, PHASE_SECONDS)
-            elapsed = time.monotonic() - started
-            result.cpu_typing_pct = (_cpu_seconds(agent.pid) - before) / elapsed * 100
-            result.rss_typing_mib = _rss_mib(agent.pid)
-            result.peak_rss_mib = _rss_mib(agent.pid, "VmHWM")
-            _stop(agent)
-            agents.remove(agent)
-            # The last slices were sealed at exit: run once more to deliver them, then count.
-            agent = _start_agent(env, work / "agent.log")
-            agents.append(agent)
-            _wait(lambda: _queued(env) == 0, 120, "the typed slices to arrive")
-            _stop(agent)
-            agents.remove(agent)
-            result.keys_counted = int(
-                _cli_sql(database, "SELECT COALESCE(SUM(keystrokes), 0) FROM slices")
-            )
-
-            print(f"[agent] draining a {BACKLOG_DAYS}-day backlog", flush=True)
-            env2 = _enrolled_agent(work / "agent-backlog", display, database, url)
-            result.backlog_slices = _backlog(work / "agent-backlog", env2)
-            started = time.monotonic()
-            drainer = _start_agent(env2, work / "agent2.log")
-            agents.append(drainer)
-            _wait(lambda: _queued(env2) < 5, 600, "the backlog to drain")
-            result.drain_seconds = time.monotonic() - started
+            with server.waitress(database, work) as collector:
+                try:
+                    _measure(result, work, display, database, collector.base_url, agents)
+                finally:  # the agents first, while the collector still answers them
+                    for proc in agents:
+                        server.stop(proc)
         finally:
-            for proc in agents:
-                _stop(proc)
-            _stop(server)  # type: ignore[arg-type]
             xvfb.terminate()
             xvfb.wait(timeout=10)
     return result
 
 
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _measure(
+    result: Footprint,
+    work: Path,
+    display: str,
+    database: str,
+    url: str,
+    agents: list[subprocess.Popen[bytes]],
+) -> None:
+    """The three phases, with the agents they start in ``agents`` (stopped by the caller)."""
+    env = _enrolled_agent(work / "agent", display, database, url)
+    agent = _start_agent(env, work / "agent.log")
+    agents.append(agent)
+    time.sleep(10)  # start-up, first send
+
+    print(f"[agent] idle for {PHASE_SECONDS} s", flush=True)
+    before = _cpu_seconds(agent.pid)
+    time.sleep(PHASE_SECONDS)
+    result.cpu_idle_pct = (_cpu_seconds(agent.pid) - before) / PHASE_SECONDS * 100
+    result.rss_idle_mib = _rss_mib(agent.pid)
+
+    print(f"[agent] typing 10 keys/s and moving the mouse for {PHASE_SECONDS} s", flush=True)
+    before, started = _cpu_seconds(agent.pid), time.monotonic()
+    result.keys_sent = _type_and_move(display, PHASE_SECONDS)
+    elapsed = time.monotonic() - started
+    result.cpu_typing_pct = (_cpu_seconds(agent.pid) - before) / elapsed * 100
+    result.rss_typing_mib = _rss_mib(agent.pid)
+    result.peak_rss_mib = _rss_mib(agent.pid, "VmHWM")
+    server.stop(agent)
+    agents.remove(agent)
+    # The last slices were sealed at exit: run once more to deliver them, then count.
+    agent = _start_agent(env, work / "agent.log")
+    agents.append(agent)
+    _wait(lambda: _queued(env) == 0, 120, "the typed slices to arrive")
+    server.stop(agent)
+    agents.remove(agent)
+    keys = lanes.scalar(database, "SELECT COALESCE(SUM(keystrokes), 0) FROM slices")
+    result.keys_counted = int(keys)
+
+    print(f"[agent] draining a {BACKLOG_DAYS}-day backlog", flush=True)
+    env2 = _enrolled_agent(work / "agent-backlog", display, database, url)
+    result.backlog_slices = _backlog(work / "agent-backlog", env2)
+    started = time.monotonic()
+    drainer = _start_agent(env2, work / "agent2.log")
+    agents.append(drainer)
+    _wait(lambda: _queued(env2) < 5, 600, "the backlog to drain")
+    result.drain_seconds = time.monotonic() - started
 
 
 def _queued(env: dict[str, str]) -> int:
@@ -243,51 +208,27 @@ def _queued(env: dict[str, str]) -> int:
     )
     if out.returncode != 0:
         return 1 << 30
-    import json
-
     return int(json.loads(out.stdout)["queued_slices"])
-
-
-def _cli_sql(database: Path, sql: str) -> str:
-    import sqlite3
-
-    with sqlite3.connect(database) as conn:
-        return str(conn.execute(sql).fetchone()[0])
 
 
 def render(f: Footprint) -> str:
     def verdict(value: float, key: str) -> str:
         return "meets target" if value <= TARGETS[key] else "misses target"
 
-    rows = [
-        (
-            "RSS idle (MiB)",
-            f"{f.rss_idle_mib:.1f}",
-            AW_AFK["rss_mib"],
-            TARGETS["rss_mib"],
-            verdict(f.rss_idle_mib, "rss_mib"),
-        ),
-        (
-            "RSS typing (MiB)",
-            f"{f.rss_typing_mib:.1f}",
-            AW_AFK["rss_mib"],
-            TARGETS["rss_mib"],
-            verdict(f.rss_typing_mib, "rss_mib"),
-        ),
-        (
-            "CPU idle (% of a core)",
-            f"{f.cpu_idle_pct:.3f}",
-            AW_AFK["cpu_idle_pct"],
-            TARGETS["cpu_idle_pct"],
-            verdict(f.cpu_idle_pct, "cpu_idle_pct"),
-        ),
+    measured = (
+        ("RSS idle (MiB)", f"{f.rss_idle_mib:.1f}", f.rss_idle_mib, "rss_mib"),
+        ("RSS typing (MiB)", f"{f.rss_typing_mib:.1f}", f.rss_typing_mib, "rss_mib"),
+        ("CPU idle (% of a core)", f"{f.cpu_idle_pct:.3f}", f.cpu_idle_pct, "cpu_idle_pct"),
         (
             "CPU typing 10 keys/s + mouse",
             f"{f.cpu_typing_pct:.3f}",
-            AW_AFK["cpu_typing_pct"],
-            TARGETS["cpu_typing_pct"],
-            verdict(f.cpu_typing_pct, "cpu_typing_pct"),
+            f.cpu_typing_pct,
+            "cpu_typing_pct",
         ),
+    )
+    rows = [
+        (name, shown, AW_AFK[key], TARGETS[key], verdict(value, key))
+        for name, shown, value, key in measured
     ]
     lines = [
         f"{'agent footprint':<30} | {'ChatterTrack':>12} | {'aw-watcher-afk':>14} | "

@@ -1,4 +1,5 @@
-"""Database lanes: a fresh SQLite file or a fresh PostgreSQL database, always removed."""
+"""Database lanes: the lane names, a fresh SQLite file or a fresh PostgreSQL database (always
+removed), the PostgreSQL server's admin connection, and one-value reads."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
+LANES = ("sqlite", "postgresql")
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -23,23 +25,29 @@ def pg_admin_url() -> str:
     )
 
 
-def _admin_engine(admin_url: str) -> Any:
-    return create_engine(
-        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+@contextmanager
+def pg_admin(admin_url: str | None = None) -> Iterator[Connection]:
+    """An autocommit connection to the server's admin database (CREATE/DROP/COMMENT DATABASE)."""
+    engine = create_engine(
+        admin_url or pg_admin_url(),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 3},
     )
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def pg_unreachable(admin_url: str) -> str | None:
     """Why PostgreSQL cannot be used, or None when it answers."""
-    engine = _admin_engine(admin_url)
     try:
-        with engine.connect() as conn:
+        with pg_admin(admin_url) as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to connect means the lane cannot run
         shown = make_url(admin_url).render_as_string(hide_password=True)
         return f"cannot reach {shown} ({exc.__class__.__name__}: {str(exc).splitlines()[0]})"
-    finally:
-        engine.dispose()
     return None
 
 
@@ -51,17 +59,13 @@ def sqlite_url(workdir: Path) -> str:
 def postgres_database(admin_url: str) -> Iterator[str]:
     """A new empty database ``ct_bench_<random>``, dropped (even if still in use) on exit."""
     name = f"ct_bench_{uuid.uuid4().hex[:12]}"
-    engine = _admin_engine(admin_url)
+    with pg_admin(admin_url) as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        engine.dispose()
+        with pg_admin(admin_url) as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def scalar(url: str, sql: str, **params: Any) -> Any:

@@ -113,11 +113,3 @@ def _client(
     conn.close()
     replies = [Reply(latency, status, body) for latency, status, body in raw]
     results.put((index, ClientRun(started, finished, replies, conn.connects, cpu)))
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of already sorted values; 0.0 when empty."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), -(-len(sorted_values) * q // 100)))
-    return sorted_values[int(rank) - 1]

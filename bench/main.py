@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench import lanes, procstat, report, scenarios, server
+from bench.lanes import LANES
 from bench.prepare import enroll_devices, prepare_database
 
-LANES = ("sqlite", "postgresql")
 Lane = TypeVar("Lane")  # one part's result for one lane
 
 
@@ -79,6 +79,12 @@ def _meta(started: dt.datetime, duration_s: float) -> dict[str, Any]:
         },
         "server": f"gunicorn, {server.WORKERS} workers, deploy/gunicorn.conf.py (gthread)",
     }
+
+
+def _section(started: dt.datetime, t0: float, results: dict[str, Any]) -> dict[str, Any]:
+    """One part's section of latest.json: when and where it ran, then its ``results``."""
+    meta = _meta(started, time.monotonic() - t0)
+    return {k: meta[k] for k in ("started_at", "duration_s", "commit", "machine")} | results
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -223,12 +229,11 @@ def _pages_part(names: list[str], scale: float) -> int:
     print(pages.render(results))
     print()
     print(page_load.render(load))
-    meta = _meta(started, time.monotonic() - t0)
-    section = {k: meta[k] for k in ("started_at", "duration_s", "commit", "machine")}
-    section |= {
-        "server_time": [lane.as_dict() for lane in results],
-        "page_load": load.as_dict(),
-    }
+    section = _section(
+        started,
+        t0,
+        {"server_time": [lane.as_dict() for lane in results], "page_load": load.as_dict()},
+    )
     print(f"results written to {report.merge_json('pages', section)}")
     sys.stdout.flush()
     return status
@@ -249,12 +254,11 @@ def _conversations_part(names: list[str], scale: float) -> int:
         status = status or 1
     print()
     print(conversations.report(results))
-    meta = _meta(started, time.monotonic() - t0)
-    section = {k: meta[k] for k in ("started_at", "duration_s", "commit", "machine")}
-    section |= {
-        "target_ms": conversations.TARGET_MS,
-        "lanes": [lane.as_dict() for lane in results],
-    }
+    section = _section(
+        started,
+        t0,
+        {"target_ms": conversations.TARGET_MS, "lanes": [lane.as_dict() for lane in results]},
+    )
     print(f"results written to {report.merge_json('conversations', section)}")
     sys.stdout.flush()
     return status

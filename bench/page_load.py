@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import server
-from bench.prepare import cli, cli_command
-from bench.stats_views import ViewTiming
+from bench.prepare import cli
+from bench.timing import Timing
+from collector.demo.agency import CHATTERS, DEMO_USERS
 
 NAVIGATIONS = 10
 READY_TIMEOUT_MS = 15_000
@@ -59,8 +59,8 @@ class PageLoad:
     cache: str  # "warm" or "off"
     samples: list[dict[str, float]] = field(default_factory=list)
 
-    def metric(self, name: str) -> ViewTiming:
-        return ViewTiming(name, [s[name] for s in self.samples])
+    def metric(self, name: str) -> Timing:
+        return Timing(name, [s[name] for s in self.samples])
 
 
 @dataclass
@@ -108,18 +108,9 @@ def live_demo(workdir: Path) -> Iterator[str]:
     url = f"sqlite:///{workdir / 'collector.db'}"
     cli(url, "db", "upgrade")
     cli(url, "demo")
-    port = server.free_port()
-    env = os.environ | {"CHATTER_SECURE_COOKIES": "0", "CHATTER_SECRET_KEY": "bench-page-load"}
-    log_path = workdir / "collector.log"
-    command = [*cli_command(), "--database", url, "serve", "--port", str(port), "--threads", "4"]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env)
-    try:
-        live = server.Server(proc, port, log_path)
-        server.wait_healthy(live, 30)
+    env = {"CHATTER_SECURE_COOKIES": "0", "CHATTER_SECRET_KEY": "bench-page-load"}
+    with server.waitress(url, workdir, "--threads", "4", env=env) as live:
         yield live.base_url
-    finally:
-        server.stop(proc)
 
 
 def _measure(page: Any, url: str) -> dict[str, float]:
@@ -140,10 +131,8 @@ def _measure(page: Any, url: str) -> dict[str, float]:
 def run(navigations: int = NAVIGATIONS) -> PageLoadResult:
     try:
         from playwright.sync_api import sync_playwright
-    except ImportError as exc:
+    except ImportError as exc:  # an optional tool, like chromium: the part says "not run"
         raise NotRun(f"Playwright is not installed ({exc})") from exc
-    from collector.demo import CHATTERS, DEMO_USERS
-
     executable = _chromium()
     email, password = next((u[0], u[1]) for u in DEMO_USERS if u[2] == "manager")
     pages = [("stats page", "/stats"), ("chatter page", f"/chatters/{CHATTERS[0][0]}")]

@@ -17,11 +17,10 @@ import datetime as dt
 import io
 import pstats
 import re
-import statistics
 import sys
 import zoneinfo
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -30,8 +29,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+import collector.pages
+import collector.pages.chatters
 from bench import stats_data
-from bench.stats_views import REPEATS, TARGET_MS, ViewTiming, dataset_of, last_days, timed
+from bench.lanes import LANES
+from bench.stats_views import REPEATS, TARGET_MS, dataset_of, last_days
+from bench.timing import PartLane, Timing, lane_lines, timed
+from collector import create_app
+from collector.auth import accounts
+from collector.db.models import User
+from collector.http.database import db
+from shared.protocol import utc_now
 
 # A dashboard login that exists only in the bench's cached databases.
 BENCH_EMAIL = "bench-pages@bench.test"
@@ -40,21 +48,12 @@ EMPTY_PAGE = '<div class="empty card" role="status">'  # the "no activity or sal
 
 
 @dataclass
-class PagesLane:
-    lane: str
-    scale: float
-    status: str = "ran"
-    reason: str = ""
-    dataset: dict[str, Any] = field(default_factory=dict)
-    pages: list[ViewTiming] = field(default_factory=list)
+class PagesLane(PartLane):
+    pages: list[Timing] = field(default_factory=list)
     html_bytes: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "lane": self.lane,
-            "scale": self.scale,
-            "status": self.status,
-            "reason": self.reason,
+        return super().as_dict() | {
             "dataset": self.dataset,
             "target_ms": TARGET_MS,
             "pages": [
@@ -62,7 +61,7 @@ class PagesLane:
                     "name": p.name,
                     "median_ms": round(p.median, 1),
                     "p95_ms": round(p.p95, 1),
-                    "meets_target": p.p95 <= TARGET_MS,
+                    "meets_target": p.meets(TARGET_MS),
                     "html_bytes": self.html_bytes.get(p.name),
                     "samples_ms": [round(s, 2) for s in p.samples_ms],
                 }
@@ -112,26 +111,24 @@ def _days(params: dict[str, str]) -> tuple[str, str]:
 @contextmanager
 def pinned_clock(q: dict[str, Any]) -> Iterator[None]:
     """The pages' "now": 20:00 local on the data set's last day (the default preset's today)."""
-    from collector.blueprints import dashboard
-
     local = dt.datetime.combine(
         dt.date.fromisoformat(q["end"]), dt.time(20), tzinfo=zoneinfo.ZoneInfo(q["tz"])
     )
-    with mock.patch.object(dashboard, "utc_now", lambda: local.astimezone(dt.UTC)):
+    # The report range is chosen in collector.pages, the chatter page's clock in its module.
+    with ExitStack() as stack:
+        for module in (collector.pages, collector.pages.chatters):
+            stack.enter_context(
+                mock.patch.object(module, "utc_now", lambda: local.astimezone(dt.UTC))
+            )
         yield
 
 
 def ensure_bench_user(app: Flask) -> None:
     """The bench's manager login in the cached database; created once, then reused."""
-    from collector import users
-    from collector.db import db
-    from collector.models import User
-    from shared.protocol import utc_now
-
     with app.app_context():
         session = db.session
         if session.scalar(select(User.id).where(User.email == BENCH_EMAIL)) is None:
-            users.create_user(session, BENCH_EMAIL, BENCH_PASSWORD, "manager", None, utc_now())
+            accounts.create_user(session, BENCH_EMAIL, BENCH_PASSWORD, "manager", None, utc_now())
             print(f"created the dashboard login {BENCH_EMAIL} (bench only)", flush=True)
         session.commit()
 
@@ -166,9 +163,6 @@ def check_page(html: str, page: PageRequest) -> None:
 
 @contextmanager
 def bench_app(url: str) -> Iterator[Flask]:
-    from collector import create_app
-    from collector.db import db
-
     # The test client speaks plain HTTP: a Secure cookie would not come back.
     app = create_app({"DATABASE_URL": url, "SESSION_COOKIE_SECURE": False})
     try:
@@ -181,7 +175,7 @@ def bench_app(url: str) -> Iterator[Flask]:
 def run(lane: str, scale: float) -> PagesLane:
     result = PagesLane(lane, scale)
     url = stats_data.ensure_dataset(lane, scale)
-    q = stats_data.sample_queries(url)
+    q = stats_data.sample_queries(lane, scale)
     result.dataset = dataset_of(q)
     with bench_app(url) as app, pinned_clock(q):
         ensure_bench_user(app)
@@ -192,12 +186,9 @@ def run(lane: str, scale: float) -> PagesLane:
             html = call()
             check_page(html.decode(), page)
             result.html_bytes[page.name] = len(html)
-            samples = timed(call)
-            result.pages.append(ViewTiming(page.name, samples))
-            print(
-                f"[pages {lane}] {page.name}: median {statistics.median(samples):.1f} ms",
-                flush=True,
-            )
+            timing = Timing(page.name, timed(call, REPEATS))
+            result.pages.append(timing)
+            print(f"[pages {lane}] {page.name}: median {timing.median:.1f} ms", flush=True)
     return result
 
 
@@ -207,20 +198,7 @@ def render(lanes: list[PagesLane]) -> str:
         f"target <= {TARGET_MS:.0f} ms at p95)",
         f"{'lane':<11} {'page':<40} {'median ms':>10} {'p95 ms':>8} {'HTML kB':>8}  verdict",
     ]
-    for lane in lanes:
-        if lane.status != "ran":
-            lines.append(f"{lane.lane:<11} ({lane.status}: {lane.reason})")
-            continue
-        for p in lane.pages:
-            verdict = ("meets" if p.p95 <= TARGET_MS else "misses") + " target"
-            size = lane.html_bytes.get(p.name, 0) / 1000
-            lines.append(
-                f"{lane.lane:<11} {p.name:<40} {p.median:>10.1f} {p.p95:>8.1f} {size:>8.0f}  "
-                f"{verdict}"
-            )
-    for lane in lanes:
-        if lane.dataset:
-            lines.append(f"data set {lane.lane}: {lane.dataset}")
+    lines += lane_lines(lanes, _rows)
     lines.append(
         f"{REPEATS} timed requests per page after a warm-up; default rows: the page's clock "
         "is set to 20:00 on the data set's last day"
@@ -228,10 +206,21 @@ def render(lanes: list[PagesLane]) -> str:
     return "\n".join(lines)
 
 
+def _rows(lane: PagesLane) -> list[str]:
+    lines = []
+    for p in lane.pages:
+        size = lane.html_bytes.get(p.name, 0) / 1000
+        lines.append(
+            f"{lane.lane:<11} {p.name:<40} {p.median:>10.1f} {p.p95:>8.1f} {size:>8.0f}  "
+            f"{p.verdict(TARGET_MS)}"
+        )
+    return lines
+
+
 def profile(lane: str, scale: float, name: str, top: int = 35) -> str:
     """cProfile of one page request (after a warm-up): where its server time goes."""
     url = stats_data.ensure_dataset(lane, scale)
-    q = stats_data.sample_queries(url)
+    q = stats_data.sample_queries(lane, scale)
     pages = {p.name: p for p in page_requests(q)}
     if name not in pages:
         raise SystemExit(f"no page {name!r}; one of: {', '.join(pages)}")
@@ -252,7 +241,7 @@ def profile(lane: str, scale: float, name: str, top: int = 35) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__)
-    parser.add_argument("--lane", choices=stats_data.LANES, default="sqlite")
+    parser.add_argument("--lane", choices=LANES, default="sqlite")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--profile", metavar="PAGE", help="profile one page instead of timing")
     args = parser.parse_args(argv)

@@ -1,13 +1,14 @@
-"""CPU time and peak memory of the server's processes, read from /proc (Linux only).
+"""Process statistics read from /proc (Linux only): CPU seconds and resident memory.
 
-Used to tell where a scenario's time went: client processes, gunicorn workers,
-or PostgreSQL backends.  Everything here returns empty results without /proc.
+The collector part uses them to tell where a scenario's time went (client processes,
+gunicorn workers, PostgreSQL backends) and how large the workers grew; the agent part
+to measure the agent's own CPU and memory.  Readers of many processes skip the ones
+that are gone (or a missing /proc); readers of one process return None for it.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,14 +48,15 @@ def postgres_backends(database: str) -> list[int]:
     return found
 
 
+def cpu_seconds_of(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far; None if it is gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     """User + system CPU seconds of each live pid."""
-    out = {}
-    for pid in pids:
-        fields = _stat_fields(pid)
-        if fields:
-            out[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
-    return out
+    return {pid: s for pid in pids if (s := cpu_seconds_of(pid)) is not None}
 
 
 class CpuMeter:
@@ -72,15 +74,21 @@ class CpuMeter:
         return round(sum(t - self._before.get(pid, 0.0) for pid, t in after.items()), 2)
 
 
+def memory_mib(pid: int, field: str = "VmRSS") -> float | None:
+    """A memory line of /proc/<pid>/status in MiB: VmRSS (resident now) or VmHWM (peak).
+
+    None if the process is gone or has no such line (a kernel thread).
+    """
+    try:
+        status = (_PROC / str(pid) / "status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # the kernel counts in kB
+    return None
+
+
 def peak_rss_mib(pids: list[int]) -> list[float]:
-    """Peak resident memory (VmHWM) of each pid, in MiB."""
-    peaks = []
-    for pid in pids:
-        try:
-            status = (_PROC / str(pid) / "status").read_text()
-        except OSError:
-            continue
-        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-        if match:
-            peaks.append(round(int(match.group(1)) / 1024, 1))
-    return sorted(peaks)
+    """Peak resident memory (VmHWM) of each live pid, in MiB to one decimal, smallest first."""
+    return sorted(round(m, 1) for pid in pids if (m := memory_mib(pid, "VmHWM")) is not None)

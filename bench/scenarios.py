@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bench import lanes, procstat
-from bench.load import ClientRun, Reply, percentile, run_clients
+from bench.load import ClientRun, Reply, run_clients
 from bench.payloads import Device, event_requests, heartbeat_requests
 from bench.prepare import CHATTER, CREATOR
 from bench.server import Server
+from bench.timing import percentile
 
 # Devices: one for warm-up, four 1-slice clients, then one and two backlog clients.
 WARMUP_DEVICES = 1

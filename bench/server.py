@@ -1,4 +1,5 @@
-"""Start and stop gunicorn serving the collector on a free loopback port."""
+"""Serve the collector on a free loopback port: gunicorn with the production settings, or
+``chatter-collector serve`` (waitress) as the browser tests do; stop it again."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.prepare import cli_command
 
 HOST = "127.0.0.1"
 WORKERS = 2
@@ -68,12 +71,41 @@ def gunicorn(database_url: str, workdir: Path, timeout_s: float = 60) -> Iterato
     ]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    server = Server(proc, port, log_path)
+    with _serving(Server(proc, port, log_path), timeout_s) as server:
+        yield server
+
+
+@contextmanager
+def waitress(
+    database_url: str,
+    workdir: Path,
+    *options: str,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = 30,
+) -> Iterator[Server]:
+    """``chatter-collector serve`` with ``options``; its log in ``workdir``/collector.log."""
+    port = free_port()
+    log_path = workdir / "collector.log"
+    command = [*cli_command(), "--database", database_url, "serve", "--port", str(port)]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [*command, *options],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=os.environ | dict(env or {}),
+        )
+    with _serving(Server(proc, port, log_path), timeout_s) as server:
+        yield server
+
+
+@contextmanager
+def _serving(server: Server, timeout_s: float) -> Iterator[Server]:
+    """``server`` once it answers /healthz; stopped on exit, even if it never answered."""
     try:
         wait_healthy(server, timeout_s)
         yield server
     finally:
-        stop(proc)
+        stop(server.proc)
 
 
 def wait_healthy(server: Server, timeout_s: float) -> None:

@@ -7,17 +7,19 @@ request to the last byte of the JSON, previous-period comparison included.
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from bench import stats_data
 from bench.prepare import cli
+from bench.timing import PartLane, Timing, lane_lines, timed
+from collector import create_app
+from collector.http.database import db
 
 TARGET_MS = 150.0
 REPEATS = 15
@@ -25,41 +27,10 @@ INGEST_DAY = dt.date(2026, 11, 2)  # after the data set: nothing cached is touch
 
 
 @dataclass
-class ViewTiming:
-    name: str
-    samples_ms: list[float]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples_ms)
-
-    @property
-    def p95(self) -> float:
-        ordered = sorted(self.samples_ms)
-        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-@dataclass
-class StatsLane:
-    lane: str
-    scale: float
-    status: str = "ran"
-    reason: str = ""
-    dataset: dict[str, Any] = field(default_factory=dict)
-    views: list[ViewTiming] = field(default_factory=list)
+class StatsLane(PartLane):
+    views: list[Timing] = field(default_factory=list)
     ingest_events_per_s: float = 0.0
     ingest_batches: int = 0
-
-
-def timed(call: Callable[[], Any], repeats: int = REPEATS) -> list[float]:
-    """One warm-up call, then ``repeats`` timed calls: their wall times in ms."""
-    call()  # warm caches the way a dashboard's second view finds them
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return samples
 
 
 def _get(client: FlaskClient, token: str, path: str, **params: str) -> Callable[[], Any]:
@@ -83,12 +54,9 @@ def dataset_of(q: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(lane: str, scale: float) -> StatsLane:
-    from collector import create_app
-    from collector.db import db
-
     result = StatsLane(lane, scale)
     url = stats_data.ensure_dataset(lane, scale)
-    q = stats_data.sample_queries(url)
+    q = stats_data.sample_queries(lane, scale)
     result.dataset = dataset_of(q)
     token = q["manager_token"]
     integration = cli(url, "api-token", f"bench-int-{int(time.time())}", "--role", "integration")
@@ -126,9 +94,9 @@ def run(lane: str, scale: float) -> StatsLane:
             ),
         ]
         for name, path, params in views:
-            samples = timed(_get(client, token, path, **params))
-            result.views.append(ViewTiming(name, samples))
-            print(f"[stats {lane}] {name}: median {statistics.median(samples):.1f} ms", flush=True)
+            timing = Timing(name, timed(_get(client, token, path, **params), REPEATS))
+            result.views.append(timing)
+            print(f"[stats {lane}] {name}: median {timing.median:.1f} ms", flush=True)
         result.ingest_events_per_s, result.ingest_batches = _ingest(client, integration, token, q)
         with app.app_context():
             _forget_ingest(db.engine)
@@ -191,7 +159,7 @@ def _ingest_batch(batch: int, size: int, creator: str, chatter: str) -> list[dic
 
 def _chatter_of(client: FlaskClient, token: str, creator: str) -> str:
     reply = client.get("/api/v1/chatters", headers={"Authorization": f"Bearer {token}"})
-    return next(c["key"] for c in reply.get_json()["chatters"] if creator in c["creators"])
+    return str(next(c["key"] for c in reply.get_json()["chatters"] if creator in c["creators"]))
 
 
 def _t(moment: dt.datetime, plus: int = 0) -> str:
@@ -211,7 +179,7 @@ def _ingest(client: FlaskClient, token: str, manager: str, q: dict[str, Any]) ->
     return sum(len(b) for b in batches) / elapsed, len(batches)
 
 
-def _forget_ingest(engine: Any) -> None:
+def _forget_ingest(engine: Engine) -> None:
     """Take the ingested events and their buckets out again so the cache stays as built."""
     first = int(dt.datetime.combine(INGEST_DAY, dt.time(0), dt.UTC).timestamp()) - 86_400
     with engine.begin() as conn:
@@ -227,21 +195,17 @@ def render(lanes: list[StatsLane]) -> str:
         f"target <= {TARGET_MS:.0f} ms)",
         f"{'lane':<11} {'view':<44} {'median ms':>10} {'p95 ms':>8}  verdict",
     ]
-    for lane in lanes:
-        if lane.status != "ran":
-            lines.append(f"{lane.lane:<11} ({lane.status}: {lane.reason})")
-            continue
-        for v in lane.views:
-            verdict = ("meets" if v.p95 <= TARGET_MS else "misses") + " target"
-            if "export" in v.name:
-                verdict = "(no target)"
-            lines.append(f"{lane.lane:<11} {v.name:<44} {v.median:>10.1f} {v.p95:>8.1f}  {verdict}")
-        lines.append(
-            f"{lane.lane:<11} {'ingest into the big agency (rollups kept)':<44} "
-            f"{lane.ingest_events_per_s:>10,.0f} events/s "
-            f"({lane.ingest_batches} batches of 1,000, new conversations)"
-        )
-    for lane in lanes:
-        if lane.dataset:
-            lines.append(f"data set {lane.lane}: {lane.dataset}")
-    return "\n".join(lines)
+    return "\n".join(lines + lane_lines(lanes, _rows))
+
+
+def _rows(lane: StatsLane) -> list[str]:
+    lines = []
+    for v in lane.views:
+        verdict = "(no target)" if "export" in v.name else v.verdict(TARGET_MS)
+        lines.append(f"{lane.lane:<11} {v.name:<44} {v.median:>10.1f} {v.p95:>8.1f}  {verdict}")
+    lines.append(
+        f"{lane.lane:<11} {'ingest into the big agency (rollups kept)':<44} "
+        f"{lane.ingest_events_per_s:>10,.0f} events/s "
+        f"({lane.ingest_batches} batches of 1,000, new conversations)"
+    )
+    return lines

@@ -7,9 +7,13 @@ chatters stay.  The rows are those the collector itself would store (same column
 datetime text on SQLite), written with the fastest honest path of each database: one
 ``executemany`` transaction per day on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL.
 
-``ensure_dataset(lane, scale)`` builds the database once and returns its URL; later calls
-reuse it until the generator version or the Alembic head changes.  Try it with
-``python -m bench.stats_data --lane sqlite --scale 0.01``.
+``ensure_dataset(lane, scale)`` builds the database once (bench/datasets/cache.py) and
+returns its URL; later calls reuse it until the generator version changes, migrate it to a
+newer Alembic head, and rebuild its rollups when the collector code that writes them
+(``ROLLUP_WRITERS``) changed.  Try it with ``python -m bench.stats_data --lane sqlite
+--scale 0.01``.  The modules mirror bench/conversations_data/: ``parameters``, the
+generators (``agency``, ``events``, ``slices``, ``counts``), ``loaders``, ``database``,
+``build`` and ``cache``.
 
 What the rows look like (identical on both databases):
 
@@ -28,31 +32,26 @@ What the rows look like (identical on both databases):
 from __future__ import annotations
 
 from bench.stats_data.agency import Agency, ChatterSpec, CreatorSpec, Schedule, build_agency
-from bench.stats_data.build import generate
-from bench.stats_data.cache import describe, ensure_dataset, sample_queries
+from bench.stats_data.build import generate, load
+from bench.stats_data.cache import describe, ensure_dataset, recipe, sample_queries, target
 from bench.stats_data.counts import Counts
 from bench.stats_data.events import EventGenerator
 from bench.stats_data.loaders import Loader, PostgresLoader, SqliteLoader
 from bench.stats_data.parameters import (
-    CACHE_DIR,
     DAYS,
     FIRST_DAY,
     GENERATOR_VERSION,
-    LANES,
     LAST_DAY,
     MANAGER_TOKEN,
     SEED,
     TZ_NAME,
 )
 from bench.stats_data.slices import SliceGenerator
-from bench.stats_data.targets import PostgresTarget, SqliteTarget
 
 __all__ = [
-    "CACHE_DIR",
     "DAYS",
     "FIRST_DAY",
     "GENERATOR_VERSION",
-    "LANES",
     "LAST_DAY",
     "MANAGER_TOKEN",
     "SEED",
@@ -64,14 +63,15 @@ __all__ = [
     "EventGenerator",
     "Loader",
     "PostgresLoader",
-    "PostgresTarget",
     "Schedule",
     "SliceGenerator",
     "SqliteLoader",
-    "SqliteTarget",
     "build_agency",
     "describe",
     "ensure_dataset",
     "generate",
+    "load",
+    "recipe",
     "sample_queries",
+    "target",
 ]

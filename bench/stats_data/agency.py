@@ -7,6 +7,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
+from bench.datasets.rows import local_midnight
 from bench.stats_data.parameters import (
     CHATTERS,
     CREATORS,
@@ -21,8 +22,8 @@ from bench.stats_data.parameters import (
     SECOND_CREATOR_SHARE,
     SECOND_DEVICE_SHARE,
     SEED,
+    TZ_NAME,
     VAULT,
-    _local_midnight,
 )
 
 
@@ -125,7 +126,7 @@ class Schedule:
         self.seed = seed
         self._shifts: dict[tuple[int, int], tuple[int, int] | None] = {}
         self._midnights = [
-            _local_midnight(FIRST_DAY + dt.timedelta(days=d)) for d in range(-2, DAYS + 4)
+            local_midnight(FIRST_DAY + dt.timedelta(days=d), TZ_NAME) for d in range(-2, DAYS + 4)
         ]
         self._duty: dict[int, dict[int, list[ChatterSpec]]] = {c.id: {} for c in agency.creators}
         self._built: set[int] = set()

@@ -1,36 +1,27 @@
-"""Generating the whole data set into a loader, and building one cache from scratch."""
+"""Building the agency's rows: ``generate`` them into a loader, ``load`` a migrated database."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from bench.datasets import rows
+from bench.datasets.targets import Marker, Target, opened
 from bench.stats_data.agency import Agency, Schedule, build_agency
 from bench.stats_data.counts import Counts
-from bench.stats_data.database import (
-    _checks_deferred,
-    _devices_seen,
-    _engine,
-    _people,
-    _rebuild_rollups,
-    _rollups_fingerprint,
-    _schema,
-)
+from bench.stats_data.database import add_people, checks_deferred, devices_seen, schema
 from bench.stats_data.events import EventGenerator
-from bench.stats_data.loaders import Loader
-from bench.stats_data.parameters import DAYS, GENERATOR_VERSION, SEED
+from bench.stats_data.loaders import Loader, loader_for
+from bench.stats_data.parameters import DAYS, SEED
 from bench.stats_data.slices import SliceGenerator
-from bench.stats_data.targets import _Target
-from collector import migrate
 
 
 def generate(
     sink: Loader,
     scale: float,
     seed: int = SEED,
-    progress: Callable[[int, Counts], None] | None = None,
+    progress: Callable[[int, Mapping[str, int]], None] | None = None,
 ) -> tuple[Agency, Counts]:
     """Generate the whole data set into ``sink``, day by day (never all of it in memory)."""
     agency = build_agency(scale, seed)
@@ -42,66 +33,27 @@ def generate(
         sink.events(events.day(day, counts))
         sink.slices(slices.day(day, counts))
         if progress:
-            progress(day, counts)
+            progress(day, {"events": sum(counts.events.values()), "slices": counts.slices})
     return agency, counts
 
 
-def _build(target: _Target, scale: float, head: str | None) -> dict[str, Any]:
-    print(f"[{target.lane}] building {target.shown} (scale {scale})", flush=True)
+def load(target: Target, scale: float) -> Marker:
+    """Fill the migrated, empty database at ``target``; the marker's ``summary``."""
     t0 = time.monotonic()
-    target.reset()
-    engine = _engine(target.url)
-    try:
-        migrate.upgrade(engine)
-        schema = _schema(engine)
+    with opened(target.url) as engine:
+        migrated = schema(engine)
         agency = build_agency(scale)
-        _people(engine, agency)
-        with _checks_deferred(target.lane, engine):
-            loader = target.loader()
+        add_people(engine, agency)
+        with checks_deferred(target.lane, engine):
+            loader = loader_for(target)
             try:
-                _, counts = generate(loader, scale, progress=_progress(target.lane, t0))
+                _, counts = generate(loader, scale, progress=rows.progress(target.lane, t0, DAYS))
             finally:
                 loader.close()
-        _devices_seen(engine, counts)
-        if target.lane == "postgresql":
-            target.vacuum()
-        if _schema(engine) != schema:
+        devices_seen(engine, counts)
+        if schema(engine) != migrated:
             raise RuntimeError("the loaded schema differs from the one the migrations created")
-    finally:
-        engine.dispose()
-    load_s = time.monotonic() - t0
-    fingerprint = _rollups_fingerprint()
-    rebuilt = _rebuild_rollups(target)
-    marker = {
-        "generator": GENERATOR_VERSION,
-        "seed": SEED,
-        "scale": scale,
-        "alembic_revision": head,
-        "rollups_rebuilt": rebuilt,
-        "rollups_fingerprint": fingerprint,
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "seconds": {
-            "generate_and_load": round(load_s, 1),
-            "total": round(time.monotonic() - t0, 1),
-        },
-        "summary": _summary(agency, counts),
-    }
-    target.write_marker(marker)
-    return marker
-
-
-def _progress(lane: str, t0: float) -> Callable[[int, Counts], None]:
-    def report(day: int, counts: Counts) -> None:
-        if day % 10 == 9 or day == DAYS - 1:
-            rows = sum(counts.events.values()) + counts.slices
-            elapsed = time.monotonic() - t0
-            print(
-                f"[{lane}] day {day + 1}/{DAYS}: {sum(counts.events.values()):,} events, "
-                f"{counts.slices:,} slices, {rows / elapsed:,.0f} rows/s",
-                flush=True,
-            )
-
-    return report
+    return {"summary": _summary(agency, counts)}
 
 
 def _summary(agency: Agency, counts: Counts) -> dict[str, Any]:

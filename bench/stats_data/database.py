@@ -1,4 +1,4 @@
-"""Building a database around the bulk load: schema check, people, deferred indexes, rollups."""
+"""The agency's database around the bulk load: schema check, people, deferred indexes, devices."""
 
 from __future__ import annotations
 
@@ -6,21 +6,17 @@ import datetime as dt
 import hashlib
 import json
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, insert, inspect, text, update
+from sqlalchemy import Connection, Engine, insert, inspect, text, update
 
 from bench.stats_data.agency import Agency
 from bench.stats_data.counts import Counts
 from bench.stats_data.parameters import FIRST_DAY, MANAGER_TOKEN, TZ_NAME
-from bench.stats_data.targets import _Target
-from collector import credentials, migrate
-from collector.db import configure_engine
-from collector.models import (
+from collector.auth import credentials
+from collector.db.models import (
     ApiToken,
     Chatter,
     Creator,
@@ -31,13 +27,7 @@ from collector.models import (
 )
 
 
-def _engine(url: str) -> Engine:
-    engine = create_engine(url)
-    configure_engine(engine)  # the app's own per-connection settings (WAL on SQLite)
-    return engine
-
-
-def _schema(engine: Engine) -> dict[str, Any]:
+def schema(engine: Engine) -> dict[str, Any]:
     """Everything that makes up the schema, to check the load left it as the migration made it."""
     insp = inspect(engine)
     out: dict[str, Any] = {}
@@ -54,7 +44,7 @@ def _schema(engine: Engine) -> dict[str, Any]:
     return dict(json.loads(json.dumps(out, default=str)))
 
 
-def _people(engine: Engine, agency: Agency) -> None:
+def add_people(engine: Engine, agency: Agency) -> None:
     """Creators, chatters, assignments, devices (with dummy keys), settings, a manager token."""
     created = dt.datetime.combine(FIRST_DAY - dt.timedelta(days=30), dt.time(9), tzinfo=dt.UTC)
     with engine.begin() as conn:
@@ -140,7 +130,7 @@ def _uuid(name: str) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
 
-def _devices_seen(engine: Engine, counts: Counts) -> None:
+def devices_seen(engine: Engine, counts: Counts) -> None:
     """What the collector would have noted on each device after the last batch."""
     with engine.begin() as conn:
         for device, seq in counts.devices_seq.items():
@@ -157,7 +147,7 @@ def _devices_seen(engine: Engine, counts: Counts) -> None:
 
 
 @contextmanager
-def _checks_deferred(lane: str, engine: Engine) -> Iterator[None]:
+def checks_deferred(lane: str, engine: Engine) -> Iterator[None]:
     """Drop the plain indexes (and, on PostgreSQL, the foreign keys) of events and slices
     during the load; recreate them afterwards from their own DDL.
 
@@ -214,43 +204,3 @@ def _deferrable(lane: str, conn: Connection) -> list[tuple[str, str]]:
         )
         for table, name, ddl in foreign_keys
     ]
-
-
-ROLLUP_WRITERS = ("facts.py", "rebuild.py", "rollups.py")
-
-
-def _rollups_fingerprint() -> str:
-    """The fingerprint of the code that writes facts and rollups: rebuilt when it changes.
-
-    Read paths (views, present) are left out: editing them must not cost a rebuild.
-    """
-    stats = Path(migrate.__file__).parent / "stats"
-    digest = hashlib.sha256()
-    for path in sorted(stats / name for name in ROLLUP_WRITERS):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _rebuild_rollups(target: _Target) -> bool:
-    """Run collector.stats.rollups.rebuild if it exists; False (with a warning) if not."""
-    try:
-        from collector.stats.rollups import rebuild
-    except ImportError as exc:
-        print(f"WARNING: rollups not built (collector.stats.rollups.rebuild: {exc})", flush=True)
-        return False
-    engine = _engine(target.url)
-    t0 = time.monotonic()
-    try:
-        with engine.connect() as conn:
-            rebuild(conn)
-            conn.commit()
-    except Exception:  # work in progress elsewhere: keep the raw rows, retry next time
-        traceback.print_exc()
-        print("WARNING: rollups not built (rebuild failed, see above)", flush=True)
-        return False
-    finally:
-        engine.dispose()
-    print(f"  rollups rebuilt in {time.monotonic() - t0:.1f} s", flush=True)
-    # The rebuild rewrote millions of rows: clean up now, not in an autovacuum mid-bench.
-    target.vacuum()
-    return True

@@ -1,42 +1,15 @@
-"""Bulk loaders: stdlib sqlite3 ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL."""
+"""Bulk loaders of the agency's events and slices: executemany on SQLite, COPY on PostgreSQL."""
 
 from __future__ import annotations
 
-import datetime as dt
-import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy.engine import make_url
-
+from bench.datasets.rows import POSTGRES_TIME, SQLITE_TIME, PostgresBulk, SqliteBulk
+from bench.datasets.targets import SqliteTarget, Target
 from bench.stats_data.parameters import EVENT_COLUMNS, SLICE_COLUMNS, SOURCE, EventTuple, SliceTuple
-
-
-class _TimeText:
-    """Epoch seconds -> the text a database stores for a UTC timestamp."""
-
-    def __init__(self, suffix: str) -> None:
-        self._clock = [
-            f"{h:02d}:{m:02d}:{s:02d}{suffix}"
-            for h in range(24)
-            for m in range(60)
-            for s in range(60)
-        ]
-        self._dates: dict[int, str] = {}
-
-    def __call__(self, t: int) -> str:
-        day, second = divmod(t, 86400)
-        date = self._dates.get(day)
-        if date is None:
-            date = self._dates[day] = dt.date.fromordinal(719163 + day).isoformat() + " "
-        return date + self._clock[second]
-
-
-# SQLAlchemy's SQLite DateTime stores naive UTC (UTCDateTime strips the zone) with microseconds.
-SQLITE_TIME = _TimeText(".000000")
-POSTGRES_TIME = _TimeText("+00")
 
 
 class Loader(Protocol):
@@ -49,24 +22,22 @@ class SqliteLoader:
     """stdlib sqlite3, one transaction per chunk, durability off for the load only."""
 
     def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=OFF",
-            "foreign_keys=ON",
-            "cache_size=-1048576",  # 1 GiB: the unique index on event_id stays in memory
-            "temp_store=MEMORY",
-        ):
-            self.conn.execute(f"PRAGMA {pragma}")
-        marks = ", ".join("?" * len(EVENT_COLUMNS))
-        self._events = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
-        marks = ", ".join("?" * len(SLICE_COLUMNS))
-        self._slices = f"INSERT INTO slices ({', '.join(SLICE_COLUMNS)}) VALUES ({marks})"
+        self.bulk = SqliteBulk(
+            path,
+            (
+                "journal_mode=WAL",
+                "synchronous=OFF",
+                "foreign_keys=ON",
+                "cache_size=-1048576",  # 1 GiB: the unique index on event_id stays in memory
+                "temp_store=MEMORY",
+            ),
+        )
 
     def events(self, rows: Sequence[EventTuple]) -> None:
         f = SQLITE_TIME
-        self._write(
-            self._events,
+        self.bulk.insert(
+            "events",
+            EVENT_COLUMNS,
             [
                 (n, e, ty, f(t), cr, ch, co, k, ref, a, SOURCE, h, f(rec))
                 for n, e, ty, t, cr, ch, co, k, ref, a, h, rec in rows
@@ -75,22 +46,17 @@ class SqliteLoader:
 
     def slices(self, rows: Sequence[SliceTuple]) -> None:
         f = SQLITE_TIME
-        self._write(
-            self._slices,
+        self.bulk.insert(
+            "slices",
+            SLICE_COLUMNS,
             [
                 (n, d, c, f(s), du, a, i, p, k, m, q, b, f(r))
                 for n, d, c, s, du, a, i, p, k, m, q, b, r in rows
             ],
         )
 
-    def _write(self, sql: str, params: list[tuple[Any, ...]]) -> None:
-        self.conn.execute("BEGIN")
-        self.conn.executemany(sql, params)
-        self.conn.execute("COMMIT")
-
     def close(self) -> None:
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.conn.close()
+        self.bulk.close()
 
 
 class PostgresLoader:
@@ -103,13 +69,7 @@ class PostgresLoader:
     NULL = "\\N"
 
     def __init__(self, url: str) -> None:
-        import psycopg
-
-        u = make_url(url)
-        self.conn = psycopg.connect(
-            host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
-        )
-        self.conn.execute("SET synchronous_commit = off")
+        self.bulk = PostgresBulk(url)
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._pending: list[Future[None]] = []
 
@@ -144,10 +104,10 @@ class PostgresLoader:
         self._pending.append(self._pool.submit(self._copy, sql, data.encode()))
 
     def _copy(self, sql: str, data: bytes) -> None:
-        with self.conn.cursor() as cur, cur.copy(sql) as copy:
+        with self.bulk.conn.cursor() as cur, cur.copy(sql) as copy:
             for i in range(0, len(data), 1 << 20):
                 copy.write(data[i : i + (1 << 20)])
-        self.conn.commit()
+        self.bulk.conn.commit()
 
     def close(self) -> None:
         try:
@@ -155,10 +115,10 @@ class PostgresLoader:
                 pending.result()
         finally:
             self._pool.shutdown()
-        for table in ("events", "slices"):
-            self.conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
-            )
-        self.conn.commit()
-        self.conn.close()
+        self.bulk.close(("events", "slices"))
+
+
+def loader_for(target: Target) -> Loader:
+    if isinstance(target, SqliteTarget):
+        return SqliteLoader(target.path)
+    return PostgresLoader(target.url)

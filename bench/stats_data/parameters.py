@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-import zoneinfo
-from pathlib import Path
+
+from bench.datasets.rows import local_midnight
 
 # Bump whenever the generated rows change: it names the cache.
 GENERATOR_VERSION = "v1"
@@ -15,12 +15,18 @@ TZ_NAME = "Europe/Berlin"
 FIRST_DAY = dt.date(2026, 8, 3)
 LAST_DAY = dt.date(2026, 10, 31)
 DAYS = (LAST_DAY - FIRST_DAY).days + 1
-# This file is bench/stats_data/parameters.py: the cache sits at the repository root.
-CACHE_DIR = Path(__file__).resolve().parents[2] / ".bench-cache"
-LANES = ("sqlite", "postgresql")
 # A manager token stored (hashed) in every generated database, so a bench needs no CLI call.
 MANAGER_TOKEN = "ctk_bench_stats_manager"
 SOURCE = "bench"
+# The collector code (under collector/) that decides what the facts and rollups hold: the
+# cached rollups are rebuilt when it changes.
+ROLLUP_WRITERS = (
+    "stats/facts.py",
+    "stats/rebuild.py",
+    "stats/rollups.py",
+    "db/buckets.py",
+    "db/locks.py",
+)
 
 # --- The agency at scale 1.0 (per creator and local day unless said otherwise) ---
 CREATORS = (
@@ -99,10 +105,5 @@ def _sround(rng: random.Random, x: float) -> int:
     return whole + (rng.random() < x - whole)
 
 
-def _local_midnight(day: dt.date) -> int:
-    tz = zoneinfo.ZoneInfo(TZ_NAME)
-    return int(dt.datetime.combine(day, dt.time(), tzinfo=tz).timestamp())
-
-
-START = _local_midnight(FIRST_DAY)
-END = _local_midnight(LAST_DAY + dt.timedelta(days=1))
+START = local_midnight(FIRST_DAY, TZ_NAME)
+END = local_midnight(LAST_DAY + dt.timedelta(days=1), TZ_NAME)
