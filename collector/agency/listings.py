@@ -1,4 +1,4 @@
-"""What the admin pages and the command line list: people, logins, tokens, settings.
+"""What the admin pages list: people, logins, tokens, settings.
 
 Read-only; the changes themselves go through agency.people, agency.settings,
 auth.tokens, auth.accounts and the devices package.

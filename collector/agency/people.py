@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from collector.auth.accounts import end_sessions
 from collector.db.models import ApiToken, Chatter, Creator, Device, EnrollmentToken, User
 from collector.devices import management
 from collector.errors import DomainError
@@ -206,4 +207,4 @@ def set_user_active(user: User, active: bool, by: User) -> None:
     if user.id == by.id:
         raise DomainError("you cannot deactivate your own login", 409)
     user.active = False
-    user.session_epoch += 1  # reopening the login later does not revive old sessions
+    end_sessions(user)  # reopening the login later does not revive old sessions

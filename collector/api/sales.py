@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from flask import Blueprint, Response, request
 
+from collector.agency import sales
 from collector.auth.roles import MANAGERS
 from collector.db.engine import begin_write
 from collector.db.settings import currency_exponent
@@ -14,7 +15,6 @@ from collector.errors import ApiError, DomainError
 from collector.http.auth import require_token
 from collector.http.database import db
 from collector.http.jsonio import json_response
-from collector.stats import reassign as sales
 from shared.money import format_amount
 from shared.protocol import utc_now
 

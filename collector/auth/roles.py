@@ -10,8 +10,3 @@ TOKEN_ROLES = ("admin", "manager", "integration", "chatter")
 MANAGERS = ("admin", "manager")
 # Who reads statistics at all (a chatter only their own).
 READERS = LOGIN_ROLES
-
-
-def may_see_chatter(role: str, own_chatter_id: int | None, chatter_id: int) -> bool:
-    """Managers and admins see every chatter; a chatter sees only themself."""
-    return role in MANAGERS or own_chatter_id == chatter_id

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from collector.cli.context import audit, get_chatter, now, parse_duration, session_scope
-from collector.db.models import Device
 from collector.devices import enrollment, keys, management
 from collector.devices.management import device_summary
 from collector.errors import DomainError
@@ -38,8 +35,7 @@ def enroll_token(chatter_key: str, ttl: str) -> None:
 def list_devices(as_json: bool) -> None:
     """List devices with last seen time, agent version and missing slices."""
     with session_scope(write=False) as session:
-        query = select(Device).options(selectinload(Device.chatter)).order_by(Device.enrolled_at)
-        rows = [device_summary(d) for d in session.scalars(query)]
+        rows = [device_summary(d) for d in management.devices(session)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

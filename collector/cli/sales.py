@@ -6,9 +6,9 @@ import json
 
 import click
 
+from collector.agency import sales
 from collector.cli.context import actor, now, session_scope
 from collector.http.jsonio import dumps
-from collector.stats import reassign
 
 
 @click.command("reassign-sale")
@@ -23,7 +23,7 @@ def reassign_sale(event_id: str, chatter: str | None, automatic: bool, reason: s
     if (chatter is None) == (not automatic):
         raise click.UsageError("give exactly one of --to CHATTER or --automatic")
     with session_scope() as session:
-        result = reassign.reassign(session, event_id, chatter, reason, actor(), now())
+        result = sales.reassign(session, event_id, chatter, reason, actor(), now())
     click.echo(f"{event_id} is now credited to {result['credited_to'] or 'nobody (unattributed)'}")
 
 
@@ -32,7 +32,7 @@ def reassign_sale(event_id: str, chatter: str | None, automatic: bool, reason: s
 def show_sale(event_id: str) -> None:
     """Show a sale's credit and its reassignment history (JSON)."""
     with session_scope(write=False) as session:
-        body = reassign.describe(session, reassign.find_sale(session, event_id))
+        body = sales.describe(session, sales.find_sale(session, event_id))
         click.echo(json.dumps(json.loads(dumps(body)), indent=2))
 
 

@@ -4,7 +4,7 @@ Kept by collector/conversations/ingest.py on every ingest (and rebuilt from the
 raw events by collector/conversations/rebuild.py); never edited by hand.  The
 facts are what the reference (metrics.py) derives; the rollups add them up
 per 15-minute UTC bucket and per UTC day (epoch seconds), like chatter stats.
-Imported by collector/models.py so there is one metadata.
+The same metadata as collector/db/models.py (``Base``).
 """
 
 from __future__ import annotations

@@ -382,6 +382,3 @@ class ActivityDay(_ActivitySums, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"))
     day: Mapped[int] = mapped_column(BigInteger)
-
-
-# Conversation analytics: facts and rollups (their own module, the same metadata).

@@ -3,7 +3,7 @@
 Seven days of widget impressions and clicks, auto-message clicks, text and
 video requests answered (or not) by the demo chatters as agents, the orders
 they earn and the visitors' ratings.  Rows go straight into the events table,
-as collector/demo.py does for creator events; ``seed_conversations`` then
+as collector/demo/agency.py does for creator events; ``seed_conversations`` then
 builds the conversation facts and rollups.
 """
 

@@ -1,6 +1,8 @@
 """Devices as people see and manage them: found, listed, summarised, judged, revoked.
 
-Revoking refuses the device's next request; its queue stays on the computer.  The queue
+Revoking refuses the device's next request (``auth.signatures.verify_agent`` answers
+403 ``device_revoked``); its queue stays on the computer.  Deactivating a chatter
+(``agency.people``) revokes their devices too.  The queue
 health judges what the agent last reported about its outbox.
 """
 
@@ -47,13 +49,16 @@ def revoke(device: Device, now: dt.datetime) -> bool:
     return True
 
 
-def devices(session: Session) -> list[Device]:
+def devices(session: Session, *, newest_live_first: bool = False) -> list[Device]:
+    """Every device with its chatter: in enrollment order (the API and the command line),
+    or live ones first, newest first (the admin page)."""
+    order = (
+        (Device.revoked_at.is_not(None), Device.enrolled_at.desc(), Device.id)
+        if newest_live_first
+        else (Device.enrolled_at,)
+    )
     return list(
-        session.scalars(
-            select(Device)
-            .options(selectinload(Device.chatter))
-            .order_by(Device.revoked_at.is_not(None), Device.enrolled_at.desc(), Device.id)
-        )
+        session.scalars(select(Device).options(selectinload(Device.chatter)).order_by(*order))
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from collector.auth import callers
+from collector.auth.roles import MANAGERS
 from collector.db.settings import get_value
 from collector.http import csrf
 from collector.http.auth import current_user
@@ -29,7 +30,7 @@ bp.before_request(csrf.protect)
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf.token, "current_user": current_user}
+    return {"csrf_token": csrf.token, "current_user": current_user, "managers": MANAGERS}
 
 
 @bp.app_template_filter("fmt")

@@ -21,9 +21,8 @@ from collector.pages import bp, page_selection, report_request, selection
 from collector.pages.clock import Clock
 from collector.pages.colours import chatter_colour
 from collector.pages.columns import page_columns
-from collector.pages.figures import chart_amount
+from collector.pages.figures import chart_amount, chatter_figures
 from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
-from collector.pages.stats import key_figures
 from collector.stats import present, reports
 from collector.stats.periods import zone
 from shared.protocol import utc_now
@@ -68,7 +67,7 @@ def _context(
         "daily": daily,
         "person": person,
         "colour": chatter_colour(person.id),
-        "figures": key_figures(daily["totals"], daily.get("previous_totals")),
+        "figures": chatter_figures(daily["totals"], daily.get("previous_totals")),
         "columns": DAILY_COLUMNS,
         "export_columns": ",".join(name for name, _, _ in DAILY_COLUMNS),
         "devices": devices,

@@ -83,3 +83,45 @@ def chart_percent(value: Any) -> float | None:
 def chart_amount(value: Any) -> float:
     """A value for a bar or pie: nothing is drawn as zero."""
     return chart_number(value) or 0.0
+
+
+# The key figures of the stats and chatter pages.
+CHATTER_FIGURES = [
+    Figure(
+        "total_sales",
+        "Total sales",
+        "money",
+        [("ppv_sales", "PPV", "money"), ("tips", "Tips", "money")],
+    ),
+    Figure(
+        "ppv_purchase_rate",
+        "PPV purchase rate",
+        "percent",
+        [("ppv_bought", "bought", "integer"), ("ppv_sent", "sent", "integer")],
+    ),
+    Figure("messages_sent", "Messages sent", "integer"),
+    Figure("keystrokes", "Keystrokes", "integer"),
+    Figure(
+        "online_seconds",
+        "Online time",
+        "hm",
+        [("active_seconds", "active", "hm"), ("inactive_seconds", "inactive", "hm")],
+    ),
+    Figure("avg_response_seconds", "Average response time", "wait", lower_is_better=True),
+]
+
+
+def _part(totals: Mapping[str, Any], key: str) -> Any:
+    """A figure's part; inactive time is online minus active in whole minutes, so the
+    h:mm parts shown add up to the h:mm total (each rounds down on its own otherwise)."""
+    if key == "inactive_seconds":
+        online, active = totals.get("online_seconds"), totals.get("active_seconds")
+        if online is not None and active is not None:
+            return (online // 60 - active // 60) * 60
+    return totals.get(key)
+
+
+def chatter_figures(
+    totals: Mapping[str, Any], previous: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    return figures(CHATTER_FIGURES, totals, previous, _part)

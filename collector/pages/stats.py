@@ -7,7 +7,6 @@ key figures and the all-chatters table are shared with a chatter's page.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +19,7 @@ from collector.http.database import db
 from collector.pages import bp, page_selection, report_request, selection
 from collector.pages.colours import OTHERS, chatter_colour
 from collector.pages.columns import page_columns
-from collector.pages.figures import Figure, chart_amount, figures
+from collector.pages.figures import chart_amount, chatter_figures
 from collector.pages.formatting import shown
 from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
 from collector.stats import present, reports
@@ -50,46 +49,6 @@ TOP_LABELS = {
     "response_time": "Response time",
 }
 TOP_FORMATS = {"revenue": "money", "activity": "hm", "messages": "integer", "response_time": "wait"}
-# The key figures of the stats and chatter pages.
-FIGURES = [
-    Figure(
-        "total_sales",
-        "Total sales",
-        "money",
-        [("ppv_sales", "PPV", "money"), ("tips", "Tips", "money")],
-    ),
-    Figure(
-        "ppv_purchase_rate",
-        "PPV purchase rate",
-        "percent",
-        [("ppv_bought", "bought", "integer"), ("ppv_sent", "sent", "integer")],
-    ),
-    Figure("messages_sent", "Messages sent", "integer"),
-    Figure("keystrokes", "Keystrokes", "integer"),
-    Figure(
-        "online_seconds",
-        "Online time",
-        "hm",
-        [("active_seconds", "active", "hm"), ("inactive_seconds", "inactive", "hm")],
-    ),
-    Figure("avg_response_seconds", "Average response time", "wait", lower_is_better=True),
-]
-
-
-def _part(totals: Mapping[str, Any], key: str) -> Any:
-    """A figure's part; inactive time is online minus active in whole minutes, so the
-    h:mm parts shown add up to the h:mm total (each rounds down on its own otherwise)."""
-    if key == "inactive_seconds":
-        online, active = totals.get("online_seconds"), totals.get("active_seconds")
-        if online is not None and active is not None:
-            return (online // 60 - active // 60) * 60
-    return totals.get(key)
-
-
-def key_figures(
-    totals: Mapping[str, Any], previous: Mapping[str, Any] | None
-) -> list[dict[str, Any]]:
-    return figures(FIGURES, totals, previous, _part)
 
 
 def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict[str, Any]:
@@ -128,7 +87,7 @@ def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict
         "table": table,
         "top": top,
         "revenue": revenue,
-        "figures": key_figures(table["totals"], table.get("previous_totals")),
+        "figures": chatter_figures(table["totals"], table.get("previous_totals")),
         "columns": TABLE_COLUMNS,
         "export_columns": ",".join(name for name, _, _ in TABLE_COLUMNS),
         "top_label": TOP_LABELS[by],

@@ -1,4 +1,4 @@
-"""Alembic environment; run through collector.migrate, not the alembic CLI."""
+"""Alembic environment; run through collector.db.migrate, not the alembic CLI."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 from collector.config import normalise_database_url
+
+# Every table in the metadata: autogenerate compares the migrations with all of them.
+from collector.db import conversation_models, models  # noqa: F401
 from collector.db.base import Base
 
 target_metadata = Base.metadata

@@ -21,7 +21,7 @@ def _devices(error: str = "", status: int = 200) -> Page:
     session = db.session
     rows = [
         (device, management.queue_health(device.queue_health, device.last_seen_at))
-        for device in management.devices(session)
+        for device in management.devices(session, newest_live_first=True)
     ]
     page = render_template(
         "admin/devices.html",

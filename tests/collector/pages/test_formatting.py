@@ -35,11 +35,11 @@ def test_percent_and_change() -> None:
 
 
 def test_the_online_parts_add_up_in_minutes() -> None:
-    from collector.pages.stats import key_figures
+    from collector.pages.figures import chatter_figures
 
     # 203:44:30 online, 156:42:50 active: each rounded down alone, 156:42 + 47:01 = 203:43.
     totals = {"online_seconds": 733470, "active_seconds": 564170, "inactive_seconds": 169300}
-    online = next(f for f in key_figures(totals, None) if f["name"] == "online_seconds")
+    online = next(f for f in chatter_figures(totals, None) if f["name"] == "online_seconds")
     parts = {text: hours_minutes(value) for text, value, _ in online["split"]}
     assert hours_minutes(totals["online_seconds"]) == "203:44"
     assert parts == {"active": "156:42", "inactive": "47:02"}
