@@ -10,12 +10,13 @@ view builds its template's context from the reports (``figures`` for the key fig
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, request
 
 from collector.auth import callers
-from collector.auth.roles import MANAGERS
+from collector.auth.roles import LOGIN_ROLES, MANAGERS
 from collector.db.settings import get_value
 from collector.http import csrf
 from collector.http.auth import current_user
@@ -39,20 +40,20 @@ def _format(value: Any, kind: str, currency: str = "") -> str:
     return formatting.shown(value, kind, currency)
 
 
-def page_selection(creators: list[tuple[str, str]]) -> selection.PageSelection:
-    """The range, zone and creator a page shows, from its query string."""
+def page_selection(
+    creators: list[tuple[str, str]], args: Mapping[str, str] | None = None
+) -> selection.PageSelection:
+    """The range, zone and creator a page shows, from its query string (or ``args``)."""
     agency_tz = str(get_value(db.session, "agency_timezone"))
     keys = {key for key, _ in creators}
-    return selection.from_args(request.args, agency_tz, utc_now(), keys)
+    return selection.from_args(request.args if args is None else args, agency_tz, utc_now(), keys)
 
 
 def report_request(args: dict[str, str]) -> reports.Request:
     """The reports' request for the logged-in person (login_required ran)."""
     user = current_user()
     assert user is not None
-    return reports.build_request(
-        db.session, callers.Caller(user.role, user.chatter_id, user.email), args
-    )
+    return reports.build_request(db.session, callers.of_user(user, LOGIN_ROLES), args)
 
 
 # The page modules register their views on bp; they use everything above.

@@ -20,16 +20,14 @@ from sqlalchemy.orm import Session
 
 from collector.auth.roles import MANAGERS
 from collector.conversations import reports
-from collector.db.settings import get_value
 from collector.http.auth import login_required
 from collector.http.database import db
-from collector.pages import bp, report_request, selection
+from collector.pages import bp, page_selection, report_request, selection
 from collector.pages.colours import chatter_colour
 from collector.pages.columns import page_columns
 from collector.pages.figures import Figure, chart_number, chart_percent, figures
 from collector.pages.selection import COMMON_ZONES, PageSelection
 from collector.stats.reports import Request
-from shared.protocol import utc_now
 
 PER_PAGE = 10  # feedback entries per page
 MAX_PER_PAGE = reports.MAX_PER_PAGE
@@ -297,9 +295,7 @@ def _rating_label(rating: int | None) -> str:
 def conversations_page() -> str:
     """Conversation analytics: the chat widget's figures, trends, ratings and agents."""
     # The shop is the agency's, not a creator's: a creator in a link is left out.
-    agency_tz = str(get_value(db.session, "agency_timezone"))
-    args = {k: v for k, v in request.args.items() if k != "creator"}
-    sel = selection.from_args(args, agency_tz, utc_now(), ())
+    sel = page_selection([], {k: v for k, v in request.args.items() if k != "creator"})
     choices = Choices.from_args(request.args)
     context = build(db.session, report_request(sel.query()), sel, choices)
 
