@@ -49,7 +49,7 @@ def rotate_key() -> Response:
     begin_write(session)
     now = utc_now()
     caller = verify_agent(session.connection(), body, now)
-    reply = keys.rotate_key(session, caller.device_id, now)
+    reply = keys.rotate_key(session, caller, now)
     session.commit()
     return json_response(reply)
 
@@ -69,6 +69,7 @@ def post_heartbeats() -> Response:
         heartbeats.check_batch(batch, settings, now)
         with write_transaction(connection):
             reply = heartbeats.store_batch(connection, caller, batch, settings, now)
+            keys.retire_older_keys(connection, caller, now)  # the agent has switched keys
     return json_response(reply)
 
 

@@ -26,6 +26,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "malformed request",
         401: "missing, unknown or invalid credentials (or clock skew for agents)",
         403: "credentials valid but not allowed (revoked device, wrong role)",
+        409: "conflicts with the current state (stale_key: rotate with the newest key)",
         413: "body or event count too large",
         422: "the request is well-formed but invalid; details list each problem",
         503: "database busy or unreachable; retry after Retry-After",
@@ -67,11 +68,15 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/agents/rotate-key": {
             "post": {
-                "summary": "Issue a new device key; older keys stay valid for 24 h",
+                "summary": (
+                    "Issue a new device key (signed with the newest key; the signing key "
+                    "stays valid for 24 h), or the pending one again (signed with the key "
+                    "it replaced)"
+                ),
                 "security": _SIGNED,
                 "responses": {
-                    "200": _json(_ref("RotateKeyResponse"), "new key"),
-                    **_errors(401, 403, 503),
+                    "200": _json(_ref("RotateKeyResponse"), "new key, or the pending one"),
+                    **_errors(401, 403, 409, 503),
                 },
             }
         },

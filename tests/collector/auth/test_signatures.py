@@ -42,8 +42,9 @@ def test_wrong_key_is_refused(agency: Collector) -> None:
     # Alice's key id with Bob's secret.
     reply = alice.signed_post(PATH, body, secrets=[bob.secret])
     assert reply.status_code == 401 and reply.json()["error"] == "bad_signature"
+    # An unknown key id cannot be told from a wrong signature (nothing to enumerate).
     unknown = alice.signed_post(PATH, body, key_id="key_doesnotexist")
-    assert unknown.status_code == 401 and unknown.json()["error"] == "unknown_key"
+    assert unknown.status_code == 401 and unknown.text == reply.text
 
 
 def test_missing_headers(agent: Agent) -> None:
@@ -160,3 +161,22 @@ def test_old_key_expires_after_the_grace_period(agency: Collector, agent: Agent)
         PATH, agent.batch_body(agent.slices(1)), key_id=new["key_id"], secrets=[agent.secret]
     )
     assert stale.status_code == 401 and stale.json()["error"] == "bad_signature"
+
+
+def test_a_wrong_signature_learns_nothing_of_the_device(agency: Collector) -> None:
+    live = agency.enroll("alice")
+    revoked = agency.enroll("alice")
+    assert revoked.send(revoked.slices(1)).status_code == 200
+    agency.cli("revoke-device", revoked.device_id[:8])
+    body = live.batch_body(live.slices(1))
+    replies = [
+        live.signed_post(PATH, body, secrets=["not-the-secret"]),
+        revoked.signed_post(PATH, body, secrets=["not-the-secret"]),
+        live.signed_post(PATH, body, key_id="key_doesnotexist", secrets=["not-the-secret"]),
+    ]
+    assert {r.status_code for r in replies} == {401}
+    assert len({r.text for r in replies}) == 1, [r.text for r in replies]
+    assert revoked.device_id not in replies[1].text
+    # With the right signature the revoked device is told why.
+    told = revoked.send(revoked.slices(1))
+    assert told.status_code == 403 and told.json()["error"] == "device_revoked"
