@@ -18,7 +18,18 @@ def serve(state: CliState, host: str, port: int, threads: int) -> None:
 
     app = state.app
     click.echo(f"ChatterTrack collector on http://{host}:{port}/  (Ctrl+C stops)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="chattertrack")
+    # One rule for proxy headers, create_app's: ProxyFix trusts the last PROXY_HOPS
+    # entries.  Waitress strips X-Forwarded-* by default, which left every client
+    # looking like the proxy; with hops it passes them on to that rule.
+    hops = int(app.config.get("PROXY_HOPS", 0))
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="chattertrack",
+        clear_untrusted_proxy_headers=not hops,
+    )
 
 
 @click.command("demo")
