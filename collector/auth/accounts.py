@@ -1,30 +1,48 @@
 """Dashboard accounts: creation, password checks, and limits on guessing.
 
-Passwords are hashed with werkzeug's scrypt (salted, memory-hard).  Failed
-logins are rows in the database, so the limit holds across collector processes.
+Passwords are hashed with werkzeug's scrypt (salted, memory-hard).  Login attempts are
+rows in the database, so the limits hold across collector processes.
+
+A login is two steps.  ``begin_attempt`` counts the recent failures and stores this
+attempt as a failure, in one write transaction that holds the account's lock (and, for
+an untrusted client, the address's), so attempts running at once count each other:
+at most the limit of them get as far as the password.  ``finish_attempt`` removes that
+row again if the password was right.  The slow hash runs between the two, outside any
+transaction, so a guesser does not hold the database's write lock.
+
+Two kinds of client are limited apart (OWASP's device-cookie scheme):
+
+- a *trusted* client presents a valid device cookie for the account
+  (``collector.auth.device_cookies``): it is limited by its own failures only;
+- every other client is *untrusted*: limited per account from one address, per address,
+  and per account from every address.
+
+So no number of guesses from elsewhere (any address, any other browser) locks out a
+browser that has logged in to the account before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from collector.auth.roles import LOGIN_ROLES
+from collector.db import locks
 from collector.db.models import Chatter, LoginFailure, User
 from collector.errors import DomainError
 
 MIN_PASSWORD = 10
-# Failures within the window after which a login refuses until it passes.  The tight
-# limit is per account *from one address*, so a stranger cannot lock a manager out by
-# guessing; one address is limited across accounts, and an account across every
-# address (a spread-out attack) more loosely.
-MAX_FAILURES_PER_EMAIL = 5  # per account, from one address
-MAX_FAILURES_PER_ADDRESS = 20
-MAX_FAILURES_PER_ACCOUNT = 50  # per account, from all addresses
+# Failures within the window after which a login refuses until it passes.
+MAX_FAILURES_PER_DEVICE = 5  # a trusted browser (device cookie), for its account
+MAX_FAILURES_PER_EMAIL = 5  # untrusted: per account, from one address
+MAX_FAILURES_PER_ADDRESS = 20  # untrusted: from one address, over every account
+MAX_FAILURES_PER_ACCOUNT = 50  # untrusted: per account, from all addresses
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Checked against when the email is unknown, so both cases cost the same time.
@@ -75,33 +93,82 @@ def create_user(
     return user
 
 
-def authenticate(
-    session: Session, email: str, password: str, address: str, now: dt.datetime
-) -> User:
-    """The active user with this email and password; a failure is recorded."""
-    email = normalise_email(email)
-    since = now - FAILURE_WINDOW
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt, counted and stored as a failure until its password passes."""
+
+    failure_id: int
+    user_id: int | None  # None: no active account of that email
+    password_hash: str
+
+
+def _lock_key(value: str) -> int:
+    """A stable 32-bit key for an advisory lock (a collision only makes two wait)."""
+    return zlib.crc32(value.encode()) - (1 << 31)
+
+
+def begin_attempt(
+    session: Session, email: str, address: str, device: str | None, now: dt.datetime
+) -> Attempt:
+    """Count this attempt against the limits; refused (locked) when one is reached.
+
+    ``device`` is the nonce of the browser's valid device cookie for this account, or
+    None for an untrusted client.  Call inside a write transaction and commit it before
+    ``password_matches``: the stored row is what later attempts count.
+    """
+    email = normalise_email(email)[:254]
     address = address[:64]
-    recent = select(func.count()).where(LoginFailure.at >= since)
-    here = session.scalar(
-        recent.where(LoginFailure.email == email, LoginFailure.address == address)
-    )
-    by_address = session.scalar(recent.where(LoginFailure.address == address))
-    by_account = session.scalar(recent.where(LoginFailure.email == email))
-    if (
-        (here or 0) >= MAX_FAILURES_PER_EMAIL
-        or (by_address or 0) >= MAX_FAILURES_PER_ADDRESS
-        or (by_account or 0) >= MAX_FAILURES_PER_ACCOUNT
-    ):
+    connection = session.connection()
+    # Always the account's lock first, then the address's: no two attempts wait on each
+    # other in opposite orders.  (On SQLite the write transaction already serialises.)
+    locks.serialise(connection, locks.LOGIN_ACCOUNTS, _lock_key(email))
+    recent = select(func.count()).where(LoginFailure.at >= now - FAILURE_WINDOW)
+    if device is not None:
+        mine = session.scalar(
+            recent.where(LoginFailure.email == email, LoginFailure.device == device)
+        )
+        locked = (mine or 0) >= MAX_FAILURES_PER_DEVICE
+    else:
+        locks.serialise(connection, locks.LOGIN_ADDRESSES, _lock_key(address))
+        untrusted = recent.where(LoginFailure.device.is_(None))
+        here = session.scalar(
+            untrusted.where(LoginFailure.email == email, LoginFailure.address == address)
+        )
+        by_address = session.scalar(untrusted.where(LoginFailure.address == address))
+        by_account = session.scalar(untrusted.where(LoginFailure.email == email))
+        locked = (
+            (here or 0) >= MAX_FAILURES_PER_EMAIL
+            or (by_address or 0) >= MAX_FAILURES_PER_ADDRESS
+            or (by_account or 0) >= MAX_FAILURES_PER_ACCOUNT
+        )
+    if locked:
         raise LoginRefused(
             "too many failed attempts: wait 15 minutes before trying again", locked=True
         )
+    failure = LoginFailure(email=email, address=address, device=device, at=now)
+    session.add(failure)
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW * 4))
+    session.flush()
     user = session.scalar(select(User).where(User.email == email))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not valid or not user.active:
-        session.add(LoginFailure(email=email, address=address, at=now))
-        session.execute(delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW * 4))
+    active = user is not None and user.active
+    return Attempt(
+        failure_id=failure.id,
+        user_id=user.id if user is not None and active else None,
+        password_hash=user.password_hash if user is not None else _DUMMY_HASH,
+    )
+
+
+def password_matches(attempt: Attempt, password: str) -> bool:
+    """The slow, salted hash: run it outside any transaction."""
+    return check_password_hash(attempt.password_hash, password)
+
+
+def finish_attempt(session: Session, attempt: Attempt, matches: bool, now: dt.datetime) -> User:
+    """The logged-in user; a wrong password (or unknown email) keeps the failure."""
+    user = session.get(User, attempt.user_id) if attempt.user_id is not None else None
+    if not matches or user is None or not user.active:
         raise LoginRefused("wrong email or password")
+    session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.failure_id))
     user.last_login_at = now
     return user
 

@@ -8,6 +8,8 @@ from sqlalchemy import Connection, text
 EVENTS = 727_001  # sales facts and rollups
 ACTIVITY = 727_002  # activity rollups, per chatter
 CONVERSATIONS = 727_003  # conversation facts and rollups
+LOGIN_ACCOUNTS = 727_004  # login attempts, per account (a hash of the email)
+LOGIN_ADDRESSES = 727_005  # login attempts, per client address (a hash of it)
 
 
 def serialise(connection: Connection, key: int, sub: int | None = None) -> None:

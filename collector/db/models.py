@@ -98,7 +98,13 @@ class User(Base):
 
 
 class LoginFailure(Base):
-    """A failed login, kept briefly: it is what limits password guessing across processes."""
+    """A failed login, kept briefly: it is what limits password guessing across processes.
+
+    An attempt is stored before its password is checked (and removed if it succeeds), so
+    attempts running at once count each other.  ``device`` is the nonce of the browser's
+    device cookie for this account, when it sent a valid one: such failures are counted
+    for that browser alone (``collector.auth.accounts``).
+    """
 
     __tablename__ = "login_failures"
     __table_args__ = (
@@ -109,6 +115,7 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str | None] = mapped_column(String(32))
     at: Mapped[dt.datetime]
 
 

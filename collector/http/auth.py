@@ -12,12 +12,12 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from collector.auth import callers, sessions, signatures, tokens
+from collector.auth import accounts, callers, device_cookies, sessions, signatures, tokens
 from collector.db.models import ApiToken, User
 from collector.http.database import db
 
@@ -37,6 +37,27 @@ def start_session(user: User) -> None:
     """After a login: a fresh session bound to the account's epoch, kept 12 hours."""
     sessions.start(session, user)
     session.permanent = True
+
+
+def trusted_device(email: str) -> str | None:
+    """The nonce of this browser's valid device cookie for that login, if it has one."""
+    cookie = request.cookies.get(device_cookies.NAME)
+    login = accounts.normalise_email(email)
+    return device_cookies.nonce_for(current_app.secret_key or b"", cookie, login)
+
+
+def remember_device(response: Response, email: str) -> None:
+    """After a login: this browser is trusted for the account (a fresh device cookie)."""
+    cookie = request.cookies.get(device_cookies.NAME)
+    value = device_cookies.issue(current_app.secret_key or b"", cookie, email)
+    response.set_cookie(
+        device_cookies.NAME,
+        value,
+        max_age=int(device_cookies.LIFETIME.total_seconds()),
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE", True)),
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def login_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:

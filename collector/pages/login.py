@@ -1,8 +1,9 @@
 """Logging in and out, and everyone's start page.
 
 A login starts a session bound to the account's epoch; logout raises the epoch, so it
-ends every session of the account, copied cookies included.  Failed logins are counted
-in the database (``auth.accounts``), so the limit holds across collector processes.
+ends every session of the account, copied cookies included.  Login attempts are counted
+in the database (``auth.accounts``), so the limits hold across collector processes, and
+a browser that logged in before carries a device cookie that is limited apart.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from collector.auth import accounts
 from collector.db.engine import begin_write
-from collector.http.auth import current_user, start_session
+from collector.http.auth import current_user, remember_device, start_session, trusted_device
 from collector.http.database import db
 from collector.pages import bp
 from shared.protocol import utc_now
@@ -48,17 +49,25 @@ def login() -> Response | tuple[str, int]:
     target = _safe_next(request.form.get("next"))
     address = request.remote_addr or "unknown"
     session_ = db.session
-    begin_write(session_)
     try:
-        user = accounts.authenticate(session_, email, password, address, utc_now())
+        # Counted (and stored as a failure) first, in its own short write transaction:
+        # attempts running at once see each other, in every collector process.
+        begin_write(session_)
+        attempt = accounts.begin_attempt(session_, email, address, trusted_device(email), utc_now())
+        session_.commit()
+        matches = accounts.password_matches(attempt, password)  # slow: no transaction held
+        begin_write(session_)
+        user = accounts.finish_attempt(session_, attempt, matches, utc_now())
     except accounts.LoginRefused as exc:
-        session_.commit()  # keep the failure: it is what the limit counts
+        session_.rollback()  # the failure stays stored: it is what the limits count
         status = 429 if exc.locked else 401
         page = render_template("login.html", email=email, message=str(exc), next=target)
         return page, status
     session_.commit()
     start_session(user)
-    return redirect(target or url_for("pages.home"))
+    reply = redirect(target or url_for("pages.home"))
+    remember_device(reply, user.email)
+    return reply
 
 
 @bp.post("/logout")

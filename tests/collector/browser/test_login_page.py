@@ -17,6 +17,11 @@ def test_manager_logs_in_and_out(live: LiveCollector, tab: Recorded) -> None:
     assert "manager@demo.test · manager" in page.content()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(live.url + "/login")
+    # The browser stays known to the account (its guesses are counted apart), and the
+    # device cookie is out of reach of page scripts.
+    device = [c for c in page.context.cookies() if c["name"] == "chattertrack_device"]
+    assert len(device) == 1 and device[0]["httpOnly"] and device[0]["sameSite"] == "Lax"
+    assert "chattertrack_device" not in page.evaluate("document.cookie")
     assert tab.off_origin(live.url) == []
 
 
