@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from pathlib import Path
 
+import httpx
+import pytest
 from sqlalchemy import create_engine, func, or_, select
 
+from agent.client import CollectorClient
+from agent.config import AgentConfig
+from agent.config import DeviceKey as AgentKey
+from agent.outbox import Outbox
+from agent.sender import RetryPolicy, Sender
+from agent.state import SharedState
+from agent.timeline import SliceTotals
 from collector.db.models import DeviceKey
 from tests.collector.conftest import Agent, Collector
 
@@ -77,3 +88,79 @@ def test_a_key_older_than_the_pending_ones_predecessor_gets_409(
     oldest = agent.signed_post(ROTATE, b"", key_id=keys[0][0], secrets=[keys[0][1]])
     assert oldest.status_code == 409 and oldest.json()["error"] == "stale_key"
     assert "newest" in oldest.json()["message"]
+
+
+def test_the_real_agent_recovers_a_lost_rotation_reply(
+    agency: Collector, agent: Agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's sender against this collector: the first rotation reply is lost on the
+    way back (the collector made the key); the agent is asked again, gets the same
+    pending key, switches to it, and the old key is retired."""
+    monkeypatch.setenv("CHATTER_AGENT_HOME", str(tmp_path))
+    app_transport = httpx.WSGITransport(app=agency.app)
+    lost: list[str] = []
+
+    class LosingFirstRotation(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            reply = app_transport.handle_request(request)
+            if request.url.path.endswith("rotate-key") and not lost:
+                reply.read()
+                lost.append(reply.json()["key_id"])
+                raise httpx.ReadTimeout("reply lost", request=request)
+            return reply
+
+    agency.cli("rotate-key", agent.device_id)
+    state = SharedState(
+        config=AgentConfig(server="http://collector.test", device_id=agent.device_id),
+        key=AgentKey(key_id=agent.key_id, secret=agent.secret),
+    )
+    client = CollectorClient("http://collector.test", transport=LosingFirstRotation())
+    outbox = Outbox(tmp_path / "outbox.db")
+    sender = Sender(
+        tmp_path / "outbox.db",
+        client,
+        state,
+        threading.Event(),
+        threading.Event(),
+        RetryPolicy(base=1, cap=8, refused_wait=99),
+    )
+    start = int(dt.datetime.now(dt.UTC).timestamp()) // 60 * 60 - 30 * 60
+    for step in range(3):
+        outbox.add(SliceTotals(start + 60 * step, 60, 60, 30, 10, 0, 5, 2), "today")
+        assert sender.step(outbox) == 0.0
+    client.close()
+    outbox.close()
+    assert lost and state.key.key_id == lost[0]  # the pending key, delivered the second time
+    assert state.credentials_refused is None and live_keys(agency) == 1
+    devices = agency.cli("devices", "--json").output
+    assert '"slices_received": 3' in devices
+
+
+def test_concurrent_rotations_issue_one_key(agency: Collector, agent: Agent) -> None:
+    """Eight rotations at once with the same (newest) key, through two app instances:
+    one new key, which every one of them gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from collector import create_app
+
+    second = create_app({"DATABASE_URL": agency.database_url, "TESTING": True})
+    apps = [agency.app, second]
+    start = threading.Barrier(8)
+
+    def rotate(i: int) -> tuple[int, str]:
+        transport = httpx.WSGITransport(app=apps[i % 2])
+        with httpx.Client(transport=transport, base_url="http://collector.test") as http:
+            mine = Agent(http, agent.device_id, agent.key_id, agent.secret)
+            start.wait()
+            reply = mine.signed_post(ROTATE, b"")
+            return reply.status_code, reply.json().get("key_id", reply.text)
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(rotate, range(8)))
+    with second.app_context():
+        from collector.http.database import db
+
+        db.engine.dispose()
+    assert {status for status, _ in replies} == {200}, replies
+    assert len({key for _, key in replies}) == 1, replies
+    assert live_keys(agency) == 2
