@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,9 +24,8 @@ from playwright.sync_api import Browser, Response
 
 from tests.agent.conftest import _healthy, free_port, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-VERSION = "0.1.0"
-pytest_plugins = ["tests.collector.browser.conftest"]
+ROOT = Path(__file__).resolve().parents[3]
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
 @pytest.fixture(scope="module")
