@@ -75,9 +75,10 @@ def restore(source: Path, database_url: str, *, force: bool = False) -> str:
     kind = _backup_kind(source)
     backend = url.get_backend_name()
     if kind != backend:
+        names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
         raise DomainError(
-            f"{source} is a {kind} backup: restore it into a {kind} database "
-            f"(--database), not {backend}"
+            f"{source} is a {names[kind]} backup: restore it into a {names[kind]} database "
+            f"(--database), not into {names.get(backend, backend)}"
         )
     if kind == "sqlite":
         _sqlite_restore(source, _sqlite_path(url, must_exist=False), force)
@@ -301,7 +302,8 @@ def _pg_restore(source: Path, url: URL, force: bool) -> None:
                 )
             ).scalar_one()
     except SQLAlchemyError as exc:
-        raise DomainError(f"cannot reach the database to restore into: {exc}") from None
+        reason = str(getattr(exc, "orig", None) or exc).strip()
+        raise DomainError(f"cannot reach the database to restore into: {reason}") from None
     finally:
         engine.dispose()
     if tables and not force:

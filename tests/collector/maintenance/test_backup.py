@@ -285,7 +285,10 @@ def test_restore_refuses_what_is_not_a_backup(
     if is_sqlite:
         cases.append((foreign, "is not a ChatterTrack backup"))
     else:
-        cases.append((foreign, "is a sqlite backup"))
+        cases.append((foreign, "is a SQLite backup: restore it into a SQLite database"))
+        missing = make_url(target).set(database=f"ct_missing_{uuid.uuid4().hex[:12]}")
+        code, output = cli(missing.render_as_string(False), "restore", str(backup_file))
+        assert code == 1 and "cannot reach the database" in output and "does not exist" in output
     for source, says in cases:
         code, output = cli(target, "restore", str(source))
         assert code == 1 and says in output, (source, output)
