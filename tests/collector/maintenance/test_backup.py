@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,7 @@ from collector.db.engine import configure_engine
 from collector.http.database import db
 from collector.maintenance.upgrade import upgrade
 from shared.protocol import format_time
+from tests.agent.conftest import _healthy, free_port, wait_for
 from tests.collector.conftest import Agent, Collector
 from tests.conftest import PG_ADMIN_URL, _pg_admin_engine
 
@@ -150,64 +156,101 @@ def batch_keys(kind: str, body: list[dict[str, Any]]) -> set[tuple[str, Any]]:
     return {("event", e["id"]) for e in body}
 
 
-def test_backup_during_ingest_is_a_consistent_snapshot(
-    collector: Collector, new_database: NewDatabase, tmp_path: Path
-) -> None:
-    agent, integration, manager = set_up_agency(collector)
-    first_slice = agent.cursor
+@dataclass
+class Ingested:
+    """What the ingest thread sent, in order, and how far it was around the backup."""
+
+    sent: list[tuple[str, Any]]
+    before: int  # batches acknowledged when the backup started
+    after: int  # ... and when it ended
+
+
+def backup_during_ingest(
+    http: httpx.Client, agent: Agent, integration: str, make_backup: Callable[[], None]
+) -> Ingested:
+    """Runs ``make_backup`` while a thread sends heartbeat and event batches, one at a time."""
     sent: list[tuple[str, Any]] = []
     failures: list[BaseException] = []
     stop = threading.Event()
 
     def ingest() -> None:
-        transport = httpx.WSGITransport(app=collector.app)
-        with httpx.Client(transport=transport, base_url="http://collector.test") as http:
-            sender = Agent(http, agent.device_id, agent.key_id, agent.secret, cursor=agent.cursor)
-            try:
-                for i in range(200):
-                    if stop.is_set():
-                        return
-                    at = sender.cursor
-                    for kind, body in (
-                        ("heartbeats", sender.slices(10)),
-                        ("events", round_events(i, at)),
-                    ):
-                        send(http, sender, integration, kind, body)
-                        sent.append((kind, body))
-            except BaseException as exc:  # reported by the main thread
-                failures.append(exc)
+        try:
+            for i in range(200):
+                if stop.is_set():
+                    return
+                at = agent.cursor
+                for kind, body in (
+                    ("heartbeats", agent.slices(10)),
+                    ("events", round_events(i, at)),
+                ):
+                    send(http, agent, integration, kind, body)
+                    sent.append((kind, body))
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
 
     thread = threading.Thread(target=ingest)
     thread.start()
     try:
         _wait(lambda: len(sent) >= 6 or bool(failures))
         before = len(sent)
-        backup = tmp_path / "backup.file"
-        code, output = cli(collector.database_url, "backup", str(backup))
+        make_backup()
         after = len(sent)
         _wait(lambda: len(sent) >= after + 4 or bool(failures) or not thread.is_alive())
     finally:
         stop.set()
         thread.join(timeout=60)
     assert failures == []
+    return Ingested(list(sent), before, after)
+
+
+def held_batches(url: str, ingested: Ingested) -> int:
+    """How many of the batches sent the database holds; fails on any torn batch."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        stored = {("slice", r[0]) for r in conn.execute(text("SELECT seq FROM slices"))}
+        stored |= {("event", r[0]) for r in conn.execute(text("SELECT event_id FROM events"))}
+    engine.dispose()
+    sent = ingested.sent
+    held = 0
+    while held < len(sent) and batch_keys(*sent[held]) <= stored:
+        held += 1
+    # Exactly the first `held` batches: nothing of a later one, no part of one.
+    assert stored == set().union(*(batch_keys(*batch) for batch in sent[:held]))
+    # Taken while the thread was sending: batches before it and after it.
+    assert ingested.before <= held <= ingested.after + 1 < len(sent), (
+        held,
+        ingested.before,
+        ingested.after,
+        len(sent),
+    )
+    return held
+
+
+def test_backup_during_ingest_is_a_consistent_snapshot(
+    collector: Collector, new_database: NewDatabase, tmp_path: Path
+) -> None:
+    agent, integration, manager = set_up_agency(collector)
+    first_slice = agent.cursor
+    backup = tmp_path / "backup.file"
+    outcome: list[tuple[int, str]] = []
+    transport = httpx.WSGITransport(app=collector.app)
+    with httpx.Client(transport=transport, base_url="http://collector.test") as http:
+        sender = Agent(http, agent.device_id, agent.key_id, agent.secret, cursor=agent.cursor)
+        ingested = backup_during_ingest(
+            http,
+            sender,
+            integration,
+            lambda: outcome.append(cli(collector.database_url, "backup", str(backup))),
+        )
+    code, output = outcome[0]
     assert code == 0, output
     assert "written to" in output and backup.stat().st_mode & 0o077 == 0
 
     restored = new_database()
     code, output = cli(restored, "restore", str(backup))
     assert code == 0, output
-
-    # The restored raw rows are exactly those of the first `held` batches sent: none torn.
-    engine = create_engine(restored)
-    with engine.connect() as conn:
-        stored = {("slice", r[0]) for r in conn.execute(text("SELECT seq FROM slices"))}
-        stored |= {("event", r[0]) for r in conn.execute(text("SELECT event_id FROM events"))}
-    engine.dispose()
-    held = 0
-    while held < len(sent) and batch_keys(*sent[held]) <= stored:
-        held += 1
-    assert stored == set().union(*(batch_keys(*batch) for batch in sent[:held]))
-    assert before <= held <= after + 1 < len(sent), (before, held, after, len(sent))
+    held = held_batches(restored, ingested)
+    sent = ingested.sent
 
     # A reference database that received exactly those batches answers the same.
     reference = new_database()
@@ -226,9 +269,63 @@ def test_backup_during_ingest_is_a_consistent_snapshot(
     assert counts(restored)["slices"] == 10 * ((held + 1) // 2)
 
 
-def _wait(check: Callable[[], bool]) -> None:
-    from tests.agent.conftest import wait_for
+def test_sqlite_backup_while_a_collector_process_serves(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The collector in its own process (waitress), ingest over HTTP, the backup command
+    in another process: WAL across processes, as in production."""
+    live_db = tmp_path / "live.db"
+    shutil.copyfile(sqlite_template, live_db)
+    url = f"sqlite:///{live_db}"
+    env = {**os.environ, "CHATTER_SECRET_KEY": "backup-test", "HOME": str(tmp_path)}
+    command = [str(Path(sys.executable).parent / "chatter-collector"), "--database", url]
 
+    def run(*args: str) -> str:
+        done = subprocess.run([*command, *args], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    run("add-creator", "luna", "--name", "Luna")
+    run("add-chatter", "alice", "--name", "Alice", "--creator", "luna")
+    enrollment = run("enroll-token", "alice")
+    integration = run("api-token", "shop", "--role", "integration")
+    port = free_port()
+    backup = tmp_path / "backup.db"
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--threads", "4"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(base), 20, "the collector")
+        with httpx.Client(base_url=base, timeout=30) as http:
+            reply = http.post(
+                "/api/v1/agents/enroll",
+                json={
+                    "token": enrollment,
+                    "hostname": "pc",
+                    "platform": "Linux",
+                    "agent_version": "1",
+                },
+            )
+            assert reply.status_code == 201, reply.text
+            device = reply.json()
+            agent = Agent(http, device["device_id"], device["key_id"], device["secret"])
+            made: list[str] = []
+            ingested = backup_during_ingest(
+                http, agent, integration, lambda: made.append(run("backup", str(backup)))
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    restored = f"sqlite:///{tmp_path / 'restored.db'}"
+    assert cli(restored, "restore", str(backup))[0] == 0
+    held_batches(restored, ingested)
+
+
+def _wait(check: Callable[[], bool]) -> None:
     wait_for(check, 60, "the ingest thread", every=0.01)
 
 
