@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -166,18 +167,29 @@ class Ingested:
 
 
 def backup_during_ingest(
-    http: httpx.Client, agent: Agent, integration: str, make_backup: Callable[[], None]
+    http: httpx.Client,
+    agent: Agent,
+    integration: str,
+    make_backup: Callable[[], None],
+    rounds: int = 250,
 ) -> Ingested:
-    """Runs ``make_backup`` while a thread sends heartbeat and event batches, one at a time."""
+    """Runs ``make_backup`` while a thread sends heartbeat and event batches, one at a time.
+
+    Each round is ten slices (ten minutes from the agent's cursor) and three events; while
+    the backup runs the thread paces itself so it still sends when a slow backup ends.
+    """
     sent: list[tuple[str, Any]] = []
     failures: list[BaseException] = []
     stop = threading.Event()
+    backing_up = threading.Event()
 
     def ingest() -> None:
         try:
-            for i in range(200):
+            for i in range(rounds):
                 if stop.is_set():
                     return
+                if backing_up.is_set():
+                    time.sleep(0.02)
                 at = agent.cursor
                 for kind, body in (
                     ("heartbeats", agent.slices(10)),
@@ -193,8 +205,10 @@ def backup_during_ingest(
     try:
         _wait(lambda: len(sent) >= 6 or bool(failures))
         before = len(sent)
+        backing_up.set()
         make_backup()
         after = len(sent)
+        backing_up.clear()
         _wait(lambda: len(sent) >= after + 4 or bool(failures) or not thread.is_alive())
     finally:
         stop.set()
@@ -312,10 +326,18 @@ def test_sqlite_backup_while_a_collector_process_serves(
             )
             assert reply.status_code == 201, reply.text
             device = reply.json()
-            agent = Agent(http, device["device_id"], device["key_id"], device["secret"])
+            # A week of slices to send: room for a backup command slow to start.
+            week_ago = dt.datetime.fromtimestamp(time.time() // 3600 * 3600 - 7 * 86400, dt.UTC)
+            agent = Agent(
+                http, device["device_id"], device["key_id"], device["secret"], cursor=week_ago
+            )
             made: list[str] = []
             ingested = backup_during_ingest(
-                http, agent, integration, lambda: made.append(run("backup", str(backup)))
+                http,
+                agent,
+                integration,
+                lambda: made.append(run("backup", str(backup))),
+                rounds=7 * 24 * 6,
             )
     finally:
         server.terminate()
