@@ -13,12 +13,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-## make assets: the dashboard's browser libraries (Chart.js) from collector/assets/package-lock.json.
+## make assets: refresh the vendored Chart.js (collector/assets/vendor/) from
+## collector/assets/package-lock.json; needs npm, and only when upgrading it.
 assets:
-	@scripts/setup-assets.sh
+	@scripts/vendor-assets.sh
 
 ## make run: collector on SQLite with demo data; prints the URL and the demo logins.
-run: $(STAMP) assets
+run: $(STAMP)
 	@HOST=$(HOST) PORT=$(PORT) scripts/run-demo.sh
 
 ## make system: system packages and services the tests need (PostgreSQL started).
@@ -26,15 +27,15 @@ system:
 	@scripts/setup-system.sh
 
 ## make test: every test, on SQLite and on PostgreSQL.
-test: $(STAMP) system assets
+test: $(STAMP) system
 	$(BIN)/python -m pytest
 
 ## make bench: speed and memory figures, printed as a table.
-bench: $(STAMP) system assets
+bench: $(STAMP) system
 	$(BIN)/python -m bench
 
 ## make screenshots: refresh docs/screenshots from the browser tests.
-screenshots: $(STAMP) system assets
+screenshots: $(STAMP) system
 	CHATTER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/collector/browser -q
 
 ## make lint: style, types, and the import contracts (pyproject.toml [tool.importlinter]).
@@ -49,4 +50,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) collector/assets/node_modules .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) build dist .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from collector.cli import (
+    backup,
     database,
     devices,
     importer,
@@ -36,6 +37,7 @@ def main(ctx: click.Context, database: str | None) -> None:
 
 for module in (
     database,
+    backup,
     server,
     people,
     devices,

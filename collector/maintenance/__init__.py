@@ -1,4 +1,4 @@
-"""Keeping a database in shape: schema upgrades and rebuilding the derived statistics.
+"""Keeping a database in shape: schema upgrades, rebuilding the derived statistics, backups.
 
 Above both analytics packages, since an upgrade or a rebuild touches each of them.
 """
