@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.orm import Session
+
+from collector.telemetry import meters
 
 
 def configure_engine(engine: Engine) -> None:
@@ -48,7 +51,12 @@ def configure_engine(engine: Engine) -> None:
         # SQLITE_BUSY when another process wrote meanwhile; writers take the
         # lock up front (see begin_write) and so wait on busy_timeout instead.
         immediate = conn.get_execution_options().get(_IMMEDIATE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            conn.exec_driver_sql("BEGIN")
+            return
+        started = time.perf_counter()
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        meters.LOCK_WAIT.labels("sqlite_write").observe(time.perf_counter() - started)
 
 
 def _database_file(database: str | None) -> Path | None:

@@ -39,8 +39,8 @@ def _code_for(exc: HTTPException) -> str:
 
 
 def _is_page(path: str) -> bool:
-    """Dashboard pages answer errors in HTML; the API, health and static files in JSON."""
-    return not path.startswith(("/api/", "/healthz", "/static/", "/assets/"))
+    """Dashboard pages answer errors in HTML; the API, health, metrics and static files in JSON."""
+    return not path.startswith(("/api/", "/healthz", "/metrics", "/static/", "/assets/"))
 
 
 def register(app: Flask) -> None:
