@@ -4,17 +4,27 @@ client library's own parser after real ingest (both databases)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
+import httpx
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, update
 from sqlalchemy.orm import Session
 
 from collector.db import audit
 from collector.db.models import Device
-from collector.http.metrics import MAINTENANCE_ACTIONS
-from tests.collector.conftest import Collector
+from collector.http.metrics import MAINTENANCE_ACTIONS, DatabaseFigures
+from tests.agent.conftest import free_port
+from tests.collector.conftest import Agent, Collector
 
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[3]
 Samples = Counter[tuple[str, tuple[tuple[str, str], ...]]]
 
 
@@ -127,3 +137,65 @@ def test_a_scrape_after_real_ingest(agency: Collector) -> None:
 
 AGES = ("under_5m", "under_1h", "under_24h", "older", "never")
 ACTIONS = MAINTENANCE_ACTIONS
+
+
+def test_gunicorn_workers_add_up_in_multiprocess_mode(agency: Collector, tmp_path: Path) -> None:
+    """One scrape of a gunicorn host answers the sum of its workers (README, Operations)."""
+    token = agency.token("metrics")
+    agents = [agency.enroll("alice") for _ in range(4)]
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    port = free_port()
+    env = {
+        **os.environ,
+        "CHATTER_DATABASE_URL": agency.database_url,
+        "CHATTER_BIND": f"127.0.0.1:{port}",
+        "CHATTER_WORKERS": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+    }
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+        + ["collector:create_app()"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(base + "/healthz")
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        for agent in agents:  # a connection each: the workers share them out
+            with httpx.Client(base_url=base, timeout=30) as http:
+                remote = Agent(http, agent.device_id, agent.key_id, agent.secret)
+                assert remote.send(remote.slices(2)).status_code == 200
+        bearer = {"Authorization": f"Bearer {token}"}
+        for _ in range(4):
+            with httpx.Client(base_url=base, timeout=30) as http:
+                reply = http.get("/metrics", headers=bearer)
+            assert reply.status_code == 200, reply.text
+            families = {f.name: f for f in text_string_to_metric_families(reply.text)}
+            accepted = [
+                s.value
+                for s in families["chattertrack_heartbeats"].samples
+                if s.name == "chattertrack_heartbeats_total" and s.labels["outcome"] == "accepted"
+            ]
+            assert sum(accepted) == 8
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_database_figures_say_when_the_database_is_down(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'collector.db'}")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseFigures(engine, dt.datetime.now(dt.UTC)))
+    text = generate_latest(registry).decode()
+    engine.dispose()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert [s.value for s in families["chattertrack_database_up"].samples] == [0]
+    assert set(families) == {"chattertrack_database_up"}
