@@ -72,9 +72,9 @@ def _check_writable(path: Path, statement: str) -> None:
     WAL mode keeps its index in the ``-shm`` file, which SQLite always maps into
     memory (``mmap_size`` does not cover it; only exclusive locking or leaving WAL
     avoids the mapping, and both cost the concurrency several processes need).
-    Every transaction, readers' included, stores into that mapping; once the file
-    is made immutable the kernel answers such a store with SIGBUS and the process
-    dies (issue 12, finding 6).  So each transaction first checks, with
+    Writers store into that mapping, and so may readers (their read marks); once the
+    file is made immutable the kernel answers such a store with SIGBUS and the
+    process dies (issue 12, finding 6).  So each transaction first checks, with
     access(2), that the files are still writable (a few system calls) and
     otherwise raises the driver's OperationalError: the API answers 503, the
     command line an error, and the pooled connections are left untouched so the
