@@ -156,18 +156,18 @@ def test_database_files_made_unwritable_answer_503_and_recover(
         finally:
             lock_out(sqlite_file, True)
         assert server.poll() is None, f"collector exited with {server.returncode}"
-        for answer in answers:
-            assert answer.status_code == 503, answer.text
-            assert answer.json()["error"] == "database_unavailable"
-        assert all(answer.headers["Retry-After"] for answer in answers[:2])
-
         # Permissions are back: the same process stores the refused batch, once.
-        again = agent.signed_post("/api/v1/heartbeats", refused)
-        assert again.status_code == 200, again.text
-        assert again.json()["accepted"] == 3
-        assert event().status_code == 200
-        assert http.get("/healthz").status_code == 200
+        again = [agent.signed_post("/api/v1/heartbeats", refused), event(), http.get("/healthz")]
         assert server.poll() is None
+
+        routes = ("heartbeats", "events", "healthz")
+        seen = {f"{r} during": a.status_code for r, a in zip(routes, answers, strict=True)}
+        seen |= {f"{r} after": a.status_code for r, a in zip(routes, again, strict=True)}
+        expected = {f"{r} during": 503 for r in routes} | {f"{r} after": 200 for r in routes}
+        assert seen == expected
+        assert all(a.json()["error"] == "database_unavailable" for a in answers)
+        assert all(answer.headers["Retry-After"] for answer in answers[:2])
+        assert again[0].json()["accepted"] == 3
     finally:
         server.terminate()
         server.wait(timeout=10)
