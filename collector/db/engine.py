@@ -81,14 +81,14 @@ def _check_writable(path: Path, statement: str) -> None:
     process recovers when the files are writable again.  A change landing inside
     a running transaction can still fault; the check narrows that to its length.
     """
-    folder = path.parent
-    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
-    for file in files:
+    for file in (str(path), f"{path}-wal", f"{path}-shm"):
+        if os.access(file, os.R_OK | os.W_OK, effective_ids=_EFFECTIVE):
+            continue
         if os.path.exists(file):
-            if not os.access(file, os.R_OK | os.W_OK, effective_ids=_EFFECTIVE):
-                break
-        elif not os.access(folder, os.W_OK | os.X_OK, effective_ids=_EFFECTIVE):
-            file = folder
+            break
+        # Not there yet: SQLite will create it in the folder.
+        if not os.access(path.parent, os.W_OK | os.X_OK, effective_ids=_EFFECTIVE):
+            file = str(path.parent)
             break
     else:
         return
