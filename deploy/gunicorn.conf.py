@@ -8,6 +8,7 @@ import os
 
 bind = os.environ.get("CHATTER_BIND", "127.0.0.1:8765")
 # Workers share nothing but the database, so any number (and any number of hosts) is safe.
+# With PROMETHEUS_MULTIPROC_DIR set (the systemd unit sets it), /metrics adds them up.
 workers = int(os.environ.get("CHATTER_WORKERS", multiprocessing.cpu_count() * 2))
 # SQLite has one writer at a time, so threads only queue on its lock (and its busy
 # handler sleeps): one request per process. PostgreSQL requests mostly wait on the

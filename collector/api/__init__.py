@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from collector.api import conversations, devices, ingest, meta, people, sales, stats
+from collector.api import conversations, devices, ingest, meta, metrics, people, sales, stats
 
 # In registration order: the same as before the move, so the URL map is unchanged.
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -19,4 +19,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     stats.bp,
     conversations.bp,
     sales.bp,
+    metrics.bp,
 )

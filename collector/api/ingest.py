@@ -13,6 +13,7 @@ from collector.http.auth import require_token, verify_agent
 from collector.http.database import db
 from collector.http.jsonio import json_response
 from collector.ingest import events, heartbeats
+from collector.telemetry import meters
 from shared.events import MAX_EVENTS_BODY
 from shared.protocol import MAX_HEARTBEAT_BODY, EnrollRequest, utc_now
 
@@ -64,12 +65,19 @@ def post_heartbeats() -> Response:
     with db.engine.connect() as connection:
         caller = verify_agent(connection, body, now)
         batch = heartbeats.decode_batch(body)
-        settings = agent_settings(connection, caller.chatter_id)
-        connection.rollback()
-        heartbeats.check_batch(batch, settings, now)
-        with write_transaction(connection):
-            reply = heartbeats.store_batch(connection, caller, batch, settings, now)
-            keys.retire_older_keys(connection, caller, now)  # the agent has switched keys
+        try:
+            settings = agent_settings(connection, caller.chatter_id)
+            connection.rollback()
+            heartbeats.check_batch(batch, settings, now)
+            with write_transaction(connection):
+                reply = heartbeats.store_batch(connection, caller, batch, settings, now)
+                keys.retire_older_keys(connection, caller, now)  # the agent has switched keys
+        except ApiError:
+            meters.HEARTBEATS.labels("refused").inc(len(batch.heartbeats))
+            raise
+    # Counted once committed: a batch that failed to commit was not accepted.
+    meters.HEARTBEATS.labels("accepted").inc(reply.accepted)
+    meters.HEARTBEATS.labels("duplicate").inc(reply.duplicates)
     return json_response(reply)
 
 
@@ -83,6 +91,7 @@ def post_events() -> Response:
     raws = events.split_body(body, request.content_type or "")
     prepared = events.prepare(session, raws, source=f"api:{token.name}", now=now)
     if prepared.rejected:
+        meters.EVENTS.labels("refused").inc(len(raws))
         raise ApiError(
             422,
             "invalid_events",
@@ -92,6 +101,10 @@ def post_events() -> Response:
     stored = events.store(session, prepared.rows)
     token.last_used_at = now
     session.commit()
+    meters.EVENTS.labels("accepted").inc(stored.accepted)
+    # The reply counts conflicts among its duplicates; the meters keep them apart.
+    meters.EVENTS.labels("duplicate").inc(stored.duplicates - len(stored.conflicts))
+    meters.EVENTS.labels("conflict").inc(len(stored.conflicts))
     return json_response(
         {
             "received": len(raws),

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.orm import Session
+
+from collector.telemetry import meters
 
 
 def configure_engine(engine: Engine) -> None:
     """Per-connection settings; SQLite needs WAL and explicit write locking."""
     if engine.dialect.name != "sqlite":
         return
+    path = _database_file(engine.url.database)
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        # A connection opened while the files are read-only stays read-only for
+        # its whole life: refuse to open one rather than pool it.
+        if path is not None:
+            _check_writable(path, "connect")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -24,15 +38,69 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # No memory-mapped reads of the database file, whatever the SQLite build's
+        # default: an I/O error on a mapped page arrives as SIGBUS, not as an error.
+        cursor.execute("PRAGMA mmap_size=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if path is not None:
+            _check_writable(path, "BEGIN")
         # A deferred transaction that later writes fails at once with
         # SQLITE_BUSY when another process wrote meanwhile; writers take the
         # lock up front (see begin_write) and so wait on busy_timeout instead.
         immediate = conn.get_execution_options().get(_IMMEDIATE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            conn.exec_driver_sql("BEGIN")
+            return
+        started = time.perf_counter()
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        meters.LOCK_WAIT.labels("sqlite_write").observe(time.perf_counter() - started)
+
+
+def _database_file(database: str | None) -> Path | None:
+    """The SQLite file behind a URL; None for in-memory and URI databases."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).absolute()
+
+
+def _check_writable(path: Path, statement: str) -> None:
+    """Refuse to touch a SQLite database whose files this process cannot write.
+
+    WAL mode keeps its index in the ``-shm`` file, which SQLite always maps into
+    memory (``mmap_size`` does not cover it; only exclusive locking or leaving WAL
+    avoids the mapping, and both cost the concurrency several processes need).
+    Writers store into that mapping, and so may readers (their read marks); once the
+    file is made immutable the kernel answers such a store with SIGBUS and the
+    process dies (issue 12, finding 6).  So each transaction first checks, with
+    access(2), that the files are still writable (a few system calls) and
+    otherwise raises the driver's OperationalError: the API answers 503, the
+    command line an error, and the pooled connections are left untouched so the
+    process recovers when the files are writable again.  A change landing inside
+    a running transaction can still fault; the check narrows that to its length.
+    """
+    for file in (str(path), f"{path}-wal", f"{path}-shm"):
+        if os.access(file, os.R_OK | os.W_OK, effective_ids=_EFFECTIVE):
+            continue
+        if os.path.exists(file):
+            break
+        # Not there yet: SQLite will create it in the folder.
+        if not os.access(path.parent, os.W_OK | os.X_OK, effective_ids=_EFFECTIVE):
+            file = str(path.parent)
+            break
+    else:
+        return
+    raise exc.OperationalError(
+        statement,
+        None,
+        sqlite3.OperationalError(f"database file is not writable: {file}"),
+    )
+
+
+# access(2) with the effective ids when the platform can (what open() will see).
+_EFFECTIVE = os.access in os.supports_effective_ids
 
 
 _IMMEDIATE = "chattertrack_write"

@@ -3,7 +3,11 @@ one at a time.  SQLite's write lock already serialises writers, so there it is a
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import Connection, text
+
+from collector.telemetry import meters
 
 EVENTS = 727_001  # sales facts and rollups
 ACTIVITY = 727_002  # activity rollups, per chatter
@@ -11,14 +15,18 @@ CONVERSATIONS = 727_003  # conversation facts and rollups
 LOGIN_ACCOUNTS = 727_004  # login attempts, per account (a hash of the email)
 LOGIN_ADDRESSES = 727_005  # login attempts, per client address (a hash of it)
 
+_NAMES = {EVENTS: "events", ACTIVITY: "activity", CONVERSATIONS: "conversations"}
+
 
 def serialise(connection: Connection, key: int, sub: int | None = None) -> None:
     """Hold a transaction-scoped lock so concurrent ingests see each other's rows."""
     if connection.dialect.name != "postgresql":
         return
+    started = time.perf_counter()
     if sub is None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     else:
         connection.execute(
             text("SELECT pg_advisory_xact_lock(:key, :sub)"), {"key": key, "sub": sub}
         )
+    meters.LOCK_WAIT.labels(_NAMES.get(key, "other")).observe(time.perf_counter() - started)

@@ -39,8 +39,8 @@ def _code_for(exc: HTTPException) -> str:
 
 
 def _is_page(path: str) -> bool:
-    """Dashboard pages answer errors in HTML; the API, health and static files in JSON."""
-    return not path.startswith(("/api/", "/healthz", "/static/", "/assets/"))
+    """Dashboard pages answer errors in HTML; the API, health, metrics and static files in JSON."""
+    return not path.startswith(("/api/", "/healthz", "/metrics", "/static/", "/assets/"))
 
 
 def register(app: Flask) -> None:
@@ -55,16 +55,18 @@ def register(app: Flask) -> None:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
+    def _http_error(exc: HTTPException) -> Response | tuple[str, int, dict[str, str]]:
         status = exc.code or 500
         message = exc.description or exc.name
+        # The exception's own headers (Allow on a 405, RFC 9110 15.5.6), not its body's type.
+        extra = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if _is_page(request.path):
             page = render_template("error.html", status=status, title=exc.name, message=message)
-            return page, status
+            return page, status, extra
         if status == 413:
             limit = request.max_content_length
             message = f"request body is larger than {limit} bytes" if limit else message
-        return error_response(status, _code_for(exc), message)
+        return error_response(status, _code_for(exc), message, headers=extra)
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError) -> Response:

@@ -182,7 +182,6 @@ def export_response(table: Table, fmt: str) -> Response:
     if ascii_name != name:
         names["filename*"] = "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")
     response.headers.set("Content-Disposition", "attachment", **names)
-    response.headers["Cache-Control"] = "private, no-store"  # per-account statistics
     return response
 
 

@@ -10,7 +10,7 @@ with what is stored); nothing is written then.
 
 Secrets (enrollment and API tokens) are shown once, in the answer to the POST that
 made them: never put in the session cookie (signed, not encrypted) or a redirect.
-Every admin answer is ``Cache-Control: no-store``.
+Every admin answer is ``Cache-Control: private, no-store`` (``collector.http.headers``).
 
 This package holds the blueprint, the top bar and what every page group shares; each
 page group is a module of its own (people, logins, enrollment, devices, tokens,
@@ -106,12 +106,6 @@ def first_submission(form: Form) -> bool:
         return False
     session[_USED_FORMS] = [*used, once][-20:]
     return True
-
-
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @contextmanager

@@ -148,7 +148,7 @@ def test_every_page_renders_for_the_admin(site: Site) -> None:
     for path in PAGES:
         page = site.admin.get(path)
         assert page.status_code == 200, (path, page.text[-2000:])
-        assert page.headers["Cache-Control"] == "no-store"
+        assert page.headers["Cache-Control"] == "private, no-store"
         assert 'href="/admin/devices"' in page.text  # the admin's top bar
         assert "<h1" in page.text
     assert site.admin.get("/admin/chatters/ghost").status_code == 404
@@ -365,7 +365,7 @@ def _secret(page: str) -> str:
 
 def test_enrollment_token_shown_once_then_used_and_expired(site: Site) -> None:
     reply = site.admin.post("/admin/enrollment", chatter="alice", ttl="24h")
-    assert reply.status_code == 201 and reply.headers["Cache-Control"] == "no-store"
+    assert reply.status_code == 201 and reply.headers["Cache-Control"] == "private, no-store"
     token = _secret(reply.text)
     assert token.startswith("cte_") and "--token-file" in reply.text
     assert site.last_audit() == (ADMIN, "enroll_token", "alice")
