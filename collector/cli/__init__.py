@@ -9,6 +9,7 @@ from collector.cli import (
     devices,
     importer,
     people,
+    retention,
     sales,
     server,
     settings,
@@ -45,6 +46,7 @@ for module in (
     sales,
     stats,
     users,
+    retention,
 ):
     for command in module.COMMANDS:
         main.add_command(command)

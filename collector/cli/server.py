@@ -16,6 +16,7 @@ def serve(state: CliState, host: str, port: int, threads: int) -> None:
     """Serve the collector with waitress (use gunicorn in production, see README)."""
     import waitress
 
+    state.serving = True
     app = state.app
     click.echo(f"ChatterTrack collector on http://{host}:{port}/  (Ctrl+C stops)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="chattertrack")

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 from collector.auth.signatures import AgentCaller
-from collector.db import locks
+from collector.db import locks, retention
 from collector.db.base import UTCDateTime
 from collector.db.models import Device, Slice
 from collector.db.upsert import insert_ignoring_conflicts
@@ -107,6 +107,7 @@ def store_batch(
     inserted = insert_ignoring_conflicts(connection, Slice, rows, ("device_id", "start"), "seq")
     if inserted:
         locks.serialise(connection, locks.ACTIVITY, caller.chatter_id)
+        _refuse_purged(connection, batch)  # read under the lock a purge holds
         rollups.refresh_activity(
             connection, caller.chatter_id, (hb.start for hb in batch.heartbeats)
         )
@@ -135,6 +136,22 @@ def store_batch(
         gaps=_gaps(caller.seq_max, seqs),
         rotate_key=rotate,
     )
+
+
+def _refuse_purged(connection: Connection, batch: HeartbeatBatch) -> None:
+    """Slices of a purged period would recompute its closed buckets from nothing."""
+    closed = retention.watermarks(connection).slices
+    if closed is None:
+        return
+    old = [hb.seq for hb in batch.heartbeats if hb.start < closed]
+    if old:
+        raise ApiError(
+            422,
+            "purged_period",
+            f"{len(old)} slice(s) start before {closed.isoformat()}, where raw slices have "
+            "been purged (retention_slice_days); nothing was stored",
+            [{"seq": seq} for seq in old[:MAX_PROBLEMS_LISTED]],
+        )
 
 
 def _gaps(previous_max: int, seqs: list[int]) -> list[tuple[int, int]]:
