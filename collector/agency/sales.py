@@ -54,7 +54,7 @@ def reassign(
         raise DomainError(
             f"sale {event_id!r} is before {closed.isoformat()}, a purged period: its "
             "totals are final",
-            409,
+            422,
         )
     target = None
     if chatter_key is not None:

@@ -220,7 +220,7 @@ def _refuse_purged(connection: Connection, rows: Sequence[dict[str, Any]]) -> No
     old = [r["event_id"] for r in rows if closed is not None and r["occurred_at"] < closed]
     if old:
         raise ApiError(
-            409,
+            422,
             "purged_period",
             f"{len(old)} event(s) fall before {closed}, purged while this request ran; "
             "nothing was stored",

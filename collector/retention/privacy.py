@@ -276,7 +276,12 @@ def export(session: Session, chatter: Chatter, now: dt.datetime) -> dict[str, An
             }
             for a in session.scalars(
                 select(AuditEntry)
-                .where(or_(AuditEntry.subject == chatter.key, AuditEntry.actor.in_(emails)))
+                .where(
+                    or_(
+                        AuditEntry.subject.in_([chatter.key, *emails]),
+                        AuditEntry.actor.in_(emails),
+                    )
+                )
                 .order_by(AuditEntry.at, AuditEntry.id)
             )
         ],

@@ -27,7 +27,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, text
 from sqlalchemy.orm import Session
@@ -47,6 +47,7 @@ SR = cast(Table, SaleReassignment.__table__)
 PURGE_LOCK = 727_004
 ACTION = "purge_raw_data"
 _CHUNK = 500
+T = TypeVar("T")
 _STREAM = {"stream_results": True, "yield_per": 5_000}
 
 
@@ -110,15 +111,10 @@ def purge(
         event_cut = marks.events
 
     slices = connection.execute(delete(S).where(S.c.start < slice_cut)).rowcount
-    keep = anchors(connection, event_cut)
-    doomed = [
-        i
-        for (i,) in connection.execute(
-            select(E.c.id).where(E.c.type.in_(CREATOR_EVENT_TYPES), E.c.occurred_at < event_cut),
-            execution_options=_STREAM,
-        ).all()
-        if i not in keep
-    ]
+    # Ingest refuses rows before the watermark: with the cut where it was, nothing is new
+    # (the hourly rounds between two midnights cost a few index lookups).
+    keep = set() if event_cut == marks.events else anchors(connection, event_cut)
+    doomed = [] if event_cut == marks.events else _doomed(connection, event_cut, keep)
     reassignments = events = 0
     for part in _chunks(doomed):
         reassignments += connection.execute(delete(SR).where(SR.c.event_id.in_(part))).rowcount
@@ -139,7 +135,12 @@ def purge(
     return report
 
 
-def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
+def _doomed(connection: Connection, cut: dt.datetime, keep: set[int]) -> list[int]:
+    query = select(E.c.id).where(E.c.type.in_(CREATOR_EVENT_TYPES), E.c.occurred_at < cut)
+    return [i for (i,) in connection.execute(query) if i not in keep]
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
 
@@ -187,37 +188,48 @@ def anchors(connection: Connection, cut: dt.datetime) -> set[int]:
         if first_fan is not None:
             keep.add(first_fan.id)
 
-    # Refunds after the cut: the sales they follow.
-    refunded = sorted(
-        {
-            ref
-            for (ref,) in connection.execute(
-                select(E.c.ref).where(
-                    E.c.type == "refund", E.c.occurred_at >= cut, E.c.ref.is_not(None)
+    # Everything below reads from the rows before the cut (a day's worth at each daily
+    # purge, plus the anchors kept so far), and looks after the cut by index only.
+    ppv_rows = connection.execute(
+        select(E.c.id, E.c.creator_id, E.c.ref).where(
+            E.c.type.in_(("message_sent", "ppv_purchase")),
+            E.c.ref.is_not(None),
+            E.c.occurred_at < cut,
+        )
+    ).all()
+    live_ppvs: set[tuple[int, str]] = set()
+    for part in _chunks(sorted({r.ref for r in ppv_rows})):
+        live_ppvs.update(
+            (c, r)
+            for c, r in connection.execute(
+                select(E.c.creator_id, E.c.ref).where(
+                    E.c.ref.in_(part),
+                    E.c.type.in_(("message_sent", "ppv_purchase")),
+                    E.c.occurred_at >= cut,
                 )
             )
-        }
-    )
-    live_ppvs = {
-        (c, r)
-        for c, r in connection.execute(
-            select(E.c.creator_id, E.c.ref)
-            .where(
-                E.c.type.in_(("message_sent", "ppv_purchase")),
-                E.c.ref.is_not(None),
-                E.c.occurred_at >= cut,
-            )
-            .distinct()
+        )
+
+    # Sales before the cut refunded after it: a refund follows its sale's credit.
+    sales = {
+        r.event_id: r
+        for r in connection.execute(
+            select(
+                E.c.id,
+                E.c.event_id,
+                E.c.type,
+                E.c.creator_id,
+                E.c.contact,
+                E.c.ref,
+                E.c.occurred_at,
+            ).where(E.c.type.in_(("ppv_purchase", "tip")), E.c.occurred_at < cut)
         )
     }
-    for part in _chunks(refunded):
-        for sale in connection.execute(
-            select(E.c.id, E.c.type, E.c.creator_id, E.c.contact, E.c.ref, E.c.occurred_at).where(
-                E.c.event_id.in_(part),
-                E.c.type.in_(("ppv_purchase", "tip")),
-                E.c.occurred_at < cut,
-            )
+    for part in _chunks(sorted(sales)):
+        for (ref,) in connection.execute(
+            select(E.c.ref).where(E.c.type == "refund", E.c.ref.in_(part), E.c.occurred_at >= cut)
         ):
+            sale = sales[ref]
             keep.add(sale.id)
             if sale.type == "ppv_purchase":
                 live_ppvs.add((sale.creator_id, sale.ref))
@@ -227,16 +239,7 @@ def anchors(connection: Connection, cut: dt.datetime) -> set[int]:
                     keep.add(converter)
 
     # PPVs with a row after the cut (or a refunded purchase): every row of them.
-    for i, creator_id, ref in connection.execute(
-        select(E.c.id, E.c.creator_id, E.c.ref).where(
-            E.c.type.in_(("message_sent", "ppv_purchase")),
-            E.c.ref.is_not(None),
-            E.c.occurred_at < cut,
-        ),
-        execution_options=_STREAM,
-    ):
-        if (creator_id, ref) in live_ppvs:
-            keep.add(i)
+    keep.update(r.id for r in ppv_rows if (r.creator_id, r.ref) in live_ppvs)
     return keep
 
 
