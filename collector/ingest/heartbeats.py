@@ -26,7 +26,13 @@ from collector.db.models import Device, Slice
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.errors import ApiError
 from collector.stats import rollups
-from shared.protocol import AgentSettings, HeartbeatBatch, HeartbeatReply, validate_batch
+from shared.protocol import (
+    AgentSettings,
+    HeartbeatBatch,
+    HeartbeatReply,
+    Problem,
+    validate_batch,
+)
 
 _decoder = msgspec.json.Decoder(HeartbeatBatch)
 _devices = cast(Table, Device.__table__)
@@ -143,14 +149,19 @@ def _refuse_purged(connection: Connection, batch: HeartbeatBatch) -> None:
     closed = retention.watermarks(connection).slices
     if closed is None:
         return
-    old = [hb.seq for hb in batch.heartbeats if hb.start < closed]
+    # Named like validate_batch's problems, so the agent parks just these slices.
+    old = [
+        Problem(f"heartbeats[{i}].start", f"before {closed.isoformat()}: a purged period")
+        for i, hb in enumerate(batch.heartbeats)
+        if hb.start < closed
+    ]
     if old:
         raise ApiError(
             422,
             "purged_period",
             f"{len(old)} slice(s) start before {closed.isoformat()}, where raw slices have "
             "been purged (retention_slice_days); nothing was stored",
-            [{"seq": seq} for seq in old[:MAX_PROBLEMS_LISTED]],
+            [p.as_dict() for p in old[:MAX_PROBLEMS_LISTED]],
         )
 
 

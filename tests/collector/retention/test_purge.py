@@ -214,6 +214,10 @@ def test_rows_of_a_purged_period_are_refused(agency: Collector, integration: str
     assert again.status_code == 422, again.text
     assert again.json()["error"] == "purged_period"
     assert "retention_slice_days" in again.json()["message"]
+    # The agent parks exactly the slices named (agent/sender.py reads these fields).
+    assert [d["field"] for d in again.json()["details"]] == [
+        f"heartbeats[{i}].start" for i in range(3)
+    ]
     assert _count(agency, select(func.count()).select_from(Slice)) == 0
 
     cut = dt.datetime.combine(today() - dt.timedelta(days=400), dt.time(), dt.UTC)
