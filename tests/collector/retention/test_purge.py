@@ -262,3 +262,62 @@ def test_retention_settings_are_checked(agency: Collector) -> None:
         "settings", "set", "retention_slice_days", "3", "--chatter", "bob", expect=1
     )
     assert "agency-wide" in per_chatter.output
+
+
+def test_a_closed_period_stays_as_it_was(collector: Collector, twin: Collector) -> None:
+    """A late purchase marks a PPV message of a purged period bought: without a purge its
+    day changes; after one, that day is closed and only the days after the cut move."""
+    cut = dt.datetime.combine(today() - dt.timedelta(days=37), dt.time(), dt.UTC)
+    history = [
+        ev(
+            "s1",
+            "message_sent",
+            chatter="bob",
+            fan="f5",
+            kind="direct",
+            ppv={"id": "p2", "price": "8.00"},
+            occurred_at=_at(cut, -200),
+        ),
+        ev(
+            "s2",
+            "message_sent",
+            chatter="bob",
+            fan="f6",
+            kind="direct",
+            ppv={"id": "p2", "price": "8.00"},
+            occurred_at=_at(cut, 100),
+        ),
+    ]
+    late = [
+        ev("buy", "ppv_purchase", fan="f5", ppv_id="p2", amount="8.00", occurred_at=_at(cut, 400))
+    ]
+    tokens = {}
+    for c in (collector, twin):
+        tokens[c.database_url] = _agency(c)
+        assert c.post_events(history, tokens[c.database_url][0]).status_code == 200
+    collector.cli("settings", "set", "retention_event_days", "37")
+    collector.cli("purge")
+    closed_days = (cut.date() - dt.timedelta(days=2), cut.date() - dt.timedelta(days=1))
+    open_days = (cut.date(), cut.date() + dt.timedelta(days=1))
+    manager = tokens[collector.database_url][1]
+    closed_before = answers(collector, manager, *closed_days, chatters=PEOPLE)
+    for c in (collector, twin):
+        assert c.post_events(late, tokens[c.database_url][0]).status_code == 200
+    closed_after = answers(collector, manager, *closed_days, chatters=PEOPLE)
+    assert closed_after == closed_before
+    twin_manager = tokens[twin.database_url][1]
+    assert answers(twin, twin_manager, *closed_days, chatters=PEOPLE) != closed_before
+    # The day of the sale, in UTC and without the comparison with the (closed) day before.
+    span = {"start": open_days[0].isoformat(), "end": open_days[1].isoformat(), "tz": "UTC"}
+    for path in ("/api/v1/stats/chatters", "/api/v1/stats/revenue"):
+        mine, theirs = (
+            c.http.get(
+                path,
+                params={**span, "compare": "false"},
+                headers={"Authorization": f"Bearer {tokens[c.database_url][1]}"},
+            ).json()
+            for c in (collector, twin)
+        )
+        assert mine == theirs, path
+    collector.cli("stats", "rebuild")
+    assert answers(collector, manager, *closed_days, chatters=PEOPLE) == closed_before
