@@ -47,4 +47,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (*api.BLUEPRINTS, *pages.BLUEPRINTS):
         app.register_blueprint(blueprint)
+    _schedule_purge(app)
     return app
+
+
+def _schedule_purge(app: Flask) -> None:
+    """The retention purge every PURGE_INTERVAL_SECONDS (0 or unset: off, as in tests)."""
+    interval = float(app.config.get("PURGE_INTERVAL_SECONDS") or 0)
+    if interval <= 0:
+        return
+    from collector.retention.schedule import PurgeScheduler
+
+    with app.app_context():
+        scheduler = PurgeScheduler(database.engine, interval)
+    app.extensions["chattertrack.purge"] = scheduler
+    scheduler.start()

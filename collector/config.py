@@ -46,6 +46,9 @@ def from_environment() -> dict[str, Any]:
         # How many reverse proxies (TLS terminators) stand in front; their
         # X-Forwarded-* headers are trusted only that deep.
         "PROXY_HOPS": int(os.environ.get("CHATTER_PROXY_HOPS", "0")),
+        # The retention purge runs inside every serving process this often (0: never;
+        # then run ``chatter-collector purge`` from cron instead).
+        "PURGE_INTERVAL_SECONDS": float(os.environ.get("CHATTER_PURGE_INTERVAL", "3600")),
     }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.db import audit, locks
+from collector.db import audit, locks, retention
 from collector.db.models import Chatter, Event, SaleReassignment
 from collector.errors import DomainError
 from collector.stats import facts, rollups
@@ -48,6 +48,14 @@ def reassign(
     if len(reason) > MAX_REASON:
         raise DomainError(f"the reason is longer than {MAX_REASON} characters")
     sale = find_sale(session, event_id)
+    closed = retention.watermarks(session).events
+    if closed is not None and sale.occurred_at < closed:
+        # Its period's sums are closed (kept as they were when its raw rows were purged).
+        raise DomainError(
+            f"sale {event_id!r} is before {closed.isoformat()}, a purged period: its "
+            "totals are final",
+            422,
+        )
     target = None
     if chatter_key is not None:
         target = session.scalar(select(Chatter).where(Chatter.key == chatter_key))

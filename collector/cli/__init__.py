@@ -10,6 +10,7 @@ from collector.cli import (
     devices,
     importer,
     people,
+    retention,
     sales,
     server,
     settings,
@@ -47,6 +48,7 @@ for module in (
     sales,
     stats,
     users,
+    retention,
 ):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -31,6 +31,8 @@ class CliState:
     def __init__(self, database: str | None) -> None:
         self.database = database
         self._app: Flask | None = None
+        # Only ``serve`` runs the scheduled purge; other commands end before it would.
+        self.serving = False
 
     @property
     def app(self) -> Flask:
@@ -40,6 +42,8 @@ class CliState:
             settings = config.from_environment()
             if self.database:
                 settings["DATABASE_URL"] = config.normalise_database_url(self.database)
+            if not self.serving:
+                settings["PURGE_INTERVAL_SECONDS"] = 0
             self._app = create_app(settings)
         return self._app
 

@@ -16,6 +16,7 @@ def serve(state: CliState, host: str, port: int, threads: int) -> None:
     """Serve the collector with waitress (use gunicorn in production, see README)."""
     import waitress
 
+    state.serving = True
     app = state.app
     click.echo(f"ChatterTrack collector on http://{host}:{port}/  (Ctrl+C stops)")
     # One rule for proxy headers, create_app's: ProxyFix trusts the last PROXY_HOPS

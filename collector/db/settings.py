@@ -107,6 +107,21 @@ DEFINITIONS: dict[str, Definition] = {
             "days before an order in which a two-way chat conversation earns it (conversation "
             "analytics)",
         ),
+        # Retention (collector/retention/purge.py, METRICS.md "What is kept").
+        Definition(
+            "retention_slice_days",
+            14,
+            _int_between(1, 366),
+            False,
+            "days raw activity slices are kept; the quarter-hour and daily sums stay",
+        ),
+        Definition(
+            "retention_event_days",
+            400,
+            _int_between(30, 3650),
+            False,
+            "days raw chatter events (messages, sales, refunds) are kept; the sums stay",
+        ),
     )
 }
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from collector.conversations import ingest as conversation_ingest
-from collector.db import locks
+from collector.db import locks, retention
 from collector.db.models import Chatter, Creator, Event
 from collector.db.settings import currency_exponent
 from collector.db.upsert import insert_ignoring_conflicts
@@ -107,6 +107,7 @@ def prepare(
     )
     currency, exponent = currency_exponent(session)
     latest = now + FUTURE_TOLERANCE
+    closed = retention.watermarks(session).events
 
     for index, ev in decoded:
         problems: list[str] = []
@@ -130,6 +131,11 @@ def prepare(
             problems.append(
                 f"occurred_at {ev.occurred_at.isoformat()} is before {EARLIEST_EVENT.year}: "
                 "a typo in the year?"
+            )
+        elif closed is not None and _purged(ev, closed):
+            problems.append(
+                f"occurred_at {ev.occurred_at.isoformat()} is before {closed.isoformat()}, "
+                "where raw events have been purged (retention_event_days)"
             )
         row = {
             "event_id": ev.id,
@@ -184,6 +190,7 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
     )
     if creator_events:
         locks.serialise(connection, locks.EVENTS)
+        _refuse_purged(connection, [first_by_id[i] for i in creator_events])
         touched = facts.derive(connection, creator_events)
         rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
     # Conversation analytics keep their own facts and rollups (collector/conversations).
@@ -200,6 +207,25 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
         {r["event_id"] for r in not_new if stored_hash.get(r["event_id"]) != r["content_hash"]}
     )
     return Stored(accepted=len(inserted), duplicates=len(not_new), conflicts=conflicts)
+
+
+def _purged(ev: wire.Event, closed: dt.datetime) -> bool:
+    """Only chatter events are purged (collector/retention/purge.py)."""
+    return isinstance(ev, wire.EventBase) and ev.occurred_at < closed
+
+
+def _refuse_purged(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """The same rule under the lock a purge holds, for a purge that committed meanwhile."""
+    closed = retention.watermarks(connection).events
+    old = [r["event_id"] for r in rows if closed is not None and r["occurred_at"] < closed]
+    if old:
+        raise ApiError(
+            422,
+            "purged_period",
+            f"{len(old)} event(s) fall before {closed}, purged while this request ran; "
+            "nothing was stored",
+            [{"id": i} for i in old[:100]],
+        )
 
 
 def _creator_of(ev: wire.Event) -> str | None:

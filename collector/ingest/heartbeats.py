@@ -20,13 +20,19 @@ from sqlalchemy import (
 )
 
 from collector.auth.signatures import AgentCaller
-from collector.db import locks
+from collector.db import locks, retention
 from collector.db.base import UTCDateTime
 from collector.db.models import Device, Slice
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.errors import ApiError
 from collector.stats import rollups
-from shared.protocol import AgentSettings, HeartbeatBatch, HeartbeatReply, validate_batch
+from shared.protocol import (
+    AgentSettings,
+    HeartbeatBatch,
+    HeartbeatReply,
+    Problem,
+    validate_batch,
+)
 
 _decoder = msgspec.json.Decoder(HeartbeatBatch)
 _devices = cast(Table, Device.__table__)
@@ -107,6 +113,7 @@ def store_batch(
     inserted = insert_ignoring_conflicts(connection, Slice, rows, ("device_id", "start"), "seq")
     if inserted:
         locks.serialise(connection, locks.ACTIVITY, caller.chatter_id)
+        _refuse_purged(connection, batch)  # read under the lock a purge holds
         rollups.refresh_activity(
             connection, caller.chatter_id, (hb.start for hb in batch.heartbeats)
         )
@@ -135,6 +142,27 @@ def store_batch(
         gaps=_gaps(caller.seq_max, seqs),
         rotate_key=rotate,
     )
+
+
+def _refuse_purged(connection: Connection, batch: HeartbeatBatch) -> None:
+    """Slices of a purged period would recompute its closed buckets from nothing."""
+    closed = retention.watermarks(connection).slices
+    if closed is None:
+        return
+    # Named like validate_batch's problems, so the agent parks just these slices.
+    old = [
+        Problem(f"heartbeats[{i}].start", f"before {closed.isoformat()}: a purged period")
+        for i, hb in enumerate(batch.heartbeats)
+        if hb.start < closed
+    ]
+    if old:
+        raise ApiError(
+            422,
+            "purged_period",
+            f"{len(old)} slice(s) start before {closed.isoformat()}, where raw slices have "
+            "been purged (retention_slice_days); nothing was stored",
+            [p.as_dict() for p in old[:MAX_PROBLEMS_LISTED]],
+        )
 
 
 def _gaps(previous_max: int, seqs: list[int]) -> list[tuple[int, int]]:

@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Integer, delete, insert, select, text
+from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, text
 
-from collector.db import locks
+from collector.db import locks, retention
 from collector.db.base import UTCDateTime
-from collector.db.buckets import DAY, bucket_of
+from collector.db.buckets import DAY, bucket_of, from_epoch
 from collector.db.models import (
     ActivityDay,
     ActivityQuarter,
@@ -107,14 +107,19 @@ def _conversations(groups: list[list[Row]], flusher: _Flusher) -> None:
 
 
 def rebuild_sales(connection: Connection) -> None:
-    for table in (SalesQuarter, SalesDay, RevenueQuarter):
-        connection.execute(delete(table))
+    # Periods before the purge watermark are closed: their rollups stay (no raw rows left).
+    since = retention.watermarks(connection).events_epoch() or 0
+    connection.execute(delete(SalesQuarter).where(SalesQuarter.bucket >= since))
+    connection.execute(delete(RevenueQuarter).where(RevenueQuarter.bucket >= since))
+    connection.execute(delete(SalesDay).where(SalesDay.day >= since))
     creators = [
         c for (c,) in connection.execute(select(E.c.creator_id).distinct()) if c is not None
     ]
     for creator_id in creators:
         days: set[int] = set()
-        query = rollups.EVENT_FACTS.where(E.c.creator_id == creator_id).order_by(E.c.occurred_at)
+        query = rollups.EVENT_FACTS.where(
+            E.c.creator_id == creator_id, E.c.occurred_at >= from_epoch(since)
+        ).order_by(E.c.occurred_at)
         batch: list[Any] = []
         for row in connection.execute(query, execution_options=_STREAM):
             batch.append(tuple(row))
@@ -134,21 +139,27 @@ def _write(connection: Connection, creator_id: int, rows: list[Any]) -> set[int]
     return {b - b % DAY for b in buckets}
 
 
-_PER_START = text(
-    """
+_PER_START = (
+    text(
+        """
     SELECT chatter_id AS chatter_id, start AS start, max(duration - paused_seconds) AS online,
            max(active_seconds) AS active, max(paused_seconds) AS paused,
            sum(keystrokes) AS keys, sum(mouse_events) AS mouse
-    FROM slices GROUP BY chatter_id, start ORDER BY chatter_id, start
+    FROM slices WHERE start >= :since GROUP BY chatter_id, start ORDER BY chatter_id, start
     """
-).columns(chatter_id=Integer, start=UTCDateTime)
+    )
+    .bindparams(bindparam("since", type_=UTCDateTime()))
+    .columns(chatter_id=Integer, start=UTCDateTime)
+)
 
 
 def rebuild_activity(connection: Connection) -> None:
-    for table in (ActivityQuarter, ActivityDay):
-        connection.execute(delete(table))
+    # As for sales: rollups before the purge watermark stay as they are.
+    since = retention.watermarks(connection).slices_epoch() or 0
+    connection.execute(delete(ActivityQuarter).where(ActivityQuarter.bucket >= since))
+    connection.execute(delete(ActivityDay).where(ActivityDay.day >= since))
     quarters: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * 5)
-    result = connection.execute(_PER_START, execution_options=_STREAM)
+    result = connection.execute(_PER_START, {"since": from_epoch(since)}, execution_options=_STREAM)
     for chatter_id, start, *values in result:
         q = quarters[(chatter_id, bucket_of(start))]
         for i, v in enumerate(values):

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, text
 
+from collector.db import retention
 from collector.db.base import UTCDateTime
 from collector.db.buckets import DAY, QUARTER, bucket_of, from_epoch, pack, runs, unpack
 from collector.db.models import Event, RevenueQuarter, SalesDay, SalesQuarter
@@ -99,8 +100,11 @@ EVENT_FACTS = select(
 def refresh_sales(connection: Connection, rows: Iterable[tuple[int, dt.datetime]]) -> None:
     """Recompute the buckets (and their days) of these (creator_id, occurred_at) pairs."""
     by_creator: dict[int, set[int]] = defaultdict(set)
+    # A purged period is closed: its buckets keep the sums they had (db/retention.py).
+    closed = retention.watermarks(connection).events_epoch() or 0
     for creator_id, at in rows:
-        by_creator[creator_id].add(bucket_of(at))
+        if (bucket := bucket_of(at)) >= closed:
+            by_creator[creator_id].add(bucket)
     for creator_id, buckets in by_creator.items():
         for first, end, members in runs(buckets, QUARTER):
             found = connection.execute(

@@ -36,6 +36,8 @@ SETTING_LABELS = {
     "currency": "Currency",
     "agency_timezone": "Agency time zone",
     "attribution_window_days": "Order attribution window (days)",
+    "retention_slice_days": "Days raw activity slices are kept",
+    "retention_event_days": "Days raw chatter events are kept",
 }
 
 

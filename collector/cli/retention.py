@@ -1,0 +1,79 @@
+"""``purge``, ``chatter-export`` and ``chatter-erase``: the data lifecycle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from collector.cli.context import actor, get_chatter, now, session_scope
+from collector.retention import privacy
+from collector.retention.purge import purge
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Delete raw slices and chatter events past their retention (rollups stay)."""
+    with session_scope() as session:
+        report = purge(session, now(), actor(), dry_run=dry_run)
+        if report is None:
+            raise click.ClickException("another process is purging now; try again later")
+        if dry_run:
+            session.rollback()
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"{verb} {report.slices_deleted} slice(s) before {report.slices_before} and "
+        f"{report.events_deleted} event(s) before {report.events_before}"
+    )
+    if report.events_kept_as_anchors:
+        click.echo(
+            f"kept {report.events_kept_as_anchors} older event(s) that later sales and "
+            "reply times still depend on"
+        )
+    if report.reassignments_deleted:
+        click.echo(f"{verb} {report.reassignments_deleted} reassignment record(s) of those sales")
+
+
+@click.command("chatter-export")
+@click.argument("key")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def chatter_export(key: str, file: Path) -> None:
+    """Write everything stored about chatter KEY to FILE as JSON ('-': standard output)."""
+    with session_scope(write=False) as session:
+        chatter = get_chatter(session, key)
+        data = privacy.export(session, chatter, now())
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if str(file) == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {file}: {exc.strerror}") from None
+    click.echo(f"wrote {file}: {len(data['slices'])} slice(s), {len(data['events'])} event(s)")
+
+
+@click.command("chatter-erase")
+@click.argument("key")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def chatter_erase(key: str, yes: bool) -> None:
+    """Erase chatter KEY's personal data and devices; the agency's sales totals stay."""
+    with session_scope() as session:
+        chatter = get_chatter(session, key)
+        if not yes:
+            click.confirm(
+                f"Erase {key}: delete their devices, slices, activity, logins and tokens, "
+                "and replace their name and key by a pseudonym? This cannot be undone",
+                abort=True,
+            )
+        erasure = privacy.erase(session, chatter, actor(), now())
+    click.echo(
+        f"erased {key}: now {erasure.pseudonym}; deleted {erasure.devices} device(s), "
+        f"{erasure.slices} slice(s), {erasure.logins} login(s), {erasure.api_tokens} API "
+        f"token(s); sales stay credited to {erasure.pseudonym}"
+    )
+
+
+COMMANDS = [purge_command, chatter_export, chatter_erase]

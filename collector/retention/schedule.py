@@ -1,0 +1,64 @@
+"""The purge on a schedule inside the collector: a daemon thread per process.
+
+Every process of a deployment runs one (gunicorn workers, hosts); the purge's lock lets
+one of them work at a time and the others skip that round (collector/retention/purge.py).
+A failed round is logged and retried at the next interval: the data stays, nothing is
+half purged (one transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from collector.db.engine import begin_write
+from collector.retention.purge import purge
+
+log = logging.getLogger(__name__)
+ACTOR = "system"
+
+
+def run_once(engine: Engine) -> bool:
+    """One scheduled round; False when another process held the purge lock."""
+    with Session(engine) as session:
+        begin_write(session)
+        report = purge(session, dt.datetime.now(dt.UTC), ACTOR)
+        if report is None:
+            session.rollback()
+            return False
+        session.commit()
+    log.info("purge: %s", report.as_dict())
+    return True
+
+
+class PurgeScheduler:
+    """Runs ``run_once`` every ``interval`` seconds (the first round after one interval)."""
+
+    def __init__(self, engine: Engine, interval: float) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="chattertrack-purge", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                run_once(self.engine)
+            except Exception:  # a database outage must not end the schedule
+                log.exception("scheduled purge failed; retrying in %s s", self.interval)
