@@ -75,6 +75,9 @@ def rebuild_facts(connection: Connection) -> None:
             _conversations(groups, flusher)
             groups, held = [], 0
     _conversations(groups, flusher)
+    # Stored before the PPV pass reads its rows: a PPV message is also a reply, and
+    # writing the PPV pass's copy back must not undo the wait set just now.
+    flusher.flush()
 
     ppvs = SELECT.where(
         E.c.type.in_(("message_sent", "ppv_purchase")), E.c.ref.is_not(None)
