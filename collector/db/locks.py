@@ -8,6 +8,7 @@ from sqlalchemy import Connection, text
 EVENTS = 727_001  # sales facts and rollups
 ACTIVITY = 727_002  # activity rollups, per chatter
 CONVERSATIONS = 727_003  # conversation facts and rollups
+SLICES = 727_004  # a device's slices, per device: the overlap check sees every stored one
 
 
 def serialise(connection: Connection, key: int, sub: int | None = None) -> None:
