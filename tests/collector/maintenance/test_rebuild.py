@@ -127,9 +127,14 @@ def _check_rebuild_changes_nothing(url: str) -> None:
                 conn.execute(BLANK_FACTS)
                 for table in DERIVED_TABLES:
                     conn.execute(text(f"DELETE FROM {table}"))
-            rebuild_everything(conn)
+            repaired = rebuild_everything(conn)
+        assert repaired.dropped == 0  # ingest never stores overlapping slices
         with engine.connect() as conn:
             after = snapshot(conn)
+            entry = conn.execute(
+                text("SELECT actor, action FROM audit_log ORDER BY id DESC LIMIT 1")
+            ).one()
+            assert tuple(entry) == ("system", "rebuild_stats")  # every run is audited
         assert before.keys() == after.keys()
         for name in before:
             assert after[name] == before[name], (name, "from raw rows" if blank else "on top")
