@@ -14,9 +14,9 @@ import bisect
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, or_, select
+from sqlalchemy import Connection, Select, Table, and_, or_, select
 
 from collector.db.models import Slice
 from collector.errors import ApiError
@@ -55,7 +55,7 @@ class Span:
         return f"{format_time(self.start)} ({self.seconds} s)"
 
 
-def _ranges(spans: Sequence[Span]) -> list[tuple[dt.datetime, dt.datetime]]:
+def ranges_of(spans: Sequence[Span]) -> list[tuple[dt.datetime, dt.datetime]]:
     """Merged start ranges (exclusive) where a stored overlapping slice can begin."""
     merged: list[tuple[dt.datetime, dt.datetime]] = []
     for span in sorted(spans):
@@ -67,21 +67,21 @@ def _ranges(spans: Sequence[Span]) -> list[tuple[dt.datetime, dt.datetime]]:
     return merged
 
 
+def near_query(device_id: int, ranges: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
+    """Slices of the device starting inside any of the ranges: index range scans only."""
+    return select(S.c.start, S.c.slice_seconds, S.c.seq).where(
+        S.c.device_id == device_id,
+        or_(*(and_(S.c.start > low, S.c.start < high) for low, high in ranges)),
+    )
+
+
 def stored_near(connection: Connection, device_id: int, spans: Sequence[Span]) -> list[Span]:
     """The device's stored slices that may overlap these spans, by start."""
-    ranges = _ranges(spans)
+    ranges = ranges_of(spans)
     found: list[Span] = []
     for i in range(0, len(ranges), _RANGES_PER_QUERY):
-        chunk = ranges[i : i + _RANGES_PER_QUERY]
-        found += [
-            Span(start, seconds, seq)
-            for start, seconds, seq in connection.execute(
-                select(S.c.start, S.c.slice_seconds, S.c.seq).where(
-                    S.c.device_id == device_id,
-                    or_(*(and_(S.c.start > low, S.c.start < high) for low, high in chunk)),
-                )
-            )
-        ]
+        query = near_query(device_id, ranges[i : i + _RANGES_PER_QUERY])
+        found += [Span(start, seconds, seq) for start, seconds, seq in connection.execute(query)]
     return sorted(found)
 
 
