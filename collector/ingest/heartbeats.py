@@ -89,15 +89,14 @@ def store_batch(
 ) -> HeartbeatReply:
     """Insert the batch's new slices and note the device's health, in one transaction."""
     length = settings.slice_seconds if batch.slice_seconds is None else batch.slice_seconds
-    # One batch of a device at a time from here on: two racing batches (through any
-    # process) must each see the other's slices before deciding they overlap nothing.
-    locks.serialise(connection, locks.SLICES, caller.device_id)
-    overlaps.refuse_overlaps(
-        connection,
-        caller.device_id,
-        [overlaps.Span(hb.start.astimezone(dt.UTC), length, hb.seq) for hb in batch.heartbeats],
-        batch.batch_id,
-    )
+    if batch.heartbeats:
+        # One batch of a device at a time from here on: two racing batches (through any
+        # process) must each see the other's slices before deciding they overlap nothing.
+        locks.serialise(connection, locks.SLICES, caller.device_id)
+        spans = [
+            overlaps.Span(hb.start.astimezone(dt.UTC), length, hb.seq) for hb in batch.heartbeats
+        ]
+        overlaps.refuse_overlaps(connection, caller.device_id, spans, batch.batch_id)
     rows = [
         {
             "device_id": caller.device_id,
