@@ -105,12 +105,16 @@ class Outbox:
             )
             if cursor.rowcount != 1:
                 return None
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_sealed_start', ?) "
-                "ON CONFLICT (key) DO UPDATE SET "
-                "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                (str(totals.start),),
-            )
+            for key, value in (
+                ("last_sealed_start", totals.start),
+                ("last_sealed_end", totals.start + totals.slice_seconds),
+            ):
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET "
+                    "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                    (key, str(value)),
+                )
             self._db.execute(
                 "INSERT INTO daily (day, online, active, paused, keystrokes, mouse_events) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day) DO UPDATE SET "
@@ -236,9 +240,16 @@ class Outbox:
         names = ("online", "active", "paused", "keystrokes", "mouse_events")
         return dict(zip(names, row or (0, 0, 0, 0, 0), strict=True))
 
-    def last_start(self) -> int | None:
-        value = self.get_meta("last_sealed_start")
-        return None if value is None else int(value)
+    def last_sealed(self) -> tuple[int, int] | None:
+        """Start and end of the newest sealed slice (slices never overlap, so the
+        largest start and the largest end are the same slice's)."""
+        start = self.get_meta("last_sealed_start")
+        if start is None:
+            return None
+        end = self.get_meta("last_sealed_end")
+        if end is None:  # an outbox from before ends were kept: the slice's minute
+            return int(start), int(start) // 60 * 60 + 60
+        return int(start), int(end)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

@@ -241,9 +241,15 @@ class Runner:
             else:
                 if saved.slice_seconds == settings.slice_seconds:
                     timeline = Timeline.restore(saved, settings.idle_threshold_seconds)
-        last = self.outbox.last_start()
-        if last is not None:
-            timeline.skip_slice(last)
+        sealed = self.outbox.last_sealed()
+        if sealed is not None:
+            # Never record over a slice sealed before the restart.  If it had another
+            # length (the setting changed while stopped), the new length starts at the
+            # next minute boundary, a boundary of both, as _follow_settings does.
+            start, end = sealed
+            if end - start != timeline.slice_seconds:
+                end = -(-end // 60) * 60
+            timeline.skip_until(end)
         return timeline
 
     def _checkpoint(self) -> None:

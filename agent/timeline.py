@@ -106,10 +106,12 @@ class Timeline:
         """A moment known to be active without input (session start, resume)."""
         bisect.insort(self.state.anchors, second)
 
-    def skip_slice(self, second: int) -> None:
-        """Never record the slice holding ``second`` (it was sealed before a restart)."""
-        slot = second - second % self.slice_seconds
-        self.state.sealed_until = max(self.state.sealed_until, slot + self.slice_seconds)
+    def skip_until(self, second: int) -> None:
+        """Never record before ``second`` (slices up to there were sealed before a restart).
+
+        A slot that begins before it is skipped whole, so slices never overlap.
+        """
+        self.state.sealed_until = max(self.state.sealed_until, second)
 
     # Sealing -------------------------------------------------------------------
 

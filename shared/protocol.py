@@ -203,6 +203,9 @@ def validate_batch(batch: HeartbeatBatch, *, slice_seconds: int, now: dt.datetim
             )
         elif start < oldest_start:
             bad("start", f"{format_time(start)} is older than {MAX_SLICE_AGE.days} days")
+        # A batch's slices share one length and are aligned to it, so two of them
+        # overlap exactly when their starts are equal.  Overlaps with slices already
+        # stored are the collector's to find (collector/ingest/overlaps.py).
         if start in seen_starts:
             bad("start", f"{format_time(start)} appears twice in this batch")
         seen_starts.add(start)

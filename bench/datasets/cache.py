@@ -37,7 +37,7 @@ class Recipe:
     identity: Marker  # generator, seed, scale: a cache whose marker differs is rebuilt
     # Fill the migrated, empty database; returns what the marker adds (counts, a summary).
     load: Callable[[Target], Marker]
-    rebuild: Callable[[Connection], None]  # the collector's rebuild of the facts and rollups
+    rebuild: Callable[[Connection], object]  # the collector's rebuild of the facts and rollups
     writers: tuple[str, ...]  # files under collector/ whose code decides what the rollups hold
     # Planner statistics on SQLite too (PostgreSQL always gets VACUUM ANALYZE): each data set
     # keeps the statistics its queries were measured with.

@@ -23,6 +23,7 @@ SOURCE = "bench"
 ROLLUP_WRITERS = (
     "stats/facts.py",
     "stats/rebuild.py",
+    "stats/repair.py",
     "stats/rollups.py",
     "db/buckets.py",
     "db/locks.py",

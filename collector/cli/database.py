@@ -22,10 +22,14 @@ def upgrade(state: CliState) -> None:
     """Create the database or bring it to the latest schema."""
     with state.app.app_context():
         try:
-            upgrade_database(db.engine)
+            repaired = upgrade_database(db.engine)
             revision = migrate.current(db.engine)
         except OperationalError as exc:
             raise click.ClickException(f"cannot reach the database: {exc.orig}") from None
+        if repaired is not None:
+            for line in repaired.lines():
+                click.echo(line)
+            click.echo("statistics rebuilt")
         click.echo(f"database at revision {revision} ({db.engine.url.render_as_string()})")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from collector.cli.context import session_scope
+from collector.cli.context import actor, session_scope
 from collector.maintenance.rebuild import rebuild_everything
 
 
@@ -15,9 +15,12 @@ def stats_group() -> None:
 
 @stats_group.command("rebuild")
 def rebuild_command() -> None:
-    """Recompute every derived fact and rollup (chatters, conversations) from the raw rows."""
+    """Remove overlapping slices (the first-stored of each second stays), then recompute
+    every derived fact and rollup (chatters, conversations) from the raw rows."""
     with session_scope() as session:
-        rebuild_everything(session.connection())
+        repaired = rebuild_everything(session.connection(), actor=actor())
+    for line in repaired.lines():
+        click.echo(line)
     click.echo("statistics rebuilt")
 
 

@@ -178,7 +178,10 @@ class Setting(Base):
 
 
 class Slice(Base):
-    """One heartbeat slice, unique per (device, start)."""
+    """One heartbeat slice of ``[start, start + slice_seconds)``, unique per (device, start).
+
+    A device's slices never overlap (collector/ingest/overlaps.py refuses those that would).
+    """
 
     __tablename__ = "slices"
     __table_args__ = (
@@ -191,6 +194,10 @@ class Slice(Base):
     # Copied from the device so per-chatter range queries need no join.
     chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"))
     start: Mapped[dt.datetime]
+    # The slice's length as the batch stated it (or the device's setting); 60, the
+    # default setting, for bulk loads that do not say.  Rows stored before migration
+    # 0007 got the shortest allowed length that holds their duration at their start.
+    slice_seconds: Mapped[int] = mapped_column(server_default="60")
     duration: Mapped[int]
     active_seconds: Mapped[int]
     input_seconds: Mapped[int]

@@ -25,6 +25,7 @@ from collector.db.base import UTCDateTime
 from collector.db.models import Device, Slice
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.errors import ApiError
+from collector.ingest import overlaps
 from collector.stats import rollups
 from shared.protocol import (
     AgentSettings,
@@ -93,11 +94,21 @@ def store_batch(
     now: dt.datetime,
 ) -> HeartbeatReply:
     """Insert the batch's new slices and note the device's health, in one transaction."""
+    length = settings.slice_seconds if batch.slice_seconds is None else batch.slice_seconds
+    if batch.heartbeats:
+        # One batch of a device at a time from here on: two racing batches (through any
+        # process) must each see the other's slices before deciding they overlap nothing.
+        locks.serialise(connection, locks.SLICES, caller.device_id)
+        spans = [
+            overlaps.Span(hb.start.astimezone(dt.UTC), length, hb.seq) for hb in batch.heartbeats
+        ]
+        overlaps.refuse_overlaps(connection, caller.device_id, spans, batch.batch_id)
     rows = [
         {
             "device_id": caller.device_id,
             "chatter_id": caller.chatter_id,
             "start": hb.start,
+            "slice_seconds": length,
             "duration": hb.duration,
             "active_seconds": hb.active_seconds,
             "input_seconds": hb.input_seconds,

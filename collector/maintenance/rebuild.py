@@ -6,9 +6,11 @@ from sqlalchemy import Connection
 
 from collector.conversations import rebuild as conversations
 from collector.stats import rebuild as stats
+from collector.stats.repair import SliceRepair
 
 
-def rebuild_everything(connection: Connection) -> None:
-    """The chatter stats, then the conversation analytics."""
-    stats.rebuild_all(connection)
+def rebuild_everything(connection: Connection, *, actor: str = "system") -> SliceRepair:
+    """The chatter stats (overlapping slices removed first), then the conversation analytics."""
+    repaired = stats.rebuild_all(connection, actor=actor)
     conversations.rebuild(connection)
+    return repaired

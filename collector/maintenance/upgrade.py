@@ -7,20 +7,27 @@ from sqlalchemy import Engine
 from collector.conversations import rebuild as conversations
 from collector.db import migrate
 from collector.stats import rebuild as stats
+from collector.stats.repair import SliceRepair
 
 # Revisions after which the derived facts and rollups must be recomputed from raw rows:
 # chatter stats appeared in 0002, conversation analytics in 0005 (events from 0004 on).
-_REBUILD_STATS_AFTER = {"0001"}
-_REBUILD_CONVERSATIONS_AFTER = {"0004"}
+_REBUILD_CONVERSATIONS_AFTER = {"0001", "0004"}
+# Slices record their length from this revision on; a database from before it may hold
+# overlapping slices of one device, which the stats rebuild removes (and reports).
+SLICE_LENGTHS = "0007"
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
+    """Migrate; returns the stats rebuild's report when the upgrade needed one."""
     before = migrate.current(engine)
+    repaired = None
     with engine.begin() as connection:
         migrate.upgrade(connection, revision)
         if revision != "head":
-            return
-        if before in _REBUILD_STATS_AFTER:
-            stats.rebuild_all(connection)
-        if before in _REBUILD_STATS_AFTER | _REBUILD_CONVERSATIONS_AFTER:
+            return None
+        # Revision ids are zero-padded numbers: their order is the order of the chain.
+        if before is not None and before < SLICE_LENGTHS:
+            repaired = stats.rebuild_all(connection)
+        if before in _REBUILD_CONVERSATIONS_AFTER:
             conversations.rebuild(connection)
+    return repaired

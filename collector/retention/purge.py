@@ -44,7 +44,6 @@ from shared.events import CREATOR_EVENT_TYPES
 E = cast(Table, Event.__table__)
 S = cast(Table, Slice.__table__)
 SR = cast(Table, SaleReassignment.__table__)
-PURGE_LOCK = 727_004
 ACTION = "purge_raw_data"
 _CHUNK = 500
 T = TypeVar("T")
@@ -82,7 +81,7 @@ def try_lock(connection: Connection) -> bool:
     if connection.dialect.name != "postgresql":
         return True
     return bool(
-        connection.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PURGE_LOCK}).scalar()
+        connection.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": locks.PURGE}).scalar()
     )
 
 

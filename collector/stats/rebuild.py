@@ -1,21 +1,25 @@
 """Recompute every derived fact and rollup from raw rows, streaming.
 
-Used after the migration that introduced rollups, by ``chatter-collector stats
-rebuild`` (repair), and by the benchmark after a bulk load.  Incremental
-maintenance (facts.derive, rollups.refresh_*) must leave the database exactly
-as this does; the property tests compare both with the reference computation.
+Used after the migrations that introduced rollups and slice lengths, by
+``chatter-collector stats rebuild`` (repair), by the demo, and by the benchmark after a
+bulk load.  Slices of one device that overlap (stored before 0007) are removed first
+(repair.py).  Incremental maintenance (facts.derive, rollups.refresh_*) must leave the
+database exactly as this does: tests/collector/maintenance/test_rebuild.py compares
+every table, and the property tests compare both with the reference computation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, text
+from sqlalchemy.orm import Session
 
-from collector.db import locks, retention
+from collector.db import audit, locks, retention
 from collector.db.base import UTCDateTime
 from collector.db.buckets import DAY, bucket_of, from_epoch
 from collector.db.models import (
@@ -26,8 +30,9 @@ from collector.db.models import (
     SalesQuarter,
     Slice,
 )
-from collector.stats import facts, rollups
+from collector.stats import facts, repair, rollups
 from collector.stats.facts import SELECT, E, Row
+from collector.stats.repair import SliceRepair
 
 _FLUSH = 20_000
 # Per statement: Connection.execution_options() would change the connection for good.
@@ -75,6 +80,9 @@ def rebuild_facts(connection: Connection) -> None:
             _conversations(groups, flusher)
             groups, held = [], 0
     _conversations(groups, flusher)
+    # Stored before the PPV pass reads its rows: a PPV message is also a reply, and
+    # writing the PPV pass's copy back must not undo the wait set just now.
+    flusher.flush()
 
     ppvs = SELECT.where(
         E.c.type.in_(("message_sent", "ppv_purchase")), E.c.ref.is_not(None)
@@ -184,11 +192,29 @@ def rebuild_activity(connection: Connection) -> None:
         connection.execute(insert(ActivityDay), day_rows[i : i + _FLUSH])
 
 
-def rebuild_all(connection: Connection) -> None:
-    # Hold every lock an ingest takes, so none commits half-way through the rebuild.
+def rebuild_all(connection: Connection, *, actor: str = "system") -> SliceRepair:
+    """Repair overlapping slices, recompute everything, and audit the run (as ``actor``)."""
+    # Hold every lock an ingest takes, in an ingest's order (a device's slices before
+    # its chatter's activity), so none commits half-way through the rebuild.
     locks.serialise(connection, locks.EVENTS)
+    for (device_id,) in connection.execute(text("SELECT id FROM devices ORDER BY id")):
+        locks.serialise(connection, locks.SLICES, device_id)
     for (chatter_id,) in connection.execute(text("SELECT id FROM chatters ORDER BY id")):
         locks.serialise(connection, locks.ACTIVITY, chatter_id)
+    repaired = repair.drop_overlapping_slices(connection)
     rebuild_facts(connection)
     rebuild_sales(connection)
     rebuild_activity(connection)
+    # Every run leaves an entry (the metrics count them); the audit writer takes a session.
+    with Session(bind=connection) as session:
+        audit.record(
+            session,
+            actor,
+            "rebuild_stats",
+            "statistics",
+            dt.datetime.now(dt.UTC),
+            dropped_slices=repaired.dropped,
+            dropped=[d.as_dict() for d in repaired.listed],
+        )
+        session.flush()
+    return repaired

@@ -1,4 +1,4 @@
-"""The runner when the listeners cannot see input: the OS idle clock stands in."""
+"""The runner: the OS idle clock stands in for blind listeners; slice lengths change cleanly."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from agent.listeners import InputUnavailable
-from tests.agent.test_suspend import FakeClocks, make_runner
+from agent.runner import Runner
+from shared.protocol import AgentSettings
+from tests.agent.test_suspend import T0, FakeClocks, NoListeners, make_runner, typing_for
 
 
 class UntrustedListeners:
@@ -89,3 +91,74 @@ def test_dead_listeners_are_restarted(tmp_path: Path, monkeypatch: pytest.Monkey
         clocks.advance(1)
     assert FlakyListeners.started == 2
     assert runner.input_source == "keyboard and mouse listeners"
+
+
+# One slice length at a time: a new length starts on a minute boundary, a boundary of
+# every allowed length, and no slice ever overlaps another (issue 12, finding 1).
+
+
+def _spans(r: Runner) -> list[tuple[int, int]]:
+    rows = r.outbox._db.execute("SELECT start, slice_seconds FROM slices ORDER BY start")
+    return [(int(start), int(length)) for start, length in rows]
+
+
+def _assert_one_length_at_a_time(spans: list[tuple[int, int]]) -> None:
+    for (start, length), (after, other) in zip(spans, spans[1:], strict=False):
+        assert start % length == 0 and start + length <= after, (start, length, after)
+        if other != length:
+            assert after % 60 == 0, (start, length, after, other)
+
+
+def _settings(seconds: int) -> AgentSettings:
+    return AgentSettings(slice_seconds=seconds, idle_threshold_seconds=30)
+
+
+def test_a_new_slice_length_starts_at_the_next_minute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clocks = FakeClocks()
+    clocks.advance(25)  # mid-minute
+    r = make_runner(tmp_path, monkeypatch, clocks, NoListeners, settings=_settings(10))
+    typing_for(r, clocks, 40)
+    for seconds in (60, 1, 30, 20):  # as replies from the collector would change it
+        assert r.state.apply_settings(_settings(seconds))
+        typing_for(r, clocks, 95)
+    r.shutdown()
+    spans = _spans(r)
+    assert [length for _, length in spans][0] == 10 and {60, 1, 30, 20} <= {s[1] for s in spans}
+    _assert_one_length_at_a_time(spans)
+
+
+def test_a_restart_with_another_length_never_overlaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The length changed while the agent was stopped (a reply after its last tick)."""
+    clocks = FakeClocks()
+    r = make_runner(tmp_path, monkeypatch, clocks, NoListeners, settings=_settings(60))
+    typing_for(r, clocks, 20)
+    r.shutdown()  # seals [T0, T0 + 60) with 20 s in it
+    r.outbox.close()
+    clocks.advance(5)
+    again = make_runner(tmp_path, monkeypatch, clocks, NoListeners, settings=_settings(1))
+    typing_for(again, clocks, 100)
+    again.shutdown()
+    spans = _spans(again)
+    assert spans[0] == (T0, 60) and spans[1][0] == T0 + 60
+    _assert_one_length_at_a_time(spans)
+
+
+def test_a_restart_with_the_same_length_continues_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clocks = FakeClocks()
+    r = make_runner(tmp_path, monkeypatch, clocks, NoListeners, settings=_settings(10))
+    typing_for(r, clocks, 23)
+    r.shutdown()  # seals [T0 + 20, T0 + 30) with 3 s in it
+    r.outbox.close()
+    clocks.advance(10)
+    again = make_runner(tmp_path, monkeypatch, clocks, NoListeners, settings=_settings(10))
+    typing_for(again, clocks, 30)
+    again.shutdown()
+    spans = _spans(again)
+    assert [start - T0 for start, _ in spans] == [0, 10, 20, 30, 40, 50, 60]
+    _assert_one_length_at_a_time(spans)

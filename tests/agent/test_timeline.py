@@ -84,9 +84,17 @@ def test_final_seal_at_exit_and_skip_after_restart() -> None:
     assert (last.duration, last.active_seconds) == (15, 15)
 
     restarted = make()
-    restarted.skip_slice(T0 + 80)  # the slice at T0+60 was sealed at exit
+    restarted.skip_until(last.start + last.slice_seconds)  # sealed at exit, up to T0+120
     restarted.run(T0 + 80, T0 + 200)
     assert restarted.sealable(T0 + 200, final=True) == [T0 + 120, T0 + 180]
+
+
+def test_a_slot_begun_before_the_skip_is_skipped_whole() -> None:
+    """After 20 s slices up to T0+20, 60 s slices start at T0+60, never over them."""
+    restarted = make()
+    restarted.skip_until(T0 + 20)
+    restarted.run(T0 + 25, T0 + 150)
+    assert restarted.sealable(T0 + 150, final=True) == [T0 + 60, T0 + 120]
 
 
 def test_checkpoint_round_trip() -> None:

@@ -7,7 +7,10 @@ import json
 import subprocess
 import sys
 
-from shared.protocol import Heartbeat, HeartbeatBatch, validate_batch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.protocol import ALLOWED_SLICE_SECONDS, Heartbeat, HeartbeatBatch, validate_batch
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
 
@@ -67,3 +70,30 @@ def test_protocol_import_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     result = json.loads(out.stdout)
     assert result["heavy"] == []
+
+
+@given(
+    st.sampled_from(ALLOWED_SLICE_SECONDS),
+    st.lists(st.integers(0, 600), min_size=1, max_size=40),
+)
+def test_slices_of_a_valid_batch_never_overlap(seconds: int, offsets: list[int]) -> None:
+    """One length per batch, starts aligned and distinct: a batch cannot overlap itself."""
+    base = dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.UTC)
+    beats = [
+        Heartbeat(
+            seq=i + 1,
+            start=base + dt.timedelta(seconds=offset),
+            duration=1,
+            active_seconds=0,
+            input_seconds=0,
+            keystrokes=0,
+            mouse_events=0,
+        )
+        for i, offset in enumerate(offsets)
+    ]
+    problems = validate_batch(batch(*beats, slice_seconds=seconds), slice_seconds=60, now=NOW)
+    if problems:
+        assert any("aligned" in p.message or "twice" in p.message for p in problems)
+        return
+    spans = sorted((b.start, b.start + dt.timedelta(seconds=seconds)) for b in beats)
+    assert all(end <= after for (_, end), (after, _) in zip(spans, spans[1:], strict=False))

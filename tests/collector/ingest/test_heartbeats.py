@@ -185,3 +185,147 @@ def test_problem_list_is_capped(agent: Agent) -> None:
     body = agent.send(slices).json()
     assert len(body["details"]) == 100
     assert "150 problem(s)" in body["message"] and "first 100 listed" in body["message"]
+
+
+# One device, one slice length at a time: stored slices never overlap (issue 12, finding 1).
+
+
+def _minute(minutes_ago: int) -> dt.datetime:
+    """A minute boundary this many minutes ago (whole minutes: every length is aligned)."""
+    return dt.datetime.fromtimestamp((int(time.time()) // 60 - minutes_ago) * 60, dt.UTC)
+
+
+def _online(agency: Collector, chatter: str = "alice") -> tuple[int, int]:
+    """(online, active) seconds of the chatter today and yesterday, as the stats API says."""
+    token = agency.token("manager")
+    today = dt.datetime.now(dt.UTC).date()
+    params = {
+        "start": str(today - dt.timedelta(days=1)),
+        "end": str(today),
+        "tz": "UTC",
+        "compare": "false",
+    }
+    rows = agency.http.get(
+        "/api/v1/stats/chatters", params=params, headers={"Authorization": f"Bearer {token}"}
+    ).json()["chatters"]
+    row = next(r for r in rows if r["key"] == chatter)
+    return row["online_seconds"], row["active_seconds"]
+
+
+def _spans(collector: Collector) -> list[tuple[dt.datetime, int]]:
+    engine = create_engine(collector.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Slice.start, Slice.slice_seconds).order_by(Slice.start)).all()
+    engine.dispose()
+    return [(start, seconds) for start, seconds in rows]
+
+
+def _full(agent: Agent, count: int, start: dt.datetime, seconds: int) -> list[dict[str, Any]]:
+    """Slices that were fully running and fully active."""
+    return agent.slices(
+        count,
+        start=start,
+        slice_seconds=seconds,
+        active_seconds=seconds,
+        input_seconds=seconds,
+        keystrokes=0,
+        mouse_events=0,
+    )
+
+
+def test_shorter_slices_inside_a_stored_slice_are_refused(agency: Collector, agent: Agent) -> None:
+    """The issue's case: a 60 s slice plus 59 one-second slices in one minute."""
+    minute = _minute(30)
+    assert agent.send(_full(agent, 1, minute, 60)).status_code == 200
+    inside = _full(agent, 59, minute + dt.timedelta(seconds=1), 1)
+    reply = agent.send(inside, slice_seconds=1)
+    assert reply.status_code == 422, reply.text
+    body = reply.json()
+    assert body["error"] == "overlapping_slices"
+    assert "nothing was stored" in body["message"]
+    assert len(body["details"]) == 59
+    first = body["details"][0]
+    assert first["field"] == "heartbeats[0].start"
+    assert f"{format_time(minute)} (60 s)" in first["message"]
+    assert count(agency) == 1
+    assert _online(agency) == (60, 60)
+
+
+def test_a_longer_slice_over_stored_ones_is_refused(agency: Collector, agent: Agent) -> None:
+    minute = _minute(30)
+    ones = _full(agent, 3, minute + dt.timedelta(seconds=10), 1)
+    assert agent.send(ones, slice_seconds=1).status_code == 200
+    reply = agent.send(_full(agent, 1, minute, 60))
+    assert reply.status_code == 422, reply.text
+    message = reply.json()["details"][0]["message"]
+    for second in (10, 11, 12):
+        assert f"{format_time(minute + dt.timedelta(seconds=second))} (1 s)" in message
+    assert count(agency) == 3
+    assert _online(agency) == (3, 3)
+
+
+def test_every_length_in_one_minute_counts_once(agency: Collector, agent: Agent) -> None:
+    """Up to 360 s in one minute were possible with every allowed length; now 60."""
+    minute = _minute(30)
+    accepted = 0
+    for seconds in (60, 30, 20, 15, 12, 10, 6, 5, 4, 3, 2, 1):
+        reply = agent.send(_full(agent, 60 // seconds, minute, seconds), slice_seconds=seconds)
+        assert reply.status_code in (200, 422), reply.text
+        accepted += reply.status_code == 200
+    assert accepted == 1
+    assert _online(agency) == (60, 60)
+
+
+def test_the_same_start_with_another_length_is_refused(agency: Collector, agent: Agent) -> None:
+    minute = _minute(30)
+    assert agent.send(_full(agent, 1, minute, 60)).status_code == 200
+    reply = agent.send(_full(agent, 1, minute, 30), slice_seconds=30)
+    assert reply.status_code == 422, reply.text
+    assert _spans(agency) == [(minute, 60)]
+
+
+def test_an_exact_resend_is_a_duplicate(agency: Collector, agent: Agent) -> None:
+    minute = _minute(30)
+    ones = _full(agent, 5, minute, 1)
+    assert agent.send(ones, slice_seconds=1).json()["accepted"] == 5
+    again = agent.send(ones, slice_seconds=1)
+    assert again.status_code == 200, again.text
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 5)
+    # Half known, half new: the new half is stored, the known half counted as duplicates.
+    more = ones[3:] + _full(agent, 2, minute + dt.timedelta(seconds=5), 1)
+    reply = agent.send(more, slice_seconds=1).json()
+    assert (reply["accepted"], reply["duplicates"]) == (2, 2)
+
+
+def test_a_new_length_from_a_boundary_of_both(agency: Collector, agent: Agent) -> None:
+    minute = _minute(30)
+    assert agent.send(_full(agent, 1, minute, 60)).status_code == 200
+    after = _full(agent, 60, minute + dt.timedelta(seconds=60), 1)
+    assert agent.send(after, slice_seconds=1).status_code == 200
+    halves = _full(agent, 2, minute + dt.timedelta(seconds=120), 30)
+    assert agent.send(halves, slice_seconds=30).status_code == 200
+    # Back to one second at a 30 s boundary (a boundary of both lengths).
+    tail = _full(agent, 30, minute + dt.timedelta(seconds=180), 1)
+    assert agent.send(tail[:10], slice_seconds=1).status_code == 200
+    assert count(agency) == 1 + 60 + 2 + 10
+    assert _online(agency) == (60 + 60 + 60 + 10, 60 + 60 + 60 + 10)
+
+
+def test_one_overlapping_slice_refuses_the_whole_batch(agency: Collector, agent: Agent) -> None:
+    minute = _minute(30)
+    assert agent.send(_full(agent, 1, minute + dt.timedelta(seconds=120), 60)).status_code == 200
+    batch = _full(agent, 4, minute + dt.timedelta(seconds=100), 10)
+    reply = agent.send(batch, slice_seconds=10)
+    assert reply.status_code == 422, reply.text
+    details = reply.json()["details"]
+    assert [d["field"] for d in details] == ["heartbeats[2].start", "heartbeats[3].start"]
+    assert count(agency) == 1
+
+
+def test_other_devices_may_overlap(agency: Collector, agent: Agent) -> None:
+    """Two computers of one chatter at the same time: each device's own slices count."""
+    minute = _minute(30)
+    other = agency.enroll("alice")
+    assert agent.send(_full(agent, 1, minute, 60)).status_code == 200
+    assert other.send(_full(other, 1, minute, 60)).status_code == 200
+    assert _online(agency) == (60, 60)

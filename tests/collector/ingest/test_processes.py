@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, select
 
+from collector.db.models import Slice
 from tests.collector.conftest import Agent, Collector
 
 BIN = Path(sys.executable).parent
@@ -87,3 +90,48 @@ def test_concurrent_retries_across_processes_store_once(
     listing = agency.cli("devices", "--json").output
     assert listing.count('"slices_received": 300') == 2
     assert '"missing_slices": 0' in listing
+
+
+def test_racing_batches_of_other_lengths_never_overlap(
+    agency: Collector, two_servers: list[str]
+) -> None:
+    """Batches of 60, 30 and 1 s slices over the same minutes, sent at once through two
+    processes: per minute exactly one length is stored, the others are refused whole."""
+    device = agency.enroll("alice")
+    clients = [httpx.Client(base_url=url, timeout=30) for url in two_servers]
+    first = dt.datetime.fromtimestamp((int(time.time()) // 60 - 120) * 60, dt.UTC)
+    minutes = 24
+    plans = []
+    for m in range(minutes):
+        start = first + dt.timedelta(minutes=m)
+        for n, length in enumerate((60, 30, 1)):
+            body = device.batch_body(
+                device.slices(60 // length, start=start, slice_seconds=length),
+                slice_seconds=length,
+            )
+            plans.append((body, clients[(m + n) % 2]))
+
+    def send(plan: tuple[bytes, httpx.Client]) -> tuple[int, int]:
+        body, client = plan
+        remote = Agent(client, device.device_id, device.key_id, device.secret)
+        reply = remote.signed_post("/api/v1/heartbeats", body)
+        assert reply.status_code in (200, 422), reply.text
+        if reply.status_code == 422:
+            assert reply.json()["error"] == "overlapping_slices", reply.text
+            return 422, 0
+        return 200, reply.json()["accepted"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(send, plans))
+    for client in clients:
+        client.close()
+
+    # Per minute one batch wins whole, and the stored slices never overlap.
+    assert [r[0] for r in results].count(200) == minutes
+    engine = create_engine(agency.database_url)
+    with engine.connect() as conn:
+        spans = conn.execute(select(Slice.start, Slice.slice_seconds).order_by(Slice.start)).all()
+    engine.dispose()
+    assert len(spans) == sum(r[1] for r in results)
+    for (start, length), (after, _) in zip(spans, spans[1:], strict=False):
+        assert start + dt.timedelta(seconds=length) <= after

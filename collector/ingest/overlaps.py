@@ -1,0 +1,126 @@
+"""A device's slices never overlap: the check a batch passes before it is stored.
+
+A device uses one slice length at a time and a new length starts on a boundary of
+both, so a slice that overlaps one already stored is manufactured time (a 60 s slice
+plus 59 one-second slices made 119 s of one minute).  Every allowed length divides
+60, so a stored slice that overlaps ``[start, end)`` starts after ``start - 60 s``:
+one range query per run of the batch on the (device_id, start) index finds every
+candidate, whatever the size of the device's history.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Select, Table, and_, or_, select
+
+from collector.db.models import Slice
+from collector.errors import ApiError
+from shared.protocol import ALLOWED_SLICE_SECONDS, format_time
+
+S = cast(Table, Slice.__table__)
+LONGEST = dt.timedelta(seconds=max(ALLOWED_SLICE_SECONDS))
+_RANGES_PER_QUERY = 100
+MAX_LISTED = 100  # slices named in one refusal, as the validation problems are capped
+_NAMED_PER_SLICE = 10
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """Where a slice lies: ``[start, start + seconds)``; ``seq`` tells a re-send."""
+
+    start: dt.datetime
+    seconds: int
+    seq: int
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=self.seconds)
+
+    def overlaps(self, other: Span) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def resends(self, stored: Span) -> bool:
+        """The same slice again: same start and length (or same seq, for rows from
+        before lengths were recorded, whose length is only a lower bound)."""
+        return self.start == stored.start and (
+            self.seconds == stored.seconds or self.seq == stored.seq
+        )
+
+    def describe(self) -> str:
+        return f"{format_time(self.start)} ({self.seconds} s)"
+
+
+def ranges_of(spans: Sequence[Span]) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Merged start ranges (exclusive) where a stored overlapping slice can begin."""
+    merged: list[tuple[dt.datetime, dt.datetime]] = []
+    for span in sorted(spans):
+        low, high = span.start - LONGEST, span.end
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def near_query(device_id: int, ranges: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
+    """Slices of the device starting inside any of the ranges: index range scans only."""
+    return select(S.c.start, S.c.slice_seconds, S.c.seq).where(
+        S.c.device_id == device_id,
+        or_(*(and_(S.c.start > low, S.c.start < high) for low, high in ranges)),
+    )
+
+
+def stored_near(connection: Connection, device_id: int, spans: Sequence[Span]) -> list[Span]:
+    """The device's stored slices that may overlap these spans, by start."""
+    ranges = ranges_of(spans)
+    found: list[Span] = []
+    for i in range(0, len(ranges), _RANGES_PER_QUERY):
+        query = near_query(device_id, ranges[i : i + _RANGES_PER_QUERY])
+        found += [Span(start, seconds, seq) for start, seconds, seq in connection.execute(query)]
+    return sorted(found)
+
+
+def refuse_overlaps(
+    connection: Connection, device_id: int, spans: Sequence[Span], batch_id: str
+) -> None:
+    """Raise 422 naming every slice of the batch that overlaps a stored one.
+
+    The caller holds the device's lock (locks.SLICES), so no other batch of this
+    device stores anything between this check and the insert.  Slices of one batch
+    cannot overlap each other: they share one length, are aligned to it, and their
+    starts differ (shared.protocol.validate_batch).
+    """
+    if not spans:
+        return
+    stored = stored_near(connection, device_id, spans)
+    starts = [s.start for s in stored]
+    problems = []
+    for i, span in enumerate(spans):
+        first = bisect.bisect_right(starts, span.start - LONGEST)
+        last = bisect.bisect_left(starts, span.end)
+        hits = [s for s in stored[first:last] if s.overlaps(span)]
+        if not hits or any(span.resends(s) for s in hits):
+            continue
+        named = ", ".join(s.describe() for s in hits[:_NAMED_PER_SLICE])
+        more = f" and {len(hits) - _NAMED_PER_SLICE} more" if len(hits) > _NAMED_PER_SLICE else ""
+        problems.append(
+            {
+                "field": f"heartbeats[{i}].start",
+                "message": f"{span.describe()} overlaps stored slice(s) {named}{more}",
+            }
+        )
+    if problems:
+        listed = "" if len(problems) <= MAX_LISTED else f" (first {MAX_LISTED} listed)"
+        raise ApiError(
+            422,
+            "overlapping_slices",
+            f"{len(problems)} slice(s) of batch {batch_id} overlap slices this device already "
+            f"stored{listed}; a device uses one slice length at a time, and a new length "
+            "starts on a boundary of both; nothing was stored",
+            problems[:MAX_LISTED],
+        )

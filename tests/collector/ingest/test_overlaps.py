@@ -1,0 +1,53 @@
+"""The overlap check reads a few index ranges, never a device's whole history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+
+from collector.ingest.overlaps import Span, near_query, ranges_of
+
+T = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+
+
+def at(seconds: int) -> dt.datetime:
+    return T + dt.timedelta(seconds=seconds)
+
+
+def test_a_batch_becomes_few_ranges() -> None:
+    """Consecutive slices make one range from 60 s before the first to the last's end."""
+    run = [Span(at(60 * m), 60, m) for m in range(10)]
+    later = [Span(at(7200 + s), 1, 100 + s) for s in range(5)]
+    assert ranges_of(run + later) == [(at(-60), at(600)), (at(7200 - 60), at(7205))]
+
+
+def test_spans_overlap_and_resend() -> None:
+    minute = Span(T, 60, 1)
+    assert minute.overlaps(Span(at(59), 1, 2)) and not minute.overlaps(Span(at(60), 1, 2))
+    assert Span(T, 60, 9).resends(minute) and Span(T, 30, 1).resends(minute)
+    assert not Span(T, 30, 2).resends(minute)
+
+
+def test_the_query_is_an_index_range_scan(database_url: str) -> None:
+    engine = create_engine(database_url)
+    postgres = engine.dialect.name == "postgresql"
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def explain(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> tuple[str, Any]:
+        if statement.startswith("SELECT slices.start"):
+            statement = ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement
+        return statement, params
+
+    query = near_query(1, ranges_of([Span(at(60 * m), 60, m) for m in (0, 1, 30)]))
+    with engine.connect() as conn:
+        if postgres:  # an empty table is cheaper to scan: ask whether the index serves
+            conn.execute(text("SET enable_seqscan = off"))
+        plan = " ".join(str(row[-1]) for row in conn.execute(query))
+    engine.dispose()
+    if postgres:
+        assert "uq_slices_device_id_start" in plan and "Seq Scan" not in plan, plan
+    else:
+        assert plan.count("SEARCH slices USING INDEX") == 2, plan
+        assert "(device_id=? AND start>? AND start<?)" in plan and "SCAN" not in plan, plan
