@@ -81,7 +81,9 @@ def try_lock(connection: Connection) -> bool:
     if connection.dialect.name != "postgresql":
         return True
     return bool(
-        connection.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": locks.PURGE}).scalar()
+        connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": locks.PURGE}
+        ).scalar()
     )
 
 
