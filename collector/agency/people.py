@@ -29,12 +29,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from collector.auth.accounts import end_sessions
+from collector.db import text
 from collector.db.models import ApiToken, Chatter, Creator, Device, EnrollmentToken, User
 from collector.devices import management
 from collector.errors import DomainError
 from shared.events import KEY_PATTERN
-
-MAX_NAME = 200
 
 
 def check_key(value: str) -> str:
@@ -47,13 +46,13 @@ def check_key(value: str) -> str:
 
 
 def _name(name: str, key: str) -> str:
-    cleaned = " ".join(name.split())
-    if len(cleaned) > MAX_NAME:
-        raise DomainError(f"the name is longer than {MAX_NAME} characters")
+    # Creators' and chatters' names are the same column.
+    cleaned = text.check(" ".join(name.split()), "the name", Creator.name)
     return cleaned or key
 
 
 def find_creator(session: Session, key: str) -> Creator:
+    text.check(key, "creator")
     creator = session.scalar(select(Creator).where(Creator.key == key))
     if creator is None:
         raise DomainError(f"no creator {key!r}", 404)
@@ -61,6 +60,7 @@ def find_creator(session: Session, key: str) -> Creator:
 
 
 def find_chatter(session: Session, key: str) -> Chatter:
+    text.check(key, "chatter")
     chatter = session.scalar(select(Chatter).where(Chatter.key == key))
     if chatter is None:
         raise DomainError(f"no chatter {key!r}", 404)

@@ -20,13 +20,20 @@ from sqlalchemy import (
 )
 
 from collector.auth.signatures import AgentCaller
-from collector.db import locks
+from collector.db import locks, text
 from collector.db.base import UTCDateTime
 from collector.db.models import Device, Slice
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.errors import ApiError
 from collector.stats import rollups
-from shared.protocol import AgentSettings, HeartbeatBatch, HeartbeatReply, validate_batch
+from shared.protocol import (
+    AgentSettings,
+    HeartbeatBatch,
+    HeartbeatReply,
+    Problem,
+    problem_text,
+    validate_batch,
+)
 
 _decoder = msgspec.json.Decoder(HeartbeatBatch)
 _devices = cast(Table, Device.__table__)
@@ -57,7 +64,7 @@ def decode_batch(body: bytes) -> HeartbeatBatch:
     try:
         return _decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_batch", str(exc)) from None
+        raise ApiError(422, "invalid_batch", problem_text(exc)) from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
 
@@ -67,6 +74,10 @@ MAX_PROBLEMS_LISTED = 100
 
 def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime) -> None:
     problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
+    if batch.agent_version is not None:
+        wrong = text.problem(batch.agent_version, Device.agent_version)
+        if wrong is not None:
+            problems.append(Problem("agent_version", wrong))
     if problems:
         listed = (
             "" if len(problems) <= MAX_PROBLEMS_LISTED else f" (first {MAX_PROBLEMS_LISTED} listed)"
