@@ -37,7 +37,8 @@ from shared.events import KEY_PATTERN
 
 
 def check_key(value: str) -> str:
-    if not re.match(KEY_PATTERN, value):
+    # fullmatch: the pattern's "$" would let a trailing newline (one character too many) in.
+    if not re.fullmatch(KEY_PATTERN, value):
         raise DomainError(
             f"{value!r}: use 1-63 lowercase letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"

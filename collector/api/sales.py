@@ -64,7 +64,7 @@ def reassign(event_id: str) -> Response:
             session, event_id, body.chatter, body.reason, f"token:{token.name}", utc_now()
         )
     except DomainError as exc:
-        raise ApiError(exc.status, "cannot_reassign", exc.message) from None
+        raise ApiError(exc.status, "cannot_reassign", exc.message, exc.details) from None
     _, exponent = currency_exponent(session)
     session.commit()
     return json_response(_shown(result, exponent))

@@ -25,7 +25,7 @@ def create(
     """The stored row and the token itself, which is never stored and cannot be shown again."""
     name = text.check(name.strip(), "the token name", ApiToken.name)
     if not name:
-        raise DomainError("give the token a name")
+        raise DomainError(f"give the token a name of 1 to {text.length(ApiToken.name)} characters")
     if role not in TOKEN_ROLES:
         raise DomainError(f"{role!r} is not a role; choose one of {', '.join(TOKEN_ROLES)}")
     if role == "chatter" and chatter is None:

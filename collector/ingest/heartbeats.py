@@ -74,10 +74,14 @@ MAX_PROBLEMS_LISTED = 100
 
 def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime) -> None:
     problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
-    if batch.agent_version is not None:
-        wrong = text.problem(batch.agent_version, Device.agent_version)
+    # The schema's patterns let a trailing newline through ("$"): the columns decide.
+    for name, value, column in (
+        ("batch_id", batch.batch_id, Slice.batch_id),
+        ("agent_version", batch.agent_version, Device.agent_version),
+    ):
+        wrong = None if value is None else text.problem(value, column)
         if wrong is not None:
-            problems.append(Problem("agent_version", wrong))
+            problems.append(Problem(name, wrong))
     if problems:
         listed = (
             "" if len(problems) <= MAX_PROBLEMS_LISTED else f" (first {MAX_PROBLEMS_LISTED} listed)"

@@ -7,7 +7,17 @@ import json
 import subprocess
 import sys
 
-from shared.protocol import Heartbeat, HeartbeatBatch, validate_batch
+import msgspec
+import pytest
+
+from shared.protocol import (
+    INT64_MAX,
+    EnrollRequest,
+    Heartbeat,
+    HeartbeatBatch,
+    problem_text,
+    validate_batch,
+)
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
 
@@ -67,3 +77,24 @@ def test_protocol_import_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     result = json.loads(out.stdout)
     assert result["heavy"] == []
+
+
+def test_nul_and_integers_beyond_the_columns_are_refused_on_decode() -> None:
+    enroll = {"token": "t", "hostname": "pc\x00", "platform": "Linux", "agent_version": "1"}
+    with pytest.raises(msgspec.ValidationError) as caught:
+        msgspec.json.decode(msgspec.json.encode(enroll), type=EnrollRequest)
+    assert problem_text(caught.value) == "Expected text without NUL characters - at `$.hostname`"
+
+    beat = {
+        "seq": INT64_MAX,
+        "start": "2026-11-24T11:00:00Z",
+        "duration": 60,
+        "active_seconds": 1,
+        "input_seconds": 1,
+        "keystrokes": 1,
+        "mouse_events": 1,
+    }
+    assert msgspec.convert(beat, Heartbeat).seq == INT64_MAX
+    for field, value in (("seq", INT64_MAX + 1), ("keystrokes", 2**31), ("duration", -(2**31) - 1)):
+        with pytest.raises(msgspec.ValidationError, match=f"`\\$.{field}`"):
+            msgspec.convert({**beat, field: value}, Heartbeat)

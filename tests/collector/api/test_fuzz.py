@@ -58,8 +58,19 @@ HOSTILE = st.one_of(
     st.sampled_from(HUGE_INTEGERS),
     st.sampled_from([33, 40, 1000]).map(_deep),
 )
-# Known names, so that generated events and sales reach past "unknown creator".
-KNOWN = {"creator": "luna", "chatter": "alice", "agent": "alice"}
+# Known names and plausible values, so that generated events, sales and slices reach
+# past "unknown creator" or "not a decimal amount" to the database.
+KNOWN = {
+    "creator": "luna",
+    "chatter": "alice",
+    "agent": "alice",
+    "occurred_at": "2026-01-05T10:00:00Z",
+    "currency": "USD",
+    **dict.fromkeys(("amount", "price", "subtotal", "shipping", "tax"), "5.00"),
+    "discount": "0.00",
+}
+# A slice the collector stores (its start is set per slice); the seq is left as generated.
+SLICE = {"duration": 60, "active_seconds": 30, "input_seconds": 10, "paused_seconds": 0}
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -93,6 +104,23 @@ def _known(value: Any) -> Any:
     return value
 
 
+def _storable_slices(body: dict[str, Any]) -> dict[str, Any]:
+    """A batch whose slices pass the batch rules: recent, aligned, distinct minutes."""
+    base = int(time.time()) // 60 * 60 - 3600
+    slices = [
+        {
+            **item,
+            **SLICE,
+            "keystrokes": 5,
+            "mouse_events": 3,
+            "start": dt.datetime.fromtimestamp(base - 60 * i, dt.UTC).isoformat(),
+        }
+        for i, item in enumerate(body["heartbeats"])
+        if isinstance(item, dict)
+    ]
+    return {**body, "heartbeats": slices, "slice_seconds": None}
+
+
 @dataclass
 class Credentials:
     manager: str
@@ -107,6 +135,7 @@ class Credentials:
 class Tally:
     requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    by_operation: Counter[tuple[str, int]] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
 
@@ -175,6 +204,7 @@ def _send(
     )
     tally.requests += 1
     tally.statuses[reply.status_code] += 1
+    tally.by_operation[(f"{case.method} {case.path}", reply.status_code)] += 1
     return reply.status_code, reply.get_data(as_text=True)[:300]
 
 
@@ -183,6 +213,10 @@ def _prepare(case: Any, creds: Credentials, mutation: tuple[int, Any, bool, bool
     where, hostile, steer, in_query = mutation
     if steer and isinstance(case.body, dict | list):
         case.body = _known(case.body)
+        if case.path == "/api/v1/heartbeats" and isinstance(case.body.get("heartbeats"), list):
+            case.body = _storable_slices(case.body)
+        if case.path == "/api/v1/events" and isinstance(case.body, list):
+            case.body = case.body[:1]  # one bad event refuses them all: send one
     if (
         case.path == "/api/v1/agents/enroll"
         and isinstance(case.body, dict)
@@ -251,5 +285,7 @@ def test_no_input_gets_a_5xx(fuzz_app: tuple[Flask, Credentials], database_url: 
     kind = database_url.split(":", 1)[0]
     statuses = dict(sorted(tally.statuses.items()))
     print(f"\nfuzz on {kind}: {tally.requests} requests, statuses {statuses}")
+    for (label, status), count in sorted(tally.by_operation.items()):
+        print(f"  {label} {status}: {count}")
     assert not tally.errors, "\n".join(tally.errors[:20])
     assert tally.requests >= len(operations) * EXAMPLES

@@ -83,6 +83,20 @@ def test_heartbeat_agent_version_with_nul_is_refused(agent: Agent, agency: Colle
     assert rows(agency, "slices") == 0
 
 
+def test_a_batch_id_longer_than_its_column_is_refused(agent: Agent, agency: Collector) -> None:
+    # The schema's pattern ends in "$", which lets one trailing newline through.
+    body = agent.batch_body(agent.slices(1), batch_id="b" * 64 + "\n")
+    reply = agent.signed_post("/api/v1/heartbeats", body)
+    assert "batch_id" in str(json_error(reply, 422)["details"])
+    assert rows(agency, "slices") == 0
+
+
+def test_the_cli_refuses_a_key_with_a_trailing_newline(agency: Collector) -> None:
+    result = agency.cli("add-creator", "z" * 63 + "\n", "--name", "Zed", expect=2)
+    assert "lowercase letters" in result.output
+    assert rows(agency, "creators") == 2
+
+
 @pytest.mark.parametrize(
     "fields",
     [
