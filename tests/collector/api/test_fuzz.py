@@ -205,7 +205,7 @@ def _send(
     tally.requests += 1
     tally.statuses[reply.status_code] += 1
     tally.by_operation[(f"{case.method} {case.path}", reply.status_code)] += 1
-    return reply.status_code, reply.get_data(as_text=True)[:300]
+    return reply.status_code, reply.get_data()[:300].decode("utf-8", "replace")  # xlsx too
 
 
 def _prepare(case: Any, creds: Credentials, mutation: tuple[int, Any, bool, bool]) -> None:
