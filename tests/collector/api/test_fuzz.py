@@ -10,7 +10,7 @@ a chatter and an integration token, and an enrolled agent whose requests are sig
 signature check.
 
 Deterministic (derandomised, no example database) and bounded: CHATTER_FUZZ_EXAMPLES
-examples per operation and generation mode (default 12); set it higher for a long run.
+examples per operation and generation mode (default 25); set it higher for a long run.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from collector.http.database import db
 from shared import signing
 from tests.collector.conftest import Collector
 
-EXAMPLES = int(os.environ.get("CHATTER_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("CHATTER_FUZZ_EXAMPLES", "25"))
 HUGE_INTEGERS = [2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**40]
 NUL_STRINGS = ["\x00", "a\x00b", "luna\x00", "\x00" * 300]
 
@@ -213,7 +213,8 @@ def _prepare(case: Any, creds: Credentials, mutation: tuple[int, Any, bool, bool
     where, hostile, steer, in_query = mutation
     if steer and isinstance(case.body, dict | list):
         case.body = _known(case.body)
-        if case.path == "/api/v1/heartbeats" and isinstance(case.body.get("heartbeats"), list):
+        beats = case.body.get("heartbeats") if isinstance(case.body, dict) else None
+        if case.path == "/api/v1/heartbeats" and isinstance(beats, list):
             case.body = _storable_slices(case.body)
         if case.path == "/api/v1/events" and isinstance(case.body, list):
             case.body = case.body[:1]  # one bad event refuses them all: send one
