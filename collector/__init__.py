@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector import config
-from collector.http import errors, headers, metrics
+from collector.http import errors, headers, inputs, metrics
 from collector.http.database import db as database
 
 
@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     headers.register(app)
     metrics.register(app)
+    inputs.register(app)
     from collector import api, pages
 
     for blueprint in (*api.BLUEPRINTS, *pages.BLUEPRINTS):

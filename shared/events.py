@@ -25,18 +25,20 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from shared.protocol import NO_NUL
+
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 Key = Annotated[str, msgspec.Meta(pattern=KEY_PATTERN)]
-EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 # Accepts numbers on decode only to refuse them with a clear message later.
 Amount = str | int | float
 MAX_URL_LENGTH = 2048
 Url = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=MAX_URL_LENGTH, pattern=r"^https?://[^\s]+$")
+    str, msgspec.Meta(min_length=1, max_length=MAX_URL_LENGTH, pattern=r"^https?://[^\s\x00]+$")
 ]
 MAX_FEEDBACK_LENGTH = 2000
-Feedback = Annotated[str, msgspec.Meta(max_length=MAX_FEEDBACK_LENGTH)]
+Feedback = Annotated[str, msgspec.Meta(max_length=MAX_FEEDBACK_LENGTH, pattern=NO_NUL)]
 Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
 CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 MAX_EVENTS_PER_REQUEST = 10_000

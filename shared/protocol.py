@@ -15,7 +15,23 @@ import msgspec
 
 UTC = dt.UTC
 AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+# What the collector's columns hold: INTEGER and BIGINT are signed 32 and 64 bits.  A
+# larger number is refused on decode (422) rather than by the database (a 500 the agent
+# would retry forever).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=INT32_MAX)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+# PostgreSQL cannot store a NUL character in text; no field of the protocol needs one.
+NO_NUL = r"^[^\x00]*$"
+_NUL_REFUSED = f"Expected `str` matching regex {NO_NUL!r}"
+
+
+def problem_text(exc: msgspec.ValidationError) -> str:
+    """A decoding error in words: the no-NUL pattern is named for what it means."""
+    return str(exc).replace(_NUL_REFUSED, "Expected text without NUL characters")
+
 
 MAX_BATCH_SLICES = 1000
 MAX_HEARTBEAT_BODY = 1 << 20  # 1 MiB
@@ -38,10 +54,10 @@ class AgentSettings(msgspec.Struct, kw_only=True):
 
 
 class EnrollRequest(msgspec.Struct, kw_only=True):
-    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    hostname: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-    platform: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    agent_version: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+    hostname: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=NO_NUL)]
+    platform: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
+    agent_version: Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)]
 
 
 class EnrollResponse(msgspec.Struct, kw_only=True):
@@ -67,9 +83,9 @@ class Heartbeat(msgspec.Struct, kw_only=True, frozen=True):
     than it together); ``input_seconds`` counts seconds that saw any input.
     """
 
-    seq: Annotated[int, msgspec.Meta(ge=1)]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
     start: AwareDatetime
-    duration: int
+    duration: Int32
     active_seconds: NonNegative
     input_seconds: NonNegative
     keystrokes: NonNegative
@@ -80,9 +96,9 @@ class Heartbeat(msgspec.Struct, kw_only=True, frozen=True):
 class QueueHealth(msgspec.Struct, kw_only=True):
     """The agent's own view of its outbox, shown to admins."""
 
-    queued: NonNegative = 0
-    parked: NonNegative = 0
-    dropped: NonNegative = 0
+    queued: Count = 0
+    parked: Count = 0
+    dropped: Count = 0
     oldest: AwareDatetime | None = None
 
 
@@ -93,7 +109,7 @@ class HeartbeatBatch(msgspec.Struct, kw_only=True):
     # The slice length these slices use; defaults to the device's current
     # setting.  Stating it keeps queued slices valid after the setting changes.
     slice_seconds: int | None = None
-    agent_version: Annotated[str, msgspec.Meta(max_length=50)] | None = None
+    agent_version: Annotated[str, msgspec.Meta(max_length=50, pattern=NO_NUL)] | None = None
     queue: QueueHealth | None = None
 
 

@@ -29,16 +29,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from collector.auth.accounts import end_sessions
+from collector.db import text
 from collector.db.models import ApiToken, Chatter, Creator, Device, EnrollmentToken, User
 from collector.devices import management
 from collector.errors import DomainError
 from shared.events import KEY_PATTERN
 
-MAX_NAME = 200
-
 
 def check_key(value: str) -> str:
-    if not re.match(KEY_PATTERN, value):
+    # fullmatch: the pattern's "$" would let a trailing newline (one character too many) in.
+    if not re.fullmatch(KEY_PATTERN, value):
         raise DomainError(
             f"{value!r}: use 1-63 lowercase letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
@@ -47,13 +47,13 @@ def check_key(value: str) -> str:
 
 
 def _name(name: str, key: str) -> str:
-    cleaned = " ".join(name.split())
-    if len(cleaned) > MAX_NAME:
-        raise DomainError(f"the name is longer than {MAX_NAME} characters")
+    # Creators' and chatters' names are the same column.
+    cleaned = text.check(" ".join(name.split()), "the name", Creator.name)
     return cleaned or key
 
 
 def find_creator(session: Session, key: str) -> Creator:
+    text.check(key, "creator")
     creator = session.scalar(select(Creator).where(Creator.key == key))
     if creator is None:
         raise DomainError(f"no creator {key!r}", 404)
@@ -61,6 +61,7 @@ def find_creator(session: Session, key: str) -> Creator:
 
 
 def find_chatter(session: Session, key: str) -> Chatter:
+    text.check(key, "chatter")
     chatter = session.scalar(select(Chatter).where(Chatter.key == key))
     if chatter is None:
         raise DomainError(f"no chatter {key!r}", 404)

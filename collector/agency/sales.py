@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.db import audit, locks, retention
+from collector.db import audit, locks, retention, text
 from collector.db.models import Chatter, Event, SaleReassignment
 from collector.errors import DomainError
 from collector.stats import facts, rollups
 
 SALE_TYPES = ("ppv_purchase", "tip")
-MAX_REASON = 500
 
 
 def find_sale(session: Session, event_id: str) -> Event:
+    text.check(event_id, "event_id")
     sale = session.scalar(select(Event).where(Event.event_id == event_id))
     if sale is None:
         raise DomainError(f"no event {event_id!r}", 404)
@@ -45,8 +45,7 @@ def reassign(
     reason = reason.strip()
     if not reason:
         raise DomainError("a reason is required: it is kept in the audit trail")
-    if len(reason) > MAX_REASON:
-        raise DomainError(f"the reason is longer than {MAX_REASON} characters")
+    text.check(reason, "reason", SaleReassignment.reason)
     sale = find_sale(session, event_id)
     closed = retention.watermarks(session).events
     if closed is not None and sale.occurred_at < closed:
@@ -58,6 +57,7 @@ def reassign(
         )
     target = None
     if chatter_key is not None:
+        text.check(chatter_key, "chatter")
         target = session.scalar(select(Chatter).where(Chatter.key == chatter_key))
         if target is None:
             raise DomainError(f"unknown chatter {chatter_key!r}")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.conversations.rebuild import reattribute
+from collector.db import text
 from collector.db.models import Chatter, Event, Setting
 from collector.db.settings import definition, get_value, scope_for
 from collector.errors import DomainError
@@ -21,7 +22,7 @@ def set_value(session: Session, name: str, raw: str, chatter: Chatter | None = N
     spec = definition(name)
     if chatter is not None and not spec.per_chatter:
         raise DomainError(f"{name} is agency-wide and cannot be set per chatter")
-    value = spec.parse(raw)
+    value = spec.parse(text.check(raw, name, Setting.value))
     if name == "currency" and value != get_value(session, "currency") and currency_locked(session):
         raise DomainError("the currency cannot change once amounts have been stored")
     scope = scope_for(chatter)

@@ -11,29 +11,24 @@ from collector.devices import enrollment, keys
 from collector.errors import ApiError
 from collector.http.auth import require_token, verify_agent
 from collector.http.database import db
-from collector.http.jsonio import json_response
+from collector.http.jsonio import json_response, read_body
 from collector.ingest import events, heartbeats
 from collector.telemetry import meters
 from shared.events import MAX_EVENTS_BODY
-from shared.protocol import MAX_HEARTBEAT_BODY, EnrollRequest, utc_now
+from shared.protocol import MAX_HEARTBEAT_BODY, EnrollRequest, problem_text, utc_now
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
 _enroll_decoder = msgspec.json.Decoder(EnrollRequest)
 
 
-def _body(limit: int) -> bytes:
-    request.max_content_length = limit
-    return request.get_data(cache=False)
-
-
 @bp.post("/agents/enroll")
 def enroll() -> Response:
-    body = _body(64 * 1024)
+    body = read_body(64 * 1024)
     try:
         req = _enroll_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_request", str(exc)) from None
+        raise ApiError(422, "invalid_request", problem_text(exc)) from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
     session = db.session
@@ -45,7 +40,7 @@ def enroll() -> Response:
 
 @bp.post("/agents/rotate-key")
 def rotate_key() -> Response:
-    body = _body(64 * 1024)
+    body = read_body(64 * 1024)
     session = db.session
     begin_write(session)
     now = utc_now()
@@ -57,7 +52,7 @@ def rotate_key() -> Response:
 
 @bp.post("/heartbeats")
 def post_heartbeats() -> Response:
-    body = _body(MAX_HEARTBEAT_BODY)
+    body = read_body(MAX_HEARTBEAT_BODY)
     now = utc_now()
     # The hottest path: one Core connection, no ORM session.  Verify and
     # validate in a read transaction; only the writes hold SQLite's write lock,
@@ -83,13 +78,13 @@ def post_heartbeats() -> Response:
 
 @bp.post("/events")
 def post_events() -> Response:
-    body = _body(MAX_EVENTS_BODY)
+    body = read_body(MAX_EVENTS_BODY)
     session = db.session
     begin_write(session)
     now = utc_now()
     token = require_token(session, "integration")
     raws = events.split_body(body, request.content_type or "")
-    prepared = events.prepare(session, raws, source=f"api:{token.name}", now=now)
+    prepared = events.prepare(session, raws, source=events.source_label("api", token.name), now=now)
     if prepared.rejected:
         meters.EVENTS.labels("refused").inc(len(raws))
         raise ApiError(

@@ -7,6 +7,10 @@ from typing import Any
 
 import msgspec
 
+from collector.db import text
+from collector.db.models import Device, SaleReassignment, Slice
+from collector.http.jsonio import MAX_DEPTH
+from collector.stats.periods import EARLIEST, LATEST, MAX_DAYS
 from shared import events as wire_events
 from shared import protocol
 
@@ -22,16 +26,25 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
+    """The error answers of an operation; 400 (a NUL character in the path, the query or a
+    header, refused before any handler runs) and 405 happen on every one."""
     reasons = {
-        400: "malformed request",
+        400: "malformed request: a bad parameter, malformed JSON, JSON nested deeper than "
+        f"{MAX_DEPTH} levels, or a NUL character in the path, query or a header",
         401: "missing, unknown or invalid credentials (or clock skew for agents)",
         403: "credentials valid but not allowed (revoked device, wrong role)",
+        404: "the thing named in the path does not exist",
+        405: "method not allowed on this path; the Allow header lists those that are",
         409: "conflicts with the current state (stale_key: rotate with the newest key)",
         413: "body or event count too large",
         422: "the request is well-formed but invalid; details list each problem",
         503: "database busy or unreachable; retry after Retry-After",
     }
-    return {str(s): _json(_ref("ErrorBody"), reasons[s]) for s in statuses}
+    return {str(s): _json(_ref("ErrorBody"), reasons[s]) for s in sorted({400, 405, *statuses})}
+
+
+# A string parameter: the request guard refuses a NUL character in any of them (400).
+_TEXT = {"type": "string", "pattern": protocol.NO_NUL}
 
 
 _SIGNED: list[dict[str, list[str]]] = [{"agentSignature": []}]
@@ -52,7 +65,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "This document",
                 "security": [],
-                "responses": {"200": _json(listing, "the OpenAPI description")},
+                "responses": {"200": _json(listing, "the OpenAPI description"), **_errors()},
             }
         },
         "/api/v1/agents/enroll": {
@@ -76,7 +89,7 @@ def _paths() -> dict[str, Any]:
                 "security": _SIGNED,
                 "responses": {
                     "200": _json(_ref("RotateKeyResponse"), "new key, or the pending one"),
-                    **_errors(401, 403, 409, 503),
+                    **_errors(401, 403, 409, 413, 503),
                 },
             }
         },
@@ -99,9 +112,15 @@ def _paths() -> dict[str, Any]:
                     "required": True,
                     "content": {
                         "application/json": {
-                            "schema": {"type": "array", "items": _ref("Event"), "maxItems": 10000}
+                            "schema": {
+                                "type": "array",
+                                "items": _ref("Event"),
+                                "minItems": 1,
+                                "maxItems": wire_events.MAX_EVENTS_PER_REQUEST,
+                            }
                         },
-                        "application/x-ndjson": {"schema": {"type": "string"}},
+                        # One event per line; at least one line (422), at most 10,000 (413).
+                        "application/x-ndjson": {"schema": {"type": "string", "minLength": 1}},
                     },
                 },
                 "responses": {
@@ -114,14 +133,14 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Creators (manager, admin)",
                 "security": _TOKEN,
-                "responses": {"200": _json(listing, "creators"), **_errors(401, 403)},
+                "responses": {"200": _json(listing, "creators"), **_errors(401, 403, 503)},
             }
         },
         "/api/v1/chatters": {
             "get": {
                 "summary": "Chatters with their creators (manager, admin)",
                 "security": _TOKEN,
-                "responses": {"200": _json(listing, "chatters"), **_errors(401, 403)},
+                "responses": {"200": _json(listing, "chatters"), **_errors(401, 403, 503)},
             }
         },
         **_stats_paths(),
@@ -131,7 +150,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Enrolled devices, last seen, missing slices, queue health",
                 "security": _TOKEN,
-                "responses": {"200": _json(listing, "devices"), **_errors(401, 403)},
+                "responses": {"200": _json(listing, "devices"), **_errors(401, 403, 503)},
             }
         },
     }
@@ -150,21 +169,30 @@ _EXPORTS = {
 
 
 def _stats(summary: str, *extra: dict[str, Any], path_key: bool = False) -> dict[str, Any]:
+    more = (404,) if path_key else ()  # an unknown chatter
     """A stats view: the common range parameters, JSON or an export by ``format``."""
-    date = {"type": "string", "format": "date"}
+    date = {"type": "string", "format": "date", "minLength": 10, "maxLength": 10}
+    days = f"between {EARLIEST} and {LATEST}; end >= start, at most {MAX_DAYS} days (else 400)"
     parameters = [
-        _query("start", date, True, description="first local day"),
-        _query("end", date, True, description="last local day (inclusive)"),
-        _query("tz", {"type": "string"}, description="IANA zone; default the agency's"),
-        _query("creator", {"type": "string"}, description="one creator; default all"),
-        _query("compare", {"type": "boolean", "default": True}, description="previous period"),
+        _query("start", date, True, description=f"first local day, {days}"),
+        _query("end", date, True, description=f"last local day (inclusive), {days}"),
+        _query(
+            "tz",
+            _TEXT,
+            description="IANA zone such as Europe/Paris; default the agency's.  A zone whose "
+            "local midnight is not on a quarter hour in the range is refused (400)",
+        ),
+        _query("creator", _TEXT, description="a creator's key; default all; unknown: 400"),
+        _query(
+            "compare",
+            {"enum": ["true", "false", "1", "0", "yes", "no"], "default": "true"},
+            description="also compute the previous period of the same length",
+        ),
         _query("format", {"enum": ["json", "csv", "xlsx"], "default": "json"}),
         *extra,
     ]
     if path_key:
-        parameters.append(
-            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
-        )
+        parameters.append({"name": "key", "in": "path", "required": True, "schema": _TEXT})
     ok = _json({"type": "object", "additionalProperties": True}, summary)
     ok["content"].update(_EXPORTS)
     return {
@@ -172,7 +200,7 @@ def _stats(summary: str, *extra: dict[str, Any], path_key: bool = False) -> dict
             "summary": summary,
             "security": _TOKEN,
             "parameters": parameters,
-            "responses": {"200": ok, **_errors(400, 401, 403)},
+            "responses": {"200": ok, **_errors(400, 401, 403, *more, 503)},
         }
     }
 
@@ -182,14 +210,14 @@ def _stats_paths() -> dict[str, Any]:
     return {
         "/api/v1/stats/chatters": _stats(
             "Every chatter's metrics for local days start..end (METRICS.md)",
-            _query("q", {"type": "string"}, description="search by name or key"),
-            _query("sort", {"type": "string", "default": "name"}, description="any row field"),
+            _query("q", _TEXT, description="search by name or key"),
+            _query("sort", {**_TEXT, "default": "name"}, description="any row field; else 400"),
             _query("order", {"enum": ["asc", "desc"], "default": "asc"}),
-            _query("columns", {"type": "string"}, description="export columns, comma-separated"),
+            _query("columns", _TEXT, description="export columns, comma-separated; unknown: 400"),
         ),
         "/api/v1/stats/chatters/{key}/daily": _stats(
             "One chatter's metrics per local day, every day present",
-            _query("columns", {"type": "string"}, description="export columns, comma-separated"),
+            _query("columns", _TEXT, description="export columns, comma-separated; unknown: 400"),
             path_key=True,
         ),
         "/api/v1/stats/top": _stats(
@@ -200,7 +228,7 @@ def _stats_paths() -> dict[str, Any]:
         "/api/v1/stats/revenue": _stats(
             "PPV sales and tips per local day or hour",
             _query("interval", {"enum": ["day", "hour"], "default": "day"}),
-            _query("chatter", {"type": "string"}, description="one chatter's sales only"),
+            _query("chatter", _TEXT, description="one chatter's sales only"),
         ),
     }
 
@@ -242,13 +270,23 @@ def _replace_description(parameter: dict[str, Any], text: str) -> dict[str, Any]
 
 def _sales_paths() -> dict[str, Any]:
     sale = {"type": "object", "additionalProperties": True}
-    event = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    event = {"name": "event_id", "in": "path", "required": True, "schema": _TEXT}
     body = {
         "type": "object",
         "required": ["chatter", "reason"],
+        "additionalProperties": False,
         "properties": {
-            "chatter": {"type": ["string", "null"], "description": "null: automatic rules"},
-            "reason": {"type": "string", "maxLength": 500},
+            "chatter": {
+                "anyOf": [{"type": "string", "pattern": wire_events.KEY_PATTERN}, {"type": "null"}],
+                "description": "a chatter's key (unknown: 422); null: the automatic rules",
+            },
+            "reason": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": text.length(SaleReassignment.reason),
+                "pattern": protocol.NO_NUL,
+                "description": "why, kept in the audit trail; empty or blank: 422",
+            },
         },
     }
     return {
@@ -257,7 +295,10 @@ def _sales_paths() -> dict[str, Any]:
                 "summary": "A sale, whom it is credited to, and its reassignments",
                 "security": _TOKEN,
                 "parameters": [event],
-                "responses": {"200": _json(sale, "the sale"), **_errors(401, 403)},
+                "responses": {
+                    "200": _json(sale, "the sale"),
+                    **_errors(401, 403, 404, 422, 503),
+                },
             }
         },
         "/api/v1/sales/{event_id}/reassign": {
@@ -271,11 +312,47 @@ def _sales_paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json(sale, "the sale after reassignment"),
-                    **_errors(400, 401, 403, 422),
+                    **_errors(400, 401, 403, 404, 413, 422, 503),
                 },
             }
         },
     }
+
+
+# Strings the collector stores: their maxLength is their column's (collector.db.text).
+_COLUMNS = {
+    ("EnrollRequest", "hostname"): Device.hostname,
+    ("EnrollRequest", "platform"): Device.platform,
+    ("EnrollRequest", "agent_version"): Device.agent_version,
+    ("HeartbeatBatch", "agent_version"): Device.agent_version,
+    ("HeartbeatBatch", "batch_id"): Slice.batch_id,
+}
+
+
+def _state_server_rules(components: dict[str, Any]) -> None:
+    """Add to the wire schemas what the collector checks beyond decoding them."""
+    for (name, prop), column in _COLUMNS.items():
+        schema = components[name]["properties"][prop]
+        for variant in schema.get("anyOf", [schema]):
+            if variant.get("type") == "string":
+                limit = text.length(column)
+                if limit is not None:
+                    variant["maxLength"] = min(variant.get("maxLength", limit), limit)
+    batch = components["HeartbeatBatch"]["properties"]
+    batch["heartbeats"]["maxItems"] = protocol.MAX_BATCH_SLICES
+    batch["slice_seconds"]["anyOf"][0]["enum"] = list(protocol.ALLOWED_SLICE_SECONDS)
+    beat = components["Heartbeat"]
+    beat["description"] += (
+        f"\n\nChecked on arrival (422): start aligned to the slice length, no older than "
+        f"{protocol.MAX_SLICE_AGE.days} days and ending at most 300 s after server time; "
+        f"duration 1..{protocol.MAX_SLICE_DURATION} and at most the slice length; "
+        "active_seconds + paused_seconds and input_seconds at most duration; at most "
+        f"{protocol.MAX_KEYSTROKES_PER_SECOND} keystrokes and "
+        f"{protocol.MAX_MOUSE_EVENTS_PER_SECOND} mouse events a second; start and seq "
+        "unique in the batch; the slice overlaps no slice the device stored before "
+        "(code overlapping_slices, details name both); it is not older than the retention "
+        "purge's cut (code purged_period, named as heartbeats[i].start)."
+    )
 
 
 @cache
@@ -292,6 +369,7 @@ def spec() -> dict[str, Any]:
         ],
         ref_template=_REF,
     )
+    _state_server_rules(components)
     components["Event"] = {
         "oneOf": [
             _ref(cls.__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from collector.agency import sales
 from collector.auth.roles import MANAGERS
@@ -14,7 +14,7 @@ from collector.db.settings import currency_exponent
 from collector.errors import ApiError, DomainError
 from collector.http.auth import require_token
 from collector.http.database import db
-from collector.http.jsonio import json_response
+from collector.http.jsonio import json_response, read_body
 from shared.money import format_amount
 from shared.protocol import utc_now
 
@@ -54,7 +54,7 @@ def reassign(event_id: str) -> Response:
     begin_write(session)
     token = require_token(session, *MANAGERS)
     try:
-        body = _decoder.decode(request.get_data(cache=False))
+        body = _decoder.decode(read_body(64 * 1024))
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ApiError(
             400, "bad_request", f'send {{"chatter": KEY or null, "reason": TEXT}}: {exc}'
@@ -64,7 +64,7 @@ def reassign(event_id: str) -> Response:
             session, event_id, body.chatter, body.reason, f"token:{token.name}", utc_now()
         )
     except DomainError as exc:
-        raise ApiError(exc.status, "cannot_reassign", exc.message) from None
+        raise ApiError(exc.status, "cannot_reassign", exc.message, exc.details) from None
     _, exponent = currency_exponent(session)
     session.commit()
     return json_response(_shown(result, exponent))

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from collector.auth.roles import LOGIN_ROLES
-from collector.db import locks
+from collector.db import locks, text
 from collector.db.models import Chatter, LoginFailure, User
 from collector.errors import DomainError
 
@@ -69,8 +69,9 @@ def create_user(
     chatter: Chatter | None,
     now: dt.datetime,
 ) -> User:
-    email = normalise_email(email)
-    if not _EMAIL.match(email) or len(email) > 254:
+    email = text.check(normalise_email(email), "the email", User.email)
+    text.check(password, "the password")  # hashed, never stored, but it must encode
+    if not _EMAIL.match(email):
         raise DomainError(f"{email!r} is not an email address")
     if role not in LOGIN_ROLES:
         raise DomainError(f"role must be one of {', '.join(LOGIN_ROLES)}")

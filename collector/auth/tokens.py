@@ -14,19 +14,18 @@ from sqlalchemy.orm import Session
 from collector.auth import credentials
 from collector.auth.callers import forbidden
 from collector.auth.roles import TOKEN_ROLES
+from collector.db import text
 from collector.db.models import ApiToken, Chatter
 from collector.errors import ApiError, DomainError
-
-MAX_NAME = 100
 
 
 def create(
     session: Session, name: str, role: str, chatter: Chatter | None, now: dt.datetime
 ) -> tuple[ApiToken, str]:
     """The stored row and the token itself, which is never stored and cannot be shown again."""
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise DomainError(f"give the token a name of 1 to {MAX_NAME} characters")
+    name = text.check(name.strip(), "the token name", ApiToken.name)
+    if not name:
+        raise DomainError(f"give the token a name of 1 to {text.length(ApiToken.name)} characters")
     if role not in TOKEN_ROLES:
         raise DomainError(f"{role!r} is not a role; choose one of {', '.join(TOKEN_ROLES)}")
     if role == "chatter" and chatter is None:

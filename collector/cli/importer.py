@@ -135,7 +135,7 @@ def import_events(file: Path, fmt: str, rejects: Path | None) -> None:
     stored = duplicates = 0
     conflicts: list[str] = []
     rejected: list[dict[str, Any]] = []
-    source = f"import:{file.name}"[:100]
+    source = events.source_label("import", file.name)
 
     def flush(chunk: list[tuple[int, bytes]]) -> None:
         nonlocal stored, duplicates

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from collector.db import text
 from collector.db.models import AuditEntry
 
 
@@ -16,6 +17,10 @@ def record(
     """Add an entry to the session's transaction: it is stored with the change or not at all."""
     session.add(
         AuditEntry(
-            at=now, actor=actor[:200], action=action, subject=subject[:200], detail=detail or None
+            at=now,
+            actor=text.fit(actor, AuditEntry.actor),
+            action=action,
+            subject=text.fit(subject, AuditEntry.subject),
+            detail=detail or None,
         )
     )

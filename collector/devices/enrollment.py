@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from collector.auth import credentials
+from collector.db import text
 from collector.db.models import Chatter, Device, DeviceKey, EnrollmentToken
 from collector.db.settings import agent_settings
 from collector.errors import ApiError, DomainError
@@ -76,6 +77,10 @@ def tokens(session: Session, now: dt.datetime, limit: int = 200) -> list[TokenSt
 
 
 def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResponse:
+    # The wire schema's lengths are the protocol's; these are the columns'.
+    text.check(req.hostname, "hostname", Device.hostname)
+    text.check(req.platform, "platform", Device.platform)
+    text.check(req.agent_version, "agent_version", Device.agent_version)
     hashed = credentials.token_hash(req.token)
     row = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == hashed))
     if row is None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from collector.db import text
 from collector.db.base import iso
 from collector.db.models import Device
 from collector.errors import DomainError
@@ -27,7 +28,7 @@ CLOCK_WARN_SECONDS = 60.0
 
 def find_device(session: Session, ident: str) -> Device:
     """A device by its full id or an unambiguous prefix of at least 8 characters."""
-    ident = ident.strip().lower()
+    ident = text.check(ident.strip().lower(), "device")
     exact = session.scalar(select(Device).where(Device.uid == ident))
     if exact is not None:
         return exact

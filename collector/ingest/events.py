@@ -6,14 +6,14 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from collector.conversations import ingest as conversation_ingest
-from collector.db import locks, retention
+from collector.db import locks, retention, text
 from collector.db.models import Chatter, Creator, Event
 from collector.db.settings import currency_exponent
 from collector.db.upsert import insert_ignoring_conflicts
@@ -21,12 +21,21 @@ from collector.errors import ApiError
 from collector.stats import facts, rollups
 from shared import events as wire
 from shared.money import AmountError, parse_amount
+from shared.protocol import problem_text
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 # No agency sold anything through this before 2000; an earlier time is a typo in the
 # year, and would otherwise be stored where no range ever finds it.
 EARLIEST_EVENT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+_EVENTS = cast(Table, Event.__table__)
+
+
+def source_label(kind: str, name: str) -> str:
+    """Where events came from (``api:<token name>``, ``import:<file>``), cut to its column."""
+    return text.fit(f"{kind}:{name}", Event.source)
 
 
 @dataclass
@@ -91,10 +100,13 @@ def prepare(
         index = first_index + offset
         try:
             decoded.append((index, wire.decode_event(raw)))
+        except RecursionError:
+            # The API refuses deep bodies before this; an imported file can still hold one.
+            result.rejected.append(Rejection(index, None, "the event is nested too deeply"))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             head = wire.decode_head(raw)
             event_id = head.id if isinstance(head.id, str) else None
-            message = str(exc)
+            message = problem_text(exc) if isinstance(exc, msgspec.ValidationError) else str(exc)
             if isinstance(exc, msgspec.ValidationError) and "`$.type`" in message:
                 message = f"unknown event type {head.type!r}; known: {', '.join(wire.EVENT_TYPES)}"
             result.rejected.append(Rejection(index, event_id, message))
@@ -161,6 +173,8 @@ def prepare(
             problems.append(str(exc) if isinstance(ev, wire.Order) else f"amount {exc}")
         if isinstance(ev, wire.Order):
             problems += _order_problems(ev, currency, exponent)
+        # The wire schema bounds what was sent; the columns bound what is stored.
+        problems += [f"{name} {wrong}" for name, wrong in text.row_problems(_EVENTS, row)]
         if problems:
             result.rejected.append(Rejection(index, ev.id, "; ".join(problems)))
         else:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 from collector.auth.signatures import AgentCaller
-from collector.db import locks, retention
+from collector.db import locks, retention, text
 from collector.db.base import UTCDateTime
 from collector.db.models import Device, Slice
 from collector.db.upsert import insert_ignoring_conflicts
@@ -32,6 +32,7 @@ from shared.protocol import (
     HeartbeatBatch,
     HeartbeatReply,
     Problem,
+    problem_text,
     validate_batch,
 )
 
@@ -64,7 +65,7 @@ def decode_batch(body: bytes) -> HeartbeatBatch:
     try:
         return _decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_batch", str(exc)) from None
+        raise ApiError(422, "invalid_batch", problem_text(exc)) from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
 
@@ -74,6 +75,14 @@ MAX_PROBLEMS_LISTED = 100
 
 def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime) -> None:
     problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
+    # The schema's patterns let a trailing newline through ("$"): the columns decide.
+    for name, value, column in (
+        ("batch_id", batch.batch_id, Slice.batch_id),
+        ("agent_version", batch.agent_version, Device.agent_version),
+    ):
+        wrong = None if value is None else text.problem(value, column)
+        if wrong is not None:
+            problems.append(Problem(name, wrong))
     if problems:
         listed = (
             "" if len(problems) <= MAX_PROBLEMS_LISTED else f" (first {MAX_PROBLEMS_LISTED} listed)"

@@ -14,7 +14,9 @@ from flask import abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from collector.auth import accounts
+from collector.db import text
 from collector.db.engine import begin_write
+from collector.db.models import User
 from collector.http.auth import current_user, remember_device, start_session, trusted_device
 from collector.http.database import db
 from collector.pages import bp
@@ -48,6 +50,11 @@ def login() -> Response | tuple[str, int]:
     password = request.form.get("password", "")
     target = _safe_next(request.form.get("next"))
     address = request.remote_addr or "unknown"
+    # No account has an email its column cannot hold: refused before anything is counted.
+    wrong = text.problem(email, User.email)
+    if wrong is not None:
+        page = render_template("login.html", email="", message=f"the email {wrong}", next=target)
+        return page, 422
     session_ = db.session
     try:
         # Counted (and stored as a failure) first, in its own short write transaction:

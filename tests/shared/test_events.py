@@ -151,3 +151,28 @@ def test_type_lists() -> None:
     )
     assert set(wire.CONVERSATION_EVENT_TYPES) == {g["type"] for g in GOOD}
     assert wire.EVENT_TYPES == wire.CREATOR_EVENT_TYPES + wire.CONVERSATION_EVENT_TYPES
+
+
+def test_nul_is_refused_in_every_text_field() -> None:
+    decode_event = wire.decode_event
+    tip = {
+        "type": "tip",
+        "id": "t-1",
+        "occurred_at": "2026-01-05T10:00:00Z",
+        "creator": "luna",
+        "fan": "f",
+        "amount": "1.00",
+    }
+    decode_event(msgspec.json.encode(tip))
+    for field in ("id", "fan", "creator"):
+        with pytest.raises(msgspec.ValidationError, match=f"`\\$.{field}`"):
+            decode_event(msgspec.json.encode({**tip, field: "a\x00"}))
+    impression = {
+        "type": "widget_impression",
+        "id": "w",
+        "occurred_at": "2026-01-05T10:00:00Z",
+        "visitor": "v",
+        "url": "https://shop.test/\x00",
+    }
+    with pytest.raises(msgspec.ValidationError, match="`\\$.url`"):
+        decode_event(msgspec.json.encode(impression))

@@ -7,10 +7,20 @@ import json
 import subprocess
 import sys
 
+import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.protocol import ALLOWED_SLICE_SECONDS, Heartbeat, HeartbeatBatch, validate_batch
+from shared.protocol import (
+    ALLOWED_SLICE_SECONDS,
+    INT64_MAX,
+    EnrollRequest,
+    Heartbeat,
+    HeartbeatBatch,
+    problem_text,
+    validate_batch,
+)
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
 
@@ -97,3 +107,24 @@ def test_slices_of_a_valid_batch_never_overlap(seconds: int, offsets: list[int])
         return
     spans = sorted((b.start, b.start + dt.timedelta(seconds=seconds)) for b in beats)
     assert all(end <= after for (_, end), (after, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_nul_and_integers_beyond_the_columns_are_refused_on_decode() -> None:
+    enroll = {"token": "t", "hostname": "pc\x00", "platform": "Linux", "agent_version": "1"}
+    with pytest.raises(msgspec.ValidationError) as caught:
+        msgspec.json.decode(msgspec.json.encode(enroll), type=EnrollRequest)
+    assert problem_text(caught.value) == "Expected text without NUL characters - at `$.hostname`"
+
+    beat = {
+        "seq": INT64_MAX,
+        "start": "2026-11-24T11:00:00Z",
+        "duration": 60,
+        "active_seconds": 1,
+        "input_seconds": 1,
+        "keystrokes": 1,
+        "mouse_events": 1,
+    }
+    assert msgspec.convert(beat, Heartbeat).seq == INT64_MAX
+    for field, value in (("seq", INT64_MAX + 1), ("keystrokes", 2**31), ("duration", -(2**31) - 1)):
+        with pytest.raises(msgspec.ValidationError, match=f"`\\$.{field}`"):
+            msgspec.convert({**beat, field: value}, Heartbeat)

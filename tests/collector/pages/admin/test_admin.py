@@ -232,7 +232,7 @@ def test_add_creators_and_chatters(site: Site) -> None:
     refused(site, "/admin/creators", 400, "lowercase", creator_key="Mira Gold", creator_name="x")
     refused(site, "/admin/creators", 409, "already exists", creator_key="luna", creator_name="x")
     refused(
-        site, "/admin/creators", 400, "longer than 200", creator_key="z", creator_name="z" * 201
+        site, "/admin/creators", 422, "longer than 200", creator_key="z", creator_name="z" * 201
     )
     refused(site, "/admin/chatters", 409, "already exists", chatter_key="alice", chatter_name="A")
     text_ = refused(

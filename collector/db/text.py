@@ -1,0 +1,79 @@
+"""The one rule for every string that reaches the database.
+
+PostgreSQL refuses a NUL character in text and a string longer than its VARCHAR column;
+neither database can encode an unpaired surrogate (a command-line argument that is not
+UTF-8 reaches Python as one).  SQLite would store the first two, so the rule is checked
+here, at each boundary (API, pages, command line), never left to the database.  Lengths
+are read from the models: the column is the one place a limit is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Column, String, Table
+from sqlalchemy.orm import QueryableAttribute
+
+from collector.errors import DomainError
+
+# NUL and unpaired surrogates: what no text column of either database can hold.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+Columnish = QueryableAttribute[Any] | Column[Any]
+
+
+def length(column: Columnish) -> int | None:
+    """The VARCHAR length of a model's column (None: unbounded or not a string)."""
+    type_ = column.type
+    return type_.length if isinstance(type_, String) else None
+
+
+def problem(value: str, column: Columnish | None = None) -> str | None:
+    """What is wrong with storing (or looking up) ``value`` in ``column``; None: nothing.
+
+    Without a column only the characters are checked (a lookup of a longer value simply
+    finds nothing).
+    """
+    found = _UNSTORABLE.search(value)
+    if found is not None:
+        if found.group() == "\x00":
+            return "must not contain NUL characters"
+        return "is not valid text (it holds unpaired surrogates: not UTF-8)"
+    limit = None if column is None else length(column)
+    if limit is not None and len(value) > limit:
+        return f"is longer than {limit} characters ({len(value)})"
+    return None
+
+
+def check(value: str, field: str, column: Columnish | None = None, *, status: int = 422) -> str:
+    """``value`` unchanged, or a DomainError naming ``field``: the API answers it as JSON,
+    a page shows it beside the form, the command line prints it and exits non-zero."""
+    found = problem(value, column)
+    if found is not None:
+        raise DomainError(
+            f"{field} {found}",
+            status,
+            code="invalid_field",
+            details=[{"field": field, "message": found}],
+        )
+    return value
+
+
+def row_problems(table: Table, row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(column, problem) for every string of a row to insert that its column cannot hold."""
+    found = []
+    for name, value in row.items():
+        if isinstance(value, str):
+            wrong = problem(value, table.c[name])
+            if wrong is not None:
+                found.append((name, wrong))
+    return found
+
+
+def fit(value: str, column: Columnish) -> str:
+    """``value`` cut to its column: only for labels the server composes (an event's source,
+    an audit subject), never for what a caller sent."""
+    limit = length(column)
+    return value if limit is None or len(value) <= limit else value[: limit - 1] + "…"

@@ -1,0 +1,47 @@
+"""The one rule for strings that reach the database: characters and the column's length."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.db import text
+from collector.db.models import ApiToken, Event, User
+from collector.errors import DomainError
+
+
+def test_lengths_come_from_the_models() -> None:
+    assert text.length(User.email) == 254
+    assert text.length(ApiToken.name) == 100
+    assert text.length(Event.amount_minor) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "column", "message"),
+    [
+        ("a\x00b", None, "must not contain NUL characters"),
+        ("Z\udcff", None, "not valid text"),
+        ("x" * 255, User.email, "is longer than 254 characters (255)"),
+    ],
+)
+def test_refused(value: str, column: text.Columnish | None, message: str) -> None:
+    with pytest.raises(DomainError) as caught:
+        text.check(value, "the field", column)
+    assert caught.value.status == 422
+    assert message in caught.value.message and caught.value.message.startswith("the field ")
+    assert caught.value.details == [{"field": "the field", "message": text.problem(value, column)}]
+
+
+def test_accepted_and_fitted() -> None:
+    assert text.check("x" * 254, "email", User.email) == "x" * 254
+    assert text.check("x" * 1000, "a lookup") == "x" * 1000  # no column: no length
+    assert text.fit("api:" + "n" * 100, Event.source) == "api:" + "n" * 95 + "…"
+    assert len(text.fit("api:" + "n" * 100, Event.source)) == 100
+
+
+def test_row_problems_name_each_column() -> None:
+    table = Event.__table__
+    row = {"event_id": "e\x00", "url": "u" * 3000, "rating": 5, "source": "ok"}
+    assert text.row_problems(table, row) == [  # type: ignore[arg-type]
+        ("event_id", "must not contain NUL characters"),
+        ("url", "is longer than 2048 characters (3000)"),
+    ]
