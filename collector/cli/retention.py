@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from collector import files
 from collector.cli.context import actor, get_chatter, now, session_scope
+from collector.errors import DomainError
 from collector.retention import privacy
 from collector.retention.purge import purge
 
@@ -38,9 +40,12 @@ def purge_command(dry_run: bool) -> None:
 
 @click.command("chatter-export")
 @click.argument("key")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def chatter_export(key: str, file: Path) -> None:
-    """Write everything stored about chatter KEY to FILE as JSON ('-': standard output)."""
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def chatter_export(key: str, file: Path, force: bool) -> None:
+    """Write everything stored about chatter KEY to FILE as JSON ('-': standard output).
+
+    The file is readable by its owner only, like a backup: it is personal data."""
     with session_scope(write=False) as session:
         chatter = get_chatter(session, key)
         data = privacy.export(session, chatter, now())
@@ -49,9 +54,11 @@ def chatter_export(key: str, file: Path) -> None:
         click.echo(text, nl=False)
         return
     try:
-        file.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {file}: {exc.strerror}") from None
+        files.check_target(file, force)
+        with files.private_file(file) as partial:
+            partial.write_text(text, encoding="utf-8")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(f"wrote {file}: {len(data['slices'])} slice(s), {len(data['events'])} event(s)")
 
 

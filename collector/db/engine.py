@@ -81,22 +81,24 @@ def _check_writable(path: Path, statement: str) -> None:
     process recovers when the files are writable again.  A change landing inside
     a running transaction can still fault; the check narrows that to its length.
     """
+    problem = _unwritable(path)
+    if problem is not None:
+        raise exc.OperationalError(statement, None, sqlite3.OperationalError(problem))
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why SQLite could not write the database at ``path`` now, or None if it can."""
     for file in (str(path), f"{path}-wal", f"{path}-shm"):
         if os.access(file, os.R_OK | os.W_OK, effective_ids=_EFFECTIVE):
             continue
         if os.path.exists(file):
-            break
+            return f"database file is not writable: {file}"
         # Not there yet: SQLite will create it in the folder.
+        if not os.path.isdir(path.parent):
+            return f"the database's folder does not exist: {path.parent}"
         if not os.access(path.parent, os.W_OK | os.X_OK, effective_ids=_EFFECTIVE):
-            file = str(path.parent)
-            break
-    else:
-        return
-    raise exc.OperationalError(
-        statement,
-        None,
-        sqlite3.OperationalError(f"database file is not writable: {file}"),
-    )
+            return f"the database's folder is not writable: {path.parent}"
+    return None
 
 
 # access(2) with the effective ids when the platform can (what open() will see).

@@ -166,7 +166,11 @@ def agent_settings(db: Session | Connection, chatter_id: int) -> AgentSettings:
     return AgentSettings(
         slice_seconds=int(str(values["slice_seconds"])),
         idle_threshold_seconds=int(str(values["idle_threshold_seconds"])),
-        outbox_max_days=int(str(values["outbox_max_days"])),
+        # Slices older than the retention would be refused (purged_period): the agent keeps
+        # no more than the collector would take.
+        outbox_max_days=min(
+            int(str(values["outbox_max_days"])), int(str(values["retention_slice_days"]))
+        ),
     )
 
 

@@ -70,12 +70,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError) -> Response:
-        # Busy or unreachable database: the client should retry, nothing was stored.
+        # Busy or unreachable database: the client should retry; a write stored nothing.
         log.warning("database unavailable: %s", exc.orig)
+        stored = "" if request.method in ("GET", "HEAD") else "nothing was stored, "
         return error_response(
             503,
             "database_unavailable",
-            "the database is busy or unreachable; nothing was stored, retry later",
+            f"the database is busy or unreachable; {stored}retry later",
             headers={"Retry-After": "2"},
         )
 

@@ -24,8 +24,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -35,6 +33,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from collector import files
 from collector.db import migrate
 from collector.db.engine import configure_engine
 from collector.errors import DomainError
@@ -58,8 +57,8 @@ class Backup:
 def backup(database_url: str, target: Path, *, force: bool = False) -> Backup:
     """Write a consistent copy of the database to ``target`` (mode 0600)."""
     url = make_url(database_url)
-    _check_target(target, force)
-    with _partial(target) as partial:
+    files.check_target(target, force)
+    with files.private_file(target) as partial:
         if url.get_backend_name() == "sqlite":
             revision = _sqlite_backup(_sqlite_path(url, must_exist=True), partial)
         elif url.get_backend_name() == "postgresql":
@@ -94,35 +93,6 @@ def restore(source: Path, database_url: str, *, force: bool = False) -> str:
 
 
 # -- files --------------------------------------------------------------------------------
-
-
-def _check_target(target: Path, force: bool) -> None:
-    if target.is_dir():
-        raise DomainError(f"{target} is a directory: name the backup file")
-    if target.exists() and not force:
-        raise DomainError(f"{target} exists: choose a new name or pass --force to replace it")
-    if not target.parent.is_dir():
-        raise DomainError(f"cannot write {target}: {target.parent} is not a directory")
-
-
-@contextlib.contextmanager
-def _partial(target: Path) -> Iterator[Path]:
-    """A temporary file beside ``target`` that becomes it only if the block succeeds."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    except OSError as exc:
-        raise DomainError(f"cannot write {target}: {exc.strerror}; nothing written") from None
-    os.close(fd)
-    partial = Path(name)
-    try:
-        yield partial
-        os.replace(partial, target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise DomainError(f"cannot write {target}: {exc}; nothing written") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def _backup_kind(source: Path) -> str:

@@ -170,6 +170,7 @@ def export(session: Session, chatter: Chatter, now: dt.datetime) -> dict[str, An
             {
                 "device": uids.get(s.device_id),
                 "start": iso(s.start),
+                "slice_seconds": s.slice_seconds,
                 "duration": s.duration,
                 "active_seconds": s.active_seconds,
                 "input_seconds": s.input_seconds,

@@ -88,12 +88,19 @@ def try_lock(connection: Connection) -> bool:
 
 
 def purge(
-    session: Session, now: dt.datetime, actor: str, *, dry_run: bool = False
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    dry_run: bool = False,
+    audit_idle: bool = True,
 ) -> PurgeReport | None:
     """Purge in the session's write transaction; None when another process is purging.
 
     The caller commits (or, for a dry run, rolls back: the counts are what a real run
-    would delete).  The audit entry is written here, in the same transaction.
+    would delete).  The audit entry is written here, in the same transaction; with
+    ``audit_idle`` false (the scheduled rounds) only a round that changed something
+    leaves one, so every process's hourly no-op does not fill the trail.
     """
     connection = session.connection()
     if not try_lock(connection):
@@ -120,6 +127,7 @@ def purge(
     for part in _chunks(doomed):
         reassignments += connection.execute(delete(SR).where(SR.c.event_id.in_(part))).rowcount
         events += connection.execute(delete(E).where(E.c.id.in_(part))).rowcount
+    moved = (marks.slices, marks.events) != (slice_cut, event_cut)
     watermarks.advance(session, watermarks.SLICES, slice_cut, now)
     watermarks.advance(session, watermarks.EVENTS, event_cut, now)
     report = PurgeReport(
@@ -131,7 +139,8 @@ def purge(
         reassignments_deleted=reassignments,
         dry_run=dry_run,
     )
-    audit.record(session, actor, ACTION, "raw data", now, **report.as_dict())
+    if audit_idle or moved or slices or events or reassignments:
+        audit.record(session, actor, ACTION, "raw data", now, **report.as_dict())
     session.flush()
     return report
 

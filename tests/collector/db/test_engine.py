@@ -25,8 +25,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from collector import create_app
+from collector.cli import main
 from collector.http.database import db
 from tests.agent.conftest import free_port
 from tests.collector.conftest import Agent, Collector
@@ -174,3 +176,12 @@ def test_database_files_made_unwritable_answer_503_and_recover(
         log.close()
         neighbour.close()
         stack.close()
+
+
+def test_a_missing_folder_is_named_as_such(tmp_path: Path) -> None:
+    """IT's first `db upgrade` into a folder not made yet: the message says what to do."""
+    url = f"sqlite:///{tmp_path / 'not-made' / 'collector.db'}"
+    result = CliRunner().invoke(main, ["--database", url, "db", "upgrade"])
+    assert result.exit_code != 0
+    assert f"the database's folder does not exist: {tmp_path / 'not-made'}" in result.output
+    assert not (tmp_path / "not-made").exists()

@@ -24,7 +24,7 @@ def test_enroll_returns_device_key_and_settings(agency: Collector) -> None:
     assert data["settings"] == {
         "slice_seconds": 60,
         "idle_threshold_seconds": 180,
-        "outbox_max_days": 30,
+        "outbox_max_days": 14,  # 30 by default, capped by the 14 days slices are kept
     }
     server_time = dt.datetime.fromisoformat(data["server_time"])
     assert abs((server_time - dt.datetime.now(dt.UTC)).total_seconds()) < 5
@@ -80,3 +80,16 @@ def test_enroll_token_cli_errors(agency: Collector) -> None:
     assert "72h" in bad_ttl.output
     too_long = agency.cli("enroll-token", "alice", "--ttl", "90d", expect=2)
     assert "30 days" in too_long.output
+
+
+def test_an_agent_keeps_no_more_than_the_collector_keeps(agency: Collector) -> None:
+    """Slices older than the retention would be refused: the outbox bound follows it."""
+    agency.cli("settings", "set", "retention_slice_days", "5")
+    token = agency.enroll_token("alice")
+    reply = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["settings"]["outbox_max_days"] == 5
+    agency.cli("settings", "set", "outbox_max_days", "3", "--chatter", "alice")
+    token = agency.enroll_token("alice")
+    reply = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
+    assert reply.json()["settings"]["outbox_max_days"] == 3

@@ -14,14 +14,17 @@ from pathlib import Path
 import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from collector.db import audit
 from collector.db.models import Device
+from collector.http.database import db as database
 from collector.http.metrics import MAINTENANCE_ACTIONS, DatabaseFigures
 from tests.agent.conftest import free_port
 from tests.collector.conftest import Agent, Collector
+from tests.conftest import PG_ADMIN_URL
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[3]
@@ -199,3 +202,31 @@ def test_database_figures_say_when_the_database_is_down(tmp_path: Path) -> None:
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert [s.value for s in families["chattertrack_database_up"].samples] == [0]
     assert set(families) == {"chattertrack_database_up"}
+
+
+def _take_the_database_away(collector: Collector) -> None:
+    """An outage: the database is gone, and the app's pooled connections with it."""
+    url = make_url(collector.database_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(str(url.database))
+        path.rename(path.with_suffix(".gone"))
+        path.mkdir()  # SQLite cannot open a directory: every new connection fails
+    else:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
+        admin.dispose()
+    with collector.app.app_context():
+        database.engine.dispose()
+
+
+def test_a_known_scraper_sees_the_outage(agency: Collector) -> None:
+    token = agency.token("metrics")
+    assert value(scrape(agency, token), "chattertrack_database_up") == 1
+    _take_the_database_away(agency)
+
+    during = scrape(agency, token)  # confirmed before the outage: still let in
+    assert value(during, "chattertrack_database_up") == 0
+    stranger = agency.http.get("/metrics", headers={"Authorization": "Bearer ctk_unknown"})
+    assert stranger.status_code == 503
+    assert stranger.json()["message"] == "the database is busy or unreachable; retry later"

@@ -90,6 +90,10 @@ def test_export_holds_everything_about_the_chatter(
     agent = _alice_everywhere(agency, integration)
     target = tmp_path / "alice.json"
     assert "wrote" in agency.cli("chatter-export", "alice", str(target)).output
+    assert target.stat().st_mode & 0o777 == 0o600  # personal data: its owner's only
+    again = agency.cli("chatter-export", "alice", str(target), expect=1)
+    assert "exists" in again.output and "--force" in again.output
+    agency.cli("chatter-export", "alice", str(target), "--force")
     raw = target.read_text(encoding="utf-8")
     data = json.loads(raw)
     assert agent.secret not in raw and "scrypt" not in raw  # no secrets, no hashes
