@@ -17,6 +17,7 @@ from collector.db import audit, locks, retention, text
 from collector.db.models import Chatter, Event, SaleReassignment
 from collector.errors import DomainError
 from collector.stats import facts, rollups
+from shared.protocol import format_time
 
 SALE_TYPES = ("ppv_purchase", "tip")
 
@@ -51,7 +52,7 @@ def reassign(
     if closed is not None and sale.occurred_at < closed:
         # Its period's sums are closed (kept as they were when its raw rows were purged).
         raise DomainError(
-            f"sale {event_id!r} is before {closed.isoformat()}, a purged period: its "
+            f"sale {event_id!r} is before {format_time(closed)}, a purged period: its "
             "totals are final",
             422,
         )

@@ -21,7 +21,7 @@ from collector.errors import ApiError
 from collector.stats import facts, rollups
 from shared import events as wire
 from shared.money import AmountError, parse_amount
-from shared.protocol import problem_text
+from shared.protocol import format_time, problem_text
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -146,7 +146,7 @@ def prepare(
             )
         elif closed is not None and _purged(ev, closed):
             problems.append(
-                f"occurred_at {ev.occurred_at.isoformat()} is before {closed.isoformat()}, "
+                f"occurred_at {ev.occurred_at.isoformat()} is before {format_time(closed)}, "
                 "where raw events have been purged (retention_event_days)"
             )
         row = {
@@ -231,13 +231,15 @@ def _purged(ev: wire.Event, closed: dt.datetime) -> bool:
 def _refuse_purged(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """The same rule under the lock a purge holds, for a purge that committed meanwhile."""
     closed = retention.watermarks(connection).events
-    old = [r["event_id"] for r in rows if closed is not None and r["occurred_at"] < closed]
+    if closed is None:
+        return
+    old = [r["event_id"] for r in rows if r["occurred_at"] < closed]
     if old:
         raise ApiError(
             422,
             "purged_period",
-            f"{len(old)} event(s) fall before {closed}, purged while this request ran; "
-            "nothing was stored",
+            f"{len(old)} event(s) fall before {format_time(closed)}, purged while this request "
+            "ran; nothing was stored",
             [{"id": i} for i in old[:100]],
         )
 

@@ -32,6 +32,7 @@ from shared.protocol import (
     HeartbeatBatch,
     HeartbeatReply,
     Problem,
+    format_time,
     problem_text,
     validate_batch,
 )
@@ -171,7 +172,7 @@ def _refuse_purged(connection: Connection, batch: HeartbeatBatch) -> None:
         return
     # Named like validate_batch's problems, so the agent parks just these slices.
     old = [
-        Problem(f"heartbeats[{i}].start", f"before {closed.isoformat()}: a purged period")
+        Problem(f"heartbeats[{i}].start", f"before {format_time(closed)}: a purged period")
         for i, hb in enumerate(batch.heartbeats)
         if hb.start < closed
     ]
@@ -179,7 +180,7 @@ def _refuse_purged(connection: Connection, batch: HeartbeatBatch) -> None:
         raise ApiError(
             422,
             "purged_period",
-            f"{len(old)} slice(s) start before {closed.isoformat()}, where raw slices have "
+            f"{len(old)} slice(s) start before {format_time(closed)}, where raw slices have "
             "been purged (retention_slice_days); nothing was stored",
             [p.as_dict() for p in old[:MAX_PROBLEMS_LISTED]],
         )
