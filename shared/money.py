@@ -65,7 +65,7 @@ def parse_amount(value: object, exponent: int) -> int:
         else:
             kind = type(value).__name__
         raise AmountError(f'must be a decimal string such as "12.50", not {kind}')
-    if not _AMOUNT.match(value):
+    if not _AMOUNT.fullmatch(value):  # match() would let '5.00\n' through ($)
         raise AmountError(f'"{value}" is not a decimal amount such as "12.50"')
     amount = Decimal(value)
     if amount >= MAX_MAJOR_UNITS:

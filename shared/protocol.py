@@ -184,7 +184,12 @@ def validate_batch(batch: HeartbeatBatch, *, slice_seconds: int, now: dt.datetim
         def bad(field: str, message: str, where: str = where) -> None:
             problems.append(Problem(f"{where}.{field}", message))
 
-        start = hb.start.astimezone(UTC)
+        try:  # 9999-12-31T23:59:00Z or 0001-01-01T00:59:00+01:00 leave datetime's range
+            start = hb.start.astimezone(UTC)
+            end = start + dt.timedelta(seconds=hb.duration)
+        except OverflowError:
+            bad("start", f"{hb.start.isoformat()} is out of range")
+            continue
         if start.microsecond or int(start.timestamp()) % slice_seconds:
             bad("start", f"{format_time(start)} is not aligned to {slice_seconds}-second slices")
         if not 1 <= hb.duration <= MAX_SLICE_DURATION:
@@ -213,7 +218,7 @@ def validate_batch(batch: HeartbeatBatch, *, slice_seconds: int, now: dt.datetim
                 f"{hb.mouse_events} in {hb.duration} s is implausible "
                 f"(more than {MAX_MOUSE_EVENTS_PER_SECOND} a second)",
             )
-        if start + dt.timedelta(seconds=hb.duration) > latest_end:
+        if end > latest_end:
             bad(
                 "start", f"{format_time(start)} ends in the future (server time {format_time(now)})"
             )

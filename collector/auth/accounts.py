@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import zlib
 from dataclasses import dataclass
 
@@ -177,3 +178,14 @@ def finish_attempt(session: Session, attempt: Attempt, matches: bool, now: dt.da
 def end_sessions(user: User) -> None:
     """Every session of this account ends, here and in every other browser."""
     user.session_epoch += 1
+
+
+def retire(user: User, email: str) -> None:
+    """Switch the account off for good under another email (an erased chatter's login).
+
+    The row stays so its id is never handed out again: sessions name their account by id.
+    """
+    user.email = email
+    user.password_hash = generate_password_hash(secrets.token_urlsafe(32))  # unknowable
+    user.active, user.last_login_at = False, None
+    end_sessions(user)

@@ -120,4 +120,7 @@ def parse_duration(text: str) -> dt.timedelta:
     match = _DURATION.match(text.lower())
     if not match:
         raise click.BadParameter(f"{text!r}: write a duration such as 90m, 72h or 7d")
-    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise click.BadParameter(f"{text!r} is longer than any duration can be") from None

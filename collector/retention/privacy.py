@@ -7,8 +7,11 @@ the agency's currency, and never a secret (signing secrets, token and password h
 ``erase`` removes their personal data and pseudonymises what the agency must keep: the
 chatter row stays under a random pseudonym so the agency's sales (events credited to
 them, sales rollups, creator totals) are unchanged; their devices, keys, slices, activity
-sums, logins, API tokens, enrollment tokens and own settings are deleted; audit entries
-naming them are rewritten with the pseudonym.
+sums, enrollment tokens, failed logins and own settings are deleted; their logins and API
+tokens stay as rows, pseudonymised and switched off (deactivated, every session ended;
+revoked), because ids must never be handed out again (SQLite reuses the highest deleted
+id, and a session or a `revoke-token ID` names a row by its id); audit entries naming them
+are rewritten with the pseudonym.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from collector.auth import accounts
 from collector.db import audit
 from collector.db.base import iso
 from collector.db.buckets import from_epoch, unpack
@@ -131,6 +135,15 @@ def export(session: Session, chatter: Chatter, now: dt.datetime) -> dict[str, An
                 "active": u.active,
                 "created_at": iso(u.created_at),
                 "last_login_at": iso(u.last_login_at),
+                # Failed logins are kept briefly (they are what limits guessing).
+                "failed_logins": [
+                    {"at": iso(f.at), "address": f.address}
+                    for f in session.scalars(
+                        select(LoginFailure)
+                        .where(LoginFailure.email == u.email)
+                        .order_by(LoginFailure.at, LoginFailure.id)
+                    )
+                ],
             }
             for u in users
         ],
@@ -354,20 +367,30 @@ def erase(session: Session, chatter: Chatter, actor: str, now: dt.datetime) -> E
         session.execute(delete(DeviceKey).where(DeviceKey.device_id.in_(device_ids)))
     )
     devices = _rowcount(session.execute(delete(Device).where(Device.id.in_(device_ids))))
-    tokens = _rowcount(session.execute(delete(ApiToken).where(ApiToken.chatter_id == cid)))
     for email in emails:
         session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    logins = _rowcount(session.execute(delete(User).where(User.chatter_id == cid)))
     own = _rowcount(session.execute(delete(Setting).where(Setting.scope == scope_for(chatter))))
 
     pseudonym = f"erased-{secrets.token_hex(5)}"
     chatter.key, chatter.name, chatter.active = pseudonym, ERASED_NAME, False
-    replaced = {old_key: pseudonym, old_name: ERASED_NAME, **{e: pseudonym for e in emails}}
+    for user in users:
+        accounts.retire(user, f"{pseudonym}-{user.id}@erased.invalid")
+    tokens = session.scalars(select(ApiToken).where(ApiToken.chatter_id == cid)).all()
+    token_names = [t.name for t in tokens]
+    for token in tokens:
+        token.name = pseudonym
+        token.revoked_at = token.revoked_at or now
+    replaced = {
+        old_key: pseudonym,
+        old_name: ERASED_NAME,
+        **{e: pseudonym for e in emails},
+        **{n: pseudonym for n in token_names},
+    }
     rewritten = 0
     for entry in session.scalars(
         select(AuditEntry).where(
             or_(
-                AuditEntry.subject.in_([old_key, *emails]),
+                AuditEntry.subject.in_([old_key, *emails, *token_names]),
                 AuditEntry.actor.in_(emails),
             )
         )
@@ -388,8 +411,8 @@ def erase(session: Session, chatter: Chatter, actor: str, now: dt.datetime) -> E
         device_keys=device_keys,
         slices=slices,
         activity_rows=activity,
-        logins=logins,
-        api_tokens=tokens,
+        logins=len(users),
+        api_tokens=len(tokens),
         enrollment_tokens=enrollment,
         settings=own,
         audit_entries_rewritten=rewritten,

@@ -40,6 +40,7 @@ def test_parse(text: str, exponent: int, minor: int) -> None:
         ("01", "not a decimal"),
         ("NaN", "not a decimal"),
         ("10000000000", "too large"),
+        ("5.00\n", "not a decimal"),
     ],
 )
 def test_refuse(value: object, message: str) -> None:

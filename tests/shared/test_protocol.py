@@ -128,3 +128,22 @@ def test_nul_and_integers_beyond_the_columns_are_refused_on_decode() -> None:
     for field, value in (("seq", INT64_MAX + 1), ("keystrokes", 2**31), ("duration", -(2**31) - 1)):
         with pytest.raises(msgspec.ValidationError, match=f"`\\$.{field}`"):
             msgspec.convert({**beat, field: value}, Heartbeat)
+
+
+def test_starts_at_the_ends_of_time_are_problems_not_errors() -> None:
+    edges = ("9999-12-31T23:59:00Z", "9999-12-31T23:59:00-01:00", "0001-01-01T00:59:00+01:00")
+    for edge in edges:
+        beat = msgspec.convert(
+            {
+                "seq": 1,
+                "start": edge,
+                "duration": 60,
+                "active_seconds": 0,
+                "input_seconds": 0,
+                "keystrokes": 0,
+                "mouse_events": 0,
+            },
+            Heartbeat,
+        )
+        problems = validate_batch(batch(beat), slice_seconds=60, now=NOW)
+        assert [p.field for p in problems] == ["heartbeats[0].start"], edge

@@ -80,6 +80,8 @@ def test_enroll_token_cli_errors(agency: Collector) -> None:
     assert "72h" in bad_ttl.output
     too_long = agency.cli("enroll-token", "alice", "--ttl", "90d", expect=2)
     assert "30 days" in too_long.output
+    beyond = agency.cli("enroll-token", "alice", "--ttl", "99999999999h", expect=2)
+    assert "longer than any duration" in beyond.output
 
 
 def test_an_agent_keeps_no_more_than_the_collector_keeps(agency: Collector) -> None:

@@ -261,3 +261,14 @@ def test_the_largest_seq_is_stored(agent: Agent, agency: Collector) -> None:
 def test_queue_counts_are_bounded(agent: Agent, agency: Collector, queued: int) -> None:
     reply = agent.send(agent.slices(1), queue={"queued": queued})
     assert "queued" in json_error(reply, 422)["message"]
+
+
+@pytest.mark.parametrize(
+    "start", ["9999-12-31T23:59:00Z", "9999-12-31T23:59:00-01:00", "0001-01-01T00:59:00+01:00"]
+)
+def test_a_start_at_the_ends_of_time_is_a_422(agent: Agent, agency: Collector, start: str) -> None:
+    reply = agent.send([{**agent.slices(1)[0], "start": start}])
+    problems = json_error(reply, 422)["details"]
+    assert [p["field"] for p in problems] == ["heartbeats[0].start"]
+    assert "out of range" in problems[0]["message"]
+    assert rows(agency, "slices") == 0

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select, text
 
 from collector.db.models import AuditEntry, Chatter, Device, DeviceKey, Event, Slice, User
 from collector.http.database import db
+from tests.collector.auth.test_accounts import login
 from tests.collector.conftest import Agent, Collector
 from tests.collector.ingest.test_events import ev
 
@@ -212,3 +213,28 @@ def test_bad_keys_change_nothing(agency: Collector, tmp_path: Path) -> None:
     unwritable = agency.cli("chatter-export", "alice", str(tmp_path / "no" / "x.json"), expect=1)
     assert "cannot write" in unwritable.output
     assert _all_text(agency) == before
+
+
+def test_an_erased_chatters_session_never_becomes_someone_elses(agency: Collector) -> None:
+    """SQLite hands out the highest deleted id again: a deleted login's id, named by an
+    open session, would log that browser in as the next account made (an admin here)."""
+    agency.app.config["SESSION_COOKIE_SECURE"] = False  # the test client speaks plain HTTP
+    password = "a-long-password-1"
+    agency.cli("add-user", "carol@example.test", "--role", "chatter", "--chatter", "alice",
+               input=f"{password}\n")  # fmt: skip
+    carol = agency.http
+    assert login(carol, "carol@example.test", password).status_code == 302
+    assert carol.get("/").status_code == 302  # to her own page
+    agency.cli("chatter-erase", "alice", "--yes")
+    assert carol.get("/admin/users").headers["location"].startswith("/login")
+
+    agency.cli("add-user", "new-admin@example.test", "--role", "admin", input=f"{password}\n")
+    for path in ("/admin/users", "/stats"):
+        reply = carol.get(path)
+        assert reply.status_code == 302 and reply.headers["location"].startswith("/login"), path
+    # The erased login stays, switched off, under the pseudonym: no id is freed.
+    with agency.app.app_context():
+        emails = set(db.session.scalars(select(User.email)))
+    assert "carol@example.test" not in emails and "new-admin@example.test" in emails
+    assert any(e.startswith("erased-") and e.endswith("@erased.invalid") for e in emails)
+    assert login(carol, "carol@example.test", password).status_code == 401
