@@ -42,7 +42,10 @@ def backup(state: CliState, file: Path, force: bool) -> None:
 def restore(state: CliState, file: Path, force: bool) -> None:
     """Restore a backup FILE into the database (--database), then upgrade its schema.
 
-    The database must be new or empty unless --force is given.
+    The database must be new or empty unless --force is given.  The backup may hold only
+    the collector's own tables and indexes at its schema revision: a backup carrying
+    anything else (a trigger, a view, a function, another table) is refused, nothing
+    restored.  A new SQLite database is created readable by its owner only.
     """
     url = _url(state)
     try:

@@ -15,15 +15,27 @@ non-empty one), checks first that the file is a ChatterTrack backup this collect
 understands, and then upgrades the restored database to the newest schema.  A failed
 backup or restore writes nothing: the backup is written under a temporary name and
 renamed when complete; a restore is one transaction.
+
+A backup file is untrusted input: a crafted one could carry a trigger, a view or a
+function that runs later with the collector's rights.  So a restore accepts only the
+objects the collector's own migrations create at the backup's schema revision.  The
+expected set is computed, not listed: the migrations are run on a scratch in-memory
+SQLite database up to that revision.  SQLite: the copy's ``sqlite_master`` must hold
+exactly those tables and indexes (no trigger, no view).  PostgreSQL: every entry of the
+archive's table of contents (``pg_restore --list``) must be of a kind a dump of our schema
+holds and name one of our tables, their sequences or our indexes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -124,6 +136,35 @@ def _known_revision(revision: str | None, source: Path) -> str:
     return revision
 
 
+@functools.cache
+def _expected_schema(revision: str) -> frozenset[tuple[str, str, str]]:
+    """(type, name, table) of every table and index our migrations make up to ``revision``.
+
+    Computed by migrating a scratch in-memory SQLite database, so it is exactly what the
+    migrations create, for every revision, without a list to keep in step by hand.
+    """
+    engine = create_engine("sqlite://")
+    try:
+        with engine.begin() as connection:
+            migrate.upgrade(connection, revision)
+            rows = connection.exec_driver_sql(
+                "SELECT type, name, tbl_name FROM sqlite_master"
+            ).all()
+    finally:
+        engine.dispose()
+    return frozenset((str(t), str(n), str(tb)) for t, n, tb in rows)
+
+
+def _refuse_unexpected(source: Path, unexpected: list[str]) -> None:
+    if unexpected:
+        shown = ", ".join(sorted(unexpected)[:20])
+        more = f" and {len(unexpected) - 20} more" if len(unexpected) > 20 else ""
+        raise DomainError(
+            f"{source} holds objects the collector's schema does not: {shown}{more}; "
+            "refused, nothing restored"
+        )
+
+
 # -- SQLite -------------------------------------------------------------------------------
 
 
@@ -164,6 +205,27 @@ def _sqlite_backup(source: Path, partial: Path) -> str:
     return revision
 
 
+# Made by SQLite itself, depending on the data (AUTOINCREMENT) or on ANALYZE.
+_SQLITE_INTERNAL = {
+    ("table", "sqlite_sequence"),
+    ("table", "sqlite_stat1"),
+    ("table", "sqlite_stat4"),
+}
+
+
+def _sqlite_schema_problems(copy: sqlite3.Connection, revision: str) -> list[str]:
+    rows = copy.execute("SELECT type, name, tbl_name FROM sqlite_master").fetchall()
+    present = {(str(t), str(n), str(tb)) for t, n, tb in rows}
+    expected = _expected_schema(revision)
+    problems = [
+        f"{kind} {name}"
+        for kind, name, table in present - expected
+        if (kind, name) not in _SQLITE_INTERNAL
+    ]
+    problems += [f"missing {kind} {name}" for kind, name, _ in expected - present]
+    return problems
+
+
 def _sqlite_restore(source: Path, target: Path, force: bool) -> None:
     try:
         src = _connect(source, "ro")
@@ -173,20 +235,59 @@ def _sqlite_restore(source: Path, target: Path, force: bool) -> None:
     with contextlib.closing(src):
         if check != "ok":
             raise DomainError(f"{source} is damaged: {check}")
-        _known_revision(_sqlite_revision(src), source)
+        revision = _known_revision(_sqlite_revision(src), source)
         existed = target.exists()
         if existed:
             _refuse_non_empty_sqlite(target, force)
         elif not target.parent.is_dir():
             raise DomainError(f"cannot create {target}: {target.parent} is not a directory")
-        try:
-            with contextlib.closing(sqlite3.connect(target, timeout=10)) as dst:
-                # One step, one write transaction on the target: all or nothing.
-                src.backup(dst)
-        except sqlite3.Error as exc:
-            if not existed:
-                target.unlink(missing_ok=True)
-            raise DomainError(f"restore into {target} failed: {exc}; nothing restored") from None
+        if existed:
+            # The checked copy goes into the existing file in one write transaction, so
+            # the file keeps its identity (a collector may hold it open) and its mode.
+            with tempfile.TemporaryDirectory(prefix="chattertrack-restore-") as scratch:
+                copy = Path(scratch) / "restore.db"
+                with contextlib.closing(_checked_copy(src, copy, source, revision)) as checked:
+                    _copy_into(checked, target)
+        else:
+            # A new database: the checked copy (0600, like a backup) is renamed into place.
+            with files.private_file(target) as partial:
+                _checked_copy(src, partial, source, revision).close()
+
+
+def _checked_copy(
+    src: sqlite3.Connection, copy: Path, source: Path, revision: str
+) -> sqlite3.Connection:
+    """Copy ``src`` to ``copy`` and check the copy, which is what gets restored: a file
+    changed after the first look cannot slip anything past the check."""
+    try:
+        checked = sqlite3.connect(copy, timeout=10)
+    except sqlite3.Error as exc:
+        raise DomainError(f"restore failed: {exc}; nothing restored") from None
+    try:
+        src.backup(checked)
+        checked.execute("PRAGMA trusted_schema = OFF")
+        status = checked.execute("PRAGMA quick_check").fetchone()[0]
+        if status != "ok":
+            raise DomainError(f"{source} is damaged: {status}")
+        if _sqlite_revision(checked) != revision:
+            raise DomainError(f"{source} changed while it was read; nothing restored")
+        _refuse_unexpected(source, _sqlite_schema_problems(checked, revision))
+    except sqlite3.Error as exc:
+        checked.close()
+        raise DomainError(f"{source} is not a readable SQLite backup ({exc})") from None
+    except BaseException:
+        checked.close()
+        raise
+    return checked
+
+
+def _copy_into(checked: sqlite3.Connection, target: Path) -> None:
+    try:
+        with contextlib.closing(sqlite3.connect(target, timeout=10)) as dst:
+            # One step, one write transaction on the target: all or nothing.
+            checked.backup(dst)
+    except sqlite3.Error as exc:
+        raise DomainError(f"restore into {target} failed: {exc}; nothing restored") from None
 
 
 def _refuse_non_empty_sqlite(target: Path, force: bool) -> None:
@@ -259,9 +360,74 @@ def _dump_revision(archive: Path, env: dict[str, str]) -> str | None:
     return None
 
 
+# Every kind of entry a pg_dump of our schema holds (tests/collector/maintenance/
+# test_backup.py derives it from a real dump), with how many names follow the schema:
+# a constraint or a column default is named by its table and its own name.
+_PG_ENTRY_KINDS = {
+    "TABLE": 1,
+    "TABLE DATA": 1,
+    "SEQUENCE": 1,
+    "SEQUENCE OWNED BY": 1,
+    "SEQUENCE SET": 1,
+    "DEFAULT": 2,
+    "CONSTRAINT": 2,
+    "FK CONSTRAINT": 2,
+    "INDEX": 1,
+}
+# "<id>; <catalog oid> <oid> <kind> <schema> <names...> <owner>"
+_PG_ENTRY = re.compile(r"^\d+;\s+\d+\s+\d+\s+(?P<rest>.*)$")
+
+
+def _pg_entry_problem(line: str, tables: set[str], indexes: set[str]) -> str | None:
+    """What is wrong with one ``pg_restore --list`` line, or None if it is ours."""
+    match = _PG_ENTRY.match(line)
+    if match is None:
+        return f"unreadable entry {line!r}"
+    rest = match["rest"]
+    # Longest kinds first: "SEQUENCE OWNED BY" before "SEQUENCE".
+    for kind in sorted(_PG_ENTRY_KINDS, key=len, reverse=True):
+        if rest.startswith(kind + " "):
+            break
+    else:
+        return rest.rsplit(" ", 1)[0] if " " in rest else rest
+    words = rest[len(kind) + 1 :].split()
+    names = words[1 : 1 + _PG_ENTRY_KINDS[kind]]
+    described = f"{kind} {' '.join(words[:-1])}"
+    if len(names) != _PG_ENTRY_KINDS[kind]:
+        return described
+    name = names[0]
+    if kind in ("TABLE", "TABLE DATA", "DEFAULT", "CONSTRAINT", "FK CONSTRAINT"):
+        ours = name in tables
+    elif kind == "INDEX":
+        ours = name in indexes
+    else:  # a sequence: <table>_<column>_seq, made for a serial column
+        ours = name.endswith("_seq") and any(name.startswith(f"{t}_") for t in tables)
+    return None if ours else described
+
+
+def _pg_archive_problems(source: Path, env: dict[str, str], revision: str) -> list[str]:
+    listing = _run(
+        [_client("pg_restore"), "--list", str(source)],
+        env,
+        f"{source} is not a readable pg_dump archive",
+    )
+    expected = _expected_schema(revision)
+    tables = {n for t, n, _ in expected if t == "table" and not n.startswith("sqlite_")}
+    indexes = {n for t, n, _ in expected if t == "index" and not n.startswith("sqlite_")}
+    problems = []
+    for line in listing.splitlines():
+        if not line.strip() or line.startswith(";"):
+            continue  # the header, and entries the archive marks as not to restore
+        problem = _pg_entry_problem(line, tables, indexes)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
 def _pg_restore(source: Path, url: URL, force: bool) -> None:
     dbname, env = _libpq(url)
-    _known_revision(_dump_revision(source, env), source)
+    revision = _known_revision(_dump_revision(source, env), source)
+    _refuse_unexpected(source, _pg_archive_problems(source, env, revision))
     engine = create_engine(url)
     try:
         with engine.connect() as connection:

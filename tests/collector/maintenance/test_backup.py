@@ -32,6 +32,7 @@ from collector.cli import main as cli_main
 from collector.db import migrate
 from collector.db.engine import configure_engine
 from collector.http.database import db
+from collector.maintenance import backup as backups
 from collector.maintenance.upgrade import upgrade
 from shared.protocol import format_time
 from tests.agent.conftest import _healthy, free_port, wait_for
@@ -453,3 +454,123 @@ def test_postgres_backup_without_pg_dump_says_so(
     code, output = cli(PG_ADMIN_URL, "backup", str(tmp_path / "b.dump"))
     assert code == 1 and "pg_dump is not on PATH" in output and "postgresql-client" in output
     assert listing(tmp_path) == []
+
+
+# -- crafted backups ---------------------------------------------------------------------------
+
+# Objects a crafted backup carries, per backend, and how the refusal names them.
+CRAFTED = {
+    "sqlite": (
+        [
+            "CREATE TRIGGER evil AFTER INSERT ON slices BEGIN "
+            "UPDATE users SET role = 'admin' WHERE email = 'mgr@x.test'; END",
+            "CREATE TABLE extra (x)",
+            "CREATE VIEW peek AS SELECT * FROM users",
+            "CREATE INDEX ix_evil ON slices (seq)",
+        ],
+        ["trigger evil", "table extra", "view peek", "index ix_evil"],
+    ),
+    "postgresql": (
+        [
+            "CREATE FUNCTION evil() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$BEGIN COPY (SELECT 1) TO PROGRAM 'true'; RETURN NEW; END$$",
+            "CREATE TRIGGER evil AFTER INSERT ON slices FOR EACH ROW EXECUTE FUNCTION evil()",
+            "CREATE TABLE extra (x integer)",
+            "CREATE VIEW peek AS SELECT * FROM users",
+            "CREATE INDEX ix_evil ON slices (seq)",
+        ],
+        [
+            "FUNCTION public evil()",
+            "TRIGGER public slices evil",
+            "TABLE public extra",
+            "VIEW public peek",
+            "INDEX public ix_evil",
+        ],
+    ),
+}
+
+
+def test_restore_refuses_a_backup_holding_objects_of_its_own(
+    agency: Collector, new_database: NewDatabase, tmp_path: Path
+) -> None:
+    backend = make_url(agency.database_url).get_backend_name()
+    good = tmp_path / "good.backup"
+    assert cli(agency.database_url, "backup", str(good))[0] == 0
+    statements, named = CRAFTED[backend]
+    engine = create_engine(agency.database_url)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    crafted = tmp_path / "crafted.backup"
+    assert cli(agency.database_url, "backup", str(crafted))[0] == 0
+
+    target = new_database()
+    before = listing(tmp_path)
+    code, output = cli(target, "restore", str(crafted))
+    assert code == 1 and "refused, nothing restored" in output, output
+    assert "Traceback" not in output
+    for name in named:
+        assert name in output, (name, output)
+    assert listing(tmp_path) == before  # no database, no partial file left behind
+    if backend == "postgresql":
+        assert counts(target) == {}
+
+    # The real backup restores, a new SQLite file readable by its owner only.
+    code, output = cli(target, "restore", str(good))
+    assert code == 0, output
+    assert set(counts(target)) == set(counts(agency.database_url)) - {"extra"}
+    if backend == "sqlite":
+        assert Path(make_url(target).database or "").stat().st_mode & 0o777 == 0o600
+        with contextlib.closing(sqlite3.connect(make_url(target).database or "")) as conn:
+            kinds = {row[0] for row in conn.execute("SELECT type FROM sqlite_master")}
+        assert kinds == {"table", "index"}
+
+
+def test_force_restore_refuses_a_crafted_backup_and_keeps_the_database(
+    agency: Collector, tmp_path: Path
+) -> None:
+    backend = make_url(agency.database_url).get_backend_name()
+    statements, _ = CRAFTED[backend]
+    other = tmp_path / "crafted.backup"
+    engine = create_engine(agency.database_url)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    assert cli(agency.database_url, "backup", str(other))[0] == 0
+    before = counts(agency.database_url)
+    code, output = cli(agency.database_url, "restore", "--force", str(other))
+    assert code == 1 and "refused, nothing restored" in output, output
+    assert counts(agency.database_url) == before
+
+
+def _dump_kinds(dump: Path) -> set[str]:
+    """The entry kinds in a custom-format archive, read from ``pg_restore --list``."""
+    done = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    kinds = set()
+    for line in done.stdout.splitlines():
+        if line.startswith(";") or not line.strip():
+            continue
+        words = line.split()[3:]
+        kinds.add(" ".join(words[: words.index("public")]))
+    return kinds
+
+
+def test_a_real_backup_holds_exactly_what_restore_accepts(
+    agency: Collector, tmp_path: Path
+) -> None:
+    """PostgreSQL: the entry kinds restore accepts are exactly those of a real dump of a
+    migrated database with data, and the dump passes the check.  SQLite: the expected
+    schema is exactly what the migrations made in the collector's database."""
+    real = tmp_path / "real.backup"
+    assert cli(agency.database_url, "backup", str(real))[0] == 0
+    head = migrate.head() or ""
+    if make_url(agency.database_url).get_backend_name() == "postgresql":
+        assert _dump_kinds(real) == set(backups._PG_ENTRY_KINDS)
+        assert backups._pg_archive_problems(real, dict(os.environ), head) == []
+    else:
+        with contextlib.closing(sqlite3.connect(real)) as conn:
+            made = set(conn.execute("SELECT type, name, tbl_name FROM sqlite_master"))
+        assert backups._expected_schema(head) == made
