@@ -54,6 +54,9 @@ def prepare_database(url: str, devices: int) -> Credentials:
     """Schema, one creator and chatter, ``devices`` enrollment tokens, an integration token."""
     cli(url, "db", "upgrade")
     cli(url, "settings", "set", "currency", "USD")
+    # The backlog scenarios replay up to 34 days of slices (the protocol's 35-day window);
+    # the default slice retention (14 days) would refuse the older ones as purged.
+    cli(url, "settings", "set", "retention_slice_days", "35")
     cli(url, "add-creator", CREATOR, "--name", "Luna Bench")
     cli(url, "add-chatter", CHATTER, "--name", "Alice Bench", "--creator", CREATOR)
     # Each CLI call is a Python start-up; two at a time halves the wait on two cores.
