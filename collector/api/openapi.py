@@ -349,8 +349,9 @@ def _state_server_rules(components: dict[str, Any]) -> None:
         "active_seconds + paused_seconds and input_seconds at most duration; at most "
         f"{protocol.MAX_KEYSTROKES_PER_SECOND} keystrokes and "
         f"{protocol.MAX_MOUSE_EVENTS_PER_SECOND} mouse events a second; start and seq "
-        "unique in the batch; the slice overlaps no slice the device stored before "
-        "(code overlapping_slices, details name both); it is not older than the retention "
+        "unique in the batch; the slice overlaps no slice stored before by any device of "
+        "the same chatter, unless both have the same start and length (code "
+        "overlapping_slices, details name both); it is not older than the retention "
         "purge's cut (code purged_period, named as heartbeats[i].start)."
     )
 

@@ -180,7 +180,8 @@ class Setting(Base):
 class Slice(Base):
     """One heartbeat slice of ``[start, start + slice_seconds)``, unique per (device, start).
 
-    A device's slices never overlap (collector/ingest/overlaps.py refuses those that would).
+    A chatter's slices never overlap unless they are the same slot, same start and length
+    (collector/ingest/overlaps.py refuses those that would).
     """
 
     __tablename__ = "slices"

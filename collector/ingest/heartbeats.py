@@ -106,13 +106,16 @@ def store_batch(
     """Insert the batch's new slices and note the device's health, in one transaction."""
     length = settings.slice_seconds if batch.slice_seconds is None else batch.slice_seconds
     if batch.heartbeats:
-        # One batch of a device at a time from here on: two racing batches (through any
-        # process) must each see the other's slices before deciding they overlap nothing.
-        locks.serialise(connection, locks.SLICES, caller.device_id)
+        # One batch of a chatter's devices at a time from here on: two racing batches
+        # (of any of its devices, through any process) must each see the other's slices
+        # before deciding they overlap nothing.
+        locks.serialise(connection, locks.SLICES, caller.chatter_id)
         spans = [
             overlaps.Span(hb.start.astimezone(dt.UTC), length, hb.seq) for hb in batch.heartbeats
         ]
-        overlaps.refuse_overlaps(connection, caller.device_id, spans, batch.batch_id)
+        overlaps.refuse_overlaps(
+            connection, caller.chatter_id, caller.device_id, spans, batch.batch_id
+        )
     rows = [
         {
             "device_id": caller.device_id,

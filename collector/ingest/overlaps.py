@@ -1,11 +1,15 @@
-"""A device's slices never overlap: the check a batch passes before it is stored.
+"""A chatter's slices overlap only in one slot: the check a batch passes before it is stored.
 
 A device uses one slice length at a time and a new length starts on a boundary of
 both, so a slice that overlaps one already stored is manufactured time (a 60 s slice
-plus 59 one-second slices made 119 s of one minute).  Every allowed length divides
-60, so a stored slice that overlaps ``[start, end)`` starts after ``start - 60 s``:
-one range query per run of the batch on the (device_id, start) index finds every
-candidate, whatever the size of the device's history.
+plus 59 one-second slices made 119 s of one minute).  The same holds across a
+chatter's devices: activity counts the most of the chatter's slices per slice start,
+which is right only when overlapping slices share start and length (the same slot:
+two computers online at once count once).  So a slice may overlap a stored slice of
+the same chatter only when both are the same slot.  Every allowed length divides 60,
+so a stored slice that overlaps ``[start, end)`` starts after ``start - 60 s``: one
+range query per run of the batch on the (chatter_id, start) index finds every
+candidate, whatever the size of the chatter's history.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ _NAMED_PER_SLICE = 10
 
 @dataclass(frozen=True, slots=True, order=True)
 class Span:
-    """Where a slice lies: ``[start, start + seconds)``; ``seq`` tells a re-send."""
+    """Where a slice lies: ``[start, start + seconds)``; ``seq`` tells a re-send,
+    ``device`` whose it is (0 for a slice of the batch: the sending device's)."""
 
     start: dt.datetime
     seconds: int
     seq: int
+    device: int = 0
 
     @property
     def end(self) -> dt.datetime:
@@ -43,6 +49,9 @@ class Span:
 
     def overlaps(self, other: Span) -> bool:
         return self.start < other.end and other.start < self.end
+
+    def same_slot(self, other: Span) -> bool:
+        return self.start == other.start and self.seconds == other.seconds
 
     def resends(self, stored: Span) -> bool:
         """The same slice again: same start and length (or same seq, for rows from
@@ -67,44 +76,52 @@ def ranges_of(spans: Sequence[Span]) -> list[tuple[dt.datetime, dt.datetime]]:
     return merged
 
 
-def near_query(device_id: int, ranges: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
-    """Slices of the device starting inside any of the ranges: index range scans only."""
-    return select(S.c.start, S.c.slice_seconds, S.c.seq).where(
-        S.c.device_id == device_id,
+def near_query(chatter_id: int, ranges: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
+    """Slices of the chatter starting inside any of the ranges: index range scans only."""
+    return select(S.c.start, S.c.slice_seconds, S.c.seq, S.c.device_id).where(
+        S.c.chatter_id == chatter_id,
         or_(*(and_(S.c.start > low, S.c.start < high) for low, high in ranges)),
     )
 
 
-def stored_near(connection: Connection, device_id: int, spans: Sequence[Span]) -> list[Span]:
-    """The device's stored slices that may overlap these spans, by start."""
+def stored_near(connection: Connection, chatter_id: int, spans: Sequence[Span]) -> list[Span]:
+    """The chatter's stored slices (of every device) that may overlap these spans."""
     ranges = ranges_of(spans)
     found: list[Span] = []
     for i in range(0, len(ranges), _RANGES_PER_QUERY):
-        query = near_query(device_id, ranges[i : i + _RANGES_PER_QUERY])
-        found += [Span(start, seconds, seq) for start, seconds, seq in connection.execute(query)]
+        query = near_query(chatter_id, ranges[i : i + _RANGES_PER_QUERY])
+        found += [Span(*row) for row in connection.execute(query)]
     return sorted(found)
 
 
-def refuse_overlaps(
-    connection: Connection, device_id: int, spans: Sequence[Span], batch_id: str
-) -> None:
-    """Raise 422 naming every slice of the batch that overlaps a stored one.
+def _allowed(span: Span, hits: Sequence[Span], device_id: int) -> bool:
+    """A re-send of the device's own slice (stored once: the insert skips it), or the
+    same slot as every stored slice it overlaps (another device online at once)."""
+    own = any(h.device == device_id and span.resends(h) for h in hits)
+    return own or all(span.same_slot(h) for h in hits)
 
-    The caller holds the device's lock (locks.SLICES), so no other batch of this
-    device stores anything between this check and the insert.  Slices of one batch
-    cannot overlap each other: they share one length, are aligned to it, and their
-    starts differ (shared.protocol.validate_batch).
+
+def refuse_overlaps(
+    connection: Connection, chatter_id: int, device_id: int, spans: Sequence[Span], batch_id: str
+) -> None:
+    """Raise 422 naming every slice of the batch that overlaps a stored one of the
+    chatter in another slot.
+
+    The caller holds the chatter's lock (locks.SLICES), so no other batch of any of
+    the chatter's devices stores anything between this check and the insert.  Slices
+    of one batch cannot overlap each other: they share one length, are aligned to it,
+    and their starts differ (shared.protocol.validate_batch).
     """
     if not spans:
         return
-    stored = stored_near(connection, device_id, spans)
+    stored = stored_near(connection, chatter_id, spans)
     starts = [s.start for s in stored]
     problems = []
     for i, span in enumerate(spans):
         first = bisect.bisect_right(starts, span.start - LONGEST)
         last = bisect.bisect_left(starts, span.end)
         hits = [s for s in stored[first:last] if s.overlaps(span)]
-        if not hits or any(span.resends(s) for s in hits):
+        if _allowed(span, hits, device_id):
             continue
         named = ", ".join(s.describe() for s in hits[:_NAMED_PER_SLICE])
         more = f" and {len(hits) - _NAMED_PER_SLICE} more" if len(hits) > _NAMED_PER_SLICE else ""
@@ -119,8 +136,8 @@ def refuse_overlaps(
         raise ApiError(
             422,
             "overlapping_slices",
-            f"{len(problems)} slice(s) of batch {batch_id} overlap slices this device already "
-            f"stored{listed}; a device uses one slice length at a time, and a new length "
-            "starts on a boundary of both; nothing was stored",
+            f"{len(problems)} slice(s) of batch {batch_id} overlap slices the chatter's devices "
+            f"already stored{listed}; a chatter's slices of one moment share one start and "
+            "length, and a new length starts on a boundary of both; nothing was stored",
             problems[:MAX_LISTED],
         )

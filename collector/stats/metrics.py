@@ -251,7 +251,10 @@ def _activity(
     creator: str | None,
     assignments: Mapping[str, set[str]],
 ) -> None:
-    """Per aligned slice a chatter is online once: max across devices; counts add up."""
+    """Per aligned slice a chatter is online once: max across devices; counts add up.
+
+    A chatter's slices overlap only in the same slot (same start and length), so the
+    maximum per start counts each second once."""
     online: dict[tuple[str, dt.datetime], int] = defaultdict(int)
     active: dict[tuple[str, dt.datetime], int] = defaultdict(int)
     paused: dict[tuple[str, dt.datetime], int] = defaultdict(int)

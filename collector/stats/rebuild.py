@@ -2,7 +2,7 @@
 
 Used after the migrations that introduced rollups and slice lengths, by
 ``chatter-collector stats rebuild`` (repair), by the demo, and by the benchmark after a
-bulk load.  Slices of one device that overlap (stored before 0007) are removed first
+bulk load.  A chatter's slices that overlap in different slots are removed first
 (repair.py).  Incremental maintenance (facts.derive, rollups.refresh_*) must leave the
 database exactly as this does: tests/collector/maintenance/test_rebuild.py compares
 every table, and the property tests compare both with the reference computation.
@@ -194,12 +194,13 @@ def rebuild_activity(connection: Connection) -> None:
 
 def rebuild_all(connection: Connection, *, actor: str = "system") -> SliceRepair:
     """Repair overlapping slices, recompute everything, and audit the run (as ``actor``)."""
-    # Hold every lock an ingest takes, in an ingest's order (a device's slices before
-    # its chatter's activity), so none commits half-way through the rebuild.
+    # Hold every lock an ingest takes, in an ingest's order (events, then a chatter's
+    # slices, then its activity), so none commits half-way through the rebuild.
     locks.serialise(connection, locks.EVENTS)
-    for (device_id,) in connection.execute(text("SELECT id FROM devices ORDER BY id")):
-        locks.serialise(connection, locks.SLICES, device_id)
-    for (chatter_id,) in connection.execute(text("SELECT id FROM chatters ORDER BY id")):
+    chatters = [c for (c,) in connection.execute(text("SELECT id FROM chatters ORDER BY id"))]
+    for chatter_id in chatters:
+        locks.serialise(connection, locks.SLICES, chatter_id)
+    for chatter_id in chatters:
         locks.serialise(connection, locks.ACTIVITY, chatter_id)
     repaired = repair.drop_overlapping_slices(connection)
     rebuild_facts(connection)

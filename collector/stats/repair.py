@@ -1,10 +1,13 @@
-"""Overlapping slices of one device, stored before the collector refused them, removed.
+"""Overlapping slices of one chatter, stored before the collector refused them, removed.
 
 Until migration 0007 a batch could choose its slice length, so a device could hold a
-60 s slice and 59 one-second slices in the same minute (119 s online).  Each second
-keeps the slice stored first (lowest id); every slice that overlaps a slice kept before
-it is removed.  Overlapping slices form small clusters in (device, start) order, so one
-streaming pass holds one cluster at a time.
+60 s slice and 59 one-second slices in the same minute (119 s online); until the check
+covered every device of a chatter, two devices could do the same between them.
+Activity counts the most of a chatter's slices per start, which is right only when
+overlapping slices are the same slot (same start and length).  Each second keeps the
+slice stored first (lowest id) and later slices of the same slot; every slice that
+overlaps a kept slice of another slot is removed.  Overlapping slices form small
+clusters in (chatter, start) order, so one streaming pass holds one cluster at a time.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _CHUNK = 1000
 @dataclass(frozen=True, slots=True)
 class _Stored:
     id: int
+    chatter_id: int
     device_id: int
     start: dt.datetime
     seconds: int
@@ -36,8 +40,10 @@ class _Stored:
     def end(self) -> dt.datetime:
         return self.start + dt.timedelta(seconds=self.seconds)
 
-    def overlaps(self, other: _Stored) -> bool:
-        return self.start < other.end and other.start < self.end
+    def clashes(self, other: _Stored) -> bool:
+        """Overlapping in another slot (the same start and length count once)."""
+        same_slot = (self.start, self.seconds) == (other.start, other.seconds)
+        return not same_slot and self.start < other.end and other.start < self.end
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +53,13 @@ class DroppedSlice:
     seconds: int
     kept_start: dt.datetime  # the first-stored slice it overlapped
     kept_seconds: int
+    kept_device: str  # whose that slice is: this device or another of its chatter
 
     def describe(self) -> str:
+        whose = "" if self.kept_device == self.device else f" of device {self.kept_device}"
         return (
             f"device {self.device}: {format_time(self.start)} ({self.seconds} s) overlapped "
-            f"{format_time(self.kept_start)} ({self.kept_seconds} s), stored first"
+            f"{format_time(self.kept_start)} ({self.kept_seconds} s){whose}, stored first"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -61,6 +69,7 @@ class DroppedSlice:
             "seconds": self.seconds,
             "kept_start": format_time(self.kept_start),
             "kept_seconds": self.kept_seconds,
+            "kept_device": self.kept_device,
         }
 
 
@@ -75,7 +84,8 @@ class SliceRepair:
         if not self.dropped:
             return ["overlapping slices removed: none"]
         out = [
-            f"overlapping slices removed: {self.dropped} (each second keeps the slice stored first)"
+            f"overlapping slices removed: {self.dropped} (each second of a chatter keeps the "
+            "slice stored first, and slices of the same start and length)"
         ]
         out += [f"  {d.describe()}" for d in self.listed]
         if self.dropped > len(self.listed):
@@ -88,7 +98,7 @@ def _cluster_losers(cluster: list[_Stored]) -> list[tuple[_Stored, _Stored]]:
     kept: list[_Stored] = []
     losers = []
     for row in sorted(cluster, key=lambda r: r.id):
-        winner = next((k for k in kept if k.overlaps(row)), None)
+        winner = next((k for k in kept if k.clashes(row)), None)
         if winner is None:
             kept.append(row)
         else:
@@ -97,8 +107,8 @@ def _cluster_losers(cluster: list[_Stored]) -> list[tuple[_Stored, _Stored]]:
 
 
 def drop_overlapping_slices(connection: Connection) -> SliceRepair:
-    query = select(S.c.id, S.c.device_id, S.c.start, S.c.slice_seconds).order_by(
-        S.c.device_id, S.c.start
+    query = select(S.c.id, S.c.chatter_id, S.c.device_id, S.c.start, S.c.slice_seconds).order_by(
+        S.c.chatter_id, S.c.start
     )
     losers: list[tuple[_Stored, _Stored]] = []
     cluster: list[_Stored] = []
@@ -106,7 +116,7 @@ def drop_overlapping_slices(connection: Connection) -> SliceRepair:
     for row in connection.execute(query, execution_options=_STREAM):
         stored = _Stored(*row)
         if cluster and (
-            stored.device_id != cluster[0].device_id or end is None or stored.start >= end
+            stored.chatter_id != cluster[0].chatter_id or end is None or stored.start >= end
         ):
             if len(cluster) > 1:
                 losers += _cluster_losers(cluster)
@@ -120,12 +130,14 @@ def drop_overlapping_slices(connection: Connection) -> SliceRepair:
     for i in range(0, len(ids), _CHUNK):
         connection.execute(delete(S).where(S.c.id.in_(ids[i : i + _CHUNK])))
     listed = sorted(losers, key=lambda pair: (pair[0].device_id, pair[0].start))[:LISTED]
-    wanted = sorted({loser.device_id for loser, _ in listed})
+    wanted = sorted({row.device_id for pair in listed for row in pair})
     uids = dict(connection.execute(select(D.c.id, D.c.uid).where(D.c.id.in_(wanted))).all())
     return SliceRepair(
         len(losers),
         [
-            DroppedSlice(uids[d.device_id], d.start, d.seconds, k.start, k.seconds)
+            DroppedSlice(
+                uids[d.device_id], d.start, d.seconds, k.start, k.seconds, uids[k.device_id]
+            )
             for d, k in listed
         ],
     )

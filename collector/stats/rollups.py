@@ -184,7 +184,8 @@ def refresh_days(connection: Connection, creator_id: int, days: set[int]) -> Non
             connection.execute(insert(SD), rows)
 
 
-# Activity: per aligned slice start a chatter is online once (max over devices).
+# Activity: per aligned slice start a chatter is online once (max over devices).  Right
+# because a chatter's overlapping slices are always the same slot (ingest/overlaps.py).
 _ACTIVITY_QUARTER = text(
     """
     INSERT INTO activity_quarters

@@ -322,10 +322,69 @@ def test_one_overlapping_slice_refuses_the_whole_batch(agency: Collector, agent:
     assert count(agency) == 1
 
 
-def test_other_devices_may_overlap(agency: Collector, agent: Agent) -> None:
-    """Two computers of one chatter at the same time: each device's own slices count."""
+# One chatter, several devices: stored slices overlap only in the same slot (issue 12,
+# the attacker's follow-up to finding 1).
+
+
+def test_two_devices_of_one_chatter_in_the_same_slot_count_once(
+    agency: Collector, agent: Agent
+) -> None:
+    """Two computers of one chatter at the same time, same start and length: both
+    stored, the minute counted once (the most of the two)."""
+    minute = _minute(30)
+    other = agency.enroll("alice")
+    assert agent.send(_full(agent, 1, minute, 60)).json()["accepted"] == 1
+    reply = other.send(_full(other, 1, minute, 60))
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["accepted"] == 1
+    assert _spans(agency) == [(minute, 60), (minute, 60)]
+    assert _online(agency) == (60, 60)
+    # Each device's exact re-send is still a duplicate.
+    again = other.send(_full(other, 1, minute, 60))
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 1)
+
+
+def test_another_device_of_the_chatter_cannot_overlap(agency: Collector, agent: Agent) -> None:
+    """The attacker's case: device A sends a 60 s slice, device B sixty 1 s slices of
+    the same minute; 119 s online before, now B's batch is refused whole."""
     minute = _minute(30)
     other = agency.enroll("alice")
     assert agent.send(_full(agent, 1, minute, 60)).status_code == 200
-    assert other.send(_full(other, 1, minute, 60)).status_code == 200
+    reply = other.send(_full(other, 60, minute, 1), slice_seconds=1)
+    assert reply.status_code == 422, reply.text
+    body = reply.json()
+    assert body["error"] == "overlapping_slices" and "nothing was stored" in body["message"]
+    assert len(body["details"]) == 60
+    assert f"{format_time(minute)} (60 s)" in body["details"][0]["message"]
+    assert _spans(agency) == [(minute, 60)]
     assert _online(agency) == (60, 60)
+    # The other way round: B's slices stored first, A's minute is refused.
+    later = minute + dt.timedelta(minutes=2)
+    assert other.send(_full(other, 60, later, 1), slice_seconds=1).status_code == 200
+    assert agent.send(_full(agent, 1, later, 60)).status_code == 422
+    # The same start with another length is not the same slot either.
+    third = minute + dt.timedelta(minutes=4)
+    assert agent.send(_full(agent, 2, third, 30), slice_seconds=30).status_code == 200
+    assert other.send(_full(other, 1, third, 60)).status_code == 422
+    assert _online(agency) == (180, 180)
+
+
+def test_every_length_from_twelve_devices_counts_once(agency: Collector) -> None:
+    """Up to 360 s in one minute were possible with twelve devices of one chatter."""
+    minute = _minute(30)
+    accepted = 0
+    for seconds in (60, 30, 20, 15, 12, 10, 6, 5, 4, 3, 2, 1):
+        device = agency.enroll("alice")
+        reply = device.send(_full(device, 60 // seconds, minute, seconds), slice_seconds=seconds)
+        assert reply.status_code in (200, 422), reply.text
+        accepted += reply.status_code == 200
+    assert accepted == 1
+    assert _online(agency) == (60, 60)
+
+
+def test_devices_of_other_chatters_may_overlap(agency: Collector, agent: Agent) -> None:
+    minute = _minute(30)
+    bob = agency.enroll("bob")
+    assert agent.send(_full(agent, 1, minute, 60)).status_code == 200
+    assert bob.send(_full(bob, 60, minute, 1), slice_seconds=1).status_code == 200
+    assert _online(agency) == (60, 60) and _online(agency, "bob") == (60, 60)

@@ -135,3 +135,56 @@ def test_racing_batches_of_other_lengths_never_overlap(
     assert len(spans) == sum(r[1] for r in results)
     for (start, length), (after, _) in zip(spans, spans[1:], strict=False):
         assert start + dt.timedelta(seconds=length) <= after
+
+
+def test_racing_devices_of_one_chatter_never_overlap(
+    agency: Collector, two_servers: list[str]
+) -> None:
+    """Two devices of one chatter send 60 s and 1 s batches over the same minutes at
+    once through two processes: per minute one batch wins whole (or both, when they
+    are the same slot), and the chatter's stored slices overlap only in one slot."""
+    devices = [agency.enroll("alice"), agency.enroll("alice")]
+    clients = [httpx.Client(base_url=url, timeout=30) for url in two_servers]
+    first = dt.datetime.fromtimestamp((int(time.time()) // 60 - 120) * 60, dt.UTC)
+    minutes = 24
+    plans = []
+    for m in range(minutes):
+        start = first + dt.timedelta(minutes=m)
+        # Device 0 sends 60 s; device 1 sends 1 s, except every fourth minute the same
+        # 60 s slot (both must be stored then).
+        for n, (device, length) in enumerate(
+            ((devices[0], 60), (devices[1], 60 if m % 4 == 0 else 1))
+        ):
+            body = device.batch_body(
+                device.slices(60 // length, start=start, slice_seconds=length),
+                slice_seconds=length,
+            )
+            plans.append((device, body, clients[(m + n) % 2]))
+
+    def send(plan: tuple[Agent, bytes, httpx.Client]) -> tuple[int, int]:
+        device, body, client = plan
+        remote = Agent(client, device.device_id, device.key_id, device.secret)
+        reply = remote.signed_post("/api/v1/heartbeats", body)
+        assert reply.status_code in (200, 422), reply.text
+        if reply.status_code == 422:
+            assert reply.json()["error"] == "overlapping_slices", reply.text
+            return 422, 0
+        return 200, reply.json()["accepted"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(send, plans))
+    for client in clients:
+        client.close()
+
+    same_slot = len(range(0, minutes, 4))
+    assert [r[0] for r in results].count(200) == minutes + same_slot
+    engine = create_engine(agency.database_url)
+    with engine.connect() as conn:
+        spans = conn.execute(
+            select(Slice.start, Slice.slice_seconds).order_by(Slice.start, Slice.device_id)
+        ).all()
+    engine.dispose()
+    assert len(spans) == sum(r[1] for r in results)
+    for (start, length), (after, after_length) in zip(spans, spans[1:], strict=False):
+        same = (start, length) == (after, after_length)
+        assert same or start + dt.timedelta(seconds=length) <= after

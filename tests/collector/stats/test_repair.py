@@ -1,9 +1,10 @@
-"""Databases that already hold overlapping slices of one device are repaired and told so.
+"""Databases that already hold overlapping slices of one chatter are repaired and told so.
 
 Overlapping rows are inserted directly, as a database from before the collector refused
 them holds them; ``stats rebuild`` (and ``db upgrade`` from an older revision) keeps the
-first-stored slice of each second, removes the rest, reports them, audits the run, and
-the statistics then equal the reference computation over the kept slices.
+first-stored slice of each second of a chatter (and later slices of the same start and
+length, from its other devices), removes the rest, reports them, audits the run, and the
+statistics then equal the reference computation over the kept slices.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def _overlapping(devices: list[tuple[int, int, str]]) -> list[dict[str, Any]]:
             if s not in used:
                 used.add(s)
                 rows.append(_row(a, alice, at(s), seconds))
-    # Another device of alice over the same time, and bob: never touched.
+    # Another device of alice: the same slot as a's first minute stays; a 60 s slice over
+    # a's 1 s slice stored before it goes.  Bob's slices over the same time: untouched.
     rows += [_row(b, alice_b, M, 60), _row(b, alice_b, at(60), 60)]
     rows += [_row(c, bob, at(s), 30) for s in range(0, 300, 30)]
     return rows
@@ -113,9 +115,7 @@ def _expected_kept(devices: list[tuple[int, int, str]]) -> list[tuple[int, dt.da
     (a, _, _), (b, _, _), (c, _, _) = devices
     mine = [(a, M, 60), (a, at(60), 1), (a, at(130), 1), (a, at(131), 1), (a, at(150), 30)]
     mine += [(a, at(240 + s), 20) for s in (0, 20, 40)]
-    return sorted(
-        mine + [(b, M, 60), (b, at(60), 60)] + [(c, at(s), 30) for s in range(0, 300, 30)]
-    )
+    return sorted(mine + [(b, M, 60)] + [(c, at(s), 30) for s in range(0, 300, 30)])
 
 
 def _audits(url: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -163,8 +163,8 @@ def _check_stats(agency: Collector, devices: list[tuple[int, int, str]]) -> None
         for name in ("online_seconds", "active_seconds", "paused_seconds", "keystrokes"):
             assert got[key][name] == want[name], (key, name)
     # Per start the most of alice's two devices: the issue's minute counts 60 s (not 119),
-    # the next one 60 (device b), then 1 + 1, 20 - 5 paused, and 3 x 20 s.
-    assert expected["alice"].online_seconds == 60 + 60 + 1 + 1 + 15 + 60
+    # the next one 1 s (b's 60 s slice over it went), then 1 + 1, 20 - 5 paused, 3 x 20 s.
+    assert expected["alice"].online_seconds == 60 + 1 + 1 + 1 + 15 + 60
 
 
 def test_stats_rebuild_removes_overlaps_and_reports_them(
@@ -174,7 +174,7 @@ def test_stats_rebuild_removes_overlaps_and_reports_them(
     _insert(database_url, _overlapping(devices))
     out = agency.cli("stats", "rebuild").output
     # The minute's 1 s slices, the 60 s over two seconds, then 30/15/10/5/1 s beside 20 s.
-    dropped = 59 + 1 + (1 + 2 + 2 + 4 + 48)
+    dropped = 59 + 1 + (1 + 2 + 2 + 4 + 48) + 1  # the last: device b's 60 s slice
     assert f"overlapping slices removed: {dropped}" in out
     uid = devices[0][2]
     assert (
@@ -191,11 +191,45 @@ def test_stats_rebuild_removes_overlaps_and_reports_them(
         "seconds": 1,
         "kept_start": format_time(M),
         "kept_seconds": 60,
+        "kept_device": uid,
     }
     _check_stats(agency, devices)
     # A second run finds nothing more, and says so.
     assert "overlapping slices removed: none" in agency.cli("stats", "rebuild").output
     assert [d["dropped_slices"] for _, _, d in _audits(database_url)] == [dropped, 0]
+
+
+def test_stats_rebuild_repairs_overlaps_across_a_chatters_devices(
+    agency: Collector, database_url: str
+) -> None:
+    """The attacker's case stored by an older collector: device a's 60 s slice and
+    device b's sixty 1 s slices of one minute (119 s online); and the other way round."""
+    devices = _devices(agency)
+    (a, alice, uid_a), (b, _, uid_b), _ = devices
+    rows = [_row(a, alice, M, 60)] + [_row(b, alice, at(s), 1) for s in range(60)]
+    rows += [_row(b, alice, at(120 + s), 1) for s in range(60)] + [_row(a, alice, at(120), 60)]
+    rows += [_row(a, alice, at(240), 60), _row(b, alice, at(240), 60)]  # one slot: both stay
+    _insert(database_url, rows)
+    out = agency.cli("stats", "rebuild").output
+    assert "overlapping slices removed: 61" in out
+    assert (
+        f"device {uid_b}: {format_time(M)} (1 s) overlapped {format_time(M)} (60 s) "
+        f"of device {uid_a}, stored first"
+    ) in out
+    kept = [(a, M, 60), (a, at(240), 60), (b, at(240), 60)]
+    assert _kept(database_url) == sorted(kept + [(b, at(120 + s), 1) for s in range(60)])
+    [(_, _, detail)] = _audits(database_url)
+    assert detail["dropped_slices"] == 61
+    assert {"device": uid_a, "kept_device": uid_b, "start": format_time(at(120))}.items() <= {
+        d["device"]: d for d in detail["dropped"]
+    }[uid_a].items()
+    token = agency.token("manager")
+    params = {"start": str(DAY), "end": str(DAY), "tz": "UTC", "compare": "false"}
+    rows_out = agency.http.get(
+        "/api/v1/stats/chatters", params=params, headers={"Authorization": f"Bearer {token}"}
+    ).json()["chatters"]
+    alice_row = next(r for r in rows_out if r["key"] == "alice")
+    assert (alice_row["online_seconds"], alice_row["active_seconds"]) == (180, 180)
 
 
 def test_db_upgrade_repairs_a_database_from_before_slice_lengths(
