@@ -38,9 +38,13 @@ class Watermarks:
         return None if self.events is None else int(self.events.timestamp())
 
 
+# Built once: every heartbeat batch reads the watermarks (constructing the statement
+# cost more than running it).
+_QUERY = select(Setting.name, Setting.value).where(Setting.scope == SCOPE)
+
+
 def watermarks(db: Session | Connection) -> Watermarks:
-    query = select(Setting.name, Setting.value).where(Setting.scope == SCOPE)
-    rows: dict[str, str] = {name: value for name, value in db.execute(query)}
+    rows: dict[str, str] = {name: value for name, value in db.execute(_QUERY)}
     found = {name: from_epoch(int(rows[name])) for name in (SLICES, EVENTS) if name in rows}
     return Watermarks(slices=found.get(SLICES), events=found.get(EVENTS))
 

@@ -25,7 +25,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from collector.auth import accounts
-from collector.db import audit
+from collector.db import audit, locks
 from collector.db.base import iso
 from collector.db.buckets import from_epoch, unpack
 from collector.db.conversation_models import ConversationOrder, ConversationRequest
@@ -352,6 +352,11 @@ def _rowcount(result: Any) -> int:
 def erase(session: Session, chatter: Chatter, actor: str, now: dt.datetime) -> Erasure:
     """Erase ``chatter``'s personal data in the session's transaction (see the module doc)."""
     cid = chatter.id
+    # Ingest's locks, in ingest's order (slices, then activity): a heartbeat racing the
+    # erase waits for it instead of deadlocking on the activity sums.
+    connection = session.connection()
+    locks.serialise(connection, locks.SLICES, cid)
+    locks.serialise(connection, locks.ACTIVITY, cid)
     old_key, old_name = chatter.key, chatter.name
     users = session.scalars(select(User).where(User.chatter_id == cid)).all()
     emails = [u.email for u in users]

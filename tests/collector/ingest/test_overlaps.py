@@ -52,13 +52,17 @@ def test_the_query_is_an_index_range_scan(database_url: str) -> None:
             statement = ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement
         return statement, params
 
-    query = near_query(1, ranges_of([Span(at(60 * m), 60, m) for m in (0, 1, 30)]))
+    ranges = ranges_of([Span(at(60 * m), 60, m) for m in (0, 1, 30)])
+    query = near_query(len(ranges))
+    values: dict[str, Any] = {"chatter": 1}
+    for i, (low, high) in enumerate(ranges):
+        values[f"low{i}"], values[f"high{i}"] = low, high
     # Fewer columns than the plan's rows: the plan's values are not read as typed columns.
     query = query.with_only_columns(*list(query.selected_columns)[:3])
     with engine.connect() as conn:
         if postgres:  # an empty table is cheaper to scan: ask whether the index serves
             conn.execute(text("SET enable_seqscan = off"))
-        plan = " ".join(str(row[-1]) for row in conn.execute(query))
+        plan = " ".join(str(row[-1]) for row in conn.execute(query, values))
     engine.dispose()
     if postgres:
         assert "ix_slices_chatter_start" in plan and "Seq Scan" not in plan, plan
