@@ -89,9 +89,10 @@ def _check_writable(path: Path, statement: str) -> None:
 def _unwritable(path: Path) -> str | None:
     """Why SQLite could not write the database at ``path`` now, or None if it can."""
     for file in (str(path), f"{path}-wal", f"{path}-shm"):
-        if os.access(file, os.R_OK | os.W_OK, effective_ids=_EFFECTIVE):
+        writable = _writable(file)
+        if writable:
             continue
-        if os.path.exists(file):
+        if writable is not None:
             return f"database file is not writable: {file}"
         # Not there yet: SQLite will create it in the folder.
         if not os.path.isdir(path.parent):
@@ -99,6 +100,20 @@ def _unwritable(path: Path) -> str | None:
         if not os.access(path.parent, os.W_OK | os.X_OK, effective_ids=_EFFECTIVE):
             return f"the database's folder is not writable: {path.parent}"
     return None
+
+
+def _writable(file: str) -> bool | None:
+    """Whether ``file`` can be written; None when it does not exist.
+
+    SQLite deletes ``-wal`` and ``-shm`` when a process closes its last connection and
+    another process creates them again, so a file can vanish and reappear between two
+    calls: only a file seen existing and refused three times in a row counts as unwritable."""
+    for _ in range(3):
+        if os.access(file, os.R_OK | os.W_OK, effective_ids=_EFFECTIVE):
+            return True
+        if not os.path.exists(file):
+            return None
+    return False
 
 
 # access(2) with the effective ids when the platform can (what open() will see).
