@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,21 +69,30 @@ def pg_template() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated, empty database of each backend."""
-    if request.param == "sqlite":
+@contextmanager
+def template_copy(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str, name: str
+) -> Iterator[str]:
+    """A new database of ``backend`` copied from its migrated template, dropped after."""
+    if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "collector.db"
+        path = tmp_path / f"{name}.db"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
     template_name: str = request.getfixturevalue("pg_template")
-    name = f"ct_test_{uuid.uuid4().hex[:12]}"
+    database = f"ct_{name}_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin_engine()
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template_name}"'))
+    yield make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated, empty database of each backend."""
+    with template_copy(request, tmp_path, request.param, "test") as url:
+        yield url
