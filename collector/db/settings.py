@@ -89,7 +89,8 @@ DEFINITIONS: dict[str, Definition] = {
             30,
             _int_between(1, 30),
             True,
-            "days of unsent slices an agent keeps before dropping the oldest",
+            "days of unsent slices an agent keeps before dropping the oldest (at most the "
+            "slice retention)",
         ),
         Definition("currency", "USD", _currency, False, "ISO 4217 code of the agency's money"),
         Definition(
