@@ -121,10 +121,12 @@ def request_fact(request_id: str, events: list[EventTuple]) -> RequestFact | Non
     responder = "visitor" if initiator == "agent" else "agent"
     connected: dt.datetime | None = None
     lo = hi = at
+    follow_ups: list[dt.datetime] = []
     for kind, moment, _, side, chatter, *_ in ordered:
         if kind == "request":
             continue
         lo, hi = min(lo, moment), max(hi, moment)
+        follow_ups.append(moment)
         if kind == "call_started" or (kind == "conversation_message" and side == responder):
             connected = moment if connected is None else min(connected, moment)
         if agent_id is None and chatter is not None:
@@ -143,7 +145,11 @@ def request_fact(request_id: str, events: list[EventTuple]) -> RequestFact | Non
         connected_at=connected,
         first_at=lo,
         last_at=hi,
-        duration_seconds=None if connected is None else int((hi - lo).total_seconds()),
+        # From the first call or message to the last (METRICS.md): the wait between the
+        # request and its first follow-up is not part of the conversation.
+        duration_seconds=None
+        if connected is None
+        else int((max(follow_ups) - min(follow_ups)).total_seconds()),
     )
 
 

@@ -191,7 +191,8 @@ def _request(r: Row, follow_ups: list[Row]) -> Request:
             agent = f.agent
     duration = None
     if connected is not None:
-        moments = [r.occurred_at, *(f.occurred_at for f in follow_ups)]
+        # The request itself is left out: only calls and messages make the conversation.
+        moments = [f.occurred_at for f in follow_ups]
         duration = int((max(moments) - min(moments)).total_seconds())
     return Request(
         request_id=r.ref,

@@ -15,6 +15,9 @@ _REBUILD_CONVERSATIONS_AFTER = {"0001", "0004"}
 # Slices record their length from this revision on; a database from before it may hold
 # overlapping slices of one device, which the stats rebuild removes (and reports).
 SLICE_LENGTHS = "0007"
+# Conversation durations start at the first call or message from this revision on: the
+# stored conversation facts and rollups of an older database are recomputed.
+CONVERSATION_DURATION = "0009_conversation_duration"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
@@ -28,6 +31,8 @@ def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
         # Revision ids are zero-padded numbers: their order is the order of the chain.
         if before is not None and before < SLICE_LENGTHS:
             repaired = stats.rebuild_all(connection)
-        if before in _REBUILD_CONVERSATIONS_AFTER:
+        if before in _REBUILD_CONVERSATIONS_AFTER or (
+            before is not None and "0005" <= before < CONVERSATION_DURATION
+        ):
             conversations.rebuild(connection)
     return repaired

@@ -43,7 +43,7 @@ def test_summary(agency: Collector, loaded: str) -> None:
         "conversations": 3,
         "text_conversations": 2,
         "video_conversations": 1,
-        "avg_duration_seconds": 380.0,
+        "avg_duration_seconds": 300.0,
         "conversion_rate": 1 / 3,
         "orders": 2,
         "attributed_gmv": "60.00",

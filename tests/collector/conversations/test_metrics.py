@@ -34,8 +34,9 @@ def test_conversations_requests_and_acceptance() -> None:
     assert (s.requests, s.requests_agent_initiated, s.requests_visitor_initiated) == (5, 2, 3)
     assert (s.text_requests, s.video_requests) == (3, 2)
     assert (s.conversations, s.text_conversations, s.video_conversations) == (3, 2, 1)
-    # 10:00-10:05, 11:00-11:03, 13:00-13:11: 300 + 180 + 660 = 1,140 s over 3.
-    assert s.duration_total_seconds == 1140 and s.avg_duration_seconds == 380.0
+    # From the first call or message: 10:02-10:05, 11:01-11:03, 13:01-13:11: 180 + 120 + 600
+    # = 900 s over 3 (the requests at 10:00, 11:00 and 13:00 are left out).
+    assert s.duration_total_seconds == 900 and s.avg_duration_seconds == 300.0
     assert s.unsuccessful_requests == 2 and s.unanswered_visitor_requests == 1
     assert s.agent_acceptance_rate == 0.5
     assert s.visitor_acceptance_rate == pytest.approx(2 / 3)
@@ -115,6 +116,35 @@ def test_breakdown_and_urls() -> None:
     ] == [(10, 1, 0), (11, 1, 0), (12, 0, 1), (13, 0, 1), (14, 1, 0)]
 
 
+def test_duration_runs_from_the_first_call_or_message() -> None:
+    events = [
+        # Waited five minutes for an answer: the wait is not part of the conversation.
+        request("q1", at(10), "r1", "visitor", "text", "v1"),
+        message("m1", at(10, 5), "r1", "agent", agent="alice"),
+        message("m2", at(10, 6, 30), "r1", "visitor"),
+        # The visitor wrote again before the answer: that message starts the duration.
+        request("q2", at(11), "r2", "visitor", "text", "v2"),
+        message("m3", at(11, 2), "r2", "visitor"),
+        message("m4", at(11, 3), "r2", "agent", agent="bob"),
+        # A call: from its start to its end, however long it rang.
+        request("q3", at(12), "r3", "visitor", "video", "v3"),
+        call("c1", at(12, 4), "r3", agent="alice"),
+        call("c2", at(12, 9, 59), "r3", ended=True),
+        # One answer and nothing after it: a conversation of 0 s.
+        request("q4", at(13), "r4", "agent", "text", "v4", agent="bob"),
+        message("m5", at(13, 7), "r4", "visitor"),
+    ]
+    f = facts(events)
+    assert {r.request_id: r.duration_seconds for r in f.requests} == {
+        "r1": 90,
+        "r2": 60,
+        "r3": 359,
+        "r4": 0,
+    }
+    s = m.summary(f, DAY)
+    assert s.conversations == 4 and s.duration_total_seconds == 509
+
+
 def test_arrival_order_does_not_matter() -> None:
     rows = [to_row(e) for e in SCENARIO]
     expected = m.derive(rows)
@@ -152,7 +182,8 @@ def test_what_makes_a_conversation() -> None:
         True,
     ]
     assert by_id["r4"].initiator == "visitor" and by_id["r4"].agent == "bob"
-    assert by_id["r4"].duration_seconds == 1800 and by_id["r3"].duration_seconds == 120
+    # One message (r4) or one call start (r3): from the first to the last of one event, 0 s.
+    assert by_id["r4"].duration_seconds == 0 and by_id["r3"].duration_seconds == 0
     assert by_id["r1"].duration_seconds is None
 
 
@@ -252,6 +283,7 @@ def test_dst_days_in_berlin() -> None:
         message(
             "m1", dt.datetime(2026, 10, 25, 23, 10, tzinfo=dt.UTC), "r3", "agent", agent="alice"
         ),
+        message("m2", dt.datetime(2026, 10, 25, 23, 30, tzinfo=dt.UTC), "r3", "visitor"),
         # 00:00 local on the 26th: the next day.
         request(
             "q4", dt.datetime(2026, 10, 25, 23, 0, tzinfo=dt.UTC), "r4", "visitor", "text", "v4"
@@ -259,7 +291,8 @@ def test_dst_days_in_berlin() -> None:
     ]
     f = facts(events)
     s = m.summary(f, autumn)
-    assert (s.requests, s.conversations, s.duration_total_seconds) == (3, 1, 4800)
+    # The conversation runs 00:10-00:30 local on the 26th (not from the request's 22:50).
+    assert (s.requests, s.conversations, s.duration_total_seconds) == (3, 1, 1200)
     hours = m.hourly(f, autumn)
     assert len(hours) == 25
     labels = [label.isoformat() for label, _ in hours]
