@@ -142,6 +142,7 @@ def test_sales_are_the_sum_of_their_creators(lead: Collector) -> None:
     manager = lead.token("manager")
     mine = as_lead(lead, "chatters").json()
     per_creator = [as_manager(lead, manager, "chatters", creator=c) for c in sorted(MINE)]
+    assert [b["totals"]["total_sales"] for b in per_creator] == ["15.50", "5.00"]  # nova, sol
     for name in ("total_sales", "ppv_sales", "tips", "messages_sent", "ppv_sent", "ppv_bought"):
         summed = sum(Decimal(str(b["totals"][name])) for b in per_creator)
         assert Decimal(str(mine["totals"][name])) == summed, name
