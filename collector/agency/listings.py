@@ -77,6 +77,11 @@ def active_creators(session: Session) -> list[Creator]:
     return list(session.scalars(select(Creator).where(Creator.active).order_by(Creator.key)))
 
 
+def all_creators(session: Session) -> list[Creator]:
+    """Every creator, by name: what a manager login can be limited to."""
+    return list(session.scalars(select(Creator).order_by(Creator.name)))
+
+
 def active_chatters(session: Session) -> list[Chatter]:
     return list(session.scalars(select(Chatter).where(Chatter.active).order_by(Chatter.key)))
 
@@ -85,7 +90,7 @@ def users(session: Session) -> list[User]:
     return list(
         session.scalars(
             select(User)
-            .options(selectinload(User.chatter))
+            .options(selectinload(User.chatter), selectinload(User.creators))
             .order_by(User.active.desc(), User.role, User.email)
         )
     )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from collector.auth.accounts import end_sessions
+from collector.auth.accounts import end_sessions, normalise_email
 from collector.db import text
 from collector.db.models import ApiToken, Chatter, Creator, Device, EnrollmentToken, User
 from collector.devices import management
@@ -209,3 +209,35 @@ def set_user_active(user: User, active: bool, by: User) -> None:
         raise DomainError("you cannot deactivate your own login", 409)
     user.active = False
     end_sessions(user)  # reopening the login later does not revive old sessions
+
+
+def find_user(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise DomainError(f"no login {normalise_email(email)!r}", 404)
+    return user
+
+
+def set_user_creators(session: Session, user: User, keys: Iterable[str]) -> dict[str, object]:
+    """Limit a manager login to these creators (a team lead); no keys: every creator.
+
+    Read on every request, so the change applies at the login's next click.  Returns
+    the change for the audit entry (empty: nothing changed).
+    """
+    wanted = list(dict.fromkeys(k.strip() for k in keys if k.strip()))
+    if wanted and user.role != "manager":
+        raise DomainError(
+            f"only a manager login is limited to creators; {user.email} is a {user.role}"
+        )
+    creators = []
+    for key in wanted:
+        try:
+            creators.append(find_creator(session, key))
+        except DomainError as exc:
+            raise DomainError(str(exc)) from None  # a bad value, not a missing page
+    before = sorted(c.key for c in user.creators)
+    after = sorted(wanted)
+    if before == after:
+        return {}
+    user.creators = creators
+    return {"creators": [before, after]}  # [] is every creator

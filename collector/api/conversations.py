@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from collector.auth.callers import refuse_limited
 from collector.auth.roles import MANAGERS
 from collector.conversations import reports
 from collector.http.auth import require_caller
@@ -22,7 +23,9 @@ bp = Blueprint("conversations", __name__, url_prefix="/api/v1/stats/conversation
 
 def _request() -> Request:
     session = db.session
-    return build_request(session, require_caller(session, *MANAGERS), request.args)
+    # The shop's conversations are no creator's: a manager limited to creators is refused.
+    caller = refuse_limited(require_caller(session, *MANAGERS), "conversation analytics")
+    return build_request(session, caller, request.args)
 
 
 @bp.get("")

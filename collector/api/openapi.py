@@ -182,7 +182,12 @@ def _stats(summary: str, *extra: dict[str, Any], path_key: bool = False) -> dict
             description="IANA zone such as Europe/Paris; default the agency's.  A zone whose "
             "local midnight is not on a quarter hour in the range is refused (400)",
         ),
-        _query("creator", _TEXT, description="a creator's key; default all; unknown: 400"),
+        _query(
+            "creator",
+            _TEXT,
+            description="a creator's key; default all (a manager login limited to some "
+            "creators: all of theirs, another one: 403); unknown: 400",
+        ),
         _query(
             "compare",
             {"enum": ["true", "false", "1", "0", "yes", "no"], "default": "true"},
@@ -234,7 +239,8 @@ def _stats_paths() -> dict[str, Any]:
 
 
 def _conversation_paths() -> dict[str, Any]:
-    """Conversation analytics: no creator; admin and manager only (a chatter gets 403)."""
+    """Conversation analytics: no creator; admin and manager only (a chatter, or a manager
+    login limited to some creators, gets 403)."""
     limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10})
 
     def view(summary: str, *extra: dict[str, Any]) -> dict[str, Any]:

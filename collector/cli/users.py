@@ -7,6 +7,7 @@ import sys
 import click
 from sqlalchemy import select
 
+from collector.agency import people
 from collector.auth import accounts
 from collector.auth.roles import LOGIN_ROLES
 from collector.cli.context import audit, get_chatter, now, session_scope
@@ -24,14 +25,45 @@ def _read_password() -> str:
 @click.argument("email")
 @click.option("--role", type=click.Choice(LOGIN_ROLES), required=True)
 @click.option("--chatter", "chatter_key", metavar="KEY", help="The chatter a chatter user is.")
-def add_user(email: str, role: str, chatter_key: str | None) -> None:
+@click.option(
+    "--creators",
+    metavar="KEY,KEY",
+    default="",
+    help="A manager sees only these creators (a team lead); default: all.",
+)
+def add_user(email: str, role: str, chatter_key: str | None, creators: str) -> None:
     """Create a dashboard login; the password is read from standard input."""
     password = _read_password()
     with session_scope() as session:
         chatter = get_chatter(session, chatter_key) if chatter_key else None
         user = accounts.create_user(session, email, password, role, chatter, now())
-        audit(session, "add_user", user.email, role=role, chatter=chatter_key)
-        click.echo(f"user {user.email} ({role}) created")
+        people.set_user_creators(session, user, creators.split(","))
+        limit = sorted(c.key for c in user.creators)
+        audit(session, "add_user", user.email, role=role, chatter=chatter_key, creators=limit)
+        click.echo(f"user {user.email} ({role}) created{_limit_shown(user)}")
+
+
+@click.command("set-creators")
+@click.argument("email")
+@click.argument("creators", metavar="KEY,KEY", required=False, default="")
+@click.option("--all", "every", is_flag=True, help="Lift the limit: every creator.")
+def set_creators(email: str, creators: str, every: bool) -> None:
+    """Limit a manager login to these creators (a team lead), or lift it with --all."""
+    if bool(creators.strip()) == every:
+        raise click.UsageError("give the creators (KEY,KEY) or --all, not both")
+    with session_scope() as session:
+        user = people.find_user(session, email)
+        change = people.set_user_creators(session, user, creators.split(","))
+        if change:
+            audit(session, "set_user_creators", user.email, **change)
+        click.echo(f"{user.email}: {'sees' if change else 'already sees'}{_limit_shown(user)}")
+
+
+def _limit_shown(user: User) -> str:
+    if user.role != "manager":
+        return ""
+    keys = sorted(c.key for c in user.creators)
+    return f" creators={','.join(keys)}" if keys else " every creator"
 
 
 @click.command("users")
@@ -40,8 +72,9 @@ def list_users() -> None:
     with session_scope(write=False) as session:
         for user in session.scalars(select(User).order_by(User.email)):
             chatter = f" chatter={user.chatter.key}" if user.chatter else ""
+            limit = f" creators={','.join(sorted(c.key for c in user.creators))}"
             state = "" if user.active else " (inactive)"
-            click.echo(f"{user.email}  {user.role}{chatter}{state}")
+            click.echo(f"{user.email}  {user.role}{chatter}{limit if user.creators else ''}{state}")
 
 
-COMMANDS = [add_user, list_users]
+COMMANDS = [add_user, list_users, set_creators]

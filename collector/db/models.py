@@ -30,6 +30,15 @@ chatter_creators = Table(
 )
 
 
+# A manager login limited to these creators (a team lead); none: every creator.
+user_creators = Table(
+    "user_creators",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("creator_id", ForeignKey("creators.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Creator(Base):
     __tablename__ = "creators"
 
@@ -95,6 +104,8 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     chatter: Mapped[Chatter | None] = relationship()
+    # Only for managers: the creators whose numbers they see (empty: all of them).
+    creators: Mapped[list[Creator]] = relationship(secondary=user_creators)
 
 
 class LoginFailure(Base):

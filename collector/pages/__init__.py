@@ -31,7 +31,12 @@ bp.before_request(csrf.protect)
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf.token, "current_user": current_user, "managers": MANAGERS}
+    return {
+        "csrf_token": csrf.token,
+        "current_user": current_user,
+        "managers": MANAGERS,
+        "limited": lambda user: callers.creator_limit(user) is not None,
+    }
 
 
 @bp.app_template_filter("fmt")

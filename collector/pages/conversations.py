@@ -18,9 +18,10 @@ from typing import Any
 from flask import render_template, request, url_for
 from sqlalchemy.orm import Session
 
+from collector.auth import callers
 from collector.auth.roles import MANAGERS
 from collector.conversations import reports
-from collector.http.auth import login_required
+from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages import bp, page_selection, report_request, selection
 from collector.pages.colours import chatter_colour
@@ -294,6 +295,10 @@ def _rating_label(rating: int | None) -> str:
 @login_required(*MANAGERS)
 def conversations_page() -> str:
     """Conversation analytics: the chat widget's figures, trends, ratings and agents."""
+    user = current_user()
+    assert user is not None
+    # The shop's conversations are no creator's: a manager limited to creators is refused.
+    callers.refuse_limited(callers.of_user(user, MANAGERS), "conversation analytics")
     # The shop is the agency's, not a creator's: a creator in a link is left out.
     sel = page_selection([], {k: v for k, v in request.args.items() if k != "creator"})
     choices = Choices.from_args(request.args)

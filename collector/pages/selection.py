@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.auth.callers import creator_limit
 from collector.db.models import Creator, User, chatter_creators
 from collector.stats.periods import PeriodError, period, zone
 
@@ -143,8 +144,11 @@ COMMON_ZONES = [
 
 
 def creators_of(session: Session, user: User) -> list[tuple[str, str]]:
-    """The creators this person may pick: all for managers, their own for a chatter."""
+    """The creators this person may pick: all for managers (a team lead's: theirs),
+    their own for a chatter."""
     query = select(Creator.key, Creator.name).order_by(Creator.name)
+    if (limit := creator_limit(user)) is not None:
+        query = query.where(Creator.id.in_(sorted(limit)))
     if user.role == "chatter":
         query = query.join(chatter_creators, chatter_creators.c.creator_id == Creator.id).where(
             chatter_creators.c.chatter_id == user.chatter_id

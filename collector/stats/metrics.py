@@ -10,7 +10,7 @@ import bisect
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from collector.stats.periods import Period
@@ -132,17 +132,21 @@ def compute(
     slices: Iterable[SliceRow],
     window: Period,
     *,
-    creator: str | None = None,
+    creator: str | Collection[str] | None = None,
     assignments: Mapping[str, set[str]] | None = None,
 ) -> dict[str | None, ChatterMetrics]:
-    """Metrics per chatter key (None: unattributed) for one window and creator (or all)."""
+    """Metrics per chatter key (None: unattributed) for one window and creator (or all).
+
+    ``creator`` may be several creators (a manager limited to them): their union.
+    """
+    chosen = _chosen(creator)
     ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
     rows: dict[str | None, ChatterMetrics] = defaultdict(ChatterMetrics)
     credit = _credits(ordered)
     bought = {(e.creator, e.ref, e.contact) for e in ordered if e.type == "ppv_purchase"}
 
     for e in ordered:
-        if creator is not None and e.creator != creator:
+        if chosen is not None and e.creator not in chosen:
             continue
         if not window.contains(e.occurred_at):
             continue
@@ -177,10 +181,16 @@ def compute(
             else:
                 row.tips -= e.amount
 
-    for chatter, sample in _response_samples(ordered, window, creator):
+    for chatter, sample in _response_samples(ordered, window, chosen):
         rows[chatter].add_response(sample)
-    _activity(rows, slices, window, creator, assignments or {})
+    _activity(rows, slices, window, chosen, assignments or {})
     return dict(rows)
+
+
+def _chosen(creator: str | Collection[str] | None) -> frozenset[str] | None:
+    if creator is None:
+        return None
+    return frozenset([creator] if isinstance(creator, str) else creator)
 
 
 def _credits(ordered: list[EventRow]) -> dict[str, tuple[str | None, str]]:
@@ -226,11 +236,11 @@ def _converter(
 
 
 def _response_samples(
-    ordered: list[EventRow], window: Period, creator: str | None
+    ordered: list[EventRow], window: Period, chosen: frozenset[str] | None
 ) -> Iterable[tuple[str, int]]:
     waiting: dict[tuple[str, str | None], dt.datetime] = {}
     for e in ordered:
-        if creator is not None and e.creator != creator:
+        if chosen is not None and e.creator not in chosen:
             continue
         key = (e.creator, e.contact)
         if e.type == "fan_message":
@@ -248,7 +258,7 @@ def _activity(
     rows: dict[str | None, ChatterMetrics],
     slices: Iterable[SliceRow],
     window: Period,
-    creator: str | None,
+    chosen: frozenset[str] | None,
     assignments: Mapping[str, set[str]],
 ) -> None:
     """Per aligned slice a chatter is online once: max across devices; counts add up.
@@ -261,7 +271,7 @@ def _activity(
     for s in slices:
         if not window.contains(s.start):
             continue
-        if creator is not None and creator not in assignments.get(s.chatter, set()):
+        if chosen is not None and chosen.isdisjoint(assignments.get(s.chatter, set())):
             continue
         key = (s.chatter, s.start)
         online[key] = max(online[key], s.duration - s.paused_seconds)
@@ -276,7 +286,9 @@ def _activity(
         rows[chatter].active_seconds += seconds
     for (chatter, _start), seconds in paused.items():
         rows[chatter].paused_seconds += seconds
-    if creator is not None:
+    if chosen is not None:
+        # Also counted for a creator not chosen (the rule of queries.Selection.shared).
         for name, row in rows.items():
-            if name is not None and len(assignments.get(name, set())) > 1:
+            assigned = assignments.get(name, set()) if name is not None else set()
+            if len(assigned) > 1 and not assigned <= chosen:
                 row.activity_shared = True

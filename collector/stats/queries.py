@@ -35,8 +35,23 @@ ACTIVITY_SUMS = ("online_seconds", "active_seconds", "paused_seconds", "keystrok
 @dataclass(frozen=True)
 class Selection:
     period: Period
-    creator_id: int | None = None  # None: all creators
+    creator_ids: frozenset[int] | None = None  # None: all creators
     chatter_id: int | None = None  # None: every chatter
+
+    def sold_for(self, column: Any) -> Any:
+        """The condition on a rollup's creator_id column (None: no condition)."""
+        if self.creator_ids is None:
+            return None
+        if len(self.creator_ids) == 1:
+            return column == next(iter(self.creator_ids))
+        return column.in_(sorted(self.creator_ids))
+
+    def shared(self, assignments: Mapping[int, set[int]], chatter: int | None) -> bool:
+        """METRICS.md ``activity_shared``: under chosen creators, the chatter's activity
+        is also counted for a creator not chosen (they are assigned to several)."""
+        assigned = assignments.get(chatter, set()) if chatter is not None else set()
+        chosen = self.creator_ids
+        return chosen is not None and len(assigned) > 1 and not assigned <= chosen
 
 
 def _bounds(period: Period) -> tuple[int, int]:
@@ -102,8 +117,8 @@ def totals(
         sales = piece.sales
         when = _time(sales)
         where = [when >= piece.lo, when < piece.hi]
-        if selection.creator_id is not None:
-            where.append(sales.c.creator_id == selection.creator_id)
+        if (creators := selection.sold_for(sales.c.creator_id)) is not None:
+            where.append(creators)
         if selection.chatter_id is not None:
             where.append(sales.c.chatter_id == selection.chatter_id)
         query = (
@@ -166,7 +181,8 @@ def _add(m: ChatterMetrics, names: tuple[str, ...], sums: Iterable[Any], sign: i
 
 def _counts_for(selection: Selection, assignments: Mapping[int, set[int]], chatter: int) -> bool:
     """Activity belongs to a creator through the chatter's assignment (METRICS.md)."""
-    return selection.creator_id is None or selection.creator_id in assignments.get(chatter, set())
+    chosen = selection.creator_ids
+    return chosen is None or not chosen.isdisjoint(assignments.get(chatter, set()))
 
 
 def _activity_totals(
@@ -190,7 +206,7 @@ def _activity_totals(
         if _counts_for(selection, assignments, chatter):
             m = rows[chatter]
             _add(m, ACTIVITY_SUMS, sums, piece.sign)
-            m.activity_shared = selection.creator_id is not None and len(assignments[chatter]) > 1
+            m.activity_shared = selection.shared(assignments, chatter)
 
 
 class _Calendar:
@@ -239,8 +255,8 @@ def daily(
     calendar = _Calendar(period, "day")
     days = [ChatterMetrics() for _ in calendar.starts]
     where = [SQ.c.bucket >= start, SQ.c.bucket < end]
-    if selection.creator_id is not None:
-        where.append(SQ.c.creator_id == selection.creator_id)
+    if (creators := selection.sold_for(SQ.c.creator_id)) is not None:
+        where.append(creators)
     if selection.chatter_id is not None:
         where.append(SQ.c.chatter_id == selection.chatter_id)
     query = select(SQ.c.bucket, *(SQ.c[n] for n in SALES_SUMS)).where(*where)
@@ -278,8 +294,8 @@ def revenue(connection: Connection, selection: Selection, interval: str) -> list
     else:
         table, extra = RQ, []
     where = [table.c.bucket >= start, table.c.bucket < end, *extra]
-    if selection.creator_id is not None:
-        where.append(table.c.creator_id == selection.creator_id)
+    if (creators := selection.sold_for(table.c.creator_id)) is not None:
+        where.append(creators)
     slot: Any = table.c.bucket
     # Integer division on both databases: one row per hour instead of four.  Days take
     # the same path when every local midnight falls on a whole hour from the start.

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.auth.callers import Caller
-from collector.db.models import Chatter, Creator, chatter_creators
+from collector.db.buckets import DAY, epoch
+from collector.db.models import Chatter, Creator, SalesDay, chatter_creators
 from collector.db.settings import currency_exponent, get_value
 from collector.errors import ApiError
 from collector.stats import present, queries
@@ -81,12 +82,14 @@ class Request:
     period: Period
     previous: Period  # the same number of days just before
     creator: Creator | None
-    people: list[Person]
+    people: list[Person]  # those the caller may see (a limited manager: their creators')
     assignments: dict[int, set[int]]
     currency: str
     exponent: int
     compare: bool
     fmt: str
+    # A manager limited to some creators (caller.creators): those creators, by name.
+    limited_to: list[Creator] = field(default_factory=list)
     _totals: dict[tuple[Period, int | None], tuple[bool, dict[int | None, ChatterMetrics]]] = field(
         default_factory=dict, repr=False
     )
@@ -114,12 +117,15 @@ class Request:
         self._totals[key] = (medians, result)
         return result
 
+    @property
+    def creator_ids(self) -> frozenset[int] | None:
+        """The creators the numbers are of: the one chosen, else the caller's (None: all)."""
+        if self.creator is not None:
+            return frozenset([self.creator.id])
+        return self.caller.creators
+
     def selection(self, window: Period, chatter: Person | None = None) -> Selection:
-        return Selection(
-            window,
-            self.creator.id if self.creator else None,
-            chatter.id if chatter else None,
-        )
+        return Selection(window, self.creator_ids, chatter.id if chatter else None)
 
     def range(self, window: Period) -> dict[str, str]:
         return {
@@ -152,10 +158,17 @@ class Request:
         meta = [
             ("Range", f"{self.period.first} to {self.period.last}"),
             ("Time zone", self.period.tz.key),
-            ("Creator", self.creator.name if self.creator else "All creators"),
+            ("Creator", self.creators_shown()),
         ]
         name = f"{stem}_{self.period.first}_{self.period.last}"
         return Table(title, columns, rows, meta, self.currency, self.exponent, name)
+
+    def creators_shown(self) -> str:
+        if self.creator is not None:
+            return self.creator.name
+        if self.limited_to:
+            return ", ".join(c.name for c in self.limited_to)
+        return "All creators"
 
 
 def build_request(session: Session, caller: Caller, args: Args) -> Request:
@@ -171,6 +184,9 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
         creator = session.scalar(select(Creator).where(Creator.key == key))
         if creator is None:
             raise ApiError(400, "bad_parameter", f"unknown creator {key!r}")
+    limit = caller.creators
+    if creator is not None and limit is not None and creator.id not in limit:
+        raise ApiError(403, "forbidden", f"this login does not see the creator {key!r}")
     # Plain rows, not ORM objects: this runs on every view, for every chatter.
     people = [
         Person(*row) for row in session.execute(select(Chatter.id, Chatter.key, Chatter.name))
@@ -180,6 +196,13 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
         select(chatter_creators.c.chatter_id, chatter_creators.c.creator_id)
     ):
         assignments[chatter_id].add(creator_id)
+    limited_to: list[Creator] = []
+    if limit is not None:
+        limited_to = list(
+            session.scalars(select(Creator).where(Creator.id.in_(limit)).order_by(Creator.name))
+        )
+        mine = _chatters_of(session, limit, assignments, previous.start, window.end)
+        people = [p for p in people if p.id in mine]
     currency, exponent = currency_exponent(session)
     return Request(
         caller=caller,
@@ -193,7 +216,28 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
         exponent=exponent,
         compare=_flag(args, "compare", True),
         fmt=_choice(args, "format", FORMATS, "json"),
+        limited_to=limited_to,
     )
+
+
+def _chatters_of(
+    session: Session,
+    creators: frozenset[int],
+    assignments: dict[int, set[int]],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> set[int]:
+    """A limited manager's chatters: assigned to one of their creators, or credited
+    with a sale of one around the range (rows a creator's selection shows, METRICS.md)."""
+    mine = {c for c, assigned in assignments.items() if not creators.isdisjoint(assigned)}
+    credited = select(SalesDay.chatter_id).where(
+        SalesDay.creator_id.in_(sorted(creators)),
+        SalesDay.chatter_id.is_not(None),
+        SalesDay.day >= epoch(start) // DAY * DAY,  # UTC days: the one the range starts in
+        SalesDay.day < epoch(end),
+    )
+    mine.update(c for (c,) in session.execute(credited.distinct()) if c is not None)
+    return mine
 
 
 # The body the API sends as JSON, or the table it sends as a CSV or Excel file.
@@ -221,10 +265,11 @@ def chatters(session: Session, req: Request, *, medians: bool | None = None) -> 
     for chatter in req.people:
         if own is not None and chatter.id != own:
             continue
+        chosen = req.creator_ids
         if (
-            req.creator
+            chosen is not None
             and chatter.id not in now
-            and req.creator.id not in req.assignments[chatter.id]
+            and chosen.isdisjoint(req.assignments[chatter.id])
         ):
             continue
         shown.append((chatter.key, chatter.name, chatter.id))
@@ -303,9 +348,7 @@ def _chatter_row(
     metrics = now.get(chatter_id, ChatterMetrics())
     fields = present.metric_fields(metrics, req.exponent, medians=medians)
     # METRICS.md: under one creator, a chatter assigned to several shows all their activity.
-    fields["activity_shared"] = bool(
-        req.creator and chatter_id is not None and len(req.assignments[chatter_id]) > 1
-    )
+    fields["activity_shared"] = req.selection(req.period).shared(req.assignments, chatter_id)
     row: dict[str, Any] = {"key": key, "name": name, **fields}
     if req.compare:
         old_metrics = before.get(chatter_id, ChatterMetrics())
@@ -316,11 +359,14 @@ def _chatter_row(
 
 
 def find_chatter(req: Request, key: str) -> Person:
-    # A chatter learns nothing about other keys, not even whether they exist.
+    # A chatter learns nothing about other keys, not even whether they exist; nor does
+    # a limited manager about chatters outside their creators (not in req.people).
     own = req.own_chatter
     chatter = next((c for c in req.people if c.key == key), None)
     if own is not None and (chatter is None or chatter.id != own):
         raise ApiError(403, "forbidden", "a chatter sees only their own numbers")
+    if chatter is None and req.caller.limited:
+        raise ApiError(403, "forbidden", "this login sees only the chatters of its creators")
     if chatter is None:
         raise ApiError(404, "not_found", f"no chatter {key!r}")
     return chatter

@@ -1,4 +1,5 @@
-"""Admin page for dashboard logins: add one (with its role and chatter), (de/re)activate."""
+"""Admin page for dashboard logins: add one (with its role and chatter), (de/re)activate,
+limit a manager to chosen creators (a team lead)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def _users(
         "admin/users.html",
         users=listings.users(session),
         chatters=listings.active_chatters(session),
+        all_creators=listings.all_creators(session),
         roles=LOGIN_ROLES,
         min_password=accounts.MIN_PASSWORD,
         form=form if form is not None else {},
@@ -63,7 +65,17 @@ def add_user() -> Response | Page:
         user = accounts.create_user(
             session, email, str(form.get("password", "")), role, chatter, utc_now()
         )
-        record(session, me, "add_user", user.email, role=role, chatter=field(form, "chatter"))
+        people.set_user_creators(session, user, form.getlist("creators"))
+        limit = sorted(c.key for c in user.creators)
+        record(
+            session,
+            me,
+            "add_user",
+            user.email,
+            role=role,
+            chatter=field(form, "chatter"),
+            creators=limit,
+        )
         return f"Login {email} ({role}) added."
 
     return submit(change, lambda exc: _users(form, {"add": exc.message}, exc.status), DONE)
@@ -80,5 +92,25 @@ def user_active(user_id: int, action: str) -> Response | Page:
         people.set_user_active(user, action == "reactivate", me)
         record(session, me, f"{action}_user", user.email)
         return f"Login {user.email} {action}d."
+
+    return submit(change, lambda exc: _users(None, {"action": exc.message}, exc.status), DONE)
+
+
+@bp.post("/users/<int:user_id>/creators")
+@login_required("admin")
+def user_creators(user_id: int) -> Response | Page:
+    """A manager's creators: those ticked; none ticked lifts the limit."""
+    keys = request.form.getlist("creators")
+
+    def change(session: Session, me: User) -> str:
+        user = session.get(User, user_id)
+        if user is None:
+            raise DomainError(f"no login with id {user_id}", 404)
+        changed = people.set_user_creators(session, user, keys)
+        if not changed:
+            return f"Login {user.email}: creators unchanged."
+        record(session, me, "set_user_creators", user.email, **changed)
+        names = ", ".join(sorted(c.name for c in user.creators)) or "every creator"
+        return f"Login {user.email} now sees {names}."
 
     return submit(change, lambda exc: _users(None, {"action": exc.message}, exc.status), DONE)

@@ -1,0 +1,108 @@
+"""A team lead's pages (a manager login limited to creators), and the admin's form that
+limits it, on both databases."""
+
+from __future__ import annotations
+
+import re
+
+from tests.collector.conftest import Collector
+from tests.collector.pages.admin.test_admin import ADMIN, Site, site  # noqa: F401  (fixture)
+from tests.collector.pages.test_stats import figure
+from tests.collector.stats.test_team_leads import LEAD, RANGE, lead  # noqa: F401  (fixture)
+
+PAGE = {"preset": "custom", **RANGE}
+
+
+def options(html: str, name: str) -> list[str]:
+    found = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert found, name
+    return re.findall(r'<option value="([^"]*)"', found.group(1))
+
+
+def test_the_stats_page_shows_only_their_creators(lead: Collector) -> None:  # noqa: F811
+    http = lead.http
+    page = http.get("/stats", params=PAGE)
+    assert page.status_code == 200
+    assert options(page.text, "creator") == ["", "nova", "sol"]  # all (of theirs), then each
+    assert "Your login sees Nova, Sol only" in page.text
+    api = http.get("/api/v1/stats/chatters", params=RANGE).json()
+    assert figure(page.text, "total_sales") == "$20.50" == f"${api['totals']['total_sales']}"
+    table = page.text[page.text.index('id="chatters-table"') :]
+    for name in ("Alice", "Bob", "Carol", "Dave", "Unattributed"):
+        assert f">{name}<" in table, name
+    assert ">Erin<" not in table
+    # Conversations are no creator's: not in their top bar, and refused.
+    assert 'href="/conversations"' not in page.text
+    assert http.get("/conversations", params=PAGE).status_code == 403
+    # Another creator in a link falls back to all of theirs and says why (as for a chatter).
+    other = http.get("/stats", params={**PAGE, "creator": "luna"})
+    assert other.status_code == 200 and "unknown creator" in other.text
+    assert figure(other.text, "total_sales") == "$20.50"
+    one = http.get("/stats", params={**PAGE, "creator": "sol"})
+    assert figure(one.text, "total_sales") == "$5.00"
+
+
+def test_chatter_pages_of_their_chatters_only(lead: Collector) -> None:  # noqa: F811
+    http = lead.http
+    bob = http.get("/chatters/bob", params=PAGE)
+    assert bob.status_code == 200
+    assert figure(bob.text, "total_sales") == "$7.00"  # nova's, not luna's
+    assert options(bob.text, "creator") == ["", "nova", "sol"]
+    for key in ("erin", "ghost"):
+        assert http.get(f"/chatters/{key}", params=PAGE).status_code == 403, key
+
+
+def test_the_admin_limits_a_manager(site: Site) -> None:  # noqa: F811
+    page = site.admin.get("/admin/users").text
+    assert 'name="creators" value="luna"' in page
+    form = {"email": "lead@agency.test", "role": "manager", "password": "correct horse battery"}
+    added = site.admin.follow(site.admin.post("/admin/users", **form, creators=["nova"]))
+    assert "Login lead@agency.test (manager) added." in added
+    assert site.last_audit() == (ADMIN, "add_user", "lead@agency.test")
+    user_id = int(site.value("SELECT id FROM users WHERE email = 'lead@agency.test'"))
+    assert limit(site, user_id) == ["nova"]
+    team_lead = site.client(LEAD)
+    assert options(team_lead.get("/stats").text, "creator") == ["", "nova"]
+
+    changed = site.admin.post(f"/admin/users/{user_id}/creators", creators=["luna", "nova"])
+    assert "now sees Luna, Nova" in site.admin.follow(changed)
+    assert site.last_audit() == (ADMIN, "set_user_creators", "lead@agency.test")
+    assert options(team_lead.get("/stats").text, "creator") == ["", "luna", "nova"]  # next click
+    lifted = site.admin.follow(site.admin.post(f"/admin/users/{user_id}/creators"))
+    assert "now sees every creator" in lifted and limit(site, user_id) == []
+    assert options(team_lead.get("/stats").text, "creator") == ["", "luna", "nova"]
+    assert team_lead.get("/conversations").status_code == 200
+
+    # Refused, writing nothing: a chatter or admin login, an unknown creator, no login.
+    before = site.rows("SELECT * FROM user_creators"), site.audits()
+    chatter_login = int(site.value("SELECT id FROM users WHERE email = 'alice@agency.test'"))
+    for path, creators, status, message in [
+        (f"/admin/users/{chatter_login}/creators", ["luna"], 400, "only a manager login"),
+        (f"/admin/users/{user_id}/creators", ["ghost"], 400, "no creator"),
+        ("/admin/users/999999/creators", ["luna"], 404, "no login"),
+    ]:
+        reply = site.admin.post(path, creators=creators)
+        assert reply.status_code == status and message in reply.text, (path, reply.text[-500:])
+    added_chatter = site.admin.post(
+        "/admin/users",
+        email="c@agency.test",
+        role="chatter",
+        chatter="bob",
+        password="correct horse battery",
+        creators=["luna"],
+    )
+    assert added_chatter.status_code == 400 and "only a manager login" in added_chatter.text
+    assert (site.rows("SELECT * FROM user_creators"), site.audits()) == before
+    assert site.value("SELECT id FROM users WHERE email = 'c@agency.test'") is None
+    # A manager cannot reach the form.
+    other = site.client("boss@agency.test")
+    assert other.post(f"/admin/users/{user_id}/creators", creators=["luna"]).status_code == 403
+
+
+def limit(site: Site, user_id: int) -> list[str]:  # noqa: F811  (site: the fixture)
+    rows = site.rows(
+        "SELECT c.key FROM user_creators u JOIN creators c ON c.id = u.creator_id "
+        "WHERE u.user_id = :u ORDER BY c.key",
+        u=user_id,
+    )
+    return [key for (key,) in rows]
