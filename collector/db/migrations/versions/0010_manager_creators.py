@@ -1,7 +1,7 @@
 """user_creators: a manager login limited to chosen creators (a team lead)
 
-Revision ID: 0009_manager_creators
-Revises: 0008
+Revision ID: 0010_manager_creators
+Revises: 0009_conversation_duration
 Create Date: 2026-11-30 12:50:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_manager_creators"
-down_revision = "0008"
+revision = "0010_manager_creators"
+down_revision = "0009_conversation_duration"
 branch_labels = None
 depends_on = None
 
