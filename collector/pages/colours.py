@@ -1,4 +1,5 @@
-"""One colour per chatter, the same in every table and chart on every page.
+"""One colour per chatter, the same in every table and chart on every page; and one
+colour per other meaning (PPV sales, active time, video calls...), never a chatter's.
 
 The colour follows the chatter's id, which never changes.  The first twenty ids
 take twenty colours chosen to be told apart (after Tableau 20, with no greys:
@@ -26,3 +27,26 @@ def chatter_colour(chatter_id: int | None) -> str:
         return PALETTE[chatter_id - 1]
     hue = (chatter_id * GOLDEN_ANGLE) % 360
     return f"hsl({hue:.0f}, 55%, {45 if chatter_id % 2 else 60}%)"
+
+
+# The other series the charts draw, one colour each: no two meanings share a colour, and
+# none is a chatter's (tests/collector/pages/test_colours.py), so a colour on a page
+# always means one thing.  Charts get these through their page's data.
+SERIES = {
+    # chatter stats and a chatter's page
+    "ppv": "#3b5bdb",
+    "tips": "#0b8a74",
+    "active": "#7048b6",
+    "inactive": "#d9822b",
+    "paused": "#98a1b0",
+    # conversations
+    "agent": "#1c3f8c",
+    "visitor": "#b8578a",
+    "conversations": "#17233c",
+    "text": "#2b9bd1",
+    "video_call": "#7a5c2e",
+    "ctr": "#3d7d3a",
+    "rating": "#a33c1f",
+}
+# Ratings 1 to 5, then "no rating": bad to good.
+RATINGS = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb42", "#2e9e4f", "#b3bac6"]
