@@ -31,22 +31,23 @@ def chatter_colour(chatter_id: int | None) -> str:
 
 # The other series the charts draw, one colour each: no two meanings share a colour, and
 # none is a chatter's (tests/collector/pages/test_colours.py), so a colour on a page
-# always means one thing.  Charts get these through their page's data.
+# always means one thing.  They are darker or paler than the chatters' mid tones, so a
+# series is not read as a chatter either.  Charts get these through their page's data.
 SERIES = {
     # chatter stats and a chatter's page
-    "ppv": "#3b5bdb",
-    "tips": "#0b8a74",
-    "active": "#7048b6",
-    "inactive": "#d9822b",
-    "paused": "#98a1b0",
+    "ppv": "#0b4f6c",
+    "tips": "#5c3d7a",
+    "active": "#1f2a44",
+    "inactive": "#8a94a6",
+    "paused": "#d5dae2",
     # conversations
     "agent": "#1c3f8c",
-    "visitor": "#b8578a",
+    "visitor": "#8c2d19",
     "conversations": "#17233c",
-    "text": "#2b9bd1",
-    "video_call": "#7a5c2e",
-    "ctr": "#3d7d3a",
-    "rating": "#a33c1f",
+    "text": "#264653",
+    "video_call": "#6d597a",
+    "ctr": "#2d6a4f",
+    "rating": "#9c6644",
 }
 # Ratings 1 to 5, then "no rating": bad to good.
 RATINGS = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb42", "#2e9e4f", "#b3bac6"]
