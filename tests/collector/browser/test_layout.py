@@ -228,3 +228,26 @@ def test_no_minus_zero_and_today_marked_partial(
                 assert "today so far" in note.inner_text().lower(), chart
     finally:
         page.context.close()
+
+
+def test_shared_activity_is_marked_on_a_chatters_page(
+    live: LiveCollector, browser: Browser
+) -> None:
+    tab = _tab(browser, 390)
+    page = tab.page
+    try:
+        log_in(tab, live, MANAGER)
+        # Bea works for luna and nova: under luna, her activity is her whole activity.
+        for path, marked in (
+            ("/chatters/bea?creator=luna", True),
+            ("/chatters/bea", False),  # all creators: nothing is shared
+            ("/chatters/alex?creator=luna", False),  # one creator only
+        ):
+            page.goto(live.url + path)
+            assert page.locator("#shared-note").count() == int(marked), path
+            badges = page.locator("[data-figure] dt .badge.shared").count()
+            assert badges == (2 if marked else 0), path  # online time and keystrokes
+        page.goto(live.url + "/chatters/bea?creator=luna")
+        assert "several creators" in page.locator("#shared-note").inner_text()
+    finally:
+        page.context.close()
