@@ -46,6 +46,14 @@ PAGES = [
     (ADMIN, "/admin/settings"),
 ]
 
+# Pages also photographed at a phone's width (`make screenshots`: docs/screenshots/NAME.png).
+PHONE_SHOTS = {
+    "/stats": "phone-stats",
+    "/chatters/bea": "phone-chatter",
+    "/conversations": "phone-conversations",
+    "/admin/people": "phone-admin-people",
+}
+
 
 @pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
 def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[tuple[int, Browser]]:
@@ -130,6 +138,8 @@ def test_no_page_scrolls_sideways(
         assert overflow(page) <= 0, f"{path} at {width} px: {widest(page)}"
         assert wrapped_values(page) == [], f"{path} at {width} px wraps a value"
         assert blank_canvases(page) == [], f"{path} at {width} px has blank charts"
+        if width == min(WIDTHS) and path in PHONE_SHOTS:
+            tab.screenshot(PHONE_SHOTS[path])
     finally:
         page.context.close()
 
