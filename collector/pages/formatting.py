@@ -44,15 +44,13 @@ def duration(seconds: float | None, step: int | None = None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-ONLINE_PARTS = ("online_seconds", "active_seconds", "inactive_seconds")
-
-
 def online_parts(values: Mapping[str, Any]) -> dict[str, str]:
     """Online, active and inactive time as shown, so that active + inactive = online.
 
     All three are shown at the online time's step; the inactive part is the shown online
     minus the shown active, not the raw inactive seconds rounded down on their own
-    (3 h 00 min 30 s online, 1 h 00 min 40 s active: 3 h 00 min = 1 h 00 min + 2 h 00 min).
+    (3 h 00 min 30 s online, 1 h 00 min 40 s active: 3 h 00 min = 1 h 00 min + 2 h 00 min,
+    where the 1 h 59 min 50 s inactive alone would show as 1 h 59 min).
     Empty when the values lack online or active time.
     """
     online, active = values.get("online_seconds"), values.get("active_seconds")
