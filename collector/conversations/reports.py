@@ -70,10 +70,10 @@ SUMMARY_FIELDS: list[tuple[str, str, Any]] = [
     ("requests_agent_initiated", "Agent-initiated requests", "integer"),
     ("requests_visitor_initiated", "Visitor-initiated requests", "integer"),
     ("text_requests", "Text requests", "integer"),
-    ("video_requests", "Video requests", "integer"),
+    ("video_requests", "Video call requests", "integer"),
     ("conversations", "Conversations", "integer"),
     ("text_conversations", "Text conversations", "integer"),
-    ("video_conversations", "Video conversations", "integer"),
+    ("video_conversations", "Video call conversations", "integer"),
     ("avg_duration_seconds", "Avg duration", "duration"),
     ("unsuccessful_requests", "Unsuccessful requests", "integer"),
     ("unanswered_visitor_requests", "Unanswered visitor requests", "integer"),
@@ -146,7 +146,7 @@ def summary(session: Session, req: Request) -> Report:
         columns = [Column("period", "Period", "text")] + [
             Column(k, t, kind) for k, t, kind in SUMMARY_FIELDS
         ]
-        return req.export("Conversations", columns, rows, "conversations")
+        return req.export("Conversations", columns, rows, "conversations", by_creator=False)
     body: dict[str, Any] = {**_base(req), "summary": fields(req, now)}
     body["breakdown"] = _breakdown(queries.breakdown(read.sums[slot]))
     body["top_urls"] = [
@@ -226,7 +226,7 @@ def agents(session: Session, req: Request) -> Report:
     rows.sort(key=lambda r: str(r["name"]).lower())
     rows.sort(key=lambda r: (-now_sales(r, req), -int(r["conversations"])))
     if req.fmt != "json":
-        return req.export("Agents", AGENT_COLUMNS, rows, "conversation_agents")
+        return req.export("Agents", AGENT_COLUMNS, rows, "conversation_agents", by_creator=False)
     return {**_base(req), "agents": rows}
 
 
@@ -287,7 +287,7 @@ _POINT_FIELDS: list[tuple[str, str, Any]] = [
     ("requests_agent_initiated", "Agent-initiated requests", "integer"),
     ("requests_visitor_initiated", "Visitor-initiated requests", "integer"),
     ("text_requests", "Text requests", "integer"),
-    ("video_requests", "Video (call) requests", "integer"),
+    ("video_requests", "Video call requests", "integer"),
     ("conversations", "Conversations", "integer"),
     ("visitors_with_impression", "Visitors with impression", "integer"),
     ("visitors_with_click", "Visitors with click", "integer"),
@@ -337,7 +337,9 @@ def trends(session: Session, req: Request) -> Report:
             else Column("start", "Hour", "datetime")
         )
         columns = [first] + [Column(k, t, kind) for k, t, kind in _POINT_FIELDS]
-        return req.export("Conversation trends", columns, series, f"conversations_{interval}")
+        return req.export(
+            "Conversation trends", columns, series, f"conversations_{interval}", by_creator=False
+        )
     body: dict[str, Any] = {**_base(req), "interval": interval, "series": series}
     body["hours_of_day"] = _hours(connection, req.period)
     if req.compare:
@@ -428,7 +430,7 @@ def nps(session: Session, req: Request) -> Report:
     per_page = _page(req.args, "per_page", 50, MAX_PER_PAGE)
     items = feedback(session, req, req.period)
     if req.fmt != "json":
-        return req.export("NPS feedback", FEEDBACK_COLUMNS, items, "nps_feedback")
+        return req.export("NPS feedback", FEEDBACK_COLUMNS, items, "nps_feedback", by_creator=False)
     connection = session.connection()
     found = []
     for p in _periods(req):

@@ -19,9 +19,10 @@ from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages import bp, page_selection, report_request, selection
 from collector.pages.clock import Clock
-from collector.pages.colours import chatter_colour
+from collector.pages.colours import SERIES, chatter_colour
 from collector.pages.columns import page_columns
-from collector.pages.figures import chart_amount, chatter_figures
+from collector.pages.figures import SHARED_NOTE, chart_amount, chatter_figures, partial_day
+from collector.pages.formatting import cells
 from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
 from collector.stats import present, reports
 from collector.stats.periods import zone
@@ -38,10 +39,10 @@ DAILY_COLUMNS = page_columns(
         ("ppv_bought", "integer"),
         ("messages_sent", "integer"),
         ("keystrokes", "integer"),
-        ("online_seconds", "hm"),
-        ("active_seconds", "hm"),
-        ("inactive_seconds", "hm"),
-        ("paused_seconds", "hm"),
+        ("online_seconds", "duration"),
+        ("active_seconds", "duration"),
+        ("inactive_seconds", "duration"),
+        ("paused_seconds", "duration"),
         ("avg_response_seconds", "wait"),
     ],
 )
@@ -60,6 +61,11 @@ def _context(
     recent = session.scalars(
         select(Slice).where(Slice.chatter_id == person.id).order_by(Slice.start.desc()).limit(10)
     ).all()
+    kinds = [(name, kind) for name, _, kind in DAILY_COLUMNS[1:]]
+    for day in days:
+        day["cells"] = cells(day, kinds, req.currency)
+    totals = {**daily["totals"], "total_revenue": daily["totals"]["total_sales"]}
+    shared = bool(daily["totals"].get("activity_shared"))
     has_data = any(d["online_seconds"] or d["messages_sent"] or d["responses"] for d in days)
     has_sales = any(Decimal(d["total_revenue"]) for d in days)
     return {
@@ -67,8 +73,11 @@ def _context(
         "daily": daily,
         "person": person,
         "colour": chatter_colour(person.id),
-        "figures": chatter_figures(daily["totals"], daily.get("previous_totals")),
+        "figures": chatter_figures(daily["totals"], daily.get("previous_totals"), shared),
+        "shared": shared,
+        "shared_note": SHARED_NOTE,
         "columns": DAILY_COLUMNS,
+        "total_cells": cells(totals, kinds, req.currency),
         "export_columns": ",".join(name for name, _, _ in DAILY_COLUMNS),
         "devices": devices,
         "recent_slices": recent,
@@ -76,6 +85,8 @@ def _context(
         "idle_seconds": get_value(session, "idle_threshold_seconds", person.id),
         "empty": not has_data and not has_sales,
         "charts": {
+            "colours": SERIES,
+            "today": partial_day(sel, utc_now()),
             "revenue": {
                 "labels": [d["date"] for d in days],
                 "ppv": [chart_amount(d["ppv_sales"]) for d in days],
@@ -84,10 +95,10 @@ def _context(
             },
             "activity": {
                 "labels": [d["date"] for d in days],
-                # Hours, for the axis; the table beside it shows h:mm.
-                "active": [d["active_seconds"] / 3600 for d in days],
-                "inactive": [d["inactive_seconds"] / 3600 for d in days],
-                "paused": [d["paused_seconds"] / 3600 for d in days],
+                # Seconds; the chart's axis steps and labels them (dashboard.js).
+                "active": [d["active_seconds"] for d in days],
+                "inactive": [d["inactive_seconds"] for d in days],
+                "paused": [d["paused_seconds"] for d in days],
             },
         },
     }

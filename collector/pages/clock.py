@@ -28,11 +28,11 @@ class Clock:
         return self.zone.key
 
     def when(self, moment: dt.datetime | None, never: str = "never") -> str:
-        """24 Nov 2026, 14:05 (in the agency zone)."""
+        """2026-11-24 14:05 (in the agency zone): the pages' one date format, as their
+        days (2026-11-24) and the date inputs show it."""
         if moment is None:
             return never
-        local = moment.astimezone(self.zone)
-        return f"{local.day} {local:%b %Y, %H:%M}"
+        return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M}"
 
     def iso(self, moment: dt.datetime | None) -> str:
         """For a <time datetime> attribute."""

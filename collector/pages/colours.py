@@ -1,4 +1,5 @@
-"""One colour per chatter, the same in every table and chart on every page.
+"""One colour per chatter, the same in every table and chart on every page; and one
+colour per other meaning (PPV sales, active time, video calls...), never a chatter's.
 
 The colour follows the chatter's id, which never changes.  The first twenty ids
 take twenty colours chosen to be told apart (after Tableau 20, with no greys:
@@ -26,3 +27,27 @@ def chatter_colour(chatter_id: int | None) -> str:
         return PALETTE[chatter_id - 1]
     hue = (chatter_id * GOLDEN_ANGLE) % 360
     return f"hsl({hue:.0f}, 55%, {45 if chatter_id % 2 else 60}%)"
+
+
+# The other series the charts draw, one colour each: no two meanings share a colour, and
+# none is a chatter's (tests/collector/pages/test_colours.py), so a colour on a page
+# always means one thing.  They are darker or paler than the chatters' mid tones, so a
+# series is not read as a chatter either.  Charts get these through their page's data.
+SERIES = {
+    # chatter stats and a chatter's page
+    "ppv": "#0b4f6c",
+    "tips": "#5c3d7a",
+    "active": "#1f2a44",
+    "inactive": "#8a94a6",
+    "paused": "#d5dae2",
+    # conversations
+    "agent": "#1c3f8c",
+    "visitor": "#8c2d19",
+    "conversations": "#17233c",
+    "text": "#264653",
+    "video_call": "#6d597a",
+    "ctr": "#2d6a4f",
+    "rating": "#9c6644",
+}
+# Ratings 1 to 5, then "no rating": bad to good.
+RATINGS = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb42", "#2e9e4f", "#b3bac6"]

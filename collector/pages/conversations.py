@@ -24,11 +24,12 @@ from collector.conversations import reports
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages import bp, page_selection, report_request, selection
-from collector.pages.colours import chatter_colour
+from collector.pages.colours import RATINGS, SERIES, chatter_colour
 from collector.pages.columns import page_columns
-from collector.pages.figures import Figure, chart_number, chart_percent, figures
+from collector.pages.figures import Figure, chart_number, chart_percent, figures, partial_day
 from collector.pages.selection import COMMON_ZONES, PageSelection
 from collector.stats.reports import Request
+from shared.protocol import utc_now
 
 PER_PAGE = 10  # feedback entries per page
 MAX_PER_PAGE = reports.MAX_PER_PAGE
@@ -49,7 +50,10 @@ FIGURES = [
         "conversations",
         "Conversations",
         "integer",
-        [("text_conversations", "text", "integer"), ("video_conversations", "video", "integer")],
+        [
+            ("text_conversations", "text", "integer"),
+            ("video_conversations", "video call", "integer"),
+        ],
     ),
     Figure(
         "avg_duration_seconds",
@@ -143,7 +147,6 @@ AGENT_METRICS: dict[str, tuple[str, str]] = {
     "avg_rating": ("Average rating", "number"),
 }
 DEFAULT_METRIC = "conversations"
-RATING_COLOURS = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb42", "#2e9e4f", "#9aa3b2"]
 
 
 @dataclass(frozen=True)
@@ -240,9 +243,11 @@ def build(session: Session, req: Request, sel: PageSelection, choices: Choices) 
         "metric_label": metric_label,
         "metric_format": metric_format,
         "trend_agents": TREND_AGENTS,
-        "rating_colours": RATING_COLOURS,
+        "rating_colours": RATINGS,
         "empty": not _has_traffic(summary["summary"]),
         "charts": {
+            "colours": SERIES,
+            "today": partial_day(sel, utc_now()),
             "daily": {
                 "labels": days,
                 "agent": [p["requests_agent_initiated"] for p in series],
@@ -267,7 +272,7 @@ def build(session: Session, req: Request, sel: PageSelection, choices: Choices) 
             "distribution": {
                 "labels": [_rating_label(d["rating"]) for d in distribution],
                 "values": [d["responses"] for d in distribution],
-                "colours": RATING_COLOURS,
+                "colours": RATINGS,
             },
             "agents": {
                 "labels": days,

@@ -4,12 +4,15 @@ and the numbers charts draw.  Every page builds its figures here, with one chang
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from collector.pages.formatting import change
+from collector.pages.formatting import change, online_parts
+from collector.pages.selection import PageSelection
+from collector.stats.periods import zone
 
 # A figure's parts shown under it: (field, text, format).
 Split = list[tuple[str, str, str]]
@@ -80,11 +83,25 @@ def chart_percent(value: Any) -> float | None:
     return None if value is None else round(float(value) * 100, 4)
 
 
+def partial_day(sel: PageSelection, now: dt.datetime) -> str | None:
+    """Today's date in the page's zone when the range holds it: every daily chart draws
+    that day as partial (static/charts.js), since it is not over."""
+    if not sel.includes_today:
+        return None
+    return now.astimezone(zone(sel.tz)).date().isoformat()
+
+
 def chart_amount(value: Any) -> float:
     """A value for a bar or pie: nothing is drawn as zero."""
     return chart_number(value) or 0.0
 
 
+ONLINE = Figure(
+    "online_seconds",
+    "Online time",
+    "duration",
+    [("active_seconds", "active", "duration"), ("inactive_seconds", "inactive", "duration")],
+)
 # The key figures of the stats and chatter pages.
 CHATTER_FIGURES = [
     Figure(
@@ -101,27 +118,30 @@ CHATTER_FIGURES = [
     ),
     Figure("messages_sent", "Messages sent", "integer"),
     Figure("keystrokes", "Keystrokes", "integer"),
-    Figure(
-        "online_seconds",
-        "Online time",
-        "hm",
-        [("active_seconds", "active", "hm"), ("inactive_seconds", "inactive", "hm")],
-    ),
+    ONLINE,
     Figure("avg_response_seconds", "Average response time", "wait", lower_is_better=True),
 ]
 
 
-def _part(totals: Mapping[str, Any], key: str) -> Any:
-    """A figure's part; inactive time is online minus active in whole minutes, so the
-    h:mm parts shown add up to the h:mm total (each rounds down on its own otherwise)."""
-    if key == "inactive_seconds":
-        online, active = totals.get("online_seconds"), totals.get("active_seconds")
-        if online is not None and active is not None:
-            return (online // 60 - active // 60) * 60
-    return totals.get(key)
+# Shown beside a chatter's activity when a creator is selected and they work for several
+# (the API's ``activity_shared``; METRICS.md, "One creator or all").
+SHARED_NOTE = (
+    "Works for several creators: the agent cannot tell them apart, so online time and "
+    "keystrokes are the chatter's whole activity, shown under each of their creators."
+)
+ACTIVITY = ("online_seconds", "keystrokes")  # the figures from the agent's slices
 
 
 def chatter_figures(
-    totals: Mapping[str, Any], previous: Mapping[str, Any] | None
+    totals: Mapping[str, Any], previous: Mapping[str, Any] | None, shared: bool = False
 ) -> list[dict[str, Any]]:
-    return figures(CHATTER_FIGURES, totals, previous, _part)
+    """The key figures; ``shared`` marks the activity figures as shared by creators."""
+    found = figures(CHATTER_FIGURES, totals, previous)
+    for figure in found:
+        figure["shared"] = shared and figure["name"] in ACTIVITY
+    # Online time's parts as shown add up to it (formatting.online_parts): texts, not seconds.
+    parts = online_parts(totals)
+    for figure in found:
+        if figure["name"] == "online_seconds" and parts:
+            figure["split"] = [(text, parts[key], "text") for key, text, _ in ONLINE.split]
+    return found

@@ -1,4 +1,4 @@
-"""Numbers for people: money with its currency, durations as h:mm, rates as percent.
+"""Numbers for people: money with its currency, durations with units, rates as percent.
 
 Inputs are the API's own values (money as exact decimal strings), so a page never
 rounds a number the API gives differently.
@@ -6,7 +6,7 @@ rounds a number the API gives differently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +24,46 @@ def money(value: str | None, currency: str) -> str:
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
 
 
-def hours_minutes(seconds: float | None) -> str:
-    """12:05 for 12 h 5 min (rounded down to the minute, as a clock would)."""
+def step_of(seconds: float) -> int:
+    """A duration's precision: whole seconds under a minute, whole minutes above."""
+    return 1 if seconds < 60 else 60
+
+
+def duration(seconds: float | None, step: int | None = None) -> str:
+    """34 h 00 min, 5 min, 44 s: rounded down to its step (``step_of`` unless given),
+    as a clock would, so the parts of a total shown at the total's step add up."""
     if seconds is None:
         return NOTHING
-    total = int(seconds) // 60
-    return f"{total // 60}:{total % 60:02d}"
+    step = step or step_of(seconds)
+    whole = int(seconds) // step * step
+    if step == 1:
+        return f"{whole} s"
+    minutes = whole // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def online_parts(values: Mapping[str, Any]) -> dict[str, str]:
+    """Online, active and inactive time as shown, so that active + inactive = online.
+
+    All three are shown at the online time's step; the inactive part is the shown online
+    minus the shown active, not the raw inactive seconds rounded down on their own
+    (3 h 00 min 30 s online, 1 h 00 min 40 s active: 3 h 00 min = 1 h 00 min + 2 h 00 min,
+    where the 1 h 59 min 50 s inactive alone would show as 1 h 59 min).
+    Empty when the values lack online or active time.
+    """
+    online, active = values.get("online_seconds"), values.get("active_seconds")
+    if online is None or active is None:
+        return {}
+    step = step_of(online)
+    shown_online, shown_active = int(online) // step, int(active) // step
+    inactive = (shown_online - shown_active) * step
+    return {
+        "online_seconds": duration(shown_online * step, step),
+        "active_seconds": duration(shown_active * step, step),
+        "inactive_seconds": duration(inactive, step),
+    }
 
 
 def wait(seconds: float | None) -> str:
@@ -79,18 +113,23 @@ def change(
         return {"text": "no change", "direction": "flat"}
     better = (new < old) if lower_is_better else (new > old)
     direction = "flat" if neutral else "up" if better else "down"
-    if points:
-        return {"text": f"{(new - old) * 100:+.1f} pp vs previous", "direction": direction}
-    if absolute:
-        return {"text": f"{new - old:+.2f} vs previous", "direction": direction}
-    if old == 0:
+    if old == 0 and not (points or absolute):
         return {"text": "new (none before)", "direction": direction}
-    relative = (new - old) / abs(old) * 100
-    return {"text": f"{relative:+.1f} % vs previous", "direction": direction}
+    if points:
+        amount, digits, unit = (new - old) * 100, 1, " pp"
+    elif absolute:
+        amount, digits, unit = new - old, 2, ""
+    else:
+        amount, digits, unit = (new - old) / abs(old) * 100, 1, " %"
+    shown = round(amount, digits)
+    if shown == 0:
+        # Too small to show: no sign (never "-0.0 %") and no colour.
+        return {"text": f"{abs(shown):.{digits}f}{unit} vs previous", "direction": "flat"}
+    return {"text": f"{shown:+.{digits}f}{unit} vs previous", "direction": direction}
 
 
 FILTERS: dict[str, Callable[[Any], str]] = {
-    "hm": hours_minutes,
+    "duration": duration,
     "wait": wait,
     "percent": percent,
     "integer": integer,
@@ -105,3 +144,20 @@ def shown(value: Any, kind: str, currency: str = "") -> str:
     if kind in ("text", "date"):
         return "" if value is None else str(value)
     return FILTERS[kind](value)
+
+
+def cells(
+    row: Mapping[str, Any], columns: Sequence[tuple[str, str]], currency: str
+) -> list[tuple[Any, str]]:
+    """A table row's (value, text) per (field, kind) column: values for sorting,
+    texts for people, online time and its parts by ``online_parts``."""
+    parts = online_parts(row)
+    return [
+        (
+            "" if row.get(name) is None else row[name],
+            parts[name]
+            if kind == "duration" and name in parts
+            else shown(row.get(name), kind, currency),
+        )
+        for name, kind in columns
+    ]

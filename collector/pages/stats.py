@@ -17,12 +17,13 @@ from collector.auth.roles import MANAGERS
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages import bp, page_selection, report_request, selection
-from collector.pages.colours import OTHERS, chatter_colour
+from collector.pages.colours import OTHERS, SERIES, chatter_colour
 from collector.pages.columns import page_columns
-from collector.pages.figures import chart_amount, chatter_figures
-from collector.pages.formatting import shown
+from collector.pages.figures import SHARED_NOTE, chart_amount, chatter_figures, partial_day
+from collector.pages.formatting import cells
 from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
 from collector.stats import present, reports
+from shared.protocol import utc_now
 
 # The all-chatters table on the stats page, in screen order; the export buttons ask
 # the API for exactly these columns.
@@ -36,19 +37,25 @@ TABLE_COLUMNS = page_columns(
         ("ppv_purchase_rate", "percent"),
         ("messages_sent", "integer"),
         ("keystrokes", "integer"),
-        ("online_seconds", "hm"),
-        ("active_seconds", "hm"),
-        ("inactive_seconds", "hm"),
+        ("online_seconds", "duration"),
+        ("active_seconds", "duration"),
+        ("inactive_seconds", "duration"),
         ("avg_response_seconds", "wait"),
     ],
 )
+CELL_KINDS = [(name, kind) for name, _, kind in TABLE_COLUMNS[1:]]
 TOP_LABELS = {
     "revenue": "Revenue",
     "activity": "Active time",
     "messages": "Messages sent",
     "response_time": "Response time",
 }
-TOP_FORMATS = {"revenue": "money", "activity": "hm", "messages": "integer", "response_time": "wait"}
+TOP_FORMATS = {
+    "revenue": "money",
+    "activity": "duration",
+    "messages": "integer",
+    "response_time": "wait",
+}
 
 
 def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict[str, Any]:
@@ -62,10 +69,7 @@ def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict
     for row in table["chatters"]:
         row["colour"] = chatter_colour(ids.get(row["key"]) if row["key"] else None)
         # Formatted here, not cell by cell in the template: 200 rows x 11 cells.
-        row["cells"] = [
-            ("" if row[name] is None else row[name], shown(row[name], kind, req.currency))
-            for name, _, kind in TABLE_COLUMNS[1:]
-        ]
+        row["cells"] = cells(row, CELL_KINDS, req.currency)
     for item in top["items"]:
         item["colour"] = chatter_colour(ids[item["key"]])
     by = top["by"]
@@ -80,6 +84,7 @@ def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict
     if top.get("unattributed") is not None and chart_amount(top["unattributed"]) > 0:
         unattributed = {"label": "Unattributed", "value": chart_amount(top["unattributed"])}
         slices.append({**unattributed, "colour": chatter_colour(None)})
+    shared = any(row["activity_shared"] for row in table["chatters"])
     has_activity = any(r["online_seconds"] for r in table["chatters"])
     has_sales = Decimal(table["totals"]["total_sales"]) != 0 or table["totals"]["messages_sent"]
     return {
@@ -87,7 +92,8 @@ def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict
         "table": table,
         "top": top,
         "revenue": revenue,
-        "figures": chatter_figures(table["totals"], table.get("previous_totals")),
+        "figures": chatter_figures(table["totals"], table.get("previous_totals"), shared),
+        "shared_note": SHARED_NOTE,
         "columns": TABLE_COLUMNS,
         "export_columns": ",".join(name for name, _, _ in TABLE_COLUMNS),
         "top_label": TOP_LABELS[by],
@@ -97,6 +103,8 @@ def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict
         "unattributed_colour": chatter_colour(None),
         "empty": not has_activity and not has_sales,
         "charts": {
+            "colours": SERIES,
+            "today": partial_day(sel, utc_now()),
             "top": {
                 "kind": "bar" if by == "response_time" else "pie",
                 "slices": slices,

@@ -5,13 +5,10 @@
 
 (function () {
   const data = JSON.parse(document.getElementById("chart-data")?.textContent || "{}");
-  const AGENT = "hsl(221, 70%, 50%)";
-  const VISITOR = "hsl(38, 90%, 55%)";
-  const CONVERSATIONS = "hsl(150, 55%, 32%)";
-  const TEXT = "hsl(221, 70%, 50%)";
-  const VIDEO = "hsl(280, 45%, 55%)";
-  const CTR = "hsl(199, 80%, 40%)";
-  const RATING = "hsl(150, 55%, 38%)";
+  const charts = window.ChatterCharts;
+  // One colour per meaning on the page (collector/pages/colours.py), never a chatter's.
+  const colour = data.colours || {};
+  const daily = { today: data.today || null };
 
   // The same shapes as the tables (collector/pages/formatting.py): $1,234.50, 12.5 %, 4.25.
   function money(currency) {
@@ -38,13 +35,6 @@
     return integer;
   }
 
-  function chart(id, config) {
-    const canvas = document.getElementById(id);
-    if (!canvas || typeof Chart === "undefined") return;
-    config.options = Object.assign({ animation: false, maintainAspectRatio: false, responsive: true }, config.options);
-    new Chart(canvas, config);
-  }
-
   function tooltip(valueText) {
     return {
       callbacks: {
@@ -59,51 +49,51 @@
 
   if (data.daily) {
     const d = data.daily;
-    chart("daily-chart", {
+    charts.draw("daily-chart", {
       type: "bar",
       data: {
         labels: d.labels,
         datasets: [
-          line("Conversations", d.conversations, CONVERSATIONS, { stack: "conversations", order: 0 }),
-          { label: "Requests by agents", data: d.agent, backgroundColor: AGENT, stack: "requests", order: 1 },
-          { label: "Requests by visitors", data: d.visitor, backgroundColor: VISITOR, stack: "requests", order: 1 },
+          line("Conversations", d.conversations, colour.conversations, { stack: "conversations", order: 0 }),
+          { label: "Requests by agents", data: d.agent, backgroundColor: colour.agent, stack: "requests", order: 1 },
+          { label: "Requests by visitors", data: d.visitor, backgroundColor: colour.visitor, stack: "requests", order: 1 },
         ],
       },
       options: {
         scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0, callback: integer } } },
         plugins: { tooltip: tooltip(integer) },
       },
-    });
+    }, daily);
   }
 
   if (data.rates) {
     const r = data.rates;
-    chart("rates-chart", {
+    charts.draw("rates-chart", {
       type: "line",
       data: {
         labels: r.labels,
         datasets: [
-          line("Widget CTR", r.ctr, CTR),
-          line("Visitor acceptance", r.visitor, VISITOR),
-          line("Agent acceptance", r.agent, AGENT, { borderDash: [6, 4] }),
+          line("Widget CTR", r.ctr, colour.ctr),
+          line("Visitor acceptance", r.visitor, colour.visitor),
+          line("Agent acceptance", r.agent, colour.agent, { pointStyle: "rectRot", pointRadius: 4 }),
         ],
       },
       options: {
         scales: { y: { beginAtZero: true, suggestedMax: 100, ticks: { callback: percent } } },
         plugins: { tooltip: tooltip(percent) },
       },
-    });
+    }, daily);
   }
 
   if (data.hours) {
     const h = data.hours;
-    chart("hours-chart", {
+    charts.draw("hours-chart", {
       type: "bar",
       data: {
         labels: h.labels,
         datasets: [
-          { label: "Text requests", data: h.text, backgroundColor: TEXT },
-          { label: "Call requests", data: h.video, backgroundColor: VIDEO },
+          { label: "Text requests", data: h.text, backgroundColor: colour.text },
+          { label: "Video call requests", data: h.video, backgroundColor: colour.video_call },
         ],
       },
       options: {
@@ -115,7 +105,7 @@
 
   if (data.distribution) {
     const d = data.distribution;
-    chart("distribution-chart", {
+    charts.draw("distribution-chart", {
       type: "bar",
       data: { labels: d.labels, datasets: [{ label: "Responses", data: d.values, backgroundColor: d.colours }] },
       options: {
@@ -126,27 +116,27 @@
   }
 
   if (data.rating) {
-    chart("rating-chart", {
+    charts.draw("rating-chart", {
       type: "line",
-      data: { labels: data.rating.labels, datasets: [line("Average rating", data.rating.average, RATING)] },
+      data: { labels: data.rating.labels, datasets: [line("Average rating", data.rating.average, colour.rating)] },
       options: {
         scales: { y: { min: 1, max: 5, ticks: { stepSize: 1 } } },
         plugins: { legend: { display: false }, tooltip: tooltip(number) },
       },
-    });
+    }, daily);
   }
 
   if (data.agents && data.agents.lines.length) {
     const a = data.agents;
     const text = formatter(a.format, a.currency);
-    chart("agents-chart", {
+    charts.draw("agents-chart", {
       type: "line",
       data: { labels: a.labels, datasets: a.lines.map((l) => line(l.label, l.values, l.colour)) },
       options: {
         scales: { y: { beginAtZero: true, ticks: { callback: text } } },
         plugins: { legend: { position: "right" }, tooltip: tooltip(text) },
       },
-    });
+    }, daily);
   }
 
   // Editing a date means a custom range.

@@ -1,25 +1,19 @@
-// ChatterTrack dashboard: charts from the page's own data, a live table search, and export
-// tables, export links that follow what the table shows.  Every chart has a table
+// ChatterTrack dashboard: charts from the page's own data (drawn by charts.js), a live
+// table search, and export links that follow what the table shows.  Every chart has a table
 // with the same numbers next to it; without this script the pages still work.
 "use strict";
 
 (function () {
   const data = JSON.parse(document.getElementById("chart-data")?.textContent || "{}");
-  const PPV = "hsl(221, 70%, 50%)";
-  const TIPS = "hsl(150, 55%, 42%)";
-  const ACTIVE = "hsl(150, 55%, 42%)";
-  const INACTIVE = "hsl(38, 90%, 55%)";
-  const PAUSED = "hsl(220, 9%, 65%)";
+  const charts = window.ChatterCharts;
+  // One colour per meaning on the page (collector/pages/colours.py), never a chatter's.
+  const colour = data.colours || {};
+  const daily = { today: data.today || null };
 
-  // The same shapes as the tables (collector/pages/formatting.py): $1,234.50, 12:05, 2 min 05 s.
+  // The same shapes as the tables (collector/pages/formatting.py): $1,234.50, 34 h 00 min, 2 min 05 s.
   function money(currency) {
     const format = new Intl.NumberFormat("en-US", { style: "currency", currency });
     return (value) => format.format(value);
-  }
-
-  function hours(value) {
-    const minutes = Math.floor(value * 60 + 1e-9);
-    return Math.floor(minutes / 60) + ":" + String(minutes % 60).padStart(2, "0");
   }
 
   function wait(seconds) {
@@ -31,24 +25,17 @@
 
   function formatter(kind, currency) {
     if (kind === "money") return money(currency);
-    if (kind === "hm") return (seconds) => hours(seconds / 3600);
+    if (kind === "duration") return charts.duration;
     if (kind === "wait") return wait;
     return (value) => Number(value).toLocaleString("en-US");
   }
 
-  function chart(id, config) {
-    const canvas = document.getElementById(id);
-    if (!canvas || typeof Chart === "undefined") return;
-    config.options = Object.assign({ animation: false, maintainAspectRatio: false, responsive: true }, config.options);
-    new Chart(canvas, config);
-  }
-
-  function stacked(labels, series, valueText) {
+  function stacked(labels, series, valueText, axis) {
     return {
       type: "bar",
-      data: { labels, datasets: series.map(([label, values, colour]) => ({ label, data: values, backgroundColor: colour })) },
+      data: { labels, datasets: series.map(([label, values, fill]) => ({ label, data: values, backgroundColor: fill })) },
       options: {
-        scales: { x: { stacked: true }, y: { stacked: true, ticks: { callback: valueText } } },
+        scales: { x: { stacked: true }, y: Object.assign({ stacked: true, ticks: { callback: valueText } }, axis) },
         plugins: { tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + valueText(c.parsed.y) } } },
       },
     };
@@ -59,7 +46,9 @@
     const isPie = data.top.kind === "pie";
     const text = formatter(data.top.format, data.top.currency);
     const tooltip = { callbacks: { label: (c) => " " + text(isPie ? c.parsed : c.parsed.x) } };
-    chart("top-chart", {
+    // Response times (the only bar ranking) on round steps: 10 s, 30 s, 1 min...
+    const axis = data.top.format === "money" ? { ticks: { callback: text } } : charts.durationAxis(Math.max(0, ...slices.map((s) => s.value)));
+    charts.draw("top-chart", {
       type: isPie ? "pie" : "bar",
       data: {
         labels: slices.map((s) => s.label),
@@ -67,16 +56,18 @@
       },
       options: isPie
         ? { plugins: { legend: { position: "right" }, tooltip } }
-        : { indexAxis: "y", scales: { x: { ticks: { callback: text } } }, plugins: { legend: { display: false }, tooltip } },
+        : { indexAxis: "y", scales: { x: axis }, plugins: { legend: { display: false }, tooltip } },
     });
   }
   if (data.revenue) {
     const text = money(data.revenue.currency);
-    chart("revenue-chart", stacked(data.revenue.labels, [["PPV sales", data.revenue.ppv, PPV], ["Tips", data.revenue.tips, TIPS]], text));
+    charts.draw("revenue-chart", stacked(data.revenue.labels, [["PPV sales", data.revenue.ppv, colour.ppv], ["Tips", data.revenue.tips, colour.tips]], text), daily);
   }
   if (data.activity) {
     const a = data.activity;
-    chart("activity-chart", stacked(a.labels, [["Active", a.active, ACTIVE], ["Inactive", a.inactive, INACTIVE], ["Paused", a.paused, PAUSED]], hours));
+    const highest = Math.max(0, ...a.labels.map((_, i) => a.active[i] + a.inactive[i] + a.paused[i]));
+    const series = [["Active", a.active, colour.active], ["Inactive", a.inactive, colour.inactive], ["Paused", a.paused, colour.paused]];
+    charts.draw("activity-chart", stacked(a.labels, series, charts.duration, charts.durationAxis(highest)), daily);
   }
 
   // Export links (and the links that reload this page: sorting, ranking) carry the

@@ -154,12 +154,23 @@ class Request:
         """A chatter sees only themself: their chatter id, else None."""
         return self.caller.chatter_id if self.caller.role == "chatter" else None
 
-    def export(self, title: str, columns: Any, rows: list[dict[str, Any]], stem: str) -> Table:
+    def export(
+        self,
+        title: str,
+        columns: Any,
+        rows: list[dict[str, Any]],
+        stem: str,
+        *,
+        by_creator: bool = True,
+    ) -> Table:
+        """A file's table and title block; ``by_creator`` False for figures that belong to
+        no creator (conversations), whose block then names none."""
         meta = [
             ("Range", f"{self.period.first} to {self.period.last}"),
             ("Time zone", self.period.tz.key),
-            ("Creator", self.creators_shown()),
         ]
+        if by_creator:
+            meta.append(("Creator", self.creators_shown()))
         name = f"{stem}_{self.period.first}_{self.period.last}"
         return Table(title, columns, rows, meta, self.currency, self.exponent, name)
 

@@ -37,13 +37,27 @@ def check_figures(page: Page, body: dict[str, Any]) -> None:
     assert figure(page, "total_sales") == dollars(totals["total_sales"])
     assert figure(page, "messages_sent") == f"{totals['messages_sent']:,}"
     assert figure(page, "keystrokes") == f"{totals['keystrokes']:,}"
-    minutes = totals["online_seconds"] // 60
-    assert figure(page, "online_seconds") == f"{minutes // 60}:{minutes % 60:02d}"
+    online = totals["online_seconds"]
+    minutes = online // 60
+    expected = (
+        f"{online} s"
+        if online < 60
+        else f"{minutes} min"
+        if minutes < 60
+        else f"{minutes // 60} h {minutes % 60:02d} min"
+    )
+    assert figure(page, "online_seconds") == expected
 
 
 def table_names(page: Page) -> list[str]:
     rows = page.locator("#chatters-table tbody tr:visible th")
-    return [name.strip() for name in rows.all_inner_texts()]
+    return [name.strip().removesuffix(" shared") for name in rows.all_inner_texts()]
+
+
+def shared_names(page: Page) -> list[str]:
+    """The rows marked as showing activity shared by several creators."""
+    rows = page.locator("#chatters-table tbody tr:visible th:has(.badge.shared)")
+    return [name.strip().removesuffix(" shared") for name in rows.all_inner_texts()]
 
 
 def test_manager_selection_matches_the_api(live: LiveCollector, tab: Recorded) -> None:
@@ -64,6 +78,10 @@ def test_manager_selection_matches_the_api(live: LiveCollector, tab: Recorded) -
     body = api(live, "/chatters", **shown_range(page), creator="luna")
     check_figures(page, body)
     assert table_names(page) == [row["name"] for row in body["chatters"]]
+    # A chatter who works for several creators shows their whole activity here: marked.
+    shared = [row["name"] for row in body["chatters"] if row["activity_shared"]]
+    assert shared and shared_names(page) == shared
+    assert "several creators" in page.locator("#shared-note").inner_text()
 
     # A preset: yesterday.
     page.get_by_label("Dates", exact=True).select_option("yesterday")

@@ -169,6 +169,9 @@ def test_exports(agency: Collector, loaded: str) -> None:
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     header = next(i for i, row in enumerate(values) if row[0] == "Agent")
     assert values[header + 1][0] == "Alice" and values[header + 1][10] == Decimal("60.00")
+    # Conversations belong to no creator: the title block names range and zone, no creator.
+    block = [row[0] for row in values[:header]]
+    assert "Range" in block and "Time zone" in block and "Creator" not in block
     trends = get(agency, loaded, "/trends", format="csv", interval="hour")
     assert len(trends.content.decode("utf-8-sig").strip().splitlines()) == 25
     feedback = get(agency, loaded, "/nps", format="csv").content.decode("utf-8-sig")

@@ -1,8 +1,17 @@
-"""Numbers for people: exact money, h:mm, waits, percentages and changes."""
+"""Numbers for people: exact money, durations with units, waits, percentages and changes."""
 
 from __future__ import annotations
 
-from collector.pages.formatting import change, hours_minutes, money, percent, wait
+from collector.pages.formatting import (
+    cells,
+    change,
+    duration,
+    money,
+    online_parts,
+    percent,
+    step_of,
+    wait,
+)
 
 
 def test_money_keeps_every_digit_and_names_the_currency() -> None:
@@ -14,9 +23,19 @@ def test_money_keeps_every_digit_and_names_the_currency() -> None:
 
 
 def test_durations() -> None:
-    assert hours_minutes(0) == "0:00"
-    assert hours_minutes(3599) == "0:59"
-    assert hours_minutes(90000) == "25:00"
+    # A unit on every duration; under a minute in seconds, never "0:00".
+    assert duration(0) == "0 s"
+    assert duration(44) == "44 s"
+    assert duration(59.9) == "59 s"
+    assert duration(60) == "1 min"
+    assert duration(3599) == "59 min"
+    assert duration(3600) == "1 h 00 min"
+    assert duration(34 * 3600 + 59) == "34 h 00 min"
+    assert duration(90000) == "25 h 00 min"
+    assert duration(None) == "–"
+    # At a given step: a part of a total shown in minutes is shown in minutes too.
+    assert duration(44, 60) == "0 min"
+    assert (step_of(59), step_of(60)) == (1, 60)
     assert wait(44.6) == "45 s"
     assert wait(125) == "2 min 05 s"
     assert wait(3720) == "1 h 02 min"
@@ -34,12 +53,59 @@ def test_percent_and_change() -> None:
     assert change("0.00", "0.00")["text"] == "no change"
 
 
-def test_the_online_parts_add_up_in_minutes() -> None:
+def test_the_online_parts_add_up_as_shown() -> None:
+    # 203:44:30 online, 156:42:50 active: each rounded down alone, 156 h 42 + 47 h 01 = 203 h 43.
+    totals = {"online_seconds": 733470, "active_seconds": 564170, "inactive_seconds": 169300}
+    assert online_parts(totals) == {
+        "online_seconds": "203 h 44 min",
+        "active_seconds": "156 h 42 min",
+        "inactive_seconds": "47 h 02 min",
+    }
+    # Under a minute online: every part in seconds.
+    assert online_parts({"online_seconds": 44, "active_seconds": 30}) == {
+        "online_seconds": "44 s",
+        "active_seconds": "30 s",
+        "inactive_seconds": "14 s",
+    }
+    # Active under a minute of a longer online time: shown at the online time's step.
+    assert online_parts({"online_seconds": 150, "active_seconds": 40}) == {
+        "online_seconds": "2 min",
+        "active_seconds": "0 min",
+        "inactive_seconds": "2 min",
+    }
+    assert online_parts({"online_seconds": None, "active_seconds": 4}) == {}
+
+
+def test_figures_and_rows_use_the_online_rule() -> None:
     from collector.pages.figures import chatter_figures
 
-    # 203:44:30 online, 156:42:50 active: each rounded down alone, 156:42 + 47:01 = 203:43.
     totals = {"online_seconds": 733470, "active_seconds": 564170, "inactive_seconds": 169300}
     online = next(f for f in chatter_figures(totals, None) if f["name"] == "online_seconds")
-    parts = {text: hours_minutes(value) for text, value, _ in online["split"]}
-    assert hours_minutes(totals["online_seconds"]) == "203:44"
-    assert parts == {"active": "156:42", "inactive": "47:02"}
+    assert online["split"] == [
+        ("active", "156 h 42 min", "text"),
+        ("inactive", "47 h 02 min", "text"),
+    ]
+    row = {**totals, "tips": "5.00", "paused_seconds": 45}
+    columns = [
+        ("online_seconds", "duration"),
+        ("active_seconds", "duration"),
+        ("inactive_seconds", "duration"),
+        ("paused_seconds", "duration"),
+        ("tips", "money"),
+    ]
+    assert cells(row, columns, "USD") == [
+        (733470, "203 h 44 min"),
+        (564170, "156 h 42 min"),
+        (169300, "47 h 02 min"),  # the value stays the API's; the text adds up
+        (45, "45 s"),
+        ("5.00", "$5.00"),
+    ]
+
+
+def test_a_change_that_rounds_to_zero_is_neutral_and_unsigned() -> None:
+    assert change("100.04", "100") == {"text": "0.0 % vs previous", "direction": "flat"}
+    assert change("99.96", "100") == {"text": "0.0 % vs previous", "direction": "flat"}
+    assert change(0.5, 0.50001, points=True) == {"text": "0.0 pp vs previous", "direction": "flat"}
+    assert change(4.001, 4.0, absolute=True) == {"text": "0.00 vs previous", "direction": "flat"}
+    assert change("99.9", "100")["text"] == "-0.1 % vs previous"
+    assert change(0.3, 0.2, points=True) == {"text": "+10.0 pp vs previous", "direction": "up"}
