@@ -10,6 +10,7 @@ import datetime as dt
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from collector.auth import credentials
@@ -96,8 +97,8 @@ def record_use(session: Session, row: ApiToken, now: dt.datetime) -> None:
 
     The condition is in the UPDATE too, so collector processes that see the same stale
     value at once write it once; the write is beside the request's transaction
-    (``side_write``), which stays as it was.  A database too busy to take the write
-    skips it: the next use a moment later records it, and the request goes on.
+    (``side_write``), which stays as it was.  A database (or connection pool) too busy
+    to take the write skips it: the next use records it, and the request goes on.
     """
     stale = now - USE_RECORDED_EVERY
     if row.last_used_at is not None and row.last_used_at > stale:
@@ -111,5 +112,5 @@ def record_use(session: Session, row: ApiToken, now: dt.datetime) -> None:
     try:
         with side_write(session) as connection:
             connection.execute(touch)
-    except OperationalError:
+    except (OperationalError, PoolTimeout):
         return

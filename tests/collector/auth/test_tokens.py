@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from collector.db.engine import begin_write
 from collector.db.models import ApiToken
 from collector.http.database import db
 from shared.protocol import utc_now
+from tests.collector.auth.test_accounts import login
 from tests.collector.conftest import Collector
 from tests.collector.ingest.test_events import ev
 
@@ -111,3 +113,17 @@ def test_processes_that_saw_the_same_stale_value_write_once(agency: Collector) -
         tokens.record_use(session, row, first + dt.timedelta(minutes=2))
         session.commit()
     assert last_used(agency, "manager-") == first + dt.timedelta(minutes=2)
+
+
+def test_the_admin_tokens_page_shows_the_last_use(agency: Collector) -> None:
+    agency.app.config["SESSION_COOKIE_SECURE"] = False
+    agency.cli("add-user", "root@agency.test", "--role", "admin", input="correct horse battery\n")
+    token = agency.token("manager")
+    assert login(agency.http, "root@agency.test", "correct horse battery").status_code == 302
+    row = re.compile(r"<tr>\s*<th[^>]*>manager-.*?</tr>", re.S)
+    before = row.search(agency.http.get("/admin/tokens").text)
+    assert before is not None and "never" in before.group(0)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert agency.http.get("/api/v1/creators", headers=headers).status_code == 200
+    after = row.search(agency.http.get("/admin/tokens").text)
+    assert after is not None and "never" not in after.group(0) and "<time" in after.group(0)
