@@ -50,10 +50,10 @@ def test_a_login_changes_its_own_password_with_the_keyboard(
         expect(page.get_by_label("New password", exact=True)).to_have_attribute(
             "aria-invalid", "true"
         )
+        tab.screenshot("account-password-error")
         type_password_change(page, OLD, NEW)
         expect(page.get_by_role("status")).to_contain_text("Password changed")
         assert "/login" not in page.url  # this browser stays logged in
-        tab.screenshot("account-password-changed")
         elsewhere.goto(live.url + "/stats")  # the other browser's session ended
         assert "/login" in elsewhere.url
     finally:
@@ -92,6 +92,7 @@ def test_admin_reset_forces_a_change_at_the_next_login(
         owner.keyboard.press("Enter")
         owner.wait_for_url(live.url + "/account")
         expect(owner.get_by_role("status")).to_contain_text("set by an admin")
+        Recorded(owner).screenshot("account-must-change")
         owner.goto(live.url + "/conversations")  # nothing else until it is changed
         assert owner.url == live.url + "/account"
         type_password_change(owner, secret, OWN)
