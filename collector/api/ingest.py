@@ -94,7 +94,6 @@ def post_events() -> Response:
             [r.as_dict() for r in prepared.rejected],
         )
     stored = events.store(session, prepared.rows)
-    token.last_used_at = now
     session.commit()
     meters.EVENTS.labels("accepted").inc(stored.accepted)
     # The reply counts conflicts among its duplicates; the meters keep them apart.

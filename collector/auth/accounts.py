@@ -71,15 +71,13 @@ def create_user(
     now: dt.datetime,
 ) -> User:
     email = text.check(normalise_email(email), "the email", User.email)
-    text.check(password, "the password")  # hashed, never stored, but it must encode
     if not _EMAIL.match(email):
         raise DomainError(f"{email!r} is not an email address")
     if role not in LOGIN_ROLES:
         raise DomainError(f"role must be one of {', '.join(LOGIN_ROLES)}")
     if (role == "chatter") != (chatter is not None):
         raise DomainError("a chatter account needs --chatter KEY, and only a chatter account")
-    if len(password) < MIN_PASSWORD:
-        raise DomainError(f"the password must have at least {MIN_PASSWORD} characters")
+    check_password(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DomainError(f"a user {email} already exists")
     user = User(
@@ -93,6 +91,45 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def check_password(password: str) -> None:
+    """The password policy, once: for a new login, a change and a reset alike."""
+    text.check(password, "the password")  # hashed, never stored, but it must encode
+    if len(password) < MIN_PASSWORD:
+        raise DomainError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def new_password_problems(current: str, new: str, repeat: str) -> dict[str, str]:
+    """What is wrong with a chosen password, by form field (``new``, ``repeat``); {} if fine.
+
+    Checked before the current password is, so a typo costs no counted attempt.
+    """
+    problems: dict[str, str] = {}
+    try:
+        check_password(new)
+    except DomainError as exc:
+        problems["new"] = exc.message
+    else:
+        if new == current:
+            problems["new"] = "choose a password other than the current one"
+    if new != repeat:
+        problems["repeat"] = "the two new passwords differ: type the same one twice"
+    return problems
+
+
+def set_password(user: User, password: str, *, must_change: bool) -> None:
+    """Give the login a new password; every session of the account ends.
+
+    ``must_change``: someone else knows it (an admin's reset), so its owner must choose
+    their own at the next login.  A deactivated login keeps its unknowable password.
+    """
+    if not user.active:
+        raise DomainError(f"the login {user.email} is deactivated: reactivate it first", 409)
+    check_password(password)
+    user.password_hash = generate_password_hash(password)
+    user.must_change_password = must_change
+    end_sessions(user)
 
 
 @dataclass(frozen=True)
@@ -165,12 +202,19 @@ def password_matches(attempt: Attempt, password: str) -> bool:
     return check_password_hash(attempt.password_hash, password)
 
 
-def finish_attempt(session: Session, attempt: Attempt, matches: bool, now: dt.datetime) -> User:
-    """The logged-in user; a wrong password (or unknown email) keeps the failure."""
+def confirm_attempt(session: Session, attempt: Attempt, matches: bool) -> User:
+    """The account whose password was given; a wrong password (or unknown email) keeps
+    the failure.  Also how a logged-in user proves their current password."""
     user = session.get(User, attempt.user_id) if attempt.user_id is not None else None
     if not matches or user is None or not user.active:
         raise LoginRefused("wrong email or password")
     session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.failure_id))
+    return user
+
+
+def finish_attempt(session: Session, attempt: Attempt, matches: bool, now: dt.datetime) -> User:
+    """The logged-in user; a wrong password (or unknown email) keeps the failure."""
+    user = confirm_attempt(session, attempt, matches)
     user.last_login_at = now
     return user
 

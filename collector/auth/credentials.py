@@ -1,4 +1,4 @@
-"""Bearer tokens, enrollment tokens and device keys: made, hashed, looked up."""
+"""Bearer tokens, enrollment tokens, device keys and temporary passwords: made, hashed."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ def new_key_id() -> str:
 
 def new_device_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_temporary_password() -> str:
+    """What an admin's reset hands over: 96 random bits, its owner replaces it at login."""
+    return secrets.token_urlsafe(12)
 
 
 def token_hash(token: str) -> str:

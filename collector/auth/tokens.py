@@ -1,22 +1,28 @@
 """API tokens: made (shown once, stored hashed), revoked, and checked on every API call.
 
 Making and revoking serve the CLI and the admin pages; ``bearer`` checks a request's
-``Authorization`` header.
+``Authorization`` header and records the use (``last_used_at``, at most once a minute).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from collector.auth import credentials
 from collector.auth.callers import forbidden
 from collector.auth.roles import TOKEN_ROLES
 from collector.db import text
+from collector.db.engine import side_write
 from collector.db.models import ApiToken, Chatter
 from collector.errors import ApiError, DomainError
+
+# How stale ``last_used_at`` may be: a token used every second costs a write a minute.
+USE_RECORDED_EVERY = dt.timedelta(minutes=1)
 
 
 def create(
@@ -56,8 +62,13 @@ def revoke(session: Session, token_id: int, now: dt.datetime) -> ApiToken:
     return row
 
 
-def bearer(session: Session, authorization: str, roles: tuple[str, ...]) -> ApiToken:
-    """The live API token sent as ``Authorization: Bearer <token>``; it must hold a role."""
+def bearer(
+    session: Session, authorization: str, roles: tuple[str, ...], now: dt.datetime
+) -> ApiToken:
+    """The live API token sent as ``Authorization: Bearer <token>``; it must hold a role.
+
+    Every use counts (reads too, and a refused role), recorded by ``record_use``.
+    """
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(
@@ -75,6 +86,31 @@ def bearer(session: Session, authorization: str, roles: tuple[str, ...]) -> ApiT
             "unknown or revoked API token",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    record_use(session, row, now)
     if row.role not in roles:
         raise forbidden(row.role, " token", roles)
     return row
+
+
+def record_use(session: Session, row: ApiToken, now: dt.datetime) -> None:
+    """Move ``last_used_at`` to ``now`` when it is a minute old or more.
+
+    The condition is in the UPDATE too, so collector processes that see the same stale
+    value at once write it once; the write is beside the request's transaction
+    (``side_write``), which stays as it was.  A database (or connection pool) too busy
+    to take the write skips it: the next use records it, and the request goes on.
+    """
+    stale = now - USE_RECORDED_EVERY
+    if row.last_used_at is not None and row.last_used_at > stale:
+        return
+    touch = (
+        update(ApiToken)
+        .where(ApiToken.id == row.id)
+        .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale))
+        .values(last_used_at=now)
+    )
+    try:
+        with side_write(session) as connection:
+            connection.execute(touch)
+    except (OperationalError, PoolTimeout):
+        return

@@ -1,4 +1,4 @@
-"""``add-user`` and ``users``: dashboard accounts."""
+"""``add-user``, ``set-password`` and ``users``: dashboard accounts."""
 
 from __future__ import annotations
 
@@ -66,6 +66,28 @@ def _limit_shown(user: User) -> str:
     return f" creators={','.join(keys)}" if keys else " every creator"
 
 
+@click.command("set-password")
+@click.argument("email")
+@click.option(
+    "--must-change",
+    is_flag=True,
+    help="The person must choose a new password at their next login (one you gave them).",
+)
+def set_password(email: str, must_change: bool) -> None:
+    """Give a login a new password, read from standard input; its sessions end."""
+    password = _read_password()
+    if not password:
+        raise click.ClickException("no password given on standard input")
+    with session_scope() as session:
+        user = session.scalar(select(User).where(User.email == accounts.normalise_email(email)))
+        if user is None:
+            raise click.ClickException(f"no login {email!r} (see 'chatter-collector users')")
+        accounts.set_password(user, password, must_change=must_change)
+        audit(session, "set_password", user.email, must_change=must_change)  # never the password
+        then = "; they choose a new one at their next login" if must_change else ""
+        click.echo(f"password of {user.email} set, its sessions ended{then}")
+
+
 @click.command("users")
 def list_users() -> None:
     """List dashboard logins."""
@@ -74,7 +96,8 @@ def list_users() -> None:
             chatter = f" chatter={user.chatter.key}" if user.chatter else ""
             limit = f" creators={','.join(sorted(c.key for c in user.creators))}"
             state = "" if user.active else " (inactive)"
+            state += " (must change password)" if user.must_change_password else ""
             click.echo(f"{user.email}  {user.role}{chatter}{limit if user.creators else ''}{state}")
 
 
-COMMANDS = [add_user, list_users, set_creators]
+COMMANDS = [add_user, set_password, list_users, set_creators]

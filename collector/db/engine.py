@@ -136,3 +136,28 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         raise RuntimeError("begin_write must open the transaction")
     session.connection(execution_options={_IMMEDIATE: True})
+
+
+def writing(session: Session) -> bool:
+    """Whether the session's transaction was opened by ``begin_write``."""
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().get_execution_options().get(_IMMEDIATE))
+
+
+@contextmanager
+def side_write(session: Session) -> Iterator[Connection]:
+    """A small write beside the session's transaction, committed when the block ends.
+
+    It runs on a connection of its own, so a read-only request stays read-only and its
+    answer never waits on the write, except when the session holds SQLite's write lock:
+    a second writer would wait on the session itself, so the write joins its
+    transaction then (and is committed, or rolled back, with it).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite" and writing(session):
+        yield session.connection()
+        return
+    assert isinstance(bind, Engine)
+    with bind.connect() as connection, write_transaction(connection):
+        yield connection

@@ -102,6 +102,9 @@ class User(Base):
     # Sessions are signed cookies; one carries the epoch it was issued in, and a bump
     # (logout, deactivation) makes every earlier cookie of this account worthless.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when an admin (or the CLI) gives the login a password someone else knows: until
+    # its owner chooses their own, every page but the account page sends them there.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     chatter: Mapped[Chatter | None] = relationship()
     # Only for managers: the creators whose numbers they see (empty: all of them).

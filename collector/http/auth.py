@@ -3,6 +3,10 @@
 Pages answer in HTML: not logged in sends the browser to the login form, a role that
 may not see a page gets a 403 page (never the page with the numbers hidden).  The API
 answers JSON errors (``collector.errors.ApiError``).
+
+A login whose password an admin reset (``User.must_change_password``) reaches only the
+account page, where its owner chooses a new one: every other page sends the browser
+there, and the API refuses its session with 403 until then.
 """
 
 from __future__ import annotations
@@ -19,10 +23,15 @@ from werkzeug.wrappers import Response
 
 from collector.auth import accounts, callers, device_cookies, sessions, signatures, tokens
 from collector.db.models import ApiToken, User
+from collector.errors import ApiError
 from collector.http.database import db
+from shared.protocol import utc_now
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Where a login chooses its password (``collector.pages.account``).
+ACCOUNT_PAGE = "pages.account_page"
 
 
 def current_user() -> User | None:
@@ -60,8 +69,14 @@ def remember_device(response: Response, email: str) -> None:
     )
 
 
-def login_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
-    """A page for these roles; others get 403, strangers the login form."""
+def login_required(
+    *roles: str, before_password_change: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+    """A page for these roles; others get 403, strangers the login form.
+
+    A login that must change its password is sent to the account page, unless the page
+    is open ``before_password_change`` (the account page itself).
+    """
 
     def decorate(view: Callable[P, R]) -> Callable[P, R | Response]:
         @functools.wraps(view)
@@ -69,6 +84,8 @@ def login_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Re
             user = current_user()
             if user is None:
                 return redirect(url_for("pages.login_form", next=request.full_path))
+            if user.must_change_password and not before_password_change:
+                return redirect(url_for(ACCOUNT_PAGE))
             if user.role not in roles:
                 abort(403, description=f"this page is not open to a {user.role}")
             return view(*args, **kwargs)
@@ -80,7 +97,7 @@ def login_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Re
 
 def require_token(session: Session, *roles: str) -> ApiToken:
     """The caller's API token, which must hold one of ``roles``."""
-    return tokens.bearer(session, request.headers.get("Authorization", ""), roles)
+    return tokens.bearer(session, request.headers.get("Authorization", ""), roles, utc_now())
 
 
 def require_caller(session: Session, *roles: str) -> callers.Caller:
@@ -92,6 +109,12 @@ def require_caller(session: Session, *roles: str) -> callers.Caller:
     if not request.headers.get("Authorization"):
         user = current_user()
         if user is not None:
+            if user.must_change_password:
+                raise ApiError(
+                    403,
+                    "password_change_required",
+                    "this login must choose a new password first, on the account page",
+                )
             return callers.of_user(user, roles)
     return callers.of_token(require_token(session, *roles))
 

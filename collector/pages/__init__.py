@@ -1,5 +1,5 @@
-"""The dashboard's HTML pages: login, the manager's stats page, a chatter's page,
-conversation analytics, and the admin pages (``pages.admin``).
+"""The dashboard's HTML pages: login, the account (own password), the manager's stats
+page, a chatter's page, conversation analytics, and the admin pages (``pages.admin``).
 
 Server-rendered with a session cookie; every form carries a CSRF token.  The numbers
 come from the same report builders as the JSON API, and the export buttons link to the
@@ -62,8 +62,16 @@ def report_request(args: dict[str, str]) -> reports.Request:
 
 
 # The page modules register their views on bp; they use everything above.
-from collector.pages import admin, assets, chatters, conversations, login, stats  # noqa: E402
+from collector.pages import (  # noqa: E402
+    account,
+    admin,
+    assets,
+    chatters,
+    conversations,
+    login,
+    stats,
+)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (bp, admin.bp)
 
-__all__ = ["BLUEPRINTS", "assets", "bp", "chatters", "conversations", "login", "stats"]
+__all__ = ["BLUEPRINTS", "account", "assets", "bp", "chatters", "conversations", "login", "stats"]

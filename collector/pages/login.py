@@ -17,7 +17,13 @@ from collector.auth import accounts
 from collector.db import text
 from collector.db.engine import begin_write
 from collector.db.models import User
-from collector.http.auth import current_user, remember_device, start_session, trusted_device
+from collector.http.auth import (
+    ACCOUNT_PAGE,
+    current_user,
+    remember_device,
+    start_session,
+    trusted_device,
+)
 from collector.http.database import db
 from collector.pages import bp
 from shared.protocol import utc_now
@@ -72,7 +78,10 @@ def login() -> Response | tuple[str, int]:
         return page, status
     session_.commit()
     start_session(user)
-    reply = redirect(target or url_for("pages.home"))
+    # A password an admin set is replaced before anything else (``http.auth``).
+    reply = redirect(
+        url_for(ACCOUNT_PAGE) if user.must_change_password else target or url_for("pages.home")
+    )
     remember_device(reply, user.email)
     return reply
 
@@ -96,6 +105,8 @@ def home() -> Response:
     user = current_user()
     if user is None:
         return redirect(url_for("pages.login_form"))
+    if user.must_change_password:
+        return redirect(url_for(ACCOUNT_PAGE))
     if user.role == "chatter":
         if user.chatter is None:
             abort(403, description="this login is not linked to a chatter; ask an admin")

@@ -1,15 +1,16 @@
 """Admin page for dashboard logins: add one (with its role and chatter), (de/re)activate,
-limit a manager to chosen creators (a team lead)."""
+limit a manager to chosen creators (a team lead), reset a password (typed by the admin,
+or generated and shown once)."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import abort, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from collector.agency import listings, people
-from collector.auth import accounts
+from collector.auth import accounts, credentials
 from collector.auth.roles import LOGIN_ROLES
 from collector.db.models import User
 from collector.errors import DomainError
@@ -20,9 +21,13 @@ from collector.pages.admin import (
     Page,
     bp,
     field,
+    first_submission,
     linked_chatter,
+    or_404,
     record,
+    secret_page,
     submit,
+    writing,
 )
 from shared.protocol import utc_now
 
@@ -114,3 +119,67 @@ def user_creators(user_id: int) -> Response | Page:
         return f"Login {user.email} now sees {names}."
 
     return submit(change, lambda exc: _users(None, {"action": exc.message}, exc.status), DONE)
+
+
+# Password reset: the login gets a password the admin knows, so its owner must choose
+# their own at the next login (``User.must_change_password``); its sessions end now.
+# A generated one is shown once, in the reply to the POST (see ``secret_page``).
+_ALREADY_RESET = (
+    "this form was already sent: the password was reset and shown once; "
+    "reset it again if you did not copy it"
+)
+
+
+def _password_form(user_id: int, error: str = "", status: int = 200) -> Page:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, description=f"no login with id {user_id}")
+    page = render_template(
+        "admin/password.html",
+        user=user,
+        min_password=accounts.MIN_PASSWORD,
+        error=error,
+        action=url_for(".reset_password", user_id=user_id),
+    )
+    return page, status
+
+
+def _reset(session: Session, me: User, user_id: int, password: str, generated: bool) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise DomainError(f"no login with id {user_id}", 404)
+    if user.id == me.id:
+        raise DomainError("change your own password on the Account page", 409)
+    accounts.set_password(user, password, must_change=True)
+    record(session, me, "reset_password", user.email, generated=generated)  # never the password
+    return user
+
+
+@bp.get("/users/<int:user_id>/password")
+@login_required("admin")
+def reset_password_form(user_id: int) -> Page:
+    return _password_form(user_id)
+
+
+@bp.post("/users/<int:user_id>/password")
+@login_required("admin")
+def reset_password(user_id: int) -> Response | Page:
+    form = request.form
+    if form.get("mode") != "generate":
+        typed = str(form.get("password", ""))
+
+        def change(session: Session, me: User) -> str:
+            user = _reset(session, me, user_id, typed, generated=False)
+            return f"Password of {user.email} reset: they choose a new one at their next login."
+
+        return submit(change, lambda exc: _password_form(user_id, exc.message, exc.status), DONE)
+    if not first_submission(form):
+        return _password_form(user_id, _ALREADY_RESET, 409)
+    password = credentials.new_temporary_password()
+    try:
+        with writing() as (session, me):
+            email = _reset(session, me, user_id, password, generated=True).email
+    except DomainError as exc:
+        or_404(exc)
+        return _password_form(user_id, exc.message, exc.status)
+    return secret_page("password", f"Temporary password of {email}", password, None, DONE)
