@@ -241,6 +241,8 @@ class Event(Base):
         Index("ix_events_type_occurred", "type", "occurred_at"),
         Index("ix_events_ref", "ref"),
         Index("ix_events_conversation", "creator_id", "contact", "occurred_at"),
+        # Sales and refunds credited to one chatter in a range (a chatter's fans, revenue).
+        Index("ix_events_credit_occurred", "credit_chatter_id", "occurred_at"),
         # A visitor's requests and orders (conversation analytics: attribution, conversion).
         Index("ix_events_type_contact", "type", "contact", "occurred_at"),
     )
