@@ -245,7 +245,19 @@ class Event(Base):
         # A chatter's fan view (collector/stats/fans.py, migration 0009): sales and refunds
         # credited to them, and, read from the index alone, their sent messages and the
         # fans' messages.
-        Index("ix_events_credit_occurred", "credit_chatter_id", "occurred_at"),
+        Index(
+            "ix_events_credit_occurred",
+            "credit_chatter_id",
+            "occurred_at",
+            "type",
+            "creator_id",
+            "contact",
+            "amount_minor",
+            "credit_type",
+            "ref",
+            sqlite_where=text("credit_chatter_id IS NOT NULL"),
+            postgresql_where=text("credit_chatter_id IS NOT NULL"),
+        ),
         Index(
             "ix_events_sent_by_chatter",
             "chatter_id",
