@@ -107,13 +107,15 @@ def test_fan_search_sort_and_pages(agency: Collector, integration: str) -> None:
         )
         for i in range(5)
     ]
-    agency.post_events(SCENARIO + extra, integration)
+    other = ev("n1", "message_sent", chatter="alice", fan="a-nova", kind="direct", creator="nova")
+    agency.post_events([*SCENARIO, *extra, when(other, at(20, 16))], integration)
     manager = agency.token("manager")
 
     def fans(**params: str) -> list[str]:
         return [r["fan"] for r in get(agency, manager, "alice/fans", **params).json()["fans"]]
 
     assert fans(sort="fan", order="asc") == [
+        "a-nova",
         "f1",
         "f3",
         "fan-00",
@@ -122,7 +124,7 @@ def test_fan_search_sort_and_pages(agency: Collector, integration: str) -> None:
         "fan-03",
         "fan-04",
     ]
-    assert fans(sort="last_contact", order="desc")[:2] == ["f1", "fan-04"]
+    assert fans(sort="last_contact", order="desc")[:3] == ["f1", "a-nova", "fan-04"]
     assert fans(sort="fan_messages")[0] == "f3"
     assert fans(q="FAN-0", sort="fan", order="desc") == [
         "fan-04",
@@ -132,13 +134,16 @@ def test_fan_search_sort_and_pages(agency: Collector, integration: str) -> None:
         "fan-00",
     ]
     assert fans(q="%") == [] and fans(q="_") == []  # no wildcards
+    assert fans(sort="creator", order="desc")[:2] == ["a-nova", "f1"]  # nova, then luna by fan
+    assert fans(sort="creator", order="asc")[-1] == "a-nova"
     page = get(agency, manager, "alice/fans", sort="fan", order="asc", per_page="3", page="3")
-    assert page.json()["fans"][0]["fan"] == "fan-04"
-    assert (page.json()["total"], page.json()["pages"]) == (7, 3)
+    assert [r["fan"] for r in page.json()["fans"]] == ["fan-03", "fan-04"]
+    assert (page.json()["total"], page.json()["pages"]) == (8, 3)
     beyond = get(agency, manager, "alice/fans", per_page="3", page="9").json()
-    assert beyond["fans"] == [] and beyond["total"] == 7
+    assert beyond["fans"] == [] and beyond["total"] == 8
     nova = get(agency, manager, "alice/fans", creator="nova").json()
-    assert nova["fans"] == [] and nova["total"] == 0
+    assert [r["fan"] for r in nova["fans"]] == ["a-nova"] and nova["total"] == 1
+    assert [r["fan"] for r in get(agency, manager, "bob/fans", creator="nova").json()["fans"]] == []
 
 
 def test_fan_exports_read_back(agency: Collector, integration: str) -> None:
