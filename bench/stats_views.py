@@ -79,6 +79,11 @@ def run(lane: str, scale: float) -> StatsLane:
                 f"/api/v1/stats/chatters/{chatter}/daily",
                 base,
             ),
+            (
+                "fan interactions of one chatter, 90 days",
+                f"/api/v1/stats/chatters/{chatter}/fans",
+                base,
+            ),
             ("top chatters by revenue, 90 days", "/api/v1/stats/top", {**base, "by": "revenue"}),
             ("top chatters by response time", "/api/v1/stats/top", {**base, "by": "response_time"}),
             ("revenue series by day, 90 days", "/api/v1/stats/revenue", base),

@@ -10,6 +10,7 @@ import msgspec
 from collector.db import text
 from collector.db.models import Device, SaleReassignment, Slice
 from collector.http.jsonio import MAX_DEPTH
+from collector.stats.fans import SORTS as FAN_SORTS
 from collector.stats.periods import EARLIEST, LATEST, MAX_DAYS
 from shared import events as wire_events
 from shared import protocol
@@ -222,6 +223,28 @@ def _stats_paths() -> dict[str, Any]:
         ),
         "/api/v1/stats/chatters/{key}/daily": _stats(
             "One chatter's metrics per local day, every day present",
+            _query("columns", _TEXT, description="export columns, comma-separated; unknown: 400"),
+            path_key=True,
+        ),
+        "/api/v1/stats/chatters/{key}/breakdown": _stats(
+            "One chatter's revenue by creator and by kind: PPV sales, tips and refunds "
+            "before netting, and net (= total_sales of the all-chatters row); compare is ignored",
+            _query("columns", _TEXT, description="export columns, comma-separated; unknown: 400"),
+            path_key=True,
+        ),
+        "/api/v1/stats/chatters/{key}/fans": _stats(
+            "One chatter's fan interactions: per fan (creator, fan reference) the messages, "
+            "PPVs, spend credited to the chatter, refunds, median wait and last contact "
+            "(METRICS.md); paged in JSON, every matching fan in an export; compare is ignored",
+            _query("q", _TEXT, description="search the fan reference (substring, any case)"),
+            _query(
+                "sort",
+                {"enum": list(FAN_SORTS), "default": "net_revenue"},
+                description="top spenders first by default; else 400",
+            ),
+            _query("order", {"enum": ["asc", "desc"], "default": "desc"}),
+            _query("page", {"type": "integer", "minimum": 1, "default": 1}),
+            _query("per_page", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
             _query("columns", _TEXT, description="export columns, comma-separated; unknown: 400"),
             path_key=True,
         ),

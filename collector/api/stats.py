@@ -12,7 +12,7 @@ from collector.auth.roles import MANAGERS, READERS
 from collector.http.auth import require_caller
 from collector.http.database import db
 from collector.http.exports import report_response
-from collector.stats import reports
+from collector.stats import fans, reports
 
 bp = Blueprint("stats", __name__, url_prefix="/api/v1/stats")
 
@@ -34,6 +34,20 @@ def daily(key: str) -> Response:
     """One chatter's metrics per local day, every day of the range present."""
     req = _request(*READERS)
     return report_response(reports.daily(db.session, req, key), req.fmt)
+
+
+@bp.get("/chatters/<key>/breakdown")
+def breakdown(key: str) -> Response:
+    """One chatter's revenue by creator and by kind (PPV sales, tips, refunds, net)."""
+    req = _request(*READERS)
+    return report_response(fans.breakdown(db.session, req, key), req.fmt)
+
+
+@bp.get("/chatters/<key>/fans")
+def chatter_fans(key: str) -> Response:
+    """One chatter's fan interactions, searched, sorted and paged (exports: every fan)."""
+    req = _request(*READERS)
+    return report_response(fans.fans(db.session, req, key), req.fmt)
 
 
 @bp.get("/top")

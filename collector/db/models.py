@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -255,6 +256,45 @@ class Event(Base):
         Index("ix_events_type_occurred", "type", "occurred_at"),
         Index("ix_events_ref", "ref"),
         Index("ix_events_conversation", "creator_id", "contact", "occurred_at"),
+        # A chatter's fan view (collector/stats/fans.py, migration 0012): sales and refunds
+        # credited to them, and, read from the index alone, their sent messages and the
+        # fans' messages.
+        Index(
+            "ix_events_credit_occurred",
+            "credit_chatter_id",
+            "occurred_at",
+            "type",
+            "creator_id",
+            "contact",
+            "amount_minor",
+            "credit_type",
+            "ref",
+            sqlite_where=text("credit_chatter_id IS NOT NULL"),
+            postgresql_where=text("credit_chatter_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_events_sent_by_chatter",
+            "chatter_id",
+            "occurred_at",
+            "creator_id",
+            "contact",
+            "kind",
+            "bought",
+            "ref",
+            "response_seconds",
+            "type",
+            sqlite_where=text("type = 'message_sent'"),
+            postgresql_where=text("type = 'message_sent'"),
+        ),
+        Index(
+            "ix_events_fan_messages",
+            "creator_id",
+            "contact",
+            "occurred_at",
+            "type",
+            sqlite_where=text("type = 'fan_message'"),
+            postgresql_where=text("type = 'fan_message'"),
+        ),
         # A visitor's requests and orders (conversation analytics: attribution, conversion).
         Index("ix_events_type_contact", "type", "contact", "occurred_at"),
     )

@@ -5,10 +5,12 @@ Managers reach every chatter's page; a chatter only their own.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask import abort, render_template
+from flask import abort, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +26,7 @@ from collector.pages.columns import page_columns
 from collector.pages.figures import SHARED_NOTE, chart_amount, chatter_figures, partial_day
 from collector.pages.formatting import cells
 from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
-from collector.stats import present, reports
+from collector.stats import fans, present, reports
 from collector.stats.periods import zone
 from shared.protocol import utc_now
 
@@ -104,6 +106,85 @@ def _context(
     }
 
 
+# Fan interactions and the revenue breakdown (issue 13): the API's /fans and /breakdown.
+FAN_COLUMNS = page_columns(
+    fans.FAN_COLUMNS,
+    [
+        ("fan", "text"),
+        ("creator", "text"),
+        ("net_revenue", "money"),
+        ("ppv_revenue", "money"),
+        ("tip_revenue", "money"),
+        ("refunds", "money"),
+        ("messages_sent", "integer"),
+        ("fan_messages", "integer"),
+        ("ppv_sent", "integer"),
+        ("ppv_bought", "integer"),
+        ("median_wait_seconds", "wait"),
+        ("last_contact", "datetime"),
+    ],
+)
+FANS_PER_PAGE = 25
+# The page's query-string names for the fan table (the API's q, sort, order, page).
+FAN_ARGS = {"fans_q": "q", "fans_sort": "sort", "fans_order": "order", "fans_page": "page"}
+
+
+def _fan_state() -> dict[str, str]:
+    """The fan table's choices from the query string; stale values fall back to defaults."""
+    wanted = {name: request.args.get(name, "").strip() for name in FAN_ARGS}
+    if wanted["fans_sort"] not in fans.SORTS:
+        wanted["fans_sort"] = ""
+    if wanted["fans_order"] not in reports.ORDERS:
+        wanted["fans_order"] = ""
+    page = wanted["fans_page"]
+    if not (page.isascii() and page.isdigit() and 1 <= int(page) <= 1_000_000):
+        wanted["fans_page"] = ""
+    return wanted
+
+
+def _fan_context(
+    session: Session, req: reports.Request, key: str, sel: PageSelection, clock: Clock
+) -> dict[str, Any]:
+    wanted = _fan_state()
+    asked = {FAN_ARGS[name]: value for name, value in wanted.items() if value}
+    args = {**req.args, **asked, "per_page": str(FANS_PER_PAGE), "format": "json"}
+    table = fans.fans(session, dataclasses.replace(req, args=args, fmt="json"), key)
+    split = fans.breakdown(session, dataclasses.replace(req, fmt="json"), key)
+    assert isinstance(table, dict) and isinstance(split, dict)
+    for row in table["fans"]:
+        last = row["last_contact"]
+        row["last_contact_shown"] = clock.when(
+            None if last is None else dt.datetime.fromisoformat(last)
+        )
+    totals = split["totals"]
+    kinds = [
+        ("PPV sales", totals["ppv_revenue"]),
+        ("Tips", totals["tip_revenue"]),
+        ("Refunds", str(-Decimal(totals["refunds"]))),
+    ]
+    state = {**sel.state(), **{k: v for k, v in wanted.items() if v}}
+
+    def fans_here(**changes: str) -> str:
+        """This page with some fan-table choices changed; the others kept."""
+        merged: dict[str, Any] = {k: v for k, v in {**state, **changes}.items() if v}
+        return url_for("pages.chatter_page", key=key, **merged) + "#fans-h"
+
+    export = {
+        **sel.query(),
+        **{k: v for k, v in asked.items() if k != "page"},
+        "columns": ",".join(name for name, _, _ in FAN_COLUMNS),
+    }
+    return {
+        "fans": table,
+        "fan_columns": FAN_COLUMNS,
+        "fan_wanted": wanted,
+        "fans_here": fans_here,
+        "fan_export": export,
+        "breakdown": split,
+        "breakdown_kinds": kinds,
+    }
+
+
 @bp.get("/chatters/<key>")
 @login_required(*LOGIN_ROLES)
 def chatter_page(key: str) -> str:
@@ -114,13 +195,16 @@ def chatter_page(key: str) -> str:
         abort(403, description="a chatter sees only their own page")
     creators = creators_of(db.session, user)
     sel = page_selection(creators)
-    context = _context(db.session, report_request(sel.query()), key, sel)
+    req = report_request(sel.query())
+    context = _context(db.session, req, key, sel)
+    clock = Clock(zone(sel.tz), utc_now())  # times in the page's zone
     return render_template(
         "chatter.html",
         **context,
+        **_fan_context(db.session, req, key, sel, clock),
         creators=creators,
         presets=selection.PRESETS,
         zones=COMMON_ZONES,
         own=user.role == "chatter",
-        clock=Clock(zone(sel.tz), utc_now()),  # times in the page's zone
+        clock=clock,
     )

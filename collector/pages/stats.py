@@ -34,6 +34,8 @@ TABLE_COLUMNS = page_columns(
         ("total_sales", "money"),
         ("ppv_sales", "money"),
         ("tips", "money"),
+        ("ppv_sent", "integer"),
+        ("ppv_bought", "integer"),
         ("ppv_purchase_rate", "percent"),
         ("messages_sent", "integer"),
         ("keystrokes", "integer"),
@@ -68,7 +70,7 @@ def _context(session: Session, req: reports.Request, sel: PageSelection) -> dict
     ids = {p.key: p.id for p in req.people}
     for row in table["chatters"]:
         row["colour"] = chatter_colour(ids.get(row["key"]) if row["key"] else None)
-        # Formatted here, not cell by cell in the template: 200 rows x 11 cells.
+        # Formatted here, not cell by cell in the template: 200 rows x 13 cells.
         row["cells"] = cells(row, CELL_KINDS, req.currency)
     for item in top["items"]:
         item["colour"] = chatter_colour(ids[item["key"]])

@@ -181,7 +181,7 @@ def compute(
             else:
                 row.tips -= e.amount
 
-    for chatter, sample in _response_samples(ordered, window, chosen):
+    for chatter, _, sample in _response_samples(ordered, window, chosen):
         rows[chatter].add_response(sample)
     _activity(rows, slices, window, chosen, assignments or {})
     return dict(rows)
@@ -237,7 +237,8 @@ def _converter(
 
 def _response_samples(
     ordered: list[EventRow], window: Period, chosen: frozenset[str] | None
-) -> Iterable[tuple[str, int]]:
+) -> Iterable[tuple[str, tuple[str, str | None], int]]:
+    """(chatter, conversation, wait) of every sample in the window."""
     waiting: dict[tuple[str, str | None], dt.datetime] = {}
     for e in ordered:
         if chosen is not None and e.creator not in chosen:
@@ -251,7 +252,84 @@ def _response_samples(
                 continue
             wait = e.occurred_at - started
             if wait <= MAX_WAIT and window.contains(e.occurred_at):
-                yield e.chatter, int(wait.total_seconds())
+                yield e.chatter, key, int(wait.total_seconds())
+
+
+@dataclass
+class FanInteractions:
+    """What one fan (a conversation: creator, fan) did with one chatter in a window."""
+
+    messages_sent: int = 0
+    fan_messages: int = 0
+    ppv_sent: int = 0
+    ppv_bought: int = 0
+    ppv_revenue: int = 0  # before refunds
+    tip_revenue: int = 0
+    refunds: int = 0
+    last_contact: dt.datetime | None = None
+    response_samples: list[int] = field(default_factory=list)
+
+    @property
+    def net_revenue(self) -> int:
+        return self.ppv_revenue + self.tip_revenue - self.refunds
+
+    @property
+    def median_wait_seconds(self) -> float | None:
+        samples = self.response_samples
+        return float(statistics.median(samples)) if samples else None
+
+    def touched(self, moment: dt.datetime) -> None:
+        if self.last_contact is None or moment > self.last_contact:
+            self.last_contact = moment
+
+
+def fan_interactions(
+    events: Iterable[EventRow],
+    window: Period,
+    chatter: str,
+    *,
+    creator: str | Collection[str] | None = None,
+) -> dict[tuple[str, str | None], FanInteractions]:
+    """Per conversation (creator, fan) the chatter took part in (METRICS.md "Fan interactions").
+
+    A fan is in when, in the window, the chatter sent them a message or a sale or refund
+    of theirs is credited to the chatter; the fan's messages then count whoever answered.
+    """
+    chosen = _chosen(creator)
+    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    credit = _credits(ordered)
+    bought = {(e.creator, e.ref, e.contact) for e in ordered if e.type == "ppv_purchase"}
+    sales = {e.event_id: e for e in ordered if e.type in ("ppv_purchase", "tip")}
+    fans: dict[tuple[str, str | None], FanInteractions] = defaultdict(FanInteractions)
+    for e in ordered:
+        if (chosen is not None and e.creator not in chosen) or not window.contains(e.occurred_at):
+            continue
+        if e.type == "message_sent" and e.chatter == chatter:
+            row = fans[(e.creator, e.contact)]
+            row.messages_sent += e.kind == "direct"
+            if e.ref is not None:
+                row.ppv_sent += 1
+                row.ppv_bought += (e.creator, e.ref, e.contact) in bought
+        elif e.type in ("ppv_purchase", "tip") and credit[e.event_id][0] == chatter:
+            row = fans[(e.creator, e.contact)]
+            if e.type == "ppv_purchase":
+                row.ppv_revenue += e.amount
+            else:
+                row.tip_revenue += e.amount
+        elif e.type == "refund" and e.ref in sales and credit[e.ref][0] == chatter:
+            row = fans[(e.creator, sales[e.ref].contact)]
+            row.refunds += e.amount
+        else:
+            continue
+        row.touched(e.occurred_at)
+    for e in ordered:
+        key = (e.creator, e.contact)
+        if e.type == "fan_message" and key in fans and window.contains(e.occurred_at):
+            fans[key].fan_messages += 1
+    for who, key, sample in _response_samples(ordered, window, chosen):
+        if who == chatter:
+            fans[key].response_samples.append(sample)
+    return dict(fans)
 
 
 def _activity(

@@ -91,8 +91,8 @@ CHATTER_COLUMNS = _columns(
         ("ppv_sales", "PPV sales", "money"),
         ("tips", "Tips", "money"),
         ("refunds", "Refunds", "money"),
-        ("ppv_sent", "PPVs sent", "integer"),
-        ("ppv_bought", "PPVs bought", "integer"),
+        ("ppv_sent", "Sent PPVs", "integer"),
+        ("ppv_bought", "Bought PPVs", "integer"),
         ("ppv_purchase_rate", "PPV purchase rate", "ratio"),
         ("messages_sent", "Messages sent", "integer"),
         ("mass_messages_sent", "Mass messages", "integer"),
@@ -123,8 +123,8 @@ DAILY_COLUMNS = _columns(
         ("avg_response_seconds", "Avg response", "duration"),
         ("responses", "Responses", "integer"),
         ("messages_sent", "Messages sent", "integer"),
-        ("ppv_sent", "PPVs sent", "integer"),
-        ("ppv_bought", "PPVs bought", "integer"),
+        ("ppv_sent", "Sent PPVs", "integer"),
+        ("ppv_bought", "Bought PPVs", "integer"),
         ("keystrokes", "Keystrokes", "integer"),
     ]
 )

@@ -531,3 +531,8 @@ def _sum_points(req: Request, points: list[queries.RevenuePoint]) -> dict[str, s
     ppv = sum(p.ppv_sales for p in points)
     tips = sum(p.tips for p in points)
     return {"ppv": req.money(ppv), "tips": req.money(tips), "total": req.money(ppv + tips)}
+
+
+# The fan views (collector/stats/fans.py) read their parameters the same way.
+choice = _choice
+export_columns = _export_columns

@@ -115,6 +115,31 @@ def test_exports_take_the_pages_order_search_and_columns(browser: Collector) -> 
         assert refused.status_code == 400 and refused.json()["error"] == "bad_parameter"
 
 
+def test_all_chatters_table_has_sent_and_bought_ppvs(browser: Collector) -> None:  # noqa: F811
+    browser.post_events(SCENARIO, browser.token("integration"))
+    http = logged_in(browser, "boss@agency.test")
+    page = http.get("/stats", params=PAGE).text
+    table = page[page.index('id="chatters-table"') :]
+    assert 'data-key="ppv_sent"' in table and ">Sent PPVs</a>" in table
+    assert 'data-key="ppv_bought"' in table and ">Bought PPVs</a>" in table
+    api = {r["key"]: r for r in http.get("/api/v1/stats/chatters", params=RANGE).json()["chatters"]}
+    for key in ("alice", "bob"):
+        row = table[table.index(f'data-key="{key}"') :]
+        row = row[: row.index("</tr>")]
+        cells = re.findall(r'<td class="num" data-value="([^"]*)">', row)
+        # name, then total, PPV sales, tips, then the two new columns
+        assert cells[3:5] == [str(api[key]["ppv_sent"]), str(api[key]["ppv_bought"])], key
+    # The page's own export link asks for them too, and the file has the page's rows.
+    section = page[page.index('id="all-h"') :]
+    link = re.search(r'data-table="chatters-table" download href="([^"]*format=csv[^"]*)"', section)
+    assert link
+    export = http.get(link.group(1).replace("&amp;", "&"))
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    by_name = {r["Chatter"]: r for r in rows}
+    assert (by_name["Alice"]["Sent PPVs"], by_name["Alice"]["Bought PPVs"]) == ("1", "1")
+    assert (by_name["Bob"]["Sent PPVs"], by_name["Bob"]["Bought PPVs"]) == ("1", "0")
+
+
 def test_login_returns_to_the_page_asked_for(browser: Collector) -> None:  # noqa: F811
     http = browser.http
     asked = http.get("/chatters/alice", params=PAGE)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from collector.stats import present
-from collector.stats.metrics import ChatterMetrics, EventRow, SliceRow, compute
+from collector.stats.metrics import ChatterMetrics, EventRow, SliceRow, compute, fan_interactions
 from collector.stats.periods import Period, period
 from shared.protocol import format_time
 from tests.collector.conftest import Agent, Collector
@@ -211,8 +211,53 @@ def _check(agency: Collector, token: str, drawn: Drawn, slices: list[SliceRow]) 
                     m.activity_shared = bool(creator and key and len(ASSIGNED[key]) > 1)
                     assert row == present.metric_fields(m, 2), (zone, creator, key)
                 assert all(_empty(r) for r in got.values()), (zone, creator, got)
+                _check_fans(agency, auth, query, refs, window, creator, expected)
             _check_days(agency, auth, params, refs, slices, window)
             _check_revenue(agency, auth, params, refs, window)
+
+
+def _check_fans(
+    agency: Collector,
+    auth: dict[str, str],
+    query: dict[str, str],
+    refs: list[EventRow],
+    window: Period,
+    creator: str | None,
+    expected: dict[str | None, ChatterMetrics],
+) -> None:
+    """The fan view and the revenue breakdown equal the reference on the raw rows."""
+    for key in ("alice", "bob"):
+        base = f"/api/v1/stats/chatters/{key}"
+        body = agency.http.get(f"{base}/fans", params={**query, "per_page": "500"}, headers=auth)
+        got = {(r["creator"], r["fan"]): r for r in body.json()["fans"]}
+        want = fan_interactions(refs, window, key, creator=creator)
+        assert set(got) == set(want), (key, creator)
+        for fan, f in want.items():
+            row = got[fan]
+            assert (row["messages_sent"], row["fan_messages"], row["ppv_sent"]) == (
+                f.messages_sent,
+                f.fan_messages,
+                f.ppv_sent,
+            ), (key, fan)
+            assert (row["ppv_bought"], row["median_wait_seconds"], row["replies"]) == (
+                f.ppv_bought,
+                f.median_wait_seconds,
+                len(f.response_samples),
+            ), (key, fan)
+            money = (row["ppv_revenue"], row["tip_revenue"], row["refunds"], row["net_revenue"])
+            assert money == tuple(
+                _money_signed(v) for v in (f.ppv_revenue, f.tip_revenue, f.refunds, f.net_revenue)
+            ), (key, fan)
+            assert f.last_contact is not None
+            assert dt.datetime.fromisoformat(row["last_contact"]) == f.last_contact
+        # One truth: the breakdown's net is the chatter's total_sales in the table.
+        totals = agency.http.get(f"{base}/breakdown", params=query, headers=auth).json()["totals"]
+        m = expected.get(key, ChatterMetrics())
+        assert (totals["net_revenue"], totals["refunds"]) == (
+            _money_signed(m.total_sales),
+            _money_signed(m.refunds),
+        ), (key, creator)
+        assert _money_signed(sum(f.net_revenue for f in want.values())) == totals["net_revenue"]
 
 
 def _empty(row: dict[str, Any]) -> bool:

@@ -207,6 +207,9 @@ def test_exports_equal_the_json(agency: Collector, integration: str) -> None:
     assert [(r["Chatter"], r["Total sales"]) for r in table] == [
         (r["name"], r["total_sales"]) for r in rows
     ]
+    assert [(r["Sent PPVs"], r["Bought PPVs"]) for r in table] == [
+        (str(r["ppv_sent"]), str(r["ppv_bought"])) for r in rows
+    ]
     xlsx = get(agency, manager, "chatters", format="xlsx")
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     try:
@@ -219,6 +222,9 @@ def test_exports_equal_the_json(agency: Collector, integration: str) -> None:
         data = [dict(zip(titles, row, strict=True)) for row in values[header + 1 :]]
         assert [(d["Chatter"], Decimal(str(d["Total sales"]))) for d in data] == [
             (r["name"], Decimal(r["total_sales"])) for r in rows
+        ]
+        assert [(d["Sent PPVs"], d["Bought PPVs"]) for d in data] == [
+            (r["ppv_sent"], r["ppv_bought"]) for r in rows
         ]
         alice = next(d for d in data if d["Chatter"] == "Alice")
         assert alice["Avg response"] == dt.timedelta(seconds=600)

@@ -1,0 +1,478 @@
+"""One chatter's fans in a range: what each fan did with them, and the revenue breakdown.
+
+A fan row is a conversation (creator, fan) the chatter took part in within the range: a
+message they sent the fan, or a sale or refund credited to them (METRICS.md "Fan
+interactions").  Everything is read from the events with their stored facts
+(collector/stats/facts.py), so the credit rules are the rollups' own; the breakdown's
+net equals the chatter's total_sales in the all-chatters table.
+
+The table is grouped, searched, sorted and paged in SQL; the fan's own messages and the
+median wait are then read for the page's fans only.  Every read is index-only (the
+partial indexes of migration 0012): 90 days of a busy chatter are tens of thousands of
+events, too many to fetch table rows for within the page's 150 ms.  The reference computation is
+``collector.stats.metrics.fan_interactions``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, case, func, literal_column, select, union_all
+from sqlalchemy.orm import Session
+
+from collector.db.models import Creator, Event
+from collector.errors import ApiError
+from collector.stats import reports
+from collector.stats.periods import Period
+from collector.stats.queries import Selection
+from collector.stats.tables import Column
+
+E = cast(Table, Event.__table__)
+_CHUNK = 500
+PER_PAGE = 50
+MAX_PER_PAGE = 500
+
+# Sort keys of the fan table, and their column in the grouped query.  The median wait
+# is not one: it is computed for the shown page only (see the module docstring).
+SORTS = (
+    "fan",
+    "creator",
+    "messages_sent",
+    "fan_messages",
+    "ppv_sent",
+    "ppv_bought",
+    "ppv_revenue",
+    "tip_revenue",
+    "refunds",
+    "net_revenue",
+    "last_contact",
+)
+DEFAULT_SORT = "net_revenue"  # top spenders first
+
+FAN_COLUMNS = [
+    Column("fan", "Fan", "text"),
+    Column("creator", "Creator", "text"),
+    Column("messages_sent", "Messages sent", "integer"),
+    Column("fan_messages", "Fan messages", "integer"),
+    Column("ppv_sent", "Sent PPVs", "integer"),
+    Column("ppv_bought", "Bought PPVs", "integer"),
+    Column("ppv_revenue", "PPV spend", "money"),
+    Column("tip_revenue", "Tip spend", "money"),
+    Column("refunds", "Refunds", "money"),
+    Column("net_revenue", "Net spend", "money"),
+    Column("median_wait_seconds", "Median wait for a reply", "duration"),
+    Column("last_contact", "Last contact", "datetime"),
+]
+
+BREAKDOWN_COLUMNS = [
+    Column("creator", "Creator", "text"),
+    Column("name", "Creator name", "text"),
+    Column("ppv_revenue", "PPV sales", "money"),
+    Column("tip_revenue", "Tips", "money"),
+    Column("refunds", "Refunds", "money"),
+    Column("net_revenue", "Net", "money"),
+]
+
+
+@dataclass
+class FanRow:
+    creator_id: int
+    fan: str
+    messages_sent: int = 0  # direct messages, as messages_sent in METRICS.md
+    fan_messages: int = 0
+    ppv_sent: int = 0
+    ppv_bought: int = 0
+    ppv_revenue: int = 0  # minor units, before refunds
+    tip_revenue: int = 0
+    refunds: int = 0
+    last_contact: dt.datetime | None = None  # UTC
+    waits: list[int] = field(default_factory=list)
+
+    @property
+    def net_revenue(self) -> int:
+        return self.ppv_revenue + self.tip_revenue - self.refunds
+
+    @property
+    def median_wait_seconds(self) -> float | None:
+        return float(statistics.median(self.waits)) if self.waits else None
+
+
+@dataclass
+class FanPage:
+    rows: list[FanRow]
+    total: int  # fans matching the search, over every page
+
+
+@dataclass
+class Revenue:
+    ppv_revenue: int = 0
+    tip_revenue: int = 0
+    refunds: int = 0
+
+    @property
+    def net_revenue(self) -> int:
+        return self.ppv_revenue + self.tip_revenue - self.refunds
+
+
+def _where(table: Any, window: Period, creator_ids: frozenset[int] | None) -> list[Any]:
+    """The window, and the chosen creators (None: every creator; a team lead's several)."""
+    where = [table.c.occurred_at >= window.start, table.c.occurred_at < window.end]
+    condition = Selection(window, creator_ids).sold_for(table.c.creator_id)
+    if condition is not None:
+        where.append(condition)
+    return where
+
+
+def _of_type(table: Any, kind: str) -> Any:
+    """``type = 'kind'`` written into the SQL: a bound parameter would hide from both
+    databases' planners that the partial indexes of migration 0012 apply."""
+    assert kind.isidentifier()  # our own constants only
+    return table.c.type == literal_column(f"'{kind}'")
+
+
+def _zero(name: str) -> Any:
+    return literal_column("0").label(name)
+
+
+def _interactions(chatter_id: int, window: Period, creator_ids: frozenset[int] | None) -> Any:
+    """Every event of the chatter with a fan in the range, one row each, as addends.
+
+    Messages come by the chatter index, sales and refunds by the credit index
+    (migration 0012); a refund names no fan, so it takes its sale's.
+    """
+    sent = select(
+        E.c.creator_id,
+        E.c.contact,
+        E.c.occurred_at.label("at"),
+        case((E.c.kind == "direct", 1), else_=0).label("direct"),
+        case((E.c.ref.is_not(None), 1), else_=0).label("ppv"),
+        case((E.c.ref.is_not(None) & E.c.bought.is_(True), 1), else_=0).label("bought"),
+        _zero("ppv_revenue"),
+        _zero("tip_revenue"),
+        _zero("refunds"),
+    ).where(
+        E.c.chatter_id == chatter_id, _of_type(E, "message_sent"), *_where(E, window, creator_ids)
+    )
+    sales = select(
+        E.c.creator_id,
+        E.c.contact,
+        E.c.occurred_at,
+        _zero("direct"),
+        _zero("ppv"),
+        _zero("bought"),
+        case((E.c.type == "ppv_purchase", E.c.amount_minor), else_=0),
+        case((E.c.type == "tip", E.c.amount_minor), else_=0),
+        _zero("refunds"),
+    ).where(
+        E.c.credit_chatter_id == chatter_id,
+        E.c.type.in_(("ppv_purchase", "tip")),
+        *_where(E, window, creator_ids),
+    )
+    sale = E.alias("sale")
+    refunds = (
+        select(
+            E.c.creator_id,
+            sale.c.contact,
+            E.c.occurred_at,
+            _zero("direct"),
+            _zero("ppv"),
+            _zero("bought"),
+            _zero("ppv_revenue"),
+            _zero("tip_revenue"),
+            E.c.amount_minor,
+        )
+        .select_from(E.join(sale, sale.c.event_id == E.c.ref))
+        .where(
+            E.c.credit_chatter_id == chatter_id,
+            E.c.type == "refund",
+            E.c.credit_type.is_not(None),
+            *_where(E, window, creator_ids),
+        )
+    )
+    return union_all(sent, sales, refunds).subquery("interactions")
+
+
+def _fan_messages(window: Period, grouped: Any) -> Any:
+    """The fan's own messages in the range, per grouped row (to sort by them)."""
+    fan = E.alias("fan")
+    return (
+        select(func.count())
+        .where(
+            fan.c.creator_id == grouped.c.creator_id,
+            fan.c.contact == grouped.c.contact,
+            _of_type(fan, "fan_message"),
+            *_where(fan, window, None),
+        )
+        .scalar_subquery()
+    )
+
+
+def fan_page(
+    connection: Connection,
+    chatter_id: int,
+    window: Period,
+    *,
+    creator_ids: frozenset[int] | None = None,
+    search: str = "",
+    sort: str = DEFAULT_SORT,
+    descending: bool = True,
+    page: int = 1,
+    per_page: int | None = PER_PAGE,
+) -> FanPage:
+    """One page of the chatter's fans (``per_page=None``: all of them), sorted and searched."""
+    u = _interactions(chatter_id, window, creator_ids)
+    ppv_revenue = func.sum(u.c.ppv_revenue)
+    tip_revenue = func.sum(u.c.tip_revenue)
+    refunds = func.sum(u.c.refunds)
+    grouped = (
+        select(
+            u.c.creator_id,
+            u.c.contact,
+            func.sum(u.c.direct).label("messages_sent"),
+            func.sum(u.c.ppv).label("ppv_sent"),
+            func.sum(u.c.bought).label("ppv_bought"),
+            ppv_revenue.label("ppv_revenue"),
+            tip_revenue.label("tip_revenue"),
+            refunds.label("refunds"),
+            (ppv_revenue + tip_revenue - refunds).label("net_revenue"),
+            func.max(u.c.at).label("last_contact"),
+        )
+        .group_by(u.c.creator_id, u.c.contact)
+        .subquery("fans")
+    )
+    fan_contact: Any = grouped.c.contact
+    if connection.dialect.name == "postgresql":
+        fan_contact = fan_contact.collate("C")  # byte order, as on SQLite
+    columns: dict[str, Any] = {name: grouped.c[name] for name in SORTS if name in grouped.c}
+    columns["fan"] = fan_contact
+    if sort == "creator":  # by key, as shown
+        creators = cast(Table, Creator.__table__)
+        columns["creator"] = (
+            select(creators.c.key).where(creators.c.id == grouped.c.creator_id).scalar_subquery()
+        )
+    if sort == "fan_messages":
+        columns["fan_messages"] = _fan_messages(window, grouped)
+    order = columns[sort]
+    query = select(grouped, func.count().over().label("total"))
+    if search:
+        query = query.where(grouped.c.contact.icontains(search, autoescape=True))
+    query = query.order_by(
+        order.desc() if descending else order.asc(),
+        fan_contact.asc(),
+        grouped.c.creator_id.asc(),
+    )
+    if per_page is not None:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    rows: list[FanRow] = []
+    total = 0
+    for r in connection.execute(query).mappings():
+        total = int(r["total"])
+        rows.append(
+            FanRow(
+                creator_id=r["creator_id"],
+                fan=r["contact"],
+                messages_sent=int(r["messages_sent"] or 0),
+                ppv_sent=int(r["ppv_sent"] or 0),
+                ppv_bought=int(r["ppv_bought"] or 0),
+                ppv_revenue=int(r["ppv_revenue"] or 0),
+                tip_revenue=int(r["tip_revenue"] or 0),
+                refunds=int(r["refunds"] or 0),
+                last_contact=r["last_contact"],
+            )
+        )
+    if not rows and page > 1:  # past the last page: still say how many there are
+        everything = query.order_by(None).limit(None).offset(None).subquery()
+        counted = select(func.count()).select_from(everything)
+        total = int(connection.execute(counted).scalar() or 0)
+    _conversations(connection, chatter_id, window, rows)
+    return FanPage(rows, total)
+
+
+def _conversations(
+    connection: Connection, chatter_id: int, window: Period, rows: Sequence[FanRow]
+) -> None:
+    """The fan's messages and the chatter's reply waits, for these fans only.
+
+    Both read an index alone (migration 0012): the fan messages of each conversation,
+    and the chatter's sent messages of the range with their waits.
+    """
+    by_creator: dict[int, dict[str, FanRow]] = defaultdict(dict)
+    for row in rows:
+        by_creator[row.creator_id][row.fan] = row
+    for creator_id, fans in by_creator.items():
+        names = sorted(fans)
+        for i in range(0, len(names), _CHUNK):
+            chunk = names[i : i + _CHUNK]
+            counted = (
+                select(E.c.contact, func.count())
+                .where(
+                    E.c.creator_id == creator_id,
+                    E.c.contact.in_(chunk),
+                    _of_type(E, "fan_message"),
+                    *_where(E, window, None),
+                )
+                .group_by(E.c.contact)
+            )
+            for contact, count in connection.execute(counted):
+                fans[contact].fan_messages = int(count)
+            waits = select(E.c.contact, E.c.response_seconds).where(
+                E.c.chatter_id == chatter_id,
+                _of_type(E, "message_sent"),
+                *_where(E, window, frozenset([creator_id])),
+                E.c.contact.in_(chunk),
+                E.c.response_seconds.is_not(None),
+            )
+            for contact, wait in connection.execute(waits):
+                fans[contact].waits.append(int(wait))
+    for row in rows:
+        row.waits.sort()
+
+
+def revenue_by_creator(
+    connection: Connection,
+    chatter_id: int,
+    window: Period,
+    creator_ids: frozenset[int] | None = None,
+) -> dict[int, Revenue]:
+    """Sales and refunds credited to the chatter in the range, per creator (gross)."""
+    amount = func.sum(E.c.amount_minor)
+    query = (
+        select(E.c.creator_id, E.c.type, amount)
+        .where(
+            E.c.credit_chatter_id == chatter_id,
+            E.c.type.in_(("ppv_purchase", "tip", "refund")),
+            *_where(E, window, creator_ids),
+        )
+        .group_by(E.c.creator_id, E.c.type)
+    )
+    found: dict[int, Revenue] = defaultdict(Revenue)
+    for creator, kind, total in connection.execute(query):
+        part = found[creator]
+        if kind == "ppv_purchase":
+            part.ppv_revenue += int(total or 0)
+        elif kind == "tip":
+            part.tip_revenue += int(total or 0)
+        else:
+            part.refunds += int(total or 0)
+    return dict(found)
+
+
+# The reports: JSON bodies, or tables for the exports.
+
+
+def _page_args(args: reports.Args) -> tuple[int, int]:
+    def whole(name: str, default: int, top: int) -> int:
+        raw = args.get(name) or str(default)
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= top:
+            raise ApiError(400, "bad_parameter", f"{name}={raw!r}: a whole number from 1 to {top}")
+        return int(raw)
+
+    return whole("page", 1, 1_000_000), whole("per_page", PER_PAGE, MAX_PER_PAGE)
+
+
+def _creators(session: Session) -> dict[int, tuple[str, str]]:
+    return {i: (k, n) for i, k, n in session.execute(select(Creator.id, Creator.key, Creator.name))}
+
+
+def fans(session: Session, req: reports.Request, key: str) -> reports.Report:
+    """The chatter's fans in the range: ``q`` (fan reference), ``sort``/``order``, paging.
+
+    An export has every matching fan in the same order (no paging).
+    """
+    chatter = reports.find_chatter(req, key)
+    sort = req.args.get("sort") or DEFAULT_SORT
+    if sort not in SORTS:
+        raise ApiError(400, "bad_parameter", f"sort={sort!r}: use one of {', '.join(SORTS)}")
+    descending = reports.choice(req.args, "order", reports.ORDERS, "desc") == "desc"
+    page, per_page = _page_args(req.args)
+    search = (req.args.get("q") or "").strip()
+    found = fan_page(
+        session.connection(),
+        chatter.id,
+        req.period,
+        creator_ids=req.creator_ids,
+        search=search,
+        sort=sort,
+        descending=descending,
+        page=page,
+        per_page=per_page if req.fmt == "json" else None,
+    )
+    creators = _creators(session)
+    rows = [_fan_fields(req, r, creators) for r in found.rows]
+    if req.fmt != "json":
+        columns = reports.export_columns(req.args, FAN_COLUMNS)
+        return req.export(f"Fans of {chatter.name}", columns, rows, f"fans_{key}")
+    return {
+        **req.base(),
+        "chatter": {"key": chatter.key, "name": chatter.name},
+        "sort": sort,
+        "order": "desc" if descending else "asc",
+        "q": search,
+        "page": page,
+        "per_page": per_page,
+        "total": found.total,
+        "pages": max(1, -(-found.total // per_page)),
+        "fans": rows,
+    }
+
+
+def _fan_fields(
+    req: reports.Request, row: FanRow, creators: dict[int, tuple[str, str]]
+) -> dict[str, Any]:
+    last = row.last_contact
+    return {
+        "fan": row.fan,
+        "creator": creators[row.creator_id][0],
+        "messages_sent": row.messages_sent,
+        "fan_messages": row.fan_messages,
+        "ppv_sent": row.ppv_sent,
+        "ppv_bought": row.ppv_bought,
+        "ppv_revenue": req.money(row.ppv_revenue),
+        "tip_revenue": req.money(row.tip_revenue),
+        "refunds": req.money(row.refunds),
+        "net_revenue": req.money(row.net_revenue),
+        "median_wait_seconds": row.median_wait_seconds,
+        "replies": len(row.waits),
+        "last_contact": None if last is None else last.astimezone(req.period.tz).isoformat(),
+    }
+
+
+def breakdown(session: Session, req: reports.Request, key: str) -> reports.Report:
+    """The chatter's revenue in the range by creator and by kind: PPV sales, tips, refunds."""
+    chatter = reports.find_chatter(req, key)
+    parts = revenue_by_creator(session.connection(), chatter.id, req.period, req.creator_ids)
+    creators = _creators(session)
+    ordered = sorted(parts.items(), key=lambda item: creators[item[0]][1].lower())
+    rows = [_revenue_fields(req, r) | _creator(creators[c]) for c, r in ordered]
+    total = Revenue()
+    for part in parts.values():
+        total.ppv_revenue += part.ppv_revenue
+        total.tip_revenue += part.tip_revenue
+        total.refunds += part.refunds
+    if req.fmt != "json":
+        columns = reports.export_columns(req.args, BREAKDOWN_COLUMNS)
+        return req.export(f"Revenue of {chatter.name}", columns, rows, f"revenue_{key}")
+    return {
+        **req.base(),
+        "chatter": {"key": chatter.key, "name": chatter.name},
+        "creators": rows,
+        "totals": _revenue_fields(req, total),
+    }
+
+
+def _creator(known: tuple[str, str]) -> dict[str, str]:
+    return {"creator": known[0], "name": known[1]}
+
+
+def _revenue_fields(req: reports.Request, r: Revenue) -> dict[str, Any]:
+    return {
+        "ppv_revenue": req.money(r.ppv_revenue),
+        "tip_revenue": req.money(r.tip_revenue),
+        "refunds": req.money(r.refunds),
+        "net_revenue": req.money(r.net_revenue),
+    }

@@ -1,0 +1,107 @@
+"""The chatter page's revenue breakdown and fan table: the API's numbers, links that sort,
+search and page without JavaScript, and export links that download the same rows."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+
+from tests.collector.auth.test_accounts import browser  # noqa: F401  (fixture)
+from tests.collector.conftest import Collector
+from tests.collector.ingest.test_events import ev
+from tests.collector.pages.test_stats import PAGE, RANGE, logged_in
+from tests.collector.stats.test_api import SCENARIO, at, when
+
+EXTRA = [
+    when(
+        ev(f"x{i}", "message_sent", chatter="alice", fan=f"fan-{i:02d}", kind="direct"),
+        at(20, 15, i),
+    )
+    for i in range(30)
+]
+
+
+def section(page: str, heading: str) -> str:
+    start = page.index(f'id="{heading}"')
+    return page[start : page.index("</section>", start)]
+
+
+def fans_shown(page: str) -> list[str]:
+    return re.findall(r'<tr data-fan="([^"]*)"', section(page, "fans-h"))
+
+
+def link(page: str, pattern: str) -> str:
+    found = re.search(pattern, page)
+    assert found, pattern
+    return html.unescape(found.group(1))
+
+
+def test_breakdown_and_fans_are_the_apis(browser: Collector) -> None:  # noqa: F811
+    browser.post_events(SCENARIO + EXTRA, browser.token("integration"))
+    http = logged_in(browser, "boss@agency.test")
+    page = http.get("/chatters/alice", params=PAGE).text
+    split = http.get("/api/v1/stats/chatters/alice/breakdown", params=RANGE).json()
+    kinds = section(page, "breakdown-h")
+    assert "$10.00" in kinds and "-$10.00" in kinds  # PPV sales, and refunds as a negative line
+    net = re.search(
+        r'<tfoot><tr><th scope="row">Net</th><td class="num" data-value="([^"]*)"', kinds
+    )
+    assert net and net.group(1) == split["totals"]["net_revenue"] == "3.00"
+    assert 'data-creator="luna"' in kinds
+
+    api = http.get("/api/v1/stats/chatters/alice/fans", params={**RANGE, "per_page": "25"}).json()
+    assert fans_shown(page) == [r["fan"] for r in api["fans"]]
+    assert fans_shown(page)[:2] == ["f1", "f3"]  # top spenders first
+    assert "Page 1 of 2 · 32 fans" in page
+    # The last contact is shown in the page's zone, the instant kept in the markup.
+    assert 'datetime="2026-11-21T09:00:00+00:00">21 Nov 2026, 09:00</time>' in page
+
+
+def test_sort_search_and_page_links(browser: Collector) -> None:  # noqa: F811
+    browser.post_events(SCENARIO + EXTRA, browser.token("integration"))
+    http = logged_in(browser, "boss@agency.test")
+    page = http.get("/chatters/alice", params=PAGE).text
+    by_fan = link(page, r'<th scope="col" data-key="fan"[^>]*>\s*<a class="sort" href="([^"]+)"')
+    assert "fans_sort=fan" in by_fan and "fans_order=asc" in by_fan and by_fan.endswith("#fans-h")
+    sorted_page = http.get(by_fan).text
+    assert fans_shown(sorted_page)[:3] == ["f1", "f3", "fan-00"]
+    assert re.search(r'data-key="fan"\s+aria-sort="ascending"', section(sorted_page, "fans-h"))
+    following = link(sorted_page, r'<a class="button" rel="next" href="([^"]+)"')
+    second = http.get(following).text
+    assert fans_shown(second) == [f"fan-{i:02d}" for i in range(23, 30)]
+    assert "fans_sort=fan" in following and "Page 2 of 2" in second
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+
+    searched = http.get("/chatters/alice", params={**PAGE, "fans_q": "FAN-1"}).text
+    assert fans_shown(searched) == [f"fan-{i:02d}" for i in range(10, 20)]
+    nothing = http.get("/chatters/alice", params={**PAGE, "fans_q": "zzz"}).text
+    assert fans_shown(nothing) == [] and "No fan matches “zzz”." in nothing
+    # Stale or edited links show the defaults, not an error.
+    stale = {**PAGE, "fans_sort": "luck", "fans_order": "up", "fans_page": "x"}
+    assert fans_shown(http.get("/chatters/alice", params=stale).text)[:2] == ["f1", "f3"]
+
+
+def test_export_link_downloads_the_rows_shown(browser: Collector) -> None:  # noqa: F811
+    browser.post_events(SCENARIO, browser.token("integration"))
+    http = logged_in(browser, "boss@agency.test")
+    page = http.get("/chatters/alice", params={**PAGE, "fans_sort": "fan", "fans_order": "asc"})
+    csv_link = link(page.text, r'data-table="fans-table" download href="([^"]+format=csv[^"]*)"')
+    reply = http.get(csv_link)
+    assert reply.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(reply.content.decode("utf-8-sig"))))
+    assert [r["Fan"] for r in rows] == fans_shown(page.text) == ["f1", "f3"]
+    assert list(rows[0])[:3] == ["Fan", "Creator", "Net spend"]  # the page's columns
+    breakdown = link(page.text, r'download href="([^"]*/breakdown[^"]*format=csv[^"]*)"')
+    lines = list(csv.DictReader(io.StringIO(http.get(breakdown).content.decode("utf-8-sig"))))
+    assert [(r["Creator"], r["Net"]) for r in lines] == [("luna", "3.00")]
+
+
+def test_a_chatter_sees_their_own_fans(browser: Collector) -> None:  # noqa: F811
+    browser.post_events(SCENARIO, browser.token("integration"))
+    http = logged_in(browser, "alice@agency.test")
+    page = http.get("/chatters/alice", params=PAGE).text
+    assert fans_shown(page) == ["f1", "f3"]
+    assert http.get("/api/v1/stats/chatters/bob/fans", params=RANGE).status_code == 403
+    assert http.get("/chatters/bob", params=PAGE).status_code == 403
