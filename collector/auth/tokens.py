@@ -7,8 +7,10 @@ Making and revoking serve the CLI and the admin pages; ``bearer`` checks a reque
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -17,7 +19,7 @@ from collector.auth import credentials
 from collector.auth.callers import forbidden
 from collector.auth.roles import TOKEN_ROLES
 from collector.db import text
-from collector.db.engine import side_write
+from collector.db.engine import quick_write
 from collector.db.models import ApiToken, Chatter
 from collector.errors import ApiError, DomainError
 
@@ -62,12 +64,26 @@ def revoke(session: Session, token_id: int, now: dt.datetime) -> ApiToken:
     return row
 
 
+@dataclass(frozen=True)
+class Use:
+    """A token was used at ``at``: to be recorded after the answer (``record_use``)."""
+
+    token_id: int
+    at: dt.datetime
+
+
 def bearer(
-    session: Session, authorization: str, roles: tuple[str, ...], now: dt.datetime
+    session: Session,
+    authorization: str,
+    roles: tuple[str, ...],
+    now: dt.datetime,
+    on_use: Callable[[Use], None],
 ) -> ApiToken:
     """The live API token sent as ``Authorization: Bearer <token>``; it must hold a role.
 
-    Every use counts (reads too, and a refused role), recorded by ``record_use``.
+    Every use counts (reads too, and a refused role): ``on_use`` gets it when the
+    stored last use is a minute old or more; the caller records it once the answer
+    is sent (``record_use``), so no request waits on that write.
     """
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -86,31 +102,29 @@ def bearer(
             "unknown or revoked API token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    record_use(session, row, now)
+    if row.last_used_at is None or row.last_used_at <= now - USE_RECORDED_EVERY:
+        on_use(Use(row.id, now))
     if row.role not in roles:
         raise forbidden(row.role, " token", roles)
     return row
 
 
-def record_use(session: Session, row: ApiToken, now: dt.datetime) -> None:
-    """Move ``last_used_at`` to ``now`` when it is a minute old or more.
+def record_use(engine: Engine, use: Use) -> bool:
+    """Move ``last_used_at`` to the use's time when it is a minute old or more.
 
-    The condition is in the UPDATE too, so collector processes that see the same stale
-    value at once write it once; the write is beside the request's transaction
-    (``side_write``), which stays as it was.  A database (or connection pool) too busy
-    to take the write skips it: the next use records it, and the request goes on.
+    The condition is in the UPDATE too, so collector processes that saw the same stale
+    value write it once.  The write never waits (``quick_write``): a database too busy
+    to take it at once skips it, and a later use records it.  True when it was written.
     """
-    stale = now - USE_RECORDED_EVERY
-    if row.last_used_at is not None and row.last_used_at > stale:
-        return
+    stale = use.at - USE_RECORDED_EVERY
     touch = (
         update(ApiToken)
-        .where(ApiToken.id == row.id)
+        .where(ApiToken.id == use.token_id)
         .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale))
-        .values(last_used_at=now)
+        .values(last_used_at=use.at)
     )
     try:
-        with side_write(session) as connection:
-            connection.execute(touch)
+        with quick_write(engine) as connection:
+            return connection.execute(touch).rowcount == 1
     except (OperationalError, PoolTimeout):
-        return
+        return False

@@ -33,11 +33,12 @@ def _read_password() -> str:
 )
 def add_user(email: str, role: str, chatter_key: str | None, creators: str) -> None:
     """Create a dashboard login; the password is read from standard input."""
+    keys = _creator_keys(creators)
     password = _read_password()
     with session_scope() as session:
         chatter = get_chatter(session, chatter_key) if chatter_key else None
         user = accounts.create_user(session, email, password, role, chatter, now())
-        people.set_user_creators(session, user, creators.split(","))
+        people.set_user_creators(session, user, keys)
         limit = sorted(c.key for c in user.creators)
         audit(session, "add_user", user.email, role=role, chatter=chatter_key, creators=limit)
         click.echo(f"user {user.email} ({role}) created{_limit_shown(user)}")
@@ -49,14 +50,25 @@ def add_user(email: str, role: str, chatter_key: str | None, creators: str) -> N
 @click.option("--all", "every", is_flag=True, help="Lift the limit: every creator.")
 def set_creators(email: str, creators: str, every: bool) -> None:
     """Limit a manager login to these creators (a team lead), or lift it with --all."""
-    if bool(creators.strip()) == every:
-        raise click.UsageError("give the creators (KEY,KEY) or --all, not both")
+    keys = _creator_keys(creators)
+    if bool(keys) == every:
+        raise click.UsageError("give the creators (KEY,KEY) or --all, not both or neither")
     with session_scope() as session:
         user = people.find_user(session, email)
-        change = people.set_user_creators(session, user, creators.split(","))
+        change = people.set_user_creators(session, user, keys)
         if change:
             audit(session, "set_user_creators", user.email, **change)
         click.echo(f"{user.email}: {'sees' if change else 'already sees'}{_limit_shown(user)}")
+
+
+def _creator_keys(raw: str | None) -> list[str]:
+    """KEY,KEY as keys; a value naming none (",") is refused, never read as "every"."""
+    if raw is None:
+        return []
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    if raw.strip() and not keys:
+        raise click.UsageError(f"no creator key in {raw!r}: give KEY,KEY")
+    return keys
 
 
 def _limit_shown(user: User) -> str:

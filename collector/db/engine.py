@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from collector.telemetry import meters
 
+BUSY_TIMEOUT_MS = 10000  # how long a SQLite writer waits for the lock
+
 
 def configure_engine(engine: Engine) -> None:
     """Per-connection settings; SQLite needs WAL and explicit write locking."""
@@ -37,7 +39,7 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # No memory-mapped reads of the database file, whatever the SQLite build's
         # default: an I/O error on a mapped page arrives as SIGBUS, not as an error.
         cursor.execute("PRAGMA mmap_size=0")
@@ -146,18 +148,29 @@ def writing(session: Session) -> bool:
 
 
 @contextmanager
-def side_write(session: Session) -> Iterator[Connection]:
-    """A small write beside the session's transaction, committed when the block ends.
+def quick_write(engine: Engine) -> Iterator[Connection]:
+    """A small write on a connection of its own that never waits on a lock: when the
+    database is busy it fails at once (OperationalError), and the caller skips it.
 
-    It runs on a connection of its own, so a read-only request stays read-only and its
-    answer never waits on the write, except when the session holds SQLite's write lock:
-    a second writer would wait on the session itself, so the write joins its
-    transaction then (and is committed, or rolled back, with it).
+    For bookkeeping that may be lost (a token's last use), never for data.
     """
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite" and writing(session):
-        yield session.connection()
-        return
-    assert isinstance(bind, Engine)
-    with bind.connect() as connection, write_transaction(connection):
-        yield connection
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _busy_timeout(connection, 0)
+        try:
+            with write_transaction(connection):
+                if not sqlite:
+                    connection.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+                    connection.exec_driver_sql("SET LOCAL statement_timeout = '2s'")
+                yield connection
+        finally:
+            if sqlite:
+                _busy_timeout(connection, BUSY_TIMEOUT_MS)
+
+
+def _busy_timeout(connection: Connection, milliseconds: int) -> None:
+    # On the driver's connection: a statement through SQLAlchemy would open a transaction.
+    cursor = connection.connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
+    cursor.close()

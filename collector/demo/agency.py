@@ -90,9 +90,9 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
                 created_at=device.enrolled_at,
             )
         )
-        seq = _demo_slices(rng, device, today, now, slices)
+        seq, shifts = _demo_slices(rng, device, today, now, slices)
         device.seq_max = device.slices_received = seq
-        _demo_events(rng, chatter, today, now, events, {k: c.id for k, c in creators.items()})
+        _demo_events(rng, chatter, shifts, now, events, {k: c.id for k, c in creators.items()})
 
     session.execute(insert(Slice), slices)
     session.execute(insert(Event), events)
@@ -107,11 +107,16 @@ def _demo_slices(
     today: dt.datetime,
     now: dt.datetime,
     out: list[dict[str, Any]],
-) -> int:
+) -> tuple[int, list[tuple[dt.datetime, int]]]:
+    """The device's slices; returns its last seq and each day's shift (start, minutes),
+    so that the chatter's messages and sales fall inside the time they were online."""
     seq = 0
+    shifts: list[tuple[dt.datetime, int]] = []
     for day in range(DAYS, -1, -1):
         shift_start = today - dt.timedelta(days=day, hours=-rng.choice([8, 9, 14, 16]))
-        for minute in range(rng.randint(240, 420)):
+        length = rng.randint(240, 420)
+        shifts.append((shift_start, length))
+        for minute in range(length):
             start = shift_start + dt.timedelta(minutes=minute)
             if start + dt.timedelta(minutes=1) > now:
                 break
@@ -133,18 +138,20 @@ def _demo_slices(
                     "received_at": now,
                 }
             )
-    return seq
+    return seq, shifts
 
 
 def _demo_events(
     rng: random.Random,
     chatter: Chatter,
-    today: dt.datetime,
+    shifts: list[tuple[dt.datetime, int]],
     now: dt.datetime,
     out: list[dict[str, Any]],
     creator_ids: dict[str, int],
 ) -> None:
-    def add(event_type: str, at: dt.datetime, creator: str, **cols: Any) -> str:
+    def add(event_type: str, at: dt.datetime, creator: str, **cols: Any) -> str | None:
+        if at > now:  # nothing has happened yet after now: a refund of a later sale, a reply
+            return None
         event_id = f"demo-{len(out)}"
         row = {
             "event_id": event_id,
@@ -165,12 +172,12 @@ def _demo_events(
         return event_id
 
     assigned = [c.key for c in chatter.creators]
-    for day in range(DAYS, -1, -1):
-        base = today - dt.timedelta(days=day, hours=-10)
+    for base, length in shifts:
         for _ in range(rng.randint(20, 45)):
             creator = rng.choice(assigned)
             fan = f"fan-{rng.randint(1, 400)}"
-            at = base + dt.timedelta(minutes=rng.randint(0, 360))
+            # A fan writes during the shift, early enough for the reply to come inside it.
+            at = base + dt.timedelta(minutes=rng.randint(0, length - 20))
             if at > now:
                 continue
             add("fan_message", at, creator, contact=fan)
@@ -191,18 +198,17 @@ def _demo_events(
             )
             if ppv and rng.random() < 0.45:
                 bought = reply + dt.timedelta(minutes=rng.randint(1, 120))
-                if bought <= now:
-                    purchase = add(
-                        "ppv_purchase", bought, creator, contact=fan, ref=ppv, amount_minor=price
+                purchase = add(
+                    "ppv_purchase", bought, creator, contact=fan, ref=ppv, amount_minor=price
+                )
+                if purchase is not None and rng.random() < 0.03:
+                    add(
+                        "refund",
+                        bought + dt.timedelta(hours=2),
+                        creator,
+                        ref=purchase,
+                        amount_minor=price,
                     )
-                    if rng.random() < 0.03:
-                        add(
-                            "refund",
-                            bought + dt.timedelta(hours=2),
-                            creator,
-                            ref=purchase,
-                            amount_minor=price,
-                        )
             if rng.random() < 0.1:
                 add(
                     "tip",

@@ -16,7 +16,16 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import (
+    abort,
+    after_this_request,
+    current_app,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -97,7 +106,21 @@ def login_required(
 
 def require_token(session: Session, *roles: str) -> ApiToken:
     """The caller's API token, which must hold one of ``roles``."""
-    return tokens.bearer(session, request.headers.get("Authorization", ""), roles, utc_now())
+    header = request.headers.get("Authorization", "")
+    return tokens.bearer(session, header, roles, utc_now(), _record_after_answer)
+
+
+def _record_after_answer(use: tokens.Use) -> None:
+    # Once the answer is sent and the request's connection is back in the pool: the
+    # caller never waits on this bookkeeping, whatever the request did (a refusal or a
+    # rolled-back write included).
+    engine = db.engine
+
+    def schedule(response: Response) -> Response:
+        response.call_on_close(lambda: tokens.record_use(engine, use))
+        return response
+
+    after_this_request(schedule)
 
 
 def require_caller(session: Session, *roles: str) -> callers.Caller:

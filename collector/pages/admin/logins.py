@@ -104,13 +104,17 @@ def user_active(user_id: int, action: str) -> Response | Page:
 @bp.post("/users/<int:user_id>/creators")
 @login_required("admin")
 def user_creators(user_id: int) -> Response | Page:
-    """A manager's creators: those ticked; none ticked lifts the limit."""
-    keys = request.form.getlist("creators")
+    """A manager's creators: those ticked, or every creator with its own button (none
+    ticked is an error: taking access away must never give all of it)."""
+    every = request.form.get("scope") == "all"
+    keys = [] if every else request.form.getlist("creators")
 
     def change(session: Session, me: User) -> str:
         user = session.get(User, user_id)
         if user is None:
             raise DomainError(f"no login with id {user_id}", 404)
+        if not every and not any(k.strip() for k in keys):
+            raise DomainError("tick at least one creator, or choose Every creator")
         changed = people.set_user_creators(session, user, keys)
         if not changed:
             return f"Login {user.email}: creators unchanged."

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, select, update
 
 from collector.auth import tokens
-from collector.db.engine import begin_write
+from collector.db.engine import configure_engine, write_transaction
 from collector.db.models import ApiToken
 from collector.http.database import db
 from shared.protocol import utc_now
@@ -85,10 +85,17 @@ def test_every_kind_of_request_counts(agency: Collector, integration: str) -> No
     )
     assert reply.status_code == 200, reply.text
     assert last_used(agency, "chatter-") is not None
-    # A write (ingest), whose transaction holds SQLite's write lock: joins it.
+    # A write (ingest), whose transaction held SQLite's write lock: recorded after it.
     tip = ev("k1", "tip", fan="f1", chatter="alice", amount="1.00")
     assert agency.post_events([tip], integration).status_code == 200
     assert last_used(agency, "integration-") is not None
+    # A refused use counts too, though the request's own transaction was rolled back.
+    manager = agency.token("manager")
+    refused = agency.http.post(
+        "/api/v1/events", json={"events": [tip]}, headers={"Authorization": f"Bearer {manager}"}
+    )
+    assert refused.status_code == 403
+    assert last_used(agency, "manager-") is not None
 
 
 def test_processes_that_saw_the_same_stale_value_write_once(agency: Collector) -> None:
@@ -98,21 +105,30 @@ def test_processes_that_saw_the_same_stale_value_write_once(agency: Collector) -
     stale = utc_now() - dt.timedelta(minutes=5)
     set_last_used(agency, stale)
     first, second = utc_now(), utc_now() + dt.timedelta(seconds=10)
-    with agency.app.app_context():
-        session = db.session
-        row = session.scalars(select(ApiToken)).one()
-        assert row.last_used_at == stale
-        tokens.record_use(session, row, first)  # a read: its own short write
-        tokens.record_use(session, row, second)  # the same stale row seen elsewhere
-        session.rollback()
-        assert session.scalars(select(ApiToken.last_used_at)).one() == first
-        # In a writer's transaction the write joins it (and is committed with it).
-        session.rollback()
-        begin_write(session)
-        row = session.scalars(select(ApiToken)).one()
-        tokens.record_use(session, row, first + dt.timedelta(minutes=2))
-        session.commit()
-    assert last_used(agency, "manager-") == first + dt.timedelta(minutes=2)
+    engine = create_engine(agency.database_url)
+    configure_engine(engine)
+    with engine.connect() as conn:
+        token_id = conn.execute(select(ApiToken.id)).scalar_one()
+    assert tokens.record_use(engine, tokens.Use(token_id, first))
+    assert not tokens.record_use(engine, tokens.Use(token_id, second))  # saw it stale too
+    engine.dispose()
+    assert last_used(agency, "manager-") == first
+
+
+def test_a_busy_database_skips_the_write_instead_of_waiting(agency: Collector) -> None:
+    """Another transaction holds the lock the write needs: the use is not recorded (a
+    later one will be), and nothing waits for the lock (which this one never frees)."""
+    agency.token("manager")
+    engine = create_engine(agency.database_url)
+    configure_engine(engine)
+    with engine.connect() as holder:
+        with write_transaction(holder):
+            token_id = holder.execute(select(ApiToken.id)).scalar_one()
+            # SQLite: the write lock itself; PostgreSQL: the token's row.
+            holder.execute(update(ApiToken).values(last_used_at=None))
+            assert not tokens.record_use(engine, tokens.Use(token_id, utc_now()))
+    assert tokens.record_use(engine, tokens.Use(token_id, utc_now()))  # free again
+    engine.dispose()
 
 
 def test_the_admin_tokens_page_shows_the_last_use(agency: Collector) -> None:

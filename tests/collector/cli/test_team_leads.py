@@ -55,6 +55,10 @@ def test_limit_a_manager_from_the_command_line(agency: Collector) -> None:
         (["set-creators", "al@agency.test", "luna"], 1, "only a manager login"),
         (["set-creators", "lead@agency.test"], 2, "or --all"),
         (["set-creators", "lead@agency.test", "luna", "--all"], 2, "or --all"),
+        # A value naming no creator is refused, never read as "every creator".
+        (["set-creators", "lead@agency.test", ","], 2, "no creator key"),
+        (["set-creators", "lead@agency.test", " , "], 2, "no creator key"),
+        (["add-user", "y@agency.test", "--role", "manager", "--creators", ","], 2, "no creator"),
     ]:
         assert message in agency.cli(*args, expect=code).output, args
     refused = agency.cli(

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from collector.db.models import AuditEntry
+from collector.db.models import AuditEntry, Event, Slice
 from collector.demo import agency
 from tests.collector.conftest import Collector
 
@@ -24,3 +24,31 @@ def test_demo_rebuild_is_audited(collector: Collector) -> None:
         ).all()
     engine.dispose()
     assert [(actor, detail["dropped_slices"]) for actor, detail in entries] == [("system", 0)]
+
+
+def test_nothing_happens_after_now_and_sales_fall_inside_a_shift(collector: Collector) -> None:
+    # 13:55: some chatters' shifts have started today, others start at 14:00 or 16:00.
+    now = dt.datetime(2026, 11, 24, 13, 55, tzinfo=dt.UTC)
+    engine = create_engine(collector.database_url)
+    with Session(engine) as session:
+        assert agency.seed(session, now)
+        session.commit()
+        events = session.execute(
+            select(Event.chatter_id, Event.occurred_at, Event.type).where(Event.source == "demo")
+        ).all()
+        slices = session.execute(select(Slice.chatter_id, Slice.start, Slice.duration)).all()
+    engine.dispose()
+    assert events and slices
+    assert max(at for _, at, _ in events) <= now
+    assert max(start + dt.timedelta(seconds=length) for _, start, length in slices) <= now
+    # A chatter's messages fall on a day they were online, within that day's shift.
+    online: dict[tuple[int, dt.date], list[dt.datetime]] = {}
+    for chatter, start, _ in slices:
+        online.setdefault((chatter, start.date()), []).append(start)
+    for chatter, at, kind in events:
+        # The website chat's agents (seed_conversations) answer visitors at other hours.
+        if chatter is None or kind not in ("message_sent", "tip"):
+            continue
+        starts = online.get((chatter, at.date()))
+        assert starts, (chatter, at)
+        assert min(starts) <= at <= max(starts) + dt.timedelta(minutes=30), (chatter, at)

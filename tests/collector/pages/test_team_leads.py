@@ -69,7 +69,11 @@ def test_the_admin_limits_a_manager(site: Site) -> None:  # noqa: F811
     assert "now sees Luna, Nova" in site.admin.follow(changed)
     assert site.last_audit() == (ADMIN, "set_user_creators", "lead@agency.test")
     assert options(team_lead.get("/stats").text, "creator") == ["", "luna", "nova"]  # next click
-    lifted = site.admin.follow(site.admin.post(f"/admin/users/{user_id}/creators"))
+    # Unticking every box takes nothing away and gives nothing: it is refused.
+    unticked = site.admin.post(f"/admin/users/{user_id}/creators", scope="some")
+    assert unticked.status_code == 400 and "tick at least one creator" in unticked.text
+    assert limit(site, user_id) == ["luna", "nova"]
+    lifted = site.admin.follow(site.admin.post(f"/admin/users/{user_id}/creators", scope="all"))
     assert "now sees every creator" in lifted and limit(site, user_id) == []
     assert options(team_lead.get("/stats").text, "creator") == ["", "luna", "nova"]
     assert team_lead.get("/conversations").status_code == 200
