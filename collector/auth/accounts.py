@@ -39,6 +39,7 @@ from collector.db.models import Chatter, LoginFailure, User
 from collector.errors import DomainError
 
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # a passphrase fits; a megabyte pasted by mistake does not
 # Failures within the window after which a login refuses until it passes.
 MAX_FAILURES_PER_DEVICE = 5  # a trusted browser (device cookie), for its account
 MAX_FAILURES_PER_EMAIL = 5  # untrusted: per account, from one address
@@ -98,6 +99,10 @@ def check_password(password: str) -> None:
     text.check(password, "the password")  # hashed, never stored, but it must encode
     if len(password) < MIN_PASSWORD:
         raise DomainError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise DomainError(f"the password may have at most {MAX_PASSWORD} characters")
+    if not password.strip():
+        raise DomainError("the password cannot be only spaces")
 
 
 def new_password_problems(current: str, new: str, repeat: str) -> dict[str, str]:

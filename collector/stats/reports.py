@@ -193,6 +193,9 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
     creator = None
     if key := args.get("creator"):
         creator = session.scalar(select(Creator).where(Creator.key == key))
+        if creator is None and caller.creators is not None:
+            # A team lead learns nothing about other creators, not even which keys exist.
+            raise ApiError(403, "forbidden", f"this login does not see the creator {key!r}")
         if creator is None:
             raise ApiError(400, "bad_parameter", f"unknown creator {key!r}")
     limit = caller.creators

@@ -52,6 +52,8 @@ def test_errors_are_shown_beside_the_form_and_change_nothing(site: Site) -> None
     cases = [
         (("", NEW), "current", "type your current password"),
         ((PASSWORD, "short"), "new", f"at least {accounts.MIN_PASSWORD} characters"),
+        ((PASSWORD, " " * 12), "new", "only spaces"),
+        ((PASSWORD, "x" * 1025), "new", f"at most {accounts.MAX_PASSWORD} characters"),
         ((PASSWORD, PASSWORD), "new", "other than the current one"),
         ((PASSWORD, NEW, NEW + "x"), "repeat", "the two new passwords differ"),
     ]

@@ -200,8 +200,9 @@ def test_everything_else_is_refused(lead: Collector) -> None:
         reply = as_lead(lead, path, **params)
         assert reply.status_code == 403, (path, params)
         assert reply.json()["error"] == "forbidden"
-    # An unknown creator is still a bad parameter, as for everyone.
-    assert as_lead(lead, "chatters", creator="ghost").status_code == 400
+    # An unknown creator is refused like another one: a lead learns no creator keys.
+    unknown, other = (as_lead(lead, "chatters", creator=c) for c in ("ghost", "luna"))
+    assert unknown.status_code == other.status_code == 403
     # The token-only endpoints (people, devices, sales) take no dashboard session.
     for path in ("/api/v1/creators", "/api/v1/chatters", "/api/v1/devices", "/api/v1/sales/n2"):
         assert lead.http.get(path).status_code == 401, path
