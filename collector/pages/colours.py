@@ -49,5 +49,7 @@ SERIES = {
     "ctr": "#2d6a4f",
     "rating": "#9c6644",
 }
-# Ratings 1 to 5, then "no rating": bad to good.
-RATINGS = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb42", "#2e9e4f", "#b3bac6"]
+# Ratings 1 to 5, then "no rating": one hue (indigo, which no chatter of the palette and
+# no series has), pale for 1 to dark for 5, so a rating is never read as the chatter
+# shown beside it (red, orange, yellow and green are chatters' colours).
+RATINGS = ["#c6beef", "#9485e0", "#624bd2", "#402bab", "#2b1d72", "#b3bac6"]

@@ -1,6 +1,7 @@
 // What every page's charts share: how a duration reads (the rule of
 // collector/pages/formatting.py), axes on round steps, and today's partial day drawn one
-// way on every chart, lighter and dashed, with a note under the chart saying so.
+// way on every chart (hatched bars, a dashed line, in the series' own colours), with a
+// note under the chart saying so.
 "use strict";
 
 window.ChatterCharts = (function () {
@@ -43,29 +44,60 @@ window.ChatterCharts = (function () {
     };
   }
 
-  function faded(colour) {
-    if (/^#[0-9a-f]{6}$/i.test(colour)) return colour + "66";
-    if (colour.startsWith("hsl(")) return colour.replace("hsl(", "hsla(").replace(/\)$/, ", 0.4)");
-    return colour;
+  // Today's bar keeps its series' colour (a colour means one thing) and is hatched with
+  // white stripes, so it reads as partial without turning into another series' shade.
+  function hatched(colour) {
+    const tile = document.createElement("canvas");
+    tile.width = tile.height = 8;
+    const pen = tile.getContext("2d");
+    pen.fillStyle = colour;
+    pen.fillRect(0, 0, 8, 8);
+    pen.strokeStyle = "rgba(255, 255, 255, 0.8)";
+    pen.lineWidth = 1.5;
+    pen.beginPath();
+    for (const x of [-8, 0, 8]) { pen.moveTo(x, 8); pen.lineTo(x + 8, 0); }
+    pen.stroke();
+    return pen.createPattern(tile, "repeat");
   }
 
-  // Today is not over: its point or bar is drawn lighter, a line's last stretch dashed.
+  // Today is not over: its bar is hatched in the same colour, a line's last stretch dashed
+  // and its point hollow. The legend keeps each series' full colour (chart.js resolves
+  // the legend's swatch from the dataset options, so it is set there explicitly).
   function markPartial(config, today) {
     const at = today ? config.data.labels.indexOf(today) : -1;
     if (at < 0) return false;
-    const lighter = (colour) => (c) => (c.dataIndex === at ? faded(colour) : colour);
     config.data.datasets.forEach((set) => {
       const colour = set.backgroundColor || set.borderColor;
       if (typeof colour !== "string") return;
+      set.seriesColour = colour;
       if ((set.type || config.type) === "line") {
         set.segment = { borderDash: (c) => (c.p1DataIndex === at ? [5, 4] : undefined) };
-        set.pointBackgroundColor = lighter(colour);
-        set.pointBorderColor = lighter(colour);
+        set.pointBackgroundColor = (c) => (c.dataIndex === at ? "#fff" : colour);
+        set.pointBorderColor = colour;
       } else {
-        set.backgroundColor = lighter(colour);
+        const pattern = hatched(colour);
+        set.backgroundColor = (c) => (c.type === "data" && c.dataIndex === at ? pattern : colour);
+        set.borderColor = colour;
+        set.borderWidth = (c) => (c.type === "data" && c.dataIndex === at ? 1 : 0);
       }
     });
     return true;
+  }
+
+  // Legend swatches in each series' own colour, never today's hatching.
+  function fullColourLegend(config) {
+    const plugins = (config.options.plugins = config.options.plugins || {});
+    const legend = (plugins.legend = plugins.legend || {});
+    const labels = (legend.labels = legend.labels || {});
+    const generate = labels.generateLabels || Chart.defaults.plugins.legend.labels.generateLabels;
+    labels.generateLabels = (chart) => generate(chart).map((item) => {
+      const set = chart.data.datasets[item.datasetIndex];
+      if (set && set.seriesColour) {
+        item.fillStyle = set.seriesColour;
+        item.strokeStyle = set.seriesColour;
+      }
+      return item;
+    });
   }
 
   // Draws a chart; a daily chart (``today`` given, or null when the range ends before
@@ -77,16 +109,20 @@ window.ChatterCharts = (function () {
     if (daily) {
       canvas.dataset.daily = "true";
       if (markPartial(config, daily.today)) {
+        fullColourLegend(config);
         canvas.dataset.partial = "true";
         const note = document.createElement("p");
         note.className = "muted partial-note";
         note.id = id + "-partial";
-        note.textContent = daily.today + " is today so far: drawn lighter" + (config.type === "line" || config.data.datasets.some((s) => s.type === "line") ? " (dashed)" : "") + ", it is not complete.";
+        const bars = (config.type || "bar") === "bar" || config.data.datasets.some((s) => s.type === "bar");
+        const lines = config.type === "line" || config.data.datasets.some((s) => s.type === "line");
+        const how = [bars ? "hatched bars" : "", lines ? "a dashed line" : ""].filter(Boolean).join(" and ");
+        note.textContent = daily.today + " is today so far (" + how + "): it is not complete.";
         canvas.parentElement.insertAdjacentElement("afterend", note);
       }
     }
     new Chart(canvas, config);
   }
 
-  return { duration, tick, step, durationAxis, faded, draw };
+  return { duration, tick, step, durationAxis, draw };
 })();

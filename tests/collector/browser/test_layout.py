@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
+from collector.pages.colours import SERIES
 from tests.collector.browser.conftest import (
     ADMIN,
     CHATTER,
@@ -97,7 +98,8 @@ def blank_canvases(page: Page) -> list[str]:
     return blank
 
 
-VALUES = "td.num, th.num, .date, time, .figures .value"  # figures and dates
+# Figures, dates and times, references (a visitor, a platform) and marked ranges ("1–5").
+VALUES = "td.num, th.num, .date, .ref, time, .figures .value, .nowrap"
 
 
 def wrapped_values(page: Page) -> list[str]:
@@ -236,6 +238,31 @@ def test_no_minus_zero_and_today_marked_partial(
                 assert chart["partial"] == "true", chart
                 note = page.locator(f"#{chart['id']}-partial")
                 assert "today so far" in note.inner_text().lower(), chart
+            # Today keeps each series' colour (bars hatched, not lighter), and the legend
+            # shows every series in its full colour.
+            legends = page.evaluate(
+                """() => Object.values(Chart.instances).filter((c) => c.canvas.dataset.partial)
+                    .map((c) => ({id: c.canvas.id,
+                        legend: c.legend.legendItems.map((i) => i.fillStyle),
+                        series: c.data.datasets.map((d) => d.seriesColour),
+                        hatched: c.data.datasets.map((d, n) => {
+                            const bars = c.getDatasetMeta(n);
+                            if (bars.type !== "bar") return null;
+                            const last = bars.data[bars.data.length - 1].options;
+                            return last.backgroundColor instanceof CanvasPattern
+                                && last.borderColor === d.seriesColour;
+                        })}))"""
+            )
+            for chart in legends:
+                assert chart["legend"] == chart["series"], chart
+                assert all(h in (None, True) for h in chart["hatched"]), chart
+            if path.startswith("/chatters/"):
+                activity = next(c for c in legends if c["id"] == "activity-chart")
+                assert activity["legend"] == [SERIES[k] for k in ("active", "inactive", "paused")]
+                # The daily table marks today's row as the charts do.
+                marked = page.locator("#daily-table tbody th[data-partial]")
+                assert marked.all_inner_texts() == [today]
+                assert "today so far" in page.locator("#daily-table-partial").inner_text()
     finally:
         page.context.close()
 
@@ -259,5 +286,24 @@ def test_shared_activity_is_marked_on_a_chatters_page(
             assert badges == (2 if marked else 0), path  # online time and keystrokes
         page.goto(live.url + "/chatters/bea?creator=luna")
         assert "several creators" in page.locator("#shared-note").inner_text()
+    finally:
+        page.context.close()
+
+
+def test_all_chatters_table_fits_a_laptop(live: LiveCollector, browser: Browser) -> None:
+    """At 1440 px the All chatters table fits its card: no column cut, no scrolling."""
+    tab = _tab(browser, 1440)
+    page = tab.page
+    try:
+        log_in(tab, live, MANAGER)
+        page.goto(live.url + "/stats?preset=last_30_days")
+        fit = page.evaluate(
+            """() => { const t = document.querySelector('#chatters-table');
+                return [t.scrollWidth, t.closest('.table-wrap').clientWidth]; }"""
+        )
+        assert fit[0] <= fit[1], fit
+        # The name is the link to the chatter's page (no separate column for it).
+        row = page.locator("#chatters-table tbody tr[data-key]").first
+        assert row.locator("th a").get_attribute("href", timeout=2_000)
     finally:
         page.context.close()

@@ -176,9 +176,9 @@ def test_top_chatters_search_view_and_exports(live: LiveCollector, tab: Recorded
     header_at = next(i for i, row in enumerate(values) if row and row[0] == "Chatter")
     assert [row[0] for row in values[header_at + 1 :] if row[0]] == on_screen
 
-    # View stats of the first row: the chatter page, same selection, numbers from the API.
+    # The first row's name links to the chatter page, same selection, numbers from the API.
     first = on_screen[0]
-    page.get_by_role("link", name=f"View stats of {first}").click()
+    page.locator("#chatters-table tbody").get_by_role("link", name=first, exact=True).click()
     wait_ready(page)
     key = page.url.split("/chatters/")[1].split("?")[0]
     daily = api(live, f"/chatters/{key}/daily", **shown_range(page))
