@@ -227,15 +227,18 @@ def _stats_paths() -> dict[str, Any]:
             path_key=True,
         ),
         "/api/v1/stats/chatters/{key}/breakdown": _stats(
-            "One chatter's revenue by creator and by kind: PPV sales, tips and refunds "
-            "before netting, and net (= total_sales of the all-chatters row); compare is ignored",
+            "One chatter's revenue by creator and by kind: ppv_revenue and tip_revenue before "
+            "refunds, refunds as a positive amount to deduct, and net_revenue = ppv_revenue + "
+            "tip_revenue - refunds (= total_sales of the all-chatters row); compare is ignored",
             _query("columns", _TEXT, description="export columns, comma-separated; unknown: 400"),
             path_key=True,
         ),
         "/api/v1/stats/chatters/{key}/fans": _stats(
-            "One chatter's fan interactions: per fan (creator, fan reference) the messages, "
-            "PPVs, spend credited to the chatter, refunds, median wait and last contact "
-            "(METRICS.md); paged in JSON, every matching fan in an export; compare is ignored",
+            "One chatter's fan interactions: per fan (creator key, creator_name, fan "
+            "reference) the direct messages, PPVs, spend credited to the chatter, refunds (a "
+            "positive amount to deduct), median wait and last contact; mass and automated "
+            "messages make no fan (METRICS.md); paged in JSON, every matching fan in an export; "
+            "sort=creator sorts by creator name; compare is ignored",
             _query("q", _TEXT, description="search the fan reference (substring, any case)"),
             _query(
                 "sort",

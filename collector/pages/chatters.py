@@ -156,11 +156,15 @@ def _fan_context(
         row["last_contact_shown"] = clock.when(
             None if last is None else dt.datetime.fromisoformat(last)
         )
+        row["refunds"] = _deducted(row["refunds"])
     totals = split["totals"]
     kinds = [
-        ("PPV sales", totals["ppv_revenue"]),
-        ("Tips", totals["tip_revenue"]),
-        ("Refunds", str(-Decimal(totals["refunds"]))),
+        ("PPV sales (before refunds)", totals["ppv_revenue"]),
+        ("Tips (before refunds)", totals["tip_revenue"]),
+        ("Refunds", _deducted(totals["refunds"])),
+    ]
+    by_creator = [
+        {**part, "refunds": _deducted(part["refunds"])} for part in [*split["creators"], totals]
     ]
     state = {**sel.state(), **{k: v for k, v in wanted.items() if v}}
 
@@ -172,7 +176,10 @@ def _fan_context(
     export = {
         **sel.query(),
         **{k: v for k, v in asked.items() if k != "page"},
-        "columns": ",".join(name for name, _, _ in FAN_COLUMNS),
+        # the creator's name, as shown (the API's creator is the key)
+        "columns": ",".join(
+            "creator_name" if name == "creator" else name for name, _, _ in FAN_COLUMNS
+        ),
     }
     return {
         "fans": table,
@@ -182,7 +189,15 @@ def _fan_context(
         "fan_export": export,
         "breakdown": split,
         "breakdown_kinds": kinds,
+        "breakdown_creators": by_creator[:-1],
+        "breakdown_total": by_creator[-1],
     }
+
+
+def _deducted(refunds: str) -> str:
+    """The API's refunds (a positive amount) as the page shows them: a negative line."""
+    amount = Decimal(refunds)
+    return str(-amount) if amount else refunds
 
 
 @bp.get("/chatters/<key>")

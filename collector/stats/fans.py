@@ -1,10 +1,12 @@
 """One chatter's fans in a range: what each fan did with them, and the revenue breakdown.
 
 A fan row is a conversation (creator, fan) the chatter took part in within the range: a
-message they sent the fan, or a sale or refund credited to them (METRICS.md "Fan
-interactions").  Everything is read from the events with their stored facts
-(collector/stats/facts.py), so the credit rules are the rollups' own; the breakdown's
-net equals the chatter's total_sales in the all-chatters table.
+direct message they sent the fan, or a sale or refund credited to them (METRICS.md "Fan
+interactions").  Mass and automated messages go to many fans at once (the demo's
+"all-fans"), so they make no fan row and count in no fan's columns.  Everything is read
+from the events with their stored facts (collector/stats/facts.py), so the credit rules
+are the rollups' own; the breakdown's net equals the chatter's total_sales in the
+all-chatters table.
 
 The table is grouped, searched, sorted and paged in SQL; the fan's own messages and the
 median wait are then read for the page's fans only.  Every read is index-only (the
@@ -57,6 +59,7 @@ DEFAULT_SORT = "net_revenue"  # top spenders first
 FAN_COLUMNS = [
     Column("fan", "Fan", "text"),
     Column("creator", "Creator", "text"),
+    Column("creator_name", "Creator name", "text"),
     Column("messages_sent", "Messages sent", "integer"),
     Column("fan_messages", "Fan messages", "integer"),
     Column("ppv_sent", "Sent PPVs", "integer"),
@@ -69,13 +72,14 @@ FAN_COLUMNS = [
     Column("last_contact", "Last contact", "datetime"),
 ]
 
+# Sales before refunds; refunds a positive amount deducted (net = ppv + tips - refunds).
 BREAKDOWN_COLUMNS = [
     Column("creator", "Creator", "text"),
     Column("name", "Creator name", "text"),
-    Column("ppv_revenue", "PPV sales", "money"),
-    Column("tip_revenue", "Tips", "money"),
-    Column("refunds", "Refunds", "money"),
-    Column("net_revenue", "Net", "money"),
+    Column("ppv_revenue", "PPV sales (before refunds)", "money"),
+    Column("tip_revenue", "Tips (before refunds)", "money"),
+    Column("refunds", "Refunds (deducted)", "money"),
+    Column("net_revenue", "Net (= total sales)", "money"),
 ]
 
 
@@ -142,21 +146,24 @@ def _zero(name: str) -> Any:
 def _interactions(chatter_id: int, window: Period, creator_ids: frozenset[int] | None) -> Any:
     """Every event of the chatter with a fan in the range, one row each, as addends.
 
-    Messages come by the chatter index, sales and refunds by the credit index
-    (migration 0012); a refund names no fan, so it takes its sale's.
+    Direct messages come by the chatter index (it holds the kind), sales and refunds by
+    the credit index (migration 0012); a refund names no fan, so it takes its sale's.
     """
     sent = select(
         E.c.creator_id,
         E.c.contact,
         E.c.occurred_at.label("at"),
-        case((E.c.kind == "direct", 1), else_=0).label("direct"),
+        literal_column("1").label("direct"),
         case((E.c.ref.is_not(None), 1), else_=0).label("ppv"),
         case((E.c.ref.is_not(None) & E.c.bought.is_(True), 1), else_=0).label("bought"),
         _zero("ppv_revenue"),
         _zero("tip_revenue"),
         _zero("refunds"),
     ).where(
-        E.c.chatter_id == chatter_id, _of_type(E, "message_sent"), *_where(E, window, creator_ids)
+        E.c.chatter_id == chatter_id,
+        _of_type(E, "message_sent"),
+        E.c.kind == literal_column("'direct'"),  # written in, as in _of_type
+        *_where(E, window, creator_ids),
     )
     sales = select(
         E.c.creator_id,
@@ -250,11 +257,14 @@ def fan_page(
         fan_contact = fan_contact.collate("C")  # byte order, as on SQLite
     columns: dict[str, Any] = {name: grouped.c[name] for name in SORTS if name in grouped.c}
     columns["fan"] = fan_contact
-    if sort == "creator":  # by key, as shown
+    if sort == "creator":  # by name, as the page shows it; the fan and id break ties
         creators = cast(Table, Creator.__table__)
-        columns["creator"] = (
-            select(creators.c.key).where(creators.c.id == grouped.c.creator_id).scalar_subquery()
+        name: Any = (
+            select(creators.c.name).where(creators.c.id == grouped.c.creator_id).scalar_subquery()
         )
+        if connection.dialect.name == "postgresql":
+            name = name.collate("C")  # byte order, as on SQLite
+        columns["creator"] = name
     if sort == "fan_messages":
         columns["fan_messages"] = _fan_messages(window, grouped)
     order = columns[sort]
@@ -428,6 +438,7 @@ def _fan_fields(
     return {
         "fan": row.fan,
         "creator": creators[row.creator_id][0],
+        "creator_name": creators[row.creator_id][1],
         "messages_sent": row.messages_sent,
         "fan_messages": row.fan_messages,
         "ppv_sent": row.ppv_sent,

@@ -292,8 +292,9 @@ def fan_interactions(
 ) -> dict[tuple[str, str | None], FanInteractions]:
     """Per conversation (creator, fan) the chatter took part in (METRICS.md "Fan interactions").
 
-    A fan is in when, in the window, the chatter sent them a message or a sale or refund
-    of theirs is credited to the chatter; the fan's messages then count whoever answered.
+    A fan is in when, in the window, the chatter sent them a direct message or a sale or
+    refund of theirs is credited to the chatter; the fan's messages then count whoever
+    answered.  Mass and automated messages go to many fans at once: they count nowhere here.
     """
     chosen = _chosen(creator)
     ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
@@ -304,9 +305,9 @@ def fan_interactions(
     for e in ordered:
         if (chosen is not None and e.creator not in chosen) or not window.contains(e.occurred_at):
             continue
-        if e.type == "message_sent" and e.chatter == chatter:
+        if e.type == "message_sent" and e.chatter == chatter and e.kind == "direct":
             row = fans[(e.creator, e.contact)]
-            row.messages_sent += e.kind == "direct"
+            row.messages_sent += 1
             if e.ref is not None:
                 row.ppv_sent += 1
                 row.ppv_bought += (e.creator, e.ref, e.contact) in bought

@@ -102,13 +102,24 @@ def test_breakdown_and_fan_table(live: LiveCollector, sized: tuple[str, Recorded
     assert [c.get_attribute("data-creator") for c in creators] == [
         c["creator"] for c in split["creators"]
     ]
+    # One meaning per label: sales before refunds, refunds a deduction in both tables.
+    labels = page.locator("#breakdown-kinds tbody th").all_inner_texts()
+    assert labels == ["PPV sales (before refunds)", "Tips (before refunds)", "Refunds"]
+    refunds = f"-{split['totals']['refunds']}" if split["totals"]["refunds"] != "0.00" else "0.00"
+    kinds = page.locator("#breakdown-kinds tbody td").all_inner_texts()
+    assert kinds[2] == dollars(refunds)
+    total = page.locator("#breakdown-creators tfoot td").all_inner_texts()
+    assert total[-2:] == [dollars(refunds), dollars(split["totals"]["net_revenue"])]
     daily = api(live, f"/chatters/{key}/daily", **selection)
     assert split["totals"]["net_revenue"] == daily["totals"]["total_sales"]
 
     fans = api(live, f"/chatters/{key}/fans", **selection, per_page="25")
     assert fans["total"] > 0, "the demo chatter has fans"
     assert fans_on_screen(page) == [f["fan"] for f in fans["fans"]]
+    # The demo's mass messages go to "all-fans": no fan of anyone's.
+    assert api(live, f"/chatters/{key}/fans", **selection, q="all-fans")["total"] == 0
     first = page.locator("#fans-table tbody tr").first
+    assert first.locator("td[data-value]").nth(0).inner_text() == fans["fans"][0]["creator_name"]
     assert first.locator("td[data-value]").nth(1).inner_text() == dollars(
         fans["fans"][0]["net_revenue"]
     )
@@ -137,7 +148,8 @@ def test_breakdown_and_fan_table(live: LiveCollector, sized: tuple[str, Recorded
         assert page.locator("#fans-shown").inner_text().startswith("Page 2 of")
 
     # Search by typing a piece of a fan reference and Enter; the export holds those rows.
-    needle = by_fan["fans"][0]["fan"][-3:]
+    # The tail of the longest reference shown ("-123" of "fan-123"): a handful of fans.
+    needle = max((f["fan"] for f in by_fan["fans"]), key=len)[-4:]
     page.locator("#fan-search").fill(needle)
     page.locator("#fan-search").press("Enter")
     page.wait_for_load_state()

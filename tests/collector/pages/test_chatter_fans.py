@@ -44,16 +44,43 @@ def test_breakdown_and_fans_are_the_apis(browser: Collector) -> None:  # noqa: F
     page = http.get("/chatters/alice", params=PAGE).text
     split = http.get("/api/v1/stats/chatters/alice/breakdown", params=RANGE).json()
     kinds = section(page, "breakdown-h")
-    assert "$10.00" in kinds and "-$10.00" in kinds  # PPV sales, and refunds as a negative line
+    by_kind = kinds[kinds.index('id="breakdown-kinds"') : kinds.index('id="breakdown-creators"')]
+    by_creator = kinds[kinds.index('id="breakdown-creators"') :]
+    # Sales before refunds, said so; refunds a negative line in both tables (the API's 10.00).
+    assert '<th scope="row">PPV sales (before refunds)</th><td class="num" data-value="10.00">' in (
+        by_kind
+    )
+    assert '<th scope="row">Tips (before refunds)</th>' in by_kind
+    assert '<th scope="row">Refunds</th><td class="num" data-value="-10.00">-$10.00</td>' in by_kind
+    assert split["totals"]["refunds"] == "10.00"
     net = re.search(
-        r'<tfoot><tr><th scope="row">Net</th><td class="num" data-value="([^"]*)"', kinds
+        r'<tfoot><tr><th scope="row">Net \(= Total sales\)</th>'
+        r'<td class="num" data-value="([^"]*)"',
+        by_kind,
     )
     assert net and net.group(1) == split["totals"]["net_revenue"] == "3.00"
-    assert 'data-creator="luna"' in kinds
+    luna = re.search(
+        r'<tr data-creator="luna"><th scope="row">Luna</th>(.*?)</tr>', by_creator, re.S
+    )
+    assert luna and re.findall(r">([^<]+)</td>", luna.group(1)) == [
+        "$10.00",
+        "$3.00",
+        "-$10.00",
+        "$3.00",
+    ]
+    total = re.search(r'<tfoot><tr><th scope="row">Total</th>(.*?)</tr>', by_creator, re.S)
+    assert total and re.findall(r">([^<]+)</td>", total.group(1))[-2:] == ["-$10.00", "$3.00"]
+    assert "net is the total sales" not in kinds and "minus refunds, give the net" in kinds
 
     api = http.get("/api/v1/stats/chatters/alice/fans", params={**RANGE, "per_page": "25"}).json()
     assert fans_shown(page) == [r["fan"] for r in api["fans"]]
     assert fans_shown(page)[:2] == ["f1", "f3"]  # top spenders first
+    fan_table = section(page, "fans-h")
+    assert "One row per fan and creator" in fan_table
+    # The creator by name, as in the breakdown; the fan's refunds a negative amount too.
+    f1 = re.search(r'<tr data-fan="f1" data-creator="luna">(.*?)</tr>', fan_table, re.S)
+    assert f1 and '<td data-value="Luna">Luna</td>' in f1.group(1)
+    assert 'data-value="-10.00"' in f1.group(1) and ">-$10.00<" in f1.group(1)
     assert "Page 1 of 2 · 32 fans" in page
     # The last contact is shown in the page's zone, the instant kept in the markup.
     assert 'datetime="2026-11-21T09:00:00+00:00">2026-11-21 09:00</time>' in page
@@ -92,10 +119,18 @@ def test_export_link_downloads_the_rows_shown(browser: Collector) -> None:  # no
     assert reply.status_code == 200
     rows = list(csv.DictReader(io.StringIO(reply.content.decode("utf-8-sig"))))
     assert [r["Fan"] for r in rows] == fans_shown(page.text) == ["f1", "f3"]
-    assert list(rows[0])[:3] == ["Fan", "Creator", "Net spend"]  # the page's columns
+    assert list(rows[0])[:3] == ["Fan", "Creator name", "Net spend"]  # the page's columns
+    assert rows[0]["Creator name"] == "Luna"
     breakdown = link(page.text, r'download href="([^"]*/breakdown[^"]*format=csv[^"]*)"')
     lines = list(csv.DictReader(io.StringIO(http.get(breakdown).content.decode("utf-8-sig"))))
-    assert [(r["Creator"], r["Net"]) for r in lines] == [("luna", "3.00")]
+    assert [(r["Creator"], r["Net (= total sales)"]) for r in lines] == [("luna", "3.00")]
+
+
+def test_a_mass_message_is_no_fan(browser: Collector) -> None:  # noqa: F811
+    mass = when(ev("m1", "message_sent", chatter="alice", fan="all-fans", kind="mass"), at(20, 15))
+    browser.post_events([*SCENARIO, mass], browser.token("integration"))
+    http = logged_in(browser, "boss@agency.test")
+    assert fans_shown(http.get("/chatters/alice", params=PAGE).text) == ["f1", "f3"]
 
 
 def test_a_chatter_sees_their_own_fans(browser: Collector) -> None:  # noqa: F811

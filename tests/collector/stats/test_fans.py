@@ -21,6 +21,8 @@ from tests.collector.ingest.test_events import ev
 from tests.collector.stats.test_api import SCENARIO, at, when
 
 RANGE = {"start": "2026-11-20", "end": "2026-11-21", "tz": "UTC"}
+# The worked example's mass message: to many fans at once, so no fan's row.
+MASS = when(ev("m1", "message_sent", chatter="alice", fan="all-fans", kind="mass"), at(20, 15))
 
 
 def get(collector: Collector, token: str, path: str, **params: str) -> Any:
@@ -32,7 +34,7 @@ def get(collector: Collector, token: str, path: str, **params: str) -> Any:
 
 
 def test_fans_worked_example(agency: Collector, integration: str) -> None:
-    assert agency.post_events(SCENARIO, integration).status_code == 200
+    assert agency.post_events([*SCENARIO, MASS], integration).status_code == 200
     manager = agency.token("manager")
     body = get(agency, manager, "alice/fans").json()
     assert (body["sort"], body["order"], body["total"], body["pages"]) == (
@@ -45,6 +47,7 @@ def test_fans_worked_example(agency: Collector, integration: str) -> None:
     assert f1 == {
         "fan": "f1",
         "creator": "luna",
+        "creator_name": "Luna",
         "messages_sent": 1,
         "fan_messages": 0,
         "ppv_sent": 1,
@@ -60,6 +63,7 @@ def test_fans_worked_example(agency: Collector, integration: str) -> None:
     assert (f3["fan"], f3["messages_sent"], f3["fan_messages"]) == ("f3", 1, 1)
     assert (f3["median_wait_seconds"], f3["replies"], f3["net_revenue"]) == (600.0, 1, "0.00")
     assert f3["last_contact"] == "2026-11-20T14:10:00+00:00"
+    assert all(r["fan"] != "all-fans" for r in body["fans"])  # the mass message made no row
 
     bob = {r["fan"]: r for r in get(agency, manager, "bob/fans").json()["fans"]}
     assert (bob["f1"]["tip_revenue"], bob["f1"]["messages_sent"]) == ("5.00", 0)
@@ -134,7 +138,8 @@ def test_fan_search_sort_and_pages(agency: Collector, integration: str) -> None:
         "fan-00",
     ]
     assert fans(q="%") == [] and fans(q="_") == []  # no wildcards
-    assert fans(sort="creator", order="desc")[:2] == ["a-nova", "f1"]  # nova, then luna by fan
+    # By creator name, as the page shows it: Nova, then Luna by fan.
+    assert fans(sort="creator", order="desc")[:2] == ["a-nova", "f1"]
     assert fans(sort="creator", order="asc")[-1] == "a-nova"
     page = get(agency, manager, "alice/fans", sort="fan", order="asc", per_page="3", page="3")
     assert [r["fan"] for r in page.json()["fans"]] == ["fan-03", "fan-04"]
@@ -180,7 +185,9 @@ def test_fan_exports_read_back(agency: Collector, integration: str) -> None:
         book.close()
     breakdown = get(agency, manager, "alice/breakdown", format="csv")
     lines = list(csv.DictReader(io.StringIO(breakdown.content.decode("utf-8-sig"))))
-    assert [(r["Creator"], r["Net"]) for r in lines] == [("luna", "3.00")]
+    assert [(r["Creator"], r["Refunds (deducted)"], r["Net (= total sales)"]) for r in lines] == [
+        ("luna", "10.00", "3.00")
+    ]
 
 
 def test_a_chatter_sees_only_their_own_fans(agency: Collector, integration: str) -> None:
@@ -225,7 +232,7 @@ def test_reference_worked_example() -> None:
             e.get("ppv_id") or e.get("refers_to") or (e.get("ppv") or {}).get("id"),
             int(Decimal(e.get("amount", "0")) * 100),
         )
-        for e in SCENARIO
+        for e in [*SCENARIO, MASS]
     ]
     fans = fan_interactions(
         rows, period(dt.date(2026, 11, 20), dt.date(2026, 11, 21), "UTC"), "alice"
