@@ -136,6 +136,7 @@ def _fan_state() -> dict[str, str]:
         wanted["fans_sort"] = ""
     if wanted["fans_order"] not in reports.ORDERS:
         wanted["fans_order"] = ""
+    wanted["fans_q"] = wanted["fans_q"][: fans.MAX_SEARCH]
     page = wanted["fans_page"]
     if not (page.isascii() and page.isdigit() and 1 <= int(page) <= 1_000_000):
         wanted["fans_page"] = ""

@@ -38,6 +38,7 @@ E = cast(Table, Event.__table__)
 _CHUNK = 500
 PER_PAGE = 50
 MAX_PER_PAGE = 500
+MAX_SEARCH = 200  # as long as a fan reference can be (events.contact)
 
 # Sort keys of the fan table, and their column in the grouped query.  The median wait
 # is not one: it is computed for the shown page only (see the module docstring).
@@ -401,6 +402,9 @@ def fans(session: Session, req: reports.Request, key: str) -> reports.Report:
     descending = reports.choice(req.args, "order", reports.ORDERS, "desc") == "desc"
     page, per_page = _page_args(req.args)
     search = (req.args.get("q") or "").strip()
+    if len(search) > MAX_SEARCH:
+        # Also SQLite's limit: a LIKE pattern of ~50,000 characters is "too complex".
+        raise ApiError(400, "bad_parameter", f"q: at most {MAX_SEARCH} characters")
     found = fan_page(
         session.connection(),
         chatter.id,

@@ -105,6 +105,9 @@ def test_sort_search_and_page_links(browser: Collector) -> None:  # noqa: F811
     assert fans_shown(searched) == [f"fan-{i:02d}" for i in range(10, 20)]
     nothing = http.get("/chatters/alice", params={**PAGE, "fans_q": "zzz"}).text
     assert fans_shown(nothing) == [] and "No fan matches “zzz”." in nothing
+    # A pasted novel is cut to the longest fan reference, not an error page.
+    long = http.get("/chatters/alice", params={**PAGE, "fans_q": "FAN-1" + "x" * 50_000})
+    assert long.status_code == 200 and fans_shown(long.text) == []
     # Stale or edited links show the defaults, not an error.
     stale = {**PAGE, "fans_sort": "luck", "fans_order": "up", "fans_page": "x"}
     assert fans_shown(http.get("/chatters/alice", params=stale).text)[:2] == ["f1", "f3"]
