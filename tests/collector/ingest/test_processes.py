@@ -109,22 +109,9 @@ def test_racing_batches_of_other_lengths_never_overlap(
                 device.slices(60 // length, start=start, slice_seconds=length),
                 slice_seconds=length,
             )
-            plans.append((body, clients[(m + n) % 2]))
+            plans.append((device, body, clients[(m + n) % 2]))
 
-    def send(plan: tuple[bytes, httpx.Client]) -> tuple[int, int]:
-        body, client = plan
-        remote = Agent(client, device.device_id, device.key_id, device.secret)
-        reply = remote.signed_post("/api/v1/heartbeats", body)
-        assert reply.status_code in (200, 422), reply.text
-        if reply.status_code == 422:
-            assert reply.json()["error"] == "overlapping_slices", reply.text
-            return 422, 0
-        return 200, reply.json()["accepted"]
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(send, plans))
-    for client in clients:
-        client.close()
+    results = _race(plans, clients)
 
     # Per minute one batch wins whole, and the stored slices never overlap.
     assert [r[0] for r in results].count(200) == minutes
@@ -161,20 +148,7 @@ def test_racing_devices_of_one_chatter_never_overlap(
             )
             plans.append((device, body, clients[(m + n) % 2]))
 
-    def send(plan: tuple[Agent, bytes, httpx.Client]) -> tuple[int, int]:
-        device, body, client = plan
-        remote = Agent(client, device.device_id, device.key_id, device.secret)
-        reply = remote.signed_post("/api/v1/heartbeats", body)
-        assert reply.status_code in (200, 422), reply.text
-        if reply.status_code == 422:
-            assert reply.json()["error"] == "overlapping_slices", reply.text
-            return 422, 0
-        return 200, reply.json()["accepted"]
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(send, plans))
-    for client in clients:
-        client.close()
+    results = _race(plans, clients)
 
     same_slot = len(range(0, minutes, 4))
     assert [r[0] for r in results].count(200) == minutes + same_slot
@@ -188,3 +162,26 @@ def test_racing_devices_of_one_chatter_never_overlap(
     for (start, length), (after, after_length) in zip(spans, spans[1:], strict=False):
         same = (start, length) == (after, after_length)
         assert same or start + dt.timedelta(seconds=length) <= after
+
+
+Plan = tuple[Agent, bytes, httpx.Client]  # a device's signed batch, sent through a client
+
+
+def _race(plans: list[Plan], clients: list[httpx.Client]) -> list[tuple[int, int]]:
+    """Send every batch at once; (status, accepted) each, 422 only for overlaps."""
+
+    def send(plan: Plan) -> tuple[int, int]:
+        device, body, client = plan
+        remote = Agent(client, device.device_id, device.key_id, device.secret)
+        reply = remote.signed_post("/api/v1/heartbeats", body)
+        assert reply.status_code in (200, 422), reply.text
+        if reply.status_code == 422:
+            assert reply.json()["error"] == "overlapping_slices", reply.text
+            return 422, 0
+        return 200, reply.json()["accepted"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(send, plans))
+    for client in clients:
+        client.close()
+    return results

@@ -14,11 +14,12 @@ from typing import Any
 
 import openpyxl
 
-from collector.stats.metrics import EventRow, fan_interactions
+from collector.stats.metrics import fan_interactions
 from collector.stats.periods import period
 from tests.collector.conftest import Collector
 from tests.collector.ingest.test_events import ev
 from tests.collector.stats.test_api import SCENARIO, at, when
+from tests.collector.stats.test_property import reference_events
 
 RANGE = {"start": "2026-11-20", "end": "2026-11-21", "tz": "UTC"}
 # The worked example's mass message: to many fans at once, so no fan's row.
@@ -222,20 +223,7 @@ def test_bad_fan_parameters(agency: Collector) -> None:
 
 def test_reference_worked_example() -> None:
     """The reference computation on the same example (no database)."""
-    rows = [
-        EventRow(
-            e["id"],
-            e["type"],
-            dt.datetime.fromisoformat(e["occurred_at"]),
-            e["creator"],
-            e.get("chatter"),
-            e.get("fan"),
-            e.get("kind"),
-            e.get("ppv_id") or e.get("refers_to") or (e.get("ppv") or {}).get("id"),
-            int(Decimal(e.get("amount", "0")) * 100),
-        )
-        for e in [*SCENARIO, MASS]
-    ]
+    rows = reference_events([*SCENARIO, MASS], [])
     fans = fan_interactions(
         rows, period(dt.date(2026, 11, 20), dt.date(2026, 11, 21), "UTC"), "alice"
     )

@@ -152,7 +152,7 @@ def drawn(draw: st.DrawFn, slice_base: dt.datetime) -> Drawn:
     return Drawn(evs, slices, _batches(draw, evs), _batches(draw, slices), zone, reassigned)
 
 
-def _reference_events(
+def reference_events(
     evs: list[dict[str, Any]], reassigned: list[tuple[str, str | None]]
 ) -> list[EventRow]:
     assigned = dict(reassigned)  # the last reassignment of a sale wins
@@ -192,7 +192,7 @@ def _hour_windows(window: Period) -> list[Period]:
 
 
 def _check(agency: Collector, token: str, drawn: Drawn, slices: list[SliceRow]) -> None:
-    refs = _reference_events(drawn.events, drawn.reassigned)
+    refs = reference_events(drawn.events, drawn.reassigned)
     ranges = [(dt.date(2026, 10, 23), dt.date(2026, 10, 28))]
     if drawn.slices:
         ranges.append((SLICE_BASE.date() - dt.timedelta(days=1), dt.date.today()))

@@ -19,7 +19,7 @@ from collector.stats.periods import period
 from tests.collector.auth.test_accounts import PASSWORD, login
 from tests.collector.conftest import Collector
 from tests.collector.ingest.test_events import ev
-from tests.collector.stats.test_property import _reference_events
+from tests.collector.stats.test_property import reference_events
 
 # Yesterday (UTC): slices and events both in the past, whatever the hour the test runs.
 DAY = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(
@@ -100,7 +100,7 @@ def reference(creators: set[str] | None) -> dict[str | None, Any]:
         for c in SLICED
         for i in range(3)
     ]
-    refs = _reference_events(EVENTS, [])
+    refs = reference_events(EVENTS, [])
     return compute(refs, slices, window, creator=creators, assignments=ASSIGNED)
 
 
