@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from collector.db import audit, locks, retention, text
 from collector.db.models import Chatter, Event, SaleReassignment
 from collector.errors import DomainError
-from collector.stats import facts, rollups
+from collector.stats import facts, fan_days, rollups
 from shared.protocol import format_time
 
 SALE_TYPES = ("ppv_purchase", "tip")
@@ -71,6 +71,7 @@ def reassign(
     session.flush()
     touched = facts.derive(connection, [sale.event_id])
     rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
+    fan_days.refresh(connection, touched)
     session.expire(sale)
     record = SaleReassignment(
         event_id=sale.id,

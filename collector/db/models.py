@@ -424,6 +424,37 @@ class RevenueQuarter(Base):
     tips: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class FanDay(Base):
+    """A chatter's dealings with one fan of one creator on one UTC day (the fan view).
+
+    The sums of collector/stats/fans.py's interactions (METRICS.md "Fan interactions"):
+    direct messages the chatter sent the fan, and the fan's sales and refunds credited
+    to the chatter.  Keyed so that one chatter's days are one range of the primary key
+    (SQLite stores the table in that order: WITHOUT ROWID).
+    """
+
+    __tablename__ = "fan_days"
+    __table_args__ = (
+        # The refresh of one conversation's day (collector/stats/fan_days.py).
+        Index("ix_fan_days_creator_day_contact", "creator_id", "day", "contact"),
+        {"sqlite_with_rowid": False},
+    )
+
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), primary_key=True)
+    day: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"), primary_key=True)
+    contact: Mapped[str] = mapped_column(String(200), primary_key=True)
+    messages_sent: Mapped[int] = mapped_column(default=0)
+    ppv_sent: Mapped[int] = mapped_column(default=0)
+    ppv_bought: Mapped[int] = mapped_column(default=0)
+    ppv_revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+    tip_revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_contact: Mapped[dt.datetime]
+    # The chatter's reply waits to this fan (sorted uint32): the median sorts the view.
+    response_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+
 class _ActivitySums:
     online_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     active_seconds: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -18,7 +18,7 @@ from collector.db.models import Chatter, Creator, Event
 from collector.db.settings import currency_exponent
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.errors import ApiError
-from collector.stats import facts, rollups
+from collector.stats import facts, fan_days, rollups
 from shared import events as wire
 from shared.money import AmountError, parse_amount
 from shared.protocol import format_time, problem_text
@@ -207,6 +207,7 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
         _refuse_purged(connection, [first_by_id[i] for i in creator_events])
         touched = facts.derive(connection, creator_events)
         rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
+        fan_days.refresh(connection, touched)
     # Conversation analytics keep their own facts and rollups (collector/conversations).
     site_events = sorted(
         i for i in inserted if first_by_id[i]["type"] in wire.CONVERSATION_EVENT_TYPES

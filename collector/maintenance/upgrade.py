@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from collector.conversations import rebuild as conversations
 from collector.db import migrate
+from collector.stats import fan_days
 from collector.stats import rebuild as stats
 from collector.stats.repair import SliceRepair
 
@@ -18,6 +19,8 @@ SLICE_LENGTHS = "0007"
 # Conversation durations start at the first call or message from this revision on: the
 # stored conversation facts and rollups of an older database are recomputed.
 CONVERSATION_DURATION = "0009_conversation_duration"
+# The fan view's rollup appears in this revision: filled from the events once.
+FAN_DAYS = "0013_fan_days"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
@@ -35,4 +38,6 @@ def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
             before is not None and "0005" <= before < CONVERSATION_DURATION
         ):
             conversations.rebuild(connection)
+        if before is not None and SLICE_LENGTHS <= before < FAN_DAYS:
+            fan_days.rebuild(connection)
     return repaired

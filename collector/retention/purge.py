@@ -38,6 +38,7 @@ from collector.db.base import iso
 from collector.db.buckets import DAY, day_of, from_epoch
 from collector.db.models import Event, SaleReassignment, Slice
 from collector.db.settings import effective
+from collector.stats import fan_days
 from collector.stats.metrics import CONVERTER_WINDOW
 from shared.events import CREATOR_EVENT_TYPES
 
@@ -127,6 +128,7 @@ def purge(
     for part in _chunks(doomed):
         reassignments += connection.execute(delete(SR).where(SR.c.event_id.in_(part))).rowcount
         events += connection.execute(delete(E).where(E.c.id.in_(part))).rowcount
+    fan_days.forget_before(connection, int(event_cut.timestamp()))
     moved = (marks.slices, marks.events) != (slice_cut, event_cut)
     watermarks.advance(session, watermarks.SLICES, slice_cut, now)
     watermarks.advance(session, watermarks.EVENTS, event_cut, now)

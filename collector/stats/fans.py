@@ -8,10 +8,10 @@ from the events with their stored facts (collector/stats/facts.py), so the credi
 are the rollups' own; the breakdown's net equals the chatter's total_sales in the
 all-chatters table.
 
-The table is grouped, searched, sorted and paged in SQL; the fan's own messages and the
-median wait are then read for the page's fans only.  Every read is index-only (the
-partial indexes of migration 0012): 90 days of a busy chatter are tens of thousands of
-events, too many to fetch table rows for within the page's 150 ms.  The reference computation is
+The table is grouped, searched, sorted and paged in SQL over the fan_days rollup
+(fan_days.py: one row per fan and UTC day) and, for the range's ragged edges, the events
+themselves; the fan's own messages and the median wait are then read for the page's fans
+only, from indexes alone (migration 0012).  The reference computation is
 ``collector.stats.metrics.fan_interactions``.
 """
 
@@ -20,16 +20,18 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, case, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
+from collector.db import retention
+from collector.db.buckets import from_epoch, unpack
 from collector.db.models import Creator, Event
 from collector.errors import ApiError
-from collector.stats import reports
+from collector.stats import fan_days, reports
 from collector.stats.periods import Period
 from collector.stats.queries import Selection
 from collector.stats.tables import Column
@@ -40,8 +42,8 @@ PER_PAGE = 50
 MAX_PER_PAGE = 500
 MAX_SEARCH = 200  # as long as a fan reference can be (events.contact)
 
-# Sort keys of the fan table, and their column in the grouped query.  The median wait
-# is not one: it is computed for the shown page only (see the module docstring).
+# Sort keys of the fan table: the grouped query's columns, the fan's messages (counted
+# per fan when sorted by), and the median wait (sorted in Python: see _by_median).
 SORTS = (
     "fan",
     "creator",
@@ -54,6 +56,7 @@ SORTS = (
     "refunds",
     "net_revenue",
     "last_contact",
+    "median_wait_seconds",
 )
 DEFAULT_SORT = "net_revenue"  # top spenders first
 
@@ -127,10 +130,12 @@ class Revenue:
 def _where(table: Any, window: Period, creator_ids: frozenset[int] | None) -> list[Any]:
     """The window, and the chosen creators (None: every creator; a team lead's several)."""
     where = [table.c.occurred_at >= window.start, table.c.occurred_at < window.end]
+    return where + _chosen(table, window, creator_ids)
+
+
+def _chosen(table: Any, window: Period, creator_ids: frozenset[int] | None) -> list[Any]:
     condition = Selection(window, creator_ids).sold_for(table.c.creator_id)
-    if condition is not None:
-        where.append(condition)
-    return where
+    return [] if condition is None else [condition]
 
 
 def _of_type(table: Any, kind: str) -> Any:
@@ -145,11 +150,46 @@ def _zero(name: str) -> Any:
 
 
 def _interactions(chatter_id: int, window: Period, creator_ids: frozenset[int] | None) -> Any:
-    """Every event of the chatter with a fan in the range, one row each, as addends.
+    """The chatter's interactions in the range as addends, one row per fan and UTC day.
 
-    Direct messages come by the chatter index (it holds the kind), sales and refunds by
-    the credit index (migration 0012); a refund names no fan, so it takes its sale's.
+    Whole UTC days come from the fan_days rollup (fan_days.py); the ragged edges of a
+    local range (a few hours at each end) from the events themselves: direct messages
+    by the chatter index (it holds the kind), sales and refunds by the credit index
+    (migration 0012); a refund names no fan, so it takes its sale's.
     """
+    parts: list[Any] = []
+    days = fan_days.whole_days(window.start, window.end)
+    edges = [(window.start, window.end)]
+    if days is not None:
+        first, end = days
+        fd = fan_days.FD
+        parts.append(
+            select(
+                fd.c.creator_id,
+                fd.c.contact,
+                fd.c.last_contact.label("at"),
+                fd.c.messages_sent.label("direct"),
+                fd.c.ppv_sent.label("ppv"),
+                fd.c.ppv_bought.label("bought"),
+                fd.c.ppv_revenue,
+                fd.c.tip_revenue,
+                fd.c.refunds,
+            ).where(
+                fd.c.chatter_id == chatter_id,
+                fd.c.day >= first,
+                fd.c.day < end,
+                *_chosen(fd, window, creator_ids),
+            )
+        )
+        edges = [(window.start, from_epoch(first)), (from_epoch(end), window.end)]
+    for lo, hi in edges:
+        if lo < hi:
+            parts += _raw(chatter_id, replace(window, start=lo, end=hi), creator_ids)
+    return union_all(*parts).subquery("interactions")
+
+
+def _raw(chatter_id: int, window: Period, creator_ids: frozenset[int] | None) -> list[Any]:
+    """The events of the chatter with a fan in ``window``, one row each, as addends."""
     sent = select(
         E.c.creator_id,
         E.c.contact,
@@ -202,7 +242,7 @@ def _interactions(chatter_id: int, window: Period, creator_ids: frozenset[int] |
             *_where(E, window, creator_ids),
         )
     )
-    return union_all(sent, sales, refunds).subquery("interactions")
+    return [sent, sales, refunds]
 
 
 def _fan_messages(window: Period, grouped: Any) -> Any:
@@ -256,6 +296,12 @@ def fan_page(
     fan_contact: Any = grouped.c.contact
     if connection.dialect.name == "postgresql":
         fan_contact = fan_contact.collate("C")  # byte order, as on SQLite
+    query = select(grouped)
+    if search:
+        query = query.where(grouped.c.contact.icontains(search, autoescape=True))
+    if sort == "median_wait_seconds":
+        chosen = (chatter_id, window, creator_ids)
+        return _by_median(connection, chosen, query, descending, page, per_page)
     columns: dict[str, Any] = {name: grouped.c[name] for name in SORTS if name in grouped.c}
     columns["fan"] = fan_contact
     if sort == "creator":  # by name, as the page shows it; the fan and id break ties
@@ -269,10 +315,7 @@ def fan_page(
     if sort == "fan_messages":
         columns["fan_messages"] = _fan_messages(window, grouped)
     order = columns[sort]
-    query = select(grouped, func.count().over().label("total"))
-    if search:
-        query = query.where(grouped.c.contact.icontains(search, autoescape=True))
-    query = query.order_by(
+    query = query.add_columns(func.count().over().label("total")).order_by(
         order.desc() if descending else order.asc(),
         fan_contact.asc(),
         grouped.c.creator_id.asc(),
@@ -283,63 +326,133 @@ def fan_page(
     total = 0
     for r in connection.execute(query).mappings():
         total = int(r["total"])
-        rows.append(
-            FanRow(
-                creator_id=r["creator_id"],
-                fan=r["contact"],
-                messages_sent=int(r["messages_sent"] or 0),
-                ppv_sent=int(r["ppv_sent"] or 0),
-                ppv_bought=int(r["ppv_bought"] or 0),
-                ppv_revenue=int(r["ppv_revenue"] or 0),
-                tip_revenue=int(r["tip_revenue"] or 0),
-                refunds=int(r["refunds"] or 0),
-                last_contact=r["last_contact"],
-            )
-        )
+        rows.append(_fan_row(r))
     if not rows and page > 1:  # past the last page: still say how many there are
         everything = query.order_by(None).limit(None).offset(None).subquery()
         counted = select(func.count()).select_from(everything)
         total = int(connection.execute(counted).scalar() or 0)
-    _conversations(connection, chatter_id, window, rows)
+    _fan_message_counts(connection, window, rows)
+    _waits(connection, chatter_id, window, rows)
     return FanPage(rows, total)
 
 
-def _conversations(
-    connection: Connection, chatter_id: int, window: Period, rows: Sequence[FanRow]
-) -> None:
-    """The fan's messages and the chatter's reply waits, for these fans only.
+def _fan_row(r: Any) -> FanRow:
+    return FanRow(
+        creator_id=r["creator_id"],
+        fan=r["contact"],
+        messages_sent=int(r["messages_sent"] or 0),
+        ppv_sent=int(r["ppv_sent"] or 0),
+        ppv_bought=int(r["ppv_bought"] or 0),
+        ppv_revenue=int(r["ppv_revenue"] or 0),
+        tip_revenue=int(r["tip_revenue"] or 0),
+        refunds=int(r["refunds"] or 0),
+        last_contact=r["last_contact"],
+    )
 
-    Both read an index alone (migration 0012): the fan messages of each conversation,
-    and the chatter's sent messages of the range with their waits.
-    """
+
+def _by_median(
+    connection: Connection,
+    chosen: tuple[int, Period, frozenset[int] | None],
+    query: Any,
+    descending: bool,
+    page: int,
+    per_page: int | None,
+) -> FanPage:
+    """Sorted by the median wait: every matching fan's waits are read (the rollup keeps
+    them per day), the medians sorted here (SQLite has no median); fans without a reply
+    last either way, as in the other tables, then by fan and creator."""
+    chatter_id, window, creator_ids = chosen
+    rows = [_fan_row(r) for r in connection.execute(query).mappings()]
+    waits = _all_waits(connection, chatter_id, window, creator_ids)
+    for row in rows:
+        row.waits = sorted(waits.get((row.creator_id, row.fan), ()))
+    # Ties by fan and creator, as in SQL: code point order is UTF-8's byte order.
+    rows.sort(key=lambda row: (row.fan, row.creator_id))
+    answered = [row for row in rows if row.waits]
+    answered.sort(key=lambda row: cast(float, row.median_wait_seconds), reverse=descending)
+    ordered = answered + [row for row in rows if not row.waits]
+    shown = ordered if per_page is None else ordered[(page - 1) * per_page : page * per_page]
+    _fan_message_counts(connection, window, shown)
+    return FanPage(shown, len(ordered))
+
+
+def _all_waits(
+    connection: Connection, chatter_id: int, window: Period, creator_ids: frozenset[int] | None
+) -> dict[tuple[int, str], list[int]]:
+    """The chatter's reply waits to each fan in the range: the rollup's whole UTC days
+    (fan_days.py) and the events of the ragged edges."""
+    found: dict[tuple[int, str], list[int]] = defaultdict(list)
+    edges = [(window.start, window.end)]
+    days = fan_days.whole_days(window.start, window.end)
+    if days is not None:
+        first, end = days
+        fd = fan_days.FD
+        stored = select(fd.c.creator_id, fd.c.contact, fd.c.response_values).where(
+            fd.c.chatter_id == chatter_id,
+            fd.c.day >= first,
+            fd.c.day < end,
+            fd.c.response_values != b"",
+            *_chosen(fd, window, creator_ids),
+        )
+        for creator_id, contact, blob in connection.execute(stored):
+            found[(creator_id, contact)].extend(unpack(blob))
+        edges = [(window.start, from_epoch(first)), (from_epoch(end), window.end)]
+    for lo, hi in edges:
+        if lo < hi:
+            part = replace(window, start=lo, end=hi)
+            for creator_id, contact, wait in connection.execute(
+                _replies(chatter_id, part, creator_ids)
+            ):
+                found[(creator_id, contact)].append(int(wait))
+    return found
+
+
+def _replies(chatter_id: int, window: Period, creator_ids: frozenset[int] | None) -> Any:
+    """The chatter's replies in the range with the wait each ended, from one index."""
+    return select(E.c.creator_id, E.c.contact, E.c.response_seconds).where(
+        E.c.chatter_id == chatter_id,
+        _of_type(E, "message_sent"),
+        *_where(E, window, creator_ids),
+        E.c.response_seconds.is_not(None),
+    )
+
+
+def _page_fans(rows: Sequence[FanRow]) -> Iterator[tuple[int, list[str], dict[str, FanRow]]]:
+    """(creator, chunk of fans, their rows): the page's fans by creator, in chunks."""
     by_creator: dict[int, dict[str, FanRow]] = defaultdict(dict)
     for row in rows:
         by_creator[row.creator_id][row.fan] = row
     for creator_id, fans in by_creator.items():
         names = sorted(fans)
         for i in range(0, len(names), _CHUNK):
-            chunk = names[i : i + _CHUNK]
-            counted = (
-                select(E.c.contact, func.count())
-                .where(
-                    E.c.creator_id == creator_id,
-                    E.c.contact.in_(chunk),
-                    _of_type(E, "fan_message"),
-                    *_where(E, window, None),
-                )
-                .group_by(E.c.contact)
-            )
-            for contact, count in connection.execute(counted):
-                fans[contact].fan_messages = int(count)
-            waits = select(E.c.contact, E.c.response_seconds).where(
-                E.c.chatter_id == chatter_id,
-                _of_type(E, "message_sent"),
-                *_where(E, window, frozenset([creator_id])),
+            yield creator_id, names[i : i + _CHUNK], fans
+
+
+def _fan_message_counts(connection: Connection, window: Period, rows: Sequence[FanRow]) -> None:
+    """The fan's messages in the range, for these fans only (an index alone, 0012)."""
+    for creator_id, chunk, fans in _page_fans(rows):
+        counted = (
+            select(E.c.contact, func.count())
+            .where(
+                E.c.creator_id == creator_id,
                 E.c.contact.in_(chunk),
-                E.c.response_seconds.is_not(None),
+                _of_type(E, "fan_message"),
+                *_where(E, window, None),
             )
-            for contact, wait in connection.execute(waits):
-                fans[contact].waits.append(int(wait))
+            .group_by(E.c.contact)
+        )
+        for contact, count in connection.execute(counted):
+            fans[contact].fan_messages = int(count)
+
+
+def _waits(connection: Connection, chatter_id: int, window: Period, rows: Sequence[FanRow]) -> None:
+    """The chatter's reply waits to these fans only (an index alone, 0012)."""
+    for creator_id, chunk, fans in _page_fans(rows):
+        replies = _replies(chatter_id, window, frozenset([creator_id])).where(
+            E.c.contact.in_(chunk)
+        )
+        for _, contact, wait in connection.execute(replies):
+            fans[contact].waits.append(int(wait))
     for row in rows:
         row.waits.sort()
 
@@ -376,6 +489,16 @@ def revenue_by_creator(
 # The reports: JSON bodies, or tables for the exports.
 
 
+def kept(connection: Connection, window: Period) -> Period:
+    """The part of the range whose events are still kept (after the purge cut, if any).
+
+    The fan view and the breakdown read events and the fan_days rollup, which go when
+    the events are purged (retention): a range reaching before the cut counts from it.
+    """
+    cut = retention.watermarks(connection).events
+    return window if cut is None or cut <= window.start else replace(window, start=cut)
+
+
 def _page_args(args: reports.Args) -> tuple[int, int]:
     def whole(name: str, default: int, top: int) -> int:
         raw = args.get(name) or str(default)
@@ -408,7 +531,7 @@ def fans(session: Session, req: reports.Request, key: str) -> reports.Report:
     found = fan_page(
         session.connection(),
         chatter.id,
-        req.period,
+        kept(session.connection(), req.period),
         creator_ids=req.creator_ids,
         search=search,
         sort=sort,
@@ -460,7 +583,9 @@ def _fan_fields(
 def breakdown(session: Session, req: reports.Request, key: str) -> reports.Report:
     """The chatter's revenue in the range by creator and by kind: PPV sales, tips, refunds."""
     chatter = reports.find_chatter(req, key)
-    parts = revenue_by_creator(session.connection(), chatter.id, req.period, req.creator_ids)
+    connection = session.connection()
+    window = kept(connection, req.period)
+    parts = revenue_by_creator(connection, chatter.id, window, req.creator_ids)
     creators = _creators(session)
     ordered = sorted(parts.items(), key=lambda item: creators[item[0]][1].lower())
     rows = [_revenue_fields(req, r) | _creator(creators[c]) for c, r in ordered]

@@ -30,7 +30,7 @@ from collector.db.models import (
     SalesQuarter,
     Slice,
 )
-from collector.stats import facts, repair, rollups
+from collector.stats import facts, fan_days, repair, rollups
 from collector.stats.facts import SELECT, E, Row
 from collector.stats.repair import SliceRepair
 
@@ -205,6 +205,7 @@ def rebuild_all(connection: Connection, *, actor: str = "system") -> SliceRepair
     repaired = repair.drop_overlapping_slices(connection)
     rebuild_facts(connection)
     rebuild_sales(connection)
+    fan_days.rebuild(connection)
     rebuild_activity(connection)
     # Every run leaves an entry (the metrics count them); the audit writer takes a session.
     with Session(bind=connection) as session:

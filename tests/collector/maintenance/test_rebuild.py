@@ -36,6 +36,7 @@ KEEP_IDS = {"conversation_visitors"}
 DERIVED_TABLES = (
     "sales_quarters",
     "sales_days",
+    "fan_days",
     "revenue_quarters",
     "activity_quarters",
     "activity_days",

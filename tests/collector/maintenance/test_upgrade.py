@@ -13,9 +13,10 @@ from collector.db.conversation_models import (
     ConversationRequest,
 )
 from collector.db.engine import configure_engine
-from collector.maintenance.upgrade import CONVERSATION_DURATION
+from collector.maintenance.upgrade import CONVERSATION_DURATION, FAN_DAYS
 from tests.collector.conftest import Collector
 from tests.collector.conversations.fixtures import SCENARIO
+from tests.collector.stats import test_fans
 
 DAY = {"start": "2026-11-20", "end": "2026-11-20", "tz": "UTC"}
 
@@ -61,6 +62,34 @@ def test_upgrade_recomputes_conversation_durations_from_the_first_call_or_messag
     out = agency.cli("db", "upgrade").output
     assert f"revision {migrate.head()}" in out
     assert _average(agency) == 300.0
+
+
+def test_upgrade_fills_the_fan_rollup_from_the_events(
+    agency: Collector, integration: str, database_url: str
+) -> None:
+    events = [*test_fans.SCENARIO, test_fans.MASS]
+    assert agency.post_events(events, integration).status_code == 200
+    manager = agency.token("manager")
+
+    def fans() -> list[object]:
+        # In UTC the range is whole days (the rollup alone); in Paris it has edges too.
+        return [
+            test_fans.get(agency, manager, "alice/fans", tz=tz).json()["fans"]
+            for tz in ("UTC", "Europe/Paris")
+        ]
+
+    before = fans()
+    assert [r["fan"] for r in before[0]] == ["f1", "f3"]  # the worked example
+    engine = create_engine(database_url)
+    configure_engine(engine)
+    with engine.begin() as conn:
+        cfg = migrate.alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")  # the table goes; the events stay
+    engine.dispose()
+    out = agency.cli("db", "upgrade").output
+    assert f"revision {migrate.head()}" in out and FAN_DAYS <= migrate.head()
+    assert fans() == before
 
 
 def test_revision_ids_sort_in_chain_order() -> None:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 
 from collector.db import retention
-from collector.db.models import AuditEntry, Event, Slice
+from collector.db.models import AuditEntry, Event, FanDay, Slice
 from collector.http.database import db
 from tests.collector.conftest import Collector
 from tests.collector.ingest.test_events import ev
-from tests.collector.retention.fixtures import answers, seed_past, today
+from tests.collector.retention.fixtures import CHATTERS, answers, seed_past, today
 
 
 def _count(collector: Collector, query: object) -> int:
@@ -57,6 +58,7 @@ def test_reports_answer_as_before_the_purge_and_after_a_rebuild(collector: Colle
     assert entries[0].detail["events_deleted"] == old_events - kept
 
     assert answers(collector, token, first, last) == before
+    _fans_count_from_the_cut(collector, token, first, last, event_cut)
     # A rebuild starts at the watermarks and keeps the closed periods' rollups.
     collector.cli("stats", "rebuild")
     assert answers(collector, token, first, last) == before
@@ -67,6 +69,32 @@ def test_reports_answer_as_before_the_purge_and_after_a_rebuild(collector: Colle
     with collector.app.app_context():
         assert retention.watermarks(db.session).events == event_cut
     assert answers(collector, token, first, last) == before
+
+
+def _fans_count_from_the_cut(
+    collector: Collector, token: str, first: dt.date, last: dt.date, cut: dt.datetime
+) -> None:
+    """The fan view and the breakdown name fans: they go with the events they come from,
+    and a range reaching before the cut counts from it (METRICS.md "Fan interactions")."""
+    assert _count(collector, select(func.count()).where(FanDay.day < cut.timestamp())) == 0
+    assert _count(collector, select(func.count()).where(FanDay.day >= cut.timestamp())) > 0
+    headers = {"Authorization": f"Bearer {token}"}
+    key = CHATTERS[0][0]
+
+    def get(view: str, start: dt.date) -> Any:
+        params = {"start": start.isoformat(), "end": last.isoformat(), "tz": "UTC"}
+        if view == "fans":
+            params["per_page"] = "500"
+        reply = collector.http.get(
+            f"/api/v1/stats/chatters/{key}/{view}", params=params, headers=headers
+        )
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    fans, since_cut = get("fans", first), get("fans", cut.date())
+    assert fans["fans"] and fans["fans"] == since_cut["fans"]
+    net = sum(Decimal(f["net_revenue"]) for f in fans["fans"])
+    assert Decimal(get("breakdown", first)["totals"]["net_revenue"]) == net
 
 
 def _at(cut: dt.datetime, minutes: int) -> str:

@@ -113,7 +113,9 @@ def test_fan_search_sort_and_pages(agency: Collector, integration: str) -> None:
         for i in range(5)
     ]
     other = ev("n1", "message_sent", chatter="alice", fan="a-nova", kind="direct", creator="nova")
-    agency.post_events([*SCENARIO, *extra, when(other, at(20, 16))], integration)
+    # fan-01 waits 61 min for alice's x1 at 15:01 (f3 waits 10 min in the scenario).
+    waiting = when(ev("w1", "fan_message", fan="fan-01"), at(20, 14))
+    agency.post_events([*SCENARIO, *extra, when(other, at(20, 16)), waiting], integration)
     manager = agency.token("manager")
 
     def fans(**params: str) -> list[str]:
@@ -130,7 +132,19 @@ def test_fan_search_sort_and_pages(agency: Collector, integration: str) -> None:
         "fan-04",
     ]
     assert fans(sort="last_contact", order="desc")[:3] == ["f1", "a-nova", "fan-04"]
-    assert fans(sort="fan_messages")[0] == "f3"
+    assert fans(sort="fan_messages")[:2] == ["f3", "fan-01"]
+    # By the median wait: fans without a reply last either way, then by fan.
+    unanswered = ["a-nova", "f1", "fan-00", "fan-02", "fan-03", "fan-04"]
+    assert fans(sort="median_wait_seconds") == ["fan-01", "f3", *unanswered]
+    assert fans(sort="median_wait_seconds", order="asc") == ["f3", "fan-01", *unanswered]
+    assert fans(sort="median_wait_seconds", per_page="1", page="2") == ["f3"]
+    assert fans(sort="median_wait_seconds", q="fan-0") == [
+        "fan-01",
+        "fan-00",
+        "fan-02",
+        "fan-03",
+        "fan-04",
+    ]
     assert fans(q="FAN-0", sort="fan", order="desc") == [
         "fan-04",
         "fan-03",
@@ -204,7 +218,6 @@ def test_a_chatter_sees_only_their_own_fans(agency: Collector, integration: str)
 def test_bad_fan_parameters(agency: Collector) -> None:
     manager = agency.token("manager")
     for params in (
-        {"sort": "median_wait_seconds"},
         {"sort": "charm"},
         {"order": "up"},
         {"page": "0"},

@@ -31,6 +31,7 @@ ZONES = ("UTC", "Europe/Berlin", "Asia/Kathmandu", "America/St_Johns")
 ASSIGNED = {"alice": {"luna"}, "bob": {"luna", "nova"}}
 TABLES = (
     "sale_reassignments",
+    "fan_days",
     "events",
     "slices",
     "sales_quarters",
@@ -214,6 +215,14 @@ def _check(agency: Collector, token: str, drawn: Drawn, slices: list[SliceRow]) 
                 _check_fans(agency, auth, query, refs, window, creator, expected)
             _check_days(agency, auth, params, refs, slices, window)
             _check_revenue(agency, auth, params, refs, window)
+    # Two local days in the middle of the events: the fan view then adds the fan_days
+    # rollup's whole UTC days to raw events at both ragged edges (UTC has none).
+    window = period(dt.date(2026, 10, 24), dt.date(2026, 10, 25), drawn.zone)
+    query = {"start": "2026-10-24", "end": "2026-10-25", "tz": drawn.zone}
+    for creator in (None, "luna"):
+        with_creator = {**query, **({"creator": creator} if creator else {})}
+        expected = compute(refs, slices, window, creator=creator, assignments=ASSIGNED)
+        _check_fans(agency, auth, with_creator, refs, window, creator, expected)
 
 
 def _check_fans(
@@ -232,6 +241,14 @@ def _check_fans(
         got = {(r["creator"], r["fan"]): r for r in body.json()["fans"]}
         want = fan_interactions(refs, window, key, creator=creator)
         assert set(got) == set(want), (key, creator)
+        # Sorted by the median wait (computed apart from the SQL): fans without one last.
+        by_wait = {**query, "per_page": "500", "sort": "median_wait_seconds", "order": "asc"}
+        waits = [
+            (r["median_wait_seconds"] is None, r["median_wait_seconds"] or 0, r["fan"])
+            for r in agency.http.get(f"{base}/fans", params=by_wait, headers=auth).json()["fans"]
+        ]
+        assert [w[:2] for w in waits] == sorted(w[:2] for w in waits), (key, creator)
+        assert len(waits) == len(want), (key, creator)
         for fan, f in want.items():
             row = got[fan]
             assert (row["messages_sent"], row["fan_messages"], row["ppv_sent"]) == (
