@@ -191,7 +191,8 @@ def _forget_ingest(engine: Engine) -> None:
         conn.execute(text("DELETE FROM events WHERE event_id LIKE 'bench-ingest-%'"))
         for table in ("sales_quarters", "revenue_quarters"):
             conn.execute(text(f"DELETE FROM {table} WHERE bucket >= :b"), {"b": first})
-        conn.execute(text("DELETE FROM sales_days WHERE day >= :b"), {"b": first})
+        for table in ("sales_days", "fan_days"):
+            conn.execute(text(f"DELETE FROM {table} WHERE day >= :b"), {"b": first})
 
 
 def render(lanes: list[StatsLane]) -> str:

@@ -22,6 +22,7 @@ SOURCE = "bench"
 # cached rollups are rebuilt when it changes.
 ROLLUP_WRITERS = (
     "stats/facts.py",
+    "stats/fan_days.py",
     "stats/rebuild.py",
     "stats/repair.py",
     "stats/rollups.py",

@@ -18,6 +18,10 @@ from collector.telemetry import meters
 BUSY_TIMEOUT_MS = 10000  # how long a SQLite writer waits for the lock
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def configure_engine(engine: Engine) -> None:
     """Per-connection settings; SQLite needs WAL and explicit write locking."""
     if engine.dialect.name != "sqlite":
@@ -44,6 +48,9 @@ def configure_engine(engine: Engine) -> None:
         # default: an I/O error on a mapped page arrives as SIGBUS, not as an error.
         cursor.execute("PRAGMA mmap_size=0")
         cursor.close()
+        # SQLite's lower() knows ASCII only; PostgreSQL's knows every letter.  Searches
+        # that ignore case (the fan search, stats/fans.py) call this one so both agree.
+        dbapi_connection.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -298,7 +298,9 @@ def fan_page(
         fan_contact = fan_contact.collate("C")  # byte order, as on SQLite
     query = select(grouped)
     if search:
-        query = query.where(grouped.c.contact.icontains(search, autoescape=True))
+        query = query.where(
+            _any_case(connection, grouped.c.contact).contains(search.lower(), autoescape=True)
+        )
     if sort == "median_wait_seconds":
         chosen = (chatter_id, window, creator_ids)
         return _by_median(connection, chosen, query, descending, page, per_page)
@@ -334,6 +336,13 @@ def fan_page(
     _fan_message_counts(connection, window, rows)
     _waits(connection, chatter_id, window, rows)
     return FanPage(rows, total)
+
+
+def _any_case(connection: Connection, column: Any) -> Any:
+    """``column`` in lower case, every letter on both databases (SQLite's lower() is
+    ASCII-only: db/engine.py gives it Python's)."""
+    lower = func.unicode_lower if connection.dialect.name == "sqlite" else func.lower
+    return lower(column)
 
 
 def _fan_row(r: Any) -> FanRow:

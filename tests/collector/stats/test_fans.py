@@ -164,6 +164,12 @@ def test_fan_search_sort_and_pages(agency: Collector, integration: str) -> None:
     nova = get(agency, manager, "alice/fans", creator="nova").json()
     assert [r["fan"] for r in nova["fans"]] == ["a-nova"] and nova["total"] == 1
     assert [r["fan"] for r in get(agency, manager, "bob/fans", creator="nova").json()["fans"]] == []
+    # Any case, every letter, on both databases (SQLite's own lower() is ASCII-only).
+    accented = when(
+        ev("e1", "message_sent", chatter="alice", fan="Élodie-Ω", kind="direct"), at(20, 17)
+    )
+    agency.post_events([accented], integration)
+    assert fans(q="élodie-ω") == fans(q="ÉLODIE") == ["Élodie-Ω"]
 
 
 def test_fan_exports_read_back(agency: Collector, integration: str) -> None:
