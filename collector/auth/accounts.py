@@ -47,6 +47,13 @@ MAX_FAILURES_PER_ADDRESS = 20  # untrusted: from one address, over every account
 MAX_FAILURES_PER_ACCOUNT = 50  # untrusted: per account, from all addresses
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Control characters: a NUL can be neither stored nor sent in every form, and the others
+# (tab, escape, ...) are not typed the same way in a browser's password field and at a
+# terminal, so a password holding one could not reliably be typed again.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+UNUSABLE_CHARACTER = (
+    "the password contains a character that cannot be used (a control character such as NUL or tab)"
+)
 # Checked against when the email is unknown, so both cases cost the same time.
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
@@ -71,9 +78,7 @@ def create_user(
     chatter: Chatter | None,
     now: dt.datetime,
 ) -> User:
-    email = text.check(normalise_email(email), "the email", User.email)
-    if not _EMAIL.match(email):
-        raise DomainError(f"{email!r} is not an email address")
+    email = check_email(normalise_email(email))
     if role not in LOGIN_ROLES:
         raise DomainError(f"role must be one of {', '.join(LOGIN_ROLES)}")
     if (role == "chatter") != (chatter is not None):
@@ -94,8 +99,18 @@ def create_user(
     return user
 
 
+def check_email(email: str) -> str:
+    """``email`` (normalised) unchanged, or why no login can have it."""
+    text.check(email, "the email", User.email)
+    if not _EMAIL.match(email):
+        raise DomainError(f"{email!r} is not an email address")
+    return email
+
+
 def check_password(password: str) -> None:
     """The password policy, once: for a new login, a change and a reset alike."""
+    if _CONTROL.search(password):
+        raise DomainError(UNUSABLE_CHARACTER)
     text.check(password, "the password")  # hashed, never stored, but it must encode
     if len(password) < MIN_PASSWORD:
         raise DomainError(f"the password must have at least {MIN_PASSWORD} characters")
@@ -105,10 +120,21 @@ def check_password(password: str) -> None:
         raise DomainError("the password cannot be only spaces")
 
 
-def new_password_problems(current: str, new: str, repeat: str) -> dict[str, str]:
+def unusable_password(password: str) -> str | None:
+    """Why ``password`` is no login's password whatever the account (a NUL, or text that is
+    not UTF-8: no password with one was ever accepted), for the form to say before
+    anything is counted; None when it may be one.  Other control characters pass: a
+    password set before ``check_password`` refused them may hold one."""
+    return UNUSABLE_CHARACTER if text.problem(password) is not None else None
+
+
+def new_password_problems(
+    current: str, new: str, repeat: str, current_name: str = "current"
+) -> dict[str, str]:
     """What is wrong with a chosen password, by form field (``new``, ``repeat``); {} if fine.
 
     Checked before the current password is, so a typo costs no counted attempt.
+    ``current_name``: what the form calls the password being replaced ("temporary").
     """
     problems: dict[str, str] = {}
     try:
@@ -117,7 +143,7 @@ def new_password_problems(current: str, new: str, repeat: str) -> dict[str, str]
         problems["new"] = exc.message
     else:
         if new == current:
-            problems["new"] = "choose a password other than the current one"
+            problems["new"] = f"choose a password other than the {current_name} one"
     if new != repeat:
         problems["repeat"] = "the two new passwords differ: type the same one twice"
     return problems

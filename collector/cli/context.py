@@ -83,6 +83,17 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def shown_time(moment: dt.datetime | str | None) -> str:
+    """A stored moment as every listing prints it: in UTC, saying so
+    (``2026-01-05 10:00:00 UTC``); ``never`` when there is none.  ``moment`` may be the
+    API's RFC 3339 text (``devices``) or a stored datetime."""
+    if moment is None:
+        return "never"
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
 def actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"

@@ -6,7 +6,14 @@ import json
 
 import click
 
-from collector.cli.context import audit, get_chatter, now, parse_duration, session_scope
+from collector.cli.context import (
+    audit,
+    get_chatter,
+    now,
+    parse_duration,
+    session_scope,
+    shown_time,
+)
 from collector.devices import enrollment, keys, management
 from collector.devices.management import device_summary
 from collector.errors import DomainError
@@ -48,7 +55,7 @@ def list_devices(as_json: bool) -> None:
         state = "revoked" if r["revoked_at"] else "active"
         click.echo(
             f"{r['device_id']:<37} {r['chatter']:<12} {r['hostname'][:16]:<16} "
-            f"{r['agent_version'][:8]:<8} {_when(r['last_seen_at']):<21} "
+            f"{r['agent_version'][:8]:<8} {shown_time(r['last_seen_at']):<21} "
             f"{r['missing_slices']:>7}  {state}"
         )
 
@@ -75,10 +82,6 @@ def rotate_key(device_id: str) -> None:
         audit(session, "request_key_rotation", device.uid)
         uid = device.uid
     click.echo(f"device {uid} will rotate its key at its next heartbeat")
-
-
-def _when(stamp: str | None) -> str:
-    return "never" if stamp is None else stamp[:19].replace("T", " ") + " UTC"
 
 
 COMMANDS = [enroll_token, list_devices, revoke_device, rotate_key]

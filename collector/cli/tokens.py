@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from collector.auth import tokens
 from collector.auth.roles import TOKEN_ROLES
-from collector.cli.context import audit, get_chatter, now, session_scope
+from collector.cli.context import audit, get_chatter, now, session_scope, shown_time
 from collector.db.models import ApiToken
 
 
@@ -32,11 +32,12 @@ def api_token(name: str, role: str, chatter_key: str | None) -> None:
 
 @click.command("api-tokens")
 def list_tokens() -> None:
-    """List API tokens (never the tokens themselves)."""
+    """List API tokens (never the tokens themselves), with when each was last used."""
     with session_scope(write=False) as session:
         for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if t.revoked_at else "active"
-            click.echo(f"{t.id}\t{t.name}\t{t.role}\t{state}")
+            used = shown_time(t.last_used_at)
+            click.echo(f"{t.id}\t{t.name}\t{t.role}\t{state}\tlast used: {used}")
 
 
 @click.command("revoke-token")

@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 
 from collector.errors import ApiError
 from collector.http.jsonio import json_response
-from collector.stats.tables import Kind, Table
+from collector.stats.tables import Column, Kind, Table
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,6 +39,12 @@ _NUMBER_FORMATS: dict[str, str] = {
     "datetime": "yyyy-mm-dd hh:mm",
 }
 _WIDTHS: dict[str, int] = {"duration": 10, "date": 11, "datetime": 17, "money": 14}
+# Every duration and rate column says in its header how its numbers are written, which
+# differs by file: CSV has plain numbers (seconds; a fraction, 0.25 for 25 %), Excel typed
+# cells shown as times and percentages.  The reports title a column once, without a
+# unit: the pages show the same columns formatted for people ("3 h 05 min", "25.0 %").
+_CSV_UNITS: dict[str, str] = {"duration": "seconds", "ratio": "1 = 100%"}
+_XLSX_UNITS: dict[str, str] = {"duration": "h:mm:ss", "ratio": "%"}
 _BOLD = Font(bold=True)
 
 
@@ -56,6 +62,12 @@ def _number(value: Any) -> int | float:
 def _money(value: Any) -> Decimal:
     # str() first: a stray float becomes its shortest repr, not its binary expansion.
     return Decimal(str(value))
+
+
+def _header(column: Column, units: dict[str, str]) -> str:
+    """A column's title in a file, with the unit its cells are written in."""
+    unit = units.get(column.kind)
+    return f"{column.title} ({unit})" if unit else column.title
 
 
 def _csv_value(kind: Kind, value: Any) -> str:
@@ -76,7 +88,7 @@ def _csv_value(kind: Kind, value: Any) -> str:
 def to_csv(table: Table) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out)  # RFC 4180: CRLF line ends, minimal quoting
-    writer.writerow([_defuse(column.title) for column in table.columns])
+    writer.writerow([_defuse(_header(column, _CSV_UNITS)) for column in table.columns])
     for row in table.rows:
         writer.writerow([_csv_value(c.kind, row.get(c.key)) for c in table.columns])
     # BOM: without it Excel reads the file in the local ANSI code page and mangles accented
@@ -136,9 +148,10 @@ def to_xlsx(table: Table) -> bytes:
     header = len(meta) + 3  # title, meta rows, one empty row
     formats = {**_NUMBER_FORMATS, "money": _money_format(table.currency, table.exponent)}
 
-    widths = [len(c.title) for c in table.columns]
+    titles = [_header(c, _XLSX_UNITS) for c in table.columns]
+    widths = [len(title) for title in titles]
     for index, column in enumerate(table.columns, start=1):
-        _put_text(ws, header, index, column.title, bold=True)
+        _put_text(ws, header, index, titles[index - 1], bold=True)
         widths[index - 1] = max(widths[index - 1], _WIDTHS.get(column.kind, 10))
     for number, row in enumerate(table.rows, start=header + 1):
         for index, column in enumerate(table.columns, start=1):

@@ -25,6 +25,7 @@ from collector.http.auth import (
     trusted_device,
 )
 from collector.http.database import db
+from collector.http.inputs import checks_own_text
 from collector.pages import bp
 from shared.protocol import utc_now
 
@@ -43,24 +44,32 @@ def _safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
+def _form(email: str, message: str | None, target: str | None, invalid: str = "") -> str:
+    """The login form; ``invalid``: the field (email or password) ``message`` is about,
+    shown beside it and focused."""
+    return render_template("login.html", email=email, message=message, next=target, invalid=invalid)
+
+
 @bp.get("/login")
 def login_form() -> str:
-    return render_template(
-        "login.html", email="", message=None, next=_safe_next(request.args.get("next"))
-    )
+    return _form("", None, _safe_next(request.args.get("next")))
 
 
 @bp.post("/login")
+@checks_own_text("email", "password")  # checked below, before any lookup
 def login() -> Response | tuple[str, int]:
     email = request.form.get("email", "")
     password = request.form.get("password", "")
     target = _safe_next(request.form.get("next"))
     address = request.remote_addr or "unknown"
-    # No account has an email its column cannot hold: refused before anything is counted.
+    # No account has an email its column cannot hold, nor a password with a NUL (none
+    # could be set): refused beside the field before anything is counted.
     wrong = text.problem(email, User.email)
     if wrong is not None:
-        page = render_template("login.html", email="", message=f"the email {wrong}", next=target)
-        return page, 422
+        return _form("", f"the email {wrong}", target, "email"), 422
+    unusable = accounts.unusable_password(password)
+    if unusable is not None:
+        return _form(email, unusable, target, "password"), 422
     session_ = db.session
     try:
         # Counted (and stored as a failure) first, in its own short write transaction:
@@ -73,9 +82,7 @@ def login() -> Response | tuple[str, int]:
         user = accounts.finish_attempt(session_, attempt, matches, utc_now())
     except accounts.LoginRefused as exc:
         session_.rollback()  # the failure stays stored: it is what the limits count
-        status = 429 if exc.locked else 401
-        page = render_template("login.html", email=email, message=str(exc), next=target)
-        return page, status
+        return _form(email, str(exc), target), 429 if exc.locked else 401
     session_.commit()
     start_session(user)
     # A password an admin set is replaced before anything else (``http.auth``).

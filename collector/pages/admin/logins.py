@@ -1,8 +1,14 @@
 """Admin page for dashboard logins: add one (with its role and chatter), (de/re)activate,
 limit a manager to chosen creators (a team lead), reset a password (typed by the admin,
-or generated and shown once)."""
+or generated and shown once).
+
+A refused form names the field to fix when there is one: its message stands beside that
+field, which is marked invalid and gets the focus."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import abort, render_template, request, url_for
 from sqlalchemy import select
@@ -16,6 +22,7 @@ from collector.db.models import User
 from collector.errors import DomainError
 from collector.http.auth import login_required
 from collector.http.database import db
+from collector.http.inputs import checks_own_text
 from collector.pages.admin import (
     Form,
     Page,
@@ -32,6 +39,33 @@ from collector.pages.admin import (
 from shared.protocol import utc_now
 
 DONE = ".users_page"  # where a change lands
+
+
+class FieldError(DomainError):
+    """A refusal about one form field (``field``)."""
+
+    def __init__(self, field: str, error: DomainError) -> None:
+        super().__init__(
+            error.message,
+            error.status,
+            code=error.code,
+            details=error.details,
+            headers=error.headers,
+        )
+        self.field = field
+
+
+@contextmanager
+def on_field(name: str) -> Iterator[None]:
+    """A refusal raised inside is about the form field ``name``."""
+    try:
+        yield
+    except DomainError as exc:
+        raise FieldError(name, exc) from None
+
+
+def _add_errors(exc: DomainError) -> dict[str, str]:
+    return {"add": exc.message, "field": exc.field if isinstance(exc, FieldError) else ""}
 
 
 def _users(
@@ -58,18 +92,23 @@ def users_page() -> Page:
 
 
 @bp.post("/users")
+@checks_own_text("password")  # checked by the password policy, never stored as text
 @login_required("admin")
 def add_user() -> Response | Page:
     form = request.form
     email, role = accounts.normalise_email(field(form, "email")), field(form, "role")
+    password = str(form.get("password", ""))
 
     def change(session: Session, me: User) -> str:
-        chatter = linked_chatter(session, role, field(form, "chatter"), "login")
-        if session.scalar(select(User.id).where(User.email == email)) is not None:
-            raise DomainError(f"a login {email} already exists", 409)
-        user = accounts.create_user(
-            session, email, str(form.get("password", "")), role, chatter, utc_now()
-        )
+        with on_field("chatter"):
+            chatter = linked_chatter(session, role, field(form, "chatter"), "login")
+        with on_field("email"):
+            accounts.check_email(email)
+            if session.scalar(select(User.id).where(User.email == email)) is not None:
+                raise DomainError(f"a login {email} already exists", 409)
+        with on_field("password"):
+            accounts.check_password(password)
+        user = accounts.create_user(session, email, password, role, chatter, utc_now())
         people.set_user_creators(session, user, form.getlist("creators"))
         limit = sorted(c.key for c in user.creators)
         record(
@@ -83,7 +122,7 @@ def add_user() -> Response | Page:
         )
         return f"Login {email} ({role}) added."
 
-    return submit(change, lambda exc: _users(form, {"add": exc.message}, exc.status), DONE)
+    return submit(change, lambda exc: _users(form, _add_errors(exc), exc.status), DONE)
 
 
 @bp.post("/users/<int:user_id>/<any(deactivate, reactivate):action>")
@@ -134,7 +173,11 @@ _ALREADY_RESET = (
 )
 
 
-def _password_form(user_id: int, error: str = "", status: int = 200) -> Page:
+def _password_form(
+    user_id: int, error: str = "", status: int = 200, *, typed_error: str = ""
+) -> Page:
+    """The reset page; ``typed_error``: what is wrong with the password the admin typed,
+    shown beside that field."""
     user = db.session.get(User, user_id)
     if user is None:
         abort(404, description=f"no login with id {user_id}")
@@ -143,9 +186,17 @@ def _password_form(user_id: int, error: str = "", status: int = 200) -> Page:
         user=user,
         min_password=accounts.MIN_PASSWORD,
         error=error,
+        typed_error=typed_error,
         action=url_for(".reset_password", user_id=user_id),
     )
     return page, status
+
+
+def _typed_refused(user_id: int, exc: DomainError) -> Page:
+    # 400: the password policy refused the typed password; 409: the login's state did.
+    if exc.status == 400:
+        return _password_form(user_id, status=400, typed_error=exc.message)
+    return _password_form(user_id, exc.message, exc.status)
 
 
 def _reset(session: Session, me: User, user_id: int, password: str, generated: bool) -> User:
@@ -166,6 +217,7 @@ def reset_password_form(user_id: int) -> Page:
 
 
 @bp.post("/users/<int:user_id>/password")
+@checks_own_text("password")  # checked by the password policy, never stored as text
 @login_required("admin")
 def reset_password(user_id: int) -> Response | Page:
     form = request.form
@@ -176,7 +228,7 @@ def reset_password(user_id: int) -> Response | Page:
             user = _reset(session, me, user_id, typed, generated=False)
             return f"Password of {user.email} reset: they choose a new one at their next login."
 
-        return submit(change, lambda exc: _password_form(user_id, exc.message, exc.status), DONE)
+        return submit(change, lambda exc: _typed_refused(user_id, exc), DONE)
     if not first_submission(form):
         return _password_form(user_id, _ALREADY_RESET, 409)
     password = credentials.new_temporary_password()

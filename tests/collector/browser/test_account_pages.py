@@ -1,5 +1,7 @@
 """Passwords in real Chromium: a login changes its own from the keyboard; an admin resets
-another's, whose old sessions end and who must choose a new one at the next login."""
+another's, whose old sessions end and who must choose a new one at the next login, in a
+field that says it wants the temporary password.  A refused form puts the focus on the
+field to fix, marked invalid and described by its message, a NUL typed in included."""
 
 from __future__ import annotations
 
@@ -10,18 +12,33 @@ from tests.collector.browser.conftest import ADMIN, LiveCollector, Recorded, log
 OLD = "first password here"
 NEW = "second password here"
 OWN = "one I chose myself"
+TEMPORARY_LABEL = "Temporary password (the one you were given)"
+UNUSABLE = "the password contains a character that cannot be used"
 
 
-def type_password_change(page: Page, current: str, new: str) -> None:
+def focus_is_on(page: Page, field: str, message: str) -> None:
+    """The page loaded with the focus on ``field``, marked invalid and described by an
+    element that says ``message``."""
+    assert page.evaluate("document.activeElement.id") == field
+    control = page.locator(f"#{field}")
+    expect(control).to_have_attribute("aria-invalid", "true")
+    described = (control.get_attribute("aria-describedby") or "").split()
+    texts = [page.locator(f"#{name}").inner_text() for name in described]
+    assert any(message in text for text in texts), texts
+
+
+def type_password_change(
+    page: Page, current: str, new: str, label: str = "Current password"
+) -> None:
     """The account form from the keyboard: Tab between the fields, Enter to send."""
-    page.get_by_label("Current password").focus()
+    page.get_by_label(label).focus()
     page.keyboard.type(current)
     page.keyboard.press("Tab")
     page.keyboard.type(new)
     page.keyboard.press("Tab")
     page.keyboard.type(new)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the answer to the form, a page again or a redirect
+        page.keyboard.press("Enter")
 
 
 def fits_a_phone(page: Page) -> None:
@@ -50,7 +67,19 @@ def test_a_login_changes_its_own_password_with_the_keyboard(
         expect(page.get_by_label("New password", exact=True)).to_have_attribute(
             "aria-invalid", "true"
         )
+        focus_is_on(page, "new", "other than the current one")
         tab.screenshot("account-password-error")
+        # A NUL (or another control character) pasted in: the form again, never an error page.
+        for field, value in (
+            ("current", OLD),
+            ("new", "a NUL \x00 inside"),
+            ("repeat", "a NUL \x00 inside"),
+        ):
+            page.locator(f"#{field}").fill(value)
+        page.get_by_role("button", name="Change password").click()
+        page.wait_for_load_state()
+        expect(page.get_by_role("heading", name="Change your password")).to_be_visible()
+        focus_is_on(page, "new", UNUSABLE)
         type_password_change(page, OLD, NEW)
         expect(page.get_by_role("status")).to_contain_text("Password changed")
         assert "/login" not in page.url  # this browser stays logged in
@@ -77,6 +106,13 @@ def test_admin_reset_forces_a_change_at_the_next_login(
         page.get_by_role("link", name="Reset password reset@demo.test").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("reset@demo.test")
         fits_a_phone(page)
+        # A typed password the policy refuses: beside the field, which has the focus.
+        page.get_by_label("Temporary password (at least").fill("temporary\x07password")
+        page.get_by_role("button", name="Set password").click()
+        page.wait_for_load_state()
+        focus_is_on(page, "password", UNUSABLE)
+        row = next(u for u in live.cli("users").splitlines() if u.startswith("reset@demo.test"))
+        assert "must change" not in row  # nothing was reset
         page.get_by_role("button", name="Generate a password").click()
         secret = page.locator("#secret").inner_text()
         assert len(secret) >= 10
@@ -92,11 +128,38 @@ def test_admin_reset_forces_a_change_at_the_next_login(
         owner.keyboard.press("Enter")
         owner.wait_for_url(live.url + "/account")
         expect(owner.get_by_role("status")).to_contain_text("set by an admin")
+        # The field says which password it wants: the temporary one, not a "current" one.
+        expect(owner.get_by_label(TEMPORARY_LABEL)).to_be_visible()
+        expect(owner.get_by_label("Current password")).to_have_count(0)
         Recorded(owner).screenshot("account-must-change")
         owner.goto(live.url + "/conversations")  # nothing else until it is changed
         assert owner.url == live.url + "/account"
-        type_password_change(owner, secret, OWN)
+        type_password_change(owner, "not what I was given", OWN, TEMPORARY_LABEL)
+        focus_is_on(owner, "current", "the temporary password is wrong")
+        type_password_change(owner, secret, OWN, TEMPORARY_LABEL)
         owner.wait_for_url(live.url + "/stats**")
         expect(owner.get_by_role("status")).to_contain_text("Password changed")
+        owner.goto(live.url + "/account")  # their own password now: the usual field
+        expect(owner.get_by_label("Current password")).to_be_visible()
     finally:
         owner_context.close()
+
+
+def test_a_refused_login_form_focuses_the_field_to_fix(live: LiveCollector, tab: Recorded) -> None:
+    """Admin → Logins: a refusal about one field (an email taken, a password the policy
+    refuses) stands beside it, and the page comes back with the focus there."""
+    page = tab.page
+    log_in(tab, live, ADMIN)
+    page.goto(live.url + "/admin/users")
+    page.get_by_label("Email").fill("manager@demo.test")
+    page.get_by_label("Password (at least").fill("a good long password")
+    page.get_by_role("button", name="Add login").click()
+    page.wait_for_load_state()
+    focus_is_on(page, "email", "already exists")
+    expect(page.get_by_label("Email")).to_have_value("manager@demo.test")  # kept to fix
+    page.get_by_label("Email").fill("fresh@demo.test")
+    page.get_by_label("Password (at least").fill("with a NUL\x00 inside")
+    page.get_by_role("button", name="Add login").click()
+    page.wait_for_load_state()
+    focus_is_on(page, "password", UNUSABLE)
+    assert "fresh@demo.test" not in live.cli("users")  # nothing written

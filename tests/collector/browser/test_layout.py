@@ -1,8 +1,9 @@
 """Every page at a phone's width (390 px) and a laptop's (1440 px), as the role that sees it.
 
 No page may scroll sideways (wide tables scroll inside their card), every chart canvas
-must be drawn, figures and dates never wrap mid-value, and the pages follow one reading
-rule: durations with units whose parts add up, no "-0.0", today's partial day marked.
+must be drawn, figures and dates never wrap mid-value, export buttons neither break inside
+nor split up, and the pages follow one reading rule: durations with units whose parts add
+up, no "-0.0", today's partial day marked.
 """
 
 from __future__ import annotations
@@ -123,6 +124,37 @@ def wrapped_values(page: Page) -> list[str]:
     return found
 
 
+def split_exports(page: Page) -> list[str]:
+    """Export buttons whose label runs over two lines, and toolbars whose export buttons
+    are not on one line (CSV at the end of one line, Excel alone on the next)."""
+    found: list[str] = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.toolbar'))
+            .filter((bar) => bar.querySelector('a.export'))
+            .flatMap((bar) => {
+                const buttons = Array.from(bar.querySelectorAll('a.export'));
+                const where = bar.closest('section')?.getAttribute('aria-labelledby') || '?';
+                const problems = [];
+                for (const button of buttons) {
+                    // Lines of the visible label (the screen readers' words are hidden).
+                    const tops = new Set();
+                    const walk = document.createTreeWalker(button, NodeFilter.SHOW_TEXT);
+                    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                        if (!n.textContent.trim() || n.parentElement.closest('.visually-hidden'))
+                            continue;
+                        const r = document.createRange(); r.selectNodeContents(n);
+                        for (const box of r.getClientRects())
+                            if (box.width) tops.add(Math.round(box.top));
+                    }
+                    if (tops.size !== 1) problems.push(where + ': ' + button.innerText + ' breaks');
+                }
+                const rows = new Set(buttons.map((b) => Math.round(b.getBoundingClientRect().top)));
+                if (rows.size !== 1) problems.push(where + ': exports on ' + rows.size + ' lines');
+                return problems;
+            })"""
+    )
+    return found
+
+
 @pytest.mark.parametrize(("who", "path"), PAGES, ids=[p for _, p in PAGES])
 def test_no_page_scrolls_sideways(
     live: LiveCollector, sized: tuple[int, Browser], who: tuple[str, str] | None, path: str
@@ -139,6 +171,7 @@ def test_no_page_scrolls_sideways(
             page.wait_for_selector("body[data-ready]", state="attached", timeout=10_000)
         assert overflow(page) <= 0, f"{path} at {width} px: {widest(page)}"
         assert wrapped_values(page) == [], f"{path} at {width} px wraps a value"
+        assert split_exports(page) == [], f"{path} at {width} px"
         assert blank_canvases(page) == [], f"{path} at {width} px has blank charts"
         if width == min(WIDTHS) and path in PHONE_SHOTS:
             tab.screenshot(PHONE_SHOTS[path])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.collector.browser.conftest import LiveCollector, Recorded
+from tests.collector.browser.test_account_pages import UNUSABLE, focus_is_on
 
 
 def test_manager_logs_in_and_out(live: LiveCollector, tab: Recorded) -> None:
@@ -35,3 +36,20 @@ def test_wrong_password_is_refused_with_a_message(live: LiveCollector, tab: Reco
     alert.wait_for()
     assert "wrong email or password" in alert.inner_text()
     assert page.get_by_label("Email").input_value() == "admin@demo.test"
+
+
+def test_a_nul_in_the_password_is_shown_beside_it(live: LiveCollector, tab: Recorded) -> None:
+    """A NUL pasted into the password: the form again with the field's message and the
+    focus on it, not the error page; the email stays as typed."""
+    page = tab.page
+    page.goto(live.url + "/login")
+    page.get_by_label("Email").fill("manager@demo.test")
+    page.get_by_label("Password").fill("demo-manager\x00-password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert page.url == live.url + "/login"
+    focus_is_on(page, "password", UNUSABLE)
+    assert page.get_by_label("Email").input_value() == "manager@demo.test"
+    page.get_by_label("Password").fill("demo-manager-password")  # then it logs in
+    page.keyboard.press("Enter")
+    page.wait_for_url(live.url + "/stats**")

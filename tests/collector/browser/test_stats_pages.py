@@ -160,7 +160,17 @@ def test_top_chatters_search_view_and_exports(live: LiveCollector, tab: Recorded
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["Chatter"] for r in rows] == on_screen
     headers = page.locator("#chatters-table thead th a.sort").all_inner_texts()
-    assert list(rows[0]) == headers
+    keys = page.locator("#chatters-table thead th").evaluate_all(
+        "(s) => s.map((t) => t.dataset.key)"
+    )
+    # The file's headers are the page's, with the unit of each duration and rate: the file
+    # holds seconds and fractions where the page shows "3 h 05 min" and "25.0 %".
+    unit = {"_seconds": " (seconds)", "_rate": " (1 = 100%)"}
+    assert list(rows[0]) == [
+        title + next((u for end, u in unit.items() if key.endswith(end)), "")
+        for title, key in zip(headers, keys, strict=True)
+    ]
+    assert "Online (seconds)" in rows[0] and "PPV purchase rate (1 = 100%)" in rows[0]
     sales_cells = page.locator("#chatters-table tbody tr:visible td[data-value]").all()
     assert sales_cells  # the money cells carry the exact value the file holds
     for row in rows:
@@ -175,6 +185,8 @@ def test_top_chatters_search_view_and_exports(live: LiveCollector, tab: Recorded
     values = list(sheet.iter_rows(values_only=True))
     header_at = next(i for i, row in enumerate(values) if row and row[0] == "Chatter")
     assert [row[0] for row in values[header_at + 1 :] if row[0]] == on_screen
+    excel_headers = values[header_at]
+    assert "Online (h:mm:ss)" in excel_headers and "PPV purchase rate (%)" in excel_headers
 
     # The first row's name links to the chatter page, same selection, numbers from the API.
     first = on_screen[0]

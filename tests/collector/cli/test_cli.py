@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+from sqlalchemy import create_engine, select
+
+from collector.db.models import ApiToken
 from tests.collector.conftest import Collector
 
 
@@ -45,6 +51,26 @@ def test_api_tokens(agency: Collector) -> None:
     token = agency.token("chatter", "alice")
     assert token.startswith("ctk_")
     assert token not in agency.cli("api-tokens").output
+
+
+def test_api_tokens_show_their_last_use(agency: Collector) -> None:
+    token = agency.token("manager")
+    line = agency.cli("api-tokens").output.splitlines()[-1]
+    token_id, name, *_ = line.split("\t")
+    assert line == f"{token_id}\t{name}\tmanager\tactive\tlast used: never"
+    reply = agency.http.get("/api/v1/chatters", headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200
+    engine = create_engine(agency.database_url)
+    with engine.connect() as conn:
+        used = conn.scalar(select(ApiToken.last_used_at).where(ApiToken.id == int(token_id)))
+    engine.dispose()
+    assert isinstance(used, dt.datetime)
+    line = agency.cli("api-tokens").output.splitlines()[-1]
+    shown = re.fullmatch(rf"{token_id}\t{name}\tmanager\tactive\tlast used: (.+) UTC", line)
+    assert shown, line
+    # The stored moment to the second, in UTC, as the devices listing writes its times.
+    utc = used.replace(tzinfo=dt.UTC) if used.tzinfo is None else used.astimezone(dt.UTC)
+    assert shown[1] == f"{utc:%Y-%m-%d %H:%M:%S}"
 
 
 def test_devices_listing_and_revoke(agency: Collector) -> None:

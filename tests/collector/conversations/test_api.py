@@ -163,6 +163,14 @@ def test_exports(agency: Collector, loaded: str) -> None:
     assert [r["Period"] for r in rows] == ["2026-11-20 to 2026-11-20", "2026-11-19 to 2026-11-19",
                                           "Change"]  # fmt: skip
     assert rows[0]["Attributed GMV"] == "60.00" and rows[0]["Conversations"] == "3"
+    # Durations in seconds and rates as fractions, as the header says: the JSON's numbers.
+    shown = get(agency, loaded).json()["summary"]
+    for title, name in [
+        ("Avg duration (seconds)", "avg_duration_seconds"),
+        ("Agent acceptance rate (1 = 100%)", "agent_acceptance_rate"),
+        ("Widget CTR (1 = 100%)", "widget_ctr"),
+    ]:
+        assert rows[0][title] == ("" if shown[name] is None else str(shown[name])), title
     agents = get(agency, loaded, "/agents", format="xlsx")
     sheet = load_workbook(io.BytesIO(agents.content)).active
     assert sheet is not None

@@ -73,6 +73,30 @@ META = [
     ("Creator", "=cmd|' /C calc'!A0"),
 ]
 HEADER_ROW = len(META) + 4  # title, meta, "Currency", empty row
+# Durations and rates say their unit, as each file writes them: CSV plain seconds and
+# fractions (0.25), Excel time cells ([h]:mm:ss) and percentages (25.0%).
+CSV_HEADER = [
+    "Chatter",
+    "Total sales",
+    "Active time (seconds)",
+    "Avg response (seconds)",
+    "Purchase rate (1 = 100%)",
+    "PPVs per message",
+    "Messages",
+    "First day",
+    "Hour",
+]
+XLSX_HEADER = [
+    "Chatter",
+    "Total sales",
+    "Active time (h:mm:ss)",
+    "Avg response (h:mm:ss)",
+    "Purchase rate (%)",
+    "PPVs per message",
+    "Messages",
+    "First day",
+    "Hour",
+]
 
 
 def make_table(**changes: Any) -> Table:
@@ -100,7 +124,7 @@ def test_csv_is_utf8_with_bom_header_then_rows_only() -> None:
     data = to_csv(make_table())
     assert data.startswith(b"\xef\xbb\xbf")
     rows = read_csv(data)
-    assert rows[0] == [c.title for c in COLUMNS]
+    assert rows[0] == CSV_HEADER
     assert len(rows) == 1 + len(ROWS)  # no metadata block
     assert rows[1][1:] == [
         "1234.50",
@@ -142,7 +166,7 @@ def test_csv_round_trips_non_ascii_names() -> None:
 
 
 def test_csv_with_zero_rows_has_the_header() -> None:
-    assert read_csv(to_csv(make_table(rows=[]))) == [[c.title for c in COLUMNS]]
+    assert read_csv(to_csv(make_table(rows=[]))) == [CSV_HEADER]
 
 
 def test_non_numbers_in_typed_columns_are_refused() -> None:
@@ -171,7 +195,7 @@ def test_xlsx_top_block_header_and_layout() -> None:
         assert ws["B4"].data_type == "s"  # a creator named like a formula stays text
         assert all(ws.cell(HEADER_ROW - 1, c).value is None for c in range(1, 4))
         header = [ws.cell(HEADER_ROW, i).value for i in range(1, len(COLUMNS) + 1)]
-        assert header == [c.title for c in COLUMNS]
+        assert header == XLSX_HEADER
         assert all(ws.cell(HEADER_ROW, i).font.b for i in range(1, len(COLUMNS) + 1))
         assert ws.freeze_panes == f"B{HEADER_ROW + 1}"  # below header, right of the names
         assert ws.auto_filter.ref == f"A{HEADER_ROW}:I{HEADER_ROW + len(ROWS)}"
@@ -329,7 +353,7 @@ def test_libreoffice_reads_the_xlsx(tmp_path: Path) -> None:
     assert usd[1][:2] == ["Range", "2026-11-01 to 2026-11-30"]
     assert usd[2][:2] == ["Time zone", "Europe/Paris"]
     assert usd[3][:2] == ["Creator", "=cmd|' /C calc'!A0"]  # shown as text, not evaluated
-    assert usd[HEADER_ROW - 1] == [c.title for c in COLUMNS]
+    assert usd[HEADER_ROW - 1] == XLSX_HEADER
     data = usd[HEADER_ROW:]
     assert data[0] == [
         ROWS[0]["name"],  # the literal text: a formula would show "x"

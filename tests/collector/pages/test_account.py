@@ -13,6 +13,7 @@ from tests.collector.pages.admin.test_admin import (  # noqa: F401
     PASSWORD,
     Client,
     Site,
+    refused_field,
     site,
 )
 
@@ -63,11 +64,40 @@ def test_errors_are_shown_beside_the_form_and_change_nothing(site: Site) -> None
         error = re.search(rf'<span class="field-error" id="{name}-error">([^<]*)</span>', page)
         assert error is not None and message in error.group(1), (args, page[-2000:])
         assert f'aria-describedby="{name}-error"' in page or f"{name}-help {name}-error" in page
+        refused_field(page, name, message)
+    # Errors in several fields: the focus goes to the first of them.
+    status, page = change(me, "", "short")
+    assert status == 400 and 'id="new-error"' in page
+    refused_field(page, "current", "type your current password")
     assert site.snapshot() == before  # no failure counted for a typo in the new password
     status, page = change(me, "not my password", NEW)
     assert status == 400 and "the current password is wrong" in page
     assert site.value("SELECT count(*) FROM login_failures") == 1  # counted like a login
     assert me.post("/account/password", csrf=False, current=PASSWORD, new=NEW).status_code == 400
+    assert login(site.client().http, "boss@agency.test", PASSWORD).status_code == 302
+
+
+def test_a_control_character_is_refused_beside_its_field(site: Site) -> None:  # noqa: F811
+    """A NUL (or another control character) re-shows the form with the field's message,
+    never the error page; nothing is written and no guess is counted."""
+    me = site.client("boss@agency.test")
+    before = site.snapshot()
+    message = "the password contains a character that cannot be used"
+    for bad in (
+        "with a NUL\x00 inside",
+        "an escape\x1b inside",
+        "a tab\there too",
+        "del\x7fete me",
+    ):
+        status, page = change(me, PASSWORD, bad)
+        assert status == 400, (bad, page[-1500:])
+        refused_field(page, "new", message)
+        assert "Change your password" in page
+    status, page = change(me, "old\x00password", NEW)  # no password holds a NUL
+    assert status == 400
+    refused_field(page, "current", message)
+    assert site.snapshot() == before
+    assert site.value("SELECT count(*) FROM login_failures") == 0
     assert login(site.client().http, "boss@agency.test", PASSWORD).status_code == 302
 
 

@@ -19,11 +19,19 @@ def options(html: str, name: str) -> list[str]:
     return re.findall(r'<option value="([^"]*)"', found.group(1))
 
 
+def labels(html: str, name: str) -> list[str]:
+    """What the picker offers, as read (the option texts)."""
+    found = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert found, name
+    return [text.strip() for text in re.findall(r"<option[^>]*>([^<]*)</option>", found.group(1))]
+
+
 def test_the_stats_page_shows_only_their_creators(lead: Collector) -> None:  # noqa: F811
     http = lead.http
     page = http.get("/stats", params=PAGE)
     assert page.status_code == 200
     assert options(page.text, "creator") == ["", "nova", "sol"]  # all (of theirs), then each
+    assert labels(page.text, "creator") == ["All my creators", "Nova", "Sol"]  # not the agency's
     assert "Your login sees Nova, Sol only" in page.text
     api = http.get("/api/v1/stats/chatters", params=RANGE).json()
     assert figure(page.text, "total_sales") == "$20.50" == f"${api['totals']['total_sales']}"
@@ -38,6 +46,7 @@ def test_the_stats_page_shows_only_their_creators(lead: Collector) -> None:  # n
     # Another creator in a link falls back to all of theirs and says why (as for a chatter).
     other = http.get("/stats", params={**PAGE, "creator": "luna"})
     assert other.status_code == 200 and "unknown creator" in other.text
+    assert "for all your creators instead" in other.text
     assert figure(other.text, "total_sales") == "$20.50"
     one = http.get("/stats", params={**PAGE, "creator": "sol"})
     assert figure(one.text, "total_sales") == "$5.00"
@@ -63,19 +72,29 @@ def test_the_admin_limits_a_manager(site: Site) -> None:  # noqa: F811
     user_id = int(site.value("SELECT id FROM users WHERE email = 'lead@agency.test'"))
     assert limit(site, user_id) == ["nova"]
     team_lead = site.client(LEAD)
-    assert options(team_lead.get("/stats").text, "creator") == ["", "nova"]
+    # One creator: the picker offers that creator, picked, and no "all" at all.
+    alone = team_lead.get("/stats").text
+    assert options(alone, "creator") == ["nova"] and labels(alone, "creator") == ["Nova"]
+    assert re.search(r'<option value="nova"\s+selected>', alone)
+    assert options(team_lead.get("/chatters/bob").text, "creator") == ["nova"]
+    stale = team_lead.get("/stats?creator=luna").text  # not theirs: the page says whose
+    assert "unknown creator" in stale and "showing last 7 days for Nova instead" in stale
 
     changed = site.admin.post(f"/admin/users/{user_id}/creators", creators=["luna", "nova"])
     assert "now sees Luna, Nova" in site.admin.follow(changed)
     assert site.last_audit() == (ADMIN, "set_user_creators", "lead@agency.test")
-    assert options(team_lead.get("/stats").text, "creator") == ["", "luna", "nova"]  # next click
+    mine = team_lead.get("/stats").text  # at the next click
+    assert options(mine, "creator") == ["", "luna", "nova"]
+    assert labels(mine, "creator") == ["All my creators", "Luna", "Nova"]
     # Unticking every box takes nothing away and gives nothing: it is refused.
     unticked = site.admin.post(f"/admin/users/{user_id}/creators", scope="some")
     assert unticked.status_code == 400 and "tick at least one creator" in unticked.text
     assert limit(site, user_id) == ["luna", "nova"]
     lifted = site.admin.follow(site.admin.post(f"/admin/users/{user_id}/creators", scope="all"))
     assert "now sees every creator" in lifted and limit(site, user_id) == []
-    assert options(team_lead.get("/stats").text, "creator") == ["", "luna", "nova"]
+    every = team_lead.get("/stats").text
+    assert options(every, "creator") == ["", "luna", "nova"]
+    assert labels(every, "creator")[0] == "All creators"
     assert team_lead.get("/conversations").status_code == 200
 
     # Refused, writing nothing: a chatter or admin login, an unknown creator, no login.

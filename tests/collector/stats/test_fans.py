@@ -187,6 +187,10 @@ def test_fan_exports_read_back(agency: Collector, integration: str) -> None:
         ("f1", "3.00", "2026-11-21T09:00:00+00:00"),
         ("f3", "0.00", "2026-11-20T14:10:00+00:00"),
     ]
+    assert [r["Median wait for a reply (seconds)"] for r in table] == [
+        "" if f["median_wait_seconds"] is None else str(f["median_wait_seconds"])
+        for f in get(agency, manager, "alice/fans").json()["fans"]
+    ]
     assert rows[0]["fan"] == "f1"
     xlsx = get(agency, manager, "alice/fans", format="xlsx")
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
@@ -200,7 +204,7 @@ def test_fan_exports_read_back(agency: Collector, integration: str) -> None:
             ("f1", Decimal("10.00")),
             ("f3", Decimal("0")),
         ]
-        assert data[1]["Median wait for a reply"] == dt.timedelta(seconds=600)
+        assert data[1]["Median wait for a reply (h:mm:ss)"] == dt.timedelta(seconds=600)
         assert data[0]["Last contact"] == dt.datetime(2026, 11, 21, 9, 0)
     finally:
         book.close()

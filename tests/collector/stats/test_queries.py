@@ -210,6 +210,17 @@ def test_exports_equal_the_json(agency: Collector, integration: str) -> None:
     assert [(r["Sent PPVs"], r["Bought PPVs"]) for r in table] == [
         (str(r["ppv_sent"]), str(r["ppv_bought"])) for r in rows
     ]
+    # Durations and rates name their unit: seconds and fractions, the JSON's own numbers.
+    assert [
+        (r["Online (seconds)"], r["Avg response (seconds)"], r["PPV purchase rate (1 = 100%)"])
+        for r in table
+    ] == [
+        tuple(
+            "" if r[k] is None else str(r[k])
+            for k in ("online_seconds", "avg_response_seconds", "ppv_purchase_rate")
+        )
+        for r in rows
+    ]
     xlsx = get(agency, manager, "chatters", format="xlsx")
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     try:
@@ -227,7 +238,8 @@ def test_exports_equal_the_json(agency: Collector, integration: str) -> None:
             (r["ppv_sent"], r["ppv_bought"]) for r in rows
         ]
         alice = next(d for d in data if d["Chatter"] == "Alice")
-        assert alice["Avg response"] == dt.timedelta(seconds=600)
+        assert alice["Avg response (h:mm:ss)"] == dt.timedelta(seconds=600)
+        assert {t for t in titles if "rate" in t} == {"PPV purchase rate (%)"}
         assert sheet.freeze_panes == f"B{header + 2}"
     finally:
         book.close()

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import unescape
 from typing import Any
 
 import httpx
@@ -129,6 +130,19 @@ def refused(site: Site, path: str, status: int, message: str, **data: Any) -> st
     assert message in reply.text, reply.text[-3000:]
     assert site.snapshot() == before
     return reply.text
+
+
+def refused_field(page: str, name: str, message: str) -> None:
+    """The form control ``name`` is the page's one field in error: marked invalid, focused
+    when the page loads, and described by an element holding ``message``."""
+    tag = re.search(rf'<(?:input|select)\b[^>]*\bid="{name}"[^>]*>', page)
+    assert tag, name
+    assert 'aria-invalid="true"' in tag.group(0) and " autofocus" in tag.group(0), tag.group(0)
+    assert page.count(" autofocus") == 1  # the focus goes to the first field to fix only
+    described = re.search(r'aria-describedby="([^"]*)"', tag.group(0))
+    assert described, tag.group(0)
+    texts = [re.search(rf'id="{i}">([^<]*)<', page) for i in described.group(1).split()]
+    assert any(t and message in unescape(t.group(1)) for t in texts), (described, message)
 
 
 # Access ---------------------------------------------------------------------------------
@@ -337,12 +351,25 @@ def test_add_and_deactivate_logins(site: Site) -> None:
     assert bob.get("/").headers["location"] == "/chatters/bob"
 
     form = {"email": "new@agency.test", "role": "manager", "password": PASSWORD}
-    refused(site, "/admin/users", 400, "at least 10", **{**form, "password": "short"})
-    refused(site, "/admin/users", 400, "not an email", **{**form, "email": "nobody"})
-    refused(site, "/admin/users", 400, "needs a chatter", **{**form, "role": "chatter"})
-    refused(site, "/admin/users", 400, "only a chatter", **{**form, "chatter": "bob"})
-    refused(site, "/admin/users", 400, "role must be", **{**form, "role": "god"})
-    refused(site, "/admin/users", 409, "already exists", **{**form, "email": "BOSS@agency.test"})
+    # Each refusal stands beside the field to fix, which gets the focus.
+    for status, message, name, change in [
+        (400, "at least 10", "password", {"password": "short"}),
+        (400, "cannot be used", "password", {"password": "with a NUL\x00 in it"}),
+        (400, "cannot be used", "password", {"password": "with a bell\x07 in it"}),
+        (400, "not an email", "email", {"email": "nobody"}),
+        (400, "needs a chatter", "chatter", {"role": "chatter"}),
+        (400, "only a chatter", "chatter", {"chatter": "bob"}),
+        (409, "already exists", "email", {"email": "BOSS@agency.test"}),
+    ]:
+        page = refused(site, "/admin/users", status, message, **{**form, **change})
+        refused_field(page, name, message)
+        assert "The login was not added: see below." in page
+    # A refusal no field of the form can fix is said at the top, and marks no field.
+    page = refused(site, "/admin/users", 400, "role must be", **{**form, "role": "god"})
+    assert "aria-invalid" not in page and " autofocus" not in page
+    # Only the password is the form's to check: a NUL in the email is the guard's 400.
+    reply = site.admin.post("/admin/users", **{**form, "email": "new\x00@agency.test"})
+    assert reply.status_code == 400 and "NUL" in reply.text
 
     bob_id = _user_id(site, "bob@agency.test")
     site.admin.follow(site.admin.post(f"/admin/users/{bob_id}/deactivate"))

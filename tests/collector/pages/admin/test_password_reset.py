@@ -11,6 +11,7 @@ from tests.collector.pages.admin.test_admin import (  # noqa: F401
     PASSWORD,
     Site,
     refused,
+    refused_field,
     site,
 )
 
@@ -48,12 +49,24 @@ def test_admin_sets_a_temporary_password_and_the_owner_must_change_it(site: Site
         assert elsewhere.headers["location"] == "/account", path_elsewhere
     api = owner.get(STATS)  # the API by session: 403, JSON
     assert api.status_code == 403 and api.json()["error"] == "password_change_required"
-    assert "set by an admin" in owner.get("/account").text
+    forced = owner.get("/account").text
+    assert "set by an admin" in forced
+    # The field names the password the owner was given, and so do its messages.
+    assert '<label for="current">Temporary password (the one you were given)</label>' in forced
+    assert "Current password" not in forced
+    wrong = owner.post("/account/password", current="not it at all", new=OWN, repeat=OWN)
+    assert wrong.status_code == 400 and "the temporary password is wrong" in wrong.text
+    same = owner.post("/account/password", current=TEMPORARY, new=TEMPORARY, repeat=TEMPORARY)
+    assert same.status_code == 400
+    refused_field(same.text, "new", "choose a password other than the temporary one")
+    empty = owner.post("/account/password", current="", new=OWN, repeat=OWN)
+    refused_field(empty.text, "current", "type the temporary password you were given")
     assert (
         owner.post("/account/password", current=TEMPORARY, new=OWN, repeat=OWN).status_code == 302
     )
     assert owner.get("/stats").status_code == 200
     assert owner.get(STATS).status_code == 200
+    assert '<label for="current">Current password</label>' in owner.get("/account").text
     assert "must change password" not in site.admin.get("/admin/users").text
 
 
@@ -78,9 +91,11 @@ def test_a_generated_password_is_shown_once(site: Site) -> None:  # noqa: F811
 
 def test_refused_resets_change_nothing(site: Site) -> None:  # noqa: F811
     boss = f"/admin/users/{user_id(site, 'boss@agency.test')}/password"
-    refused(site, boss, 400, "at least 10 characters", mode="set", password="short")
+    page = refused(site, boss, 400, "at least 10 characters", mode="set", password="short")
+    refused_field(page, "password", "at least 10 characters")
     mine = f"/admin/users/{user_id(site, ADMIN)}/password"
-    refused(site, mine, 409, "on the Account page", mode="set", password=TEMPORARY)
+    page = refused(site, mine, 409, "on the Account page", mode="set", password=TEMPORARY)
+    assert "aria-invalid" not in page  # the login's state, not the typed password
     site.admin.post(f"/admin/users/{user_id(site, 'boss@agency.test')}/deactivate")
     refused(site, boss, 409, "reactivate it first", mode="set", password=TEMPORARY)
     assert site.admin.get("/admin/users/99999/password").status_code == 404
@@ -89,6 +104,19 @@ def test_refused_resets_change_nothing(site: Site) -> None:  # noqa: F811
     assert chatter.get(boss).status_code == 403
     before = site.snapshot()
     assert chatter.post(boss, mode="set", password=TEMPORARY).status_code == 403
+    assert site.snapshot() == before
+
+
+def test_a_typed_control_character_is_refused_beside_the_field(site: Site) -> None:  # noqa: F811
+    path = f"/admin/users/{user_id(site, 'boss@agency.test')}/password"
+    for bad in ("temporary\x00password", "temporary\x07password"):
+        page = refused(site, path, 400, "cannot be used", mode="set", password=bad)
+        refused_field(page, "password", "the password contains a character that cannot be used")
+        assert "The password was not reset" in page
+    # Only the password is the form's to check: a NUL in another field is the guard's 400.
+    before = site.snapshot()
+    other = site.admin.post(path, mode="set\x00", password=TEMPORARY)
+    assert other.status_code == 400 and "NUL" in other.text
     assert site.snapshot() == before
 
 
