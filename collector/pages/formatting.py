@@ -6,6 +6,7 @@ rounds a number the API gives differently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -67,10 +68,13 @@ def online_parts(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def wait(seconds: float | None) -> str:
-    """A response time: 45 s, 2 min 05 s, 1 h 02 min."""
+    """A response time: 45 s, 2 min 05 s, 1 h 02 min.
+
+    Halves round up, as a spreadsheet rounds the export's seconds (a median of two
+    samples is often one: 516.5 s is 8 min 37 s on the page and in Excel alike)."""
     if seconds is None:
         return NOTHING
-    whole = round(seconds)
+    whole = math.floor(seconds + 0.5)
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:

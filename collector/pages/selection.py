@@ -93,7 +93,9 @@ def from_args(
         problem, tz = str(exc), default_tz
         today = now.astimezone(zone(tz)).date()
     if creator and creator not in creators:
-        problem, creator = f"unknown creator {creator!r}", ""
+        # Not "unknown": to a team lead the creator may exist, and whether it does is
+        # not theirs to learn.
+        problem, creator = f"no creator {creator!r} among those you can see", ""
     if preset not in PRESETS:
         problem, preset = f"unknown date preset {preset!r}", DEFAULT_PRESET
     if preset == "custom":

@@ -340,3 +340,21 @@ def test_all_chatters_table_fits_a_laptop(live: LiveCollector, browser: Browser)
         assert row.locator("th a").get_attribute("href", timeout=2_000)
     finally:
         page.context.close()
+
+
+def test_the_chatter_page_tables_fit_a_laptop(live: LiveCollector, browser: Browser) -> None:
+    """At 1440 px no column of a chatter's tables is cut off in its card: the daily table,
+    the breakdown by creator (long headings wrap) and the fan table."""
+    tab = _tab(browser, 1440)
+    page = tab.page
+    try:
+        log_in(tab, live, MANAGER)
+        page.goto(live.url + "/chatters/bea?preset=last_30_days")
+        fits = page.evaluate(
+            """() => ['daily-table', 'breakdown-kinds', 'breakdown-creators', 'fans-table']
+                .map((id) => { const t = document.getElementById(id);
+                    return [id, t.scrollWidth, t.closest('.table-wrap').clientWidth]; })"""
+        )
+        assert all(width <= room for _, width, room in fits), fits
+    finally:
+        page.context.close()

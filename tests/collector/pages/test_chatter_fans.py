@@ -105,6 +105,12 @@ def test_sort_search_and_page_links(browser: Collector) -> None:  # noqa: F811
     assert fans_shown(searched) == [f"fan-{i:02d}" for i in range(10, 20)]
     nothing = http.get("/chatters/alice", params={**PAGE, "fans_q": "zzz"}).text
     assert fans_shown(nothing) == [] and "No fan matches “zzz”." in nothing
+    one = http.get("/chatters/alice", params={**PAGE, "fans_q": "fan-07"}).text
+    assert "Page 1 of 1 · 1 fan<" in one
+    # An old link past the last page says so and leads back, not "Page 9 of 2".
+    beyond = http.get("/chatters/alice", params={**PAGE, "fans_page": "9"}).text
+    assert fans_shown(beyond) == [] and "There are only 2 pages" in beyond
+    assert "Page 9" not in beyond and "32 fans<" in beyond
     # A pasted novel is cut to the longest fan reference, not an error page.
     long = http.get("/chatters/alice", params={**PAGE, "fans_q": "FAN-1" + "x" * 50_000})
     assert long.status_code == 200 and fans_shown(long.text) == []

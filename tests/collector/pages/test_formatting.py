@@ -37,6 +37,8 @@ def test_durations() -> None:
     assert duration(44, 60) == "0 min"
     assert (step_of(59), step_of(60)) == (1, 60)
     assert wait(44.6) == "45 s"
+    # Halves up, as Excel shows the export's 516.5 s (Python's round() would give 516).
+    assert (wait(516.5), wait(466.5), wait(0.5)) == ("8 min 37 s", "7 min 47 s", "1 s")
     assert wait(125) == "2 min 05 s"
     assert wait(3720) == "1 h 02 min"
     assert wait(None) == "–"

@@ -61,7 +61,7 @@ def test_custom_range_and_what_the_page_keeps() -> None:
         ({"preset": "custom", "start": "2026-03-10", "end": "2026-03-01"}, "is before start"),
         ({"preset": "custom", "start": "2024-01-01", "end": "2026-03-01"}, "at most 366 days"),
         ({"preset": "custom", "start": "0001-01-01", "end": "0001-01-02"}, "outside the dates"),
-        ({"creator": "nova"}, "unknown creator"),
+        ({"creator": "nova"}, "no creator 'nova' among those you can see"),
     ],
 )
 def test_a_bad_selection_falls_back_to_the_default_and_says_why(

@@ -45,7 +45,7 @@ def test_the_stats_page_shows_only_their_creators(lead: Collector) -> None:  # n
     assert http.get("/conversations", params=PAGE).status_code == 403
     # Another creator in a link falls back to all of theirs and says why (as for a chatter).
     other = http.get("/stats", params={**PAGE, "creator": "luna"})
-    assert other.status_code == 200 and "unknown creator" in other.text
+    assert other.status_code == 200 and "among those you can see" in other.text
     assert "for all your creators instead" in other.text
     assert figure(other.text, "total_sales") == "$20.50"
     one = http.get("/stats", params={**PAGE, "creator": "sol"})
@@ -78,7 +78,7 @@ def test_the_admin_limits_a_manager(site: Site) -> None:  # noqa: F811
     assert re.search(r'<option value="nova"\s+selected>', alone)
     assert options(team_lead.get("/chatters/bob").text, "creator") == ["nova"]
     stale = team_lead.get("/stats?creator=luna").text  # not theirs: the page says whose
-    assert "unknown creator" in stale and "showing last 7 days for Nova instead" in stale
+    assert "among those you can see" in stale and "showing last 7 days for Nova instead" in stale
 
     changed = site.admin.post(f"/admin/users/{user_id}/creators", creators=["luna", "nova"])
     assert "now sees Luna, Nova" in site.admin.follow(changed)
