@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from agent.config import AgentConfig, DeviceKey, save_config, save_key
+from agent.supervise import Faults
 from shared.protocol import AgentSettings
 
 # Persist a new clock offset only when it moved this much, not after every reply.
@@ -20,6 +21,8 @@ class SharedState:
     last_success: float | None = None
     last_error: str | None = None
     credentials_refused: str | None = None
+    # Failures of the supervised loops (sender, counting, input listeners).
+    faults: Faults = field(default_factory=Faults)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
