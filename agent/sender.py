@@ -17,6 +17,7 @@ import email.utils
 import logging
 import random
 import re
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -146,7 +147,15 @@ class Sender(Supervised):
         outbox = Outbox(self._outbox_path)
         try:
             while not self._halt.is_set():
-                wait = self.step(outbox)
+                try:
+                    wait = self.step(outbox)
+                except sqlite3.OperationalError as exc:
+                    if "full" not in str(exc).lower():
+                        raise  # the supervisor's to log and restart
+                    # Expected on a full disk: a delivered batch stays queued (the collector
+                    # answers "duplicates" when it comes again), nothing is lost.
+                    self._idle = False
+                    wait = self._backoff(f"the disk is full: the outbox cannot be updated ({exc})")
                 if self._idle:
                     # New slices (or stopping) wake us early; a backoff is never cut short.
                     self._wake.wait(wait)
