@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +53,7 @@ class Runner:
         policy: RetryPolicy | None = None,
         wall: Callable[[], float] = time.time,
         mono: Callable[[], float] = time.monotonic,
+        boot: Callable[[], float | None] | None = None,
         idle_probe: Callable[[], float | None] = idle.seconds_since_input,
         listeners: Callable[[InputCounter], Any] = Listeners,
     ) -> None:
@@ -60,6 +62,7 @@ class Runner:
         self._policy = policy or RetryPolicy()
         self._wall = wall
         self._mono = mono
+        self._boot = boot or suspend_clock
         self._idle_probe = idle_probe
         self._make_listeners = listeners
         self.counter = InputCounter(self.now)
@@ -77,6 +80,7 @@ class Runner:
         self._blind_checks = 0
         self._ticks = 0
         self._last: tuple[float, float] | None = None
+        self._last_clocks: tuple[float, float | None, float] | None = None
         self.started = self.now()
         self.stop = threading.Event()
         self.wake = threading.Event()
@@ -89,6 +93,9 @@ class Runner:
 
     def run(self) -> None:
         self._start_input()
+        # The clock may have been changed while the agent was stopped: the sender asks the
+        # collector for its time first, before the first slice is sealed.
+        self.state.time_check.set()
         sender = Sender(
             paths.outbox_file(), self._client, self.state, self.stop, self.wake, self._policy
         )
@@ -179,6 +186,7 @@ class Runner:
     # One second ----------------------------------------------------------------
 
     def tick(self) -> None:
+        self._absorb_clock_change()
         wall, mono = self.now(), self._mono()
         second = int(wall)
         self._ticks += 1
@@ -192,11 +200,15 @@ class Runner:
             wall_step, mono_step = wall - last_wall, mono - last_mono
             if mono_step > FROZEN_SECONDS or abs(wall_step - mono_step) > JUMP_SECONDS:
                 log.warning(
-                    "time jumped (wall %+.0f s, monotonic %+.0f s): suspend or clock change; "
-                    "the gap is not online time",
+                    "time jumped (wall %+.0f s, monotonic %+.0f s): suspend, a frozen process "
+                    "or the collector's time; the gap is not online time",
                     wall_step,
                     mono_step,
                 )
+                if wall_step < mono_step - JUMP_SECONDS:
+                    # The collector moved our time back (a clock change taken for a suspend,
+                    # or a start with a stale offset): what was recorded ahead never was.
+                    self.timeline.forget_from(second)
             elif self.input_source is not None:
                 self.timeline.run(int(last_wall), second, paused=paused)
         self._last = (wall, mono)
@@ -213,6 +225,42 @@ class Runner:
             self._checkpoint()
         if self._ticks % STATUS_EVERY == 0 or self._ticks == 1:  # at once: running
             self._write_status()
+
+    def _absorb_clock_change(self) -> None:
+        """A change of the computer's clock (by hand, by time sync, a fixed time zone) is
+        not time passing: the offset absorbs it, so the agent's time goes on smoothly and
+        no slice lands an hour off, and the collector is asked for its time at once.
+
+        The change is the wall clock's step minus the step of a clock that counts
+        suspended time too (CLOCK_BOOTTIME on Linux, CLOCK_MONOTONIC on macOS).  Where
+        there is none (Windows), only a backward step is surely a change: a forward one
+        may be a suspend, and the collector's time settles it.
+        """
+        raw, boot, mono = self._wall(), self._boot(), self._mono()
+        last, self._last_clocks = self._last_clocks, (raw, boot, mono)
+        if last is None:
+            return
+        if boot is not None and last[1] is not None:
+            changed = (raw - last[0]) - (boot - last[1])
+        else:
+            changed = (raw - last[0]) - (mono - last[2])
+            if changed > JUMP_SECONDS:
+                self._ask_collector_time()
+                return
+        if abs(changed) <= JUMP_SECONDS:
+            return
+        offset = self.state.shift_offset(-changed)
+        log.warning(
+            "the computer's clock was changed by %+.0f s: the agent's time goes on where it "
+            "was (offset now %+.0f s); asking the collector for its time",
+            changed,
+            offset,
+        )
+        self._ask_collector_time()
+
+    def _ask_collector_time(self) -> None:
+        self.state.time_check.set()
+        self.wake.set()
 
     def _crosscheck(self, wall: float) -> None:
         """Input the OS saw but the listeners missed: count its time, and say so."""
@@ -383,6 +431,16 @@ def write_status(path: Path, data: bytes) -> None:
     with open(path, "r+b") as handle:
         size = os.fstat(handle.fileno()).st_size
         handle.write(data + b" " * max(size - len(data), 0))
+
+
+def suspend_clock() -> float | None:
+    """A clock that keeps counting while the computer sleeps, or None where there is none
+    we trust (Windows: not known here; the collector's time settles it there)."""
+    if sys.platform.startswith("linux"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    if sys.platform == "darwin":  # macOS's CLOCK_MONOTONIC goes on during sleep
+        return time.clock_gettime(time.CLOCK_MONOTONIC)
+    return None
 
 
 def _unsaved_at_last_exit() -> int:

@@ -12,6 +12,7 @@ batch, backs off, and says in ``status`` what came back.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import logging
@@ -20,6 +21,7 @@ import re
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +89,7 @@ def batch_body(batch: Batch, outbox: Outbox, now: float) -> bytes:
         {
             "batch_id": batch.batch_id,
             "sent_at": format_time(dt.datetime.fromtimestamp(now, dt.UTC)),
-            "slice_seconds": batch.slices[0].slice_seconds,
+            "slice_seconds": batch.slices[0].slice_seconds if batch.slices else None,
             "agent_version": __version__,
             "queue": {
                 "queued": counts.queued,
@@ -147,6 +149,8 @@ class Sender(Supervised):
         outbox = Outbox(self._outbox_path)
         try:
             while not self._halt.is_set():
+                if self._state.time_check.is_set():
+                    self.check_time(outbox)
                 try:
                     wait = self.step(outbox)
                 except sqlite3.OperationalError as exc:
@@ -164,6 +168,35 @@ class Sender(Supervised):
                     self._halt.wait(wait)
         finally:
             outbox.close()
+
+    def check_time(self, outbox: Outbox) -> None:
+        """Learn the collector's time from a batch of no slices (every collector stores
+        nothing and answers with its time, or refuses a skewed clock with it)."""
+        self._state.time_check.clear()
+        key = self._state.key
+        sent = time.time()
+        body = batch_body(Batch(uuid.uuid4().hex, []), outbox, sent + self._state.clock_offset)
+        try:
+            reply = self._client.signed_post(HEARTBEATS, body, key, self._state.clock_offset)
+        except httpx.HTTPError as exc:
+            log.info("time check skipped, collector unreachable (%s)", exc.__class__.__name__)
+            return
+        received = time.time()
+        server_time: dt.datetime | None = None
+        if reply.status_code == 200:
+            with contextlib.suppress(msgspec.DecodeError):
+                server_time = msgspec.json.decode(reply.content, type=HeartbeatReply).server_time
+        elif reply.status_code == 401:
+            error, _, details = _error_of(reply)
+            if error == "clock_skew" and details:
+                with contextlib.suppress(ValueError):
+                    server_time = dt.datetime.fromisoformat(str(details[0].get("server_time")))
+        if server_time is None or server_time.tzinfo is None:
+            return
+        before = self._state.clock_offset
+        offset = self._state.learn_server_time(server_time, sent, received)
+        if abs(offset - before) >= 1.0:
+            log.warning("collector's time checked: offset %+.1f s (was %+.1f s)", offset, before)
 
     def step(self, outbox: Outbox) -> float:
         """Send one batch; how long to wait before the next step."""

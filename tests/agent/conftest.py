@@ -126,6 +126,8 @@ class AgentProcess:
     server: str
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
+    # How `chatter-agent` is started (the clock test runs it through a small shim).
+    command: list[str] = field(default_factory=lambda: [str(BIN / "chatter-agent")])
 
     def __post_init__(self) -> None:
         self.env = {
@@ -160,7 +162,7 @@ class AgentProcess:
         """``chatter-agent run`` (or ARGS) started, not waited for."""
         with open(self.home / "agent.stderr", "ab") as log:
             return subprocess.Popen(
-                [str(BIN / "chatter-agent"), *(args or ("run",))],
+                [*self.command, *(args or ("run",))],
                 env=self.env,
                 stdout=subprocess.DEVNULL,
                 stderr=log,

@@ -8,6 +8,7 @@ or still queued (sealed by the last stop), or counted as lost and reported.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import json
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.conftest import AgentProcess, CollectorProcess, wait_for
+from tests.agent.conftest import BIN, AgentProcess, CollectorProcess, wait_for
 from tests.agent.proxy import Fault, Misbehave, RecordingProxy
 
 
@@ -418,3 +419,71 @@ def test_a_damaged_outbox_is_set_aside_and_its_loss_reported(
     assert device["missing_slices"] == len(lost)
     assert min(stored_seqs(collector_process, agent)) > max(lost)
     assert_every_slice_once(agent, collector_process, lost=lost)
+
+
+# Clock jumps ----------------------------------------------------------------------------
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# Debian's libfaketime 0.9.10 fails clock_nanosleep (time.sleep) with EINVAL when it leaves
+# the monotonic clock alone; Event.wait sleeps the same way without it.  The agent's own
+# code runs unchanged.
+SLEEP_SHIM = (
+    "import sys, threading, time; "
+    "time.sleep = lambda s: threading.Event().wait(max(s, 0)) and None; "
+    "from agent.cli import main; main()"
+)
+
+
+def test_clock_jumps_of_an_hour_lose_and_repeat_nothing(
+    collector_process: CollectorProcess, make_agent: Callable[..., AgentProcess], tmp_path: Path
+) -> None:
+    """The computer's clock is set an hour ahead, back, an hour behind and back while the
+    agent runs and while it is stopped (libfaketime moves the real agent process's wall
+    clock; its monotonic and boot clocks run on, as in a real clock change).  Every
+    second stays online once, at its true time: no stall, no slice an hour off."""
+    if not LIBFAKETIME.exists():
+        pytest.fail("libfaketime is missing: run 'make system' (apt-get install faketime)")
+    offset = tmp_path / "faketime"
+    offset.write_text("+0\n")
+    agent = make_agent(
+        LD_PRELOAD=str(LIBFAKETIME),
+        FAKETIME_TIMESTAMP_FILE=str(offset),
+        FAKETIME_NO_CACHE="1",
+        FAKETIME_DONT_FAKE_MONOTONIC="1",
+    )
+    agent.command = [str(BIN / "python"), "-c", SLEEP_SHIM]
+    agent.start()
+    assert agent.status()["input_source"] == "keyboard and mouse listeners"
+    wait_for(lambda: bool(stored_seqs(collector_process, agent)), 20, "a first delivery")
+    for shift in ("+3600", "+0", "-3600", "+0"):
+        offset.write_text(f"{shift}\n")
+        time.sleep(5)
+    agent.stop()
+    first_stop = time.time()
+    for shift in ("+3600", "-3600", "+0"):  # changed while the agent is stopped
+        offset.write_text(f"{shift}\n")
+        agent.start()
+        time.sleep(4)
+        agent.stop()
+    last_stop = time.time()
+    drain(agent)
+    assert_every_slice_once(agent, collector_process)
+
+    def at(value: object) -> float:
+        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC).timestamp()
+
+    slices = [
+        (at(s), int(d)) for s, d in collector_process.rows("SELECT start, duration FROM slices")
+    ]
+    slices.sort()
+    # No slice an hour off: all between the first start and the end of the test.
+    assert slices[0][0] >= first_stop - 60 and slices[-1][0] <= last_stop + 10, slices
+    # No stall: the first run, through four changes of an hour, is online without a hole.
+    first = [(start, d) for start, d in slices if start < first_stop - 2]
+    assert [b - a for (a, _), (b, _) in zip(first, first[1:], strict=False)] == [2.0] * (
+        len(first) - 1
+    ), first
+    assert first[-1][0] - first[0][0] >= 18
+    log = (agent.home / "log" / "agent.log").read_text()
+    assert "the computer's clock was changed by +3600 s" in log
+    assert "the computer's clock was changed by -3600 s" in log
