@@ -165,7 +165,8 @@ def test_replies_that_are_not_the_collectors_keep_every_batch(
         drain(agent)
     # The batches the collector stored before the bad answer came again, and were
     # acknowledged only by the collector's own reply, as duplicates.
-    batch_ids = [json.loads(b)["batch_id"] for b in proxy.bodies if b]
+    batches = [json.loads(b) for b in proxy.bodies if b]
+    batch_ids = [b["batch_id"] for b in batches if b.get("heartbeats")]  # not enroll, pings
     assert len(batch_ids) > len(set(batch_ids))
     assert_every_slice_once(agent, collector_process)
 
@@ -205,7 +206,11 @@ def test_a_failing_sender_is_restarted_and_shown(
         outbox.execute(f"DROP TRIGGER injected_{event}")
     outbox.close()
     wait_for(lambda: agent.status()["queued_slices"] == 0, 40, "delivery to resume")
-    assert agent.status()["faults"]["sender"]["restart_at"] is None  # type: ignore[index]
+    wait_for(
+        lambda: agent.status()["faults"]["sender"]["restart_at"] is None,  # type: ignore[index]
+        10,
+        "status to show the sender running again",
+    )
     agent.stop()
     drain(agent)
     assert_every_slice_once(agent, collector_process)
@@ -457,13 +462,13 @@ def test_clock_jumps_of_an_hour_lose_and_repeat_nothing(
     wait_for(lambda: bool(stored_seqs(collector_process, agent)), 20, "a first delivery")
     for shift in ("+3600", "+0", "-3600", "+0"):
         offset.write_text(f"{shift}\n")
-        time.sleep(5)
+        time.sleep(4)
     agent.stop()
     first_stop = time.time()
     for shift in ("+3600", "-3600", "+0"):  # changed while the agent is stopped
         offset.write_text(f"{shift}\n")
         agent.start()
-        time.sleep(4)
+        time.sleep(3)
         agent.stop()
     last_stop = time.time()
     drain(agent)
@@ -483,7 +488,7 @@ def test_clock_jumps_of_an_hour_lose_and_repeat_nothing(
     assert [b - a for (a, _), (b, _) in zip(first, first[1:], strict=False)] == [2.0] * (
         len(first) - 1
     ), first
-    assert first[-1][0] - first[0][0] >= 18
+    assert first[-1][0] - first[0][0] >= 14
     log = (agent.home / "log" / "agent.log").read_text()
     assert "the computer's clock was changed by +3600 s" in log
     assert "the computer's clock was changed by -3600 s" in log
