@@ -7,8 +7,11 @@ PostgreSQL), so tests are isolated and still run the real migrations.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +24,27 @@ from sqlalchemy.engine import make_url
 from collector.db.engine import configure_engine
 from collector.maintenance import upgrade
 
+ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get(
     "CHATTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@contextmanager
+def building_from_the_checkout() -> Iterator[None]:
+    """Held while a test builds the package from this checkout.
+
+    A build writes chattertrack.egg-info (and pip's build/) into the checkout, so two at
+    once (pytest-xdist workers, or two runs) could read each other's half-written files.
+    """
+    key = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    with open(Path(tempfile.gettempdir()) / f"chattertrack-build-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _pg_admin_engine():  # type: ignore[no-untyped-def]
