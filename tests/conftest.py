@@ -1,8 +1,11 @@
 """Database lanes for every storage test: SQLite and a real PostgreSQL.
 
-Each backend gets one migrated template per test session; every test then
-gets its own copy (a file copy for SQLite, CREATE DATABASE ... TEMPLATE for
-PostgreSQL), so tests are isolated and still run the real migrations.
+Each backend gets one migrated template per test session (per pytest-xdist
+worker); every test then gets its own copy (a file copy for SQLite, CREATE
+DATABASE ... TEMPLATE for PostgreSQL), so tests are isolated and still run the
+real migrations.  A PostgreSQL copy is dropped in the background once its test
+is done: DROP DATABASE waits for a checkpoint (a second or more while the
+server is busy), and concurrent drops share one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,11 +86,45 @@ def pg_template() -> Iterator[str]:
     name = f"ct_template_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _migrated(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+    _migrated(_pg_url(name))
     yield name
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+class _Dropper:
+    """Drops databases on a few background threads; ``close`` waits and reports failures."""
+
+    def __init__(self) -> None:
+        self._admin = _pg_admin_engine()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="drop-database")
+        self._pending: list[Future[None]] = []
+
+    def drop(self, name: str) -> None:
+        self._pending.append(self._pool.submit(self._drop, name))
+
+    def _drop(self, name: str) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._admin.dispose()
+        for done in self._pending:
+            done.result()  # a failed drop is reported at the end of the session
+
+
+@pytest.fixture(scope="session")
+def pg_dropper(pg_template: str) -> Iterator[_Dropper]:
+    """Drops the copies of ``pg_template``; the template goes after them."""
+    dropper = _Dropper()
+    yield dropper
+    dropper.close()
+
+
+def _pg_url(database: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
 
 
 @contextmanager
@@ -101,14 +139,14 @@ def template_copy(
         yield f"sqlite:///{path}"
         return
     template_name: str = request.getfixturevalue("pg_template")
+    dropper: _Dropper = request.getfixturevalue("pg_dropper")
     database = f"ct_{name}_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin_engine()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template_name}"'))
-    yield make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     admin.dispose()
+    yield _pg_url(database)
+    dropper.drop(database)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
