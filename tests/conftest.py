@@ -127,18 +127,49 @@ def _pg_url(database: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
 
 
+def _add_agency(url: str) -> None:
+    from tests.collector.conftest import add_agency  # the agency fixture's people
+
+    add_agency(url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_agency_template(sqlite_template: Path) -> Path:
+    """``sqlite_template`` with the people of the ``agency`` fixture."""
+    path = sqlite_template.with_name("agency.db")
+    shutil.copyfile(sqlite_template, path)
+    _add_agency(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_agency_template(pg_template: str) -> Iterator[str]:
+    """``pg_template`` with the people of the ``agency`` fixture."""
+    name = f"ct_template_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    _add_agency(_pg_url(name))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @contextmanager
 def template_copy(
-    request: pytest.FixtureRequest, tmp_path: Path, backend: str, name: str
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str, name: str, agency: bool = False
 ) -> Iterator[str]:
-    """A new database of ``backend`` copied from its migrated template, dropped after."""
+    """A new database of ``backend`` copied from its migrated template (with the ``agency``
+    fixture's people when asked), dropped after."""
     if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
+        fixture = "sqlite_agency_template" if agency else "sqlite_template"
+        template: Path = request.getfixturevalue(fixture)
         path = tmp_path / f"{name}.db"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    template_name: str = request.getfixturevalue("pg_template")
+    template_name: str = request.getfixturevalue("pg_agency_template" if agency else "pg_template")
     dropper: _Dropper = request.getfixturevalue("pg_dropper")
     database = f"ct_{name}_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin_engine()
@@ -151,6 +182,10 @@ def template_copy(
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated, empty database of each backend."""
-    with template_copy(request, tmp_path, request.param, "test") as url:
+    """A freshly migrated database of each backend: empty, or, for a test that uses the
+    ``agency`` fixture (tests/collector/conftest.py), already holding its people, copied
+    from a template that added them once per session rather than by four commands a test.
+    """
+    agency = "agency" in request.fixturenames
+    with template_copy(request, tmp_path, request.param, "test", agency) as url:
         yield url
