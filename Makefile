@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8765
+# make test's pytest-xdist workers: one per core (make test WORKERS=0 runs in one process).
+WORKERS ?= auto
 
 .PHONY: run test bench lint format clean system screenshots assets
 
@@ -26,9 +28,11 @@ run: $(STAMP)
 system:
 	@scripts/setup-system.sh
 
-## make test: every test, on SQLite and on PostgreSQL.
+## make test: every test, on SQLite and on PostgreSQL, spread over the cores a file at a
+## time (a module's tests share its module-scoped fixtures: a server, a build), in the
+## files' order: the agent's few long, mostly waiting tests start first, not last.
 test: $(STAMP) system
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## make bench: speed and memory figures, printed as a table.
 bench: $(STAMP) system

@@ -42,21 +42,26 @@ def display() -> Iterator[str]:
             pytest.fail(
                 f"{tool} is missing: run 'make system' as root or apt-get install xvfb xdotool"
             )
-    for number in range(91, 120):
-        if (
-            not Path(f"/tmp/.X11-unix/X{number}").exists()
-            and not Path(f"/tmp/.X{number}-lock").exists()
-        ):
-            break
-    name = f":{number}"
+    # -displayfd: Xvfb takes the first free display number itself (its lock file makes
+    # the choice atomic) and writes it to the pipe when it accepts connections, so
+    # pytest-xdist workers and other test runs on the machine never pick the same one.
+    read, write = os.pipe()
     proc = subprocess.Popen(
         # -noreset: by default the server resets when its last client leaves, and an
         # agent starting at that moment has its connection reset.
-        ["Xvfb", name, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24"]
+        + ["-nolisten", "tcp", "-noreset"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(write,),
     )
-    wait_for(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10, "Xvfb")
+    os.close(write)
+    with os.fdopen(read) as announced:
+        number = announced.readline().strip()
+    if not number.isdigit():
+        proc.kill()
+        pytest.fail(f"Xvfb did not start (exit status {proc.wait(timeout=10)})")
+    name = f":{number}"
     yield name
     proc.terminate()
     proc.wait(timeout=10)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.agent.conftest import CollectorProcess
+from tests.conftest import building_from_the_checkout
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "agent" / "install"
@@ -22,20 +23,21 @@ INSTALL = ROOT / "agent" / "install"
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "-w",
-            str(out),
-            str(ROOT),
-        ],
-        check=True,
-    )
+    with building_from_the_checkout():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "-w",
+                str(out),
+                str(ROOT),
+            ],
+            check=True,
+        )
     return next(out.glob("chattertrack-*.whl"))
 
 

@@ -165,13 +165,28 @@ def collector(app: Flask, database_url: str) -> Iterator[Collector]:
         yield Collector(app, http, database_url)
 
 
+# The agency fixture's people, as the command line adds them.
+AGENCY = [
+    ["add-creator", "luna", "--name", "Luna"],
+    ["add-creator", "nova", "--name", "Nova"],
+    ["add-chatter", "alice", "--name", "Alice", "--creator", "luna"],
+    ["add-chatter", "bob", "--name", "Bob", "--creator", "luna", "--creator", "nova"],
+]
+
+
+def add_agency(database_url: str) -> None:
+    for args in AGENCY:
+        result = CliRunner().invoke(cli_main, ["--database", database_url, *args])
+        assert result.exit_code == 0, (args, result.output, result.exception)
+
+
 @pytest.fixture
 def agency(collector: Collector) -> Collector:
-    """Two creators and two chatters: alice (luna) and bob (luna, nova)."""
-    collector.cli("add-creator", "luna", "--name", "Luna")
-    collector.cli("add-creator", "nova", "--name", "Nova")
-    collector.cli("add-chatter", "alice", "--name", "Alice", "--creator", "luna")
-    collector.cli("add-chatter", "bob", "--name", "Bob", "--creator", "luna", "--creator", "nova")
+    """Two creators and two chatters: alice (luna) and bob (luna, nova), added by AGENCY.
+
+    ``database_url`` holds them already: a test using this fixture gets its copy from a
+    template to which add_agency added them once per session (tests/conftest.py).
+    """
     return collector
 
 

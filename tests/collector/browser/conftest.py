@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -48,28 +49,51 @@ class LiveCollector:
         ).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCollector]:
-    """``make run`` in miniature: migrated, demo data, served over HTTP."""
-    workdir = tmp_path_factory.mktemp("live")
-    database = workdir / "collector.db"
-    port = free_port()
-    env = {**os.environ, "CHATTER_SECURE_COOKIES": "0", "CHATTER_SECRET_KEY": "browser-tests"}
+ENV = {**os.environ, "CHATTER_SECURE_COOKIES": "0", "CHATTER_SECRET_KEY": "browser-tests"}
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the demo agency, made once; servers serve copies."""
+    database = tmp_path_factory.mktemp("demo") / "collector.db"
     cli = [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}"]
     for args in (["db", "upgrade"], ["demo"]):
-        subprocess.run([*cli, *args], check=True, capture_output=True, env=env)
+        subprocess.run([*cli, *args], check=True, capture_output=True, env=ENV)
+    return database
+
+
+@contextmanager
+def serving(demo_database: Path, workdir: Path) -> Iterator[LiveCollector]:
+    """``make run`` in miniature: a copy of the demo database, served over HTTP."""
+    database = workdir / "collector.db"
+    shutil.copyfile(demo_database, database)
+    port = free_port()
+    cli = [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}"]
     with open(workdir / "collector.log", "wb") as log:
         proc = subprocess.Popen(
             [*cli, "serve", "--port", str(port), "--threads", "4"],
             stdout=subprocess.DEVNULL,
             stderr=log,
-            env=env,
+            env=ENV,
         )
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _healthy(url), 20, "the collector")
-        yield LiveCollector(url, database)
-        proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(lambda: _healthy(url), 20, "the collector")
+            yield LiveCollector(url, database)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live(demo_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCollector]:
+    """One server for the modules that only read the demo agency or add logins of their own.
+
+    A module that changes what other modules' pages show (settings, people, devices)
+    overrides this with a server of its own (``serving``), as test_admin_pages does.
+    """
+    with serving(demo_database, tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 def _chromium() -> str:

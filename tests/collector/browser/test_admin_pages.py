@@ -24,7 +24,15 @@ from agent.outbox import Outbox
 from agent.sender import RetryPolicy, Sender
 from agent.state import SharedState
 from agent.timeline import SliceTotals
-from tests.collector.browser.conftest import BIN, LiveCollector, Recorded
+from tests.collector.browser.conftest import BIN, LiveCollector, Recorded, serving
+
+
+@pytest.fixture(scope="module")
+def live(demo_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCollector]:
+    """A server of this module's own: it changes the agency's time zone and idle threshold,
+    adds a chatter and a device, which the shared server's pages must not show."""
+    with serving(demo_database, tmp_path_factory.mktemp("live-admin")) as server:
+        yield server
 
 
 def log_in_as_admin(page: Page, url: str) -> None:

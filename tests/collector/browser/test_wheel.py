@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Response
 
 from tests.agent.conftest import _healthy, free_port, wait_for
+from tests.conftest import building_from_the_checkout
 
 ROOT = Path(__file__).resolve().parents[3]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -31,12 +32,13 @@ VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["versi
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    built = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-        capture_output=True,
-        text=True,
-        cwd=out,
-    )
+    with building_from_the_checkout():
+        built = subprocess.run(
+            [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+            capture_output=True,
+            text=True,
+            cwd=out,
+        )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     return out
 
