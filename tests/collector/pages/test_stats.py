@@ -54,7 +54,7 @@ def test_bad_selections_answer_with_a_page_not_a_crash(browser: Collector) -> No
     http = logged_in(browser, "boss@agency.test")
     # A bad choice falls back to a default and says why, rather than a dead end.
     for params, why in [
-        ({**PAGE, "creator": "nobody"}, "unknown creator"),
+        ({**PAGE, "creator": "nobody"}, "among those you can see"),
         ({"tz": "Mars/Olympus"}, "not an IANA time zone"),
         ({**PAGE, "start": "2020-01-01"}, "at most 366 days"),
         ({**PAGE, "start": "0001-01-01"}, "outside the dates"),
