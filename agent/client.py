@@ -23,16 +23,11 @@ class EnrollError(RuntimeError):
 
 
 class CollectorClient:
-    def __init__(
-        self,
-        server: str,
-        transport: httpx.BaseTransport | None = None,
-        timeout: httpx.Timeout = TIMEOUT,
-    ) -> None:
+    def __init__(self, server: str, transport: httpx.BaseTransport | None = None) -> None:
         self.server = server.rstrip("/")
         self._http = httpx.Client(
             base_url=self.server,
-            timeout=timeout,
+            timeout=TIMEOUT,
             transport=transport,
             headers={"User-Agent": f"chatter-agent/{__version__}"},
         )
