@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +51,15 @@ DAILY_COLUMNS = page_columns(
 )
 
 
+def _sees_activity(req: reports.Request, chatter_id: int) -> bool:
+    """A team lead sees a chatter's computers and slices only when the chatter works for
+    one of their creators: a chatter of another creator reaches their pages through a sale
+    credited for theirs, but the activity is the other creator's (METRICS.md)."""
+    if not req.limited_to:
+        return True
+    return bool(req.assignments.get(chatter_id, set()) & {c.id for c in req.limited_to})
+
+
 def _context(
     session: Session, req: reports.Request, key: str, sel: PageSelection
 ) -> dict[str, Any]:
@@ -57,12 +67,19 @@ def _context(
     assert isinstance(daily, dict)
     person = reports.find_chatter(req, key)
     days = daily["days"]
-    devices = session.scalars(
-        select(Device).where(Device.chatter_id == person.id).order_by(Device.enrolled_at)
-    ).all()
-    recent = session.scalars(
-        select(Slice).where(Slice.chatter_id == person.id).order_by(Slice.start.desc()).limit(10)
-    ).all()
+    devices: Sequence[Device] = []
+    recent: Sequence[Slice] = []
+    sees_activity = _sees_activity(req, person.id)
+    if sees_activity:
+        devices = session.scalars(
+            select(Device).where(Device.chatter_id == person.id).order_by(Device.enrolled_at)
+        ).all()
+        recent = session.scalars(
+            select(Slice)
+            .where(Slice.chatter_id == person.id)
+            .order_by(Slice.start.desc())
+            .limit(10)
+        ).all()
     kinds = [(name, kind) for name, _, kind in DAILY_COLUMNS[1:]]
     for day in days:
         day["cells"] = cells(day, kinds, req.currency)
@@ -82,6 +99,7 @@ def _context(
         "total_cells": cells(totals, kinds, req.currency),
         "export_columns": ",".join(name for name, _, _ in DAILY_COLUMNS),
         "devices": devices,
+        "activity_hidden": not sees_activity,
         "recent_slices": recent,
         "slice_seconds": get_value(session, "slice_seconds", person.id),
         "idle_seconds": get_value(session, "idle_threshold_seconds", person.id),

@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    String,
     Table,
     bindparam,
     case,
@@ -284,6 +285,8 @@ def fan_page(
     per_page: int | None = PER_PAGE,
 ) -> FanPage:
     """One page of the chatter's fans (``per_page=None``: all of them), sorted and searched."""
+    if window.start >= window.end:  # a range wholly before the purge cut (kept)
+        return FanPage([], 0)
     u = _interactions(chatter_id, window, creator_ids)
     ppv_revenue = func.sum(u.c.ppv_revenue)
     tip_revenue = func.sum(u.c.tip_revenue)
@@ -419,7 +422,7 @@ def _all_waits(
             *_chosen(fd, window, creator_ids),
         )
         if fans is not None:
-            stored = stored.where(fd.c.contact.in_(fans))
+            stored = stored.where(fd.c.contact.in_(_listed(fans)))
         for creator_id, contact, blob in connection.execute(stored):
             found[(creator_id, contact)].extend(unpack(blob))
         edges = [(window.start, from_epoch(first)), (from_epoch(end), window.end)]
@@ -432,7 +435,7 @@ def _all_waits(
                 E.c.response_seconds.is_not(None),
             )
             if fans is not None:
-                replies = replies.where(E.c.contact.in_(fans))
+                replies = replies.where(E.c.contact.in_(_listed(fans)))
             for creator_id, contact, wait in connection.execute(replies):
                 found[(creator_id, contact)].append(int(wait))
     return found
@@ -449,6 +452,13 @@ def _page_fans(rows: Sequence[FanRow]) -> Iterator[tuple[int, list[str], dict[st
             yield creator_id, names[i : i + _CHUNK], fans
 
 
+def _listed(fans: Sequence[str]) -> Any:
+    """A page's fans written into the SQL: as 500 parameters, psycopg prepared the query
+    after five runs and PostgreSQL then planned it once for any fans, scanning every fan
+    message of the range (an export of 37 chunks took 35 s instead of 1 s)."""
+    return bindparam("fans", list(fans), String(), expanding=True, literal_execute=True)
+
+
 def _fan_messages_sql(hint: str) -> Any:
     return text(
         f"""
@@ -458,7 +468,7 @@ def _fan_messages_sql(hint: str) -> Any:
         GROUP BY contact
         """
     ).bindparams(
-        bindparam("fans", expanding=True),
+        bindparam("fans", type_=String(), expanding=True, literal_execute=True),
         bindparam("lo", type_=UTCDateTime()),
         bindparam("hi", type_=UTCDateTime()),
     )

@@ -60,6 +60,11 @@ def test_chatter_pages_of_their_chatters_only(lead: Collector) -> None:  # noqa:
     assert options(bob.text, "creator") == ["", "nova", "sol"]
     for key in ("erin", "ghost"):
         assert http.get(f"/chatters/{key}", params=PAGE).status_code == 403, key
+    # Alice sold once for nova, but works for luna: her computers and slices are luna's.
+    alice = http.get("/chatters/alice", params=PAGE)
+    assert alice.status_code == 200 and 'id="devices-table"' not in alice.text
+    assert 'id="activity-hidden"' in alice.text and 'id="slices-caption"' not in alice.text
+    assert 'id="devices-table"' in bob.text and 'id="slices-caption"' in bob.text
 
 
 def test_the_admin_limits_a_manager(site: Site) -> None:  # noqa: F811

@@ -95,6 +95,18 @@ def _fans_count_from_the_cut(
     assert fans["fans"] and fans["fans"] == since_cut["fans"]
     net = sum(Decimal(f["net_revenue"]) for f in fans["fans"])
     assert Decimal(get("breakdown", first)["totals"]["net_revenue"]) == net
+    # A range wholly before the cut: nothing kept to show, and no error.
+    params = {"start": first.isoformat(), "end": (cut.date() - dt.timedelta(days=1)).isoformat()}
+    for view in ("fans", "breakdown"):
+        reply = collector.http.get(
+            f"/api/v1/stats/chatters/{key}/{view}", params={**params, "tz": "UTC"}, headers=headers
+        )
+        assert reply.status_code == 200, reply.text
+    assert reply.json()["totals"]["net_revenue"] == "0.00"
+    before_cut = collector.http.get(
+        f"/api/v1/stats/chatters/{key}/fans", params={**params, "tz": "UTC"}, headers=headers
+    ).json()
+    assert (before_cut["fans"], before_cut["total"]) == ([], 0)
 
 
 def _at(cut: dt.datetime, minutes: int) -> str:

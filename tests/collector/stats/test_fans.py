@@ -170,6 +170,13 @@ def test_fan_search_sort_and_pages(agency: Collector, integration: str) -> None:
     )
     agency.post_events([accented], integration)
     assert fans(q="élodie-ω") == fans(q="ÉLODIE") == ["Élodie-Ω"]
+    # A quote and a backslash in a reference: the page's fans are written into the SQL.
+    odd = "O'Hara\\x"
+    sent = when(ev("q1", "message_sent", chatter="alice", fan=odd, kind="direct"), at(20, 18))
+    wrote = when(ev("q2", "fan_message", fan=odd), at(20, 17, 50))
+    agency.post_events([wrote, sent], integration)
+    row = get(agency, manager, "alice/fans", q="o'hara").json()["fans"]
+    assert [(r["fan"], r["fan_messages"], r["replies"]) for r in row] == [(odd, 1, 1)]
 
 
 def test_fan_exports_read_back(agency: Collector, integration: str) -> None:
