@@ -55,7 +55,7 @@ class _Sums:
             self.last_contact = moment
 
 
-def _of_type(table: Any, kind: str) -> Any:
+def of_type(table: Any, kind: str) -> Any:
     """``type = 'kind'`` written into the SQL, so the partial indexes of migration 0012
     visibly apply (a bound parameter hides that from both planners)."""
     assert kind.isidentifier()  # our own constants only
@@ -77,8 +77,8 @@ def interactions(where_sent: list[Any], where_sales: list[Any], where_refunds: l
         E.c.amount_minor,
         E.c.response_seconds,
     ).where(
-        _of_type(E, "message_sent"),
-        E.c.kind == literal_column("'direct'"),  # written in, as in _of_type
+        of_type(E, "message_sent"),
+        E.c.kind == literal_column("'direct'"),  # written in, as in of_type
         E.c.chatter_id.is_not(None),
         *where_sent,
     )

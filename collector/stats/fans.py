@@ -150,13 +150,6 @@ def _chosen(table: Any, window: Period, creator_ids: frozenset[int] | None) -> l
     return [] if condition is None else [condition]
 
 
-def _of_type(table: Any, kind: str) -> Any:
-    """``type = 'kind'`` written into the SQL: a bound parameter would hide from both
-    databases' planners that the partial indexes of migration 0012 apply."""
-    assert kind.isidentifier()  # our own constants only
-    return table.c.type == literal_column(f"'{kind}'")
-
-
 def _zero(name: str) -> Any:
     return literal_column("0").label(name)
 
@@ -214,8 +207,8 @@ def _raw(chatter_id: int, window: Period, creator_ids: frozenset[int] | None) ->
         _zero("refunds"),
     ).where(
         E.c.chatter_id == chatter_id,
-        _of_type(E, "message_sent"),
-        E.c.kind == literal_column("'direct'"),  # written in, as in _of_type
+        fan_days.of_type(E, "message_sent"),
+        E.c.kind == literal_column("'direct'"),  # written in, as in fan_days.of_type
         *_where(E, window, creator_ids),
     )
     sales = select(
@@ -265,7 +258,7 @@ def _fan_messages(window: Period, grouped: Any) -> Any:
         .where(
             fan.c.creator_id == grouped.c.creator_id,
             fan.c.contact == grouped.c.contact,
-            _of_type(fan, "fan_message"),
+            fan_days.of_type(fan, "fan_message"),
             *_where(fan, window, None),
         )
         .scalar_subquery()
@@ -430,7 +423,7 @@ def _all_waits(
         if lo < hi:
             replies = select(E.c.creator_id, E.c.contact, E.c.response_seconds).where(
                 E.c.chatter_id == chatter_id,
-                _of_type(E, "message_sent"),
+                fan_days.of_type(E, "message_sent"),
                 *_where(E, replace(window, start=lo, end=hi), creator_ids),
                 E.c.response_seconds.is_not(None),
             )
