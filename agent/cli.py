@@ -108,7 +108,9 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.client import CollectorClient
+    import httpx
+
+    from agent.client import TIMEOUT, CollectorClient
     from agent.lock import AlreadyRunning, SingleInstance
     from agent.runner import Runner
     from agent.sender import RetryPolicy
@@ -125,7 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         cap=float(os.environ.get("CHATTER_AGENT_RETRY_CAP", "300")),
         refused_wait=float(os.environ.get("CHATTER_AGENT_REFUSED_WAIT", "300")),
     )
-    client = CollectorClient(config.server)
+    # How long to wait for the collector's answer (the tests shorten it to fake a hang).
+    answer = float(os.environ.get("CHATTER_AGENT_HTTP_TIMEOUT", TIMEOUT.read or 20.0))
+    client = CollectorClient(config.server, timeout=httpx.Timeout(answer, connect=5.0))
     runner = Runner(SharedState(config=config, key=key), client, policy=policy)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop.set())

@@ -23,11 +23,16 @@ class EnrollError(RuntimeError):
 
 
 class CollectorClient:
-    def __init__(self, server: str, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = TIMEOUT,
+    ) -> None:
         self.server = server.rstrip("/")
         self._http = httpx.Client(
             base_url=self.server,
-            timeout=TIMEOUT,
+            timeout=timeout,
             transport=transport,
             headers={"User-Agent": f"chatter-agent/{__version__}"},
         )

@@ -64,6 +64,9 @@ class Listeners:
                 "Settings > Privacy & Security > Input Monitoring and Accessibility"
             )
 
+    def threads(self) -> list[Any]:
+        return [self._keyboard, self._mouse]
+
     def alive(self) -> bool:
         return bool(self._keyboard.is_alive() and self._mouse.is_alive())
 

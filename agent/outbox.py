@@ -1,11 +1,22 @@
 """The durable outbox: sealed slices wait here until the collector acknowledged them.
 
-Peek, send, delete: rows leave only after a 200 reply for their batch, and a
-batch keeps its id until then so every retry is recognisably the same batch.
+Peek, send, delete: rows leave only after the collector's reply for their batch,
+and a batch keeps its id until then so every retry is recognisably the same batch.
+
+Beside the database a small *mark* file keeps what a damaged outbox would take
+with it: the highest seq given out, how many slices were waiting, and the end of
+the last sealed slice.  When the outbox cannot be read any more it is moved
+aside, a new one continues the seq numbering after the mark (so the collector's
+missing-slice count covers exactly the lost ones), and the loss is counted and
+reported to the collector with every batch (``queue.lost``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
+import os
 import sqlite3
 import time
 import uuid
@@ -64,6 +75,98 @@ class QueueCounts:
     parked: int
     dropped: int
     oldest: int | None
+    lost: int = 0
+    lost_reason: str | None = None
+
+
+log = logging.getLogger(__name__)
+
+# What SQLite says about a file that is not a healthy database (as opposed to one that is
+# busy, locked or not permitted, which is no reason to set it aside).
+_DAMAGE = ("malformed", "not a database", "corrupt", "encrypted")
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.DatabaseError) and any(
+        word in str(exc).lower() for word in _DAMAGE
+    )
+
+
+def mark_path(path: Path) -> Path:
+    return path.with_name(path.name + ".mark")
+
+
+@dataclass(frozen=True)
+class Mark:
+    seq: int = 0
+    pending: int = 0
+    last_sealed_start: int | None = None
+    last_sealed_end: int | None = None
+
+
+def read_mark(path: Path) -> Mark:
+    try:
+        raw = json.loads(mark_path(path).read_text())
+        return Mark(
+            int(raw["seq"]),
+            int(raw["pending"]),
+            None if raw.get("last_sealed_start") is None else int(raw["last_sealed_start"]),
+            None if raw.get("last_sealed_end") is None else int(raw["last_sealed_end"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return Mark()
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A damaged outbox moved out of the way, and what went with it."""
+
+    moved_to: Path
+    problem: str
+    lost: int
+    mark: Mark
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"outbox damaged ({self.problem}); moved aside to {self.moved_to.name} on "
+            f"{dt.date.today().isoformat()}"
+        )
+
+
+def set_aside_if_damaged(path: Path) -> SetAside | None:
+    """Check the outbox; a damaged one is renamed (with its WAL) so a new one can start."""
+    if not path.exists():
+        return None
+    problem = _damage(path)
+    if problem is None:
+        return None
+    mark = read_mark(path)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    moved = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, Path(f"{moved}{suffix}"))
+    return SetAside(moved, problem, mark.pending, mark)
+
+
+def _damage(path: Path) -> str | None:
+    try:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        return str(exc) if is_damage(exc) else None
+    try:
+        rows = db.execute("PRAGMA quick_check").fetchall()
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        if is_damage(exc):
+            return str(exc)
+        raise
+    finally:
+        db.close()
+    results = [str(r[0]) for r in rows]
+    return None if results == ["ok"] else "; ".join(results)[:200]
 
 
 class Outbox:
@@ -71,6 +174,7 @@ class Outbox:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._mark = mark_path(path)
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a sealed slice survives a power cut, not only a crash.
@@ -131,6 +235,7 @@ class Outbox:
                     totals.mouse_events,
                 ),
             )
+            self._write_mark()
             return cursor.lastrowid
 
     def next_batch(self, limit: int = 1000) -> Batch | None:
@@ -163,7 +268,9 @@ class Outbox:
 
     def ack(self, batch_id: str) -> int:
         with self._transaction():
-            return self._db.execute("DELETE FROM slices WHERE batch_id = ?", (batch_id,)).rowcount
+            done = self._db.execute("DELETE FROM slices WHERE batch_id = ?", (batch_id,)).rowcount
+            self._write_mark()
+            return done
 
     def park(self, batch_id: str, reason: str, seqs: list[int] | None = None) -> int:
         """Set aside the refused slices (all of the batch, or ``seqs``); the rest re-batch."""
@@ -203,7 +310,61 @@ class Outbox:
                     "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
                     (str(dropped),),
                 )
+                self._write_mark()
             return dropped
+
+    def record_loss(self, lost: int, reason: str) -> None:
+        """Count slices that were sealed and then lost before the collector had them."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('lost', ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+                (str(lost),),
+            )
+            self.set_meta("lost_reason", reason[:200])
+
+    def continue_after(self, mark: Mark) -> None:
+        """A new outbox after a damaged one: seqs go on after the old ones, and nothing is
+        recorded over a slice sealed before."""
+        with self._transaction():
+            if mark.seq:
+                self._db.execute("DELETE FROM sqlite_sequence WHERE name = 'slices'")
+                self._db.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('slices', ?)", (mark.seq,)
+                )
+            for key, value in (
+                ("last_sealed_start", mark.last_sealed_start),
+                ("last_sealed_end", mark.last_sealed_end),
+            ):
+                if value is not None:
+                    self.set_meta(key, str(value))
+            self._write_mark()
+
+    def _write_mark(self) -> None:
+        """Called inside a write transaction, so writers take turns and the mark follows
+        the database.  Best effort: a full disk or a read-only folder must not stop the
+        outbox itself (the mark only matters once the outbox is damaged)."""
+        row = self._db.execute(
+            "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'slices'), "
+            "(SELECT COUNT(*) FROM slices), "
+            "(SELECT value FROM meta WHERE key = 'last_sealed_start'), "
+            "(SELECT value FROM meta WHERE key = 'last_sealed_end')"
+        ).fetchone()
+        mark = {
+            "seq": int(row[0] or 0),
+            "pending": int(row[1]),
+            "last_sealed_start": None if row[2] is None else int(row[2]),
+            "last_sealed_end": None if row[3] is None else int(row[3]),
+        }
+        tmp = self._mark.with_name(self._mark.name + ".tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(mark))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self._mark)
+        except OSError as exc:
+            log.debug("outbox mark not written: %s", exc)
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute(
@@ -223,7 +384,14 @@ class Outbox:
             "SELECT COUNT(*) FILTER (WHERE parked_reason IS NULL), "
             "COUNT(*) FILTER (WHERE parked_reason IS NOT NULL), MIN(start) FROM slices"
         ).fetchone()
-        return QueueCounts(queued, parked, int(self.get_meta("dropped") or 0), oldest)
+        return QueueCounts(
+            queued,
+            parked,
+            int(self.get_meta("dropped") or 0),
+            oldest,
+            int(self.get_meta("lost") or 0),
+            self.get_meta("lost_reason"),
+        )
 
     def parked_reasons(self) -> list[tuple[str, int]]:
         rows = self._db.execute(
@@ -263,4 +431,20 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()  # a failed COMMIT (disk full) must not leave it open
+                raise
+        else:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR); the
+        # error that got us here is the one worth raising, not this one.
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass

@@ -1,13 +1,23 @@
-"""The agent's main loop: one tick a second turns input into sealed, queued slices."""
+"""The agent's main loop: one tick a second turns input into sealed, queued slices.
+
+The loop and the input listeners are supervised: an unexpected error is logged, shown
+in ``status`` and the work started again after a growing pause.  A sealed slice the
+outbox cannot take (disk full, outbox damaged while running) is held in memory and
+written as soon as the outbox takes it again; ``status`` says how many are held.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
+import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -16,11 +26,11 @@ from agent import __version__, idle, paths
 from agent.client import CollectorClient
 from agent.counting import InputCounter
 from agent.listeners import InputUnavailable, Listeners
-from agent.outbox import Outbox
+from agent.outbox import Outbox, is_damage, set_aside_if_damaged
 from agent.pause import PauseWatcher
 from agent.sender import RetryPolicy, Sender
 from agent.state import SharedState
-from agent.timeline import Timeline, TimelineState
+from agent.timeline import SliceTotals, Timeline, TimelineState
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +53,7 @@ class Runner:
         policy: RetryPolicy | None = None,
         wall: Callable[[], float] = time.time,
         mono: Callable[[], float] = time.monotonic,
+        boot: Callable[[], float | None] | None = None,
         idle_probe: Callable[[], float | None] = idle.seconds_since_input,
         listeners: Callable[[InputCounter], Any] = Listeners,
     ) -> None:
@@ -51,19 +62,25 @@ class Runner:
         self._policy = policy or RetryPolicy()
         self._wall = wall
         self._mono = mono
+        self._boot = boot or suspend_clock
         self._idle_probe = idle_probe
         self._make_listeners = listeners
         self.counter = InputCounter(self.now)
-        self.outbox = Outbox(paths.outbox_file())
+        self.outbox_problem: str | None = None
+        self.outbox = self._open_outbox()
+        # Sealed slices the outbox could not take yet (disk full), oldest first.
+        self._unsaved: list[tuple[SliceTotals, str]] = []
         self.timeline = self._restore_timeline()
         self._pause = PauseWatcher()
         self._paused = False
         self._listeners: Any = None
+        self._listeners_retry_at = 0.0
         self.input_source: str | None = None
         self.input_problem: str | None = None
         self._blind_checks = 0
         self._ticks = 0
         self._last: tuple[float, float] | None = None
+        self._last_clocks: tuple[float, float | None, float] | None = None
         self.started = self.now()
         self.stop = threading.Event()
         self.wake = threading.Event()
@@ -76,6 +93,9 @@ class Runner:
 
     def run(self) -> None:
         self._start_input()
+        # The clock may have been changed while the agent was stopped: the sender asks the
+        # collector for its time first, before the first slice is sealed.
+        self.state.time_check.set()
         sender = Sender(
             paths.outbox_file(), self._client, self.state, self.stop, self.wake, self._policy
         )
@@ -83,7 +103,12 @@ class Runner:
         log.info("agent %s running (input: %s)", __version__, self.input_source or "none")
         try:
             while not self.stop.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception as exc:  # supervised: the loop goes on after a pause
+                    self.stop.wait(self.state.faults.failed("counting", exc))
+                    self.state.faults.restarted("counting")
+                    continue
                 # Wake just after the next whole second.
                 self.stop.wait(1.0 - (self.now() % 1.0) + 0.01)
         finally:
@@ -105,6 +130,7 @@ class Runner:
             self._listeners.start()
         except (InputUnavailable, Exception) as exc:  # pynput raises many kinds
             self._listeners = None
+            self._listeners_retry_at = self._mono() + RETRY_LISTENERS_EVERY
             self.input_problem = str(exc) or exc.__class__.__name__
             if self._idle_probe() is not None:
                 self.input_source = "OS idle clock only (no key counts)"
@@ -119,14 +145,23 @@ class Runner:
         self.input_problem = None
 
     def _check_listeners(self) -> None:
-        """Listeners that failed or died (display restarted) are tried again."""
-        if self._listeners is not None and self._listeners.alive():
-            return
+        """Listeners that died (display restarted, an error in their thread) are a fault:
+        logged, shown in status, started again after a growing pause.  Listeners that
+        could not start are tried again every minute."""
+        mono = self._mono()
         if self._listeners is not None:
-            log.warning("input listeners stopped; restarting them")
+            if self._listeners.alive():
+                return
+            reason = _why_stopped(self._listeners)
+            self._listeners_retry_at = mono + self.state.faults.failed("input listeners", reason)
+            self.input_problem = f"the input listeners stopped ({reason}); starting them again"
             self._listeners.stop()
             self._listeners = None
-        self._start_listeners()
+            return
+        if mono >= self._listeners_retry_at:
+            self._start_listeners()
+            if self._listeners is not None:
+                self.state.faults.restarted("input listeners")
 
     def shutdown(self) -> None:
         """Seal everything up to now (the exit is the last moment counted) and keep it."""
@@ -139,11 +174,19 @@ class Runner:
         self._seal(second, final=True)
         self._checkpoint()
         self._write_status()
-        log.info("agent stopped; current slice sealed")
+        if self._unsaved:
+            # Counted in the status file; the next start reports them as lost.
+            log.error(
+                "agent stopped with %d sealed slice(s) the outbox could not take: lost",
+                len(self._unsaved),
+            )
+        else:
+            log.info("agent stopped; current slice sealed")
 
     # One second ----------------------------------------------------------------
 
     def tick(self) -> None:
+        self._absorb_clock_change()
         wall, mono = self.now(), self._mono()
         second = int(wall)
         self._ticks += 1
@@ -157,11 +200,15 @@ class Runner:
             wall_step, mono_step = wall - last_wall, mono - last_mono
             if mono_step > FROZEN_SECONDS or abs(wall_step - mono_step) > JUMP_SECONDS:
                 log.warning(
-                    "time jumped (wall %+.0f s, monotonic %+.0f s): suspend or clock change; "
-                    "the gap is not online time",
+                    "time jumped (wall %+.0f s, monotonic %+.0f s): suspend, a frozen process "
+                    "or the collector's time; the gap is not online time",
                     wall_step,
                     mono_step,
                 )
+                if wall_step < mono_step - JUMP_SECONDS:
+                    # The collector moved our time back (a clock change taken for a suspend,
+                    # or a start with a stale offset): what was recorded ahead never was.
+                    self.timeline.forget_from(second)
             elif self.input_source is not None:
                 self.timeline.run(int(last_wall), second, paused=paused)
         self._last = (wall, mono)
@@ -173,12 +220,47 @@ class Runner:
             self._crosscheck(wall)
         self._seal(second)
         self._follow_settings(second)
-        if self._ticks % RETRY_LISTENERS_EVERY == 0:
-            self._check_listeners()
+        self._check_listeners()
         if self._ticks % CHECKPOINT_EVERY == 0:
             self._checkpoint()
-        if self._ticks % STATUS_EVERY == 0:
+        if self._ticks % STATUS_EVERY == 0 or self._ticks == 1:  # at once: running
             self._write_status()
+
+    def _absorb_clock_change(self) -> None:
+        """A change of the computer's clock (by hand, by time sync, a fixed time zone) is
+        not time passing: the offset absorbs it, so the agent's time goes on smoothly and
+        no slice lands an hour off, and the collector is asked for its time at once.
+
+        The change is the wall clock's step minus the step of a clock that counts
+        suspended time too (CLOCK_BOOTTIME on Linux, CLOCK_MONOTONIC on macOS).  Where
+        there is none (Windows), only a backward step is surely a change: a forward one
+        may be a suspend, and the collector's time settles it.
+        """
+        raw, boot, mono = self._wall(), self._boot(), self._mono()
+        last, self._last_clocks = self._last_clocks, (raw, boot, mono)
+        if last is None:
+            return
+        if boot is not None and last[1] is not None:
+            changed = (raw - last[0]) - (boot - last[1])
+        else:
+            changed = (raw - last[0]) - (mono - last[2])
+            if changed > JUMP_SECONDS:
+                self._ask_collector_time()
+                return
+        if abs(changed) <= JUMP_SECONDS:
+            return
+        offset = self.state.shift_offset(-changed)
+        log.warning(
+            "the computer's clock was changed by %+.0f s: the agent's time goes on where it "
+            "was (offset now %+.0f s); asking the collector for its time",
+            changed,
+            offset,
+        )
+        self._ask_collector_time()
+
+    def _ask_collector_time(self) -> None:
+        self.state.time_check.set()
+        self.wake.set()
 
     def _crosscheck(self, wall: float) -> None:
         """Input the OS saw but the listeners missed: count its time, and say so."""
@@ -201,16 +283,47 @@ class Runner:
             self._blind_checks = 0
 
     def _seal(self, second: int, *, final: bool = False) -> None:
-        sealed = False
         for start in self.timeline.sealable(second, final=final):
             totals = self.timeline.seal(start)
             if totals.duration == 0:
                 continue
-            day = dt.datetime.fromtimestamp(start).date().isoformat()
-            if self.outbox.add(totals, day) is not None:
-                sealed = True
-        if sealed:
+            self._unsaved.append((totals, dt.datetime.fromtimestamp(start).date().isoformat()))
+        self._save_unsaved()
+
+    def _save_unsaved(self) -> None:
+        """Into the outbox, oldest first; what it cannot take stays in memory."""
+        saved = 0
+        while self._unsaved:
+            totals, day = self._unsaved[0]
+            try:
+                self.outbox.add(totals, day)
+            except sqlite3.Error as exc:
+                self._outbox_failed(exc)
+                break
+            self._unsaved.pop(0)
+            saved += 1
+        if saved:
             self.wake.set()
+            if not self._unsaved and self.outbox_problem is not None:
+                log.warning("the outbox takes slices again: %d held in memory saved", saved)
+                self.outbox_problem = None
+
+    def _outbox_failed(self, exc: sqlite3.Error) -> None:
+        full = "full" in str(exc).lower() or getattr(exc, "sqlite_errorcode", 0) == 13
+        what = (
+            "the disk is full"
+            if full
+            else "the outbox is damaged (restart the agent to set it aside)"
+            if is_damage(exc)
+            else f"the outbox cannot be written ({exc})"
+        )
+        problem = (
+            f"{what}: {len(self._unsaved)} sealed slice(s) held in memory, still counting; "
+            "queued slices are kept"
+        )
+        if self.outbox_problem is None or self.outbox_problem.split(":")[0] != what:
+            log.error("%s (%s)", problem, exc)
+        self.outbox_problem = problem
 
     def _follow_settings(self, second: int) -> None:
         settings = self.state.settings
@@ -252,9 +365,32 @@ class Runner:
             timeline.skip_until(end)
         return timeline
 
+    def _open_outbox(self) -> Outbox:
+        path = paths.outbox_file()
+        aside = set_aside_if_damaged(path)
+        outbox = Outbox(path)
+        carried = _unsaved_at_last_exit()
+        if carried:
+            outbox.record_loss(
+                carried, f"the disk was full when the agent stopped: {carried} slice(s) unsaved"
+            )
+            log.error("%d sealed slice(s) were held in memory at the last exit: lost", carried)
+        if aside is not None:
+            outbox.continue_after(aside.mark)
+            outbox.record_loss(aside.lost, aside.reason)
+            self.outbox_problem = (
+                f"{aside.reason}: a new outbox was started; {aside.lost} unsent slice(s) lost "
+                "(reported to the collector)"
+            )
+            log.error(self.outbox_problem)
+        return outbox
+
     def _checkpoint(self) -> None:
         self.timeline.idle_threshold = self.state.settings.idle_threshold_seconds
-        self.outbox.set_meta("timeline", msgspec.json.encode(self.timeline.state).decode())
+        try:
+            self.outbox.set_meta("timeline", msgspec.json.encode(self.timeline.state).decode())
+        except sqlite3.Error as exc:
+            log.debug("timeline checkpoint not written: %s", exc)
 
     def _write_status(self) -> None:
         status = {
@@ -269,8 +405,58 @@ class Runner:
             "last_error": self.state.last_error,
             "credentials_refused": self.state.credentials_refused,
             "clock_offset": self.state.clock_offset,
+            "faults": self.state.faults.snapshot(),
+            "outbox_problem": self.outbox_problem,
+            "unsaved_slices": len(self._unsaved),
         }
-        path = paths.status_file()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(msgspec.json.encode(status))
+        write_status(paths.status_file(), msgspec.json.encode(status))
+
+
+def write_status(path: Path, data: bytes) -> None:
+    """Replace the status file; on a full disk, overwrite it in place instead.
+
+    A new file needs a free block; the old file's own block is still there, so ``status``
+    keeps telling the truth (disk full, slices held in memory) when it matters most.  The
+    rest of a longer old text is blanked with spaces (JSON ignores them).
+    """
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_bytes(data)
         os.replace(tmp, path)
+        return
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.exists():
+            raise
+    with open(path, "r+b") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.write(data + b" " * max(size - len(data), 0))
+
+
+def suspend_clock() -> float | None:
+    """A clock that keeps counting while the computer sleeps, or None where there is none
+    we trust (Windows: not known here; the collector's time settles it there)."""
+    if sys.platform.startswith("linux"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    if sys.platform == "darwin":  # macOS's CLOCK_MONOTONIC goes on during sleep
+        return time.clock_gettime(time.CLOCK_MONOTONIC)
+    return None
+
+
+def _unsaved_at_last_exit() -> int:
+    """Sealed slices the last run held in memory when it ended (disk full): lost."""
+    try:
+        last = msgspec.json.decode(paths.status_file().read_bytes())
+        return max(int(last.get("unsaved_slices") or 0), 0)
+    except (OSError, ValueError, TypeError, AttributeError, msgspec.DecodeError):
+        return 0
+
+
+def _why_stopped(listeners: Any) -> Exception:
+    """The error that ended a listener thread, when pynput kept it (join re-raises it)."""
+    for listener in getattr(listeners, "threads", lambda: [])():
+        try:
+            listener.join(0)
+        except Exception as exc:
+            return exc
+    return RuntimeError("the listener thread ended")

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from agent.config import AgentConfig, DeviceKey, save_config, save_key
+from agent.supervise import Faults
 from shared.protocol import AgentSettings
 
 # Persist a new clock offset only when it moved this much, not after every reply.
@@ -20,6 +21,11 @@ class SharedState:
     last_success: float | None = None
     last_error: str | None = None
     credentials_refused: str | None = None
+    # Failures of the supervised loops (sender, counting, input listeners).
+    faults: Faults = field(default_factory=Faults)
+    # Set when the agent's time is in doubt (start, a clock change): the sender asks the
+    # collector for its time before anything else.
+    time_check: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -39,6 +45,13 @@ class SharedState:
             if moved:
                 save_config(self.config)
         return offset
+
+    def shift_offset(self, seconds: float) -> float:
+        """Move the offset by ``seconds`` (the computer's clock was changed by -seconds)."""
+        with self._lock:
+            self.config.clock_offset = round(self.config.clock_offset + seconds, 3)
+            save_config(self.config)
+            return self.config.clock_offset
 
     def apply_settings(self, settings: AgentSettings) -> bool:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import time
 from typing import Any
 
@@ -11,7 +12,7 @@ import msgspec
 
 from agent import paths
 from agent.config import load_config
-from agent.outbox import Outbox
+from agent.outbox import Outbox, QueueCounts
 from agent.pause import paused_until
 
 # The running agent refreshes its status file every few seconds.
@@ -22,19 +23,33 @@ def collect() -> dict[str, Any]:
     config = load_config()
     running: dict[str, Any] = {}
     if paths.status_file().exists():
-        running = msgspec.json.decode(paths.status_file().read_bytes())
+        try:
+            running = msgspec.json.decode(paths.status_file().read_bytes())
+        except msgspec.DecodeError:  # caught mid-rewrite (in place, on a full disk)
+            time.sleep(0.2)
+            running = msgspec.json.decode(paths.status_file().read_bytes())
     alive = (
         bool(running)
         and time.time() + config.clock_offset - running.get("last_tick", 0) < STALE_AFTER
     )
-    outbox = Outbox(paths.outbox_file())
+    today = dt.date.today().isoformat()
+    unreadable = None
     try:
-        counts = outbox.counts()
-        today = dt.date.today().isoformat()
-        totals = outbox.day(today)
-        parked = outbox.parked_reasons()
-    finally:
-        outbox.close()
+        outbox = Outbox(paths.outbox_file())
+        try:
+            counts = outbox.counts()
+            totals = outbox.day(today)
+            parked = outbox.parked_reasons()
+        finally:
+            outbox.close()
+    except sqlite3.DatabaseError as exc:
+        unreadable = (
+            f"the outbox cannot be read ({exc}); the agent sets a damaged outbox aside "
+            "and starts a new one when it starts"
+        )
+        counts = QueueCounts(0, 0, 0, None)
+        totals = {k: 0 for k in ("online", "active", "paused", "keystrokes", "mouse_events")}
+        parked = []
     pause = paused_until()
     return {
         "server": config.server,
@@ -48,6 +63,12 @@ def collect() -> dict[str, Any]:
         "last_successful_send": _iso(running.get("last_success")),
         "last_error": running.get("last_error"),
         "credentials_refused": running.get("credentials_refused"),
+        # Loops that failed and were started again (sender, counting, input listeners).
+        "faults": (running.get("faults") or {}) if alive else {},
+        "outbox_problem": unreadable or (running.get("outbox_problem") if alive else None),
+        "unsaved_slices": running.get("unsaved_slices", 0) if alive else 0,
+        "lost_slices": counts.lost,
+        "lost_reason": counts.lost_reason,
         "clock_offset_seconds": config.clock_offset,
         "settings": msgspec.to_builtins(config.settings),
         "queued_slices": counts.queued,
@@ -104,6 +125,23 @@ def render(status: dict[str, Any]) -> str:
     ]
     if status["last_error"]:
         lines.append(f"  last error        {status['last_error']}")
+    if status["outbox_problem"]:
+        lines.append(f"  OUTBOX            {status['outbox_problem']}")
+    if status["lost_slices"] or status["lost_reason"]:
+        lines.append(
+            f"  lost              {status['lost_slices']} slices ({status['lost_reason']}); "
+            "reported to the collector"
+        )
+    for name, fault in status["faults"].items():
+        state = (
+            "running again"
+            if fault["restart_at"] is None
+            else f"starting again at {_iso(fault['restart_at'])}"
+        )
+        lines.append(
+            f"  FAILED            {name}: {fault['failures']}× since start, last at "
+            f"{_iso(fault['at'])}: {fault['last_error']} ({state})"
+        )
     if status["credentials_refused"]:
         lines.append(f"  REFUSED           {status['credentials_refused']}")
     for item in status["parked_reasons"]:

@@ -113,6 +113,17 @@ class Timeline:
         """
         self.state.sealed_until = max(self.state.sealed_until, second)
 
+    def forget_from(self, second: int) -> None:
+        """Drop what was recorded at ``second`` or later (it was stamped with a wrong time)."""
+        s = self.state
+        s.running = [[a, min(b, second)] for a, b in s.running if a < second]
+        s.paused = [[a, min(b, second)] for a, b in s.paused if a < second]
+        s.inputs = [t for t in s.inputs if t < second]
+        s.anchors = [t for t in s.anchors if t < second] + [second]
+        slot = second - second % self.slice_seconds
+        s.keys = {k: v for k, v in s.keys.items() if k < slot}
+        s.mouse = {k: v for k, v in s.mouse.items() if k < slot}
+
     # Sealing -------------------------------------------------------------------
 
     def sealable(self, now: int, *, final: bool = False) -> list[int]:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System set-up for the tests: the X server and input tools the agent tests drive,
+# System set-up for the tests: the X server and input tools the agent tests drive (and
+# libfaketime, which moves the agent's wall clock in its clock-change test),
 # headless LibreOffice Calc that reads back the Excel exports, and a running PostgreSQL
 # when it is installed. Installs missing Debian packages when run as root; otherwise says
 # exactly what to install and fails.
@@ -10,7 +11,7 @@ set -euo pipefail
 say() { printf 'setup: %s\n' "$*"; }
 
 # 1. Debian packages: command -> package.
-declare -A wanted=([Xvfb]=xvfb [xdotool]=xdotool [systemd-analyze]=systemd
+declare -A wanted=([Xvfb]=xvfb [xdotool]=xdotool [faketime]=faketime [systemd-analyze]=systemd
   [soffice]=libreoffice-calc-nogui [chromium]=chromium)
 missing=()
 for command in "${!wanted[@]}"; do

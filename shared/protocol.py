@@ -94,12 +94,20 @@ class Heartbeat(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class QueueHealth(msgspec.Struct, kw_only=True):
-    """The agent's own view of its outbox, shown to admins."""
+    """The agent's own view of its outbox, shown to admins.
+
+    ``lost`` and ``lost_reason`` (added after protocol v1 shipped; optional, so older
+    agents and collectors keep working) report slices the agent sealed and then lost
+    before the collector had them: a damaged outbox set aside, or sealed slices held in
+    memory on a full disk when the agent stopped.  ``lost`` is a running total.
+    """
 
     queued: Count = 0
     parked: Count = 0
     dropped: Count = 0
     oldest: AwareDatetime | None = None
+    lost: Count = 0
+    lost_reason: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
 
 
 class HeartbeatBatch(msgspec.Struct, kw_only=True):

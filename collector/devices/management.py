@@ -92,6 +92,9 @@ class QueueReport:
     oldest: dt.datetime | None
     level: str  # ok | warn | bad | unknown
     problems: list[str]
+    # Slices the agent sealed and then lost (a damaged outbox, a full disk at exit),
+    # by its own count; older agents do not report it (None).
+    lost: int | None = None
 
 
 def _count(report: dict[str, Any], name: str) -> int | None:
@@ -117,6 +120,12 @@ def queue_health(report: dict[str, Any] | None, reported_at: dt.datetime | None)
     if dropped:
         problems.append(f"{dropped} slices dropped (older than the outbox keeps)")
         level = "bad"
+    lost = _count(report, "lost")
+    reason = report.get("lost_reason")
+    if lost or isinstance(reason, str):
+        why = f": {reason}" if isinstance(reason, str) else ""
+        problems.append(f"{lost or 0} slices lost on the computer{why}")
+        level = "bad"
     if parked:
         problems.append(f"{parked} slices parked (refused by the collector)")
     if queued is not None and queued >= QUEUE_WARN_SLICES:
@@ -125,4 +134,4 @@ def queue_health(report: dict[str, Any] | None, reported_at: dt.datetime | None)
         problems.append("the oldest waiting slice is more than 2 hours old")
     if problems and level == "ok":
         level = "warn"
-    return QueueReport(queued, parked, dropped, oldest, level, problems)
+    return QueueReport(queued, parked, dropped, oldest, level, problems, lost)

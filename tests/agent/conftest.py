@@ -131,6 +131,8 @@ class AgentProcess:
     server: str
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
+    # How `chatter-agent` is started (the clock test runs it through a small shim).
+    command: list[str] = field(default_factory=lambda: [str(BIN / "chatter-agent")])
 
     def __post_init__(self) -> None:
         self.env = {
@@ -161,18 +163,29 @@ class AgentProcess:
         self.cli("enroll", "--server", self.server, "--token-file", str(token_file))
         token_file.unlink()
 
-    def start(self) -> None:
-        assert self.proc is None or self.proc.poll() is not None
-        status = self.home / "data" / "status.json"
-        status.unlink(missing_ok=True)
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        """``chatter-agent run`` (or ARGS) started, not waited for."""
         with open(self.home / "agent.stderr", "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(BIN / "chatter-agent"), "run"],
+            return subprocess.Popen(
+                [*self.command, *(args or ("run",))],
                 env=self.env,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
-        wait_for(lambda: status.exists(), 20, "the agent to start")
+
+    def start(self) -> None:
+        assert self.proc is None or self.proc.poll() is not None
+        self.proc = proc = self.spawn()
+        # The status file names the process that wrote it (the last run's may be there).
+        wait_for(lambda: self.running_pid() == proc.pid, 20, "the agent to start")
+
+    def running_pid(self) -> int | None:
+        import json
+
+        try:
+            return int(json.loads((self.home / "data" / "status.json").read_bytes())["pid"])
+        except (OSError, ValueError, KeyError):
+            return None
 
     def stop(self, sig: int = 15) -> None:
         if self.proc is not None and self.proc.poll() is None:

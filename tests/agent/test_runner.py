@@ -91,6 +91,66 @@ def test_dead_listeners_are_restarted(tmp_path: Path, monkeypatch: pytest.Monkey
         clocks.advance(1)
     assert FlakyListeners.started == 2
     assert runner.input_source == "keyboard and mouse listeners"
+    fault = runner.state.faults.snapshot()["input listeners"]
+    assert fault["failures"] == 1 and fault["restart_at"] is None
+
+
+class CrashedThread:
+    """pynput keeps the exception that ended a listener thread and raises it from join()."""
+
+    def join(self, _timeout: float) -> None:
+        raise OSError("X connection broken")
+
+
+class CrashingListeners(FlakyListeners):
+    def threads(self) -> list[CrashedThread]:
+        return [CrashedThread()]
+
+
+def test_a_listener_crash_is_a_fault_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    FlakyListeners.started = 0
+    clocks = FakeClocks()
+    runner = make_runner(tmp_path, monkeypatch, clocks, CrashingListeners)
+    runner.tick()
+    fault = runner.state.faults.snapshot()["input listeners"]
+    assert fault["last_error"] == "OSError: X connection broken"
+    assert fault["restart_at"] is not None  # waiting to start them again
+    assert "X connection broken" in str(runner.input_problem)
+    for _ in range(3):
+        clocks.advance(1)
+        runner.tick()
+    assert FlakyListeners.started == 2
+    assert runner.state.faults.snapshot()["input listeners"]["restart_at"] is None
+    assert runner.input_problem is None
+
+
+def test_an_error_in_the_counting_loop_is_survived(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick that raises is logged, recorded and the loop goes on (the agent keeps running)."""
+    clocks = FakeClocks()
+    runner = make_runner(tmp_path, monkeypatch, clocks, NoListeners)
+    runner.state.faults.base = 0.01
+    calls = {"n": 0}
+    real_tick = runner.tick
+
+    def tick() -> None:
+        calls["n"] += 1
+        clocks.advance(1)
+        if calls["n"] in (2, 3):
+            raise ZeroDivisionError("a bug")
+        real_tick()
+        if calls["n"] >= 6:
+            runner.stop.set()
+
+    runner.tick = tick  # type: ignore[method-assign]
+    runner._start_input = lambda: None  # type: ignore[method-assign]
+    runner.run()  # returns once the sixth tick stops it
+    assert calls["n"] == 7  # six in the loop, one more by the shutdown
+    fault = runner.state.faults.snapshot()["counting"]
+    assert fault["failures"] == 2 and "ZeroDivisionError: a bug" in str(fault["last_error"])
 
 
 # One slice length at a time: a new length starts on a minute boundary, a boundary of

@@ -213,3 +213,138 @@ def test_outbox_bound_drops_oldest_and_counts(setup) -> None:  # type: ignore[no
     sender.step(outbox)
     counts = outbox.counts()
     assert (counts.queued, counts.dropped) == (3, 1)
+
+
+# Nothing leaves the outbox without the collector's own reply for every slice (issue 14).
+
+
+def cut(request: httpx.Request) -> httpx.Response:
+    whole = ok_reply(request).content
+    return httpx.Response(200, content=whole[:25], headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [
+        (
+            lambda r: httpx.Response(
+                200, html="<!DOCTYPE html><html><body>Sign in to WiFi</body></html>"
+            ),
+            "the server answered with an HTML page: a proxy or login page?",
+        ),
+        # An HTML page without a content type is still a page.
+        (
+            lambda r: httpx.Response(200, content=b"\n  <html><body>portal</body></html>"),
+            "an HTML page",
+        ),
+        (lambda r: httpx.Response(200, content=b""), "an empty body"),
+        (cut, "JSON cut off after 25 bytes"),
+        (lambda r: httpx.Response(200, json={"ok": True}), "not the collector's reply"),
+        (lambda r: httpx.Response(200, json=[1, 2, 3]), "not the collector's reply"),
+        (lambda r: ok_reply(r, accepted=1, duplicates=1), "accounts for 2 of 3 slices"),
+        (lambda r: ok_reply(r, accepted=4, duplicates=0), "accounts for 4 of 3 slices"),
+        (lambda r: ok_reply(r, accepted=-1, duplicates=4), "accounts for 3 of 3"),
+        (lambda r: ok_reply(r, server_time="yesterday"), "not the collector's reply"),
+        (
+            lambda r: httpx.Response(502, html="<html><body>Bad Gateway</body></html>"),
+            "502 Bad Gateway: the server answered with an HTML page",
+        ),
+        # A proxy's 401/403/422 page is not the collector refusing the device or a slice.
+        (lambda r: httpx.Response(403, html="<html>Blocked</html>"), "403 Forbidden"),
+        (lambda r: httpx.Response(422, text="nope"), "not JSON"),
+    ],
+)
+def test_a_reply_that_is_not_the_collectors_keeps_the_batch(setup, reply, words) -> None:  # type: ignore[no-untyped-def]
+    answers = {"bad": True}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return reply(request) if answers["bad"] else ok_reply(request)
+
+    sender, outbox, state = setup(handler)
+    waits = [sender.step(outbox) for _ in range(3)]
+    assert all(w > 0 for w in waits)  # backing off, not hammering
+    counts = outbox.counts()
+    assert (counts.queued, counts.parked) == (3, 0)
+    assert words in str(state.last_error)
+    assert state.credentials_refused is None
+    answers["bad"] = False
+    assert sender.step(outbox) == 0.0
+    assert outbox.counts().queued == 0 and state.last_error is None
+
+
+NOW_TS = dt.datetime(2026, 11, 19, 8, 26, 40, tzinfo=dt.UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        (" 120 ", 120.0),
+        ("0", 0.0),
+        ("99999999999999999999999", 86400.0),  # capped, not an overflow
+        ("Thu, 19 Nov 2026 08:28:40 GMT", 120.0),  # IMF-fixdate
+        ("Thu, 19 Nov 2026 08:28:40 -0000", 120.0),  # "-0000": naive, was a TypeError
+        ("Thu, 19 Nov 2026 08:28:40 +0000", 120.0),
+        ("Thu, 19 Nov 2026 09:28:40 +0100", 120.0),
+        ("Thursday, 19-Nov-26 08:28:40 GMT", 120.0),  # obsolete RFC 850
+        ("Thu Nov 19 08:28:40 2026", 120.0),  # asctime, no zone: UTC
+        ("Sun, 06 Nov 1994 08:49:37 GMT", 0.0),  # in the past: now
+        ("Fri, 31 Dec 9999 23:59:59 -1200", 86400.0),
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+        ("1e3", None),
+        ("nan", None),
+        ("inf", None),
+        ("5, 7", None),
+        ("Thu, 31 Feb 2026 08:28:40 GMT", None),
+        ("Thu, 19 Nov 2026 25:28:40 GMT", None),
+        ("Thu, 19 Nov 2026 08:28:40 +9999", None),
+        ("\x00\x01", None),
+    ],
+)
+def test_retry_after_in_every_form_and_garbage(value: str, seconds: float | None) -> None:
+    from agent.sender import parse_retry_after
+
+    got = parse_retry_after(value, now=NOW_TS)
+    assert got == seconds if seconds is None else got == pytest.approx(seconds)
+
+
+def test_garbage_retry_after_never_stops_the_sender(setup) -> None:  # type: ignore[no-untyped-def]
+    values = iter(["Thu, 19 Nov 2026 08:28:40 -0000", "soon", "nan", "Thu Nov 19 08:28:40 2026"])
+    sender, outbox, state = setup(lambda r: error(503, "busy", **{"Retry-After": next(values)}))
+    waits = [sender.step(outbox) for _ in range(4)]
+    assert all(0 < w <= 3600 for w in waits)
+    assert outbox.counts().queued == 3
+
+
+def test_the_sender_thread_survives_an_outbox_that_raises(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A real fault (a trigger makes the outbox refuse to batch) ends the loop; the
+    supervisor logs it, shows it in the faults, and starts it again with backoff."""
+    import sqlite3
+    import time
+
+    sender, outbox, state = setup(ok_reply)
+    db = sqlite3.connect(tmp_path / "outbox.db", isolation_level=None)
+    db.execute(
+        "CREATE TRIGGER fault BEFORE UPDATE ON slices BEGIN SELECT RAISE(ABORT, 'injected'); END"
+    )
+    sender._faults.base = 0.2
+    sender.start()
+    deadline = time.monotonic() + 10
+    while state.faults.snapshot().get("sender", {}).get("failures", 0) < 2:
+        assert time.monotonic() < deadline, "the sender never failed"
+        time.sleep(0.05)
+    assert sender.is_alive()
+    fault = state.faults.snapshot()["sender"]
+    assert "IntegrityError: injected" in str(fault["last_error"])
+    db.execute("DROP TRIGGER fault")
+    while outbox.counts().queued:
+        assert time.monotonic() < deadline + 10, "delivery never resumed"
+        time.sleep(0.05)
+    while state.faults.snapshot()["sender"]["restart_at"] is not None:
+        time.sleep(0.05)
+    sender._halt.set()
+    sender._wake.set()
+    sender.join(5)
+    assert not sender.is_alive()

@@ -22,13 +22,21 @@ T0 = 1_795_000_020
 
 
 class FakeClocks:
+    """Wall, monotonic (stops in a suspend) and boot (counts a suspend) clocks."""
+
     def __init__(self) -> None:
         self.wall = float(T0)
         self.mono = 1000.0
+        self.boot = 5000.0
 
     def advance(self, wall: float, mono: float | None = None) -> None:
         self.wall += wall
+        self.boot += wall
         self.mono += wall if mono is None else mono
+
+    def change(self, by: float) -> None:
+        """Someone sets the computer's clock: only the wall clock moves."""
+        self.wall += by
 
 
 class NoListeners:
@@ -65,6 +73,7 @@ def make_runner(
         CollectorClient("http://unused.invalid"),
         wall=lambda: clocks.wall,
         mono=lambda: clocks.mono,
+        boot=lambda: clocks.boot,
         idle_probe=idle_probe,
         listeners=listeners,
     )
@@ -106,6 +115,23 @@ def test_wall_clock_jump_is_not_online(runner: tuple[Runner, FakeClocks]) -> Non
     assert sum(d for _, d, _ in rows) == 59
     assert all(start < T0 + 30 or start >= T0 + 3630 for start, _, _ in rows)
     assert sum(a for _, _, a in rows) == 59
+
+
+@pytest.mark.parametrize("by", [3600, -3600, 600, -90])
+def test_a_clock_change_is_absorbed_not_a_gap(runner: tuple[Runner, FakeClocks], by: int) -> None:
+    """Setting the computer's clock is not time passing: the agent's time goes on (the
+    offset absorbs the change), every second is online once, and the collector is asked."""
+    r, clocks = runner
+    typing_for(r, clocks, 30)
+    r.state.time_check.clear()
+    clocks.change(by)
+    typing_for(r, clocks, 30)
+    assert r.state.time_check.is_set()
+    assert r.state.clock_offset == -by
+    r.shutdown()
+    rows = online_seconds(r)
+    assert sum(d for _, d, _ in rows) == 60
+    assert [start for start, _, _ in rows] == [T0 + 10 * i for i in range(len(rows))]
 
 
 def test_frozen_process_is_not_online(runner: tuple[Runner, FakeClocks]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -178,6 +179,20 @@ def test_agent_reports_queue_health(agency: Collector, agent: Agent) -> None:
         and '"dropped": 2' in devices
         and '"agent_version": "0.2.0"' in devices
     )
+
+
+def test_agent_reports_slices_it_lost(agency: Collector, agent: Agent) -> None:
+    """queue.lost/lost_reason are optional: older agents omit them, and a bad value refuses
+    the batch like any other field (the agent limits and checks them before sending)."""
+    reason = "outbox damaged (file is not a database); moved aside"
+    queue = {"queued": 0, "parked": 0, "dropped": 0, "lost": 5, "lost_reason": reason}
+    assert agent.send(agent.slices(1), queue=queue).status_code == 200
+    device = json.loads(agency.cli("devices", "--json").output)[0]
+    assert device["queue"]["lost"] == 5 and device["queue"]["lost_reason"] == reason
+    assert agent.send(agent.slices(1), queue={"queued": 0}).status_code == 200
+    assert json.loads(agency.cli("devices", "--json").output)[0]["queue"]["lost"] == 0
+    refused = agent.send(agent.slices(1), queue={"lost": -1})
+    assert refused.status_code == 422
 
 
 def test_problem_list_is_capped(agent: Agent) -> None:

@@ -465,6 +465,18 @@ def test_dropped_slices_are_flagged_bad(site: Site) -> None:
     assert '<span class="badge bad">data lost</span>' in page and "9 slices dropped" in page
 
 
+def test_slices_lost_on_the_computer_are_shown(site: Site) -> None:
+    """The agent's loss report (queue.lost, queue.lost_reason: a damaged outbox set aside)."""
+    agent = site.collector.enroll("bob")
+    reason = "outbox damaged (file is not a database); moved aside to outbox.db.damaged-x"
+    queue = {"queued": 0, "parked": 0, "dropped": 0, "lost": 4, "lost_reason": reason}
+    assert agent.send(agent.slices(1), queue=queue).status_code == 200
+    page = site.admin.get("/admin/devices").text
+    assert '<span class="badge bad">data lost</span>' in page
+    assert "<dt>lost</dt><dd>4</dd>" in page
+    assert f"4 slices lost on the computer: {reason}" in page
+
+
 # API tokens -----------------------------------------------------------------------------
 
 
