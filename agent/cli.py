@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     client = CollectorClient(config.server, timeout=httpx.Timeout(answer, connect=5.0))
     runner = Runner(SharedState(config=config, key=key), client, policy=policy)
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: runner.stop.set())
+        signal.signal(sig, lambda *_: runner.request_stop())
     try:
         runner.run()
     finally:

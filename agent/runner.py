@@ -84,6 +84,10 @@ class Runner:
         self.started = self.now()
         self.stop = threading.Event()
         self.wake = threading.Event()
+        # Set by request_stop() from a signal handler, which must take no lock: the handler
+        # runs in the main thread, possibly while that thread holds self.stop's own lock
+        # inside Event.wait, and Event.set() there would wait for it forever.
+        self._stop_requested = False
 
     def now(self) -> float:
         """The collector's time, as far as we know it."""
@@ -102,20 +106,38 @@ class Runner:
         sender.start()
         log.info("agent %s running (input: %s)", __version__, self.input_source or "none")
         try:
-            while not self.stop.is_set():
+            while not self._stopping():
                 try:
                     self.tick()
                 except Exception as exc:  # supervised: the loop goes on after a pause
-                    self.stop.wait(self.state.faults.failed("counting", exc))
+                    self._sleep(self.state.faults.failed("counting", exc))
                     self.state.faults.restarted("counting")
                     continue
                 # Wake just after the next whole second.
-                self.stop.wait(1.0 - (self.now() % 1.0) + 0.01)
+                self._sleep(1.0 - (self.now() % 1.0) + 0.01)
         finally:
+            self.stop.set()  # here, in the main thread's own time, not in the handler
             self.shutdown()
             self.wake.set()
             sender.join(timeout=30)
             self.outbox.close()
+
+    def request_stop(self) -> None:
+        """Safe in a signal handler: a plain assignment, seen within a second."""
+        self._stop_requested = True
+
+    def _stopping(self) -> bool:
+        return self._stop_requested or self.stop.is_set()
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait on self.stop in steps of at most a second, so that a stop requested by a
+        signal (which cannot set the event) is seen in time."""
+        end = time.monotonic() + max(seconds, 0.0)
+        while not self._stopping():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self.stop.wait(min(left, 1.0))
 
     def _start_input(self) -> None:
         self._start_listeners()

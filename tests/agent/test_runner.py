@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,38 @@ def test_a_restart_with_the_same_length_continues_at_once(
     spans = _spans(again)
     assert [start - T0 for start, _ in spans] == [0, 10, 20, 30, 40, 50, 60]
     _assert_one_length_at_a_time(spans)
+
+
+def test_a_stop_requested_by_a_signal_takes_no_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM's handler runs in the main thread, maybe while Event.wait there holds the
+    event's lock: setting the event from the handler would deadlock (seen under load in
+    the fault suite). The handler only raises a flag, which the loop sees within a second."""
+    clocks = FakeClocks()
+    ticks = {"n": 0}
+    stopped: list[bool] = []
+
+    def main() -> None:  # the runner and its outbox live in one thread, as in the agent
+        runner = make_runner(tmp_path, monkeypatch, clocks, NoListeners)
+        runner._start_input = lambda: None  # type: ignore[method-assign]
+        real_tick = runner.tick
+
+        def tick() -> None:
+            ticks["n"] += 1
+            clocks.advance(1)
+            real_tick()
+            if ticks["n"] == 2:
+                # As the handler would be: while this thread holds the event's lock.
+                with runner.stop._cond:  # type: ignore[attr-defined]
+                    runner.request_stop()
+
+        runner.tick = tick  # type: ignore[method-assign]
+        runner.run()
+        stopped.append(runner.stop.is_set())
+
+    loop = threading.Thread(target=main, daemon=True)  # a deadlock fails, never hangs
+    loop.start()
+    loop.join(20)
+    assert not loop.is_alive(), "the loop is stuck after a stop request"
+    assert stopped == [True] and ticks["n"] == 3  # two in the loop, one by the shutdown
