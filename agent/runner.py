@@ -67,6 +67,8 @@ class Runner:
         self._make_listeners = listeners
         self.counter = InputCounter(self.now)
         self.outbox_problem: str | None = None
+        # What was set aside while this process ran (the loss itself is kept in the outbox).
+        self.set_aside_notice: str | None = None
         self.outbox = self._open_outbox()
         # Sealed slices the outbox could not take yet (disk full), oldest first.
         self._unsaved: list[tuple[SliceTotals, str]] = []
@@ -84,6 +86,7 @@ class Runner:
         self.started = self.now()
         self.stop = threading.Event()
         self.wake = threading.Event()
+        self._sender: Sender | None = None
         # Set by request_stop() from a signal handler, which must take no lock: the handler
         # runs in the main thread, possibly while that thread holds self.stop's own lock
         # inside Event.wait, and Event.set() there would wait for it forever.
@@ -100,7 +103,7 @@ class Runner:
         # The clock may have been changed while the agent was stopped: the sender asks the
         # collector for its time first, before the first slice is sealed.
         self.state.time_check.set()
-        sender = Sender(
+        sender = self._sender = Sender(
             paths.outbox_file(), self._client, self.state, self.stop, self.wake, self._policy
         )
         sender.start()
@@ -314,6 +317,8 @@ class Runner:
 
     def _save_unsaved(self) -> None:
         """Into the outbox, oldest first; what it cannot take stays in memory."""
+        if self.state.outbox_damaged.is_set() and not self._replace_damaged_outbox():
+            return  # held in memory until the new outbox is there
         saved = 0
         while self._unsaved:
             totals, day = self._unsaved[0]
@@ -332,10 +337,12 @@ class Runner:
 
     def _outbox_failed(self, exc: sqlite3.Error) -> None:
         full = "full" in str(exc).lower() or getattr(exc, "sqlite_errorcode", 0) == 13
+        if not full and is_damage(exc):
+            self.state.outbox_damaged.set()  # set aside at the next tick
         what = (
             "the disk is full"
             if full
-            else "the outbox is damaged (restart the agent to set it aside)"
+            else "the outbox is damaged (it is being set aside)"
             if is_damage(exc)
             else f"the outbox cannot be written ({exc})"
         )
@@ -387,6 +394,19 @@ class Runner:
             timeline.skip_until(end)
         return timeline
 
+    def _replace_damaged_outbox(self) -> bool:
+        """Set the damaged outbox aside once the sender has let go of it; True when a
+        usable outbox is open again."""
+        sender = self._sender
+        if sender is not None and sender.is_alive() and not self.state.sender_released.is_set():
+            return False
+        self.outbox.close()
+        self.outbox = self._open_outbox()
+        self.state.sender_released.clear()
+        self.state.outbox_generation += 1
+        self.state.outbox_damaged.clear()
+        return True
+
     def _open_outbox(self) -> Outbox:
         path = paths.outbox_file()
         aside = set_aside_if_damaged(path)
@@ -400,11 +420,11 @@ class Runner:
         if aside is not None:
             outbox.continue_after(aside.mark)
             outbox.record_loss(aside.lost, aside.reason)
-            self.outbox_problem = (
+            self.set_aside_notice = (
                 f"{aside.reason}: a new outbox was started; {aside.lost} unsent slice(s) lost "
                 "(reported to the collector)"
             )
-            log.error(self.outbox_problem)
+            log.error(self.set_aside_notice)
         return outbox
 
     def _checkpoint(self) -> None:
@@ -412,6 +432,8 @@ class Runner:
         try:
             self.outbox.set_meta("timeline", msgspec.json.encode(self.timeline.state).decode())
         except sqlite3.Error as exc:
+            if is_damage(exc):
+                self.state.outbox_damaged.set()
             log.debug("timeline checkpoint not written: %s", exc)
 
     def _write_status(self) -> None:
@@ -428,7 +450,7 @@ class Runner:
             "credentials_refused": self.state.credentials_refused,
             "clock_offset": self.state.clock_offset,
             "faults": self.state.faults.snapshot(),
-            "outbox_problem": self.outbox_problem,
+            "outbox_problem": self.outbox_problem or self.set_aside_notice,
             "unsaved_slices": len(self._unsaved),
         }
         write_status(paths.status_file(), msgspec.json.encode(status))

@@ -31,7 +31,7 @@ import msgspec
 from agent import __version__
 from agent.client import HEARTBEATS, CollectorClient
 from agent.config import DeviceKey
-from agent.outbox import Batch, Outbox
+from agent.outbox import Batch, Outbox, is_damage
 from agent.state import SharedState
 from agent.supervise import Supervised
 from shared.protocol import HeartbeatReply, format_time
@@ -146,14 +146,32 @@ class Sender(Supervised):
         self._idle = False
 
     def _loop(self) -> None:
-        outbox = Outbox(self._outbox_path)
+        outbox: Outbox | None = None
+        generation = -1
         try:
             while not self._halt.is_set():
-                if self._state.time_check.is_set():
-                    self.check_time(outbox)
+                if self._state.outbox_damaged.is_set():
+                    # Let go of the damaged file while the counting loop sets it aside.
+                    if outbox is not None:
+                        outbox.close()
+                        outbox = None
+                    self._state.sender_released.set()
+                    self._halt.wait(0.2)
+                    continue
                 try:
+                    if outbox is None or generation != self._state.outbox_generation:
+                        if outbox is not None:
+                            outbox.close()
+                        generation = self._state.outbox_generation
+                        outbox = Outbox(self._outbox_path)
+                    if self._state.time_check.is_set():
+                        self.check_time(outbox)
                     wait = self.step(outbox)
-                except sqlite3.OperationalError as exc:
+                except sqlite3.DatabaseError as exc:
+                    if is_damage(exc):
+                        log.error("the outbox is damaged (%s); it is set aside", exc)
+                        self._state.outbox_damaged.set()
+                        continue
                     if "full" not in str(exc).lower():
                         raise  # the supervisor's to log and restart
                     # Expected on a full disk: a delivered batch stays queued (the collector
@@ -167,7 +185,8 @@ class Sender(Supervised):
                 elif wait > 0:
                     self._halt.wait(wait)
         finally:
-            outbox.close()
+            if outbox is not None:
+                outbox.close()
 
     def check_time(self, outbox: Outbox) -> None:
         """Learn the collector's time from a batch of no slices (every collector stores

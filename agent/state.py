@@ -26,6 +26,12 @@ class SharedState:
     # Set when the agent's time is in doubt (start, a clock change): the sender asks the
     # collector for its time before anything else.
     time_check: threading.Event = field(default_factory=threading.Event)
+    # A damaged outbox found while running: the sender closes its connection and says so
+    # (sender_released), the counting loop sets the file aside and starts a new one, then
+    # bumps the generation so the sender opens the new file.
+    outbox_damaged: threading.Event = field(default_factory=threading.Event)
+    sender_released: threading.Event = field(default_factory=threading.Event)
+    outbox_generation: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
