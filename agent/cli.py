@@ -1,8 +1,9 @@
-"""``chatter-agent``: enroll, run, status, pause, resume."""
+"""``chatter-agent``: enroll, run, status, pause, resume, retire, purge."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import logging.handlers
@@ -85,9 +86,16 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             device_id=reply.device_id,
             settings=reply.settings,
             clock_offset=round(offset, 3),
+            chatter_name=reply.chatter_name,
+            stats_url=(
+                args.server.rstrip("/") + reply.stats_path
+                if reply.stats_path and reply.stats_path.startswith("/")
+                else None
+            ),
         )
     )
-    print(f"enrolled as device {reply.device_id} with {args.server}")
+    who = f" for {reply.chatter_name}" if reply.chatter_name else ""
+    print(f"enrolled this computer{who} (device {reply.device_id}) with {args.server}")
     return 0
 
 
@@ -156,17 +164,24 @@ def cmd_pause(args: argparse.Namespace) -> int:
         print("chatter-agent: --minutes must be positive", file=sys.stderr)
         return 2
     until = pause.pause(args.minutes)
-    print(
-        "tracking paused "
-        + ("until you resume" if until is None else f"for {args.minutes:g} minutes")
-    )
+    if until is None:
+        print(
+            "Tracking paused until you resume it: run 'chatter-agent resume' when you are "
+            "back. Paused time is reported as paused, not idle."
+        )
+    else:
+        end = dt.datetime.fromtimestamp(until).astimezone()
+        print(
+            f"Tracking paused for {args.minutes:g} minutes, until {end:%H:%M} "
+            "(or until you run 'chatter-agent resume')."
+        )
     return 0
 
 
 def cmd_resume(_args: argparse.Namespace) -> int:
     from agent import pause
 
-    print("tracking resumed" if pause.resume() else "tracking was not paused")
+    print("Tracking resumed." if pause.resume() else "Tracking was not paused.")
     return 0
 
 
@@ -182,15 +197,137 @@ def cmd_retry_parked(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _unsent() -> int:
+    """Slices on this computer the collector has not stored (queued or parked)."""
+    from agent.outbox import Outbox
+
+    if not paths.outbox_file().exists():
+        return 0
+    outbox = Outbox(paths.outbox_file())
+    try:
+        counts = outbox.counts()
+    finally:
+        outbox.close()
+    return counts.queued + counts.parked
+
+
+def cmd_retire(_args: argparse.Namespace) -> int:
+    """Tell the collector this computer's agent is being uninstalled."""
+    import httpx
+    import msgspec
+
+    from agent.client import RETIRE, CollectorClient
+    from shared.protocol import RetireRequest
+
+    config, key = load_config(), load_key()
+    unsent = _unsent()
+    client = CollectorClient(config.server)
+    try:
+        body = msgspec.json.encode(RetireRequest(unsent_slices=unsent))
+        reply = client.signed_post(RETIRE, body, key, config.clock_offset)
+    except httpx.HTTPError as exc:
+        print(
+            f"chatter-agent: could not tell {config.server} that this computer is "
+            f"uninstalled ({exc.__class__.__name__}); it will show as not seen lately",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        client.close()
+    if reply.status_code != 200:
+        print(
+            f"chatter-agent: {config.server} did not record the uninstall "
+            f"({reply.status_code}: {reply.text[:200]})",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"told {config.server} that this computer is uninstalled"
+        + (f"; {unsent} slices were not sent and stay on this computer" if unsent else "")
+    )
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete the agent's settings, key, queued slices and logs from this computer."""
+    import shutil
+
+    from agent.lock import AlreadyRunning, SingleInstance
+
+    try:
+        lock = SingleInstance(paths.lock_file())
+    except AlreadyRunning:
+        print("chatter-agent: the agent is running; stop it first", file=sys.stderr)
+        return 1
+    lock.release()
+    unsent = _unsent()
+    if unsent and not args.yes:
+        print(
+            f"chatter-agent: {unsent} slices of tracked time were not sent yet and would be "
+            "lost. Start the agent until 'chatter-agent status' shows none queued, or run "
+            "'chatter-agent purge --yes' to delete them anyway.",
+            file=sys.stderr,
+        )
+        return 1
+    for folder in dict.fromkeys((paths.config_dir(), paths.data_dir(), paths.log_dir())):
+        if folder.exists():
+            shutil.rmtree(folder)
+            print(f"removed {folder}")
+    if unsent:
+        print(f"{unsent} unsent slices were deleted")
+    return 0
+
+
+ABOUT = """\
+ChatterTrack counts how long you work at this computer and how much you type and
+click, so that you and your agency see your working time. It counts key presses
+and mouse events only: never which key, never what you type, no screenshots.
+It runs by itself in the background; you don't need to start it."""
+
+COMMANDS_HELP = """\
+what you can do:
+  status       what was counted today, whether it reached the server, and where
+               to see your stats
+  pause        stop counting for a while (a break, something private);
+               'pause --minutes 15' resumes by itself
+  resume       start counting again after a pause
+
+for IT (installing and removing):
+  enroll       connect this computer to your agency's server (once)
+  run          the background program itself (started at login)
+  retry-parked send again the slices the server refused
+  retire       tell the server this computer's agent is being uninstalled
+  purge        delete everything the agent keeps on this computer
+
+'chatter-agent COMMAND --help' shows a command's options."""
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="chatter-agent", description=__doc__, allow_abbrev=False)
+    top = argparse.ArgumentParser(
+        prog="chatter-agent",
+        usage="chatter-agent COMMAND [options]",
+        description=ABOUT,
+        epilog=COMMANDS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
     top.add_argument("--version", action="version", version=f"chatter-agent {__version__}")
-    sub = top.add_subparsers(dest="command", required=True)
+    sub = top.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help=argparse.SUPPRESS,
+        prog="chatter-agent",
+    )
     enroll = sub.add_parser(
-        "enroll", help="enroll this computer with a collector", allow_abbrev=False
+        "enroll",
+        description="Connect this computer to your agency's server with a one-time token "
+        "from IT. The token is read from a file or standard input, never typed on the "
+        "command line.",
+        allow_abbrev=False,
     )
     enroll.add_argument(
-        "--server", required=True, help="collector URL, e.g. https://track.example.com"
+        "--server", required=True, help="the server's address, e.g. https://track.example.com"
     )
     enroll.add_argument(
         "--token-file", help="file holding the enrollment token ('-': standard input)"
@@ -199,19 +336,47 @@ def parser() -> argparse.ArgumentParser:
     # Accepted only to refuse it with a reason.
     enroll.add_argument("--token", help=argparse.SUPPRESS)
     enroll.set_defaults(func=cmd_enroll)
-    run = sub.add_parser("run", help="track and send (what the background service runs)")
-    run.add_argument("-v", "--verbose", action="store_true", help="also log to stderr")
-    run.set_defaults(func=cmd_run)
-    stat = sub.add_parser("status", help="what is collected, queued and sent")
-    stat.add_argument("--json", action="store_true")
-    stat.set_defaults(func=cmd_status)
-    pause = sub.add_parser("pause", help="pause tracking (reported as paused, not idle)")
-    pause.add_argument("--minutes", type=float, help="resume by itself after this long")
-    pause.set_defaults(func=cmd_pause)
-    sub.add_parser("resume", help="resume tracking").set_defaults(func=cmd_resume)
-    sub.add_parser("retry-parked", help="send refused slices again").set_defaults(
-        func=cmd_retry_parked
+    run = sub.add_parser(
+        "run",
+        description="Count and send, until stopped. The installer starts this at login; "
+        "only one runs per user.",
     )
+    run.add_argument("-v", "--verbose", action="store_true", help="also log to the terminal")
+    run.set_defaults(func=cmd_run)
+    stat = sub.add_parser(
+        "status",
+        description="What the agent counted today, whether it reaches the server, any "
+        "problem in plain words, and where to see your stats.",
+    )
+    stat.add_argument("--json", action="store_true", help="the same as JSON, for scripts")
+    stat.set_defaults(func=cmd_status)
+    pause = sub.add_parser(
+        "pause",
+        description="Stop counting. Paused time is reported as paused (not idle). "
+        "Without --minutes the pause lasts until you run 'chatter-agent resume'.",
+    )
+    pause.add_argument("--minutes", type=float, help="resume by itself after this many minutes")
+    pause.set_defaults(func=cmd_pause)
+    sub.add_parser("resume", description="Start counting again after a pause.").set_defaults(
+        func=cmd_resume
+    )
+    sub.add_parser(
+        "retry-parked", description="Send again the slices the server refused earlier."
+    ).set_defaults(func=cmd_retry_parked)
+    sub.add_parser(
+        "retire",
+        description="Tell the server that the agent on this computer is being uninstalled "
+        "(the uninstaller runs this). The device then shows as uninstalled.",
+    ).set_defaults(func=cmd_retire)
+    purge = sub.add_parser(
+        "purge",
+        description="Delete the agent's settings, device key, queued slices and logs from "
+        "this computer. Refuses while slices are still unsent, unless --yes.",
+    )
+    purge.add_argument(
+        "--yes", action="store_true", help="delete even slices that were not sent yet"
+    )
+    purge.set_defaults(func=cmd_purge)
     return top
 
 

@@ -16,6 +16,7 @@ TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 HEARTBEATS = "/api/v1/heartbeats"
 ROTATE = "/api/v1/agents/rotate-key"
 ENROLL = "/api/v1/agents/enroll"
+RETIRE = "/api/v1/agents/retire"
 
 
 class EnrollError(RuntimeError):

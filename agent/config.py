@@ -18,6 +18,9 @@ class AgentConfig(msgspec.Struct, kw_only=True):
     settings: AgentSettings = msgspec.field(default_factory=AgentSettings)
     # Seconds to add to the local clock to get the collector's clock.
     clock_offset: float = 0.0
+    # From the enrollment reply (None when enrolled by an older collector or agent).
+    chatter_name: str | None = None
+    stats_url: str | None = None
 
 
 class DeviceKey(msgspec.Struct, kw_only=True):

@@ -198,7 +198,7 @@ class Runner:
         self.timeline.anchor(second - int(os_idle) if os_idle is not None else second)
         self._seal(second, final=True)
         self._checkpoint()
-        self._write_status()
+        self._write_status(stopped=True)
         if self._unsaved:
             # Counted in the status file; the next start reports them as lost.
             log.error(
@@ -436,9 +436,11 @@ class Runner:
                 self.state.outbox_damaged.set()
             log.debug("timeline checkpoint not written: %s", exc)
 
-    def _write_status(self) -> None:
+    def _write_status(self, *, stopped: bool = False) -> None:
         status = {
             "pid": os.getpid(),
+            # status must not call a stopped agent running for the next half minute.
+            "stopped": stopped,
             "version": __version__,
             "started_at": self.started,
             "last_tick": self.now(),
@@ -452,8 +454,40 @@ class Runner:
             "faults": self.state.faults.snapshot(),
             "outbox_problem": self.outbox_problem or self.set_aside_notice,
             "unsaved_slices": len(self._unsaved),
+            "today": self._today(),
         }
         write_status(paths.status_file(), msgspec.json.encode(status))
+
+    def _today(self) -> dict[str, int | str]:
+        """Today so far: the outbox's day and what is not in it yet, read at one moment."""
+        date, pending = self._not_sealed()
+        try:
+            saved = self.outbox.day(date)
+        except sqlite3.Error:
+            return {}  # status reads the outbox itself
+        return {"date": date, **{k: v + saved[k] for k, v in pending.items()}}
+
+    def _not_sealed(self) -> tuple[str, dict[str, int]]:
+        """Today's time and input not in the outbox yet: the open slices as they would be
+        sealed now (seconds after the last input count once the next input or the idle
+        threshold settles them) and slices held in memory.  ``status`` adds this to the
+        outbox's day so that it shows now, not a slice length and a threshold ago."""
+        preview = Timeline.restore(
+            msgspec.json.decode(msgspec.json.encode(self.timeline.state), type=TimelineState),
+            self.timeline.idle_threshold,
+        )
+        now = int(self.now())
+        today = dt.datetime.fromtimestamp(now).date().isoformat()
+        slices = [preview.seal(start) for start in preview.sealable(now, final=True)]
+        slices += [totals for totals, _day in self._unsaved]
+        mine = [t for t in slices if dt.datetime.fromtimestamp(t.start).date().isoformat() == today]
+        return today, {
+            "online": sum(t.duration - t.paused_seconds for t in mine),
+            "active": sum(t.active_seconds for t in mine),
+            "paused": sum(t.paused_seconds for t in mine),
+            "keystrokes": sum(t.keystrokes for t in mine),
+            "mouse_events": sum(t.mouse_events for t in mine),
+        }
 
 
 def write_status(path: Path, data: bytes) -> None:

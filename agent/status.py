@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import textwrap
 import time
 from typing import Any
 
@@ -30,6 +31,7 @@ def collect() -> dict[str, Any]:
             running = msgspec.json.decode(paths.status_file().read_bytes())
     alive = (
         bool(running)
+        and not running.get("stopped")
         and time.time() + config.clock_offset - running.get("last_tick", 0) < STALE_AFTER
     )
     today = dt.date.today().isoformat()
@@ -50,10 +52,15 @@ def collect() -> dict[str, Any]:
         counts = QueueCounts(0, 0, 0, None)
         totals = {k: 0 for k in ("online", "active", "paused", "keystrokes", "mouse_events")}
         parked = []
+    if alive and (running.get("today") or {}).get("date") == today:
+        # The running agent's figure includes the open slices: now, not minutes ago.
+        totals = {k: int(v) for k, v in running["today"].items() if k != "date"}
     pause = paused_until()
-    return {
+    info: dict[str, Any] = {
         "server": config.server,
         "device_id": config.device_id,
+        "chatter_name": config.chatter_name,
+        "stats_url": config.stats_url,
         "running": alive,
         "pid": running.get("pid") if alive else None,
         "input_source": running.get("input_source") if alive else None,
@@ -85,14 +92,38 @@ def collect() -> dict[str, Any]:
             "keystrokes": totals["keystrokes"],
             "mouse_events": totals["mouse_events"],
         },
-        "collected": "per time slice: start, seconds online/active/paused/with input, "
-        "and the number of key presses and mouse events. Never which key, never text.",
+        "collected": "for each slice of time, how many seconds you were online, active "
+        "or paused and how many keys and mouse events there were. Never which key, never "
+        "what you type, no screenshots.",
         "files": {
             "config": str(paths.config_file()),
             "outbox": str(paths.outbox_file()),
             "log": str(paths.log_file()),
         },
     }
+    info["delivery"] = delivery(info)
+    return info
+
+
+def delivery(status: dict[str, Any]) -> str:
+    """Whether what was counted reaches the server, in words."""
+    waiting = status["queued_slices"]
+    if status["credentials_refused"]:
+        return (
+            f"the server refuses this computer ({status['credentials_refused']}): ask IT. "
+            f"{waiting} slices are kept here until then."
+        )
+    if waiting == 0:
+        return "everything counted so far has reached the server."
+    since = _when(status["oldest_queued"])
+    if status["last_error"]:
+        return (
+            f"{waiting} slices are waiting to be sent (the oldest from {since}): "
+            f"{status['last_error']}. They are kept and sent when the server can be reached."
+        )
+    if not status["running"]:
+        return f"{waiting} slices are waiting; they are sent when the agent runs again."
+    return f"{waiting} slices are being sent."
 
 
 def _iso(stamp: float | int | None) -> str | None:
@@ -105,53 +136,82 @@ def _hms(seconds: int) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def _when(iso: str | None) -> str:
+    """A local time as people read it: '14:05' today, else 'Mon 30 Nov 14:05'."""
+    if not iso:
+        return "never"
+    moment = dt.datetime.fromisoformat(iso).astimezone()
+    if moment.date() == dt.date.today():
+        return f"{moment:%H:%M}"
+    return f"{moment:%a %d %b %H:%M}"
+
+
 def render(status: dict[str, Any]) -> str:
     today = status["today"]
-    lines = [
-        f"ChatterTrack agent — {'running' if status['running'] else 'NOT RUNNING'}"
-        + (f" (pid {status['pid']})" if status["pid"] else ""),
-        f"  server            {status['server']}",
-        f"  device            {status['device_id']}",
-        f"  input             {status['input_source'] or '-'}",
-    ]
-    if status["input_problem"]:
-        lines.append(f"  input problem     {status['input_problem']}")
+    who = f" for {status['chatter_name']}" if status["chatter_name"] else ""
+    if status["running"]:
+        head = f"ChatterTrack is running and counts{who}."
+    else:
+        head = (
+            f"ChatterTrack is NOT running{who}: it starts at your next login "
+            "(or run 'chatter-agent run')."
+        )
+    lines = [head]
     if status["paused"]:
-        lines.append(f"  PAUSED            until {status['paused_until'] or 'you resume'}")
-    lines += [
-        f"  last send         {status['last_successful_send'] or 'never'}",
-        f"  queued / parked   {status['queued_slices']} / {status['parked_slices']} slices",
-        f"  dropped (full)    {status['dropped_slices']} slices",
-    ]
-    if status["last_error"]:
-        lines.append(f"  last error        {status['last_error']}")
-    if status["outbox_problem"]:
-        lines.append(f"  OUTBOX            {status['outbox_problem']}")
-    if status["lost_slices"] or status["lost_reason"]:
+        until = _when(status["paused_until"]) if status["paused_until"] else None
         lines.append(
-            f"  lost              {status['lost_slices']} slices ({status['lost_reason']}); "
-            "reported to the collector"
+            f"Tracking is PAUSED until {until}."
+            if until
+            else "Tracking is PAUSED until you resume it ('chatter-agent resume')."
+        )
+    day = dt.date.fromisoformat(today["date"])
+    lines += [
+        "",
+        f"Today ({day:%a %d %b}), counted so far:",
+        f"  online        {_hms(today['online_seconds'])}"
+        f"   (active {_hms(today['active_seconds'])}, idle {_hms(today['idle_seconds'])})",
+        f"  paused        {_hms(today['paused_seconds'])}",
+        f"  key presses   {today['keystrokes']:,}   mouse events {today['mouse_events']:,}",
+        "",
+        *textwrap.wrap(f"Sending: {status['delivery']}", 80, subsequent_indent="  "),
+        f"  last sent     {_when(status['last_successful_send'])}",
+    ]
+    if status["stats_url"]:
+        lines.append(f"Your stats:   {status['stats_url']} (log in with your ChatterTrack account)")
+    problems = []
+    if status["input_problem"]:
+        problems.append(f"input: {status['input_problem']}")
+    if status["outbox_problem"]:
+        problems.append(f"storage: {status['outbox_problem']}")
+    if status["lost_slices"] or status["lost_reason"]:
+        problems.append(
+            f"{status['lost_slices']} slices were lost on this computer "
+            f"({status['lost_reason']}); the server was told"
         )
     for name, fault in status["faults"].items():
         state = (
             "running again"
             if fault["restart_at"] is None
-            else f"starting again at {_iso(fault['restart_at'])}"
+            else f"starting again at {_when(_iso(fault['restart_at']))}"
         )
-        lines.append(
-            f"  FAILED            {name}: {fault['failures']}× since start, last at "
-            f"{_iso(fault['at'])}: {fault['last_error']} ({state})"
+        problems.append(
+            f"{name} failed {fault['failures']}× since the start, last at "
+            f"{_when(_iso(fault['at']))}: {fault['last_error']} ({state})"
         )
-    if status["credentials_refused"]:
-        lines.append(f"  REFUSED           {status['credentials_refused']}")
     for item in status["parked_reasons"]:
-        lines.append(f"  parked            {item['slices']} × {item['reason']}")
+        problems.append(f"{item['slices']} slices refused by the server: {item['reason']}")
+    if status["dropped_slices"]:
+        problems.append(
+            f"{status['dropped_slices']} old slices were dropped (kept longer than allowed)"
+        )
+    if problems:
+        lines += ["", "Problems:"]
+        for problem in problems:
+            lines += textwrap.wrap(problem, 80, initial_indent="  - ", subsequent_indent="    ")
     lines += [
-        f"  today ({today['date']})  online {_hms(today['online_seconds'])}, "
-        f"active {_hms(today['active_seconds'])}, idle {_hms(today['idle_seconds'])}, "
-        f"paused {_hms(today['paused_seconds'])}",
-        f"{'':20}{today['keystrokes']} key presses, {today['mouse_events']} mouse events",
-        f"  collected         {status['collected']}",
-        f"  log               {status['files']['log']}",
+        "",
+        *textwrap.wrap(f"What is counted: {status['collected']}", 80),
+        f"Server {status['server']} · device {status['device_id'][:8]} · "
+        f"log {status['files']['log']}",
     ]
     return os.linesep.join(lines)

@@ -66,6 +66,10 @@ class EnrollResponse(msgspec.Struct, kw_only=True):
     secret: str
     server_time: dt.datetime
     settings: AgentSettings
+    # Whom the device counts for, and where they see their numbers (a path on the
+    # collector), for ``chatter-agent status``.  Optional: added after protocol v1.
+    chatter_name: str | None = None
+    stats_path: str | None = None
 
 
 class RotateKeyResponse(msgspec.Struct, kw_only=True):
@@ -73,6 +77,18 @@ class RotateKeyResponse(msgspec.Struct, kw_only=True):
     secret: str
     previous_key_expires_at: dt.datetime
     server_time: dt.datetime
+
+
+class RetireRequest(msgspec.Struct, kw_only=True):
+    """Sent (signed) by ``chatter-agent retire`` when the agent is uninstalled: the device
+    shows as uninstalled, with the slices it leaves unsent on the computer."""
+
+    unsent_slices: Count = 0
+
+
+class RetireReply(msgspec.Struct, kw_only=True):
+    device_id: str
+    retired_at: dt.datetime
 
 
 class Heartbeat(msgspec.Struct, kw_only=True, frozen=True):

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 
 from collector.db.engine import begin_write, write_transaction
 from collector.db.settings import agent_settings
-from collector.devices import enrollment, keys
+from collector.devices import enrollment, keys, management
 from collector.errors import ApiError
 from collector.http.auth import require_token, verify_agent
 from collector.http.database import db
@@ -15,11 +15,19 @@ from collector.http.jsonio import json_response, read_body
 from collector.ingest import events, heartbeats
 from collector.telemetry import meters
 from shared.events import MAX_EVENTS_BODY
-from shared.protocol import MAX_HEARTBEAT_BODY, EnrollRequest, problem_text, utc_now
+from shared.protocol import (
+    MAX_HEARTBEAT_BODY,
+    EnrollRequest,
+    RetireReply,
+    RetireRequest,
+    problem_text,
+    utc_now,
+)
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
 _enroll_decoder = msgspec.json.Decoder(EnrollRequest)
+_retire_decoder = msgspec.json.Decoder(RetireRequest)
 
 
 @bp.post("/agents/enroll")
@@ -48,6 +56,25 @@ def rotate_key() -> Response:
     reply = keys.rotate_key(session, caller, now)
     session.commit()
     return json_response(reply)
+
+
+@bp.post("/agents/retire")
+def retire() -> Response:
+    """The agent is being uninstalled: the device shows as such (signed like a batch)."""
+    body = read_body(64 * 1024)
+    session = db.session
+    begin_write(session)
+    now = utc_now()
+    caller = verify_agent(session.connection(), body, now)
+    try:
+        req = _retire_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_request", problem_text(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+    uid = management.retire(session, caller.device_id, req.unsent_slices, now)
+    session.commit()
+    return json_response(RetireReply(device_id=uid, retired_at=now))
 
 
 @bp.post("/heartbeats")

@@ -94,6 +94,20 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/agents/retire": {
+            "post": {
+                "summary": (
+                    "The agent is being uninstalled: the device shows as uninstalled, with "
+                    "the slices it leaves unsent (a later batch from it clears this)"
+                ),
+                "security": _SIGNED,
+                "requestBody": {"required": True, **_json(_ref("RetireRequest"), "")},
+                "responses": {
+                    "200": _json(_ref("RetireReply"), "recorded"),
+                    **_errors(400, 401, 403, 413, 422, 503),
+                },
+            }
+        },
         "/api/v1/heartbeats": {
             "post": {
                 "summary": "Store a batch of sealed slices exactly once (per device and start)",
@@ -395,6 +409,8 @@ def spec() -> dict[str, Any]:
             protocol.EnrollRequest,
             protocol.EnrollResponse,
             protocol.RotateKeyResponse,
+            protocol.RetireRequest,
+            protocol.RetireReply,
             protocol.HeartbeatBatch,
             protocol.HeartbeatReply,
             protocol.ErrorBody,

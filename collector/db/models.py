@@ -82,6 +82,10 @@ class Device(Base):
     # The agent's last report on its outbox, and how far its clock was off.
     queue_health: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     clock_skew_seconds: Mapped[float | None]
+    # The agent said it was uninstalled (chatter-agent retire), leaving this many slices
+    # unsent on the computer; a later batch from it (reinstalled) clears both.
+    retired_at: Mapped[dt.datetime | None]
+    retired_unsent: Mapped[int | None] = mapped_column(BigInteger)
 
     chatter: Mapped[Chatter] = relationship()
 

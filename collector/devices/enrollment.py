@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -126,6 +127,8 @@ def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResp
         update(EnrollmentToken).where(EnrollmentToken.id == row.id).values(device_id=device.id)
     )
     return EnrollResponse(
+        chatter_name=row.chatter.name,
+        stats_path=f"/chatters/{quote(row.chatter.key, safe='')}",
         device_id=device.uid,
         key_id=key.key_id,
         secret=key.secret,

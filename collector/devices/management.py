@@ -1,9 +1,12 @@
-"""Devices as people see and manage them: found, listed, summarised, judged, revoked.
+"""Devices as people see and manage them: found, listed, summarised, judged, revoked,
+retired.
 
 Revoking refuses the device's next request (``auth.signatures.verify_agent`` answers
 403 ``device_revoked``); its queue stays on the computer.  Deactivating a chatter
 (``agency.people``) revokes their devices too.  The queue
-health judges what the agent last reported about its outbox.
+health judges what the agent last reported about its outbox.  A device is *retired*
+when its agent says it is being uninstalled (a signed message); it can still send (a
+reinstall keeps the device), and its next batch makes it current again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from collector.db import text
+from collector.db import audit, text
 from collector.db.base import iso
 from collector.db.models import Device
 from collector.errors import DomainError
@@ -50,6 +53,19 @@ def revoke(device: Device, now: dt.datetime) -> bool:
     return True
 
 
+def retire(session: Session, device_id: int, unsent: int, now: dt.datetime) -> str:
+    """Mark the device uninstalled, with the slices left unsent on the computer; its uid."""
+    device = session.get(Device, device_id, with_for_update=True)
+    if device is None:  # verified a moment ago in this transaction
+        raise DomainError("no such device", 404)
+    device.retired_at = now
+    device.retired_unsent = unsent
+    audit.record(
+        session, f"device {device.uid[:8]}", "device_retired", device.uid, now, unsent=unsent
+    )
+    return device.uid
+
+
 def devices(session: Session, *, newest_live_first: bool = False) -> list[Device]:
     """Every device with its chatter: in enrollment order (the API and the command line),
     or live ones first, newest first (the admin page)."""
@@ -75,6 +91,8 @@ def device_summary(device: Device) -> dict[str, Any]:
         "enrolled_at": iso(device.enrolled_at),
         "last_seen_at": iso(device.last_seen_at),
         "revoked_at": iso(device.revoked_at),
+        "retired_at": iso(device.retired_at),
+        "retired_unsent": device.retired_unsent,
         "slices_received": device.slices_received,
         "missing_slices": missing,
         "queue": device.queue_health,

@@ -58,6 +58,9 @@ _DEVICE_SEEN = (
             (bindparam("clear_rotation", type_=Boolean), null()),
             else_=_devices.c.rotate_requested_at,
         ),
+        # Sending again after an uninstall: it was reinstalled.
+        retired_at=null(),
+        retired_unsent=null(),
     )
 )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import signal
 import stat
 import time
 from collections.abc import Callable
@@ -28,7 +30,7 @@ def test_token_never_from_the_command_line(
     assert token not in refused.stderr
 
     by_stdin = agent.cli("enroll", "--server", agent.server, input=token + "\n")
-    assert "enrolled as device" in by_stdin.stdout
+    assert "enrolled this computer for" in by_stdin.stdout
     key_file = agent.home / "config" / "device-key.json"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert json.loads(key_file.read_text())["key_id"].startswith("key_")
@@ -65,7 +67,7 @@ def test_pause_is_reported_as_paused(
     agent = make_agent()
     agent.start()
     time.sleep(3)
-    assert "paused for 0.1 minutes" in agent.cli("pause", "--minutes", "0.1").stdout
+    assert "paused for 0.1 minutes, until" in agent.cli("pause", "--minutes", "0.1").stdout
     wait_for(lambda: bool(agent.status()["paused"]), 5, "the pause to show")
     time.sleep(7)
     assert "resumed" in agent.cli("resume").stdout
@@ -78,8 +80,11 @@ def test_pause_is_reported_as_paused(
     assert 5 <= paused <= 8
     today = agent.status()["today"]
     assert today["paused_seconds"] == paused  # type: ignore[index]
-    assert "-1" in agent.cli("pause", "--minutes", "-1", check=False).stderr or True
-    assert agent.cli("pause", "--minutes", "-1", check=False).returncode == 2
+    negative = agent.cli("pause", "--minutes", "-1", check=False)
+    assert negative.returncode == 2 and "--minutes must be positive" in negative.stderr
+    indefinite = agent.cli("pause").stdout
+    assert "until you resume it" in indefinite and "chatter-agent resume" in indefinite
+    assert "Tracking resumed" in agent.cli("resume").stdout
 
 
 def test_no_display_is_said_plainly_and_nobody_is_idle(
@@ -99,12 +104,103 @@ def test_no_display_is_said_plainly_and_nobody_is_idle(
     assert collector_process.rows("SELECT COUNT(*) FROM slices")[0][0] == 0
 
 
-def test_status_shows_what_is_collected(make_agent: Callable[..., AgentProcess]) -> None:
+def test_status_speaks_to_the_chatter(
+    collector_process: CollectorProcess, make_agent: Callable[..., AgentProcess]
+) -> None:
     agent = make_agent()
     agent.start()
-    time.sleep(6)
+    wait_for(lambda: agent.status()["last_successful_send"] is not None, 20, "a delivery")
     text = agent.cli("status").stdout
+    prose = " ".join(text.split())  # the text is wrapped at 80 columns
+    status = agent.status()
     agent.stop()
-    assert "Never which key, never text" in text
-    assert "queued / parked" in text and "today" in text
+    assert text.startswith("ChatterTrack is running and counts for Alice.")
+    assert f"Your stats:   {collector_process.url}/chatters/alice" in text
+    assert status["stats_url"] == f"{collector_process.url}/chatters/alice"
+    assert "Never which key, never what you type" in prose
+    assert "Sending: everything counted so far has reached the server" in prose or (
+        "slices are being sent" in prose
+    )
+    # Times are local and short: "last sent 14:05", not an ISO stamp.
+    last = next(line for line in text.splitlines() if "last sent" in line).split()[-1]
+    sent = dt.datetime.fromisoformat(str(status["last_successful_send"]))
+    assert last == f"{sent.astimezone():%H:%M}"
+    assert "T" not in last and "+" not in last
     assert os.environ.get("CHATTER_AGENT_HOME") is None  # tests never touch the real home
+
+
+def test_status_says_why_nothing_is_sent(
+    collector_process: CollectorProcess, make_agent: Callable[..., AgentProcess]
+) -> None:
+    agent = make_agent()
+    collector_process.proc.send_signal(signal.SIGSTOP)  # the server hangs
+    try:
+        agent.env["CHATTER_AGENT_HTTP_TIMEOUT"] = "1"
+        agent.start()
+        wait_for(lambda: agent.status()["queued_slices"] >= 2, 20, "slices to wait")
+        wait_for(lambda: agent.status()["last_error"] is not None, 20, "an error")
+        text = agent.cli("status").stdout
+    finally:
+        collector_process.proc.send_signal(signal.SIGCONT)
+        agent.stop()
+    prose = " ".join(text.split())  # the text is wrapped at 80 columns
+    assert "slices are waiting to be sent (the oldest from" in prose
+    assert "They are kept and sent when the server can be reached." in prose
+
+
+def test_help_is_written_for_chatters(make_agent: Callable[..., AgentProcess]) -> None:
+    agent = make_agent()
+    text = agent.cli("--help").stdout
+    assert "never which key, never what you type" in text
+    assert "pause        stop counting for a while" in text
+    assert '"""' not in text and "``" not in text  # not a raw docstring
+    assert "lasts until you run 'chatter-agent resume'" in agent.cli("pause", "--help").stdout
+
+
+def test_purge_refuses_to_delete_unsent_slices_without_yes(
+    collector_process: CollectorProcess, make_agent: Callable[..., AgentProcess]
+) -> None:
+    agent = make_agent()
+    collector_process.proc.send_signal(signal.SIGSTOP)
+    try:
+        agent.env["CHATTER_AGENT_HTTP_TIMEOUT"] = "1"
+        agent.start()
+        wait_for(lambda: agent.status()["queued_slices"] >= 2, 20, "slices to wait")
+        running = agent.cli("purge", "--yes", check=False)
+        assert running.returncode == 1 and "the agent is running; stop it first" in running.stderr
+        agent.stop()
+    finally:
+        collector_process.proc.send_signal(signal.SIGCONT)
+    waiting = int(str(agent.status()["queued_slices"]))
+    refused = agent.cli("purge", check=False)
+    assert refused.returncode == 1
+    assert f"{waiting} slices of tracked time were not sent yet" in refused.stderr
+    assert (agent.home / "data" / "outbox.db").exists()
+    done = agent.cli("purge", "--yes")
+    assert f"{waiting} unsent slices were deleted" in done.stdout
+    assert not (agent.home / "data").exists() and not (agent.home / "config").exists()
+    gone = agent.cli("status", check=False)
+    assert gone.returncode == 1 and "not enrolled" in gone.stderr
+
+
+def test_retire_marks_the_device_uninstalled(
+    collector_process: CollectorProcess, make_agent: Callable[..., AgentProcess]
+) -> None:
+    agent = make_agent()
+    agent.start()
+    wait_for(lambda: agent.status()["last_successful_send"] is not None, 20, "a delivery")
+    agent.stop()
+    queued = int(str(agent.status()["queued_slices"]))
+    said = agent.cli("retire")
+    assert "this computer is uninstalled" in said.stdout
+    device = json.loads(collector_process.cli("devices", "--json"))[-1]
+    assert device["retired_at"] is not None and device["retired_unsent"] == queued
+    assert agent.cli("purge", "--yes").returncode == 0
+
+    down = AgentProcess(agent.home.parent / "down", agent.display, collector_process.url)
+    down.enroll(collector_process.cli("enroll-token", "alice"))
+    config = json.loads((down.home / "config" / "agent.json").read_text())
+    config["server"] = "http://127.0.0.1:9"
+    (down.home / "config" / "agent.json").write_text(json.dumps(config))
+    unreachable = down.cli("retire", check=False)
+    assert unreachable.returncode == 1 and "could not tell" in unreachable.stderr

@@ -258,3 +258,23 @@ def test_a_stop_requested_by_a_signal_takes_no_lock(
     loop.join(20)
     assert not loop.is_alive(), "the loop is stuck after a stop request"
     assert stopped == [True] and ticks["n"] == 3  # two in the loop, one by the shutdown
+
+
+def test_todays_status_includes_what_is_not_sealed_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """status shows now: the outbox's day plus the open slices (60-s slices and a 180-s
+    idle threshold would otherwise keep the last four minutes out of it)."""
+    clocks = FakeClocks()
+    settings = AgentSettings(slice_seconds=60, idle_threshold_seconds=180)
+    runner = make_runner(tmp_path, monkeypatch, clocks, NoListeners, settings=settings)
+    typing_for(runner, clocks, 150)  # two and a half minutes of typing, a key a second
+    sealed = runner.outbox.day(runner._today()["date"])  # type: ignore[arg-type]
+    today = runner._today()
+    assert sealed["keystrokes"] < 150 // 2  # most of it is not sealed yet
+    assert today["keystrokes"] == 150
+    assert today["online"] == 149 and today["active"] == 149  # 150 ticks, 149 s between
+    runner.shutdown()  # everything sealed now: the same totals, from the outbox alone
+    final = runner.outbox.day(str(today["date"]))
+    assert final["keystrokes"] == 150
+    assert final["online"] == today["online"] + 1  # the second from the last tick to the stop

@@ -655,3 +655,11 @@ def test_every_agency_setting_has_a_field(site: Site) -> None:
     page = site.admin.get("/admin/settings").text
     for name in DEFINITIONS:
         assert f'id="{name}"' in page, name
+
+
+def test_an_uninstalled_device_says_so(site: Site) -> None:
+    agent = site.collector.enroll("bob")
+    assert agent.signed_post("/api/v1/agents/retire", b'{"unsent_slices": 3}').status_code == 200
+    page = site.admin.get("/admin/devices").text
+    assert '<span class="badge warn">uninstalled</span>' in page
+    assert "3 slices left unsent on the computer" in page

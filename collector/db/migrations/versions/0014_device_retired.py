@@ -1,0 +1,30 @@
+"""devices: retired_at and retired_unsent, set when the agent is uninstalled
+
+Revision ID: 0014_device_retired
+Revises: 0013_fan_days
+Create Date: 2026-11-30 20:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from collector.db.base import UTCDateTime
+
+revision = "0014_device_retired"
+down_revision = "0013_fan_days"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("devices") as batch:
+        batch.add_column(sa.Column("retired_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("retired_unsent", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("devices") as batch:
+        batch.drop_column("retired_unsent")
+        batch.drop_column("retired_at")
