@@ -273,11 +273,12 @@ def open_file(
         fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
     except OSError:
         raise missing from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # a folder or a device under a served name
+        os.close(fd)
+        raise missing
     handle = os.fdopen(fd, "rb")
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise missing
         version = Version.of(info)
         found = AgentFile(
             name=name,
