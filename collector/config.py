@@ -60,6 +60,9 @@ def from_environment() -> dict[str, Any]:
         # (collector.devices.downloads); `make agent-dist` fills dist/ with them.
         "AGENT_DOWNLOADS": os.environ.get("CHATTER_AGENT_DOWNLOADS")
         or str(data_dir() / "agent-downloads"),
+        # Where the processes of this host share the downloads' SHA-256 sums (unset: a
+        # folder of this user's in the temporary directory).
+        "AGENT_DOWNLOADS_CACHE": os.environ.get("CHATTER_AGENT_DOWNLOADS_CACHE") or None,
     }
 
 
