@@ -30,9 +30,9 @@ cat <<MSG
                 admin    admin@demo.test    / demo-admin-password
                 manager  manager@demo.test  / demo-manager-password
                 chatter  alex@demo.test     / demo-chatter-password
-  Agent:        $downloads
   API tokens:   manager  ctk_demo_manager
                 integration  ctk_demo_integration
+  Agent:        $downloads
   Try:          curl -H 'Authorization: Bearer ctk_demo_manager' http://$HOST:$PORT/api/v1/chatters
 
 MSG
