@@ -50,7 +50,9 @@ def agent_file(name: str) -> Response:
     response.last_modified = found.mtime  # type: ignore[assignment]
     response.set_etag(found.sha256)
     response.headers["X-Checksum-SHA256"] = found.sha256
-    response.headers.set("Content-Disposition", "attachment", filename=found.name)
+    # A script opens in the browser, so IT reads what it runs; a bundle is saved.
+    disposition = "inline" if found.kind == "script" else "attachment"
+    response.headers.set("Content-Disposition", disposition, filename=found.name)
     response.make_conditional(request, accept_ranges=True, complete_length=found.size)
     return response
 

@@ -115,7 +115,7 @@ def _line_of(data: bytes, offset: int) -> int:
 def _decoded(data: bytes) -> str:
     if len(data) > MAX_BYTES:
         raise _fail(
-            f"the file is larger than {MAX_BYTES // 1024} KiB (about {MAX_ROWS:,} rows are "
+            f"the file is larger than {MAX_BYTES >> 20} MiB (at most {MAX_ROWS:,} rows are "
             "taken at once): split it"
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -125,10 +125,10 @@ def _decoded(data: bytes) -> str:
     try:
         decoded = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _fail(f"is not UTF-8 text: {SAVE_AS}", _line_of(data, exc.start)) from None
+        raise _fail(f"not UTF-8 text: {SAVE_AS}", _line_of(data, exc.start)) from None
     nul = decoded.find("\x00")
     if nul >= 0:
-        raise _fail("contains a NUL character", decoded.count("\n", 0, nul) + 1)
+        raise _fail("a NUL character, which is not text", decoded.count("\n", 0, nul) + 1)
     if not decoded.strip():
         raise _fail(
             "the file is empty: its first row names the columns: chatter "
@@ -179,7 +179,7 @@ def read_rows(data: bytes) -> list[Row]:
                 continue
             extra = cells[len(names) :]
             if any(cell.strip() for cell in extra):
-                problems.add(number, f"has more cells than the first row names ({len(names)})")
+                problems.add(number, f"more cells than the first row names ({len(names)})")
                 continue
             values = dict(zip(names, cells, strict=False))
             rows.append(
@@ -210,6 +210,19 @@ def _chatters(session: Session) -> tuple[dict[str, Chatter], dict[str, list[Chat
     return by_key, by_name
 
 
+def _cell_problem(row: Row) -> str | None:
+    """What makes the row's chatter or computer cell unusable, if anything."""
+    if not row.chatter:
+        return "no chatter is named"
+    found = text.problem(row.chatter, Chatter.name)
+    if found is not None:
+        return f"the chatter {found}"
+    found = text.problem(row.computer)
+    if found is None and len(row.computer) > MAX_COMPUTER:
+        found = f"is longer than {MAX_COMPUTER} characters ({len(row.computer)})"
+    return f"the computer {found}" if found is not None else None
+
+
 def wanted(session: Session, rows: list[Row], default_ttl: dt.timedelta) -> list[Wanted]:
     """The tokens the rows ask for, or a DomainError naming every row that is wrong."""
     enrollment.check_lifetime(default_ttl)
@@ -219,12 +232,7 @@ def wanted(session: Session, rows: list[Row], default_ttl: dt.timedelta) -> list
     seen: dict[tuple[int, str], int] = {}
     for row in rows:
         who = row.chatter
-        wrong = text.problem(who, Chatter.name) if who else "no chatter is named"
-        if not wrong and row.computer:
-            computer_wrong = text.problem(row.computer)
-            if computer_wrong is None and len(row.computer) > MAX_COMPUTER:
-                computer_wrong = f"is longer than {MAX_COMPUTER} characters ({len(row.computer)})"
-            wrong = f"the computer {computer_wrong}" if computer_wrong else None
+        wrong = _cell_problem(row)
         if wrong:
             problems.add(row.number, wrong)
             continue

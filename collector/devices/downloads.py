@@ -43,7 +43,7 @@ OS_NAMES = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 CONTENT_TYPES = {
     "tar.gz": "application/gzip",
     "zip": "application/zip",
-    # Scripts are UTF-8 text: a browser shows them, so IT can read what runs.
+    # Scripts are UTF-8 text, shown by a browser (collector.api.downloads).
     "sh": "text/plain; charset=utf-8",
     "ps1": "text/plain; charset=utf-8",
 }

@@ -179,24 +179,27 @@ def test_the_output_file_is_private_and_never_overwritten_unasked(
             b"chatter,computer\nalice,PC 1\nAlice,pc 1\n",
             ["row 3: repeats row 2", "computer 'pc 1'"],
         ),
-        (b"chatter\nalice\nbo\x00b\n", ["row 3: contains a NUL character"]),
+        (b"chatter\nalice\nbo\x00b\n", ["row 3: a NUL character, which is not text"]),
         (
             b"chatter\nalice\n" + "caf\u00e9\n".encode("latin-1"),
-            ["row 3: is not UTF-8 text", "CSV UTF-8"],
+            ["row 3: not UTF-8 text", "CSV UTF-8"],
         ),
         ("chatter\nalice\n".encode("utf-16"), ["UTF-16"]),
         (
             b"chatter,computer\nalice," + b"x" * 101 + b"\n",
             ["row 2: the computer is longer than 100 characters (101)"],
         ),
-        (b"chatter\n" + b"a" * 201 + b"\n", ["row 2: is longer than 200 characters (201)"]),
+        (
+            b"chatter\n" + b"a" * 201 + b"\n",
+            ["row 2: the chatter is longer than 200 characters (201)"],
+        ),
         (
             b"chatter,ttl\nalice,90d\nbob,soon\n",
             ["row 2: ttl: token lifetime must be between", "row 3: ttl: 'soon'"],
         ),
         (
             b"chatter,computer\nalice,pc,extra\n",
-            ["row 2: has more cells than the first row names (2)"],
+            ["row 2: more cells than the first row names (2)"],
         ),
         (b"chatter,email\nalice,a@x.test\n", ["row 1: the first row must name the columns"]),
         (b"alice\nbob\n", ["row 1: the first row must name the columns", "'alice'"]),
@@ -218,7 +221,7 @@ def test_bad_csvs_name_the_row_and_write_nothing(
 
 def test_a_huge_file_is_refused_before_it_is_read(agency: Collector, tmp_path: Path) -> None:
     big = b"chatter\n" + b"alice\n" * (bulk.MAX_BYTES // 6 + 10)
-    refused(agency, tmp_path, big, "larger than 1024 KiB", "split it")
+    refused(agency, tmp_path, big, "larger than 1 MiB", "split it")
     many = b"chatter,computer\n" + b"".join(b"alice,pc %d\n" % i for i in range(bulk.MAX_ROWS + 1))
     refused(agency, tmp_path, many, "more than 1,000 rows")
 

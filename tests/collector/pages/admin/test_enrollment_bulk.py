@@ -96,7 +96,7 @@ def test_a_bad_csv_names_every_wrong_row_and_writes_nothing(site: Site) -> None:
     page = html.unescape(reply.text)
     assert 'role="alert" id="bulk-error"' in reply.text
     assert "Nothing was created: 1 problem in the CSV." in page
-    assert "Row 5: contains a NUL character" in page
+    assert "Row 5: a NUL character, which is not text" in page
     reply = upload(site, b"chatter,computer\nalice,pc\nghost,pc\nalice,PC\n")
     page = html.unescape(reply.text)
     assert "Nothing was created: 2 problems in the CSV." in page
