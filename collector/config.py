@@ -9,8 +9,11 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
+
+from collector.errors import DomainError
 
 APP_NAME = "chattertrack"
 
@@ -49,7 +52,52 @@ def from_environment() -> dict[str, Any]:
         # The retention purge runs inside every serving process this often (0: never;
         # then run ``chatter-collector purge`` from cron instead).
         "PURGE_INTERVAL_SECONDS": float(os.environ.get("CHATTER_PURGE_INTERVAL", "3600")),
+        # The address chatters' computers reach the collector at, for the install commands
+        # the Enrollment page and bulk enrollment write (unset: the address the admin's
+        # browser used, which is wrong when IT works on the server itself).
+        "PUBLIC_URL": public_url(os.environ.get("CHATTER_PUBLIC_URL", "")),
+        # The folder of agent bundles and install scripts served at /agent/downloads/
+        # (collector.devices.downloads); `make agent-dist` fills dist/ with them.
+        "AGENT_DOWNLOADS": os.environ.get("CHATTER_AGENT_DOWNLOADS")
+        or str(data_dir() / "agent-downloads"),
+        # Where the processes of this host share the downloads' SHA-256 sums (unset: a
+        # folder of this user's in the temporary directory).
+        "AGENT_DOWNLOADS_CACHE": os.environ.get("CHATTER_AGENT_DOWNLOADS_CACHE") or None,
     }
+
+
+def public_url(value: str) -> str:
+    """``CHATTER_PUBLIC_URL`` checked and without its trailing slash ("" when unset).
+
+    It is pasted into shell and PowerShell commands, so only a plain http(s) address of
+    a host, with an optional port and path, is taken.
+    """
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    plain = all(
+        (ch.isascii() and ch.isalnum()) or ch in "-._~:/[]%" for ch in value.partition("://")[2]
+    )
+    if (
+        parts.scheme not in ("http", "https")
+        or not port_ok
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+        or not plain
+    ):
+        raise DomainError(
+            f"CHATTER_PUBLIC_URL={value!r} is not an address such as "
+            "https://track.example-agency.com (http or https, a host, an optional port and "
+            "path; no user, query or spaces)"
+        )
+    return value.rstrip("/")
 
 
 def stored_secret_key() -> str:

@@ -8,6 +8,14 @@ mkdir -p .demo
 export CHATTER_DATABASE_URL="sqlite:///$PWD/.demo/chattertrack.db"
 # Plain HTTP on localhost: session cookies cannot be Secure-only here.
 export CHATTER_SECURE_COOKIES=0
+# The agent bundles and install scripts `make agent-dist` builds, served to chatters'
+# computers and listed on the admin Enrollment page.
+export CHATTER_AGENT_DOWNLOADS="$PWD/dist"
+if compgen -G "dist/chattertrack-agent-*" >/dev/null; then
+  downloads="http://$HOST:$PORT/agent/downloads/SHA256SUMS (from dist/)"
+else
+  downloads="none yet: make agent-dist builds them into dist/"
+fi
 cli=.venv/bin/chatter-collector
 
 "$cli" db upgrade
@@ -24,6 +32,7 @@ cat <<MSG
                 chatter  alex@demo.test     / demo-chatter-password
   API tokens:   manager  ctk_demo_manager
                 integration  ctk_demo_integration
+  Agent:        $downloads
   Try:          curl -H 'Authorization: Bearer ctk_demo_manager' http://$HOST:$PORT/api/v1/chatters
 
 MSG

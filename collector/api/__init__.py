@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from collector.api import conversations, devices, ingest, meta, metrics, people, sales, stats
+from collector.api import (
+    conversations,
+    devices,
+    downloads,
+    ingest,
+    meta,
+    metrics,
+    people,
+    sales,
+    stats,
+)
 
 # In registration order: the same as before the move, so the URL map is unchanged.
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -20,4 +30,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     conversations.bp,
     sales.bp,
     metrics.bp,
+    downloads.bp,
 )

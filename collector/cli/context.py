@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +22,7 @@ from collector.agency import people
 from collector.db import audit as db_audit
 from collector.db.engine import begin_write
 from collector.db.models import Chatter
+from collector.devices import enrollment
 from collector.errors import DomainError
 from collector.http.database import db
 
@@ -39,7 +39,10 @@ class CliState:
         if self._app is None:
             from collector import create_app
 
-            settings = config.from_environment()
+            try:
+                settings = config.from_environment()
+            except DomainError as exc:  # a setting in the environment that cannot be right
+                raise click.ClickException(exc.message) from None
             if self.database:
                 settings["DATABASE_URL"] = config.normalise_database_url(self.database)
             if not self.serving:
@@ -123,15 +126,9 @@ def get_chatter(session: Session, key: str) -> Chatter:
         ) from None
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
 def parse_duration(text: str) -> dt.timedelta:
-    match = _DURATION.match(text.lower())
-    if not match:
-        raise click.BadParameter(f"{text!r}: write a duration such as 90m, 72h or 7d")
+    """A click-side duration (90m, 72h, 7d): a bad one is the option's fault (exit 2)."""
     try:
-        return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    except OverflowError:
-        raise click.BadParameter(f"{text!r} is longer than any duration can be") from None
+        return enrollment.parse_duration(text)
+    except DomainError as exc:
+        raise click.BadParameter(exc.message) from None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -14,9 +17,11 @@ from collector.cli.context import (
     session_scope,
     shown_time,
 )
-from collector.devices import enrollment, keys, management
+from collector.config import public_url
+from collector.devices import bulk, enrollment, keys, management
 from collector.devices.management import device_summary
 from collector.errors import DomainError
+from collector.files import check_target, private_file
 
 
 @click.command("enroll-token")
@@ -35,6 +40,80 @@ def enroll_token(chatter_key: str, ttl: str) -> None:
             raise click.BadParameter(str(exc), param_hint="--ttl") from None
         audit(session, "enroll_token", chatter_key, ttl=ttl)
     click.echo(token)
+
+
+@click.command("enroll-tokens")
+@click.option(
+    "--csv",
+    "source",
+    required=True,
+    type=click.File("rb"),
+    help="The chatters: a CSV whose first row names the columns chatter (key or name), "
+    "and optionally computer and ttl; - reads standard input.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the tokens' CSV here (readable by you only); default: standard output.",
+)
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
+@click.option(
+    "--ttl", default="72h", show_default=True, help="Lifetime of rows without a ttl: 30m, 72h, 7d."
+)
+@click.option(
+    "--server",
+    envvar="CHATTER_PUBLIC_URL",
+    metavar="URL",
+    help="The collector's address for the install commands in the CSV "
+    "(default: $CHATTER_PUBLIC_URL; without it the CSV has no commands).",
+)
+def enroll_tokens(
+    source: BinaryIO, out: Path | None, force: bool, ttl: str, server: str | None
+) -> None:
+    """Make enrollment tokens for many computers at once, from a CSV of chatters.
+
+    All or nothing: a wrong row (unknown chatter, repeated row, bad ttl...) is named and
+    no token is made.  The output is a CSV with one token per row, its expiry in UTC and
+    in the agency's zone, and the install commands for Linux/macOS and Windows.
+    """
+    lifetime = parse_duration(ttl)
+    try:
+        enrollment.check_lifetime(lifetime)
+    except DomainError as exc:
+        raise click.BadParameter(exc.message, param_hint="--ttl") from None
+    try:
+        address = public_url(server or "")
+    except DomainError as exc:
+        raise click.BadParameter(exc.message, param_hint="--server") from None
+    data = source.read(bulk.MAX_BYTES + 1)
+    if out is not None:
+        try:
+            check_target(out, force)
+        except DomainError as exc:
+            raise click.BadParameter(exc.message, param_hint="--out") from None
+    written = False
+    try:
+        with session_scope() as session:
+            wanted = bulk.wanted(session, bulk.read_rows(data), lifetime)
+            issued = bulk.issue(session, wanted, now())
+            audit(session, "enroll_tokens", f"{len(issued)} tokens", count=len(issued), ttl=ttl)
+            body = bulk.to_csv(issued, bulk.agency_zone(session), address)
+            if out is not None:
+                # Written before the commit: a file that cannot be written makes no token.
+                with private_file(out) as partial:
+                    partial.write_bytes(body)
+                written = True
+    except BaseException:
+        if written and out is not None:
+            out.unlink(missing_ok=True)  # the commit failed: the file's tokens do not exist
+        raise
+    if out is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+    else:
+        click.echo(f"{len(issued)} tokens written to {out}", err=True)
+    if not address:
+        click.echo("no --server or CHATTER_PUBLIC_URL: the CSV has no install commands", err=True)
 
 
 @click.command("devices")
@@ -84,4 +163,4 @@ def rotate_key(device_id: str) -> None:
     click.echo(f"device {uid} will rotate its key at its next heartbeat")
 
 
-COMMANDS = [enroll_token, list_devices, revoke_device, rotate_key]
+COMMANDS = [enroll_token, enroll_tokens, list_devices, revoke_device, rotate_key]

@@ -7,6 +7,7 @@ enrolling gives the device its id and its first signing key.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -22,7 +23,28 @@ from collector.errors import ApiError, DomainError
 from shared.protocol import EnrollRequest, EnrollResponse
 
 DEFAULT_TOKEN_TTL = dt.timedelta(hours=72)
+MIN_TOKEN_TTL = dt.timedelta(minutes=1)
 MAX_TOKEN_TTL = dt.timedelta(days=30)
+
+_DURATION = re.compile(r"\s*(\d+)\s*([smhd])\s*")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """A duration as people write it: 90m, 72h, 7d (s, m, h or d)."""
+    match = _DURATION.fullmatch(text.lower())
+    if not match:
+        raise DomainError(f"{text!r}: write a duration such as 90m, 72h or 7d")
+    try:
+        return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise DomainError(f"{text!r} is longer than any duration can be") from None
+
+
+def check_lifetime(ttl: dt.timedelta) -> dt.timedelta:
+    if not MIN_TOKEN_TTL <= ttl <= MAX_TOKEN_TTL:
+        raise DomainError(f"token lifetime must be between 1 minute and {MAX_TOKEN_TTL.days} days")
+    return ttl
 
 
 def issue_token(
@@ -31,8 +53,7 @@ def issue_token(
     """A single-use token for one of the chatter's computers (only its hash is stored)."""
     if not chatter.active:
         raise DomainError(f"chatter {chatter.key!r} is deactivated: reactivate them first", 409)
-    if not dt.timedelta(minutes=1) <= ttl <= MAX_TOKEN_TTL:
-        raise DomainError(f"token lifetime must be between 1 minute and {MAX_TOKEN_TTL.days} days")
+    check_lifetime(ttl)
     token = credentials.new_enroll_token()
     session.add(
         EnrollmentToken(

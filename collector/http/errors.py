@@ -39,8 +39,9 @@ def _code_for(exc: HTTPException) -> str:
 
 
 def _is_page(path: str) -> bool:
-    """Dashboard pages answer errors in HTML; the API, health, metrics and static files in JSON."""
-    return not path.startswith(("/api/", "/healthz", "/metrics", "/static/", "/assets/"))
+    """Dashboard pages answer errors in HTML; the API, health, metrics, static files and
+    the agent downloads (fetched by curl and installers) in JSON."""
+    return not path.startswith(("/api/", "/healthz", "/metrics", "/static/", "/assets/", "/agent/"))
 
 
 def register(app: Flask) -> None:

@@ -21,6 +21,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from collector.cells import defuse
 from collector.errors import ApiError
 from collector.http.jsonio import json_response
 from collector.stats.tables import Column, Kind, Table
@@ -28,8 +29,6 @@ from collector.stats.tables import Column, Kind, Table
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# Spreadsheet apps run a cell starting with these as a formula (tab and CR too, per OWASP).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER_FORMATS: dict[str, str] = {
     "integer": "#,##0",
     "duration": "[h]:mm:ss",
@@ -46,10 +45,6 @@ _WIDTHS: dict[str, int] = {"duration": 10, "date": 11, "datetime": 17, "money": 
 _CSV_UNITS: dict[str, str] = {"duration": "seconds", "ratio": "1 = 100%"}
 _XLSX_UNITS: dict[str, str] = {"duration": "h:mm:ss", "ratio": "%"}
 _BOLD = Font(bold=True)
-
-
-def _defuse(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _number(value: Any) -> int | float:
@@ -74,7 +69,7 @@ def _csv_value(kind: Kind, value: Any) -> str:
     if value is None:
         return ""
     if kind == "text":
-        return _defuse(str(value))
+        return defuse(str(value))
     if kind == "money":
         # Re-parsing proves it is a number; "f" keeps the given digits ("1234.50", "-3.00").
         return format(_money(value), "f")
@@ -88,7 +83,7 @@ def _csv_value(kind: Kind, value: Any) -> str:
 def to_csv(table: Table) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out)  # RFC 4180: CRLF line ends, minimal quoting
-    writer.writerow([_defuse(_header(column, _CSV_UNITS)) for column in table.columns])
+    writer.writerow([defuse(_header(column, _CSV_UNITS)) for column in table.columns])
     for row in table.rows:
         writer.writerow([_csv_value(c.kind, row.get(c.key)) for c in table.columns])
     # BOM: without it Excel reads the file in the local ANSI code page and mangles accented

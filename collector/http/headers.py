@@ -35,8 +35,18 @@ POLICY = "; ".join(
 
 NO_STORE = "private, no-store"
 HSTS = "max-age=31536000; includeSubDomains"
-# Endpoints whose files are the same for every visitor and may be cached.
-CACHEABLE = frozenset({"static", "pages.vendor_asset"})
+# Endpoints whose files are the same for every visitor and may be cached (the agent
+# downloads say themselves how: checked again each time, errors never kept).
+CACHEABLE = frozenset(
+    {
+        "static",
+        "pages.vendor_asset",
+        "downloads.sums",
+        "downloads.agent_file",
+        "downloads.install_sh",
+        "downloads.install_ps1",
+    }
+)
 
 
 def register(app: Flask) -> None:

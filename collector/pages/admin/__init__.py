@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -36,8 +36,10 @@ from collector.agency.people import find_chatter
 from collector.db import audit
 from collector.db.engine import begin_write
 from collector.db.models import Chatter, User
+from collector.devices.install import install_commands
 from collector.errors import DomainError
 from collector.http import csrf
+from collector.http.agent_files import public_url
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages.clock import Clock
@@ -85,13 +87,16 @@ _USED_FORMS = "used_forms"
 
 def secret_page(kind: str, title: str, secret: str, expires: dt.datetime | None, back: str) -> Page:
     """The answer to the form that made a secret: its only showing (201)."""
+    server = public_url()
     page = render_template(
         "admin/secret.html",
         kind=kind,
         title=title,
         secret=secret,
         expires=expires,
-        server=request.host_url.rstrip("/"),
+        server=server,
+        # An enrollment token: the install commands with it written to the token file.
+        commands=install_commands(server, secret) if kind == "enrollment" else None,
         back=url_for(back),
     )
     return page, 201

@@ -63,8 +63,11 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def serving(demo_database: Path, workdir: Path) -> Iterator[LiveCollector]:
-    """``make run`` in miniature: a copy of the demo database, served over HTTP."""
+def serving(
+    demo_database: Path, workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[LiveCollector]:
+    """``make run`` in miniature: a copy of the demo database, served over HTTP (with
+    ``env`` added to the server's environment)."""
     database = workdir / "collector.db"
     shutil.copyfile(demo_database, database)
     port = free_port()
@@ -74,7 +77,7 @@ def serving(demo_database: Path, workdir: Path) -> Iterator[LiveCollector]:
             [*cli, "serve", "--port", str(port), "--threads", "4"],
             stdout=subprocess.DEVNULL,
             stderr=log,
-            env=ENV,
+            env={**ENV, **(env or {})},
         )
         try:
             url = f"http://127.0.0.1:{port}"

@@ -127,7 +127,7 @@ def test_admin_enrolls_and_revokes_a_real_agent(
     token = secret.inner_text().strip()
     assert token.startswith("cte_")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.url)
-    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copy", exact=True).click()
     expect(page.locator("#copy-status")).to_have_text("Copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == token
     tab.screenshot("admin-enrollment")
@@ -209,7 +209,7 @@ def test_forms_work_without_javascript_and_show_errors(
         page.get_by_label("Chatter").select_option("gus")
         page.get_by_role("button", name="Create token").click()
         assert page.locator(".secret").inner_text().startswith("cte_")
-        expect(page.get_by_role("button", name="Copy")).to_be_hidden()  # needs a script
+        expect(page.get_by_role("button", name="Copy", exact=True)).to_be_hidden()  # needs a script
     finally:
         context.close()
     assert [u for u in requests if not u.startswith(live.url + "/")] == []
