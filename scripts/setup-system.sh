@@ -12,6 +12,7 @@ say() { printf 'setup: %s\n' "$*"; }
 
 # 1. Debian packages: command -> package.
 declare -A wanted=([Xvfb]=xvfb [xdotool]=xdotool [faketime]=faketime [systemd-analyze]=systemd
+  [shellcheck]=shellcheck
   [soffice]=libreoffice-calc-nogui [chromium]=chromium)
 missing=()
 for command in "${!wanted[@]}"; do

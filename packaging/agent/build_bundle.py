@@ -153,6 +153,9 @@ def build(out: Path) -> Path:
     folder_name = archive.name.removesuffix(".zip").removesuffix(".tar.gz")
     with tempfile.TemporaryDirectory(prefix="ct-bundle-", dir=out) as tmp:
         folder = run_pyinstaller(Path(tmp), folder_name)
+        # The uninstaller travels with the program (Add/Remove Programs runs it from there).
+        uninstaller = "uninstall.ps1" if sys.platform == "win32" else "uninstall.sh"
+        shutil.copy2(INSTALLERS[uninstaller], folder / uninstaller)
         partial = Path(tmp) / archive.name
         pack(folder, partial)
         os.replace(partial, archive)
