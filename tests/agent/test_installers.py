@@ -261,6 +261,15 @@ def test_pip_path_stays_an_option_and_the_bundle_replaces_it(
     assert f'ExecStart="{prefix}/bundle/chatter-agent" run' in paths_of(env)["unit"].read_text()
 
 
+def test_shell_installers_pass_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.fail("shellcheck is missing: run 'make system' (apt-get install shellcheck)")
+    scripts = [str(INSTALL / "install.sh"), str(INSTALL / "uninstall.sh")]
+    checked = subprocess.run([shellcheck, *scripts], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+
+
 def test_install_refuses_token_on_command_line(user_home: dict[str, str]) -> None:
     result = run(INSTALL / "install.sh", user_home, "--server", "http://x", "--token", "cte_x")
     assert result.returncode == 1 and "refusing --token" in result.stderr
