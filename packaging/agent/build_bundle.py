@@ -148,6 +148,7 @@ def write_sums(out: Path) -> None:
 
 
 def build(out: Path) -> Path:
+    out = out.resolve()  # PyInstaller runs in the work folder
     out.mkdir(parents=True, exist_ok=True)
     archive = out / archive_name()
     folder_name = archive.name.removesuffix(".zip").removesuffix(".tar.gz")
