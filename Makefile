@@ -8,7 +8,7 @@ PORT   ?= 8765
 # make test's pytest-xdist workers: one per core (make test WORKERS=0 runs in one process).
 WORKERS ?= auto
 
-.PHONY: run test bench lint format clean system screenshots assets
+.PHONY: run test bench lint format clean system screenshots assets agent-dist
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: $(STAMP) system
 bench: $(STAMP) system
 	$(BIN)/python -m bench
 
+## make agent-dist: the agent as a bundle that needs no Python (PyInstaller, onedir) for
+## this OS, packed into dist/ with the installers and SHA256SUMS: what the collector serves.
+agent-dist: $(STAMP)
+	$(BIN)/python packaging/agent/build_bundle.py --out dist
+
 ## make screenshots: refresh docs/screenshots from the browser tests.
 screenshots: $(STAMP) system
 	CHATTER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/collector/browser -q
@@ -48,6 +53,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/actionlint
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -124,6 +124,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent.sender import RetryPolicy
     from agent.state import SharedState
 
+    if args.enroll_from is not None:
+        if not args.server:
+            print("chatter-agent: --enroll-from needs --server URL", file=sys.stderr)
+            return 2
+        if not paths.config_file().exists():
+            _setup_logging(args.verbose)  # the reason of a failure goes to the log too
+            enrolled = _enroll_from(Path(args.enroll_from), args.server)
+            if enrolled != 0:
+                return enrolled
     config, key = load_config(), load_key()
     _setup_logging(args.verbose)
     try:
@@ -147,6 +156,41 @@ def cmd_run(args: argparse.Namespace) -> int:
         client.close()
         lock.release()
     return 0
+
+
+def _enroll_from(place: Path, server: str) -> int:
+    """``run --enroll-from``: this user's first run enrolls from a token file IT placed.
+
+    PLACE is a token file, or a folder holding ``users/<login name>.txt`` (one chatter's
+    token for each account on a shared computer) and ``token.txt`` (for whoever runs it
+    first).  Tokens are single-use: a used one is refused and the agent says so."""
+    import contextlib
+    import getpass
+    import io
+
+    log = logging.getLogger("agent.enroll")
+    candidates = [place]
+    if place.is_dir():
+        candidates = [place / "users" / f"{getpass.getuser()}.txt", place / "token.txt"]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        log.error("not enrolled, and no enrollment token for %s in %s", getpass.getuser(), place)
+        print(
+            f"chatter-agent: not enrolled, and no token for {getpass.getuser()} in {place}",
+            file=sys.stderr,
+        )
+        return 1
+    request = argparse.Namespace(server=server, token_file=str(found), token=None, force=False)
+    # Windows starts the agent without a console: its reason must reach the log file.
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        code = cmd_enroll(request)
+    if code != 0:
+        log.error("could not enroll from %s: %s", found, said.getvalue().strip())
+        print(said.getvalue(), end="", file=sys.stderr)
+    else:
+        log.info("enrolled from %s with %s", found, server)
+    return code
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -342,6 +386,13 @@ def parser() -> argparse.ArgumentParser:
         "only one runs per user.",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="also log to the terminal")
+    run.add_argument(
+        "--enroll-from",
+        metavar="PATH",
+        help="not enrolled yet: enroll first from this token file, or from a folder with "
+        "users/<login name>.txt or token.txt (what the all-users installs start)",
+    )
+    run.add_argument("--server", help="the server's address, for --enroll-from")
     run.set_defaults(func=cmd_run)
     stat = sub.add_parser(
         "status",

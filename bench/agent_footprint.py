@@ -2,7 +2,9 @@
 
 A real collector (waitress, SQLite) and a real agent run as subprocesses; xdotool
 types 10 keys a second and moves the mouse for the busy phase.  CPU and memory are read
-from /proc (bench/procstat.py).
+from /proc (bench/procstat.py).  The same two phases run twice: the agent from the
+project's venv, then the self-contained bundle IT installs (``make agent-dist``, built once
+per change of the agent and cached in build/agent-bundle/, run with a bare environment).
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import lanes, procstat, server
 from bench.prepare import cli
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 PHASE_SECONDS = 60
 BACKLOG_DAYS = 30
 
@@ -31,7 +35,9 @@ TARGETS = {"rss_mib": 30.0, "cpu_idle_pct": 0.10, "cpu_typing_pct": 1.0}
 
 
 @dataclass
-class Footprint:
+class Phases:
+    """One agent's figures: idle, then typing 10 keys a second with the mouse moving."""
+
     rss_idle_mib: float = 0.0
     rss_typing_mib: float = 0.0
     peak_rss_mib: float = 0.0
@@ -39,8 +45,19 @@ class Footprint:
     cpu_typing_pct: float = 0.0
     keys_sent: int = 0
     keys_counted: int = 0
+
+
+@dataclass
+class Footprint:
+    venv: Phases = field(default_factory=Phases)
+    bundle: Phases = field(default_factory=Phases)
+    bundle_archive_mib: float = 0.0
+    bundle_disk_mib: float = 0.0
     backlog_slices: int = 0
     drain_seconds: float = 0.0
+
+    def all_counted(self) -> bool:
+        return all(p.keys_counted == p.keys_sent for p in (self.venv, self.bundle))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -67,11 +84,23 @@ def _agent_env(home: Path, display: str) -> dict[str, str]:
     return {**os.environ, "CHATTER_AGENT_HOME": str(home), "DISPLAY": display}
 
 
-def _enrolled_agent(home: Path, display: str, database: str, url: str) -> dict[str, str]:
+def _bare_env(home: Path, display: str) -> dict[str, str]:
+    """What the bundle gets: no venv, no project, as on a chatter's computer."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "CHATTER_AGENT_HOME": str(home),
+        "DISPLAY": display,
+    }
+
+
+def _enrolled_agent(
+    home: Path, env: dict[str, str], database: str, url: str, program: Path
+) -> dict[str, str]:
     """A new agent home enrolled with the collector; its environment."""
-    env = _agent_env(home, display)
+    home.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [str(BIN / "chatter-agent"), "enroll", "--server", url, "--token-file", "-"],
+        [str(program), "enroll", "--server", url, "--token-file", "-"],
         input=cli(database, "enroll-token", "alice"),
         text=True,
         env=env,
@@ -81,11 +110,28 @@ def _enrolled_agent(home: Path, display: str, database: str, url: str) -> dict[s
     return env
 
 
-def _start_agent(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _start_agent(env: dict[str, str], log: Path, program: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as handle:
         return subprocess.Popen(
-            [str(BIN / "chatter-agent"), "run"], env=env, stdout=subprocess.DEVNULL, stderr=handle
+            [str(program), "run"], env=env, stdout=subprocess.DEVNULL, stderr=handle
         )
+
+
+def _unpacked_bundle(work: Path) -> tuple[Path, Path]:
+    """The bundle's chatter-agent unpacked in WORK, and its archive."""
+    built = subprocess.run(
+        [sys.executable, str(ROOT / "packaging" / "agent" / "build_bundle.py")]
+        + ["--cache", str(ROOT / "build" / "agent-bundle")],
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode != 0:
+        raise RuntimeError(f"the bundle did not build: {built.stderr[-2000:]}")
+    archive = Path(built.stdout.strip().splitlines()[-1])
+    with tarfile.open(archive) as packed:
+        packed.extractall(work / "bundle", filter="data")
+    (folder,) = (work / "bundle").iterdir()
+    return folder / "chatter-agent", archive
 
 
 def _type_and_move(display: str, seconds: int) -> int:
@@ -162,49 +208,78 @@ def _measure(
     url: str,
     agents: list[subprocess.Popen[bytes]],
 ) -> None:
-    """The three phases, with the agents they start in ``agents`` (stopped by the caller)."""
-    env = _enrolled_agent(work / "agent", display, database, url)
-    agent = _start_agent(env, work / "agent.log")
-    agents.append(agent)
-    time.sleep(10)  # start-up, first send
+    """The phases of both agents and the drain, with the agents they start in ``agents``
+    (stopped by the caller)."""
+    venv = BIN / "chatter-agent"
+    env = _enrolled_agent(work / "agent", _agent_env(work / "agent", display), database, url, venv)
+    result.venv = _phases("venv agent", env, venv, work / "agent.log", database, display, agents)
 
-    print(f"[agent] idle for {PHASE_SECONDS} s", flush=True)
-    before = _cpu_seconds(agent.pid)
-    time.sleep(PHASE_SECONDS)
-    result.cpu_idle_pct = (_cpu_seconds(agent.pid) - before) / PHASE_SECONDS * 100
-    result.rss_idle_mib = _rss_mib(agent.pid)
-
-    print(f"[agent] typing 10 keys/s and moving the mouse for {PHASE_SECONDS} s", flush=True)
-    before, started = _cpu_seconds(agent.pid), time.monotonic()
-    result.keys_sent = _type_and_move(display, PHASE_SECONDS)
-    elapsed = time.monotonic() - started
-    result.cpu_typing_pct = (_cpu_seconds(agent.pid) - before) / elapsed * 100
-    result.rss_typing_mib = _rss_mib(agent.pid)
-    result.peak_rss_mib = _rss_mib(agent.pid, "VmHWM")
-    server.stop(agent)
-    agents.remove(agent)
-    # The last slices were sealed at exit: run once more to deliver them, then count.
-    agent = _start_agent(env, work / "agent.log")
-    agents.append(agent)
-    _wait(lambda: _queued(env) == 0, 120, "the typed slices to arrive")
-    server.stop(agent)
-    agents.remove(agent)
-    keys = lanes.scalar(database, "SELECT COALESCE(SUM(keystrokes), 0) FROM slices")
-    result.keys_counted = int(keys)
+    program, archive = _unpacked_bundle(work)
+    result.bundle_archive_mib = archive.stat().st_size / 2**20
+    files = (f for f in program.parent.rglob("*") if f.is_file())
+    result.bundle_disk_mib = sum(f.stat().st_size for f in files) / 2**20
+    home = work / "agent-bundle"
+    env = _enrolled_agent(home, _bare_env(home, display), database, url, program)
+    result.bundle = _phases("bundle", env, program, work / "bundle.log", database, display, agents)
 
     print(f"[agent] draining a {BACKLOG_DAYS}-day backlog", flush=True)
-    env2 = _enrolled_agent(work / "agent-backlog", display, database, url)
+    env2 = _enrolled_agent(
+        work / "agent-backlog", _agent_env(work / "agent-backlog", display), database, url, venv
+    )
     result.backlog_slices = _backlog(work / "agent-backlog", env2)
     started = time.monotonic()
-    drainer = _start_agent(env2, work / "agent2.log")
+    drainer = _start_agent(env2, work / "agent2.log", venv)
     agents.append(drainer)
-    _wait(lambda: _queued(env2) < 5, 600, "the backlog to drain")
+    _wait(lambda: _queued(env2, venv) < 5, 600, "the backlog to drain")
     result.drain_seconds = time.monotonic() - started
 
 
-def _queued(env: dict[str, str]) -> int:
+def _phases(
+    name: str,
+    env: dict[str, str],
+    program: Path,
+    log: Path,
+    database: str,
+    display: str,
+    agents: list[subprocess.Popen[bytes]],
+) -> Phases:
+    """Idle, then typing, for one enrolled agent; the keys it delivered (all of them, once
+    it has run again to send what was sealed at exit)."""
+    phases = Phases()
+    keys_before = int(lanes.scalar(database, "SELECT COALESCE(SUM(keystrokes), 0) FROM slices"))
+    agent = _start_agent(env, log, program)
+    agents.append(agent)
+    time.sleep(10)  # start-up, first send
+
+    print(f"[agent] {name}: idle for {PHASE_SECONDS} s", flush=True)
+    before = _cpu_seconds(agent.pid)
+    time.sleep(PHASE_SECONDS)
+    phases.cpu_idle_pct = (_cpu_seconds(agent.pid) - before) / PHASE_SECONDS * 100
+    phases.rss_idle_mib = _rss_mib(agent.pid)
+
+    print(f"[agent] {name}: typing 10 keys/s and moving the mouse for {PHASE_SECONDS} s")
+    before, started = _cpu_seconds(agent.pid), time.monotonic()
+    phases.keys_sent = _type_and_move(display, PHASE_SECONDS)
+    elapsed = time.monotonic() - started
+    phases.cpu_typing_pct = (_cpu_seconds(agent.pid) - before) / elapsed * 100
+    phases.rss_typing_mib = _rss_mib(agent.pid)
+    phases.peak_rss_mib = _rss_mib(agent.pid, "VmHWM")
+    server.stop(agent)
+    agents.remove(agent)
+    # The last slices were sealed at exit: run once more to deliver them, then count.
+    agent = _start_agent(env, log, program)
+    agents.append(agent)
+    _wait(lambda: _queued(env, program) == 0, 120, "the typed slices to arrive")
+    server.stop(agent)
+    agents.remove(agent)
+    keys = lanes.scalar(database, "SELECT COALESCE(SUM(keystrokes), 0) FROM slices")
+    phases.keys_counted = int(keys) - keys_before
+    return phases
+
+
+def _queued(env: dict[str, str], program: Path) -> int:
     out = subprocess.run(
-        [str(BIN / "chatter-agent"), "status", "--json"], env=env, capture_output=True, text=True
+        [str(program), "status", "--json"], env=env, capture_output=True, text=True
     )
     if out.returncode != 0:
         return 1 << 30
@@ -216,30 +291,32 @@ def render(f: Footprint) -> str:
         return "meets target" if value <= TARGETS[key] else "misses target"
 
     measured = (
-        ("RSS idle (MiB)", f"{f.rss_idle_mib:.1f}", f.rss_idle_mib, "rss_mib"),
-        ("RSS typing (MiB)", f"{f.rss_typing_mib:.1f}", f.rss_typing_mib, "rss_mib"),
-        ("CPU idle (% of a core)", f"{f.cpu_idle_pct:.3f}", f.cpu_idle_pct, "cpu_idle_pct"),
-        (
-            "CPU typing 10 keys/s + mouse",
-            f"{f.cpu_typing_pct:.3f}",
-            f.cpu_typing_pct,
-            "cpu_typing_pct",
-        ),
+        ("RSS idle (MiB)", "rss_idle_mib", "rss_mib", "{:.1f}"),
+        ("RSS typing (MiB)", "rss_typing_mib", "rss_mib", "{:.1f}"),
+        ("CPU idle (% of a core)", "cpu_idle_pct", "cpu_idle_pct", "{:.3f}"),
+        ("CPU typing 10 keys/s + mouse", "cpu_typing_pct", "cpu_typing_pct", "{:.3f}"),
     )
-    rows = [
-        (name, shown, AW_AFK[key], TARGETS[key], verdict(value, key))
-        for name, shown, value, key in measured
-    ]
     lines = [
-        f"{'agent footprint':<30} | {'ChatterTrack':>12} | {'aw-watcher-afk':>14} | "
-        f"{'target':>6} |",
-        "-" * 31 + "+" + "-" * 14 + "+" + "-" * 16 + "+" + "-" * 8 + "+" + "-" * 14,
-    ]
-    for name, ours, theirs, target, note in rows:
-        lines.append(f"{name:<30} | {ours:>12} | {theirs:>14} | {target:>6} | {note}")
+        f"{'agent footprint':<30} | {'venv agent':>12} | {'bundle':>12} | "
+        f"{'aw-watcher-afk':>14} | {'target':>6} |",
+        "-" * 31 + "+" + "-" * 14 + "+" + "-" * 14 + "+" + "-" * 16 + "+" + "-" * 8 + "+"
+        + "-" * 24,
+    ]  # fmt: skip
+    for name, attr, key, shown in measured:
+        ours, bundled = getattr(f.venv, attr), getattr(f.bundle, attr)
+        lines.append(
+            f"{name:<30} | {shown.format(ours):>12} | {shown.format(bundled):>12} | "
+            f"{AW_AFK[key]:>14} | {TARGETS[key]:>6} | "
+            f"{verdict(ours, key)} / {verdict(bundled, key)}"
+        )
+    for label, p in (("venv agent", f.venv), ("bundle", f.bundle)):
+        lines.append(
+            f"{label}: peak RSS {p.peak_rss_mib:.1f} MiB; keys typed {p.keys_sent}, "
+            f"counted at the collector {p.keys_counted}"
+        )
     lines.append(
-        f"peak RSS {f.peak_rss_mib:.1f} MiB; keys typed {f.keys_sent}, "
-        f"counted at the collector {f.keys_counted}"
+        f"bundle: {f.bundle_archive_mib:.1f} MiB to download, {f.bundle_disk_mib:.1f} MiB "
+        "on disk (PyInstaller onedir, run with a bare environment)"
     )
     lines.append(
         f"30-day backlog: {f.backlog_slices:,} slices drained to a local collector in "

@@ -275,4 +275,4 @@ def _agent_part() -> int:
     print()
     print(agent_footprint.render(footprint))
     sys.stdout.flush()
-    return 0 if footprint.keys_counted == footprint.keys_sent else 1
+    return 0 if footprint.all_counted() else 1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System set-up for the tests: the X server and input tools the agent tests drive (and
 # libfaketime, which moves the agent's wall clock in its clock-change test),
-# headless LibreOffice Calc that reads back the Excel exports, and a running PostgreSQL
+# headless LibreOffice Calc that reads back the Excel exports, shellcheck (actionlint uses it
+# on the workflow's scripts), and a running PostgreSQL
 # when it is installed. Installs missing Debian packages when run as root; otherwise says
 # exactly what to install and fails.
 # Without PostgreSQL the PostgreSQL test lane reports itself as not run (under CI=true a
@@ -12,6 +13,7 @@ say() { printf 'setup: %s\n' "$*"; }
 
 # 1. Debian packages: command -> package.
 declare -A wanted=([Xvfb]=xvfb [xdotool]=xdotool [faketime]=faketime [systemd-analyze]=systemd
+  [shellcheck]=shellcheck
   [soffice]=libreoffice-calc-nogui [chromium]=chromium)
 missing=()
 for command in "${!wanted[@]}"; do

@@ -10,7 +10,6 @@ server is busy), and concurrent drops share one.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -21,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import filelock
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -43,12 +43,9 @@ def building_from_the_checkout() -> Iterator[None]:
     once (pytest-xdist workers, or two runs) could read each other's half-written files.
     """
     key = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
-    with open(Path(tempfile.gettempdir()) / f"chattertrack-build-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    # filelock, not fcntl: the agent's tests also run on Windows (.github/workflows/agent.yml).
+    with filelock.FileLock(Path(tempfile.gettempdir()) / f"chattertrack-build-{key}.lock"):
+        yield
 
 
 def _pg_admin_engine():  # type: ignore[no-untyped-def]

@@ -1,118 +1,389 @@
 #!/usr/bin/env bash
-# Install the ChatterTrack agent for the current user (Linux or macOS), enroll it
-# and start it at login. Idempotent: running it again changes nothing.
+# Install the ChatterTrack agent (Linux or macOS), enroll it, start it at login.
+# Idempotent: running it again changes nothing and says so. It needs no Python: it installs
+# the agent's self-contained bundle, and works piped from the collector:
 #
-#   install.sh --server https://track.example.com --token-file /path/to/token \
-#              [--from chattertrack-0.1.0-py3-none-any.whl] [--prefix DIR] [--no-start]
+#   curl -fsSL https://track.example.com/agent/install.sh | bash -s -- \
+#        --server https://track.example.com --token-file ~/token.txt
 #
-# The enrollment token is read from a file (or standard input with --token-file -),
-# never from the command line, where the process list and shell history would show it.
+# Options:
+#   --server URL         the collector (required)
+#   --token-file FILE    the enrollment token (required to enroll; '-': standard input,
+#                        not when the script itself is piped); never on the command line
+#   --bundle FILE        install this chattertrack-agent-*.tar.gz; without it the newest
+#                        bundle for this computer is downloaded from URL/agent/downloads/
+#                        and its SHA-256 checked against URL/agent/downloads/SHA256SUMS
+#   --pip [SPEC]         instead of a bundle, pip-install SPEC (default chattertrack) into a
+#                        virtual environment (needs Python 3.11+ and a package index)
+#   --prefix DIR         where the agent goes
+#   --no-start           install and enroll, but do not start it now
+#   --dry-run            print what would be done (and the files it would write), do nothing
+#
+# On macOS run with sudo, it installs for every user of the Mac: the bundle in
+# /Library/Application Support/ChatterTrack, a LaunchAgent in /Library/LaunchAgents, and
+# the token where each user's agent enrolls from at its first login (one token is one
+# chatter: see the README).
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-server="" token_file="" from="chattertrack" start=1
-os="$(uname -s)"
-if [[ $os == Darwin ]]; then
-  prefix="$HOME/Library/Application Support/chattertrack-agent"
-else
-  prefix="${XDG_DATA_HOME:-$HOME/.local/share}/chattertrack-agent"
-fi
+server="" token_file="" bundle="" pip_spec="" start=1 dry=0 prefix=""
+os="${CHATTERTRACK_INSTALL_OS:-$(uname -s)}"  # the tests render the macOS files on Linux
+machine="$(uname -m)"
 python="${PYTHON:-python3}"
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() {
+  cat <<'EOF'
+usage: install.sh --server URL --token-file FILE [--bundle FILE | --pip [SPEC]]
+                  [--prefix DIR] [--no-start] [--dry-run]
+Installs the ChatterTrack agent for this user (for every user with sudo on macOS).
+EOF
+  exit 2
+}
 say() { printf 'chattertrack: %s\n' "$*"; }
 die() { printf 'chattertrack: error: %s\n' "$*" >&2; exit 1; }
+# act CMD...: run it, or only say it under --dry-run.
+act() {
+  if ((dry)); then say "would run: $*"; else "$@"; fi
+}
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --server) server="$2"; shift 2 ;;
-    --token-file) token_file="$2"; shift 2 ;;
-    --from) from="$2"; shift 2 ;;
-    --prefix) prefix="$2"; shift 2 ;;
+    --server) server="${2:-}"; shift 2 || usage ;;
+    --token-file) token_file="${2:-}"; shift 2 || usage ;;
+    --bundle) bundle="${2:-}"; shift 2 || usage ;;
+    --pip)
+      pip_spec="chattertrack"; shift
+      if [[ $# -gt 0 && $1 != --* ]]; then pip_spec="$1"; shift; fi ;;
+    --from) pip_spec="${2:-}"; shift 2 || usage ;;  # the older name of --pip SPEC
+    --prefix) prefix="${2:-}"; shift 2 || usage ;;
     --no-start) start=0; shift ;;
+    --dry-run) dry=1; shift ;;
     --token) die "refusing --token: pass the token in a file with --token-file" ;;
     -h|--help) usage ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 [[ -n $server ]] || die "--server URL is required"
-command -v "$python" >/dev/null || die "$python not found: install Python 3.11 or newer"
-"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-  || die "$python is older than 3.11"
+[[ -z $bundle || -z $pip_spec ]] || die "--bundle and --pip exclude each other"
+server="${server%/}"
+[[ $server == http://* || $server == https://* ]] || die "--server must be an http(s) URL"
 
-venv="$prefix/venv"
-bin="$venv/bin"
-
-# 1. The agent in its own virtual environment.
-if [[ -x $bin/python ]]; then
-  say "virtual environment $venv already exists"
-else
-  "$python" -m venv "$venv"
-  say "created virtual environment $venv"
+all_users=0
+if [[ $os == Darwin && $(id -u) == 0 ]]; then
+  all_users=1
 fi
-spec="$from[agent]"
-before="$("$bin/python" -m pip freeze 2>/dev/null | sort | sha256sum)"
-"$bin/python" -m pip install --quiet --disable-pip-version-check "$spec"
-after="$("$bin/python" -m pip freeze 2>/dev/null | sort | sha256sum)"
-if [[ $before == "$after" ]]; then say "agent package already installed"; else say "installed $spec"; fi
+if [[ -z $prefix ]]; then
+  if ((all_users)); then
+    prefix="/Library/Application Support/ChatterTrack/agent"
+  elif [[ $os == Darwin ]]; then
+    prefix="$HOME/Library/Application Support/chattertrack-agent"
+  else
+    prefix="${XDG_DATA_HOME:-$HOME/.local/share}/chattertrack-agent"
+  fi
+fi
+enroll_dir="$(dirname "$prefix")/enroll"  # all users: each user's first run enrolls from here
+((dry)) && say "dry run: nothing is changed"
 
-mkdir -p "$HOME/.local/bin"
-ln -sfn "$bin/chatter-agent" "$HOME/.local/bin/chatter-agent"
-say "command: $HOME/.local/bin/chatter-agent"
+# The bundle's name for this computer, as make agent-dist names it.
+case "$os-$machine" in
+  Linux-x86_64|Linux-amd64) tag="linux-x86_64" ;;
+  Linux-aarch64|Linux-arm64) tag="linux-aarch64" ;;
+  Darwin-arm64|Darwin-aarch64) tag="macos-arm64" ;;
+  Darwin-x86_64) tag="macos-x86_64" ;;
+  *) tag="" ;;
+esac
 
-# 2. Enrollment (once).
-if "$bin/chatter-agent" status >/dev/null 2>&1; then
+sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | awk '{print $1}'
+  else shasum -a 256 "$1" | awk '{print $1}'; fi
+}
+fetch() {  # fetch URL FILE
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsSL --retry 2 -o "$2" "$1" || die "could not download $1"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q -O "$2" "$1" || die "could not download $1"
+  else
+    die "neither curl nor wget is installed: download the bundle and use --bundle FILE"
+  fi
+}
+# newest_in SUMS TAG: the highest version of chattertrack-agent-*-TAG.tar.gz listed.
+newest_in() {
+  awk -v tag="$2" '
+    function key(v,   n, parts, i, p, out) {
+      n = split(v, parts, "."); out = ""
+      for (i = 1; i <= 4; i++) {
+        p = (i <= n) ? parts[i] : "0"
+        if (match(p, /^[0-9]+/)) {
+          out = out sprintf("%09d", substr(p, 1, RLENGTH)) (RLENGTH < length(p) ? substr(p, RLENGTH + 1) : "~") "."
+        } else {
+          out = out sprintf("%09d", 0) p "."
+        }
+      }
+      return out
+    }
+    {
+      name = $2; sub(/^\*/, "", name)
+      prefix = "chattertrack-agent-"; suffix = "-" tag ".tar.gz"
+      if (index(name, prefix) == 1 && substr(name, length(name) - length(suffix) + 1) == suffix) {
+        version = substr(name, length(prefix) + 1, length(name) - length(prefix) - length(suffix))
+        if (version ~ /^[0-9][0-9A-Za-z.+-]*$/) print key(version), name
+      }
+    }' "$1" | LC_ALL=C sort | tail -n 1 | awk '{print $2}'
+}
+
+workdir="$(mktemp -d "${TMPDIR:-/tmp}/chattertrack-install.XXXXXX")"
+trap 'rm -rf "$workdir"' EXIT
+
+# 1. The agent: a bundle (default) or a Python package in a virtual environment.
+if [[ -n $pip_spec ]]; then
+  bin="$prefix/venv/bin"
+  command -v "$python" >/dev/null || die "$python not found: install Python 3.11 or newer, or leave out --pip"
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "$python is older than 3.11"
+  if [[ -d $prefix/bundle ]]; then
+    act rm -rf "$prefix/bundle"; say "removed the bundle in $prefix/bundle (replaced by --pip)"
+  fi
+  if [[ -x $bin/python ]]; then
+    say "virtual environment $prefix/venv already exists"
+  else
+    act "$python" -m venv "$prefix/venv"
+    say "created virtual environment $prefix/venv"
+  fi
+  if ((dry)); then
+    say "would run: $bin/python -m pip install ${pip_spec}[agent]"
+  else
+    before="$("$bin/python" -m pip freeze 2>/dev/null | sort | sha256_of /dev/stdin)"
+    "$bin/python" -m pip install --quiet --disable-pip-version-check "${pip_spec}[agent]"
+    after="$("$bin/python" -m pip freeze 2>/dev/null | sort | sha256_of /dev/stdin)"
+    if [[ $before == "$after" ]]; then say "agent package already installed"; else say "installed $pip_spec"; fi
+  fi
+else
+  bin="$prefix/bundle"
+  if [[ -n $bundle ]]; then
+    [[ -r $bundle ]] || die "cannot read $bundle"
+    archive="$bundle" name="$(basename "$bundle")"
+    sums="$(dirname "$bundle")/SHA256SUMS"
+    expected=""
+    if [[ -r $sums ]]; then
+      expected="$(awk -v n="$name" '{f = $2; sub(/^\*/, "", f)} f == n {print $1}' "$sums")"
+    fi
+  else
+    [[ -n $tag ]] || die "no agent bundle is built for $os $machine: use --pip"
+    if ((dry)); then
+      say "would download $server/agent/downloads/SHA256SUMS and the newest chattertrack-agent-*-$tag.tar.gz it lists, and check its SHA-256"
+      archive="" name="chattertrack-agent-VERSION-$tag.tar.gz" expected=""
+    else
+      fetch "$server/agent/downloads/SHA256SUMS" "$workdir/SHA256SUMS"
+      name="$(newest_in "$workdir/SHA256SUMS" "$tag")"
+      [[ -n $name ]] || die "the collector offers no chattertrack-agent-*-$tag.tar.gz (ask IT to run make agent-dist for this system, or use --pip)"
+      expected="$(awk -v n="$name" '{f = $2; sub(/^\*/, "", f)} f == n {print $1}' "$workdir/SHA256SUMS")"
+      say "downloading $name"
+      archive="$workdir/$name"
+      fetch "$server/agent/downloads/$name" "$archive"
+      [[ -n $expected ]] || die "no SHA-256 for $name in SHA256SUMS"
+    fi
+  fi
+  actual=""
+  if [[ -n $archive ]]; then
+    actual="$(sha256_of "$archive")"
+    if [[ -n $expected && $actual != "$expected" ]]; then
+      die "SHA-256 mismatch for $name: expected $expected, got $actual; refusing to install it"
+    fi
+    [[ -n $expected ]] && say "SHA-256 of $name checked"
+  fi
+  if [[ -d $prefix/venv ]]; then
+    act rm -rf "$prefix/venv"; say "removed the pip install in $prefix/venv (replaced by the bundle)"
+  fi
+  if [[ -n $actual && -f $bin/.archive-sha256 && "$(cat "$bin/.archive-sha256")" == "$actual" ]]; then
+    say "agent bundle $name already installed in $bin"
+    bundle_changed=0
+  elif ((dry)); then
+    say "would unpack ${name} into $bin"
+    bundle_changed=1
+  else
+    mkdir -p "$prefix"
+    rm -rf "$prefix/.bundle.new" "$prefix/.bundle.old"
+    mkdir "$prefix/.bundle.new"
+    tar -xzf "$archive" -C "$prefix/.bundle.new" --strip-components 1 \
+      || die "could not unpack $name"
+    [[ -x $prefix/.bundle.new/chatter-agent ]] || die "$name holds no chatter-agent"
+    printf '%s\n' "$actual" > "$prefix/.bundle.new/.archive-sha256"
+    # Swapped by renames: a running agent keeps its open files until it restarts.
+    [[ -d $bin ]] && mv "$bin" "$prefix/.bundle.old"
+    mv "$prefix/.bundle.new" "$bin"
+    rm -rf "$prefix/.bundle.old"
+    say "installed agent bundle $name in $bin"
+    bundle_changed=1
+  fi
+fi
+agent="$bin/chatter-agent"
+
+if ((!all_users)); then
+  act mkdir -p "$HOME/.local/bin"
+  act ln -sfn "$agent" "$HOME/.local/bin/chatter-agent"
+  say "command: $HOME/.local/bin/chatter-agent"
+fi
+
+# 2. Enrollment: now for this user; for all users, at each user's first login.
+if ((all_users)); then
+  if [[ -n $token_file ]]; then
+    [[ $token_file != - ]] || die "--token-file - is not for an install for all users: give a file"
+    [[ -r $token_file ]] || die "cannot read token file $token_file"
+    act mkdir -p "$enroll_dir"
+    act install -m 0644 "$token_file" "$enroll_dir/token.txt"
+    say "token placed in $enroll_dir/token.txt: the first user to log in enrolls with it"
+  elif [[ ! -f $enroll_dir/token.txt && ! -d $enroll_dir/users ]]; then
+    say "warning: no --token-file: put tokens in $enroll_dir (token.txt, or users/LOGIN.txt) before users log in"
+  fi
+elif [[ $dry == 0 || -x $agent ]] && "$agent" status --json 2>/dev/null | grep -q '"device_id"'; then
   say "already enrolled; not enrolling again"
 else
   [[ -n $token_file ]] || die "--token-file FILE is required for the first install"
   if [[ $token_file == - ]]; then
-    "$bin/chatter-agent" enroll --server "$server" --token-file -
+    # Piped into bash, standard input is the rest of this script.
+    [[ -f ${BASH_SOURCE[0]:-} ]] || die "--token-file - does not work when the script is piped: give a file"
+    act "$agent" enroll --server "$server" --token-file -
   else
     [[ -r $token_file ]] || die "cannot read token file $token_file"
-    "$bin/chatter-agent" enroll --server "$server" --token-file "$token_file"
+    act "$agent" enroll --server "$server" --token-file "$token_file"
   fi
-  say "enrolled with $server"
+  ((dry)) || say "enrolled with $server"
 fi
 
 # 3. Start at login.
-render() { sed -e "s|@BIN@|$bin|g" -e "s|@LOGDIR@|$2|g" "$1"; }
-place() {  # place TARGET CONTENT: write only when it differs
+# place TARGET CONTENT: write only when it differs (returns 1 when unchanged).
+place() {
   local target="$1" content="$2"
-  mkdir -p "$(dirname "$target")"
   if [[ -f $target ]] && [[ "$(cat "$target")" == "$content" ]]; then
     say "$target unchanged"
     return 1
   fi
+  if ((dry)); then
+    say "would write $target:"
+    printf -- '----- begin %s -----\n%s\n----- end %s -----\n' "$target" "$content" "$target"
+    return 0
+  fi
+  mkdir -p "$(dirname "$target")"
   printf '%s\n' "$content" > "$target"
   say "wrote $target"
 }
+xml_escape() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' <<<"$1"; }
+
+launch_agent_plist() {  # the LaunchAgent: this user's, or every user's
+  local program logs=""
+  program="$(xml_escape "$agent")"
+  local args="        <string>$program</string>
+        <string>run</string>"
+  if ((all_users)); then
+    args="$args
+        <string>--enroll-from</string>
+        <string>$(xml_escape "$enroll_dir")</string>
+        <string>--server</string>
+        <string>$(xml_escape "$server")</string>"
+  else
+    # One user's: launchd's own output beside the agent's log (the agent logs itself).
+    logs="
+    <key>StandardOutPath</key>
+    <string>$(xml_escape "$HOME/Library/Logs/chattertrack/launchd.out.log")</string>
+    <key>StandardErrorPath</key>
+    <string>$(xml_escape "$HOME/Library/Logs/chattertrack/launchd.err.log")</string>"
+  fi
+  cat <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+    <key>Label</key>
+    <string>com.chattertrack.agent</string>
+    <key>ProgramArguments</key>
+    <array>
+$args
+    </array>
+    <key>RunAtLoad</key>
+    <true/>
+    <key>KeepAlive</key>
+    <true/>
+    <key>ThrottleInterval</key>
+    <integer>60</integer>
+    <key>ProcessType</key>
+    <string>Background</string>
+    <key>LimitLoadToSessionType</key>
+    <string>Aqua</string>$logs
+</dict>
+</plist>
+EOF
+}
+
+systemd_unit() {
+  cat <<EOF
+[Unit]
+Description=ChatterTrack agent (counts input, never which key)
+After=graphical-session.target
+PartOf=graphical-session.target
+
+[Service]
+Type=simple
+ExecStart="$agent" run
+Restart=always
+RestartSec=5
+# The agent is light; keep it that way if something goes wrong.
+MemoryMax=200M
+Nice=5
+
+[Install]
+WantedBy=graphical-session.target default.target
+EOF
+}
+
+desktop_entry() {
+  cat <<EOF
+[Desktop Entry]
+Type=Application
+Name=ChatterTrack agent
+Comment=Counts keyboard and mouse input (never which key) for ChatterTrack
+Exec="$agent" run
+X-GNOME-Autostart-enabled=true
+NoDisplay=true
+Terminal=false
+EOF
+}
 
 if [[ $os == Darwin ]]; then
-  logdir="$HOME/Library/Logs/chattertrack"
-  mkdir -p "$logdir"
-  plist="$HOME/Library/LaunchAgents/com.chattertrack.agent.plist"
-  if place "$plist" "$(render "$here/macos/com.chattertrack.agent.plist" "$logdir")" && [[ $start == 1 ]]; then
-    launchctl bootout "gui/$(id -u)" "$plist" 2>/dev/null || true
-    launchctl bootstrap "gui/$(id -u)" "$plist"
+  if ((all_users)); then
+    plist="/Library/LaunchAgents/com.chattertrack.agent.plist"
+  else
+    plist="$HOME/Library/LaunchAgents/com.chattertrack.agent.plist"
+    act mkdir -p "$HOME/Library/Logs/chattertrack"
+  fi
+  changed=0
+  place "$plist" "$(launch_agent_plist)" && changed=1
+  ((all_users)) && act chmod 0644 "$plist" && act chown root:wheel "$plist"
+  # The user to start it for now: this one, or (all users) whoever is at the screen.
+  uid="$(id -u)"
+  if ((all_users)); then uid="$(stat -f %u /dev/console 2>/dev/null || echo 0)"; fi
+  if [[ $start == 1 && $uid != 0 ]] && ((changed || ${bundle_changed:-0})); then
+    act launchctl bootout "gui/$uid/com.chattertrack.agent" 2>/dev/null || true
+    act launchctl bootstrap "gui/$uid" "$plist"
     say "started the LaunchAgent com.chattertrack.agent"
   fi
-  say "macOS asks once for Input Monitoring and Accessibility: allow $bin/python in System Settings"
+  say "macOS asks once to allow Input Monitoring for $agent (System Settings >"
+  say "Privacy & Security > Input Monitoring): the agent counts nothing until it is allowed"
 else
-  unit="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/chattertrack-agent.service"
+  config_home="${XDG_CONFIG_HOME:-$HOME/.config}"
+  unit="$config_home/systemd/user/chattertrack-agent.service"
   changed=0
-  place "$unit" "$(render "$here/linux/chattertrack-agent.service" "")" && changed=1
+  place "$unit" "$(systemd_unit)" && changed=1
   if [[ $start == 1 ]] && systemctl --user show-environment >/dev/null 2>&1; then
-    [[ $changed == 1 ]] && systemctl --user daemon-reload
+    ((changed)) && act systemctl --user daemon-reload
     if systemctl --user is-enabled --quiet chattertrack-agent.service 2>/dev/null; then
       say "systemd user service already enabled"
-      [[ $changed == 1 ]] && systemctl --user restart chattertrack-agent.service
+      if ((changed || ${bundle_changed:-0})); then act systemctl --user restart chattertrack-agent.service; fi
     else
-      systemctl --user enable --now chattertrack-agent.service
+      act systemctl --user enable --now chattertrack-agent.service
       say "enabled and started the systemd user service chattertrack-agent"
     fi
   else
-    desktop="${XDG_CONFIG_HOME:-$HOME/.config}/autostart/chattertrack-agent.desktop"
-    place "$desktop" "$(render "$here/linux/chattertrack-agent.desktop" "")" || true
+    desktop="$config_home/autostart/chattertrack-agent.desktop"
+    place "$desktop" "$(desktop_entry)" || true
     say "no systemd user session here: the agent starts at the next graphical login (XDG autostart)"
   fi
 fi

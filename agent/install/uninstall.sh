@@ -1,59 +1,133 @@
 #!/usr/bin/env bash
-# Remove the ChatterTrack agent of the current user (Linux or macOS).
-#   uninstall.sh [--prefix DIR] [--purge]
-# Unsent slices are kept in the agent's data directory unless --purge is given.
+# Remove the ChatterTrack agent (Linux or macOS; with sudo on macOS: the install for all users).
+#
+#   uninstall.sh [--prefix DIR] [--purge [--yes]] [--dry-run]
+#
+# It tells the collector first ('chatter-agent retire': the device then shows as
+# uninstalled); if the collector cannot be reached it warns and goes on. The agent's
+# configuration, unsent slices and logs stay unless --purge is given; --purge refuses while
+# slices are unsent (it says how many) unless --yes is given too.
 set -euo pipefail
 
-os="$(uname -s)" purge=0
-if [[ $os == Darwin ]]; then
-  prefix="$HOME/Library/Application Support/chattertrack-agent"
-else
-  prefix="${XDG_DATA_HOME:-$HOME/.local/share}/chattertrack-agent"
-fi
+os="${CHATTERTRACK_INSTALL_OS:-$(uname -s)}"
+purge=0 yes=0 dry=0 prefix=""
 say() { printf 'chattertrack: %s\n' "$*"; }
+warn() { printf 'chattertrack: warning: %s\n' "$*" >&2; }
+die() { printf 'chattertrack: error: %s\n' "$*" >&2; exit 1; }
+act() {
+  if ((dry)); then say "would run: $*"; else "$@"; fi
+}
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --prefix) prefix="$2"; shift 2 ;;
+    --prefix) prefix="${2:-}"; shift 2 || die "--prefix needs a folder" ;;
     --purge) purge=1; shift ;;
+    --yes) yes=1; shift ;;
+    --dry-run) dry=1; shift ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) printf 'chattertrack: error: unknown option %s\n' "$1" >&2; exit 2 ;;
   esac
 done
-bin="$prefix/venv/bin"
+((yes == 0 || purge == 1)) || die "--yes only goes with --purge"
+all_users=0
+if [[ $os == Darwin && $(id -u) == 0 ]]; then all_users=1; fi
+if [[ -z $prefix ]]; then
+  if ((all_users)); then
+    prefix="/Library/Application Support/ChatterTrack/agent"
+  elif [[ $os == Darwin ]]; then
+    prefix="$HOME/Library/Application Support/chattertrack-agent"
+  else
+    prefix="${XDG_DATA_HOME:-$HOME/.local/share}/chattertrack-agent"
+  fi
+fi
+((dry)) && say "dry run: nothing is changed"
 
+# The agent's command: the bundle, or an older pip install's virtual environment.
+agent=""
+for candidate in "$prefix/bundle/chatter-agent" "$prefix/venv/bin/chatter-agent"; do
+  if [[ -x $candidate ]]; then agent="$candidate"; break; fi
+done
+
+enrolled=0
+if ((!all_users)) && [[ -n $agent ]]; then
+  status="$("$agent" status --json 2>/dev/null || true)"
+  [[ $status == *'"device_id"'* ]] && enrolled=1
+  # Before anything is removed: --purge without --yes must not get half way.
+  if ((enrolled && purge && !yes)); then
+    queued="$(sed -n 's/.*"queued_slices": *\([0-9][0-9]*\).*/\1/p' <<<"$status" | head -n 1)"
+    if [[ -n $queued && $queued != 0 ]]; then
+      die "$queued slices were not sent yet: nothing was removed. Run again with --purge --yes to delete them, or without --purge to keep them"
+    fi
+  fi
+fi
+
+# 1. Stop it and remove the start at login.
 if [[ $os == Darwin ]]; then
-  plist="$HOME/Library/LaunchAgents/com.chattertrack.agent.plist"
+  if ((all_users)); then plist="/Library/LaunchAgents/com.chattertrack.agent.plist"
+  else plist="$HOME/Library/LaunchAgents/com.chattertrack.agent.plist"; fi
   if [[ -f $plist ]]; then
-    launchctl bootout "gui/$(id -u)" "$plist" 2>/dev/null || true
-    rm -f "$plist"; say "removed $plist"
+    if ((all_users)); then
+      uid="$(stat -f %u /dev/console 2>/dev/null || echo 0)"
+    else
+      uid="$(id -u)"
+    fi
+    [[ $uid != 0 ]] && { act launchctl bootout "gui/$uid/com.chattertrack.agent" 2>/dev/null || true; }
+    act rm -f "$plist"; say "removed $plist"
   fi
 else
   unit="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/chattertrack-agent.service"
   if [[ -f $unit ]]; then
-    systemctl --user disable --now chattertrack-agent.service 2>/dev/null || true
-    rm -f "$unit"; say "removed $unit"
-    systemctl --user daemon-reload 2>/dev/null || true
+    act systemctl --user disable --now chattertrack-agent.service 2>/dev/null || true
+    act rm -f "$unit"; say "removed $unit"
+    act systemctl --user daemon-reload 2>/dev/null || true
   fi
   desktop="${XDG_CONFIG_HOME:-$HOME/.config}/autostart/chattertrack-agent.desktop"
-  [[ -f $desktop ]] && rm -f "$desktop" && say "removed $desktop"
+  if [[ -f $desktop ]]; then act rm -f "$desktop"; say "removed $desktop"; fi
+fi
+# An agent of this install still running (the autostart entry's, or started by hand): only
+# those started from this prefix, so that it sends nothing after it is retired.
+if ((!dry)) && [[ -n $agent ]] && command -v pgrep >/dev/null 2>&1; then
+  for pid in $(pgrep -u "$(id -u)" -x chatter-agent 2>/dev/null || true); do
+    if [[ "$(ps -o args= -p "$pid" 2>/dev/null)" == *"$agent"* ]]; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+      say "stopped the running agent (pid $pid)"
+    fi
+  done
 fi
 
-queued=""
-if [[ -x $bin/chatter-agent ]]; then
-  queued="$("$bin/chatter-agent" status --json 2>/dev/null | "$bin/python" -c \
-    'import json,sys; print(json.load(sys.stdin)["queued_slices"])' 2>/dev/null || true)"
-  if [[ $purge == 1 ]]; then
-    "$bin/python" - <<'PY'
-import shutil
-from agent import paths
-for folder in (paths.config_dir(), paths.data_dir(), paths.log_dir()):
-    shutil.rmtree(folder, ignore_errors=True)
-    print(f"chattertrack: removed {folder}")
-PY
+# 2. Tell the collector, then (--purge) delete the configuration, data and logs.
+if ((enrolled)); then
+  if ((dry)); then
+    say "would run: $agent retire"
+  elif "$agent" retire; then
+    say "the collector now lists this device as uninstalled"
+  else
+    warn "the collector was not told (see above): the device stays listed as active until an admin retires it on the Devices page"
   fi
 fi
-[[ -L $HOME/.local/bin/chatter-agent ]] && rm -f "$HOME/.local/bin/chatter-agent" && say "removed ~/.local/bin/chatter-agent"
-[[ -d $prefix ]] && rm -rf "$prefix" && say "removed $prefix"
-if [[ $purge == 0 && -n $queued && $queued != 0 ]]; then
-  say "$queued slices were not sent yet; they stay in the agent's data folder (reinstall to send them)"
+purged=0
+if ((purge)) && [[ -n $agent ]] && ((!all_users)); then
+  if ((yes)); then purge_args=(purge --yes); else purge_args=(purge); fi
+  if ((dry)); then
+    say "would run: $agent ${purge_args[*]}"
+  elif "$agent" "${purge_args[@]}"; then
+    purged=1
+  else
+    warn "the agent's configuration, data and logs were kept (see above)"
+  fi
 fi
+
+# 3. The program itself.
+if [[ -L $HOME/.local/bin/chatter-agent ]] && ((!all_users)); then
+  act rm -f "$HOME/.local/bin/chatter-agent"; say "removed ~/.local/bin/chatter-agent"
+fi
+if [[ -d $prefix ]]; then act rm -rf "$prefix"; say "removed $prefix"; fi
+if ((all_users)); then
+  enroll_dir="$(dirname "$prefix")/enroll"
+  if [[ -d $enroll_dir ]]; then act rm -rf "$enroll_dir"; say "removed the enrollment tokens in $enroll_dir"; fi
+  say "each user's configuration and unsent slices stay in their home (chatter-agent purge, as that user, deletes them)"
+elif ((purge == 0)) && ((enrolled)); then
+  say "the agent's configuration and any unsent slices are kept (reinstall to send them; --purge deletes them)"
+fi
+((purge == 0 || purged == 1 || dry == 1)) || exit 1
 say "uninstalled"

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -222,3 +223,24 @@ def make_agent(
     yield make
     for agent in made:
         agent.stop()
+
+
+@pytest.fixture(scope="session")
+def agent_downloads() -> Path:
+    """What ``make agent-dist`` makes, as the collector serves it: the agent's bundle for
+    this OS, the installers and SHA256SUMS.  Built once per change of the agent's sources
+    and build tools, in build/agent-bundle/ (a lock there makes test files on other
+    pytest-xdist workers wait for that one build instead of building again)."""
+    built = subprocess.run(
+        [sys.executable, str(ROOT / "packaging" / "agent" / "build_bundle.py")]
+        + ["--cache", str(ROOT / "build" / "agent-bundle")],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-4000:]
+    return Path(built.stdout.strip().splitlines()[-1]).parent
+
+
+def bundle_archive(downloads: Path) -> Path:
+    (archive,) = downloads.glob("chattertrack-agent-*-linux-x86_64.tar.gz")
+    return archive

@@ -1,23 +1,208 @@
-"""Installers for IT: the Linux one end to end, the macOS plist and the PowerShell scripts."""
+"""Installers for IT: Linux end to end from the bundle (local file, and downloaded from the
+collector the way ``curl ... | bash`` does it), the pip path, the macOS LaunchAgent as the
+dry run renders it, uninstall's calls to the agent, and the PowerShell scripts as far as
+they can be checked without PowerShell."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import plistlib
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tree_sitter
+import tree_sitter_powershell
 
-from tests.agent.conftest import CollectorProcess
+from tests.agent.conftest import CollectorProcess, bundle_archive
+from tests.agent.downloads import DownloadsServer
 from tests.conftest import building_from_the_checkout
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "agent" / "install"
+WINDOWS = INSTALL / "windows"
+
+
+@pytest.fixture
+def user_home(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A fresh account's environment: its own HOME, the system PATH, and a python3 and
+    python that fail loudly, so a step that needed Python would show."""
+    home = tmp_path / "home"
+    home.mkdir()
+    trap = tmp_path / "no-python"
+    trap.mkdir()
+    for name in ("python3", "python"):
+        (trap / name).write_text(
+            f"#!/bin/sh\necho called >> {tmp_path}/python-was-called\nexit 99\n"
+        )
+        (trap / name).chmod(0o755)
+    yield {"HOME": str(home), "PATH": f"{trap}:/usr/bin:/bin"}
+    assert not (tmp_path / "python-was-called").exists(), "the installer ran Python"
+
+
+def run(
+    script: Path, env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(script), *args], env=env, capture_output=True, text=True, input=stdin
+    )
+
+
+def paths_of(env: dict[str, str]) -> dict[str, Path]:
+    home = Path(env["HOME"])
+    prefix = home / ".local" / "share" / "chattertrack-agent"
+    return {
+        "home": home,
+        "prefix": prefix,
+        "agent": prefix / "bundle" / "chatter-agent",
+        "unit": home / ".config" / "systemd" / "user" / "chattertrack-agent.service",
+        "desktop": home / ".config" / "autostart" / "chattertrack-agent.desktop",
+        "key": home / ".config" / "chattertrack" / "agent" / "device-key.json",
+        "link": home / ".local" / "bin" / "chatter-agent",
+    }
+
+
+def test_linux_install_from_the_bundle_end_to_end_and_idempotent(
+    agent_downloads: Path,
+    user_home: dict[str, str],
+    collector_process: CollectorProcess,
+    tmp_path: Path,
+) -> None:
+    token = tmp_path / "token"
+    token.write_text(collector_process.cli("enroll-token", "alice"))
+    archive = bundle_archive(agent_downloads)
+    args = ["--server", collector_process.url, "--token-file", str(token), "--bundle", str(archive)]
+    where = paths_of(user_home)
+
+    first = run(INSTALL / "install.sh", user_home, *args)
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert f"SHA-256 of {archive.name} checked" in first.stdout  # SHA256SUMS beside it
+    assert f"installed agent bundle {archive.name}" in first.stdout
+    assert f"enrolled with {collector_process.url}" in first.stdout
+    assert f'ExecStart="{where["agent"]}" run' in where["unit"].read_text()
+    # No systemd user session in this container: the XDG autostart entry is the fallback.
+    assert f'Exec="{where["agent"]}" run' in where["desktop"].read_text()
+    assert oct(where["key"].stat().st_mode & 0o777) == "0o600"
+    assert where["link"].resolve() == where["agent"]
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", str(where["unit"])], capture_output=True, text=True
+    )
+    assert verify.returncode == 0, verify.stderr
+
+    second = run(INSTALL / "install.sh", user_home, *args)
+    assert second.returncode == 0, second.stderr
+    assert "already installed" in second.stdout and "already enrolled" in second.stdout
+    assert "unchanged" in second.stdout
+    assert "wrote" not in second.stdout and "enrolled with" not in second.stdout
+    devices = collector_process.cli("devices", "--json")
+    assert devices.count('"device_id"') == 1
+
+    removed = run(where["prefix"] / "bundle" / "uninstall.sh", user_home)
+    assert removed.returncode == 0, removed.stderr
+    # It asked the agent to retire the device (answered either way, never fatal).
+    assert (
+        "lists this device as uninstalled" in removed.stdout
+        or "the collector was not told" in removed.stderr
+    )
+    for gone in ("unit", "desktop", "prefix", "link"):
+        assert not where[gone].exists(), gone
+    assert where["key"].exists()  # kept without --purge: it belongs to the data that may be unsent
+
+
+def _serve_copy(agent_downloads: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "downloads"
+    shutil.copytree(agent_downloads, folder)
+    return folder
+
+
+def _sums(folder: Path) -> None:
+    lines = [
+        f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}\n"
+        for f in sorted(folder.iterdir())
+        if f.name != "SHA256SUMS"
+    ]
+    (folder / "SHA256SUMS").write_text("".join(lines))
+
+
+def _piped(url: str, env: dict[str, str], token: Path) -> subprocess.CompletedProcess[str]:
+    """The one command the README gives IT, with this test's collector."""
+    command = (
+        f"curl -fsSL {url}/agent/install.sh | "
+        f"bash -s -- --server {url} --token-file {token} --no-start"
+    )
+    return subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True)
+
+
+def test_piped_install_downloads_the_newest_bundle_from_the_collector(
+    agent_downloads: Path,
+    user_home: dict[str, str],
+    collector_process: CollectorProcess,
+    tmp_path: Path,
+) -> None:
+    folder = _serve_copy(agent_downloads, tmp_path)
+    real = bundle_archive(folder)
+    # Versions compare as numbers (0.10.0 is newer than 0.9.0), other systems are ignored,
+    # and an older version that is broken is never fetched.
+    newest = folder / "chattertrack-agent-0.10.0-linux-x86_64.tar.gz"
+    real.rename(newest)
+    (folder / "chattertrack-agent-0.9.0-linux-x86_64.tar.gz").write_bytes(b"not a bundle")
+    (folder / "chattertrack-agent-9.0.0-macos-arm64.tar.gz").write_bytes(b"not for Linux")
+    _sums(folder)
+    token = tmp_path / "token"
+    token.write_text(collector_process.cli("enroll-token", "alice"))
+
+    with DownloadsServer(folder, collector_process.url) as server:
+        result = _piped(server.url, user_home, token)
+        assert result.returncode == 0, result.stderr + result.stdout
+        assert server.requested[:3] == [
+            "/agent/install.sh",
+            "/agent/downloads/SHA256SUMS",
+            f"/agent/downloads/{newest.name}",
+        ]
+    assert f"SHA-256 of {newest.name} checked" in result.stdout
+    assert "enrolled with" in result.stdout
+    agent = paths_of(user_home)["agent"]
+    status = subprocess.run(
+        [str(agent), "status", "--json"], env=user_home, capture_output=True, text=True
+    )
+    assert '"device_id"' in status.stdout, status.stderr
+
+
+def test_a_bundle_whose_checksum_differs_is_refused(
+    agent_downloads: Path, user_home: dict[str, str], tmp_path: Path
+) -> None:
+    folder = _serve_copy(agent_downloads, tmp_path)
+    archive = bundle_archive(folder)
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a flipped byte on the way (a broken mirror, a proxy)
+    archive.write_bytes(bytes(data))
+    token = tmp_path / "token"
+    token.write_text("cte_never_used")
+
+    # Refused before any enrollment: no collector behind it is needed.
+    with DownloadsServer(folder, "http://127.0.0.1:9") as server:
+        result = _piped(server.url, user_home, token)
+    assert result.returncode == 1
+    assert f"SHA-256 mismatch for {archive.name}" in result.stderr
+    assert "refusing to install it" in result.stderr
+    assert not paths_of(user_home)["prefix"].exists()
+
+    # The same with a local --bundle whose SHA256SUMS sits beside it.
+    local = run(
+        INSTALL / "install.sh",
+        user_home,
+        "--server",
+        "http://127.0.0.1:9",
+        "--bundle",
+        str(archive),
+    )
+    assert local.returncode == 1 and "SHA-256 mismatch" in local.stderr
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +226,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("chattertrack-*.whl"))
 
 
-@pytest.fixture
-def user_home(tmp_path: Path) -> Iterator[dict[str, str]]:
+def test_pip_path_stays_an_option_and_the_bundle_replaces_it(
+    wheel: Path,
+    agent_downloads: Path,
+    collector_process: CollectorProcess,
+    tmp_path: Path,
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     env = {
@@ -52,63 +241,33 @@ def user_home(tmp_path: Path) -> Iterator[dict[str, str]]:
         # pip's own settings (mirrors, certificates) still apply to the new venv.
         **{k: v for k, v in os.environ.items() if k.startswith("PIP_")},
     }
-    yield env
-
-
-def run(script: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(script), *args], env=env, capture_output=True, text=True)
-
-
-def test_linux_install_end_to_end_and_idempotent(
-    wheel: Path, user_home: dict[str, str], collector_process: CollectorProcess, tmp_path: Path
-) -> None:
     token = tmp_path / "token"
     token.write_text(collector_process.cli("enroll-token", "alice"))
-    prefix = tmp_path / "prefix"
-    args = [
-        "--server",
-        collector_process.url,
-        "--token-file",
-        str(token),
-        "--from",
-        str(wheel),
-        "--prefix",
-        str(prefix),
-    ]
+    common = ["--server", collector_process.url, "--token-file", str(token), "--no-start"]
+    prefix = paths_of(env)["prefix"]
 
-    first = run(INSTALL / "install.sh", user_home, *args)
-    assert first.returncode == 0, first.stderr + first.stdout
-    assert "created virtual environment" in first.stdout
-    assert f"enrolled with {collector_process.url}" in first.stdout
-    home = Path(user_home["HOME"])
-    unit = home / ".config" / "systemd" / "user" / "chattertrack-agent.service"
-    assert f"ExecStart={prefix}/venv/bin/chatter-agent run" in unit.read_text()
-    # No systemd user session in this container: the XDG autostart entry is the fallback.
-    desktop = home / ".config" / "autostart" / "chattertrack-agent.desktop"
-    assert f"Exec={prefix}/venv/bin/chatter-agent run" in desktop.read_text()
-    key = home / ".config" / "chattertrack" / "agent" / "device-key.json"
-    assert oct(key.stat().st_mode & 0o777) == "0o600"
-    assert (
-        home / ".local" / "bin" / "chatter-agent"
-    ).resolve() == prefix / "venv" / "bin" / "chatter-agent"
+    by_pip = run(INSTALL / "install.sh", env, *common, "--pip", str(wheel))
+    assert by_pip.returncode == 0, by_pip.stderr + by_pip.stdout
+    assert "created virtual environment" in by_pip.stdout
+    assert f'ExecStart="{prefix}/venv/bin/chatter-agent" run' in paths_of(env)["unit"].read_text()
 
-    verify = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True
+    by_bundle = run(
+        INSTALL / "install.sh", env, *common, "--bundle", str(bundle_archive(agent_downloads))
     )
-    assert verify.returncode == 0, verify.stderr
+    assert by_bundle.returncode == 0, by_bundle.stderr
+    assert "removed the pip install" in by_bundle.stdout
+    assert "already enrolled" in by_bundle.stdout  # the same device, the same key
+    assert not (prefix / "venv").exists()
+    assert f'ExecStart="{prefix}/bundle/chatter-agent" run' in paths_of(env)["unit"].read_text()
 
-    second = run(INSTALL / "install.sh", user_home, *args)
-    assert second.returncode == 0, second.stderr
-    assert "already installed" in second.stdout and "already enrolled" in second.stdout
-    assert "unchanged" in second.stdout
-    assert "wrote" not in second.stdout and "enrolled with" not in second.stdout
-    devices = collector_process.cli("devices", "--json")
-    assert devices.count('"device_id"') == 1
 
-    removed = run(INSTALL / "uninstall.sh", user_home, "--prefix", str(prefix))
-    assert removed.returncode == 0, removed.stderr
-    assert not unit.exists() and not desktop.exists() and not prefix.exists()
-    assert key.exists()  # kept without --purge: it belongs to the data that may be unsent
+def test_shell_installers_pass_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.fail("shellcheck is missing: run 'make system' (apt-get install shellcheck)")
+    scripts = [str(INSTALL / "install.sh"), str(INSTALL / "uninstall.sh")]
+    checked = subprocess.run([shellcheck, *scripts], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
 
 
 def test_install_refuses_token_on_command_line(user_home: dict[str, str]) -> None:
@@ -116,47 +275,221 @@ def test_install_refuses_token_on_command_line(user_home: dict[str, str]) -> Non
     assert result.returncode == 1 and "refusing --token" in result.stderr
 
 
-def test_macos_plist_has_what_launchd_needs() -> None:
-    text = (INSTALL / "macos" / "com.chattertrack.agent.plist").read_text()
-    rendered = text.replace("@BIN@", "/Users/a/venv/bin").replace(
-        "@LOGDIR@", "/Users/a/Library/Logs"
+def test_dry_run_changes_nothing(user_home: dict[str, str], tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("cte_x")
+    result = run(
+        INSTALL / "install.sh", user_home, "--dry-run", "--server", "https://track.example.com",
+        "--token-file", str(token),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "would download https://track.example.com/agent/downloads/SHA256SUMS" in result.stdout
+    assert (
+        "would run:" in result.stdout
+        and " enroll --server https://track.example.com" in result.stdout
     )
-    plist = plistlib.loads(rendered.encode())
+    assert "would write" in result.stdout and "chattertrack-agent.service" in result.stdout
+    assert list(Path(user_home["HOME"]).iterdir()) == []
+
+
+def _written(output: str, target: str) -> str:
+    found = re.search(
+        rf"----- begin {re.escape(target)} -----\n(.*?)\n----- end {re.escape(target)} -----",
+        output,
+        re.S,
+    )
+    assert found, output
+    return found.group(1)
+
+
+def test_macos_launch_agent_for_all_users_as_the_dry_run_renders_it(
+    agent_downloads: Path, tmp_path: Path
+) -> None:
+    """Run as root (sudo) on macOS: every user's LaunchAgent, enrolling at first login."""
+    if os.geteuid() != 0:
+        pytest.fail("the all-users branch is taken as root; these tests run as root here")
+    token = tmp_path / "token"
+    token.write_text("cte_x")
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "CHATTERTRACK_INSTALL_OS": "Darwin"}
+    result = run(
+        INSTALL / "install.sh", env, "--dry-run", "--server", "https://track.example.com",
+        "--token-file", str(token), "--bundle", str(bundle_archive(agent_downloads)),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    target = "/Library/LaunchAgents/com.chattertrack.agent.plist"
+    plist = plistlib.loads(_written(result.stdout, target).encode())
+    program = "/Library/Application Support/ChatterTrack/agent/bundle/chatter-agent"
+    enroll = "/Library/Application Support/ChatterTrack/enroll"
     assert plist["Label"] == "com.chattertrack.agent"
-    assert plist["ProgramArguments"] == ["/Users/a/venv/bin/chatter-agent", "run"]
+    assert plist["ProgramArguments"] == [
+        program, "run", "--enroll-from", enroll, "--server", "https://track.example.com"
+    ]  # fmt: skip
     assert plist["RunAtLoad"] is True and plist["KeepAlive"] is True
-    assert plist["StandardErrorPath"].startswith("/Users/a/Library/Logs")
-    install = (INSTALL / "install.sh").read_text()
-    assert "launchctl bootstrap" in install and "LaunchAgents" in install
+    assert plist["LimitLoadToSessionType"] == "Aqua"
+    assert f"install -m 0644 {token} {enroll}/token.txt" in result.stdout
+    assert "chown root:wheel" in result.stdout
+    # The permission is asked for the bundle's own executable, not for a Python.
+    assert f"Input Monitoring for {program}" in result.stdout
 
 
-def _balanced(text: str) -> bool:
-    # Strip strings and comments, then check brackets pair up.
-    text = re.sub(r"<#.*?#>", "", text, flags=re.S)
-    text = re.sub(r"#[^\n]*", "", text)
-    text = re.sub(r'"(?:`.|[^"`])*"', '""', text)
-    text = re.sub(r"'[^']*'", "''", text)
-    stack: list[str] = []
-    pairs = {")": "(", "}": "{", "]": "["}
-    for ch in text:
-        if ch in "({[":
-            stack.append(ch)
-        elif ch in pairs:
-            if not stack or stack.pop() != pairs[ch]:
-                return False
-    return not stack
+def test_macos_launch_agent_for_one_user(tmp_path: Path) -> None:
+    """Without sudo: the user's own LaunchAgent, launchd's output in ~/Library/Logs."""
+    runuser = shutil.which("runuser")
+    if runuser is None or os.geteuid() != 0:
+        pytest.fail("needs runuser (util-linux) and root to run the script as another user")
+    # Where nobody can read it (pytest's own temporary folders are root's alone).
+    shared = Path(tempfile.mkdtemp(prefix="ct-installer-"))
+    shared.chmod(0o755)
+    script = shared / "install.sh"
+    shutil.copy(INSTALL / "install.sh", script)
+    home = "/Users/chatter"
+    result = subprocess.run(
+        [runuser, "-u", "nobody", "--", "env", "-i", f"HOME={home}", "PATH=/usr/bin:/bin"]
+        + ["CHATTERTRACK_INSTALL_OS=Darwin", "bash", str(script), "--dry-run"]
+        + ["--server", "https://track.example.com", "--token-file", "/dev/null"],
+        capture_output=True,
+        text=True,
+    )
+    shutil.rmtree(shared)
+    assert result.returncode == 0, result.stderr
+    plist = plistlib.loads(
+        _written(
+            result.stdout, f"{home}/Library/LaunchAgents/com.chattertrack.agent.plist"
+        ).encode()
+    )
+    program = f"{home}/Library/Application Support/chattertrack-agent/bundle/chatter-agent"
+    assert plist["ProgramArguments"] == [program, "run"]
+    assert plist["StandardErrorPath"] == f"{home}/Library/Logs/chattertrack/launchd.err.log"
+    assert "launchctl bootstrap gui/" in result.stdout
 
 
-def test_powershell_scripts_as_far_as_they_can_be_checked_here() -> None:
-    """No PowerShell on this Linux machine: check structure and the rules that matter."""
-    install = (INSTALL / "windows" / "install.ps1").read_text()
-    uninstall = (INSTALL / "windows" / "uninstall.ps1").read_text()
-    for script in (install, uninstall):
-        assert _balanced(script)
-        assert '$ErrorActionPreference = "Stop"' in script
-    assert "[string]$TokenFile" in install and "--token-file $TokenFile" in install
-    assert "-Token " not in install.replace("-TokenFile", "")
-    assert "New-ScheduledTaskTrigger -AtLogOn" in install
-    assert "Register-ScheduledTask" in install and "Unregister-ScheduledTask" in uninstall
-    assert "already registered" in install and "already enrolled" in install  # idempotent
-    assert '"-m agent run"' in install  # pythonw: no console window at logon
+# uninstall.sh against a stand-in agent that records how it is called: the contract with
+# `chatter-agent retire` and `chatter-agent purge [--yes]` (added to the agent separately).
+STUB = """#!/bin/sh
+echo "$*" >> "{log}"
+case "$1" in
+  status) printf '{{\\n  "device_id": "d-1",\\n  "queued_slices": {queued}\\n}}\\n' ;;
+  retire) [ {retire} = 0 ] || echo "cannot reach the collector" >&2; exit {retire} ;;
+  purge) exit 0 ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "queued", "retire", "calls", "code", "said"),
+    [
+        ([], 0, 0, ["status --json", "retire"], 0, "lists this device as uninstalled"),
+        ([], 5, 1, ["status --json", "retire"], 0, "the collector was not told"),
+        (["--purge"], 0, 0, ["status --json", "retire", "purge"], 0, "uninstalled"),
+        (["--purge"], 3, 0, ["status --json"], 1, "3 slices were not sent yet"),
+        (["--purge", "--yes"], 3, 0, ["status --json", "retire", "purge --yes"], 0, "uninstalled"),
+    ],
+)
+def test_uninstall_tells_the_collector_and_purges_only_as_asked(
+    tmp_path: Path,
+    args: list[str],
+    queued: int,
+    retire: int,
+    calls: list[str],
+    code: int,
+    said: str,
+) -> None:
+    home = tmp_path / "home"
+    agent = home / ".local" / "share" / "chattertrack-agent" / "bundle" / "chatter-agent"
+    agent.parent.mkdir(parents=True)
+    log = tmp_path / "calls"
+    agent.write_text(STUB.format(log=log, queued=queued, retire=retire))
+    agent.chmod(0o755)
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    result = run(INSTALL / "uninstall.sh", env, *args)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert said in result.stdout + result.stderr
+    assert log.read_text().splitlines() == calls
+    assert agent.exists() == (code != 0)  # a refusal removes nothing
+
+
+# ---- PowerShell: no pwsh on this machine (not in Debian, PyPI or npm), so the scripts are
+# parsed with tree-sitter's PowerShell grammar and checked for the rules that matter.
+
+PS_AUTOMATIC = {"args", "error", "home", "host", "input", "matches", "null", "pid", "profile"}
+PS_AUTOMATIC |= {"psitem", "pwd", "this", "true", "false", "event", "lastexitcode", "myinvocation"}
+
+
+def _ps_tree(path: Path) -> tree_sitter.Tree:
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+    return parser.parse(path.read_bytes())
+
+
+def _nodes(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    yield node
+    for child in node.children:
+        yield from _nodes(child)
+
+
+@pytest.mark.parametrize("name", ["install.ps1", "uninstall.ps1"])
+def test_powershell_scripts_parse_and_keep_the_rules(name: str) -> None:
+    path = WINDOWS / name
+    tree = _ps_tree(path)
+    broken = [
+        (n.start_point, n.text[:60] if n.text else b"")
+        for n in _nodes(tree.root_node)
+        if n.type == "ERROR" or n.is_missing
+    ]
+    assert broken == [], broken
+    text = path.read_text()
+    assert '$ErrorActionPreference = "Stop"' in text
+    # Assigning an automatic variable ($home, $input, ...) fails or misleads at run time.
+    assigned = {m.group(1).lower() for m in re.finditer(r"^\s*\$(\w+)\s*(?:\+)?=(?!=)", text, re.M)}
+    assert not assigned & PS_AUTOMATIC, assigned & PS_AUTOMATIC
+    # The Windows PowerShell 5.1 trap: a native program's redirected stderr under "Stop".
+    # Native programs run only through Invoke-Native, which lowers the preference and
+    # decides by $LASTEXITCODE.
+    assert "*>" not in text
+    native_calls = re.findall(r"^[^#\n]*&\s*\$(\w+)", text, re.M)
+    assert set(native_calls) <= {"Program", "Change"}, native_calls
+    invoke = text[text.index("function Invoke-Native") :]
+    invoke = invoke[: invoke.index("\n}\n")]
+    assert '$ErrorActionPreference = "Continue"' in invoke and "$LASTEXITCODE" in invoke
+    assert "finally" in invoke
+    assert "[switch]$DryRun" in text and "if ($DryRun)" in text
+
+
+def test_windows_install_is_per_machine_and_silent() -> None:
+    text = (WINDOWS / "install.ps1").read_text()
+    assert "Mandatory = $true)][string]$Server" in text
+    assert '$env:ProgramFiles "ChatterTrack\\agent"' in text
+    assert "Test-Administrator" in text  # refuses to run unelevated (SYSTEM is elevated)
+    # Every user's logon starts the windowless executable, enrolling from ProgramData.
+    assert "HKLM:\\Software\\Microsoft\\Windows\\CurrentVersion\\Run" in text
+    assert "chatter-agent-background.exe" in text
+    assert 'run --enroll-from `"$EnrollDir`" --server $Server' in text
+    # The layout the agent reads (agent/cli.py: users/<login>.txt, then token.txt).
+    assert '"token.txt"' in text and 'Join-Path $EnrollDir "users"' in text
+    cli = (ROOT / "agent" / "cli.py").read_text()
+    assert '"users" / f"{getpass.getuser()}.txt"' in cli and '"token.txt"' in cli
+    # Only administrators and SYSTEM may change the token folder (well-known SIDs).
+    assert "*S-1-5-18:(OI)(CI)F" in text and "*S-1-5-32-545:(OI)(CI)RX" in text
+    # Download: newest by version, SHA-256 checked, mismatch refused.
+    assert "/agent/downloads/SHA256SUMS" in text and "windows-x86_64\\.zip" in text
+    assert "Get-FileHash" in text and "refusing to install it" in text
+    # Add/Remove Programs runs the uninstaller that travels in the bundle.
+    assert "CurrentVersion\\Uninstall\\ChatterTrackAgent" in text
+    assert 'uninstall.ps1`""' in text and "QuietUninstallString" in text
+    assert "Read-Host" not in text and "-Confirm:$true" not in text  # silent
+    for phrase in ("already installed", "already in place"):  # idempotent
+        assert phrase in text
+    assert "-Token " not in text.replace("-TokenFile", "")
+
+
+def test_windows_uninstall_retires_each_account_and_purges_as_asked() -> None:
+    text = (WINDOWS / "uninstall.ps1").read_text()
+    # The agent acts on each account's files through platformdirs' override.
+    assert "WIN_PD_OVERRIDE_LOCAL_APPDATA" in text and "ProfileList" in text
+    assert '@("retire")' in text
+    assert '$purgeArgs = @("purge")' in text and '$purgeArgs += "--yes"' in text
+    # Refused before anything is removed while slices are unsent.
+    check = text.index('"queued_slices"')
+    assert check < text.index("Remove-ItemProperty") and check < text.index(
+        "Remove-Item -LiteralPath $Prefix"
+    )
+    assert "-Yes only goes with -Purge" in text
