@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -317,6 +318,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
         if folder.exists():
             shutil.rmtree(folder)
             print(f"removed {folder}")
+        if folder.parent.name == paths.APP_NAME:  # ~/.config/chattertrack, once empty
+            with contextlib.suppress(OSError):
+                folder.parent.rmdir()
     if unsent:
         print(f"{unsent} unsent slices were deleted")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -92,9 +93,12 @@ class CollectorProcess:
             return conn.execute(sql, params).fetchall()
 
 
-@pytest.fixture
-def collector_process(tmp_path: Path) -> Iterator[CollectorProcess]:
-    database = tmp_path / "collector.db"
+@contextlib.contextmanager
+def running_collector(folder: Path, **env: str) -> Iterator[CollectorProcess]:
+    """A real collector process on SQLite in ``folder`` (chatter alice of creator luna,
+    2-s slices, a 3-s idle threshold), with ``env`` added to its environment."""
+    folder.mkdir(parents=True, exist_ok=True)
+    database = folder / "collector.db"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cli = [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}"]
@@ -106,16 +110,25 @@ def collector_process(tmp_path: Path) -> Iterator[CollectorProcess]:
         ["settings", "set", "idle_threshold_seconds", "3"],
     ):
         subprocess.run([*cli, *args], check=True, capture_output=True)
-    with open(tmp_path / "collector.log", "wb") as log:
+    with open(folder / "collector.log", "wb") as log:
         proc = subprocess.Popen(
             [*cli, "serve", "--port", str(port), "--threads", "4"],
             stdout=subprocess.DEVNULL,
             stderr=log,
+            env={**os.environ, **env},
         )
-        wait_for(lambda: _healthy(url), 20, "the collector")
-        yield CollectorProcess(url, database, proc)
-        proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            wait_for(lambda: _healthy(url), 20, "the collector")
+            yield CollectorProcess(url, database, proc)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def collector_process(tmp_path: Path) -> Iterator[CollectorProcess]:
+    with running_collector(tmp_path) as collector:
+        yield collector
 
 
 def _healthy(url: str) -> bool:

@@ -5,7 +5,7 @@ they can be checked without PowerShell."""
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import plistlib
 import re
@@ -16,11 +16,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import tree_sitter
 import tree_sitter_powershell
 
-from tests.agent.conftest import CollectorProcess, bundle_archive
+from collector.devices.install import install_commands
+from tests.agent.conftest import (
+    CollectorProcess,
+    bundle_archive,
+    running_collector,
+    wait_for,
+    xdotool,
+)
 from tests.agent.downloads import DownloadsServer
 from tests.conftest import building_from_the_checkout
 
@@ -121,15 +129,6 @@ def _serve_copy(agent_downloads: Path, tmp_path: Path) -> Path:
     return folder
 
 
-def _sums(folder: Path) -> None:
-    lines = [
-        f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}\n"
-        for f in sorted(folder.iterdir())
-        if f.name != "SHA256SUMS"
-    ]
-    (folder / "SHA256SUMS").write_text("".join(lines))
-
-
 def _piped(url: str, env: dict[str, str], token: Path) -> subprocess.CompletedProcess[str]:
     """The one command the README gives IT, with this test's collector."""
     command = (
@@ -142,7 +141,6 @@ def _piped(url: str, env: dict[str, str], token: Path) -> subprocess.CompletedPr
 def test_piped_install_downloads_the_newest_bundle_from_the_collector(
     agent_downloads: Path,
     user_home: dict[str, str],
-    collector_process: CollectorProcess,
     tmp_path: Path,
 ) -> None:
     folder = _serve_copy(agent_downloads, tmp_path)
@@ -153,25 +151,108 @@ def test_piped_install_downloads_the_newest_bundle_from_the_collector(
     real.rename(newest)
     (folder / "chattertrack-agent-0.9.0-linux-x86_64.tar.gz").write_bytes(b"not a bundle")
     (folder / "chattertrack-agent-9.0.0-macos-arm64.tar.gz").write_bytes(b"not for Linux")
-    _sums(folder)
     token = tmp_path / "token"
-    token.write_text(collector_process.cli("enroll-token", "alice"))
-
-    with DownloadsServer(folder, collector_process.url) as server:
-        result = _piped(server.url, user_home, token)
+    # The collector itself serves the folder (CHATTER_AGENT_DOWNLOADS), as in production.
+    with running_collector(tmp_path / "served", CHATTER_AGENT_DOWNLOADS=str(folder)) as served:
+        token.write_text(served.cli("enroll-token", "alice"))
+        result = _piped(served.url, user_home, token)
         assert result.returncode == 0, result.stderr + result.stdout
-        assert server.requested[:3] == [
-            "/agent/install.sh",
-            "/agent/downloads/SHA256SUMS",
-            f"/agent/downloads/{newest.name}",
-        ]
-    assert f"SHA-256 of {newest.name} checked" in result.stdout
-    assert "enrolled with" in result.stdout
-    agent = paths_of(user_home)["agent"]
-    status = subprocess.run(
-        [str(agent), "status", "--json"], env=user_home, capture_output=True, text=True
+        assert f"SHA-256 of {newest.name} checked" in result.stdout
+        assert "enrolled with" in result.stdout
+        agent = paths_of(user_home)["agent"]
+        status = subprocess.run(
+            [str(agent), "status", "--json"], env=user_home, capture_output=True, text=True
+        )
+        assert '"device_id"' in status.stdout, status.stderr
+        assert served.cli("devices", "--json").count('"device_id"') == 1
+
+
+@pytest.fixture
+def new_account() -> Iterator[str]:
+    """A real new Linux account (useradd; the test machines and CI run as root)."""
+    if os.geteuid() != 0:
+        pytest.fail("the new-account install test creates a Linux user and needs root")
+    name = f"ct{os.getpid()}"
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+
+
+def test_a_new_linux_account_installs_from_the_collector_with_one_command_and_uninstalls(
+    agent_downloads: Path, new_account: str, tmp_path: Path, display: str
+) -> None:
+    """As IT would on a chatter's PC: a fresh account, the one command the Enrollment page
+    shows (no Python package involved: the trap on PATH fails if python is called), the
+    agent running from the bundle and delivering, then the uninstaller telling the
+    collector, which lists the device as uninstalled."""
+    folder = _serve_copy(agent_downloads, tmp_path)
+    folder.chmod(0o755)
+    tmp_path.chmod(0o755)
+    trap = Path(f"/home/{new_account}/no-python")
+
+    def as_user(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["su", "--login", new_account, "--command", command],
+            capture_output=True,
+            text=True,
+        )
+
+    as_user(
+        f"mkdir -p {trap} && for p in python python3; do "
+        f"printf '#!/bin/sh\\necho called >> ~/python-was-called; exit 99\\n' > {trap}/$p; "
+        f"chmod +x {trap}/$p; done"
     )
-    assert '"device_id"' in status.stdout, status.stderr
+    with running_collector(tmp_path / "served", CHATTER_AGENT_DOWNLOADS=str(folder)) as served:
+        token = served.cli("enroll-token", "alice")
+        page = httpx.get(served.url + "/agent/downloads/SHA256SUMS")
+        assert page.status_code == 200 and "linux-x86_64.tar.gz" in page.text
+        as_user(f"umask 077 && printf '%s\\n' {token} > ~/chattertrack-token.txt")
+        # The Enrollment page's Linux command, word for word but --no-start (no systemd
+        # user session in a test) and the python trap first on PATH.
+        command = install_commands(served.url).unix.replace(
+            "--token-file", "--no-start --token-file"
+        )
+        installed = as_user(f"export PATH={trap}:/usr/bin:/bin; {command}")
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        agent = f"/home/{new_account}/.local/bin/chatter-agent"
+        status = as_user(f"{agent} status")
+        assert "ChatterTrack is NOT running for Alice" in status.stdout, status.stderr
+        assert f"{served.url}/chatters/alice" in status.stdout
+
+        runs = subprocess.Popen(
+            ["su", "--login", new_account, "--command", f"DISPLAY={display} exec {agent} run"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(
+                lambda: bool(served.rows("SELECT COUNT(*) FROM slices")[0][0]),
+                30,
+                "the bundle agent's first slices",
+            )
+            xdotool(display, "type", "--delay", "60", "k" * 40)
+            wait_for(
+                lambda: served.rows("SELECT SUM(keystrokes) FROM slices")[0][0] == 40,
+                30,
+                "the 40 key presses at the collector",
+            )
+        finally:
+            subprocess.run(["pkill", "-TERM", "-u", new_account], check=False)
+            runs.wait(timeout=30)
+
+        removed = as_user(
+            f"export PATH={trap}:/usr/bin:/bin; "
+            f"~/.local/share/chattertrack-agent/bundle/uninstall.sh --purge --yes"
+        )
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        (device,) = json.loads(served.cli("devices", "--json"))
+        assert device["retired_at"] is not None
+        assert not Path(f"/home/{new_account}/.local/share/chattertrack-agent").exists()
+        assert not Path(f"/home/{new_account}/.config/chattertrack").exists()
+    assert not Path(f"/home/{new_account}/python-was-called").exists(), "Python was called"
 
 
 def test_a_bundle_whose_checksum_differs_is_refused(
