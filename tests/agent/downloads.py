@@ -1,10 +1,9 @@
-"""The collector as IT's installers see it: /agent/... served from a folder, the rest forwarded.
+"""A server that answers /agent/... from a folder as it is, checksums and all, and forwards
+the rest to a real collector.
 
-The collector's own download pages are another part of the work; until then this stands in
-for them on loopback with the contract the installers use: ``GET /agent/install.sh`` and
-``GET /agent/downloads/<file>`` (``SHA256SUMS`` among them) from the folder that
-``make agent-dist`` fills, everything else (enrollment, heartbeats) passed to a real
-collector.
+The collector computes SHA256SUMS from the files it serves, so it can never hand out a
+bundle that differs from its sum; this stands in for what can: a broken mirror or a proxy
+that changes bytes on the way (tests/agent/test_installers.py's checksum test).
 """
 
 from __future__ import annotations
