@@ -198,7 +198,8 @@ def test_a_failing_sender_is_restarted_and_shown(
     assert "IntegrityError: injected fault" in fault["last_error"]
     assert agent.proc is not None and agent.proc.poll() is None  # the agent runs on
     text = agent.cli("status").stdout
-    assert "FAILED            sender:" in text and "injected fault" in text
+    prose = " ".join(text.split())  # wrapped at 80 columns
+    assert "Problems: - sender failed" in prose and "injected fault" in prose
     assert "injected fault" in (agent.home / "log" / "agent.log").read_text()
     queued_during = agent.status()["queued_slices"]
     assert isinstance(queued_during, int) and queued_during > 0  # counting went on

@@ -20,7 +20,17 @@ def test_enroll_returns_device_key_and_settings(agency: Collector) -> None:
 
     assert reply.status_code == 201, reply.text
     data = reply.json()
-    assert set(data) == {"device_id", "key_id", "secret", "server_time", "settings"}
+    assert set(data) == {
+        "device_id",
+        "key_id",
+        "secret",
+        "server_time",
+        "settings",
+        "chatter_name",
+        "stats_path",
+    }
+    assert data["chatter_name"] == "Alice"
+    assert data["stats_path"] == "/chatters/alice"
     assert data["settings"] == {
         "slice_seconds": 60,
         "idle_threshold_seconds": 180,

@@ -19,12 +19,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("devices") as batch:
+    with op.batch_alter_table("devices", recreate="never") as batch:
         batch.add_column(sa.Column("retired_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("retired_unsent", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("devices") as batch:
+    # Never a copy of the table on SQLite (recreate="never": ALTER TABLE DROP COLUMN, SQLite
+    # 3.35+): slices, keys and tokens refer to devices, and dropping it fails their keys.
+    with op.batch_alter_table("devices", recreate="never") as batch:
         batch.drop_column("retired_unsent")
         batch.drop_column("retired_at")
