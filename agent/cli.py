@@ -10,39 +10,87 @@ import logging
 import logging.handlers
 import os
 import platform
+import re
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent import __version__, paths
 from agent.config import (
     AgentConfig,
     DeviceKey,
     NotEnrolled,
+    enroll_request_id,
+    forget_enroll_request,
     load_config,
     load_key,
     save_config,
     save_key,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
+# Exit statuses: enrollment failed for now (unreachable, busy: sysexits' EX_TEMPFAIL), and
+# `run --enroll-from` gave up because the collector refused the token (the service
+# managers' definitions do not restart the agent on it: a used token stays used).
+TRY_AGAIN = 75
+TOKEN_REFUSED = 3
+
+# A token as the collector makes them: "cte_" and 32 URL-safe characters (a little slack).
+TOKEN_SHAPE = re.compile(r"cte_[A-Za-z0-9_-]{16,100}")
+
+
+def _http_timeout() -> httpx.Timeout:
+    """How long to wait for the collector's answer (the tests shorten it to fake a hang)."""
+    import httpx
+
+    from agent.client import TIMEOUT
+
+    answer = float(os.environ.get("CHATTER_AGENT_HTTP_TIMEOUT", TIMEOUT.read or 20.0))
+    return httpx.Timeout(answer, connect=5.0)
+
+
+def _decode_token(raw: bytes) -> str:
+    """Text from a token file as editors and shells write it: UTF-8 with or without a BOM,
+    or UTF-16 with a BOM (Windows PowerShell 5.1's ``>`` and ``Out-File``)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
+
 
 def _read_token(args: argparse.Namespace) -> str:
     """From --token-file, standard input, or CHATTER_ENROLL_TOKEN; never from argv."""
-    if args.token_file:
-        source = sys.stdin.read() if args.token_file == "-" else Path(args.token_file).read_text()
-    elif os.environ.get("CHATTER_ENROLL_TOKEN"):
-        source = os.environ["CHATTER_ENROLL_TOKEN"]
-    elif not sys.stdin.isatty():
-        source = sys.stdin.read()
-    else:
+    try:
+        if args.token_file:
+            if args.token_file == "-":
+                source = _decode_token(sys.stdin.buffer.read())
+            else:
+                source = _decode_token(Path(args.token_file).read_bytes())
+        elif os.environ.get("CHATTER_ENROLL_TOKEN"):
+            source = os.environ["CHATTER_ENROLL_TOKEN"]
+        elif not sys.stdin.isatty():
+            source = _decode_token(sys.stdin.buffer.read())
+        else:
+            raise SystemExit(
+                "chatter-agent: give the enrollment token with --token-file FILE, on standard "
+                "input, or in CHATTER_ENROLL_TOKEN (never on the command line)"
+            )
+    except UnicodeDecodeError:
         raise SystemExit(
-            "chatter-agent: give the enrollment token with --token-file FILE, on standard "
-            "input, or in CHATTER_ENROLL_TOKEN (never on the command line)"
-        )
-    token = source.strip()
+            "chatter-agent: the token file is not text (UTF-8 or UTF-16 expected)"
+        ) from None
+    token = source.strip().strip("\ufeff").strip()
     if not token:
         raise SystemExit("chatter-agent: the enrollment token is empty")
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise SystemExit(
+            "chatter-agent: that is not an enrollment token (they look like cte_ and 32 "
+            "letters and digits, on one line): check the token file"
+        )
     return token
 
 
@@ -67,16 +115,22 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         )
         return 1
     token = _read_token(args)
-    client = CollectorClient(args.server)
+    client = CollectorClient(args.server, timeout=_http_timeout())
     try:
         sent = time.time()
         reply = client.enroll(
-            token, socket.gethostname(), f"{platform.system()}-{platform.release()}"
+            token,
+            socket.gethostname(),
+            f"{platform.system()}-{platform.release()}",
+            enroll_request_id(token),
         )
         received = time.time()
     except EnrollError as exc:
-        print(f"chatter-agent: enrollment refused: {exc}", file=sys.stderr)
-        return 1
+        if exc.final:
+            print(f"chatter-agent: enrollment refused: {exc}", file=sys.stderr)
+            return 1
+        print(f"chatter-agent: could not enroll now, try again: {exc}", file=sys.stderr)
+        return TRY_AGAIN
     finally:
         client.close()
     offset = reply.server_time.timestamp() - (sent + received) / 2
@@ -95,6 +149,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             ),
         )
     )
+    forget_enroll_request()
     who = f" for {reply.chatter_name}" if reply.chatter_name else ""
     print(f"enrolled this computer{who} (device {reply.device_id}) with {args.server}")
     return 0
@@ -117,9 +172,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import httpx
-
-    from agent.client import TIMEOUT, CollectorClient
+    from agent.client import CollectorClient
     from agent.lock import AlreadyRunning, SingleInstance
     from agent.runner import Runner
     from agent.sender import RetryPolicy
@@ -145,9 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cap=float(os.environ.get("CHATTER_AGENT_RETRY_CAP", "300")),
         refused_wait=float(os.environ.get("CHATTER_AGENT_REFUSED_WAIT", "300")),
     )
-    # How long to wait for the collector's answer (the tests shorten it to fake a hang).
-    answer = float(os.environ.get("CHATTER_AGENT_HTTP_TIMEOUT", TIMEOUT.read or 20.0))
-    client = CollectorClient(config.server, timeout=httpx.Timeout(answer, connect=5.0))
+    client = CollectorClient(config.server, timeout=_http_timeout())
     runner = Runner(SharedState(config=config, key=key), client, policy=policy)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.request_stop())
@@ -165,9 +216,9 @@ def _enroll_from(place: Path, server: str) -> int:
     PLACE is a token file, or a folder holding ``users/<login name>.txt`` (one chatter's
     token for each account on a shared computer) and ``token.txt`` (for whoever runs it
     first).  Tokens are single-use: a used one is refused and the agent says so."""
-    import contextlib
     import getpass
     import io
+    import time
 
     log = logging.getLogger("agent.enroll")
     candidates = [place]
@@ -182,16 +233,30 @@ def _enroll_from(place: Path, server: str) -> int:
         )
         return 1
     request = argparse.Namespace(server=server, token_file=str(found), token=None, force=False)
-    # Windows starts the agent without a console: its reason must reach the log file.
-    said = io.StringIO()
-    with contextlib.redirect_stderr(said):
-        code = cmd_enroll(request)
-    if code != 0:
-        log.error("could not enroll from %s: %s", found, said.getvalue().strip())
-        print(said.getvalue(), end="", file=sys.stderr)
-    else:
-        log.info("enrolled from %s with %s", found, server)
-    return code
+    wait = 5.0
+    while True:
+        # Windows starts the agent without a console: its reason must reach the log file.
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            try:
+                code = cmd_enroll(request)
+            except SystemExit as exc:  # a token file that holds no token
+                print(exc, file=sys.stderr)
+                code = 1
+        if code == 0:
+            log.info("enrolled from %s with %s", found, server)
+            return 0
+        reason = said.getvalue().strip()
+        if code != TRY_AGAIN:
+            log.error("could not enroll from %s: %s", found, reason)
+            print(reason, file=sys.stderr)
+            return TOKEN_REFUSED
+        # At logon the network (a VPN, Wi-Fi) may not be up yet: try again, not next logon.
+        log.warning(
+            "could not enroll from %s yet (%s); trying again in %.0f s", found, reason, wait
+        )
+        time.sleep(wait)
+        wait = min(wait * 2, 300.0)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -242,17 +307,21 @@ def cmd_retry_parked(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _unsent() -> int:
-    """Slices on this computer the collector has not stored (queued or parked)."""
+def _unsent() -> int | None:
+    """Slices on this computer the collector has not stored (queued or parked); None when
+    the outbox cannot be read (damaged): then nobody knows."""
     from agent.outbox import Outbox
 
     if not paths.outbox_file().exists():
         return 0
-    outbox = Outbox(paths.outbox_file())
     try:
-        counts = outbox.counts()
-    finally:
-        outbox.close()
+        outbox = Outbox(paths.outbox_file())
+        try:
+            counts = outbox.counts()
+        finally:
+            outbox.close()
+    except sqlite3.DatabaseError:
+        return None
     return counts.queued + counts.parked
 
 
@@ -262,7 +331,7 @@ def cmd_retire(_args: argparse.Namespace) -> int:
     import msgspec
 
     from agent.client import RETIRE, CollectorClient
-    from shared.protocol import RetireRequest
+    from shared.protocol import RetireReply, RetireRequest
 
     config, key = load_config(), load_key()
     unsent = _unsent()
@@ -279,18 +348,45 @@ def cmd_retire(_args: argparse.Namespace) -> int:
         return 1
     finally:
         client.close()
-    if reply.status_code != 200:
+    try:
+        answer = msgspec.json.decode(reply.content, type=RetireReply)
+    except msgspec.DecodeError:
+        answer = None
+    if reply.status_code != 200 or answer is None or answer.device_id != config.device_id:
+        # Not the collector's answer for this device (an error, a login page, a proxy).
         print(
             f"chatter-agent: {config.server} did not record the uninstall "
-            f"({reply.status_code}: {reply.text[:200]})",
+            f"({reply.status_code}: {' '.join(reply.text[:200].split())})",
             file=sys.stderr,
         )
         return 1
-    print(
-        f"told {config.server} that this computer is uninstalled"
-        + (f"; {unsent} slices were not sent and stay on this computer" if unsent else "")
+    left = (
+        "; the number of slices not sent is unknown (the outbox cannot be read)"
+        if unsent is None
+        else f"; {unsent} slices were not sent and stay on this computer"
+        if unsent
+        else ""
     )
+    print(f"told {config.server} that this computer is uninstalled{left}")
     return 0
+
+
+def _linked(folder: Path) -> Path | None:
+    """The first link on the way to ``folder`` that purge must not follow: the folder
+    itself if it is a symbolic link and, on Windows (where an administrator's uninstall
+    purges every account's folders), any junction or link above it too, which would turn
+    the deletion to another place."""
+    import stat
+
+    chain = [folder, *folder.parents] if sys.platform == "win32" else [folder]
+    for place in chain:
+        try:
+            st = os.lstat(place)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(st.st_mode) or getattr(st, "st_file_attributes", 0) & 0x400:
+            return place  # 0x400: FILE_ATTRIBUTE_REPARSE_POINT (junctions, links)
+    return None
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -306,15 +402,32 @@ def cmd_purge(args: argparse.Namespace) -> int:
         return 1
     lock.release()
     unsent = _unsent()
+    if unsent is None and not args.yes:
+        print(
+            "chatter-agent: the outbox cannot be read (damaged?), so it may hold slices that "
+            "were not sent. Run 'chatter-agent purge --yes' to delete it anyway.",
+            file=sys.stderr,
+        )
+        return 1
     if unsent and not args.yes:
         print(
             f"chatter-agent: {unsent} slices of tracked time were not sent yet and would be "
-            "lost. Start the agent until 'chatter-agent status' shows none queued, or run "
+            "lost. Start the agent until 'chatter-agent status' shows none waiting (slices "
+            "the server refused are sent again with 'chatter-agent retry-parked'), or run "
             "'chatter-agent purge --yes' to delete them anyway.",
             file=sys.stderr,
         )
         return 1
-    for folder in dict.fromkeys((paths.config_dir(), paths.data_dir(), paths.log_dir())):
+    folders = list(dict.fromkeys((paths.config_dir(), paths.data_dir(), paths.log_dir())))
+    for folder in folders:
+        link = _linked(folder)
+        if link is not None:
+            print(
+                f"chatter-agent: {link} is a link; not deleting through it (nothing deleted)",
+                file=sys.stderr,
+            )
+            return 1
+    for folder in folders:
         if folder.exists():
             shutil.rmtree(folder)
             print(f"removed {folder}")
@@ -323,6 +436,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
                 folder.parent.rmdir()
     if unsent:
         print(f"{unsent} unsent slices were deleted")
+    elif unsent is None:
+        print("the unreadable outbox was deleted")
     return 0
 
 
@@ -444,5 +559,12 @@ def main(argv: list[str] | None = None) -> None:
         code = 1
     except OSError as exc:
         print(f"chatter-agent: {exc}", file=sys.stderr)
+        code = 1
+    except sqlite3.DatabaseError as exc:
+        print(
+            f"chatter-agent: the outbox cannot be read ({exc}); the agent sets a damaged "
+            "outbox aside and starts a new one when it starts",
+            file=sys.stderr,
+        )
         code = 1
     sys.exit(code)

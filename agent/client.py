@@ -20,7 +20,12 @@ RETIRE = "/api/v1/agents/retire"
 
 
 class EnrollError(RuntimeError):
-    pass
+    """Enrollment failed; ``final`` when the collector itself refused the token (asking
+    again cannot help), else worth retrying (unreachable, busy, a proxy's page)."""
+
+    def __init__(self, message: str, *, final: bool) -> None:
+        super().__init__(message)
+        self.final = final
 
 
 class CollectorClient:
@@ -43,10 +48,16 @@ class CollectorClient:
     def close(self) -> None:
         self._http.close()
 
-    def enroll(self, token: str, hostname: str, platform: str) -> EnrollResponse:
+    def enroll(
+        self, token: str, hostname: str, platform: str, request_id: str | None = None
+    ) -> EnrollResponse:
         body = msgspec.json.encode(
             EnrollRequest(
-                token=token, hostname=hostname, platform=platform, agent_version=__version__
+                token=token,
+                hostname=hostname,
+                platform=platform,
+                agent_version=__version__,
+                request_id=request_id,
             )
         )
         try:
@@ -54,9 +65,10 @@ class CollectorClient:
                 ENROLL, content=body, headers={"Content-Type": "application/json"}
             )
         except httpx.HTTPError as exc:
-            raise EnrollError(f"cannot reach {self.server}: {exc}") from None
+            raise EnrollError(f"cannot reach {self.server}: {exc}", final=False) from None
         if reply.status_code != 201:
-            raise EnrollError(_describe(reply))
+            refused = 400 <= reply.status_code < 500 and reply.status_code != 429
+            raise EnrollError(_describe(reply), final=refused and _is_collector_error(reply))
         return msgspec.json.decode(reply.content, type=EnrollResponse)
 
     def signed_post(
@@ -74,6 +86,14 @@ class CollectorClient:
         if reply.status_code != 200:
             raise RuntimeError(_describe(reply))
         return msgspec.json.decode(reply.content, type=RotateKeyResponse)
+
+
+def _is_collector_error(reply: httpx.Response) -> bool:
+    try:
+        body = reply.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), str)
 
 
 def _describe(reply: httpx.Response) -> str:

@@ -68,3 +68,28 @@ def load_key() -> DeviceKey:
 def save_key(key: DeviceKey) -> None:
     """Key id and secret in one file, replaced atomically, mode 0600."""
     _write_atomic(paths.credentials_file(), msgspec.json.encode(key), 0o600)
+
+
+def enroll_request_id(token: str) -> str:
+    """The request id of this token's enrollment: random, kept (mode 0600) until the key
+    arrives, so that asking again after a lost reply is the same enrollment."""
+    import hashlib
+    import secrets
+
+    path = paths.data_dir() / "enroll-request.json"
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    try:
+        saved = msgspec.json.decode(path.read_bytes(), type=dict[str, str])
+        if saved.get("token_sha256") == digest and saved.get("request_id"):
+            return saved["request_id"]
+    except (OSError, msgspec.DecodeError):
+        pass
+    request_id = secrets.token_urlsafe(24)
+    _write_atomic(
+        path, msgspec.json.encode({"token_sha256": digest, "request_id": request_id}), 0o600
+    )
+    return request_id
+
+
+def forget_enroll_request() -> None:
+    (paths.data_dir() / "enroll-request.json").unlink(missing_ok=True)

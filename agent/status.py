@@ -20,15 +20,25 @@ from agent.pause import paused_until
 STALE_AFTER = 30.0
 
 
-def collect() -> dict[str, Any]:
-    config = load_config()
-    running: dict[str, Any] = {}
-    if paths.status_file().exists():
+def _running_status() -> dict[str, Any]:
+    """What the running agent last wrote; {} (not running) if there is nothing readable."""
+    for attempt in range(2):
         try:
             running = msgspec.json.decode(paths.status_file().read_bytes())
-        except msgspec.DecodeError:  # caught mid-rewrite (in place, on a full disk)
-            time.sleep(0.2)
-            running = msgspec.json.decode(paths.status_file().read_bytes())
+        except FileNotFoundError:
+            return {}
+        except (OSError, msgspec.DecodeError):  # caught mid-rewrite (in place: disk full)
+            if attempt == 0:
+                time.sleep(0.2)
+            continue
+        fresh = isinstance(running, dict) and isinstance(running.get("last_tick"), int | float)
+        return running if fresh else {}
+    return {}
+
+
+def collect() -> dict[str, Any]:
+    config = load_config()
+    running = _running_status()
     alive = (
         bool(running)
         and not running.get("stopped")

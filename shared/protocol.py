@@ -58,6 +58,10 @@ class EnrollRequest(msgspec.Struct, kw_only=True):
     hostname: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=NO_NUL)]
     platform: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
     agent_version: Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)]
+    # A random id the agent keeps for this token until it has its key: when the reply was
+    # lost (a timeout after the collector enrolled it), asking again with the same id
+    # gets the same device and key instead of "token used".  Optional (after v1).
+    request_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,64}$")] | None = None
 
 
 class EnrollResponse(msgspec.Struct, kw_only=True):
@@ -83,7 +87,8 @@ class RetireRequest(msgspec.Struct, kw_only=True):
     """Sent (signed) by ``chatter-agent retire`` when the agent is uninstalled: the device
     shows as uninstalled, with the slices it leaves unsent on the computer."""
 
-    unsent_slices: Count = 0
+    # None: the agent could not read its outbox (damaged), so nobody knows.
+    unsent_slices: Count | None = 0
 
 
 class RetireReply(msgspec.Struct, kw_only=True):

@@ -164,6 +164,8 @@ class EnrollmentToken(Base):
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    # The enrolling agent's request id: the same id asking again gets the same key.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     chatter: Mapped[Chatter] = relationship()
 

@@ -7,6 +7,7 @@ enrolling gives the device its id and its first signing key.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import re
 import uuid
 from dataclasses import dataclass
@@ -108,6 +109,9 @@ def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResp
     if row is None:
         raise ApiError(401, "invalid_token", "unknown enrollment token")
     if row.used_at is not None:
+        again = _repeat(session, row, req, now)
+        if again is not None:
+            return again
         raise ApiError(
             401, "token_used", "this enrollment token was already used; ask IT for a new one"
         )
@@ -122,7 +126,7 @@ def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResp
     claimed = session.execute(
         update(EnrollmentToken)
         .where(EnrollmentToken.id == row.id, EnrollmentToken.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=now, request_id=req.request_id)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise ApiError(401, "token_used", "this enrollment token was already used")
@@ -147,6 +151,12 @@ def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResp
     session.execute(
         update(EnrollmentToken).where(EnrollmentToken.id == row.id).values(device_id=device.id)
     )
+    return _reply(session, row, device, key, now)
+
+
+def _reply(
+    session: Session, row: EnrollmentToken, device: Device, key: DeviceKey, now: dt.datetime
+) -> EnrollResponse:
     return EnrollResponse(
         chatter_name=row.chatter.name,
         stats_path=f"/chatters/{quote(row.chatter.key, safe='')}",
@@ -156,3 +166,22 @@ def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResp
         server_time=now,
         settings=agent_settings(session, row.chatter_id),
     )
+
+
+def _repeat(
+    session: Session, row: EnrollmentToken, req: EnrollRequest, now: dt.datetime
+) -> EnrollResponse | None:
+    """The same enrollment asked again (its reply was lost): the same device and key, if
+    the request id matches the one that used the token and that device has never sent
+    anything (once it has, its agent has the key and nobody needs it again)."""
+    if req.request_id is None or row.request_id is None or row.device_id is None:
+        return None
+    if not hmac.compare_digest(req.request_id, row.request_id):
+        return None
+    device = session.get(Device, row.device_id)
+    if device is None or device.revoked_at is not None or device.last_seen_at is not None:
+        return None
+    key = session.scalar(
+        select(DeviceKey).where(DeviceKey.device_id == device.id).order_by(DeviceKey.id.desc())
+    )
+    return None if key is None else _reply(session, row, device, key, now)

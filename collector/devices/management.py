@@ -53,7 +53,7 @@ def revoke(device: Device, now: dt.datetime) -> bool:
     return True
 
 
-def retire(session: Session, device_id: int, unsent: int, now: dt.datetime) -> str:
+def retire(session: Session, device_id: int, unsent: int | None, now: dt.datetime) -> str:
     """Mark the device uninstalled, with the slices left unsent on the computer; its uid."""
     device = session.get(Device, device_id, with_for_update=True)
     if device is None:  # verified a moment ago in this transaction

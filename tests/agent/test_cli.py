@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.agent.conftest import AgentProcess, CollectorProcess, wait_for
+from tests.agent.proxy import Misbehave, RecordingProxy
 
 
 def fresh(
@@ -54,7 +55,12 @@ def test_token_from_environment_and_bad_tokens(
 
     unreachable = AgentProcess(tmp_path / "down", display, "http://127.0.0.1:9")
     result = unreachable.cli("enroll", "--server", unreachable.server, input="x", check=False)
-    assert result.returncode == 1 and "cannot reach" in result.stderr
+    assert result.returncode == 1 and "not an enrollment token" in result.stderr
+    result = unreachable.cli(
+        "enroll", "--server", unreachable.server, input="cte_" + "x" * 32, check=False
+    )
+    assert result.returncode == 75 and "could not enroll now" in result.stderr  # EX_TEMPFAIL
+    assert "cannot reach" in result.stderr
 
     not_enrolled = AgentProcess(tmp_path / "none", display, collector_process.url)
     result = not_enrolled.cli("status", check=False)
@@ -204,3 +210,78 @@ def test_retire_marks_the_device_uninstalled(
     (down.home / "config" / "agent.json").write_text(json.dumps(config))
     unreachable = down.cli("retire", check=False)
     assert unreachable.returncode == 1 and "could not tell" in unreachable.stderr
+
+
+def test_token_files_as_windows_and_editors_write_them(
+    tmp_path: Path, display: str, collector_process: CollectorProcess
+) -> None:
+    """A UTF-8 BOM (Notepad), UTF-16 (PowerShell 5.1's > and Out-File), CRLF, spaces."""
+    for n, encode in enumerate(
+        (
+            lambda t: b"\xef\xbb\xbf" + t.encode() + b"\r\n",
+            lambda t: b"\xff\xfe" + (t + "\r\n").encode("utf-16-le"),
+            lambda t: f"  {t}  \n\n".encode(),
+        )
+    ):
+        agent = fresh(tmp_path, display, collector_process, name=f"enc{n}")
+        agent.home.mkdir(parents=True)
+        token_file = agent.home / "token.txt"
+        token_file.write_bytes(encode(collector_process.cli("enroll-token", "alice")))
+        done = agent.cli("enroll", "--server", agent.server, "--token-file", str(token_file))
+        assert "enrolled this computer for Alice" in done.stdout
+
+    junk = fresh(tmp_path, display, collector_process, name="junk")
+    junk.home.mkdir(parents=True)
+    (junk.home / "token.txt").write_bytes(b"\x80\x81 not text")
+    bad = junk.cli(
+        "enroll", "--server", junk.server, "--token-file", str(junk.home / "token.txt"), check=False
+    )
+    assert bad.returncode == 1 and "not text" in bad.stderr
+    (junk.home / "token.txt").write_text("<html>login</html>")
+    bad = junk.cli(
+        "enroll", "--server", junk.server, "--token-file", str(junk.home / "token.txt"), check=False
+    )
+    assert bad.returncode == 1 and "not an enrollment token" in bad.stderr
+
+
+def test_purge_and_retire_with_a_damaged_outbox(make_agent: Callable[..., AgentProcess]) -> None:
+    agent = make_agent()
+    agent.start()
+    wait_for(lambda: agent.status()["last_successful_send"] is not None, 20, "a delivery")
+    agent.stop()
+    (agent.home / "data" / "outbox.db").write_bytes(b"garbage" * 1000)
+    for name in ("outbox.db-wal", "outbox.db-shm"):
+        (agent.home / "data" / name).unlink(missing_ok=True)
+    said = agent.cli("retire")
+    assert "the number of slices not sent is unknown" in said.stdout
+    parked = agent.cli("retry-parked", check=False)
+    assert parked.returncode == 1 and "the outbox cannot be read" in parked.stderr
+    refused = agent.cli("purge", check=False)
+    assert refused.returncode == 1 and "the outbox cannot be read (damaged?)" in refused.stderr
+    done = agent.cli("purge", "--yes")
+    assert "the unreadable outbox was deleted" in done.stdout
+    assert not (agent.home / "data").exists()
+
+
+def test_retire_believes_only_the_collectors_answer(
+    tmp_path: Path, make_agent: Callable[..., AgentProcess]
+) -> None:
+    """A hotel Wi-Fi login page answering 200 is not the collector recording the uninstall."""
+    agent = make_agent()
+    with RecordingProxy(agent.server, lambda: Misbehave("html")) as proxy:
+        config = agent.home / "config" / "agent.json"
+        data = json.loads(config.read_text())
+        data["server"] = proxy.url
+        config.write_text(json.dumps(data))
+        portal = agent.cli("retire", check=False)
+    assert portal.returncode == 1 and "did not record the uninstall" in portal.stderr
+    assert "Sign in to Hotel WiFi" in portal.stderr
+
+
+def test_status_survives_a_damaged_status_file(make_agent: Callable[..., AgentProcess]) -> None:
+    agent = make_agent()
+    (agent.home / "data").mkdir(parents=True, exist_ok=True)
+    for junk in (b"", b"{trunc", b"[1, 2]", b'{"last_tick": "x"}'):
+        (agent.home / "data" / "status.json").write_bytes(junk)
+        shown = agent.cli("status")
+        assert "ChatterTrack is NOT running" in shown.stdout

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import create_engine, update
 
 from collector.db.models import EnrollmentToken
-from tests.collector.conftest import Collector
+from tests.collector.conftest import Agent, Collector
 
 BODY = {"hostname": "laptop-7", "platform": "Windows-11", "agent_version": "0.1.0"}
 
@@ -105,3 +105,44 @@ def test_an_agent_keeps_no_more_than_the_collector_keeps(agency: Collector) -> N
     token = agency.enroll_token("alice")
     reply = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
     assert reply.json()["settings"]["outbox_max_days"] == 3
+
+
+def test_a_lost_enrollment_reply_can_be_asked_again_with_its_request_id(
+    agency: Collector,
+) -> None:
+    """The agent timed out while the collector enrolled it: the same request id gets the
+    same device and key again; another id, or the same id once the device has sent, gets
+    'token used' (only the agent that made the request can repeat it, and only until it
+    has evidently got its key)."""
+    token = agency.enroll_token("alice")
+    body = {
+        "token": token,
+        "hostname": "pc-1",
+        "platform": "Linux",
+        "agent_version": "0.1.0",
+        "request_id": "r" * 32,
+    }
+    first = agency.http.post("/api/v1/agents/enroll", json=body)
+    assert first.status_code == 201, first.text
+    again = agency.http.post("/api/v1/agents/enroll", json=body)
+    assert again.status_code == 201, again.text
+    assert {k: again.json()[k] for k in ("device_id", "key_id", "secret")} == {
+        k: first.json()[k] for k in ("device_id", "key_id", "secret")
+    }
+    assert agency.cli("devices", "--json").output.count('"device_id"') == 1
+
+    other = agency.http.post("/api/v1/agents/enroll", json={**body, "request_id": "s" * 32})
+    assert other.status_code == 401 and other.json()["error"] == "token_used"
+    bare = {k: v for k, v in body.items() if k != "request_id"}
+    assert agency.http.post("/api/v1/agents/enroll", json=bare).json()["error"] == "token_used"
+
+    agent = Agent(
+        agency.http, first.json()["device_id"], first.json()["key_id"], first.json()["secret"]
+    )
+    assert agent.send(agent.slices(1)).status_code == 200
+    seen = agency.http.post("/api/v1/agents/enroll", json=body)
+    assert seen.status_code == 401 and seen.json()["error"] == "token_used"
+
+    for bad in ("short", "x" * 65, "has space in it!!", "\u0000" * 20):
+        refused = agency.http.post("/api/v1/agents/enroll", json={**body, "request_id": bad})
+        assert refused.status_code == 422, refused.text
