@@ -281,8 +281,10 @@ def cmd_pause(args: argparse.Namespace) -> int:
         )
     else:
         end = dt.datetime.fromtimestamp(until).astimezone()
+        when = f"{end:%H:%M}" if end.date() == dt.date.today() else f"{end:%a %d %b %H:%M}"
+        unit = "minute" if args.minutes == 1 else "minutes"
         print(
-            f"Tracking paused for {args.minutes:g} minutes, until {end:%H:%M} "
+            f"Tracking paused for {args.minutes:g} {unit}, until {when} "
             "(or until you run 'chatter-agent resume')."
         )
     return 0

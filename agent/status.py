@@ -123,8 +123,16 @@ def delivery(status: dict[str, Any]) -> str:
             f"the server refuses this computer ({status['credentials_refused']}): ask IT. "
             f"{waiting} slices are kept here until then."
         )
+    if waiting == 0 and status["last_successful_send"] is None:
+        return (
+            "nothing sent yet: time is sent in slices once each is final (a slice length "
+            "and the idle threshold after it ends, a few minutes)."
+        )
     if waiting == 0:
-        return "everything counted so far has reached the server."
+        return (
+            "every finished slice has reached the server; the last few minutes follow once "
+            "their slices are final."
+        )
     since = _when(status["oldest_queued"])
     if status["last_error"]:
         return (

@@ -124,7 +124,7 @@ def test_status_speaks_to_the_chatter(
     assert f"Your stats:   {collector_process.url}/chatters/alice" in text
     assert status["stats_url"] == f"{collector_process.url}/chatters/alice"
     assert "Never which key, never what you type" in prose
-    assert "Sending: everything counted so far has reached the server" in prose or (
+    assert "Sending: every finished slice has reached the server" in prose or (
         "slices are being sent" in prose
     )
     # Times are local and short: "last sent 14:05", not an ISO stamp.
@@ -133,6 +133,14 @@ def test_status_speaks_to_the_chatter(
     assert last == f"{sent.astimezone():%H:%M}"
     assert "T" not in last and "+" not in last
     assert os.environ.get("CHATTER_AGENT_HOME") is None  # tests never touch the real home
+
+
+def test_status_never_claims_a_delivery_before_the_first(
+    make_agent: Callable[..., AgentProcess],
+) -> None:
+    agent = make_agent()
+    text = " ".join(agent.cli("status").stdout.split())
+    assert "Sending: nothing sent yet" in text and "last sent never" in text
 
 
 def test_status_says_why_nothing_is_sent(
