@@ -533,6 +533,37 @@ def test_powershell_scripts_parse_and_keep_the_rules(name: str) -> None:
     assert '$ErrorActionPreference = "Continue"' in invoke and "$LASTEXITCODE" in invoke
     assert "finally" in invoke
     assert "[switch]$DryRun" in text and "if ($DryRun)" in text
+    # Windows PowerShell 5.1 reads a script without a byte order mark in the ANSI code page.
+    assert text.isascii()
+    # "$name: ..." in a string is a (broken) drive-qualified variable: "${name}: ...".
+    strings = [
+        n.text.decode()
+        for n in _nodes(tree.root_node)
+        if n.type == "expandable_string_literal" and n.text
+    ]
+    drive = [s for s in strings if re.search(r"\$(?!env:|script:)\w+:", s)]
+    assert drive == [], drive
+    # A script's functions exist once their definition has run: each before its first call.
+    defined = {
+        n.text.decode().lower(): n.start_byte
+        for n in _nodes(tree.root_node)
+        if n.type == "function_name" and n.text
+    }
+    early = [
+        (n.text.decode(), n.start_point)
+        for n in _nodes(tree.root_node)
+        if n.type == "command_name"
+        and n.text
+        and n.text.decode().lower() in defined
+        and n.start_byte < defined[n.text.decode().lower()]
+    ]
+    assert early == [], early
+    # The machine PATH is REG_EXPAND_SZ: read unexpanded and written back as such
+    # (SetEnvironmentVariable would expand its %VARIABLES% for good, as REG_SZ).
+    assert 'SetEnvironmentVariable("Path"' not in text
+    assert "Session Manager\\Environment" in text
+    assert "RegistryValueOptions]::DoNotExpandEnvironmentNames" in text
+    assert "RegistryValueKind]::ExpandString" in text
 
 
 def test_windows_install_is_per_machine_and_silent() -> None:
@@ -548,11 +579,16 @@ def test_windows_install_is_per_machine_and_silent() -> None:
     assert '"token.txt"' in text and 'Join-Path $EnrollDir "users"' in text
     cli = (ROOT / "agent" / "cli.py").read_text()
     assert '"users" / f"{getpass.getuser()}.txt"' in cli and '"token.txt"' in cli
-    # Only administrators and SYSTEM may change the token folder (well-known SIDs).
-    assert "*S-1-5-18:(OI)(CI)F" in text and "*S-1-5-32-545:(OI)(CI)RX" in text
     # Download: newest by version, SHA-256 checked, mismatch refused.
     assert "/agent/downloads/SHA256SUMS" in text and "windows-x86_64\\.zip" in text
     assert "Get-FileHash" in text and "refusing to install it" in text
+    # Both lists (downloaded, beside -Bundle) read one way: "<sha256>  <name>" or " *<name>",
+    # any case; anything else is no list (a sign-in page), not a list without a bundle.
+    assert text.count("Read-Checksums $") == 2
+    assert '"^([0-9a-fA-F]{64}) [ *](\\S.*?)\\s*$"' in text
+    assert "did not answer with a checksum list (a proxy or login page?)" in text
+    check = text[text.index("if ($NoChecksum)") : text.index("} elseif ($DryRun)")]
+    assert "does not list ${ArchiveName}: refusing to install it unchecked" in check
     # Add/Remove Programs runs the uninstaller that travels in the bundle.
     assert "CurrentVersion\\Uninstall\\ChatterTrackAgent" in text
     assert 'uninstall.ps1`""' in text and "QuietUninstallString" in text
@@ -562,15 +598,59 @@ def test_windows_install_is_per_machine_and_silent() -> None:
     assert "-Token " not in text.replace("-TokenFile", "")
 
 
+def test_windows_tokens_are_readable_only_by_whom_they_are_for() -> None:
+    text = (WINDOWS / "install.ps1").read_text()
+    # Exact access lists, none inherited: administrators and SYSTEM change the folders;
+    # users may list them (ContainerInherit: no file inherits that reading).
+    assert "icacls.exe" not in text and "SetAccessRuleProtection($true, $false)" in text
+    root = text[text.index("Set-ExactAccess $DataRoot @(") :]
+    root = root[: root.index("-OwnedByAdministrators")]
+    assert '(New-Rule $SystemSid "FullControl" "ContainerInherit, ObjectInherit")' in root
+    assert '(New-Rule $AdminsSid "FullControl" "ContainerInherit, ObjectInherit")' in root
+    assert '(New-Rule $UsersSid "ReadAndExecute" "ContainerInherit")' in root
+    # token.txt is every user's to read (the first to log on enrolls with it); each
+    # users\LOGIN.txt is that account's alone, and no account's when there is none.
+    assert "Set-TokenAccess $SharedToken $UsersSid" in text
+    assert "$sid = Get-AccountSid $file.BaseName" in text
+    assert "Set-TokenAccess $file.FullName $sid" in text
+    assert "Set-TokenAccess $file.FullName $null" in text
+    assert '"^S-1-5-21-|^S-1-12-1-"' in text  # accounts, not Users or Everyone
+    # A token file is written anew (no access list carried over), never copied.
+    assert "Copy-Item" not in text and "[IO.File]::WriteAllBytes($Target, $bytes)" in text
+    # A folder someone else owns, or a junction, is moved aside (a rename follows no link)
+    # and made anew without -Force; links inside a trusted one are refused.
+    assert "GetOwner([Security.Principal.SecurityIdentifier])" in text
+    assert "[IO.Directory]::Move($DataRoot, $aside)" in text
+    assert "New-Item -ItemType Directory -Path $DataRoot | Out-Null" in text
+    assert "[IO.FileAttributes]::ReparsePoint" in text and "@(Find-Links $DataRoot)" in text
+    protect = text.index("Set-ExactAccess $DataRoot")
+    assert text.index("[IO.Directory]::Move($DataRoot") < protect
+    assert protect < text.index("Copy-TokenFile $given $SharedToken")
+    # The -TokenFile given is deleted, and only once its copy is in place.
+    copied = text.index("if (-not (Copy-TokenFile $given $SharedToken)) { throw")
+    assert copied < text.index("Remove-Item -LiteralPath $given -Force")
+
+
 def test_windows_uninstall_retires_each_account_and_purges_as_asked() -> None:
     text = (WINDOWS / "uninstall.ps1").read_text()
     # The agent acts on each account's files through platformdirs' override.
     assert "WIN_PD_OVERRIDE_LOCAL_APPDATA" in text and "ProfileList" in text
     assert '@("retire")' in text
     assert '$purgeArgs = @("purge")' in text and '$purgeArgs += "--yes"' in text
-    # Refused before anything is removed while slices are unsent.
-    check = text.index('"queued_slices"')
-    assert check < text.index("Remove-ItemProperty") and check < text.index(
-        "Remove-Item -LiteralPath $Prefix"
-    )
+    # Refused before anything is removed while slices are unsent: queued or parked, as
+    # 'chatter-agent purge' counts them; parked ones need retry-parked, not waiting.
+    for field in ('"queued_slices"', '"parked_slices"'):
+        check = text.index(field)
+        assert check < text.index("Remove-ItemProperty")
+        assert check < text.index("Remove-Item -LiteralPath $Prefix")
+    assert "'chatter-agent retry-parked' queues them again" in text
     assert "-Yes only goes with -Purge" in text
+    # Retired only once the agents have exited (a batch in flight would undo it).
+    assert text.index("$process.WaitForExit(30000)") < text.index('@("retire")')
+    assert "revoke it on Admin > Devices if it should never send again" in text
+    # A purge refused keeps the program (and the way to run this again).
+    kept = text.index("if ($kept) {\n    throw")
+    assert kept < text.index("Remove-Item -LiteralPath $Prefix")
+    assert kept < text.index("Remove-Item -Path $UninstallKey")
+    # rd removes the token folder without following a junction in it.
+    assert 'Invoke-Native "cmd.exe" @("/d", "/c", "rd", "/s", "/q", $DataRoot)' in text
