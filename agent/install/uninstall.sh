@@ -3,13 +3,17 @@
 #
 #   uninstall.sh [--prefix DIR] [--purge [--yes]] [--dry-run]
 #
-# It tells the collector first ('chatter-agent retire': the device then shows as
-# uninstalled); if the collector cannot be reached it warns and goes on. The agent's
-# configuration, unsent slices and logs stay unless --purge is given; --purge refuses while
-# slices are unsent (it says how many) unless --yes is given too.
+# It stops the agent (waiting until it has exited), then tells the collector ('chatter-agent
+# retire': the device then shows as uninstalled); if the collector cannot be reached it
+# warns and goes on. The agent's configuration, unsent slices and logs stay unless --purge
+# is given; --purge refuses, before it removes anything, while slices are unsent (queued or
+# parked: it says how many) unless --yes is given too.
 set -euo pipefail
 
 os="${CHATTERTRACK_INSTALL_OS:-$(uname -s)}"
+# How long a stopping agent may take to finish the batch it is sending before it is killed
+# (a smaller figure for the tests).
+stop_wait="${CHATTERTRACK_STOP_WAIT:-30}"
 purge=0 yes=0 dry=0 prefix=""
 say() { printf 'chattertrack: %s\n' "$*"; }
 warn() { printf 'chattertrack: warning: %s\n' "$*" >&2; }
@@ -23,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     --purge) purge=1; shift ;;
     --yes) yes=1; shift ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) printf 'chattertrack: error: unknown option %s\n' "$1" >&2; exit 2 ;;
   esac
 done
@@ -47,15 +51,26 @@ for candidate in "$prefix/bundle/chatter-agent" "$prefix/venv/bin/chatter-agent"
   if [[ -x $candidate ]]; then agent="$candidate"; break; fi
 done
 
+# count_of FIELD: a count in the agent's status --json (0 when it is not there).
+count_of() {
+  local count
+  count="$(sed -n "s/.*\"$1\": *\([0-9][0-9]*\).*/\1/p" <<<"$status" | head -n 1)"
+  printf '%s' "${count:-0}"
+}
+
 enrolled=0
 if ((!all_users)) && [[ -n $agent ]]; then
   status="$("$agent" status --json 2>/dev/null || true)"
   [[ $status == *'"device_id"'* ]] && enrolled=1
-  # Before anything is removed: --purge without --yes must not get half way.
+  # Before anything is removed: --purge without --yes must not get half way ('chatter-agent
+  # purge' refuses while slices are queued or parked).
   if ((enrolled && purge && !yes)); then
-    queued="$(sed -n 's/.*"queued_slices": *\([0-9][0-9]*\).*/\1/p' <<<"$status" | head -n 1)"
-    if [[ -n $queued && $queued != 0 ]]; then
-      die "$queued slices were not sent yet: nothing was removed. Run again with --purge --yes to delete them, or without --purge to keep them"
+    queued="$(count_of queued_slices)" parked="$(count_of parked_slices)"
+    unsent=$((queued + parked))
+    if ((parked)); then
+      die "$unsent slices were not sent yet ($queued queued, $parked parked: the collector refused those, and parked slices are not sent again by themselves; 'chatter-agent status' says why, and 'chatter-agent retry-parked' queues them again): nothing was removed. Run again with --purge --yes to delete them, or without --purge to keep them"
+    elif ((queued)); then
+      die "$unsent slices were not sent yet: nothing was removed. Let the agent run until 'chatter-agent status' shows none queued, run again with --purge --yes to delete them, or without --purge to keep them"
     fi
   fi
 fi
@@ -84,12 +99,30 @@ else
   if [[ -f $desktop ]]; then act rm -f "$desktop"; say "removed $desktop"; fi
 fi
 # An agent of this install still running (the autostart entry's, or started by hand): only
-# those started from this prefix, so that it sends nothing after it is retired.
+# those started from this prefix. Retiring waits until it has exited: a batch it is still
+# sending would reach the collector after the retirement and list the device as active.
+alive() {  # PID: running (a zombie has exited: only its parent has not collected it yet)
+  local state
+  state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [[ -n $state && $state != Z* ]]
+}
+wait_gone() {  # PID SECONDS: 0 once PID has exited, 1 if it still runs after SECONDS
+  local ticks=$(($2 * 5))
+  while alive "$1"; do
+    ((ticks-- > 0)) || return 1
+    sleep 0.2
+  done
+}
 if ((!dry)) && [[ -n $agent ]] && command -v pgrep >/dev/null 2>&1; then
   for pid in $(pgrep -u "$(id -u)" -x chatter-agent 2>/dev/null || true); do
     if [[ "$(ps -o args= -p "$pid" 2>/dev/null)" == *"$agent"* ]]; then
       kill -TERM "$pid" 2>/dev/null || true
-      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+      if ! wait_gone "$pid" "$stop_wait"; then
+        warn "the agent (pid $pid) did not stop within $stop_wait s: killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_gone "$pid" 5 \
+          || die "the agent (pid $pid) is still running: the collector was not told and the program was kept; stop it and run this again"
+      fi
       say "stopped the running agent (pid $pid)"
     fi
   done
@@ -102,7 +135,7 @@ if ((enrolled)); then
   elif "$agent" retire; then
     say "the collector now lists this device as uninstalled"
   else
-    warn "the collector was not told (see above): the device stays listed as active until an admin retires it on the Devices page"
+    warn "the collector was not told (see above): the device stays listed as active; revoke it on Admin → Devices if it should never send again"
   fi
 fi
 purged=0
@@ -113,7 +146,8 @@ if ((purge)) && [[ -n $agent ]] && ((!all_users)); then
   elif "$agent" "${purge_args[@]}"; then
     purged=1
   else
-    warn "the agent's configuration, data and logs were kept (see above)"
+    # Never the program without its data: its data could not be dealt with any more.
+    die "the agent's configuration, data and logs were kept (see above), and so is the program in $prefix (its start at login is removed): deal with the above and run this again"
   fi
 fi
 

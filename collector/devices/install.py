@@ -7,7 +7,10 @@ from the command line; with a token at hand the commands first write it to that 
 - Linux and macOS, in a terminal as the chatter: the installer comes from the
   collector, which then serves it the bundle (checked against ``SHA256SUMS``).
 - Windows, in PowerShell run as administrator: a per-machine install.  Windows
-  PowerShell 5.1 may still offer only TLS 1.0 unless told, hence the first line.
+  PowerShell 5.1 may still offer only TLS 1.0 unless told, hence the first line.  The
+  token file goes in the administrator's own temporary folder (their profile: no other
+  user may read it, unlike ``C:\\ProgramData``), and install.ps1 deletes it once it has
+  copied the token into its protected place.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import shlex
 from dataclasses import dataclass
 
 UNIX_TOKEN_FILE = "~/chattertrack-token.txt"
-WINDOWS_TOKEN_FILE = r"C:\ProgramData\chattertrack-token.txt"
+WINDOWS_TOKEN_FILE = r'"$env:TEMP\chattertrack-token.txt"'
 WINDOWS_SCRIPT = r'"$env:TEMP\chattertrack-install.ps1"'
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:/%~+-]+")

@@ -103,10 +103,10 @@ def test_a_csv_of_chatters_becomes_a_csv_of_tokens_that_enroll(
         ]
         windows = row["install_windows"].splitlines()
         assert windows[0] == (
-            f"Set-Content -Path C:\\ProgramData\\chattertrack-token.txt -Value '{row['token']}'"
+            f"Set-Content -Path \"$env:TEMP\\chattertrack-token.txt\" -Value '{row['token']}'"
         )
         assert windows[-1].endswith(
-            f"-Server {SERVER} -TokenFile C:\\ProgramData\\chattertrack-token.txt"
+            f'-Server {SERVER} -TokenFile "$env:TEMP\\chattertrack-token.txt"'
         )
     # One audit entry for the batch, with the count; no token anywhere in it.
     after = stored(agency)

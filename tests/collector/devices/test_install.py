@@ -38,6 +38,18 @@ def test_bash_reads_the_token_line_as_meant(tmp_path: Path) -> None:
     assert written.stat().st_mode & 0o777 == 0o600
 
 
+def test_the_windows_token_file_is_the_administrators_own_and_deleted_after_use() -> None:
+    """Not C:\\ProgramData, where every user could read it and nothing deleted it: the
+    elevated administrator's own temporary folder, which install.ps1 empties of it."""
+    lines = install_commands("https://x.test", "cte_x").windows.splitlines()
+    token_file = '"$env:TEMP\\chattertrack-token.txt"'
+    assert lines[0] == f"Set-Content -Path {token_file} -Value 'cte_x'"
+    assert lines[-1].endswith(f"-Server https://x.test -TokenFile {token_file}")
+    assert "ProgramData" not in "\n".join(lines)
+    script = (README.parent / "agent" / "install" / "windows" / "install.ps1").read_text()
+    assert "Remove-Item -LiteralPath $given -Force" in script
+
+
 def test_an_address_with_odd_characters_stays_one_argument() -> None:
     server = "http://host:8765/it's here"
     unix = install_commands(server).unix
