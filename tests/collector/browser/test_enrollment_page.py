@@ -111,7 +111,7 @@ def test_it_downloads_copies_commands_and_makes_bulk_tokens(
     expect(row).to_contain_text("1.0 MB")
     expect(row).to_contain_text(sha((dist / BUNDLE).read_bytes()))
     expect(page.get_by_role("row").filter(has_text=WINDOWS)).to_contain_text("Windows")
-    expect(page.locator("#downloads")).to_contain_text("No macOS bundle here yet.")
+    expect(page.locator("#downloads")).to_contain_text("No macOS bundle here yet:")
     expect(page.locator("#downloads")).to_contain_text("uninstall.sh: not a file inside the folder")
     with page.expect_download() as info:
         row.get_by_role("link", name=BUNDLE).click()

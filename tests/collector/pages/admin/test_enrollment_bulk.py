@@ -177,7 +177,7 @@ def test_the_page_offers_each_bundle_with_its_sum_and_commands(site: Site, tmp_p
     text = html.unescape(page)
     assert f'href="/agent/downloads/{BUNDLE}"' in page
     assert hashlib.sha256(data).hexdigest() in page and "12 Bytes" in page
-    assert "No macOS bundle here yet." in text and "No Windows bundle here yet." in text
+    assert "No macOS bundle here yet:" in text and "No Windows bundle here yet:" in text
     assert "install.ps1 is not in the folder yet" in text
     assert "chattertrack-agent-linux.tar.gz</code>: not a name that is served" in text
     commands = install_commands("http://collector.test")
