@@ -58,7 +58,7 @@ count_of() {
   printf '%s' "${count:-0}"
 }
 
-enrolled=0
+enrolled=0 status=""
 if ((!all_users)) && [[ -n $agent ]]; then
   status="$("$agent" status --json 2>/dev/null || true)"
   [[ $status == *'"device_id"'* ]] && enrolled=1
@@ -113,9 +113,12 @@ wait_gone() {  # PID SECONDS: 0 once PID has exited, 1 if it still runs after SE
     sleep 0.2
   done
 }
+# The one status names as running counts too, however it was started ('chatter-agent run'
+# through the ~/.local/bin link shows no prefix in its command line).
+running="$(count_of pid)"
 if ((!dry)) && [[ -n $agent ]] && command -v pgrep >/dev/null 2>&1; then
   for pid in $(pgrep -u "$(id -u)" -x chatter-agent 2>/dev/null || true); do
-    if [[ "$(ps -o args= -p "$pid" 2>/dev/null)" == *"$agent"* ]]; then
+    if [[ $pid == "$running" || "$(ps -o args= -p "$pid" 2>/dev/null)" == *"$agent"* ]]; then
       kill -TERM "$pid" 2>/dev/null || true
       if ! wait_gone "$pid" "$stop_wait"; then
         warn "the agent (pid $pid) did not stop within $stop_wait s: killing it"

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -288,15 +289,20 @@ def test_a_new_linux_account_installs_from_the_collector_with_one_command_and_un
                 30,
                 "the 40 key presses at the collector",
             )
+            # Uninstalled while the agent (started through ~/.local/bin, as status tells
+            # chatters to) still runs: the uninstaller stops it before it tells the
+            # collector, so no batch of it lands after the retirement.
+            removed = as_user(
+                f"export PATH={trap}:/usr/bin:/bin; "
+                f"~/.local/share/chattertrack-agent/bundle/uninstall.sh --purge --yes"
+            )
+            assert removed.returncode == 0, removed.stdout + removed.stderr
+            assert "stopped the running agent" in removed.stdout
+            runs.wait(timeout=10)
         finally:
-            subprocess.run(["pkill", "-TERM", "-u", new_account], check=False)
+            subprocess.run(["pkill", "-KILL", "-u", new_account], check=False)
             runs.wait(timeout=30)
-
-        removed = as_user(
-            f"export PATH={trap}:/usr/bin:/bin; "
-            f"~/.local/share/chattertrack-agent/bundle/uninstall.sh --purge --yes"
-        )
-        assert removed.returncode == 0, removed.stdout + removed.stderr
+        time.sleep(3)  # a batch still in flight would clear the retirement by now
         (device,) = json.loads(served.cli("devices", "--json"))
         assert device["retired_at"] is not None
         assert not Path(f"/home/{new_account}/.local/share/chattertrack-agent").exists()
