@@ -166,5 +166,14 @@ if ((all_users)); then
 elif ((purge == 0)) && ((enrolled)); then
   say "the agent's configuration and any unsent slices are kept (reinstall to send them; --purge deletes them)"
 fi
+if ((purge && !purged && !dry && !all_users)) && [[ -z $agent ]]; then
+  # Uninstalled before without --purge: the program that counts and deletes is gone.
+  if [[ $os == Darwin ]]; then
+    data="$HOME/Library/Application Support/chattertrack and $HOME/Library/Logs/chattertrack"
+  else
+    data="${XDG_CONFIG_HOME:-$HOME/.config}/chattertrack, ${XDG_DATA_HOME:-$HOME/.local/share}/chattertrack and ${XDG_STATE_HOME:-$HOME/.local/state}/chattertrack"
+  fi
+  die "the agent is not installed any more, so its unsent slices cannot be counted and nothing was deleted: its configuration, key, outbox and logs are in $data; delete those folders to purge them (or install again, let it send, then uninstall with --purge)"
+fi
 ((purge == 0 || purged == 1 || dry == 1)) || exit 1
 say "uninstalled"

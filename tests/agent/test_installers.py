@@ -1023,3 +1023,16 @@ def test_windows_uninstall_retires_each_account_and_purges_as_asked() -> None:
     assert kept < text.index("Remove-Item -Path $UninstallKey")
     # rd removes the token folder without following a junction in it.
     assert 'Invoke-Native "cmd.exe" @("/d", "/c", "rd", "/s", "/q", $DataRoot)' in text
+
+
+def test_purge_after_a_plain_uninstall_says_where_the_data_is(tmp_path: Path) -> None:
+    """The program went with the first uninstall; --purge cannot count what is unsent
+    without it, deletes nothing, and says which folders hold the data."""
+    home = tmp_path / "home"
+    (home / ".config" / "chattertrack" / "agent").mkdir(parents=True)
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    result = run(INSTALL / "uninstall.sh", env, "--purge", "--yes")
+    assert result.returncode == 1
+    assert "the agent is not installed any more" in result.stderr
+    assert f"{home}/.config/chattertrack" in result.stderr
+    assert (home / ".config" / "chattertrack" / "agent").exists()
