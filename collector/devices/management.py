@@ -12,6 +12,7 @@ reinstall keeps the device), and its next batch makes it current again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,48 @@ def devices(session: Session, *, newest_live_first: bool = False) -> list[Device
     )
 
 
+@dataclass(frozen=True)
+class DeviceState:
+    """What a device is now, as every list says it: the admin Devices page, a chatter's
+    page, the Enrollment page's tokens, ``chatter-collector devices`` and the API."""
+
+    name: str  # active | revoked | uninstalled
+    since: dt.datetime | None = None  # when it was revoked or uninstalled
+    unsent: int | None = None  # uninstalled: slices the agent said it left unsent
+
+    @property
+    def badge(self) -> str:
+        """The pages' badge colour: ok, warn or bad."""
+        return {"active": "ok", "uninstalled": "warn"}.get(self.name, "bad")
+
+    @property
+    def unsent_note(self) -> str:
+        """ "3 slices left unsent on the computer" for an uninstalled device, else ""."""
+        if self.name != "uninstalled" or self.unsent is None:
+            return ""
+        if self.unsent == 0:
+            return "nothing left unsent on the computer"
+        plural = "slice" if self.unsent == 1 else "slices"
+        return f"{self.unsent} {plural} left unsent on the computer"
+
+    def describe(self, when: Callable[[dt.datetime], str]) -> str:
+        """One line, with the time as the caller shows times (``when``): "active",
+        "revoked 2026-11-24 14:05:00 UTC", "uninstalled …, 3 slices left unsent on the
+        computer"."""
+        line = self.name if self.since is None else f"{self.name} {when(self.since)}"
+        return ", ".join(part for part in (line, self.unsent_note) if part)
+
+
+def state(device: Device) -> DeviceState:
+    """The device's state.  Revoked outranks uninstalled: a revoked device is refused
+    whatever it said before; an uninstalled one may still send (and is then active)."""
+    if device.revoked_at is not None:
+        return DeviceState("revoked", device.revoked_at)
+    if device.retired_at is not None:
+        return DeviceState("uninstalled", device.retired_at, device.retired_unsent)
+    return DeviceState("active")
+
+
 def device_summary(device: Device) -> dict[str, Any]:
     # Slices the agent numbered but the collector never stored (lost or dropped).
     missing = max(device.seq_max - device.slices_received, 0)
@@ -93,6 +136,7 @@ def device_summary(device: Device) -> dict[str, Any]:
         "revoked_at": iso(device.revoked_at),
         "retired_at": iso(device.retired_at),
         "retired_unsent": device.retired_unsent,
+        "state": state(device).name,
         "slices_received": device.slices_received,
         "missing_slices": missing,
         "queue": device.queue_health,
