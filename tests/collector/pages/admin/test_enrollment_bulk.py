@@ -66,8 +66,8 @@ def test_picked_chatters_get_a_csv_of_tokens_shown_once(site: Site) -> None:  # 
     assert [r["chatter"] for r in rows] == ["alice", "bob"]
     # The commands use the address the admin opened the page at.
     commands = install_commands("http://collector.test", rows[0]["token"])
-    assert rows[0]["install_linux_macos"] == commands.unix
-    assert rows[0]["install_windows"] == commands.windows
+    assert rows[0]["install_linux_macos"] == commands.unix_line
+    assert rows[0]["install_windows"] == commands.windows_line
     assert site.last_audit() == (ADMIN, "enroll_tokens", "2 tokens")
     listing = site.admin.get("/admin/enrollment").text
     assert rows[0]["token"] not in listing and listing.count(">unused<") == 2
