@@ -28,6 +28,12 @@ from collector.errors import DomainError
 QUEUE_WARN_AGE = dt.timedelta(hours=2)
 QUEUE_WARN_SLICES = 120
 CLOCK_WARN_SECONDS = 60.0
+# How much earlier than the device's last batch (server time) a retire may be signed (the
+# agent's corrected clock) and still count: the signed time is whole seconds, and the
+# uninstaller's offset is the one the agent last saved (within a second of the one it
+# signs batches with), so a true retire, sent after the last batch, is at most a few
+# seconds "earlier"; an old one sent again after a reinstall is older than that.
+RETIRE_SIGNED_BEFORE_BATCH = dt.timedelta(seconds=10)
 
 
 def find_device(session: Session, ident: str) -> Device:
@@ -54,11 +60,26 @@ def revoke(device: Device, now: dt.datetime) -> bool:
     return True
 
 
-def retire(session: Session, device_id: int, unsent: int, now: dt.datetime) -> str:
-    """Mark the device uninstalled, with the slices left unsent on the computer; its uid."""
+def retire(
+    session: Session, device_id: int, unsent: int, now: dt.datetime, signed_at: dt.datetime
+) -> str:
+    """Mark the device uninstalled, with the slices left unsent on the computer; its uid.
+
+    Refused (409) when signed well before the device's last batch arrived: the agent
+    retires after it stopped sending, so such a message is an old one sent again (a
+    signature holds for 300 s), which would mark a reinstalled device uninstalled."""
     device = session.get(Device, device_id, with_for_update=True)
     if device is None:  # verified a moment ago in this transaction
         raise DomainError("no such device", 404)
+    seen = device.last_seen_at
+    if seen is not None and signed_at < seen - RETIRE_SIGNED_BEFORE_BATCH:
+        raise DomainError(
+            f"this uninstall message was signed at {iso(signed_at)}, before the device's "
+            f"last batch arrived ({iso(seen)}): an old message sent again is ignored, "
+            "and the device stays in use",
+            409,
+            code="stale_retire",
+        )
     device.retired_at = now
     device.retired_unsent = unsent
     audit.record(

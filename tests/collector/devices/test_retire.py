@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 
@@ -109,3 +110,40 @@ def test_the_state_in_words(unsent: int, note: str) -> None:
     assert management.state(device) == management.DeviceState("revoked", now)
     assert management.state(device).describe(lambda _moment: "T") == "revoked T"
     assert management.state(Device(revoked_at=None, retired_at=None)).describe(str) == "active"
+
+
+def test_a_retire_sent_again_after_the_device_came_back_is_ignored(
+    agency: Collector, agent: Agent
+) -> None:
+    """A signature holds for ±300 s: someone who saw an uninstall's request could send it
+    again after a reinstall and mark the device uninstalled until its next batch."""
+    signed = int(time.time()) - 60
+    body = b'{"unsent_slices": 4}'
+    assert agent.signed_post(RETIRE, body, timestamp=signed).status_code == 200
+    assert summary(agency, agent)["state"] == "uninstalled"
+    # Reinstalled: the agent's time check at start is a batch of no slices.
+    assert agent.send([]).status_code == 200
+    listed = agency.cli("devices", "--json").output
+
+    replay = agent.signed_post(RETIRE, body, timestamp=signed)
+
+    assert replay.status_code == 409, replay.text
+    assert replay.json()["error"] == "stale_retire"
+    assert "before the device's last batch arrived" in replay.json()["message"]
+    assert summary(agency, agent)["state"] == "active"
+    assert agency.cli("devices", "--json").output == listed  # nothing changed
+    # A true uninstall, later: recorded.
+    assert agent.signed_post(RETIRE, b'{"unsent_slices": 0}').status_code == 200
+    assert summary(agency, agent)["state"] == "uninstalled"
+
+
+def test_a_retire_signed_seconds_before_the_last_batch_still_counts(
+    agency: Collector, agent: Agent
+) -> None:
+    """The agent signs with whole seconds and the offset it last saved: an uninstall just
+    after a batch may read a few seconds earlier than the batch's arrival."""
+    assert agent.send(agent.slices(1)).status_code == 200
+    signed = int(time.time()) - 5
+    reply = agent.signed_post(RETIRE, b'{"unsent_slices": 1}', timestamp=signed)
+    assert reply.status_code == 200, reply.text
+    assert summary(agency, agent)["state"] == "uninstalled"
