@@ -12,8 +12,10 @@ for the one-line install commands.  Each file carries its SHA-256 as its ETag an
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from flask import Blueprint, Response, request
+from werkzeug.http import parse_range_header
 from werkzeug.wsgi import wrap_file
 
 from collector.devices import downloads
@@ -53,8 +55,32 @@ def agent_file(name: str) -> Response:
     # A script opens in the browser, so IT reads what it runs; a bundle is saved.
     disposition = "inline" if found.kind == "script" else "attachment"
     response.headers.set("Content-Disposition", disposition, filename=found.name)
-    response.make_conditional(request, accept_ranges=True, complete_length=found.size)
+    try:
+        response.make_conditional(
+            _one_range_or_none(), accept_ranges=True, complete_length=found.size
+        )
+    except BaseException:  # 416: the open file goes with the answer that is not sent
+        response.close()
+        raise
     return response
+
+
+def _one_range_or_none() -> dict[str, Any]:
+    """The request's environment, without its Range header unless that is one byte range.
+
+    RFC 9110 (14.2): a server MAY ignore a Range header and MUST ignore one it cannot
+    parse; then the answer is the whole file (200).  Several ranges, another unit or bad
+    syntax are ignored so (werkzeug would answer 416 to them, which stops a client that
+    would have taken the whole file); only one byte range that misses the file is 416.
+    """
+    environ: dict[str, Any] = request.environ
+    header = environ.get("HTTP_RANGE")
+    if header is None:
+        return environ
+    wanted = parse_range_header(header)
+    if wanted is not None and wanted.units == "bytes" and len(wanted.ranges) == 1:
+        return environ
+    return {key: value for key, value in environ.items() if key != "HTTP_RANGE"}
 
 
 @bp.get("/install.sh")

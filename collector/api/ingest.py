@@ -72,7 +72,7 @@ def retire() -> Response:
         raise ApiError(422, "invalid_request", problem_text(exc)) from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
-    uid = management.retire(session, caller.device_id, req.unsent_slices, now)
+    uid = management.retire(session, caller.device_id, req.unsent_slices, now, caller.signed_at)
     session.commit()
     return json_response(RetireReply(device_id=uid, retired_at=now))
 

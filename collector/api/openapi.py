@@ -36,7 +36,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "credentials valid but not allowed (revoked device, wrong role)",
         404: "the thing named in the path does not exist",
         405: "method not allowed on this path; the Allow header lists those that are",
-        409: "conflicts with the current state (stale_key: rotate with the newest key)",
+        409: "conflicts with the current state (stale_key: rotate with the newest key; "
+        "stale_retire: an uninstall message signed before the device's last batch)",
         413: "body or event count too large",
         422: "the request is well-formed but invalid; details list each problem",
         503: "database busy or unreachable; retry after Retry-After",
@@ -104,7 +105,7 @@ def _paths() -> dict[str, Any]:
                 "requestBody": {"required": True, **_json(_ref("RetireRequest"), "")},
                 "responses": {
                     "200": _json(_ref("RetireReply"), "recorded"),
-                    **_errors(400, 401, 403, 413, 422, 503),
+                    **_errors(400, 401, 403, 409, 413, 422, 503),
                 },
             }
         },

@@ -41,6 +41,8 @@ class AgentCaller:
     key_created_at: dt.datetime
     newest_key: bool
     live_keys: int
+    # When the agent signed the request (its X-Agent-Timestamp, on its corrected clock).
+    signed_at: dt.datetime
 
 
 _OTHER = aliased(DeviceKey)
@@ -171,4 +173,5 @@ def verify_agent(
         key_created_at=key_created,
         newest_key=key_pk == newest_pk,
         live_keys=int(live_keys or 0),
+        signed_at=dt.datetime.fromtimestamp(timestamp, dt.UTC),
     )

@@ -121,7 +121,9 @@ def enroll_tokens(
 def list_devices(as_json: bool) -> None:
     """List devices with last seen time, agent version and missing slices."""
     with session_scope(write=False) as session:
-        rows = [device_summary(d) for d in management.devices(session)]
+        found = management.devices(session)
+        rows = [device_summary(d) for d in found]
+        states = [management.state(d).describe(shown_time) for d in found]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -129,12 +131,11 @@ def list_devices(as_json: bool) -> None:
         click.echo("no devices yet; create a token with 'chatter-collector enroll-token CHATTER'")
         return
     header = ("DEVICE", "CHATTER", "HOST", "VERSION", "LAST SEEN", "MISSING", "STATE")
-    click.echo("{:<37} {:<12} {:<16} {:<8} {:<21} {:>7}  {}".format(*header))
-    for r in rows:
-        state = "revoked" if r["revoked_at"] else "active"
+    click.echo("{:<37} {:<12} {:<16} {:<8} {:<23} {:>7}  {}".format(*header))
+    for r, state in zip(rows, states, strict=True):
         click.echo(
             f"{r['device_id']:<37} {r['chatter']:<12} {r['hostname'][:16]:<16} "
-            f"{r['agent_version'][:8]:<8} {shown_time(r['last_seen_at']):<21} "
+            f"{r['agent_version'][:8]:<8} {shown_time(r['last_seen_at']):<23} "
             f"{r['missing_slices']:>7}  {state}"
         )
 

@@ -11,7 +11,9 @@ All or nothing: every row is read and checked before a token is made, and every
 problem is reported with its row number (the spreadsheet's: the first row is 1); then
 all tokens are made in the caller's one transaction.  The CSV out has one row per token,
 with its expiry in UTC and in the agency's zone and the install commands with the token
-written in; a cell that would run as a formula in a spreadsheet is defused.
+written in, each on one line; a cell that would run as a formula in a spreadsheet is
+defused.  A cell of the CSV in that holds a control character (ESC, a text direction
+control) makes its row wrong.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.cells import defuse
+from collector.cells import defuse, hidden_control
 from collector.db import settings, text
 from collector.db.models import Chatter
 from collector.devices import enrollment
@@ -165,6 +167,20 @@ class Row:
     ttl: str
 
 
+def _acting_cell(values: dict[str, str]) -> str | None:
+    """A cell holding a control character: the labels come back in the output, which the
+    command line prints, so an escape sequence would act on IT's terminal and a text
+    direction control would show a label (or the command beside it) reversed."""
+    for name, value in values.items():
+        found = hidden_control(value)
+        if found is not None:
+            return (
+                f"the {name} holds a control character, {found}, which would act on the "
+                "screen instead of showing: type the cell again"
+            )
+    return None
+
+
 def read_rows(data: bytes) -> list[Row]:
     """The CSV's rows as written (blank rows skipped), or a DomainError naming the row."""
     decoded = _decoded(data)
@@ -182,6 +198,10 @@ def read_rows(data: bytes) -> list[Row]:
                 problems.add(number, f"more cells than the first row names ({len(names)})")
                 continue
             values = dict(zip(names, cells, strict=False))
+            acting = _acting_cell(values)
+            if acting:
+                problems.add(number, acting)
+                continue
             rows.append(
                 Row(
                     number,
@@ -331,9 +351,11 @@ def to_csv(issued: list[Issued], zone: zoneinfo.ZoneInfo, server: str) -> bytes:
             "time_zone": zone.key,
         }
         if server:
+            # One line each: Excel copies a cell of several lines in quotes, which breaks
+            # the paste; one line pastes as it is (one cell, one paste: no line missed).
             commands = install_commands(server, item.token)
-            cells["install_linux_macos"] = commands.unix
-            cells["install_windows"] = commands.windows
+            cells["install_linux_macos"] = commands.unix_line
+            cells["install_windows"] = commands.windows_line
         writer.writerow([defuse(cells[c]) for c in columns])
     return out.getvalue().encode("utf-8-sig")
 

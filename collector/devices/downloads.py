@@ -3,7 +3,8 @@
 IT puts them in one folder (``CHATTER_AGENT_DOWNLOADS``; ``make agent-dist`` fills
 ``dist/`` with the Linux bundle and the scripts).  Only names of the forms below are
 served, each a regular file inside the folder (a symbolic link may point elsewhere in
-it, never out of it); anything else there is ignored, and nothing lists the folder
+it, never out of it; a named pipe, socket or device is never opened: opening a pipe waits
+for a writer, forever); anything else there is ignored, and nothing lists the folder
 but the SHA-256 sums of what is served (``SHA256SUMS``, in ``sha256sum`` format), which
 the install scripts check a bundle against before they unpack it.
 
@@ -169,8 +170,13 @@ class Sha256Cache:
         directory = self._usable_directory()
         if directory is None:
             return None
+        opened = _open_regular(self._entry(directory, real, version))
+        if opened is None:
+            return None
+        fd, _info = opened
         try:
-            value = self._entry(directory, real, version).read_text("ascii").strip()
+            with os.fdopen(fd, "rb") as handle:
+                value = handle.read(100).decode("ascii").strip()
         except (OSError, UnicodeDecodeError):
             return None
         return value if re.fullmatch(r"[0-9a-f]{64}", value) else None
@@ -242,7 +248,7 @@ def _folder(configured: str | Path | None) -> tuple[Path | None, str]:
 
 
 def _inside(folder: Path, name: str) -> Path | None:
-    """The real path of ``name`` in ``folder`` if it is a regular file inside it."""
+    """The real path of ``name`` in ``folder`` if it leads inside it (of any file type)."""
     try:
         real = (folder / name).resolve(strict=True)
     except (OSError, RuntimeError):  # missing, a loop of links
@@ -250,6 +256,58 @@ def _inside(folder: Path, name: str) -> Path | None:
     if real.parent != folder and folder not in real.parents:
         return None
     return real
+
+
+def not_regular(path: Path) -> str:
+    """Why ``path`` (a real path, no link left) is not a regular file, in words; "" if it is.
+
+    Only regular files are opened: opening a named pipe waits for a writer, forever, and a
+    device may do anything when opened, so one under a served name would hang or harm
+    every request that reads the folder."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "cannot be read"
+    if stat.S_ISREG(mode):
+        return ""
+    for test, what in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISLNK, "a symbolic link"),
+    ):
+        if test(mode):
+            return f"{what}, not a regular file"
+    return "not a regular file"
+
+
+def _open_regular(path: Path) -> tuple[int, os.stat_result] | None:
+    """``path`` open for reading with its fstat, if it is a regular file; else None.
+
+    Checked before the open, and again on what was opened: O_NONBLOCK makes opening a
+    named pipe put there in between return at once (instead of waiting for a writer), and
+    O_NOFOLLOW refuses a link put there in between."""
+    if not_regular(path):
+        return None
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            return None
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)  # a regular file: reads as usual from here on
+    except OSError:
+        os.close(fd)
+        return None
+    return fd, info
 
 
 def open_file(
@@ -268,15 +326,12 @@ def open_file(
     )
     if parts is None or real is None:
         raise missing
-    try:
-        # O_NOFOLLOW: the real path has no link left; one put there since is refused.
-        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
-    except OSError:
-        raise missing from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):  # a folder or a device under a served name
-        os.close(fd)
+    # Only a regular file: a named pipe, a device or a folder under a served name is not
+    # served (the Enrollment page says why, from not_regular).
+    opened = _open_regular(real)
+    if opened is None:
         raise missing
+    fd, info = opened
     handle = os.fdopen(fd, "rb")
     try:
         version = Version.of(info)
@@ -330,8 +385,12 @@ def folder(configured: str | Path | None, cache: Sha256Cache) -> Folder:
             if _looks_meant(name):
                 ignored.append((name, "not a name that is served (see the README)"))
             continue
-        if _inside(path, name) is None:
+        real = _inside(path, name)
+        if real is None:
             ignored.append((name, "not a file inside the folder (a link out of it?)"))
+            continue
+        if why := not_regular(real):
+            ignored.append((name, why))
             continue
         try:
             found, handle = open_file(path, name, cache)

@@ -31,6 +31,20 @@ class InstallCommands:
     unix: str  # Linux and macOS
     windows: str  # elevated PowerShell
 
+    # The same commands on one line, for a spreadsheet cell: Excel copies a cell that
+    # holds several lines wrapped in quotes (its inner quotes doubled), which no shell
+    # reads as meant; a one-line cell is copied as it is, ready to paste.
+    @property
+    def unix_line(self) -> str:
+        """Each command runs only if the one before it succeeded: no install without the
+        token file."""
+        return " && ".join(self.unix.splitlines())
+
+    @property
+    def windows_line(self) -> str:
+        """Windows PowerShell 5.1 has no ``&&``: the statements one after the other."""
+        return "; ".join(self.windows.splitlines())
+
 
 def powershell_quoted(value: str, *, always: bool = False) -> str:
     """``value`` as one PowerShell argument: bare when plain, else single-quoted."""

@@ -12,6 +12,7 @@ reinstall keeps the device), and its next batch makes it current again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,12 @@ from collector.errors import DomainError
 QUEUE_WARN_AGE = dt.timedelta(hours=2)
 QUEUE_WARN_SLICES = 120
 CLOCK_WARN_SECONDS = 60.0
+# How much earlier than the device's last batch (server time) a retire may be signed (the
+# agent's corrected clock) and still count: the signed time is whole seconds, and the
+# uninstaller's offset is the one the agent last saved (within a second of the one it
+# signs batches with), so a true retire, sent after the last batch, is at most a few
+# seconds "earlier"; an old one sent again after a reinstall is older than that.
+RETIRE_SIGNED_BEFORE_BATCH = dt.timedelta(seconds=10)
 
 
 def find_device(session: Session, ident: str) -> Device:
@@ -53,11 +60,26 @@ def revoke(device: Device, now: dt.datetime) -> bool:
     return True
 
 
-def retire(session: Session, device_id: int, unsent: int | None, now: dt.datetime) -> str:
-    """Mark the device uninstalled, with the slices left unsent on the computer; its uid."""
+def retire(
+    session: Session, device_id: int, unsent: int | None, now: dt.datetime, signed_at: dt.datetime
+) -> str:
+    """Mark the device uninstalled, with the slices left unsent on the computer; its uid.
+
+    Refused (409) when signed well before the device's last batch arrived: the agent
+    retires after it stopped sending, so such a message is an old one sent again (a
+    signature holds for 300 s), which would mark a reinstalled device uninstalled."""
     device = session.get(Device, device_id, with_for_update=True)
     if device is None:  # verified a moment ago in this transaction
         raise DomainError("no such device", 404)
+    seen = device.last_seen_at
+    if seen is not None and signed_at < seen - RETIRE_SIGNED_BEFORE_BATCH:
+        raise DomainError(
+            f"this uninstall message was signed at {iso(signed_at)}, before the device's "
+            f"last batch arrived ({iso(seen)}): an old message sent again is ignored, "
+            "and the device stays in use",
+            409,
+            code="stale_retire",
+        )
     device.retired_at = now
     device.retired_unsent = unsent
     audit.record(
@@ -79,6 +101,48 @@ def devices(session: Session, *, newest_live_first: bool = False) -> list[Device
     )
 
 
+@dataclass(frozen=True)
+class DeviceState:
+    """What a device is now, as every list says it: the admin Devices page, a chatter's
+    page, the Enrollment page's tokens, ``chatter-collector devices`` and the API."""
+
+    name: str  # active | revoked | uninstalled
+    since: dt.datetime | None = None  # when it was revoked or uninstalled
+    unsent: int | None = None  # uninstalled: slices the agent said it left unsent
+
+    @property
+    def badge(self) -> str:
+        """The pages' badge colour: ok, warn or bad."""
+        return {"active": "ok", "uninstalled": "warn"}.get(self.name, "bad")
+
+    @property
+    def unsent_note(self) -> str:
+        """ "3 slices left unsent on the computer" for an uninstalled device, else ""."""
+        if self.name != "uninstalled" or self.unsent is None:
+            return ""
+        if self.unsent == 0:
+            return "nothing left unsent on the computer"
+        plural = "slice" if self.unsent == 1 else "slices"
+        return f"{self.unsent} {plural} left unsent on the computer"
+
+    def describe(self, when: Callable[[dt.datetime], str]) -> str:
+        """One line, with the time as the caller shows times (``when``): "active",
+        "revoked 2026-11-24 14:05:00 UTC", "uninstalled …, 3 slices left unsent on the
+        computer"."""
+        line = self.name if self.since is None else f"{self.name} {when(self.since)}"
+        return ", ".join(part for part in (line, self.unsent_note) if part)
+
+
+def state(device: Device) -> DeviceState:
+    """The device's state.  Revoked outranks uninstalled: a revoked device is refused
+    whatever it said before; an uninstalled one may still send (and is then active)."""
+    if device.revoked_at is not None:
+        return DeviceState("revoked", device.revoked_at)
+    if device.retired_at is not None:
+        return DeviceState("uninstalled", device.retired_at, device.retired_unsent)
+    return DeviceState("active")
+
+
 def device_summary(device: Device) -> dict[str, Any]:
     # Slices the agent numbered but the collector never stored (lost or dropped).
     missing = max(device.seq_max - device.slices_received, 0)
@@ -93,6 +157,7 @@ def device_summary(device: Device) -> dict[str, Any]:
         "revoked_at": iso(device.revoked_at),
         "retired_at": iso(device.retired_at),
         "retired_unsent": device.retired_unsent,
+        "state": state(device).name,
         "slices_received": device.slices_received,
         "missing_slices": missing,
         "queue": device.queue_health,

@@ -36,7 +36,8 @@ from collector.telemetry import meters
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Audit actions that are maintenance runs (written by the rebuild and the purge).
 MAINTENANCE_ACTIONS = ("rebuild_stats", "purge_raw_data")
-# Agents (devices not revoked) by the age of their last heartbeat: label, upper bound.
+# Agents (devices not revoked nor uninstalled) by the age of their last heartbeat: label,
+# upper bound.
 AGE_BUCKETS = (
     ("under_5m", dt.timedelta(minutes=5)),
     ("under_1h", dt.timedelta(hours=1)),
@@ -85,7 +86,8 @@ class DatabaseFigures(Collector):
         ages = GaugeMetricFamily(
             "chattertrack_agents",
             "Enrolled, not revoked devices by the age of their last heartbeat "
-            "(under_5m, under_1h, under_24h, older, never).",
+            "(under_5m, under_1h, under_24h, older, never), or uninstalled (their agent "
+            "said so, and sends no more).",
             labels=["last_seen"],
         )
         for label, count in agents.items():
@@ -111,11 +113,14 @@ class DatabaseFigures(Collector):
     def _read(self) -> tuple[dict[str, int], dict[str, int], dict[str, dt.datetime]]:
         seen = Device.last_seen_at
         bucket = case(
+            # As management.state says it: revoked (left out below) outranks uninstalled,
+            # and an uninstalled agent is silent on purpose, whatever its last heartbeat.
+            (Device.retired_at.is_not(None), "uninstalled"),
             (seen.is_(None), "never"),
             *((seen > self.now - age, label) for label, age in AGE_BUCKETS),
             else_="older",
         )
-        agents = {label: 0 for label, _ in AGE_BUCKETS} | {"older": 0, "never": 0}
+        agents = {label: 0 for label, _ in AGE_BUCKETS} | {"older": 0, "never": 0, "uninstalled": 0}
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(bucket, func.count()).where(Device.revoked_at.is_(None)).group_by(bucket)

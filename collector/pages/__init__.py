@@ -18,6 +18,7 @@ from flask import Blueprint, request
 from collector.auth import callers
 from collector.auth.roles import LOGIN_ROLES, MANAGERS
 from collector.db.settings import get_value
+from collector.devices import management
 from collector.http import csrf
 from collector.http.auth import current_user
 from collector.http.database import db
@@ -36,6 +37,7 @@ def _template_helpers() -> dict[str, Any]:
         "current_user": current_user,
         "managers": MANAGERS,
         "limited": lambda user: callers.creator_limit(user) is not None,
+        "device_state": management.state,  # the one wording of a device's state
     }
 
 

@@ -89,6 +89,8 @@ def export(session: Session, chatter: Chatter, now: dt.datetime) -> dict[str, An
                 "enrolled_at": iso(d.enrolled_at),
                 "last_seen_at": iso(d.last_seen_at),
                 "revoked_at": iso(d.revoked_at),
+                "retired_at": iso(d.retired_at),
+                "retired_unsent": d.retired_unsent,
                 "slices_received": d.slices_received,
                 "clock_skew_seconds": d.clock_skew_seconds,
                 "queue_health": d.queue_health,

@@ -134,7 +134,7 @@ def test_it_downloads_copies_commands_and_makes_bulk_tokens(
     page.get_by_role("checkbox", name=re.compile("Bea Santos")).check()
     rows = downloaded_csv(page, "Make tokens for those picked")
     assert [r["chatter"] for r in rows] == ["alex", "bea"]
-    assert rows[0]["install_linux_macos"] == install_commands(live.url, rows[0]["token"]).unix
+    assert rows[0]["install_linux_macos"] == install_commands(live.url, rows[0]["token"]).unix_line
     assert all(enrolls(live, r["token"]) for r in rows)
 
     # A bad CSV: every wrong row named on the page, nothing made.

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from collector.agency import people
 from collector.devices import bulk
+from collector.devices.install import install_commands
 from collector.http.database import db
 from shared.protocol import utc_now
 from tests.collector.conftest import Collector
@@ -96,18 +97,25 @@ def test_a_csv_of_chatters_becomes_a_csv_of_tokens_that_enroll(
             dt.timedelta(hours=2),
         )
         assert row["time_zone"] == "Europe/Paris"
-        assert row["install_linux_macos"].splitlines() == [
-            f"(umask 077 && printf '%s\\n' '{row['token']}' > ~/chattertrack-token.txt)",
+        # One line per cell: Excel copies a cell of several lines in quotes.
+        assert row["install_linux_macos"] == (
+            f"(umask 077 && printf '%s\\n' '{row['token']}' > ~/chattertrack-token.txt) && "
             f"curl -fsSL {SERVER}/agent/install.sh | bash -s -- --server {SERVER} "
-            "--token-file ~/chattertrack-token.txt",
-        ]
-        windows = row["install_windows"].splitlines()
+            "--token-file ~/chattertrack-token.txt"
+        )
+        windows = row["install_windows"].split("; ")
         assert windows[0] == (
             f"Set-Content -Path \"$env:TEMP\\chattertrack-token.txt\" -Value '{row['token']}'"
         )
         assert windows[-1].endswith(
             f'-Server {SERVER} -TokenFile "$env:TEMP\\chattertrack-token.txt"'
         )
+        commands = install_commands(SERVER, row["token"])
+        assert row["install_windows"] == commands.windows_line
+        assert row["install_windows"].split("; ") == commands.windows.splitlines()
+        assert "\n" not in row["install_linux_macos"] + row["install_windows"]
+    # Each cell is one CSV field on one line (no quoting needed for a line break).
+    assert result.stdout_bytes.count(b"\r\n") == len(rows) + 1
     # One audit entry for the batch, with the count; no token anywhere in it.
     after = stored(agency)
     assert after["tokens"] == 3
@@ -162,6 +170,41 @@ def test_the_output_file_is_private_and_never_overwritten_unasked(
     )
     assert "not a directory" in missing.output
     assert stored(agency)["tokens"] == 2
+
+
+def test_control_characters_in_a_cell_are_refused_by_row(agency: Collector, tmp_path: Path) -> None:
+    """Finding: ESC and text direction controls in the computer column came back in the
+    output the command line prints (an escape sequence acts on IT's terminal; a U+202E
+    shows a label reversed)."""
+    content = (
+        "chatter,computer\r\n"
+        "alice,Office PC 1\r\n"
+        "bob,\x1b]0;owned\x07PC\r\n"  # sets the terminal's title
+        "alice,\u202egpj.exe\r\n"
+        "alice,Desk \u2066 2\r\n"
+        "alice,Desk\x9b2J\r\n"  # C1 CSI: clears the screen on some terminals
+        "bob,Front\u200fdesk\r\n"
+        "alice\x1b[8m,x\r\n"
+        'alice,"Wrapped\r\nlabel"\r\n'  # a line break in a cell is layout: a space
+    ).encode()
+    output = refused(
+        agency,
+        tmp_path,
+        content,
+        "6 problems",
+        "row 3: the computer holds a control character, ESC (U+001B)",
+        "row 4: the computer holds a control character, RIGHT-TO-LEFT OVERRIDE (U+202E)",
+        "row 5: the computer holds a control character, LEFT-TO-RIGHT ISOLATE (U+2066)",
+        "row 6: the computer holds a control character, U+009B",
+        "row 7: the computer holds a control character, RIGHT-TO-LEFT MARK (U+200F)",
+        "row 8: the chatter holds a control character, ESC (U+001B)",
+        "type the cell again",
+    )
+    assert not any(c in output for c in "\x1b\x07\x9b\u202e\u2066\u200f")
+    for char in "\x01\x7f\x85\u202a\u202b\u202c\u202d\u2067\u2068\u2069\u200e\u061c":
+        refused(agency, tmp_path, f"chatter,computer\nalice,a{char}b\n".encode(), "row 2: ")
+    result = run(agency, tmp_path, b'chatter,computer\nalice,"Wrapped\r\nlabel"\n')
+    assert rows_of(result.stdout_bytes)[0]["computer"] == "Wrapped label"
 
 
 @pytest.mark.parametrize(

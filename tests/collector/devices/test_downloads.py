@@ -12,8 +12,10 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -366,3 +368,149 @@ def test_the_folder_as_the_enrollment_page_reads_it(tmp_path: Path, folder: Path
     assert downloads.version_key("0.10.0") > downloads.version_key("0.9.1")
     assert downloads.version_key("1.0.0rc1") < downloads.version_key("1.0.0")
     assert downloads.version_key("1.0.0.1") > downloads.version_key("1.0.0")
+
+
+# Named pipes, sockets and devices under a served name ------------------------------------
+
+PIPE = "chattertrack-agent-0.2.0-linux-x86_64.tar.gz"  # newer than BUNDLE: it would be picked
+
+
+def unblock(path: Path) -> None:
+    """Let any request stuck opening the pipe ``path`` go (a reader waits for a writer)."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_NONBLOCK))
+    except OSError:
+        pass
+
+
+def answered_within(seconds: float, call: Any) -> Any:
+    """What ``call()`` returns, failing the test (not hanging it) after ``seconds``."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # reported in the test's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"no answer within {seconds} s: blocked opening a pipe?"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (os.mkfifo, "a named pipe (FIFO), not a regular file"),
+        (lambda path: os.mknod(path, stat.S_IFSOCK | 0o600), "a socket, not a regular file"),
+    ],
+)
+def test_a_pipe_or_socket_under_a_served_name_is_refused_at_once(
+    app: Flask, folder: Path, make: Any, why: str
+) -> None:
+    """Finding: a FIFO named like a bundle blocked every request reading the folder in
+    os.open (waiting for a writer), until the server had no thread left."""
+    make(folder / PIPE)
+    make(folder / "uninstall.ps1.new")  # not a served name: never looked at
+    (folder / "uninstall.ps1").unlink()
+    make(folder / "uninstall.ps1")
+    try:
+        client = RawClient(app)
+        for _ in range(3):  # more than once: nothing is left waiting
+            sums = answered_within(10, lambda: client.get("/agent/downloads/SHA256SUMS"))
+            assert sums.status_code == 200
+            listed = sums.get_data(as_text=True)
+            assert PIPE not in listed and "uninstall.ps1" not in listed
+            assert f"{sha((folder / BUNDLE).read_bytes())}  {BUNDLE}\n" in listed
+            for name in (PIPE, "uninstall.ps1"):
+                reply = answered_within(10, lambda n=name: client.get(f"/agent/downloads/{n}"))
+                nothing_there(reply)
+        found = answered_within(10, lambda: downloads.folder(folder, downloads.Sha256Cache(None)))
+        assert dict(found.ignored)[PIPE] == why
+        assert dict(found.ignored)["uninstall.ps1"] == why
+        assert found.latest() == {BUNDLE, WINDOWS}
+    finally:
+        unblock(folder / PIPE)
+        unblock(folder / "uninstall.ps1")
+
+
+def test_a_pipe_swapped_in_after_the_check_cannot_hang_the_open(
+    app: Flask, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is checked (lstat) and then opened: a pipe renamed over it in between is
+    opened without waiting (O_NONBLOCK) and refused by its fstat."""
+    os.mkfifo(folder / PIPE)
+    monkeypatch.setattr(downloads, "not_regular", lambda _path: "")  # the check saw a file
+    try:
+        reply = answered_within(10, lambda: RawClient(app).get(f"/agent/downloads/{PIPE}"))
+        nothing_there(reply)
+        sums = answered_within(10, lambda: RawClient(app).get("/agent/downloads/SHA256SUMS"))
+        assert sums.status_code == 200 and PIPE not in sums.get_data(as_text=True)
+    finally:
+        unblock(folder / PIPE)
+
+
+def test_a_pipe_in_the_sum_cache_is_not_waited_on(tmp_path: Path, app: Flask, folder: Path) -> None:
+    RawClient(app).get("/agent/downloads/SHA256SUMS")
+    entries = list((tmp_path / "sums-cache").iterdir())
+    for entry in entries:
+        entry.unlink()
+        os.mkfifo(entry)
+    fresh = make_app(tmp_path, folder)
+    try:
+        reply = answered_within(10, lambda: RawClient(fresh).get("/agent/downloads/SHA256SUMS"))
+        assert reply.status_code == 200
+        assert computed(fresh) == len(served_files(folder))  # hashed again, not read
+    finally:
+        for entry in entries:
+            unblock(entry)
+
+
+# Ranges ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "start", "end"),
+    [
+        ("bytes=5-", 206, 5, None),
+        ("bytes=0-0", 206, 0, 1),
+        ("bytes=-7", 206, -7, None),
+        ("bytes=10-20", 206, 10, 21),
+        ("bytes=10-99999999", 206, 10, None),  # the end past the file is the file's end
+        # Ignored (RFC 9110 14.2): the whole file, as if no Range had been sent.
+        ("bytes=0-1,3-4", 200, 0, None),  # several ranges: not supported, ignored
+        ("bytes=0-1, 0-1, 0-1", 200, 0, None),
+        ("items=0-1", 200, 0, None),  # another unit
+        ("bytes=abc", 200, 0, None),  # invalid: must be ignored
+        ("bytes=5-2", 200, 0, None),
+        ("bytes 5-", 200, 0, None),
+        ("", 200, 0, None),
+    ],
+)
+def test_one_byte_range_is_served_and_any_other_range_header_gets_the_whole_file(
+    http: httpx.Client, folder: Path, header: str, status: int, start: int, end: int | None
+) -> None:
+    data = (folder / "install.sh").read_bytes()
+
+    reply = http.get("/agent/downloads/install.sh", headers={"Range": header})
+
+    assert reply.status_code == status, reply.text
+    assert reply.content == data[start:end]
+    assert reply.headers["content-length"] == str(len(data[start:end]))
+    assert reply.headers["accept-ranges"] == "bytes"
+    assert reply.headers["x-checksum-sha256"] == sha(data)
+    if status == 200:
+        assert "content-range" not in reply.headers
+
+
+def test_only_one_byte_range_that_misses_the_file_is_416(http: httpx.Client, folder: Path) -> None:
+    size = len((folder / "install.sh").read_bytes())
+    for header in (f"bytes={size}-", f"bytes={size + 100}-{size + 200}"):
+        reply = http.get("/agent/downloads/install.sh", headers={"Range": header})
+        assert reply.status_code == 416, (header, reply.status_code)
+        assert reply.headers["content-range"] == f"bytes */{size}"
+        assert "no-store" in reply.headers["cache-control"]

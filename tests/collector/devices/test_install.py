@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import tree_sitter
+import tree_sitter_powershell
 
 from collector.config import public_url
 from collector.devices.install import install_commands, powershell_quoted
@@ -97,3 +99,56 @@ def test_public_url_accepts_addresses(given: str, kept: str) -> None:
 def test_public_url_refuses_what_is_no_plain_address(given: str) -> None:
     with pytest.raises(DomainError, match="CHATTER_PUBLIC_URL"):
         public_url(given)
+
+
+def test_the_one_line_unix_command_writes_the_token_then_installs(tmp_path: Path) -> None:
+    """The bulk CSV's cell: one line (Excel quotes a copied cell of several lines), run by
+    bash as the lines are: the token file first, then the installer piped from curl."""
+    server = "https://x.test"
+    line = install_commands(server, "cte_AbC-123_xyz").unix_line
+    assert "\n" not in line
+    # A stand-in curl that answers with a script recording what bash was given.
+    stub = tmp_path / "bin" / "curl"
+    stub.parent.mkdir()
+    stub.write_text(
+        "#!/bin/sh\n"
+        'printf "%s\\n" "$*" > "$HOME/curl-args"\n'
+        'echo \'printf "%s\\n" "$@" > "$HOME/install-args"\'\n'
+    )
+    stub.chmod(0o755)
+    env = {"HOME": str(tmp_path), "PATH": f"{stub.parent}:/usr/bin:/bin"}
+    subprocess.run(["bash", "-c", line], env=env, check=True)
+    assert (tmp_path / "chattertrack-token.txt").read_text() == "cte_AbC-123_xyz\n"
+    assert (tmp_path / "curl-args").read_text() == f"-fsSL {server}/agent/install.sh\n"
+    token_file = str(tmp_path / "chattertrack-token.txt")
+    assert (tmp_path / "install-args").read_text().splitlines() == [
+        "--server",
+        server,
+        "--token-file",
+        token_file,
+    ]
+    # The token file cannot be written: nothing is fetched, nothing installed.
+    (tmp_path / "curl-args").unlink()
+    (tmp_path / "chattertrack-token.txt").unlink()
+    (tmp_path / "chattertrack-token.txt").mkdir()
+    failed = subprocess.run(["bash", "-c", line], env=env, check=False, capture_output=True)
+    assert failed.returncode != 0 and not (tmp_path / "curl-args").exists()
+
+
+def test_the_one_line_powershell_command_is_the_same_statements() -> None:
+    """Parsed with tree-sitter's PowerShell grammar (no PowerShell on this machine): the
+    one-line form holds exactly the statements of the lines, in order."""
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+
+    def statements(source: str) -> list[bytes]:
+        tree = parser.parse(source.encode("utf-8"))
+        assert not tree.root_node.has_error, source
+        (body,) = tree.root_node.children
+        return [node.text or b"" for node in body.children if node.type == "pipeline"]
+
+    for token in (None, "cte_AbC-123_xyz"):
+        commands = install_commands("http://host:8765/it's here", token)
+        assert "\n" not in commands.windows_line
+        lines = commands.windows.splitlines()
+        assert statements(commands.windows_line) == [line.encode() for line in lines]
+        assert statements(commands.windows) == [line.encode() for line in lines]

@@ -98,6 +98,8 @@ def test_a_scrape_after_real_ingest(agency: Collector) -> None:
     engine.dispose()
     agency.cli("revoke-device", carol.device_id)  # never seen, but revoked: not counted
     agency.enroll("bob")  # never seen
+    gone = agency.enroll("alice")  # uninstalled: silent on purpose, not an agent never seen
+    assert gone.signed_post("/api/v1/agents/retire", b'{"unsent_slices": 0}').status_code == 200
 
     after = scrape(agency, token)
     delta = after.copy()
@@ -130,7 +132,14 @@ def test_a_scrape_after_real_ingest(agency: Collector) -> None:
     # Global, from the database.
     assert value(after, "chattertrack_database_up") == 1
     ages = {age: value(after, "chattertrack_agents", last_seen=age) for age in AGES}
-    assert ages == {"under_5m": 1, "under_1h": 0, "under_24h": 1, "older": 0, "never": 1}
+    assert ages == {
+        "under_5m": 1,
+        "under_1h": 0,
+        "under_24h": 1,
+        "older": 0,
+        "never": 1,
+        "uninstalled": 1,
+    }
     runs = {a: value(after, "chattertrack_maintenance_runs_total", action=a) for a in ACTIONS}
     assert runs == {"rebuild_stats": 2, "purge_raw_data": 1}
     purged = {"action": "purge_raw_data"}
@@ -138,7 +147,7 @@ def test_a_scrape_after_real_ingest(agency: Collector) -> None:
     assert abs(last - now.timestamp()) < 1e-3
 
 
-AGES = ("under_5m", "under_1h", "under_24h", "older", "never")
+AGES = ("under_5m", "under_1h", "under_24h", "older", "never", "uninstalled")
 ACTIONS = MAINTENANCE_ACTIONS
 
 

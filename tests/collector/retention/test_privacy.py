@@ -89,6 +89,8 @@ def test_export_holds_everything_about_the_chatter(
     agency: Collector, integration: str, tmp_path: Path
 ) -> None:
     agent = _alice_everywhere(agency, integration)
+    retired = agent.signed_post("/api/v1/agents/retire", b'{"unsent_slices": 2}')
+    assert retired.status_code == 200
     target = tmp_path / "alice.json"
     assert "wrote" in agency.cli("chatter-export", "alice", str(target)).output
     assert target.stat().st_mode & 0o777 == 0o600  # personal data: its owner's only
@@ -125,6 +127,8 @@ def test_export_holds_everything_about_the_chatter(
     assert {s["device"] for s in data["slices"]} == {device.uid}
     [exported_device] = data["devices"]
     assert exported_device["hostname"] == "pc-1" and exported_device["uid"] == device.uid
+    assert exported_device["retired_at"] == retired.json()["retired_at"]
+    assert exported_device["retired_unsent"] == 2
     assert {k["key_id"] for k in exported_device["keys"]} == key_ids
     assert not any("secret" in k for k in exported_device["keys"])
     assert {e["event_id"] for e in data["events"]} == credited

@@ -663,3 +663,17 @@ def test_an_uninstalled_device_says_so(site: Site) -> None:
     page = site.admin.get("/admin/devices").text
     assert '<span class="badge warn">uninstalled</span>' in page
     assert "3 slices left unsent on the computer" in page
+    # Every page that lists devices says it alike (finding: the chatter's page and the
+    # Enrollment page's tokens said "active").
+    chatter = site.admin.get("/chatters/bob").text
+    table = chatter[chatter.index('id="devices-table"') :]
+    assert '<span class="badge warn">uninstalled</span>' in table
+    assert "3 slices left unsent on the computer" in table
+    assert '<span class="badge ok">active</span>' not in table
+    tokens = site.admin.get("/admin/enrollment").text
+    assert f'{agent.device_id[:8]}</code> <span class="badge warn">uninstalled</span>' in tokens
+    site.collector.cli("revoke-device", agent.device_id)
+    for path in ("/admin/devices", "/chatters/bob", "/admin/enrollment"):
+        page = site.admin.get(path).text
+        assert '<span class="badge bad">revoked</span>' in page, path
+        assert "uninstalled" not in page and "left unsent" not in page, path

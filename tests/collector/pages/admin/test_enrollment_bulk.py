@@ -11,6 +11,7 @@ import csv
 import hashlib
 import html
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 
 from collector.devices.install import install_commands
+from tests.collector.devices.test_downloads import answered_within, unblock
 from tests.collector.pages.admin.test_admin import ADMIN, Site, refused, site  # noqa: F401
 
 BUNDLE = "chattertrack-agent-0.1.0-linux-x86_64.tar.gz"
@@ -64,8 +66,8 @@ def test_picked_chatters_get_a_csv_of_tokens_shown_once(site: Site) -> None:  # 
     assert [r["chatter"] for r in rows] == ["alice", "bob"]
     # The commands use the address the admin opened the page at.
     commands = install_commands("http://collector.test", rows[0]["token"])
-    assert rows[0]["install_linux_macos"] == commands.unix
-    assert rows[0]["install_windows"] == commands.windows
+    assert rows[0]["install_linux_macos"] == commands.unix_line
+    assert rows[0]["install_windows"] == commands.windows_line
     assert site.last_audit() == (ADMIN, "enroll_tokens", "2 tokens")
     listing = site.admin.get("/admin/enrollment").text
     assert rows[0]["token"] not in listing and listing.count(">unused<") == 2
@@ -194,3 +196,24 @@ def test_the_page_offers_each_bundle_with_its_sum_and_commands(site: Site, tmp_p
     assert token
     shown = install_commands("https://track.example-agency.com", token.group(1))
     assert shown.unix in html.unescape(reply.text) and shown.windows in html.unescape(reply.text)
+
+
+def test_a_pipe_under_a_served_name_is_listed_as_not_served(site: Site, tmp_path: Path) -> None:  # noqa: F811
+    """Finding: the page read the folder and blocked forever opening a FIFO there."""
+    folder = tmp_path / "dist"
+    folder.mkdir()
+    (folder / BUNDLE).write_bytes(b"bundle bytes")
+    pipe = folder / "chattertrack-agent-0.2.0-linux-x86_64.tar.gz"
+    os.mkfifo(pipe)
+    app = site.collector.app
+    app.config.update(AGENT_DOWNLOADS=str(folder), AGENT_DOWNLOADS_CACHE=str(tmp_path / "sums"))
+    try:
+        reply = answered_within(10, lambda: site.admin.get("/admin/enrollment"))
+    finally:
+        unblock(pipe)
+    assert reply.status_code == 200
+    text = html.unescape(reply.text)
+    assert "1 file in the folder not served" in text
+    assert f"{pipe.name}</code>: a named pipe (FIFO), not a regular file" in text
+    assert f'href="/agent/downloads/{BUNDLE}"' in reply.text
+    assert f'href="/agent/downloads/{pipe.name}"' not in reply.text
