@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import msgspec
 from flask import Blueprint, Response, request
 
@@ -29,16 +31,22 @@ bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 _enroll_decoder = msgspec.json.Decoder(EnrollRequest)
 _retire_decoder = msgspec.json.Decoder(RetireRequest)
 
+T = TypeVar("T")
 
-@bp.post("/agents/enroll")
-def enroll() -> Response:
-    body = read_body(64 * 1024)
+
+def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+    """A request body as its message: 422 when it is JSON of another shape, 400 when not JSON."""
     try:
-        req = _enroll_decoder.decode(body)
+        return decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ApiError(422, "invalid_request", problem_text(exc)) from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+
+
+@bp.post("/agents/enroll")
+def enroll() -> Response:
+    req = _decode(_enroll_decoder, read_body(64 * 1024))
     session = db.session
     begin_write(session)
     reply = enrollment.enroll(session, req, utc_now())
@@ -66,12 +74,7 @@ def retire() -> Response:
     begin_write(session)
     now = utc_now()
     caller = verify_agent(session.connection(), body, now)
-    try:
-        req = _retire_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_request", problem_text(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+    req = _decode(_retire_decoder, body)
     uid = management.retire(session, caller.device_id, req.unsent_slices, now, caller.signed_at)
     session.commit()
     return json_response(RetireReply(device_id=uid, retired_at=now))
