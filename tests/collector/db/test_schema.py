@@ -9,6 +9,7 @@ from sqlalchemy import create_engine
 from collector.db import (
     conversation_models,  # noqa: F401  (its tables in Base.metadata)
     migrate,
+    schedule_models,  # noqa: F401  (its tables in Base.metadata)
 )
 from collector.db.models import Base
 from tests.collector.conftest import Collector

@@ -1,0 +1,1 @@
+"""Attendance and coverage: scheduled shifts against the time chatters were online, active and paused (METRICS.md, "Attendance")."""

@@ -1,0 +1,117 @@
+"""Schedules and live presence: shifts, their exceptions, required coverage, presence.
+
+A shift keeps its *local wall times* in its own IANA zone: 22:00-06:00 Europe/Paris is
+22:00-06:00 on both sides of a DST change (so 7 or 9 hours those nights).  Occurrences
+are computed, never stored (collector/shifts/occurrences.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from collector.db.base import Base
+
+# Days of the week as a bit mask: bit 0 is Monday (date.weekday() == 0) ... bit 6 Sunday.
+ALL_WEEKDAYS = 0b1111111
+
+
+class Shift(Base):
+    """A chatter's shift for a creator: weekly on ``weekdays`` from ``first_day`` (until
+    ``last_day`` when set), or once (``weekdays`` 0) on ``first_day``.
+
+    ``start_minute`` and ``end_minute`` are minutes after local midnight; an end at or
+    before the start ends on the next local day (overnight; equal means 24 hours).
+    """
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        CheckConstraint("start_minute >= 0 AND start_minute < 1440", name="start_minute"),
+        CheckConstraint("end_minute >= 0 AND end_minute < 1440", name="end_minute"),
+        CheckConstraint("weekdays >= 0 AND weekdays <= 127", name="weekdays"),
+        Index("ix_shifts_chatter", "chatter_id"),
+        Index("ix_shifts_creator", "creator_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"))
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
+    zone: Mapped[str] = mapped_column(String(64))
+    weekdays: Mapped[int] = mapped_column(SmallInteger)  # 0: a one-off shift
+    start_minute: Mapped[int] = mapped_column(SmallInteger)
+    end_minute: Mapped[int] = mapped_column(SmallInteger)
+    first_day: Mapped[dt.date]
+    last_day: Mapped[dt.date | None]
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class ShiftException(Base):
+    """One occurrence of a shift changed: cancelled, or worked by another chatter (a swap
+    between two chatters is two exceptions, one on each chatter's shift).  ``day`` is the
+    local date the occurrence starts on."""
+
+    __tablename__ = "shift_exceptions"
+    __table_args__ = (
+        UniqueConstraint("shift_id", "day"),
+        CheckConstraint(
+            "(kind = 'cancelled' AND replacement_chatter_id IS NULL)"
+            " OR (kind = 'swapped' AND replacement_chatter_id IS NOT NULL)",
+            name="kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id", ondelete="CASCADE"))
+    day: Mapped[dt.date]
+    kind: Mapped[str] = mapped_column(String(16))  # "cancelled" | "swapped"
+    replacement_chatter_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[dt.datetime]
+
+
+class CoverageRule(Base):
+    """How many chatters a creator needs online: ``required`` during local
+    ``start_minute``..``end_minute`` on ``weekdays`` (the same shape as a weekly shift).
+    Where rules overlap, the highest ``required`` holds."""
+
+    __tablename__ = "coverage_rules"
+    __table_args__ = (
+        CheckConstraint("start_minute >= 0 AND start_minute < 1440", name="start_minute"),
+        CheckConstraint("end_minute >= 0 AND end_minute < 1440", name="end_minute"),
+        CheckConstraint("weekdays >= 1 AND weekdays <= 127", name="weekdays"),
+        CheckConstraint("required >= 0 AND required <= 1000", name="required"),
+        Index("ix_coverage_rules_creator", "creator_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
+    zone: Mapped[str] = mapped_column(String(64))
+    weekdays: Mapped[int] = mapped_column(SmallInteger)
+    start_minute: Mapped[int] = mapped_column(SmallInteger)
+    end_minute: Mapped[int] = mapped_column(SmallInteger)
+    required: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class Presence(Base):
+    """A device's latest presence message (one row per device, replaced in place).
+
+    ``sent_at`` is the agent's clock (signed), ``received_at`` the collector's: a device is
+    online while ``received_at`` is within ``collector.presence.state.OFFLINE_AFTER``.
+    Stored in the database so that every collector process gives the same answer.
+    """
+
+    __tablename__ = "presence"
+    __table_args__ = (Index("ix_presence_chatter", "chatter_id"),)
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"))
+    state: Mapped[str] = mapped_column(String(8))  # active | idle | paused
+    idle_seconds: Mapped[int]  # since the last input, rounded to 10 s
+    sent_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime]
