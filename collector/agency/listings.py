@@ -19,18 +19,22 @@ from collector.db.models import ApiToken, Chatter, Creator, Device, Setting, Use
 class ChatterRow:
     chatter: Chatter
     creators: list[str]
-    devices: int
+    devices: int  # not revoked: what deactivating revokes
     logins: int
+    installed: int = 0  # not revoked and not uninstalled: the People page's count
 
 
 def chatters(session: Session) -> list[ChatterRow]:
-    live_devices = dict(
-        session.execute(
-            select(Device.chatter_id, func.count())
-            .where(Device.revoked_at.is_(None))
-            .group_by(Device.chatter_id)
-        ).all()
-    )
+    live_devices: dict[int, int] = {}
+    installed: dict[int, int] = {}
+    for chatter_id, retired, count in session.execute(
+        select(Device.chatter_id, Device.retired_at.is_not(None), func.count())
+        .where(Device.revoked_at.is_(None))
+        .group_by(Device.chatter_id, Device.retired_at.is_not(None))
+    ):
+        live_devices[chatter_id] = live_devices.get(chatter_id, 0) + count
+        if not retired:
+            installed[chatter_id] = count
     logins = dict(
         session.execute(
             select(User.chatter_id, func.count())
@@ -49,6 +53,7 @@ def chatters(session: Session) -> list[ChatterRow]:
             sorted(cr.key for cr in c.creators),
             live_devices.get(c.id, 0),
             logins.get(c.id, 0),
+            installed.get(c.id, 0),
         )
         for c in rows
     ]

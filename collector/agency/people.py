@@ -48,7 +48,7 @@ def check_key(value: str) -> str:
 
 def _name(name: str, key: str) -> str:
     # Creators' and chatters' names are the same column.
-    cleaned = text.check(" ".join(name.split()), "the name", Creator.name)
+    cleaned = text.check_label(" ".join(name.split()), "the name", Creator.name)
     return cleaned or key
 
 

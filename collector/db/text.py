@@ -21,6 +21,10 @@ from collector.errors import DomainError
 # NUL and unpaired surrogates: what no text column of either database can hold.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
+# In a name people read: control characters (an escape sequence in a terminal listing)
+# and bidirectional overrides and isolates, which make "evil.exe" read as "exe.live".
+_UNREADABLE = re.compile("[\x01-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
 Columnish = QueryableAttribute[Any] | Column[Any]
 
 
@@ -59,6 +63,21 @@ def check(value: str, field: str, column: Columnish | None = None, *, status: in
             details=[{"field": field, "message": found}],
         )
     return value
+
+
+def check_label(value: str, field: str, column: Columnish | None = None) -> str:
+    """``check``, and no control or bidirectional-override characters: for names and notes
+    shown on pages, in exports and in the terminal."""
+    found = _UNREADABLE.search(value)
+    if found is not None:
+        message = f"must not contain control characters (U+{ord(found.group()):04X})"
+        raise DomainError(
+            f"{field} {message}",
+            422,
+            code="invalid_field",
+            details=[{"field": field, "message": message}],
+        )
+    return check(value, field, column)
 
 
 def row_problems(table: Table, row: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -117,18 +117,19 @@ class DeviceState:
 
     @property
     def unsent_note(self) -> str:
-        """ "3 slices left unsent on the computer" for an uninstalled device, else ""."""
+        """ "3 slices unsent at uninstall" for an uninstalled device, else "" (not "left on the
+        computer": the uninstaller may have purged them since)."""
         if self.name != "uninstalled" or self.unsent is None:
             return ""
         if self.unsent == 0:
-            return "nothing left unsent on the computer"
+            return "nothing unsent at uninstall"
         plural = "slice" if self.unsent == 1 else "slices"
-        return f"{self.unsent} {plural} left unsent on the computer"
+        return f"{self.unsent} {plural} unsent at uninstall"
 
     def describe(self, when: Callable[[dt.datetime], str]) -> str:
         """One line, with the time as the caller shows times (``when``): "active",
-        "revoked 2026-11-24 14:05:00 UTC", "uninstalled …, 3 slices left unsent on the
-        computer"."""
+        "revoked 2026-11-24 14:05:00 UTC", "uninstalled …, 3 slices unsent at
+        uninstall"."""
         line = self.name if self.since is None else f"{self.name} {when(self.since)}"
         return ", ".join(part for part in (line, self.unsent_note) if part)
 

@@ -19,6 +19,10 @@ def test_people(collector: Collector) -> None:
     assert "lowercase" in bad.output
     no_creator = collector.cli("add-chatter", "al", "--name", "Al", "--creator", "ghost", expect=1)
     assert "no creator 'ghost'" in no_creator.output
+    spoofed = collector.cli(
+        "add-chatter", "al", "--name", "Al\u202eexe", "--creator", "luna", expect=1
+    )
+    assert "control characters (U+202E)" in spoofed.output
     collector.cli("add-chatter", "al", "--name", "Al", "--creator", "luna")
     assert "al\tAl\tluna" in collector.cli("chatters").output
     assert "luna\tLuna" in collector.cli("creators").output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from collector.db import text
@@ -45,3 +47,14 @@ def test_row_problems_name_each_column() -> None:
         ("event_id", "must not contain NUL characters"),
         ("url", "is longer than 2048 characters (3000)"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("Bob\x1b[2J", "U+001B"), ("Ann\u202eexe.live", "U+202E"), ("x\u2066y", "U+2066")],
+)
+def test_labels_refuse_control_and_bidi_override_characters(value: str, shown: str) -> None:
+    with pytest.raises(DomainError, match=re.escape(shown)):
+        text.check_label(value, "the name")
+    # Accents, emoji and right-to-left scripts themselves are names like any other.
+    assert text.check_label("Zoë 🌙 שרה", "the name") == "Zoë 🌙 שרה"

@@ -74,9 +74,7 @@ def test_every_listing_says_uninstalled_the_same_way(agency: Collector, agent: A
     agency.cli("revoke-device", other.device_id)
 
     table = {line.split()[0]: line for line in agency.cli("devices").output.splitlines()[1:]}
-    assert table[agent.device_id].endswith(
-        f"  uninstalled {at}, 7 slices left unsent on the computer"
-    )
+    assert table[agent.device_id].endswith(f"  uninstalled {at}, 7 slices unsent at uninstall")
     revoked = summary(agency, other)["revoked_at"]
     assert table[other.device_id].endswith(f"  revoked {shown_time(str(revoked))}")
     assert summary(agency, agent)["state"] == "uninstalled"
@@ -96,9 +94,9 @@ def test_every_listing_says_uninstalled_the_same_way(agency: Collector, agent: A
 @pytest.mark.parametrize(
     ("unsent", "note"),
     [
-        (0, "uninstalled T, nothing left unsent on the computer"),
-        (1, "uninstalled T, 1 slice left unsent on the computer"),
-        (12, "uninstalled T, 12 slices left unsent on the computer"),
+        (0, "uninstalled T, nothing unsent at uninstall"),
+        (1, "uninstalled T, 1 slice unsent at uninstall"),
+        (12, "uninstalled T, 12 slices unsent at uninstall"),
     ],
 )
 def test_the_state_in_words(unsent: int, note: str) -> None:

@@ -662,13 +662,20 @@ def test_an_uninstalled_device_says_so(site: Site) -> None:
     assert agent.signed_post("/api/v1/agents/retire", b'{"unsent_slices": 3}').status_code == 200
     page = site.admin.get("/admin/devices").text
     assert '<span class="badge warn">uninstalled</span>' in page
-    assert "3 slices left unsent on the computer" in page
+    assert "3 slices unsent at uninstall" in page
+    # The People page counts installed devices: bob's one is uninstalled.
+    people = site.admin.get("/admin/people").text
+    bob = people[people.index("<code>bob</code>") :]
+    assert bob.split('<td class="num">')[1].startswith("0</td>")
+    # An uninstalled agent never asks for a new key: only Revoke is offered.
+    row = page[page.index(agent.device_id[:8]) :]
+    assert "Revoke" in row and "Rotate key" not in row
     # Every page that lists devices says it alike (finding: the chatter's page and the
     # Enrollment page's tokens said "active").
     chatter = site.admin.get("/chatters/bob").text
     table = chatter[chatter.index('id="devices-table"') :]
     assert '<span class="badge warn">uninstalled</span>' in table
-    assert "3 slices left unsent on the computer" in table
+    assert "3 slices unsent at uninstall" in table
     assert '<span class="badge ok">active</span>' not in table
     tokens = site.admin.get("/admin/enrollment").text
     assert f'{agent.device_id[:8]}</code> <span class="badge warn">uninstalled</span>' in tokens
@@ -676,4 +683,4 @@ def test_an_uninstalled_device_says_so(site: Site) -> None:
     for path in ("/admin/devices", "/chatters/bob", "/admin/enrollment"):
         page = site.admin.get(path).text
         assert '<span class="badge bad">revoked</span>' in page, path
-        assert "uninstalled" not in page and "left unsent" not in page, path
+        assert "uninstalled" not in page and "unsent at uninstall" not in page, path
