@@ -164,4 +164,23 @@ def rotate_key(device_id: str) -> None:
     click.echo(f"device {uid} will rotate its key at its next heartbeat")
 
 
-COMMANDS = [enroll_token, enroll_tokens, list_devices, revoke_device, rotate_key]
+@click.command("withdraw-enroll-tokens")
+@click.argument("chatter_key")
+def withdraw_enroll_tokens(chatter_key: str) -> None:
+    """End every unused enrollment token of a chatter now (a token given to the wrong
+    person, a lost CSV of tokens); computers already enrolled keep working."""
+    with session_scope() as session:
+        chatter = get_chatter(session, chatter_key)
+        count = enrollment.withdraw_chatter(session, chatter, now())
+        audit(session, "withdraw_enroll_tokens", chatter.key, count=count)
+    click.echo(f"{count} unused enrollment token(s) of {chatter_key} withdrawn")
+
+
+COMMANDS = [
+    enroll_token,
+    enroll_tokens,
+    withdraw_enroll_tokens,
+    list_devices,
+    revoke_device,
+    rotate_key,
+]

@@ -99,6 +99,46 @@ def tokens(session: Session, now: dt.datetime, limit: int = 200) -> list[TokenSt
     return out
 
 
+def withdraw(session: Session, token_id: int, now: dt.datetime) -> EnrollmentToken:
+    """End an unused token now (it then shows as expired), e.g. one handed to the wrong
+    person.  One statement, so a computer enrolling with it at the same moment either got
+    in first (the token is then used: 409, revoke the device) or is refused."""
+    done = session.execute(
+        update(EnrollmentToken)
+        .where(
+            EnrollmentToken.id == token_id,
+            EnrollmentToken.used_at.is_(None),
+            EnrollmentToken.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
+    row = session.get(EnrollmentToken, token_id)
+    if row is None:
+        raise DomainError(f"no enrollment token {token_id}", 404)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        if row.used_at is not None:
+            raise DomainError(
+                "that token was already used to enroll a computer: revoke the device instead",
+                409,
+            )
+        raise DomainError("that token has already expired", 409)
+    return row
+
+
+def withdraw_chatter(session: Session, chatter: Chatter, now: dt.datetime) -> int:
+    """End every unused token of one chatter now; how many there were."""
+    done = session.execute(
+        update(EnrollmentToken)
+        .where(
+            EnrollmentToken.chatter_id == chatter.id,
+            EnrollmentToken.used_at.is_(None),
+            EnrollmentToken.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
+
+
 def enroll(session: Session, req: EnrollRequest, now: dt.datetime) -> EnrollResponse:
     # The wire schema's lengths are the protocol's; these are the columns'.
     text.check(req.hostname, "hostname", Device.hostname)

@@ -8,8 +8,11 @@ import datetime as dt
 from typing import Any
 
 from flask import Response, current_app, render_template, request
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from collector.agency import listings
+from collector.db.models import User
 from collector.devices import bulk, downloads, enrollment
 from collector.devices.install import install_commands
 from collector.errors import DomainError
@@ -26,6 +29,7 @@ from collector.pages.admin import (
     form_chatter,
     record,
     secret_page,
+    submit,
     writing,
 )
 from shared.protocol import utc_now
@@ -115,6 +119,20 @@ def create_enroll_token() -> Page:
     title = f"Enrollment token for {name} ({key})"
     expires = now + LIFETIMES[choice]
     return secret_page("enrollment", title, token, expires, ".enrollment_page")
+
+
+@bp.post("/enrollment/tokens/<int:token_id>/withdraw")
+@login_required("admin")
+def withdraw_enroll_token(token_id: int) -> WerkzeugResponse | Page:
+
+    def change(session: Session, me: User) -> str:
+        token = enrollment.withdraw(session, token_id, utc_now())
+        record(session, me, "withdraw_enroll_token", token.chatter.key, token_id=token_id)
+        return f"The token for {token.chatter.name} no longer works."
+
+    return submit(
+        change, lambda exc: _enrollment(None, exc.message, exc.status), ".enrollment_page"
+    )
 
 
 def _uploaded_csv() -> bytes:

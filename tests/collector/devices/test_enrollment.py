@@ -71,6 +71,20 @@ def test_expired_token_is_refused(agency: Collector) -> None:
     assert reply.json()["error"] == "token_expired"
 
 
+def test_withdrawn_tokens_are_refused(agency: Collector) -> None:
+    first, second = agency.enroll_token("alice"), agency.enroll_token("alice")
+    other = agency.enroll_token("bob")
+    out = agency.cli("withdraw-enroll-tokens", "alice").output
+    assert "2 unused enrollment token(s) of alice withdrawn" in out
+    for token in (first, second):
+        reply = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
+        assert reply.status_code == 401 and reply.json()["error"] == "token_expired"
+    assert (
+        agency.http.post("/api/v1/agents/enroll", json={"token": other, **BODY}).status_code == 201
+    )
+    assert "no chatter" in agency.cli("withdraw-enroll-tokens", "ghost", expect=1).output
+
+
 def test_unknown_token_and_bad_bodies(agency: Collector) -> None:
     unknown = agency.http.post("/api/v1/agents/enroll", json={"token": "cte_nope", **BODY})
     assert unknown.status_code == 401 and unknown.json()["error"] == "invalid_token"

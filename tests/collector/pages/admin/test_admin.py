@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, text, update
+from sqlalchemy import Engine, create_engine, select, text, update
 
 from collector.db.models import EnrollmentToken
 from collector.http.database import db
@@ -421,6 +421,32 @@ def test_enrollment_token_shown_once_then_used_and_expired(site: Site) -> None:
     refused(site, "/admin/enrollment", 400, "how long", chatter="alice", ttl="90d")
     refused(site, "/admin/enrollment", 400, "choose the chatter", chatter="", ttl="1h")
     refused(site, "/admin/enrollment", 400, "no chatter", chatter="ghost", ttl="1h")
+
+
+def test_an_unused_enrollment_token_can_be_withdrawn(site: Site) -> None:
+    token = _secret(site.admin.post("/admin/enrollment", chatter="alice", ttl="24h").text)
+    listing = site.admin.get("/admin/enrollment").text
+    action = re.search(r'action="(/admin/enrollment/tokens/(\d+)/withdraw)"', listing)
+    assert action, listing[-3000:]
+    page = site.admin.follow(site.admin.post(action.group(1)))
+    assert "no longer works" in page and ">expired<" in page
+    assert site.last_audit() == (ADMIN, "withdraw_enroll_token", "alice")
+    body = {"token": token, "hostname": "pc", "platform": "Linux", "agent_version": "9"}
+    refused_enroll = site.collector.http.post("/api/v1/agents/enroll", json=body)
+    assert refused_enroll.json()["error"] == "token_expired"
+    # Twice, or a token that does not exist: a message, nothing written.
+    refused(site, action.group(1), 409, "already expired")
+    refused(site, "/admin/enrollment/tokens/999999/withdraw", 404, "no enrollment token")
+
+
+def test_a_used_enrollment_token_cannot_be_withdrawn(site: Site) -> None:
+    site.collector.enroll("alice")
+    listing = site.admin.get("/admin/enrollment").text
+    assert "/withdraw" not in listing  # only unused tokens offer it
+    with site.collector.app.app_context():
+        token_id = db.session.scalars(select(EnrollmentToken.id)).one()
+    path = f"/admin/enrollment/tokens/{token_id}/withdraw"
+    refused(site, path, 409, "revoke the device instead")
 
 
 # Devices --------------------------------------------------------------------------------
