@@ -21,11 +21,13 @@ from collector.errors import DomainError
 
 STATES = ("open", "acknowledged", "resolved", "active", "all")
 MAX_LIMIT = 500
+MAX_ID = 2**63 - 1
 
 
 def get(session: Session, alert_id: int, creators: Collection[int] | None = None) -> Alert:
     """The alert; 404 also when a team lead (``creators``) may not see it."""
-    alert = session.get(Alert, alert_id)
+    # Past the id column's range nothing is stored (and PostgreSQL would refuse the query).
+    alert = session.get(Alert, alert_id) if 0 < alert_id <= MAX_ID else None
     if alert is None or (creators is not None and alert.creator_id not in creators):
         raise DomainError(f"no alert {alert_id}", 404)
     return alert
