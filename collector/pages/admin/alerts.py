@@ -7,6 +7,8 @@ one), like the tokens' (see ``pages.admin``).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -47,8 +49,14 @@ def _page(form: Form | None = None, error: str = "", status: int = 200) -> Page:
         deliveries=lifecycle.deliveries(session, limit=LOG_ROWS),
         form=form if form is not None else {},
         error=error,
+        at=_moment,
     )
     return page, status
+
+
+def _moment(stamp: str | None) -> dt.datetime | None:
+    """The API's RFC 3339 text (the listings' shape) back to a moment, for ``moment``."""
+    return None if stamp is None else dt.datetime.fromisoformat(stamp)
 
 
 def _input(form: Form) -> rules.RuleInput:

@@ -48,6 +48,9 @@ class World:
             assert found is not None
             return found
 
+    def id_of_creator(self, key: str) -> int:
+        return self.id_of(Creator, key)
+
     def shift(
         self,
         chatter: str,
