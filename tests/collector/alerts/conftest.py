@@ -26,6 +26,7 @@ from tests.collector.conftest import Collector
 
 # A Tuesday; tests move the clock themselves.
 NOW = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
+TODAY = NOW.date()
 FAST = delivery.Policy(
     base_delay=dt.timedelta(0), max_attempts=3, claim=dt.timedelta(seconds=30), timeout=5
 )
@@ -58,7 +59,7 @@ class World:
         start: str = "09:00",
         end: str = "17:00",
         *,
-        day: dt.date = NOW.date(),
+        day: dt.date = TODAY,
         zone: str = "UTC",
         weekdays: int = 0,
     ) -> int:
@@ -82,7 +83,9 @@ class World:
             s.commit()
             return row.id
 
-    def coverage(self, creator: str, required: int, start: str = "00:00", end: str = "00:00") -> None:
+    def coverage(
+        self, creator: str, required: int, start: str = "00:00", end: str = "00:00"
+    ) -> None:
         h1, m1 = map(int, start.split(":"))
         h2, m2 = map(int, end.split(":"))
         with self.session() as s:
@@ -161,7 +164,9 @@ class World:
         with self.session() as s:
             begin_write(s)
             row, _ = rules.create(
-                s, rules.RuleInput(name=f"{kind} {threshold}", kind=kind, threshold=threshold, **more), NOW
+                s,
+                rules.RuleInput(name=f"{kind} {threshold}", kind=kind, threshold=threshold, **more),
+                NOW,
             )
             s.commit()
             return row.id
@@ -214,7 +219,9 @@ def hook() -> Iterator[Hook]:
         def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            status, kind, reply = state.replies.pop(0) if state.replies else (200, "text/plain", b"ok")
+            status, kind, reply = (
+                state.replies.pop(0) if state.replies else (200, "text/plain", b"ok")
+            )
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(reply)))

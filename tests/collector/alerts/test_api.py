@@ -28,12 +28,16 @@ def make(agency: Collector, admin: str, **body: Any) -> Any:
 
 def _audit(world: World) -> list[tuple[str, str]]:
     with world.session() as s:
-        return [(e.action, e.subject) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        return [
+            (e.action, e.subject) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
 
 
 def test_rule_crud(agency: Collector, world: World, hook: Hook) -> None:
     admin = agency.token("admin")
-    reply = make(agency, admin, creator="luna", webhook_url=hook.url, emails=["a@x.test", "A@x.test"])
+    reply = make(
+        agency, admin, creator="luna", webhook_url=hook.url, emails=["a@x.test", "A@x.test"]
+    )
     assert reply.status_code == 201, reply.text
     rule = reply.json()
     assert rule["webhook_secret"].startswith("whsec_")
@@ -47,10 +51,16 @@ def test_rule_crud(agency: Collector, world: World, hook: Hook) -> None:
         headers=auth(admin),
     )
     assert patched.status_code == 200
-    assert (patched.json()["threshold"], patched.json()["enabled"], patched.json()["creator"]) == (20, False, None)
+    assert (patched.json()["threshold"], patched.json()["enabled"], patched.json()["creator"]) == (
+        20,
+        False,
+        None,
+    )
     rotated = agency.http.post(f"/api/v1/alert-rules/{rule_id}/rotate-secret", headers=auth(admin))
     assert rotated.json()["webhook_secret"] != rule["webhook_secret"]
-    assert agency.http.delete(f"/api/v1/alert-rules/{rule_id}", headers=auth(admin)).status_code == 204
+    assert (
+        agency.http.delete(f"/api/v1/alert-rules/{rule_id}", headers=auth(admin)).status_code == 204
+    )
     assert agency.http.get(f"/api/v1/alert-rules/{rule_id}", headers=auth(admin)).status_code == 404
     assert [a for a, _ in _audit(world) if a.startswith("alert_rule")] == [
         "alert_rule_create",
@@ -97,7 +107,9 @@ def test_rules_are_for_admins(agency: Collector) -> None:
         ({"extra": 1}, 422),
     ],
 )
-def test_bad_rules_are_refused(agency: Collector, world: World, body: dict[str, Any], status: int) -> None:
+def test_bad_rules_are_refused(
+    agency: Collector, world: World, body: dict[str, Any], status: int
+) -> None:
     admin = agency.token("admin")
     reply = make(agency, admin, **body)
     assert reply.status_code == status, reply.text
@@ -109,14 +121,28 @@ def test_bad_rules_are_refused(agency: Collector, world: World, body: dict[str, 
 def test_bad_bodies(agency: Collector) -> None:
     admin = agency.token("admin")
     headers = {**auth(admin), "Content-Type": "application/json"}
-    assert agency.http.post("/api/v1/alert-rules", content=b"{nope", headers=headers).status_code == 400
-    assert agency.http.post("/api/v1/alert-rules", content=b"[" * 100, headers=headers).status_code == 400
+    assert (
+        agency.http.post("/api/v1/alert-rules", content=b"{nope", headers=headers).status_code
+        == 400
+    )
+    assert (
+        agency.http.post("/api/v1/alert-rules", content=b"[" * 100, headers=headers).status_code
+        == 400
+    )
     big = b'{"name": "' + b"x" * 70000 + b'"}'
     assert agency.http.post("/api/v1/alert-rules", content=big, headers=headers).status_code == 413
     missing = agency.http.post("/api/v1/alert-rules", json={"name": "x"}, headers=auth(admin))
-    assert missing.status_code == 422 and {d["field"] for d in missing.json()["details"]} == {"kind", "threshold"}
-    assert agency.http.patch("/api/v1/alert-rules/99", json={}, headers=auth(admin)).status_code == 404
-    assert agency.http.patch(f"/api/v1/alert-rules/{10**20}", json={}, headers=auth(admin)).status_code == 404
+    assert missing.status_code == 422 and {d["field"] for d in missing.json()["details"]} == {
+        "kind",
+        "threshold",
+    }
+    assert (
+        agency.http.patch("/api/v1/alert-rules/99", json={}, headers=auth(admin)).status_code == 404
+    )
+    assert (
+        agency.http.patch(f"/api/v1/alert-rules/{10**20}", json={}, headers=auth(admin)).status_code
+        == 404
+    )
     rule = make(agency, admin).json()["id"]
     # A change of kind re-checks the threshold against the new kind's bounds.
     reply = agency.http.patch(
@@ -145,19 +171,46 @@ def test_alerts_list_acknowledge_resolve(agency: Collector, world: World) -> Non
     assert world.evaluate(NOW + 11 * MIN).opened == []
     done = agency.http.post(f"/api/v1/alerts/{alert['id']}/resolve", headers=auth(manager))
     assert done.status_code == 200 and done.json()["state"] == "resolved"
-    assert agency.http.post(f"/api/v1/alerts/{alert['id']}/resolve", headers=auth(manager)).status_code == 409
-    states = agency.http.get("/api/v1/alerts?state=resolved", headers=auth(manager)).json()["alerts"]
+    assert (
+        agency.http.post(f"/api/v1/alerts/{alert['id']}/resolve", headers=auth(manager)).status_code
+        == 409
+    )
+    states = agency.http.get("/api/v1/alerts?state=resolved", headers=auth(manager)).json()[
+        "alerts"
+    ]
     assert [a["id"] for a in states] == [alert["id"]]
     assert ("alert_acknowledge", f"alert:{alert['id']}") in _audit(world)
     assert ("alert_resolve", f"alert:{alert['id']}") in _audit(world)
-    for bad in ("state=maybe", "kind=x", "creator=nobody", "chatter=nobody", "limit=0", "limit=501", "limit=²"):
-        assert agency.http.get(f"/api/v1/alerts?{bad}", headers=auth(manager)).status_code == 400, bad
+    for bad in (
+        "state=maybe",
+        "kind=x",
+        "creator=nobody",
+        "chatter=nobody",
+        "limit=0",
+        "limit=501",
+        "limit=²",
+    ):
+        assert agency.http.get(f"/api/v1/alerts?{bad}", headers=auth(manager)).status_code == 400, (
+            bad
+        )
     for missing in ("999", str(10**25)):
-        assert agency.http.post(f"/api/v1/alerts/{missing}/acknowledge", headers=auth(manager)).status_code == 404
-        assert agency.http.get(f"/api/v1/alerts/{missing}", headers=auth(manager)).status_code == 404
+        assert (
+            agency.http.post(
+                f"/api/v1/alerts/{missing}/acknowledge", headers=auth(manager)
+            ).status_code
+            == 404
+        )
+        assert (
+            agency.http.get(f"/api/v1/alerts/{missing}", headers=auth(manager)).status_code == 404
+        )
     chatter = agency.token("chatter", "alice")
     assert agency.http.get("/api/v1/alerts", headers=auth(chatter)).status_code == 403
-    assert agency.http.post(f"/api/v1/alerts/{alert['id']}/acknowledge", headers=auth(chatter)).status_code == 403
+    assert (
+        agency.http.post(
+            f"/api/v1/alerts/{alert['id']}/acknowledge", headers=auth(chatter)
+        ).status_code
+        == 403
+    )
 
 
 def test_team_lead_sees_only_their_creators(agency: Collector, world: World) -> None:
@@ -186,8 +239,16 @@ def test_delivery_log(agency: Collector, world: World, hook: Hook) -> None:
     [row] = agency.http.get("/api/v1/alerts/deliveries", headers=auth(admin)).json()["deliveries"]
     assert (row["channel"], row["status"], row["attempts"]) == ("webhook", "delivered", 2)
     assert [(t["ok"], t["status_code"]) for t in row["log"]] == [(False, 500), (True, 200)]
-    assert agency.http.get("/api/v1/alerts/deliveries?status=failed", headers=auth(admin)).json()["deliveries"] == []
+    assert (
+        agency.http.get("/api/v1/alerts/deliveries?status=failed", headers=auth(admin)).json()[
+            "deliveries"
+        ]
+        == []
+    )
     for bad in ("status=x", "alert=x", f"alert={10**30}", "limit=-1"):
-        assert agency.http.get(f"/api/v1/alerts/deliveries?{bad}", headers=auth(admin)).status_code == 400
+        assert (
+            agency.http.get(f"/api/v1/alerts/deliveries?{bad}", headers=auth(admin)).status_code
+            == 400
+        )
     manager = agency.token("manager")
     assert agency.http.get("/api/v1/alerts/deliveries", headers=auth(manager)).status_code == 403

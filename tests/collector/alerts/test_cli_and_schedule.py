@@ -22,9 +22,7 @@ def _started_an_hour_ago(world: World) -> None:
     start = now - dt.timedelta(hours=1)
     end = now + dt.timedelta(hours=1)
     # A one-off shift around the real clock (the CLI and the scheduler use it).
-    world.shift(
-        "alice", "luna", f"{start:%H:%M}", f"{end:%H:%M}", day=start.date()
-    )
+    world.shift("alice", "luna", f"{start:%H:%M}", f"{end:%H:%M}", day=start.date())
 
 
 def test_cli_evaluate_list_ack_resolve(agency: Collector, world: World, hook: Hook) -> None:

@@ -88,7 +88,12 @@ def test_backoff_and_giving_up(world: World) -> None:
     [row] = world.deliveries()
     assert row.next_attempt_at == clock + dt.timedelta(seconds=30) and row.status == "pending"
     # Not due yet: nothing is sent.
-    assert delivery.send_due(world.engine, world_smtp(), slow, lambda: clock + 29 * dt.timedelta(seconds=1)).ids == []
+    assert (
+        delivery.send_due(
+            world.engine, world_smtp(), slow, lambda: clock + 29 * dt.timedelta(seconds=1)
+        ).ids
+        == []
+    )
     clock += dt.timedelta(seconds=30)
     assert delivery.send_due(world.engine, world_smtp(), slow, lambda: clock).retrying == 1
     [row] = world.deliveries()
@@ -97,7 +102,12 @@ def test_backoff_and_giving_up(world: World) -> None:
     assert delivery.send_due(world.engine, world_smtp(), slow, lambda: clock).failed == 1
     [row] = world.deliveries()
     assert (row.status, row.attempts) == ("failed", 3) and "Connection" in (row.last_error or "")
-    assert delivery.send_due(world.engine, world_smtp(), slow, lambda: clock + dt.timedelta(days=1)).ids == []
+    assert (
+        delivery.send_due(
+            world.engine, world_smtp(), slow, lambda: clock + dt.timedelta(days=1)
+        ).ids
+        == []
+    )
 
 
 def world_smtp() -> delivery.mail.SmtpSettings:

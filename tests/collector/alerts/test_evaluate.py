@@ -104,7 +104,14 @@ def test_no_show_stays_open_after_the_shift(world: World) -> None:
 
 def test_no_show_overnight_shift_in_a_zone(world: World) -> None:
     # 22:00-06:00 in Paris (UTC+1 in March before the change): started 21:00 UTC yesterday.
-    world.shift("alice", "luna", "22:00", "06:00", zone="Europe/Paris", day=NOW.date() - dt.timedelta(days=1))
+    world.shift(
+        "alice",
+        "luna",
+        "22:00",
+        "06:00",
+        zone="Europe/Paris",
+        day=NOW.date() - dt.timedelta(days=1),
+    )
     world.rule("no_show", 30)
     start = dt.datetime(2026, 3, 9, 21, 0, tzinfo=dt.UTC)
     assert world.evaluate(start + 29 * MIN).opened == []
@@ -122,7 +129,9 @@ def test_coverage(world: World) -> None:
     world.presence("bob", "active", NOW)
     assert len(world.evaluate(NOW).opened) == 1
     [alert] = world.alerts()
-    assert alert.creator_id == world.id_of(Creator, "luna") and "1 chatter(s) online" in alert.message
+    assert (
+        alert.creator_id == world.id_of(Creator, "luna") and "1 chatter(s) online" in alert.message
+    )
     assert world.evaluate(NOW + MIN).opened == []  # persists: one alert
     # bob's shift moves to luna: two online, covered, resolved.
     with world.session() as s:

@@ -103,7 +103,11 @@ def test_rule_webhook_log_and_dashboard_panel(
         time.sleep(0.1)
     headers, body = hook.received[0]
     assert webhook.verify(
-        secret, headers["x-chattertrack-timestamp"], headers["x-chattertrack-signature"], body, time.time()
+        secret,
+        headers["x-chattertrack-timestamp"],
+        headers["x-chattertrack-signature"],
+        body,
+        time.time(),
     )
     assert b"Luna Rivers: 0 chatter(s) online, 5 required now" in body
 
