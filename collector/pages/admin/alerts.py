@@ -101,7 +101,8 @@ def create_alert_rule() -> Page:
             record(session, me, "alert_rule_create", f"alert_rule:{rule.id}", **about)
             name = rule.name
     except DomainError as exc:
-        return _page(form, exc.message, 422 if exc.status == 422 else exc.status)
+        # The admin pages answer a form to fix with 400 (the API's 422: the same rule).
+        return _page(form, exc.message, 400 if exc.status == 422 else exc.status)
     return _secret_page(f"Alert rule “{name}”: webhook secret", secret)
 
 

@@ -52,6 +52,9 @@ class World:
     def id_of_creator(self, key: str) -> int:
         return self.id_of(Creator, key)
 
+    def id_of_chatter(self, key: str) -> int:
+        return self.id_of(Chatter, key)
+
     def shift(
         self,
         chatter: str,
