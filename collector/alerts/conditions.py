@@ -82,7 +82,7 @@ class Snapshot:
     chatters: dict[int, str]  # id -> name
     creators: dict[int, str]
     links: dict[int, set[int]]  # creator -> linked chatters
-    _required: dict[int, int] | None = field(default=None, repr=False)
+    required: dict[int, int] = field(default_factory=dict)  # creator -> chatters needed now
 
     def last_seen(self, chatter_id: int) -> dt.datetime | None:
         found = [d.received_at for d in self.devices.get(chatter_id, [])]
@@ -118,6 +118,7 @@ def snapshot(session: Session, now: dt.datetime) -> Snapshot:
         chatters={i: n for i, n in session.execute(select(Chatter.id, Chatter.name))},
         creators={i: n for i, n in session.execute(select(Creator.id, Creator.name))},
         links=dict(links),
+        required=required_now(session, now),
     )
 
 
@@ -239,6 +240,8 @@ def no_show(session: Session, snap: Snapshot, rule: AlertRule) -> list[Finding]:
 
 def required_now(session: Session, now: dt.datetime) -> dict[int, int]:
     """Creator -> chatters required now (the highest of the rules covering now)."""
+    by_id = {r.id: r for r in session.scalars(select(CoverageRule))}
+    # A coverage rule has a weekly shift's shape: placed by the one occurrence rule.
     rules = [
         ShiftRule(
             id=r.id,
@@ -250,10 +253,9 @@ def required_now(session: Session, now: dt.datetime) -> dict[int, int]:
             end_minute=r.end_minute,
             first_day=_ALWAYS,
         )
-        for r in session.scalars(select(CoverageRule))
+        for r in by_id.values()
     ]
     required: dict[int, int] = {}
-    by_id = {r.id: r for r in session.scalars(select(CoverageRule))}
     for o in occurrences(rules, [], now, now + dt.timedelta(seconds=1)):
         if o.starts_at <= now < o.ends_at:
             need = by_id[o.shift_id].required
@@ -279,11 +281,9 @@ def online_for(snap: Snapshot) -> dict[int, set[int]]:
 
 
 def coverage(session: Session, snap: Snapshot, rule: AlertRule) -> list[Finding]:
-    if snap._required is None:
-        snap._required = required_now(session, snap.now)
     online = online_for(snap)
     found = []
-    for creator_id, need in sorted(snap._required.items()):
+    for creator_id, need in sorted(snap.required.items()):
         if not _in_scope(rule, creator_id):
             continue
         have = len(online.get(creator_id, ()))
