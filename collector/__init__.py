@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,6 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from collector import config
 from collector.http import errors, headers, inputs, metrics
 from collector.http.database import db as database
+
+if TYPE_CHECKING:
+    from collector.alerts.mail import SmtpSettings
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -49,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (*api.BLUEPRINTS, *pages.BLUEPRINTS):
         app.register_blueprint(blueprint)
     _schedule_purge(app)
+    _schedule_alerts(app)
     return app
 
 
@@ -62,4 +66,33 @@ def _schedule_purge(app: Flask) -> None:
     with app.app_context():
         scheduler = PurgeScheduler(database.engine, interval)
     app.extensions["chattertrack.purge"] = scheduler
+    scheduler.start()
+
+
+def smtp_of(app: Flask) -> SmtpSettings:
+    """The app's SMTP settings as the alerts' mailer takes them."""
+    from collector.alerts.mail import SmtpSettings
+
+    c = app.config
+    return SmtpSettings(
+        host=str(c.get("SMTP_HOST") or ""),
+        port=int(c.get("SMTP_PORT") or 25),
+        sender=str(c.get("SMTP_FROM") or ""),
+        starttls=bool(c.get("SMTP_STARTTLS")),
+        username=str(c.get("SMTP_USERNAME") or ""),
+        password=str(c.get("SMTP_PASSWORD") or ""),
+    )
+
+
+def _schedule_alerts(app: Flask) -> None:
+    """Alert evaluation and delivery every ALERTS_INTERVAL_SECONDS (0 or unset: off, as in
+    tests and every command but ``serve``)."""
+    interval = float(app.config.get("ALERTS_INTERVAL_SECONDS") or 0)
+    if interval <= 0:
+        return
+    from collector.alerts.schedule import AlertScheduler
+
+    with app.app_context():
+        scheduler = AlertScheduler(database.engine, interval, smtp_of(app))
+    app.extensions["chattertrack.alerts"] = scheduler
     scheduler.start()

@@ -6,7 +6,9 @@ Also where the collector keeps its files, from platformdirs.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,6 +65,28 @@ def from_environment() -> dict[str, Any]:
         # Where the processes of this host share the downloads' SHA-256 sums (unset: a
         # folder of this user's in the temporary directory).
         "AGENT_DOWNLOADS_CACHE": os.environ.get("CHATTER_AGENT_DOWNLOADS_CACHE") or None,
+        # Alert rules are evaluated, and due alert messages sent, inside every serving
+        # process this often (0: never; then run ``chatter-collector alerts evaluate``).
+        "ALERTS_INTERVAL_SECONDS": float(os.environ.get("CHATTER_ALERTS_INTERVAL", "60")),
+        **smtp_settings(os.environ),
+    }
+
+
+def smtp_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The SMTP server alert e-mails go through (README, "Alerts"); unset host: none."""
+    raw_port = env.get("CHATTER_SMTP_PORT", "") or "25"
+    if not re.fullmatch("[0-9]{1,5}", raw_port) or not 0 < int(raw_port) < 65536:
+        raise DomainError(f"CHATTER_SMTP_PORT={raw_port!r} is not a port number (1-65535)")
+    starttls = env.get("CHATTER_SMTP_STARTTLS", "0").strip().lower()
+    if starttls not in ("0", "1", "true", "false", "yes", "no", ""):
+        raise DomainError(f"CHATTER_SMTP_STARTTLS={starttls!r}: use 1 or 0")
+    return {
+        "SMTP_HOST": env.get("CHATTER_SMTP_HOST", "").strip(),
+        "SMTP_PORT": int(raw_port),
+        "SMTP_FROM": env.get("CHATTER_SMTP_FROM", "").strip(),
+        "SMTP_STARTTLS": starttls in ("1", "true", "yes"),
+        "SMTP_USERNAME": env.get("CHATTER_SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("CHATTER_SMTP_PASSWORD", ""),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from collector.api import (
+    alerts,
     conversations,
     devices,
     downloads,
@@ -31,4 +32,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     sales.bp,
     metrics.bp,
     downloads.bp,
+    alerts.bp,
 )

@@ -7,7 +7,10 @@ from typing import Any
 
 import msgspec
 
+from collector.alerts.lifecycle import STATES
+from collector.alerts.rules import KIND_INFO, MAX_EMAILS
 from collector.db import text
+from collector.db.alert_models import AlertRule
 from collector.db.models import Device, SaleReassignment, Slice
 from collector.http.jsonio import MAX_DEPTH
 from collector.stats.fans import SORTS as FAN_SORTS
@@ -169,6 +172,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(listing, "devices"), **_errors(401, 403, 503)},
             }
         },
+        **_alert_paths(),
     }
 
 
@@ -361,6 +365,184 @@ def _sales_paths() -> dict[str, Any]:
                     "200": _json(sale, "the sale after reassignment"),
                     **_errors(400, 401, 403, 404, 413, 422, 503),
                 },
+            }
+        },
+    }
+
+
+def _alert_rule_body(required: list[str]) -> dict[str, Any]:
+    kinds = "; ".join(
+        f"{k}: {i.label.lower()}, threshold in {i.unit} ({i.low}-{i.high})"
+        for k, i in KIND_INFO.items()
+    )
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": text.length(AlertRule.name),
+                "pattern": protocol.NO_NUL,
+            },
+            "kind": {"enum": list(KIND_INFO), "description": kinds},
+            "threshold": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 86400,
+                "description": "checked against the kind's range (else 422)",
+            },
+            "creator": {
+                "anyOf": [{"type": "string", "pattern": protocol.NO_NUL}, {"type": "null"}],
+                "description": "a creator's key (unknown: 422); null or absent: all creators",
+            },
+            "enabled": {"type": "boolean", "default": True},
+            "webhook_url": {
+                "anyOf": [
+                    {
+                        "type": "string",
+                        "maxLength": text.length(AlertRule.webhook_url),
+                        "pattern": protocol.NO_NUL,
+                    },
+                    {"type": "null"},
+                ],
+                "description": "an http:// or https:// address (else 422); empty or null: none",
+            },
+            "emails": {
+                "type": "array",
+                "maxItems": MAX_EMAILS,
+                "items": {"type": "string", "maxLength": 254, "pattern": protocol.NO_NUL},
+                "description": "e-mail addresses (a bad one: 422)",
+            },
+        },
+    }
+
+
+def _alert_paths() -> dict[str, Any]:
+    """Alert rules (admin), alerts (manager, admin; a team lead's login: their creators'
+    only) and the delivery log (admin)."""
+    item = {"type": "object", "additionalProperties": True}
+    rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    alert_id = {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    limit = _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100})
+
+    def body(required: list[str]) -> dict[str, Any]:
+        return {
+            "required": True,
+            "content": {"application/json": {"schema": _alert_rule_body(required)}},
+        }
+
+    def change(summary: str) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "security": _TOKEN,
+                "parameters": [alert_id],
+                "responses": {
+                    "200": _json(item, "the alert after the change"),
+                    **_errors(401, 403, 404, 409, 503),
+                },
+            }
+        }
+
+    return {
+        "/api/v1/alert-rules": {
+            "get": {
+                "summary": "Alert rules (admin); never their webhook secrets",
+                "security": _TOKEN,
+                "responses": {"200": _json(item, "rules"), **_errors(401, 403, 503)},
+            },
+            "post": {
+                "summary": "Make an alert rule (admin, audited); the answer holds its webhook "
+                "secret, shown this once",
+                "security": _TOKEN,
+                "requestBody": body(["name", "kind", "threshold"]),
+                "responses": {
+                    "201": _json(item, "the rule with webhook_secret"),
+                    **_errors(400, 401, 403, 413, 422, 503),
+                },
+            },
+        },
+        "/api/v1/alert-rules/{rule_id}": {
+            "get": {
+                "summary": "An alert rule (admin)",
+                "security": _TOKEN,
+                "parameters": [rule_id],
+                "responses": {"200": _json(item, "the rule"), **_errors(401, 403, 404, 503)},
+            },
+            "patch": {
+                "summary": "Change an alert rule's given fields (admin, audited)",
+                "security": _TOKEN,
+                "parameters": [rule_id],
+                "requestBody": body([]),
+                "responses": {
+                    "200": _json(item, "the rule"),
+                    **_errors(400, 401, 403, 404, 413, 422, 503),
+                },
+            },
+            "delete": {
+                "summary": "Delete an alert rule with its alerts and deliveries (admin, audited)",
+                "security": _TOKEN,
+                "parameters": [rule_id],
+                "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404, 503)},
+            },
+        },
+        "/api/v1/alert-rules/{rule_id}/rotate-secret": {
+            "post": {
+                "summary": "A new webhook secret for the rule, shown this once (admin, audited)",
+                "security": _TOKEN,
+                "parameters": [rule_id],
+                "responses": {
+                    "200": _json(item, "id and webhook_secret"),
+                    **_errors(401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/v1/alerts": {
+            "get": {
+                "summary": "Alerts, newest first (manager, admin; a team lead's login: their "
+                "creators' only)",
+                "security": _TOKEN,
+                "parameters": [
+                    _query(
+                        "state",
+                        {"enum": list(STATES), "default": "active"},
+                        description="active: open or acknowledged, not resolved",
+                    ),
+                    _query("kind", {"enum": list(KIND_INFO)}),
+                    _query("creator", _TEXT, description="a creator's key; unknown: 400"),
+                    _query("chatter", _TEXT, description="a chatter's key; unknown: 400"),
+                    limit,
+                ],
+                "responses": {"200": _json(item, "alerts"), **_errors(400, 401, 403, 503)},
+            }
+        },
+        "/api/v1/alerts/{alert_id}": {
+            "get": {
+                "summary": "An alert (manager, admin)",
+                "security": _TOKEN,
+                "parameters": [alert_id],
+                "responses": {"200": _json(item, "the alert"), **_errors(401, 403, 404, 503)},
+            }
+        },
+        "/api/v1/alerts/{alert_id}/acknowledge": change(
+            "Acknowledge an alert: someone is on it; it stays open (manager, admin; audited; "
+            "already acknowledged or resolved: 409)"
+        ),
+        "/api/v1/alerts/{alert_id}/resolve": change(
+            "Resolve an alert by hand (manager, admin; audited; already resolved: 409)"
+        ),
+        "/api/v1/alerts/deliveries": {
+            "get": {
+                "summary": "The delivery log: each webhook and e-mail with its tries (admin)",
+                "security": _TOKEN,
+                "parameters": [
+                    _query("alert", {"type": "integer", "minimum": 1}),
+                    _query("status", {"enum": ["pending", "delivered", "failed"]}),
+                    limit,
+                ],
+                "responses": {"200": _json(item, "deliveries"), **_errors(400, 401, 403, 503)},
             }
         },
     }

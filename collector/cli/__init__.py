@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from collector.cli import (
+    alerts,
     backup,
     database,
     devices,
@@ -49,6 +50,7 @@ for module in (
     stats,
     users,
     retention,
+    alerts,
 ):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -31,7 +31,7 @@ class CliState:
     def __init__(self, database: str | None) -> None:
         self.database = database
         self._app: Flask | None = None
-        # Only ``serve`` runs the scheduled purge; other commands end before it would.
+        # Only ``serve`` runs the scheduled purge and alerts; other commands end first.
         self.serving = False
 
     @property
@@ -47,6 +47,7 @@ class CliState:
                 settings["DATABASE_URL"] = config.normalise_database_url(self.database)
             if not self.serving:
                 settings["PURGE_INTERVAL_SECONDS"] = 0
+                settings["ALERTS_INTERVAL_SECONDS"] = 0
             self._app = create_app(settings)
         return self._app
 

@@ -16,6 +16,7 @@ LOGIN_ACCOUNTS = 727_004  # login attempts, per account (a hash of the email)
 LOGIN_ADDRESSES = 727_005  # login attempts, per client address (a hash of it)
 SLICES = 727_006  # a chatter's slices, per chatter: the overlap check sees every stored one
 PURGE = 727_007  # the retention purge: one process at a time (taken with try, never waited for)
+ALERTS = 727_018  # the alert evaluator: one process at a time (taken with try, never waited for)
 
 _NAMES = {
     EVENTS: "events",

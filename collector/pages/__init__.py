@@ -67,6 +67,7 @@ def report_request(args: dict[str, str]) -> reports.Request:
 from collector.pages import (  # noqa: E402
     account,
     admin,
+    alerts,
     assets,
     chatters,
     conversations,
@@ -76,4 +77,14 @@ from collector.pages import (  # noqa: E402
 
 BLUEPRINTS: tuple[Blueprint, ...] = (bp, admin.bp)
 
-__all__ = ["BLUEPRINTS", "account", "assets", "bp", "chatters", "conversations", "login", "stats"]
+__all__ = [
+    "BLUEPRINTS",
+    "account",
+    "alerts",
+    "assets",
+    "bp",
+    "chatters",
+    "conversations",
+    "login",
+    "stats",
+]

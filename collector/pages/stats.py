@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from collector.auth.roles import MANAGERS
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
-from collector.pages import bp, page_selection, report_request, selection
+from collector.pages import alerts, bp, page_selection, report_request, selection
 from collector.pages.colours import OTHERS, SERIES, chatter_colour
 from collector.pages.columns import page_columns
 from collector.pages.figures import SHARED_NOTE, chart_amount, chatter_figures, partial_day
@@ -157,4 +157,5 @@ def stats_page() -> str:
         wanted=wanted,
         zones=COMMON_ZONES,
         here=here,
+        open_alerts=alerts.open_alerts(user),
     )

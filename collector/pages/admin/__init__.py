@@ -55,6 +55,7 @@ NAV: list[tuple[str, str]] = [
     ("admin.enrollment_page", "Enrollment"),
     ("admin.devices_page", "Devices"),
     ("admin.tokens_page", "API tokens"),
+    ("admin.alerts_page", "Alerts"),
     ("admin.settings_page", "Settings"),
 ]
 
@@ -208,6 +209,14 @@ def index() -> Response:
 
 
 # The page groups register their views on bp; they use everything above.
-from collector.pages.admin import devices, enrollment, logins, people, settings, tokens  # noqa: E402
+from collector.pages.admin import (  # noqa: E402
+    alerts,
+    devices,
+    enrollment,
+    logins,
+    people,
+    settings,
+    tokens,
+)
 
-__all__ = ["NAV", "bp", "devices", "enrollment", "logins", "people", "settings", "tokens"]
+__all__ = ["NAV", "alerts", "bp", "devices", "enrollment", "logins", "people", "settings", "tokens"]

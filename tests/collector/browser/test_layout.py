@@ -45,6 +45,7 @@ PAGES = [
     (ADMIN, "/admin/enrollment"),
     (ADMIN, "/admin/devices"),
     (ADMIN, "/admin/tokens"),
+    (ADMIN, "/admin/alerts"),
     (ADMIN, "/admin/settings"),
 ]
 

@@ -7,6 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from collector.db import (
+    alert_models,  # noqa: F401  (its tables in Base.metadata)
     conversation_models,  # noqa: F401  (its tables in Base.metadata)
     migrate,
     schedule_models,  # noqa: F401  (its tables in Base.metadata)

@@ -36,7 +36,9 @@ TABLES = (
     "settings",
     "audit_log",
 )
-PAGES = ["/admin/" + path for path in ("people", "users", "enrollment", "devices", "tokens")] + [
+PAGES = [
+    "/admin/" + path for path in ("people", "users", "enrollment", "devices", "tokens", "alerts")
+] + [
     "/admin/settings",
     "/admin/chatters/alice",
     "/admin/creators/luna",
@@ -155,6 +157,7 @@ def test_every_page_renders_for_the_admin(site: Site) -> None:
         "Enrollment",
         "Devices",
         "API tokens",
+        "Alerts",
         "Settings",
     ]
     home = site.admin.get("/admin/")

@@ -1,0 +1,157 @@
+"""One evaluation round: open what fires, resolve what cleared, queue each opening's sends.
+
+Runs in the caller's write transaction, one process at a time: PostgreSQL's advisory
+lock (taken with try: a round that finds another evaluating skips), SQLite's write lock
+(BEGIN IMMEDIATE, which ``begin_write`` takes, makes a second evaluator wait and then
+see the first one's alerts).  The unique ``open_key`` is the last guard: two openings of
+one subject cannot both be stored.
+
+An alert is sent once per opening: its deliveries are queued in the transaction that
+opens it, and a condition that goes on firing finds its alert open and adds nothing.
+Sending happens later, outside any evaluation (collector/alerts/delivery.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.orm import Session
+
+from collector.alerts import conditions, messages
+from collector.alerts.rules import split_emails
+from collector.db import locks
+from collector.db.alert_models import Alert, AlertDelivery, AlertRule
+
+SYSTEM = "system"
+
+
+@dataclass
+class Round:
+    opened: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    still_open: int = 0
+    queued: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "opened": len(self.opened),
+            "resolved": len(self.resolved),
+            "still_open": self.still_open,
+            "deliveries_queued": self.queued,
+        }
+
+
+def try_lock(connection: Connection) -> bool:
+    if connection.dialect.name != "postgresql":
+        return True
+    return bool(
+        connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": locks.ALERTS}
+        ).scalar()
+    )
+
+
+def evaluate(session: Session, now: dt.datetime) -> Round | None:
+    """One round in the session's write transaction (the caller commits); None when
+    another process is evaluating."""
+    if not try_lock(session.connection()):
+        return None
+    result = Round()
+    rules = list(session.scalars(select(AlertRule).where(AlertRule.enabled).order_by(AlertRule.id)))
+    if not rules:
+        return result
+    snap = conditions.snapshot(session, now)
+    open_alerts: dict[str, Alert] = {
+        a.dedupe_key: a
+        for a in session.scalars(
+            select(Alert).where(
+                Alert.resolved_at.is_(None), Alert.rule_id.in_([r.id for r in rules])
+            )
+        )
+    }
+    firing: set[str] = set()
+    for rule in rules:
+        for finding in conditions.KINDS[rule.kind](session, snap, rule):
+            firing.add(finding.key)
+            if finding.key in open_alerts:
+                result.still_open += 1
+                continue
+            alert = _open(session, rule, finding, now)
+            open_alerts[finding.key] = alert
+            result.opened.append(alert.id)
+            result.queued += queue(session, rule, alert, now)
+    for key, alert in open_alerts.items():
+        if key in firing:
+            continue
+        if conditions.cleared(session, alert, now):
+            close(alert, SYSTEM, now)
+            result.resolved.append(alert.id)
+        else:
+            result.still_open += 1
+    session.flush()
+    return result
+
+
+def _open(
+    session: Session, rule: AlertRule, finding: conditions.Finding, now: dt.datetime
+) -> Alert:
+    alert = Alert(
+        rule_id=rule.id,
+        kind=rule.kind,
+        dedupe_key=finding.key,
+        open_key=finding.key,
+        chatter_id=finding.chatter_id,
+        creator_id=finding.creator_id,
+        shift_id=finding.shift_id,
+        occurrence_start=finding.occurrence_start,
+        occurrence_end=finding.occurrence_end,
+        day=finding.day,
+        message=finding.message,
+        opened_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def queue(session: Session, rule: AlertRule, alert: Alert, now: dt.datetime) -> int:
+    """The deliveries of one opening: the webhook, and one e-mail per address."""
+    made = 0
+    if rule.webhook_url:
+        session.add(
+            AlertDelivery(
+                alert_id=alert.id,
+                channel="webhook",
+                target=rule.webhook_url,
+                payload=messages.webhook_body(session, rule, alert).decode(),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        made += 1
+    for address in split_emails(rule.emails):
+        session.add(
+            AlertDelivery(
+                alert_id=alert.id,
+                channel="email",
+                target=address,
+                payload=messages.email_payload(session, rule, alert),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        made += 1
+    return made
+
+
+def close(alert: Alert, who: str, now: dt.datetime) -> None:
+    alert.resolved_at = now
+    alert.resolved_by = who
+    alert.open_key = None
