@@ -16,6 +16,7 @@ from collector.api import (
     meta,
     metrics,
     people,
+    presence,
     sales,
     stats,
 )
@@ -31,4 +32,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     sales.bp,
     metrics.bp,
     downloads.bp,
+    presence.bp,
 )

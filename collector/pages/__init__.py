@@ -71,9 +71,20 @@ from collector.pages import (  # noqa: E402
     chatters,
     conversations,
     login,
+    now,
     stats,
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (bp, admin.bp)
 
-__all__ = ["BLUEPRINTS", "account", "assets", "bp", "chatters", "conversations", "login", "stats"]
+__all__ = [
+    "BLUEPRINTS",
+    "account",
+    "assets",
+    "bp",
+    "chatters",
+    "conversations",
+    "login",
+    "now",
+    "stats",
+]
