@@ -288,3 +288,9 @@ def test_the_now_page_and_the_chatters_own_page(agency: Collector, agent: Agent)
     assert agency.http.get("/now", params={"refresh": "999999"}).status_code == 200
     alice = agency.http.get("/chatters/alice")
     assert 'id="chatter-now"' in alice.text and "idle 4 min" in alice.text
+
+
+def test_erasing_a_chatter_erases_their_presence(agency: Collector, agent: Agent) -> None:
+    assert send(agent, "active").status_code == 200
+    agency.cli("chatter-erase", "alice", "--yes")
+    assert stored(agency) == []
