@@ -61,7 +61,7 @@
         '</caption><thead><tr><th scope="col">Scheduled now</th><th scope="col">Shift</th><th scope="col">State</th></tr></thead><tbody>';
       for (const s of c.scheduled) {
         html += '<tr data-chatter="' + esc(s.chatter) + '" data-state="' + esc(s.state) + '"' + (s.missing ? ' class="missing"' : "") + ">" +
-          '<th scope="row">' + link(s) + "</th><td>" + esc(clock.format(new Date(s.starts_at))) + "–" + esc(clock.format(new Date(s.ends_at))) +
+          '<th scope="row">' + link(s) + "</th><td class=\"shift\">" + esc(clock.format(new Date(s.starts_at))) + "–" + esc(clock.format(new Date(s.ends_at))) +
           (s.swapped ? ' <span class="badge">swap</span>' : "") + "</td><td>" + badge(s, now) +
           (s.missing ? ' <strong class="badge bad">scheduled, offline</strong>' : "") + "</td></tr>";
       }

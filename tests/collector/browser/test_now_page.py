@@ -122,6 +122,14 @@ def test_the_now_page(now_site: tuple[LiveCollector, Device], browser: Browser, 
         plain = alex_row.evaluate("(row) => getComputedStyle(row).backgroundColor")
         assert highlight != plain
         assert "0 of 1 scheduled online" in nova.locator("h2").inner_text()
+        # A shift's times stay on one line, even on a phone.
+        shift = chen_row.locator("td.shift")
+        lines = shift.evaluate(
+            """(td) => { const r = document.createRange(); r.selectNodeContents(td);
+                return new Set(Array.from(r.getClientRects()).filter((b) => b.width)
+                    .map((b) => Math.round(b.top))).size; }"""
+        )
+        assert lines == 1
         for section in (luna, nova):  # bea: online, scheduled for nobody
             assert "Bea Santos" in section.locator(".now-list").inner_text()
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
