@@ -174,6 +174,7 @@ def _setup_logging(verbose: bool) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.client import CollectorClient
     from agent.lock import AlreadyRunning, SingleInstance
+    from agent.presence import interval_from_env
     from agent.runner import Runner
     from agent.sender import RetryPolicy
     from agent.state import SharedState
@@ -199,7 +200,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         refused_wait=float(os.environ.get("CHATTER_AGENT_REFUSED_WAIT", "300")),
     )
     client = CollectorClient(config.server, timeout=_http_timeout())
-    runner = Runner(SharedState(config=config, key=key), client, policy=policy)
+    runner = Runner(
+        SharedState(config=config, key=key),
+        client,
+        policy=policy,
+        presence_interval=interval_from_env(),
+    )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.request_stop())
     try:

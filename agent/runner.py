@@ -28,6 +28,7 @@ from agent.counting import InputCounter
 from agent.listeners import InputUnavailable, Listeners
 from agent.outbox import Outbox, is_damage, set_aside_if_damaged
 from agent.pause import PauseWatcher
+from agent.presence import PresenceSender, Snapshot
 from agent.sender import RetryPolicy, Sender
 from agent.state import SharedState
 from agent.timeline import SliceTotals, Timeline, TimelineState
@@ -56,6 +57,7 @@ class Runner:
         boot: Callable[[], float | None] | None = None,
         idle_probe: Callable[[], float | None] = idle.seconds_since_input,
         listeners: Callable[[InputCounter], Any] = Listeners,
+        presence_interval: float | None = None,
     ) -> None:
         self.state = state
         self._client = client
@@ -87,6 +89,9 @@ class Runner:
         self.stop = threading.Event()
         self.wake = threading.Event()
         self._sender: Sender | None = None
+        # Live presence (agent/presence.py): None sends none (the unit tests' runners).
+        self._presence_interval = presence_interval
+        self.presence = Snapshot(False, None, state.settings.idle_threshold_seconds)
         # Set by request_stop() from a signal handler, which must take no lock: the handler
         # runs in the main thread, possibly while that thread holds self.stop's own lock
         # inside Event.wait, and Event.set() there would wait for it forever.
@@ -107,6 +112,12 @@ class Runner:
             paths.outbox_file(), self._client, self.state, self.stop, self.wake, self._policy
         )
         sender.start()
+        presence = None
+        if self._presence_interval is not None:
+            presence = PresenceSender(
+                self.state, lambda: self.presence, self.stop, interval=self._presence_interval
+            )
+            presence.start()
         log.info("agent %s running (input: %s)", __version__, self.input_source or "none")
         try:
             while not self._stopping():
@@ -123,6 +134,8 @@ class Runner:
             self.shutdown()
             self.wake.set()
             sender.join(timeout=30)
+            if presence is not None:
+                presence.join(timeout=15)
             self.outbox.close()
 
     def request_stop(self) -> None:
@@ -243,6 +256,7 @@ class Runner:
                 self.timeline.input(at, keys=keys, mouse=mouse)
         if self.input_source is not None and not paused and self._ticks % CROSSCHECK_EVERY == 0:
             self._crosscheck(wall)
+        self._note_presence(paused)
         self._seal(second)
         self._follow_settings(second)
         self._check_listeners()
@@ -306,6 +320,11 @@ class Runner:
                     log.warning(self.input_problem)
         elif not listeners_quiet:
             self._blind_checks = 0
+
+    def _note_presence(self, paused: bool) -> None:
+        """The state the presence thread reports: the timeline's last input or anchor."""
+        points = [p[-1] for p in (self.timeline.state.inputs, self.timeline.state.anchors) if p]
+        self.presence = Snapshot(paused, max(points, default=None), self.timeline.idle_threshold)
 
     def _seal(self, second: int, *, final: bool = False) -> None:
         for start in self.timeline.sealable(second, final=final):

@@ -99,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--part",
-        choices=("all", "collector", "stats", "pages", "conversations", "agent"),
+        choices=("all", "collector", "presence", "stats", "pages", "conversations", "agent"),
         default="all",
         help=(
-            "the collector lanes, the chatter-stats views, the dashboard pages, "
-            "the conversation analytics, the agent footprint, or all (default)"
+            "the collector lanes, presence ingestion, the chatter-stats views, the dashboard "
+            "pages, the conversation analytics, the agent footprint, or all (default)"
         ),
     )
     parser.add_argument(
@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     if args.part == "agent":
         return _agent_part()
+    if args.part == "presence":
+        return _presence_part(args.lane or list(LANES))
     if args.part == "stats":
         return _stats_part(args.lane or list(LANES), args.stats_scale)
     if args.part == "pages":
@@ -159,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"results written to {path}")
     sys.stdout.flush()
     if args.part == "all":
+        status = _presence_part(args.lane or list(LANES)) or status
         status = _stats_part(args.lane or list(LANES), args.stats_scale) or status
         status = _pages_part(args.lane or list(LANES), args.stats_scale) or status
         status = _conversations_part(args.lane or list(LANES), args.conversations_scale) or status
@@ -187,6 +190,27 @@ def _each_lane(
             results.append(unfinished(name, "failed", f"{type(exc).__name__}: {exc}"))
             status = 2
     return results, status
+
+
+def _presence_part(names: list[str]) -> int:
+    """Presence ingestion: 500 agents at one message per 30 s, and flat out."""
+    from bench import presence
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    results, status = _each_lane(
+        names,
+        lambda name: [presence.run(name)],
+        lambda name, state, why: presence.PresenceLane(name, state, why),
+    )
+    if any(lane.status == "ok" and not lane.all_ok for lane in results):
+        status = status or 1
+    print()
+    print(presence.render(results))
+    section = _section(started, t0, {"lanes": [lane.as_dict() for lane in results]})
+    print(f"results written to {report.merge_json('presence', section)}")
+    sys.stdout.flush()
+    return status
 
 
 def _stats_part(names: list[str], scale: float) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -263,3 +263,45 @@ def validate_batch(batch: HeartbeatBatch, *, slice_seconds: int, now: dt.datetim
             bad("seq", f"seq {hb.seq} appears twice in this batch")
         seen_seqs.add(hb.seq)
     return problems
+
+
+# Live presence ----------------------------------------------------------------------
+# A small signed message the agent sends every PRESENCE_INTERVAL seconds while it runs: the
+# state and how long since the last input, rounded, and nothing else (no counts, no keys).
+PRESENCE_INTERVAL = 30
+PRESENCE_STATES = ("active", "idle", "paused")
+PRESENCE_IDLE_STEP = 10
+# "Idle for more than a day" says all a manager needs; a bound keeps the column's range.
+MAX_PRESENCE_IDLE = 86400
+MAX_PRESENCE_BODY = 4096
+PresenceState = Literal["active", "idle", "paused"]
+
+
+def presence_idle(seconds: float) -> int:
+    """Seconds since the last input as a presence message carries them: rounded to the
+    nearest 10 s (no finer timing leaves the computer) and at most a day."""
+    if not seconds > 0:  # also NaN
+        return 0
+    rounded = int(round(min(seconds, MAX_PRESENCE_IDLE) / PRESENCE_IDLE_STEP))
+    return min(rounded * PRESENCE_IDLE_STEP, MAX_PRESENCE_IDLE)
+
+
+class Presence(msgspec.Struct, kw_only=True, frozen=True):
+    """The agent's state now: ``active`` (input within the idle threshold), ``idle``, or
+    ``paused`` (the chatter paused tracking).  ``idle_seconds`` is the time since the last
+    input, a multiple of 10 (0 while paused: no input is observed then).  ``sent_at`` is
+    the agent's corrected clock; the collector keeps the newest message per device."""
+
+    state: PresenceState
+    idle_seconds: Annotated[
+        int, msgspec.Meta(ge=0, le=MAX_PRESENCE_IDLE, multiple_of=PRESENCE_IDLE_STEP)
+    ]
+    sent_at: AwareDatetime
+
+
+class PresenceReply(msgspec.Struct, kw_only=True):
+    """``stored`` is false when a newer message of the device was already there."""
+
+    stored: bool
+    server_time: dt.datetime
+    interval_seconds: int = PRESENCE_INTERVAL

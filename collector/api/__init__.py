@@ -17,6 +17,7 @@ from collector.api import (
     meta,
     metrics,
     people,
+    presence,
     sales,
     stats,
 )
@@ -33,4 +34,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     metrics.bp,
     downloads.bp,
     alerts.bp,
+    presence.bp,
 )

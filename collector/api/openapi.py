@@ -123,6 +123,35 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/agents/presence": {
+            "post": {
+                "summary": (
+                    f"The agent's state now, every {protocol.PRESENCE_INTERVAL} s while it "
+                    "runs; the device's newest message (by sent_at) is kept, an older or "
+                    "replayed one changes nothing (stored: false)"
+                ),
+                "security": _SIGNED,
+                "requestBody": {"required": True, **_json(_ref("Presence"), "")},
+                "responses": {
+                    "200": _json(_ref("PresenceReply"), "received"),
+                    **_errors(400, 401, 403, 413, 422, 503),
+                },
+            }
+        },
+        "/api/v1/presence": {
+            "get": {
+                "summary": (
+                    "Who is there now: every chatter's state (active, idle, paused, or "
+                    "offline after 90 s without presence; several devices: the most present "
+                    "one), and per creator who is scheduled now and who is online without a "
+                    "shift (a team lead: their creators)"
+                ),
+                "responses": {
+                    "200": _json(_ref("PresenceBoard"), "the board now"),
+                    **_errors(401, 403, 503),
+                },
+            }
+        },
         "/api/v1/events": {
             "post": {
                 "summary": "Store up to 10,000 events (JSON array or NDJSON), idempotent by id",
@@ -585,6 +614,68 @@ def _state_server_rules(components: dict[str, Any]) -> None:
     )
 
 
+def _presence_board() -> dict[str, Any]:
+    """The schema of ``GET /api/v1/presence`` (``collector.presence.board.as_dict``)."""
+    moment = {"type": ["string", "null"], "format": "date-time"}
+    person = {
+        "type": "object",
+        "properties": {
+            "chatter": {"type": "string"},
+            "name": {"type": "string"},
+            "state": {"enum": [*protocol.PRESENCE_STATES, "offline"]},
+            "online": {"type": "boolean"},
+            "last_seen": moment,
+            "idle_seconds": {"type": ["integer", "null"]},
+            "devices_online": {"type": "integer"},
+            "scheduled_for": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["chatter", "name", "state", "online", "last_seen", "idle_seconds"],
+    }
+    slot = {
+        "allOf": [
+            _ref("PresencePerson"),
+            {
+                "type": "object",
+                "properties": {
+                    "shift_id": {"type": "integer"},
+                    "starts_at": {"type": "string", "format": "date-time"},
+                    "ends_at": {"type": "string", "format": "date-time"},
+                    "swapped": {"type": "boolean"},
+                    "missing": {"type": "boolean", "description": "scheduled now and offline"},
+                },
+            },
+        ]
+    }
+    creator = {
+        "type": "object",
+        "properties": {
+            "creator": {"type": "string"},
+            "name": {"type": "string"},
+            "scheduled_count": {"type": "integer"},
+            "scheduled_online": {"type": "integer"},
+            "scheduled_offline": {"type": "integer"},
+            "scheduled": {"type": "array", "items": _ref("PresenceSlot")},
+            "unscheduled_online": {"type": "array", "items": _ref("PresencePerson")},
+        },
+    }
+    board = {
+        "type": "object",
+        "properties": {
+            "as_of": {"type": "string", "format": "date-time"},
+            "offline_after_seconds": {"type": "integer"},
+            "chatters": {"type": "array", "items": _ref("PresencePerson")},
+            "creators": {"type": "array", "items": _ref("PresenceCreator")},
+        },
+        "required": ["as_of", "chatters", "creators"],
+    }
+    return {
+        "PresencePerson": person,
+        "PresenceSlot": slot,
+        "PresenceCreator": creator,
+        "PresenceBoard": board,
+    }
+
+
 @cache
 def spec() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
@@ -596,6 +687,8 @@ def spec() -> dict[str, Any]:
             protocol.RetireReply,
             protocol.HeartbeatBatch,
             protocol.HeartbeatReply,
+            protocol.Presence,
+            protocol.PresenceReply,
             protocol.ErrorBody,
             wire_events.Event,
         ],
@@ -619,6 +712,7 @@ def spec() -> dict[str, Any]:
         },
         "required": ["received", "accepted", "duplicates", "conflicts"],
     }
+    components.update(_presence_board())
     return {
         "openapi": "3.1.0",
         "info": {

@@ -72,6 +72,7 @@ from collector.pages import (  # noqa: E402
     chatters,
     conversations,
     login,
+    now,
     stats,
 )
 
@@ -86,5 +87,6 @@ __all__ = [
     "chatters",
     "conversations",
     "login",
+    "now",
     "stats",
 ]

@@ -26,7 +26,9 @@ from collector.pages.colours import SERIES, chatter_colour
 from collector.pages.columns import page_columns
 from collector.pages.figures import SHARED_NOTE, chart_amount, chatter_figures, partial_day
 from collector.pages.formatting import cells
+from collector.pages.now import state_text
 from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
+from collector.presence import board
 from collector.stats import fans, present, reports
 from collector.stats.periods import zone
 from shared.protocol import utc_now
@@ -99,6 +101,8 @@ def _context(
         "total_cells": cells(totals, kinds, req.currency),
         "export_columns": ",".join(name for name, _, _ in DAILY_COLUMNS),
         "devices": devices,
+        # Live presence (pages/now.py), where the computers are shown.
+        "presence": board.live_of(session, person.id, utc_now()) if sees_activity else None,
         "activity_hidden": not sees_activity,
         "recent_slices": recent,
         "slice_seconds": get_value(session, "slice_seconds", person.id),
@@ -241,4 +245,5 @@ def chatter_page(key: str) -> str:
         zones=COMMON_ZONES,
         own=user.role == "chatter",
         clock=clock,
+        state_text=lambda live: state_text(live, clock),
     )

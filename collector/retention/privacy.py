@@ -47,6 +47,7 @@ from collector.db.models import (
     Slice,
     User,
 )
+from collector.db.schedule_models import Presence
 from collector.db.settings import currency_exponent, scope_for
 from shared.money import format_amount
 
@@ -373,6 +374,8 @@ def erase(session: Session, chatter: Chatter, actor: str, now: dt.datetime) -> E
     device_keys = _rowcount(
         session.execute(delete(DeviceKey).where(DeviceKey.device_id.in_(device_ids)))
     )
+    # Live presence (one row per device) goes with the devices it names.
+    session.execute(delete(Presence).where(Presence.device_id.in_(device_ids)))
     devices = _rowcount(session.execute(delete(Device).where(Device.id.in_(device_ids))))
     for email in emails:
         session.execute(delete(LoginFailure).where(LoginFailure.email == email))

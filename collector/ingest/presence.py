@@ -1,0 +1,105 @@
+"""Storing a verified presence message: the device's newest state, replaced in place.
+
+One row per device (``collector.db.schedule_models.Presence``).  The upsert decides in the
+database which message is newer, so two collector processes (or a delayed retry) never
+let an older message overwrite a newer one: the row changes only when the incoming
+``sent_at`` is later than the stored one.  A replayed message (same ``sent_at``) changes
+nothing, so replaying a captured request cannot keep a stopped agent online.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import cast
+
+import msgspec
+from sqlalchemy import Connection, Insert, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
+
+from collector.auth.signatures import AgentCaller
+from collector.db.base import UTCDateTime
+from collector.db.schedule_models import Presence
+from collector.errors import ApiError
+from shared import signing
+from shared.protocol import Presence as PresenceMessage
+from shared.protocol import format_time, problem_text
+
+_decoder = msgspec.json.Decoder(PresenceMessage)
+_table = cast(Table, Presence.__table__)
+# The agent's clock is corrected by the collector's time; a message stamped further off
+# than a signature may be is refused, so a wrong clock cannot pin a device's state (a
+# far-future sent_at would win over every later message).
+MAX_SKEW = dt.timedelta(seconds=signing.TOLERANCE_SECONDS)
+
+
+def decode(body: bytes) -> PresenceMessage:
+    try:
+        return _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_presence", problem_text(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+
+
+def check(message: PresenceMessage, now: dt.datetime) -> dt.datetime:
+    """The message's ``sent_at`` in UTC, when it is close enough to the server's time."""
+    try:
+        sent_at = message.sent_at.astimezone(dt.UTC)
+        off = sent_at - now
+    except OverflowError:
+        off = dt.timedelta.max
+        sent_at = now
+    if abs(off) > MAX_SKEW:
+        raise ApiError(
+            422,
+            "invalid_presence",
+            f"sent_at {message.sent_at.isoformat()} is more than {signing.TOLERANCE_SECONDS} s "
+            f"from the server time {format_time(now)}",
+            [{"field": "sent_at", "message": "too far from the server time"}],
+        )
+    return sent_at
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(_table).values(
+        device_id=bindparam("device_id"),
+        chatter_id=bindparam("chatter_id"),
+        state=bindparam("state"),
+        idle_seconds=bindparam("idle_seconds"),
+        sent_at=bindparam("sent_at", type_=UTCDateTime),
+        received_at=bindparam("received_at", type_=UTCDateTime),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[_table.c.device_id],
+        set_={
+            name: stmt.excluded[name]
+            for name in ("chatter_id", "state", "idle_seconds", "sent_at", "received_at")
+        },
+        # Only a newer message replaces the stored one; equal (a replay) changes nothing.
+        where=_table.c.sent_at < stmt.excluded.sent_at,
+    ).returning(_table.c.device_id)
+
+
+def store(
+    connection: Connection,
+    caller: AgentCaller,
+    message: PresenceMessage,
+    sent_at: dt.datetime,
+    now: dt.datetime,
+) -> bool:
+    """Keep the message unless a newer one of the device is stored; True when kept."""
+    row = connection.execute(
+        _upsert(connection.dialect.name),
+        {
+            "device_id": caller.device_id,
+            "chatter_id": caller.chatter_id,
+            "state": message.state,
+            "idle_seconds": message.idle_seconds,
+            "sent_at": sent_at,
+            "received_at": now,
+        },
+    ).first()
+    return row is not None

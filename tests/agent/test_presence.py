@@ -1,0 +1,173 @@
+"""Live presence end to end: a real agent under Xvfb, a real collector process, the board
+read over HTTP; presence never holding up slices; presence bodies carry no key."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from tests.agent.conftest import AgentProcess, CollectorProcess, wait_for, xdotool
+from tests.agent.proxy import RecordingProxy
+
+PRESENCE = "/api/v1/agents/presence"
+FAST = {"CHATTER_AGENT_PRESENCE_INTERVAL": "0.5"}  # the default is 30 s
+
+
+def alice(collector: CollectorProcess, token: str) -> dict[str, Any]:
+    reply = httpx.get(
+        collector.url + "/api/v1/presence", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert reply.status_code == 200, reply.text
+    (found,) = [p for p in reply.json()["chatters"] if p["chatter"] == "alice"]
+    return dict(found)
+
+
+def test_presence_follows_the_agent_from_active_to_offline(
+    display: str, collector_process: CollectorProcess, make_agent: Callable[..., AgentProcess]
+) -> None:
+    token = collector_process.cli("api-token", "boss", "--role", "manager")
+    with RecordingProxy(collector_process.url) as proxy:
+        agent = make_agent(server=proxy.url, **FAST)
+        assert alice(collector_process, token)["state"] == "offline"
+        agent.start()
+
+        def state() -> str:
+            return str(alice(collector_process, token)["state"])
+
+        # Started: active from the session's start, idle 3 s (the idle threshold) later.
+        wait_for(lambda: state() == "idle", 30, "alice idle without input")
+        secret = "hunter2presence"
+        for _ in range(3):
+            xdotool(display, "type", "--delay", "80", secret)
+            if state() == "active":
+                break
+        wait_for(lambda: state() == "active", 15, "alice active after typing")
+        wait_for(lambda: state() == "idle", 30, "alice idle again after the typing")
+        wait_for(
+            lambda: (alice(collector_process, token)["idle_seconds"] or 0) >= 10, 30, "10 s idle"
+        )
+
+        agent.cli("pause")
+        wait_for(lambda: state() == "paused", 15, "alice paused")
+        agent.cli("resume")
+        wait_for(lambda: state() != "paused", 15, "alice back from the pause")
+
+        agent.stop()
+        # Silence is offline: no message is needed, only 90 s without one.
+        last_seen = alice(collector_process, token)["last_seen"]
+        wait_for(lambda: state() == "offline", 150, "alice offline after the agent stopped", 2)
+        gone = alice(collector_process, token)
+        assert gone["last_seen"] == last_seen and gone["idle_seconds"] is None
+
+    # What went over the wire: presence messages of three fields, nothing typed, no key.
+    messages = [json.loads(b) for b in proxy.bodies if b.startswith(b'{"state"')]
+    assert len(messages) >= 10
+    assert {tuple(sorted(m)) for m in messages} == {("idle_seconds", "sent_at", "state")}
+    assert {m["state"] for m in messages} == {"active", "idle", "paused"}
+    assert all(m["idle_seconds"] % 10 == 0 for m in messages)
+    key = json.loads((agent.home / "config" / "device-key.json").read_text())["secret"]
+    for raw in proxy.bodies:
+        assert key.encode() not in raw
+        assert secret.encode() not in raw and b"hunter2" not in raw
+
+
+class SlowPresence:
+    """In front of the collector: heartbeats pass; presence requests hang (3 s, longer than
+    the agent waits for them) or get 503, in turns."""
+
+    def __init__(self, upstream: str) -> None:
+        self.heartbeats_while_presence_hung = 0
+        self.presence_requests = 0
+        self.heartbeats = 0
+        self._open = 0
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        target = urlsplit(upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == PRESENCE:
+                    with proxy._lock:
+                        proxy.presence_requests += 1
+                        turn = proxy.presence_requests
+                    if turn % 2:
+                        with proxy._lock:
+                            proxy._open += 1
+                        proxy._closing.wait(3)
+                        with proxy._lock:
+                            proxy._open -= 1
+                        self.close_connection = True
+                        return
+                    self._answer(503, b'{"error":"busy","message":"busy","details":[]}')
+                    return
+                conn = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                    conn.request("POST", self.path, body=body, headers=headers)
+                    reply = conn.getresponse()
+                    data = reply.read()
+                finally:
+                    conn.close()
+                with proxy._lock:
+                    proxy.heartbeats += 1
+                    proxy.heartbeats_while_presence_hung += proxy._open > 0
+                self._answer(reply.status, data)
+
+            def _answer(self, status: int, data: bytes) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @contextmanager
+    def serving(self) -> Iterator[SlowPresence]:
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._closing.set()
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def test_presence_never_holds_up_slices(
+    display: str, collector_process: CollectorProcess, make_agent: Callable[..., AgentProcess]
+) -> None:
+    with SlowPresence(collector_process.url).serving() as proxy:
+        agent = make_agent(server=proxy.url, **FAST)
+        agent.start()
+
+        def slices() -> int:
+            return int(collector_process.rows("SELECT COUNT(*) FROM slices")[0][0])  # type: ignore[call-overload]
+
+        # Slices of 2 s are final 3 s after their end: a steady stream while presence hangs.
+        wait_for(lambda: slices() >= 8, 60, "slices at the collector while presence hangs")
+        wait_for(lambda: proxy.heartbeats_while_presence_hung >= 3, 60, "batches during a hang")
+        agent.stop()
+    assert proxy.presence_requests >= 2
+    # No presence got through, and none was queued to arrive later.
+    assert collector_process.rows("SELECT COUNT(*) FROM presence") == [(0,)]
