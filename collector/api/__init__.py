@@ -17,6 +17,7 @@ from collector.api import (
     metrics,
     people,
     sales,
+    shifts,
     stats,
 )
 
@@ -31,4 +32,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     sales.bp,
     metrics.bp,
     downloads.bp,
+    shifts.bp,
 )
