@@ -14,6 +14,7 @@ from collector.cli import (
     sales,
     server,
     settings,
+    shifts,
     stats,
     tokens,
     users,
@@ -49,6 +50,7 @@ for module in (
     stats,
     users,
     retention,
+    shifts,
 ):
     for command in module.COMMANDS:
         main.add_command(command)
