@@ -208,6 +208,24 @@ def index() -> Response:
 
 
 # The page groups register their views on bp; they use everything above.
-from collector.pages.admin import devices, enrollment, logins, people, settings, tokens  # noqa: E402
+from collector.pages.admin import (  # noqa: E402
+    devices,
+    enrollment,
+    logins,
+    people,
+    settings,
+    shifts,
+    tokens,
+)
 
-__all__ = ["NAV", "bp", "devices", "enrollment", "logins", "people", "settings", "tokens"]
+__all__ = [
+    "NAV",
+    "bp",
+    "devices",
+    "enrollment",
+    "logins",
+    "people",
+    "settings",
+    "shifts",
+    "tokens",
+]
