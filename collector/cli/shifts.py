@@ -120,7 +120,7 @@ def add(chatter: str, creator: str, on_day: str | None, **options: Any) -> None:
 
 
 @shifts.command("edit")
-@click.argument("shift_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
 @click.option("--chatter", help="Another chatter.")
 @click.option("--creator", help="Another creator.")
 @_when
@@ -142,7 +142,7 @@ def edit(shift_id: int, on_day: str | None, **options: Any) -> None:
 
 
 @shifts.command("remove")
-@click.argument("shift_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
 def remove(shift_id: int) -> None:
     """Delete a shift and its exceptions (to keep its history, edit --until instead)."""
     with session_scope() as session:
@@ -151,7 +151,7 @@ def remove(shift_id: int) -> None:
 
 
 @shifts.command("cancel")
-@click.argument("shift_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
 @click.argument("day")
 @click.option("--note", help="Why, one line.")
 def cancel(shift_id: int, day: str, note: str | None) -> None:
@@ -164,10 +164,10 @@ def cancel(shift_id: int, day: str, note: str | None) -> None:
 
 
 @shifts.command("swap")
-@click.argument("shift_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
 @click.argument("day")
 @click.option("--to", "chatter", help="The chatter who works that day instead.")
-@click.option("--with-shift", type=click.IntRange(1, 2**63 - 1), help="Swap with this shift.")
+@click.option("--with-shift", type=click.IntRange(1, manage.MAX_ID), help="Swap with this shift.")
 @click.option("--with-day", help="The other shift's day (default DAY).")
 @click.option("--note", help="Why, one line.")
 def swap(
@@ -200,7 +200,7 @@ def swap(
 
 
 @shifts.command("restore")
-@click.argument("shift_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
 @click.argument("day")
 def restore(shift_id: int, day: str) -> None:
     """Undo a cancelled or swapped day."""
@@ -324,7 +324,7 @@ def add_rule(creator: str, **options: Any) -> None:
 
 
 @coverage.command("edit")
-@click.argument("rule_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("rule_id", type=click.IntRange(1, manage.MAX_ID))
 @_rule_options
 def edit_rule(rule_id: int, **options: Any) -> None:
     """Change some of a coverage rule's values."""
@@ -339,7 +339,7 @@ def edit_rule(rule_id: int, **options: Any) -> None:
 
 
 @coverage.command("remove")
-@click.argument("rule_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("rule_id", type=click.IntRange(1, manage.MAX_ID))
 def remove_rule(rule_id: int) -> None:
     """Delete a coverage rule."""
     with session_scope() as session:

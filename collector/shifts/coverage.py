@@ -28,7 +28,7 @@ from collector.shifts.fields import (
     whole_number,
     zone_of,
 )
-from collector.shifts.manage import Scope, _unknown, creator_named, in_scope
+from collector.shifts.manage import MAX_ID, Scope, _unknown, creator_named, in_scope
 
 FIELDS = ("creator", "zone", "weekdays", "start", "end", "required")
 MOST_REQUIRED = 1000
@@ -95,7 +95,7 @@ def rule_values(
 
 
 def find_rule(session: Session, rule_id: int, scope: Scope = None) -> CoverageRule:
-    rule = session.get(CoverageRule, rule_id) if 0 < rule_id < 2**63 else None
+    rule = session.get(CoverageRule, rule_id) if 0 < rule_id <= MAX_ID else None
     if rule is None:
         raise DomainError(f"no coverage rule {rule_id}", 404)
     in_scope(scope, rule.creator_id, f"coverage rule {rule_id}")

@@ -52,6 +52,8 @@ from collector.shifts.queries import rule_of
 
 # A team lead's creator ids; None: every creator.
 Scope = Collection[int] | None
+# The tables' INTEGER keys: a larger number names nothing (and PostgreSQL would refuse it).
+MAX_ID = 2**31 - 1
 SHIFT_FIELDS = (
     "chatter",
     "creator",
@@ -240,7 +242,7 @@ def _coherent(fields: ShiftFields) -> ShiftFields:
 
 
 def find_shift(session: Session, shift_id: int, scope: Scope = None) -> Shift:
-    shift = session.get(Shift, shift_id) if 0 < shift_id < 2**63 else None
+    shift = session.get(Shift, shift_id) if 0 < shift_id <= MAX_ID else None
     if shift is None:
         raise DomainError(f"no shift {shift_id}", 404)
     in_scope(scope, shift.creator_id, f"shift {shift_id}")

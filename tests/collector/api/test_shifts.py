@@ -273,8 +273,16 @@ def test_bad_patches_and_bodies(agency: Collector) -> None:
         assert reply.status_code == 400, (raw, reply.text)
     huge = _call(agency, "PATCH", path, token, content=b'{"start": 1' + b"0" * 400 + b"}")
     assert huge.status_code in (400, 422)
-    for missing in ("/api/v1/shifts/0", "/api/v1/shifts/99999999999999999999999"):
-        assert _call(agency, "GET", missing, token).status_code == 404
+    for number in (0, 2**31, 2**40, 10**30):
+        for method in ("GET", "PATCH", "DELETE"):
+            for kind in ("shifts", "coverage-rules"):
+                reply = _call(agency, method, f"/api/v1/{kind}/{number}", token, json={})
+                assert reply.status_code == 404, (method, kind, number, reply.text)
+        reply = _call(agency, "DELETE", f"/api/v1/shifts/{number}/exceptions/2026-03-23", token)
+        assert reply.status_code == 404
+        exception = {"day": "2026-03-23", "kind": "swapped", "with_shift": number}
+        reply = _call(agency, "POST", f"{path}/exceptions", token, json=exception)
+        assert reply.status_code == 422, reply.text
     for query in (
         "from=2026-13-01",
         "tz=Nowhere/Zone",

@@ -22,17 +22,17 @@ NIGHT = {
 }
 
 
-def _shifts(site: Site) -> list[tuple[Any, ...]]:
-    return site.rows("SELECT * FROM shifts ORDER BY id") + site.rows(
+def _shifts(given: Site) -> list[tuple[Any, ...]]:
+    return given.rows("SELECT * FROM shifts ORDER BY id") + given.rows(
         "SELECT * FROM shift_exceptions ORDER BY id"
     )
 
 
-def _post(site: Site, path: str, **data: Any) -> Any:
-    return site.admin.http.post(path, data={**data, "csrf_token": site.admin.token()})
+def _post(given: Site, path: str, **data: Any) -> Any:
+    return given.admin.http.post(path, data={**data, "csrf_token": given.admin.token()})
 
 
-def test_week_view_and_forms(site: Site) -> None:
+def test_week_view_and_forms(site: Site) -> None:  # noqa: F811
     page = site.admin.follow(_post(site, "/admin/shifts?week=2026-12-07&tz=Europe/Paris", **NIGHT))
     assert "Shift 1 added for Bob." in page
     assert page.count('22:00–06:00<span class="next-day"') == 3  # Mon, Tue, Wed, +1 each
@@ -99,7 +99,7 @@ def test_week_view_and_forms(site: Site) -> None:
     assert site.rows("SELECT count(*) FROM shifts") == [(0,)]
 
 
-def test_roster_upload(site: Site) -> None:
+def test_roster_upload(site: Site) -> None:  # noqa: F811
     def upload(text: str) -> Any:
         return site.admin.http.post(
             "/admin/shifts/import",
@@ -121,7 +121,7 @@ def test_roster_upload(site: Site) -> None:
     assert "Roster imported: 1 shift(s) added." in page
 
 
-def test_team_lead_sees_only_their_creators(site: Site) -> None:
+def test_team_lead_sees_only_their_creators(site: Site) -> None:  # noqa: F811
     site.collector.cli("add-user", "lead@agency.test", "--role", "manager", input=PASSWORD + "\n")
     site.collector.cli("set-creators", "lead@agency.test", "nova")
     site.admin.follow(
