@@ -35,7 +35,7 @@ def _post(given: Site, path: str, **data: Any) -> Any:
 def test_week_view_and_forms(site: Site) -> None:  # noqa: F811
     page = site.admin.follow(_post(site, "/admin/shifts?week=2026-12-07&tz=Europe/Paris", **NIGHT))
     assert "Shift 1 added for Bob." in page
-    assert page.count('22:00–06:00<span class="next-day"') == 3  # Mon, Tue, Wed, +1 each
+    assert page.count('22:00–06:00</span><span class="next-day"') == 3  # Mon, Tue, Wed, +1 each
     assert site.last_audit() == (ADMIN, "add_shift", "shift 1")
     # In New York the same nights start at 16:00 the same day.
     assert "16:00–00:00" in site.admin.get("/admin/shifts?week=2026-12-07&tz=America/New_York").text
