@@ -42,7 +42,9 @@ def _string(value: Any, field: str, limit: int = 100) -> str:
         raise invalid(field, "must be text")
     if len(value) > limit:
         raise invalid(field, f"is longer than {limit} characters ({len(value)})")
-    text.check(value, field)  # NUL, unpaired surrogates
+    wrong = text.problem(value)  # NUL, unpaired surrogates: what no database can store
+    if wrong is not None:
+        raise invalid(field, wrong)
     return value.strip()
 
 
