@@ -135,12 +135,23 @@ def find_all(
     changed |= {(shift, day) for shift, day in removed}
     if not changed:
         return []
+    people = list(dict.fromkeys(chatter_ids))
+    _lock(session, people)
     start, end = window(new_rules, [c.day for c in new_changes] + [d for _, d in removed])
     found: list[Clash] = []
-    for chatter_id in dict.fromkeys(chatter_ids):
+    for chatter_id in people:
         rules, changes = _load(session, chatter_id, new_rules, new_changes, removed)
         found.extend(find(chatter_id, rules, changes, changed, start, end))
     return found
+
+
+def _lock(session: Session, chatter_ids: list[int]) -> None:
+    """Hold the chatters' rows until the transaction ends: two changes for one chatter at
+    once (two managers, two API calls) are checked one after the other, each seeing the
+    other's shifts.  PostgreSQL's row locks; SQLite's one writer already serialises them."""
+    session.execute(
+        select(Chatter.id).where(Chatter.id.in_(chatter_ids)).order_by(Chatter.id).with_for_update()
+    ).all()
 
 
 def _load(

@@ -4,6 +4,7 @@ DST changes, swaps, restores, people who left, and the audit trail."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.db.engine import begin_write
 from collector.db.models import AuditEntry, Chatter
 from collector.db.schedule_models import Shift
 from collector.errors import DomainError
@@ -124,3 +126,41 @@ def test_people_who_left_and_team_leads(session: Session) -> None:
     session.commit()
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert [a for a in actions if "shift" in a] == ["add_shift", "edit_shift", "remove_shift"]
+
+
+def test_two_changes_at_once_are_checked_one_after_the_other(agency: Collector) -> None:
+    """Two managers add overlapping shifts for one chatter at the same moment: the second
+    waits for the first and is refused, never both stored."""
+    with agency.app.app_context():
+        engine = db.engine
+    first, second = Session(engine), Session(engine)
+    outcome: list[object] = []
+
+    def add_in(session: Session, start: str) -> None:
+        try:
+            begin_write(session)
+            data = {**NIGHTS, "weekdays": "", "first_day": "2026-03-02", "start": start}
+            fields = manage.shift_fields(session, data, default_zone="UTC")
+            manage.add_shift(session, fields, "t", NOW)
+            session.commit()
+            outcome.append("stored")
+        except DomainError as exc:
+            session.rollback()
+            outcome.append(exc.code)
+
+    try:
+        begin_write(first)
+        data = {**NIGHTS, "weekdays": "", "first_day": "2026-03-02"}
+        manage.add_shift(first, manage.shift_fields(first, data, default_zone="UTC"), "t", NOW)
+        waiting = threading.Thread(target=add_in, args=(second, "23:00"))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # held back by the first change's transaction
+        first.commit()
+        waiting.join(timeout=30)
+        assert outcome == ["overlapping_shifts"]
+    finally:
+        first.close()
+        second.close()
+    with agency.app.app_context():
+        assert len(db.session.scalars(select(Shift)).all()) == 1
