@@ -430,23 +430,84 @@ def remove_exception(shift_id: int, day: str) -> Response | Page:
 # Coverage rules and the roster upload -----------------------------------------------------
 
 
+def _rule_data(form: Form) -> dict[str, Any]:
+    picked = [d for d in WEEKDAY_NAMES if d in form.getlist("weekdays")]  # type: ignore[attr-defined]
+    if not picked:
+        raise DomainError("tick at least one day of the week")
+    return {
+        "creator": form_field(form, "creator"),
+        "weekdays": ",".join(picked),
+        "start": form_field(form, "start"),
+        "end": form_field(form, "end"),
+        "zone": form_field(form, "zone") or None,
+        "required": form_field(form, "required"),
+    }
+
+
+def _rule_page(rule_id: int, form: Form | None = None, error: str = "", status: int = 200) -> Page:
+    session = db.session
+    scope = _scope(current_user())
+    try:
+        rule = coverage.find_rule(session, rule_id, scope)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    creators, _ = _choices(session, scope)
+    page = render_template(
+        "admin/coverage_rule.html",
+        rule=coverage.describe(session, rule),
+        picked=(
+            form.getlist("weekdays")  # type: ignore[attr-defined]
+            if form is not None and "start" in form
+            else [n for i, n in enumerate(WEEKDAY_NAMES) if rule.weekdays >> i & 1]
+        ),
+        creators=creators,
+        day_labels=DAY_LABELS,
+        weekday_names=WEEKDAY_NAMES,
+        zones=sorted(zoneinfo.available_timezones()),
+        form=form if form is not None else MultiDict(),
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/coverage-rules/<int:rule_id>")
+@login_required(*MANAGERS)
+def coverage_rule_page(rule_id: int) -> Page:
+    return _rule_page(rule_id)
+
+
+@bp.post("/coverage-rules/<int:rule_id>")
+@login_required(*MANAGERS)
+def edit_coverage_rule(rule_id: int) -> Response | Page:
+    form = request.form
+
+    def change(session: Session, me: User) -> str:
+        rule = coverage.find_rule(session, rule_id, _scope(me))
+        zone = str(settings.get_value(session, "agency_timezone"))
+        values = coverage.rule_values(
+            session, _rule_data(form), default_zone=zone, scope=_scope(me), base=rule
+        )
+        changed = coverage.edit_rule(session, rule, values, _actor(me), utc_now())
+        return (
+            f"Coverage rule {rule_id} saved."
+            if changed
+            else f"Coverage rule {rule_id}: nothing changed."
+        )
+
+    return _submit(
+        change,
+        lambda exc: _rule_page(rule_id, form, exc.message, exc.status),
+        url_for("admin.shifts_page"),
+    )
+
+
 @bp.post("/coverage-rules")
 @login_required(*MANAGERS)
 def add_coverage_rule() -> Response | Page:
     form = request.form
 
     def change(session: Session, me: User) -> str:
-        picked = [d for d in WEEKDAY_NAMES if d in form.getlist("weekdays")]
-        if not picked:
-            raise DomainError("tick at least one day of the week")
-        data = {
-            "creator": form_field(form, "creator"),
-            "weekdays": ",".join(picked),
-            "start": form_field(form, "start"),
-            "end": form_field(form, "end"),
-            "zone": form_field(form, "zone") or None,
-            "required": form_field(form, "required"),
-        }
+        data = _rule_data(form)
         zone = str(settings.get_value(session, "agency_timezone"))
         values = coverage.rule_values(session, data, default_zone=zone, scope=_scope(me))
         rule = coverage.add_rule(session, values, _actor(me), utc_now())

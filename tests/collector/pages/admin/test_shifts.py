@@ -94,6 +94,21 @@ def test_week_view_and_forms(site: Site) -> None:  # noqa: F811
         zone="Europe/Paris",
     )
     assert reply.status_code == 422
+    form = site.admin.get("/admin/coverage-rules/1").text
+    assert 'value="sat" checked' in form and 'value="mon" checked' not in form
+    rule = {
+        "creator": "nova",
+        "weekdays": ["sun"],
+        "start": "08:00",
+        "end": "20:00",
+        "required": "1",
+        "zone": "Europe/Paris",
+    }
+    page = site.admin.follow(_post(site, "/admin/coverage-rules/1", **rule))
+    assert "Coverage rule 1 saved." in page and "sun 08:00–20:00" in page
+    reply = _post(site, "/admin/coverage-rules/1", **{**rule, "start": "8h"})
+    assert reply.status_code == 422 and "is not a time" in reply.text
+    assert site.admin.get("/admin/coverage-rules/2147483648").status_code == 404
     site.admin.follow(_post(site, "/admin/coverage-rules/1/delete"))
     site.admin.follow(_post(site, "/admin/shifts/1/delete"))
     assert site.rows("SELECT count(*) FROM shifts") == [(0,)]
