@@ -19,6 +19,7 @@ from collector.api import (
     people,
     presence,
     sales,
+    shifts,
     stats,
 )
 
@@ -35,4 +36,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     downloads.bp,
     alerts.bp,
     presence.bp,
+    shifts.bp,
 )

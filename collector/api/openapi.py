@@ -194,6 +194,7 @@ def _paths() -> dict[str, Any]:
         **_stats_paths(),
         **_conversation_paths(),
         **_sales_paths(),
+        **_shift_paths(),
         "/api/v1/devices": {
             "get": {
                 "summary": "Enrolled devices, last seen, missing slices, queue health",
@@ -573,6 +574,216 @@ def _alert_paths() -> dict[str, Any]:
                 ],
                 "responses": {"200": _json(item, "deliveries"), **_errors(400, 401, 403, 503)},
             }
+        },
+    }
+
+
+def _shift_paths() -> dict[str, Any]:
+    """Schedules (collector.shifts): reads take a token or a dashboard session (a team lead
+    sees their creators' only); changes want a manager or admin token and are audited."""
+    anything = {"type": "object", "additionalProperties": True}
+    time = {"type": "string", "pattern": "^([01]?[0-9]|2[0-4]):[0-5][0-9]$"}
+    day = {"type": "string", "format": "date", "minLength": 10, "maxLength": 10}
+    zone = {"type": "string", "maxLength": 64, "description": "IANA zone; default the agency's"}
+    weekdays = {
+        "type": "string",
+        "maxLength": 100,
+        "description": "mon,wed / mon-fri / fri-mon / daily; for a shift, empty or null: once",
+    }
+    shift = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "chatter": {**_TEXT, "maxLength": 63, "description": "assigned to the creator"},
+            "creator": {**_TEXT, "maxLength": 63},
+            "weekdays": {"anyOf": [weekdays, {"type": "null"}]},
+            "start": {**time, "description": "local HH:MM"},
+            "end": {
+                **time,
+                "description": "local HH:MM; at or before start: the next day; equal: 422",
+            },
+            "zone": {"anyOf": [zone, {"type": "null"}]},
+            "first_day": {**day, "description": "the day of a one-off shift"},
+            "last_day": {"anyOf": [day, {"type": "null"}]},
+            "note": {"anyOf": [{**_TEXT, "maxLength": 200}, {"type": "null"}]},
+        },
+    }
+    new_shift = {**shift, "required": ["chatter", "creator", "start", "end", "first_day"]}
+    exception = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["day"],
+        "properties": {
+            "day": {**day, "description": "the local day the occurrence starts"},
+            "kind": {"enum": ["cancelled", "swapped"], "default": "cancelled"},
+            "chatter": {**_TEXT, "description": "swapped: who works the day"},
+            "with_shift": {
+                "type": "integer",
+                "description": "swapped: the other chatter's shift, whose day goes to this "
+                "shift's chatter (two exceptions, stored together)",
+            },
+            "with_day": {**day, "description": "the other shift's day; default day"},
+            "note": {**_TEXT, "maxLength": 200},
+        },
+    }
+    rule = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "creator": {**_TEXT, "maxLength": 63},
+            "weekdays": weekdays,
+            "start": time,
+            "end": {**time, "description": "equal to start: the whole day"},
+            "zone": {"anyOf": [zone, {"type": "null"}]},
+            "required": {"type": "integer", "minimum": 0, "maximum": 1000},
+        },
+    }
+    new_rule = {**rule, "required": ["creator", "weekdays", "start", "end", "required"]}
+    shift_id = {"name": "shift_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    rule_id = {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    filters = [
+        _query("creator", _TEXT, description="a creator's key (unknown: 400; not yours: 403)"),
+        _query("chatter", _TEXT, description="a chatter's key (unknown: 400)"),
+    ]
+
+    def op(summary: str, ok: str, *errors: int, **more: Any) -> dict[str, Any]:
+        status = more.pop("status", "200")
+        return {
+            "summary": summary,
+            "security": _TOKEN,
+            **more,
+            "responses": {status: _json(anything, ok), **_errors(401, 403, *errors, 503)},
+        }
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+    write = (404, 409, 413, 422)
+    return {
+        "/api/v1/shifts": {
+            "get": op(
+                "Shifts with their exceptions (paged)",
+                "shifts, page, per_page, total",
+                parameters=[
+                    *filters,
+                    _query("page", {"type": "integer", "minimum": 1, "default": 1}),
+                    _query(
+                        "per_page",
+                        {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                    ),
+                ],
+            ),
+            "post": op(
+                "Add a weekly or one-off shift (a chatter's overlapping occurrences: 409)",
+                "the shift",
+                409,
+                413,
+                422,
+                status="201",
+                requestBody=body(new_shift),
+            ),
+        },
+        "/api/v1/shifts/{shift_id}": {
+            "get": op("A shift and its exceptions", "the shift", 404, parameters=[shift_id]),
+            "patch": op(
+                "Change some of a shift's fields (checked as a whole)",
+                "the shift, and the fields changed",
+                *write,
+                parameters=[shift_id],
+                requestBody=body(shift),
+            ),
+            "delete": op(
+                "Delete a shift and its exceptions (to keep its history, set last_day)",
+                "deleted",
+                404,
+                parameters=[shift_id],
+            ),
+        },
+        "/api/v1/shifts/{shift_id}/exceptions": {
+            "post": op(
+                "Cancel one day of a shift or hand it to another chatter",
+                "the shift",
+                *write,
+                status="201",
+                parameters=[shift_id],
+                requestBody=body(exception),
+            ),
+        },
+        "/api/v1/shifts/{shift_id}/exceptions/{day}": {
+            "delete": op(
+                "Restore a day as planned",
+                "the shift",
+                404,
+                409,
+                422,
+                parameters=[
+                    shift_id,
+                    {"name": "day", "in": "path", "required": True, "schema": day},
+                ],
+            ),
+        },
+        "/api/v1/shifts/import": {
+            "post": op(
+                "Import a roster CSV (README, Schedules): every row or none; bad rows are "
+                "listed in details with their line (code invalid_roster)",
+                "added, shifts, skipped (repeated or already stored rows)",
+                409,
+                413,
+                422,
+                status="201",
+                parameters=[
+                    _query("from", day, description="first day of weekly rows; default today"),
+                    _query(
+                        "dry_run",
+                        {"enum": ["true", "false", "1", "0", "yes", "no"]},
+                        description="check only (200), write nothing",
+                    ),
+                ],
+                requestBody={
+                    "required": True,
+                    "content": {"text/csv": {"schema": {"type": "string", "maxLength": 1 << 20}}},
+                },
+            ),
+        },
+        "/api/v1/shifts/occurrences": {
+            "get": op(
+                "Occurrences overlapping local days from..to of tz (UTC and local times)",
+                "occurrences",
+                parameters=[
+                    _query("from", day, description="default today in tz"),
+                    _query("to", day, description="default from + 6 days; at most 62 days"),
+                    _query("tz", _TEXT, description="IANA zone; default the agency's"),
+                    *filters,
+                    _query(
+                        "cancelled",
+                        {"enum": ["true", "false", "1", "0", "yes", "no"]},
+                        description="include cancelled occurrences (state cancelled)",
+                    ),
+                ],
+            ),
+        },
+        "/api/v1/coverage-rules": {
+            "get": op("Coverage rules", "coverage_rules", parameters=filters[:1]),
+            "post": op(
+                "Add a coverage rule: chatters a creator needs online by weekday and time",
+                "the rule",
+                409,
+                413,
+                422,
+                status="201",
+                requestBody=body(new_rule),
+            ),
+        },
+        "/api/v1/coverage-rules/{rule_id}": {
+            "get": op("A coverage rule", "the rule", 404, parameters=[rule_id]),
+            "patch": op(
+                "Change a coverage rule",
+                "the rule",
+                *write,
+                parameters=[rule_id],
+                requestBody=body(rule),
+            ),
+            "delete": op("Delete a coverage rule", "deleted", 404, parameters=[rule_id]),
         },
     }
 

@@ -15,6 +15,7 @@ from collector.cli import (
     sales,
     server,
     settings,
+    shifts,
     stats,
     tokens,
     users,
@@ -51,6 +52,7 @@ for module in (
     users,
     retention,
     alerts,
+    shifts,
 ):
     for command in module.COMMANDS:
         main.add_command(command)

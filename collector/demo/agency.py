@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from collector.auth import accounts, credentials
 from collector.db.models import ApiToken, Chatter, Creator, Device, DeviceKey, Event, Slice
 from collector.demo.conversations import seed_conversations
+from collector.demo.shifts import seed_shifts
 from collector.stats.rebuild import rebuild_all
 
 # Fixed demo tokens so the README can name them; they exist only in demo databases.
@@ -98,6 +99,7 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
     session.execute(insert(Event), events)
     rebuild_all(session.connection())
     seed_conversations(session, now)  # the website chat: widget, requests, orders, ratings
+    seed_shifts(session, now)  # the weekly roster, coverage rules, a cancelled and a swapped day
     return True
 
 

@@ -216,7 +216,19 @@ from collector.pages.admin import (  # noqa: E402
     logins,
     people,
     settings,
+    shifts,
     tokens,
 )
 
-__all__ = ["NAV", "alerts", "bp", "devices", "enrollment", "logins", "people", "settings", "tokens"]
+__all__ = [
+    "NAV",
+    "alerts",
+    "bp",
+    "devices",
+    "enrollment",
+    "logins",
+    "people",
+    "settings",
+    "shifts",
+    "tokens",
+]

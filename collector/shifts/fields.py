@@ -1,0 +1,172 @@
+"""The values of a shift as people write them: "22:00", "mon-fri", "Europe/Paris", a day.
+
+Pure parsing, shared by the API, the pages, the command line and the roster import, so
+each says the same thing about the same mistake.  Every refusal is a ``DomainError``
+(422, code ``invalid_field``) naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from functools import cache
+from typing import Any
+
+from collector.db import text
+from collector.errors import DomainError
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_LONG_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+EVERY_DAY = 0b1111111
+# Days a schedule may name: wide enough for any agency, far from datetime's limits.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+NOTE_LENGTH = 200
+_TIME = re.compile(r"([01]?\d|2[0-4]):([0-5]\d)")
+# Control characters (tabs and line breaks included): a note is one line of text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def invalid(field: str, message: str, status: int = 422) -> DomainError:
+    return DomainError(
+        f"{field}: {message}",
+        status,
+        code="invalid_field",
+        details=[{"field": field, "message": message}],
+    )
+
+
+def _string(value: Any, field: str, limit: int = 100) -> str:
+    if not isinstance(value, str):
+        raise invalid(field, "must be text")
+    if len(value) > limit:
+        raise invalid(field, f"is longer than {limit} characters ({len(value)})")
+    wrong = text.problem(value)  # NUL, unpaired surrogates: what no database can store
+    if wrong is not None:
+        raise invalid(field, wrong)
+    return value.strip()
+
+
+def minute_of(value: Any, field: str = "start") -> int:
+    """ "HH:MM" (00:00 to 23:59; 24:00 is midnight at the end of the day, read as 00:00)."""
+    raw = _string(value, field, 10)
+    found = _TIME.fullmatch(raw)
+    if found is None or (found.group(1) in ("24",) and found.group(2) != "00"):
+        raise invalid(field, f"{raw!r} is not a time such as 09:00 or 22:30 (HH:MM)")
+    return int(found.group(1)) % 24 * 60 + int(found.group(2))
+
+
+def hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _day_index(name: str, field: str) -> int:
+    short = name[:3]
+    if name in WEEKDAY_NAMES or (name in _LONG_NAMES):
+        return WEEKDAY_NAMES.index(short)
+    raise invalid(
+        field, f"{name!r} is not a day of the week (use mon, tue, wed, thu, fri, sat, sun)"
+    )
+
+
+def weekdays_of(value: Any, field: str = "weekdays") -> int:
+    """ "mon,wed", "mon-fri", "fri-mon" (wrapping round the week), "daily" -> a bit mask,
+    bit 0 Monday.  Empty is refused: a one-off shift has no weekdays (see ``is_weekly``)."""
+    raw = _string(value, field).lower()
+    if raw in ("daily", "every day", "all"):
+        return EVERY_DAY
+    mask = 0
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            first, _, last = (p.strip() for p in part.partition("-"))
+            a, b = _day_index(first, field), _day_index(last, field)
+            for step in range((b - a) % 7 + 1):
+                mask |= 1 << ((a + step) % 7)
+        else:
+            mask |= 1 << _day_index(part, field)
+    if not mask:
+        raise invalid(field, "name at least one day of the week, such as mon-fri or sat,sun")
+    return mask
+
+
+def weekdays_text(mask: int) -> str:
+    """The bit mask as people write it: "mon-fri", "mon,wed,fri", "mon-wed,sat"; "" for none."""
+    days = [i for i in range(7) if mask >> i & 1]
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{WEEKDAY_NAMES[run[0]]}-{WEEKDAY_NAMES[run[-1]]}")
+        else:
+            parts.extend(WEEKDAY_NAMES[d] for d in run)
+    return ",".join(parts)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def zone_of(value: Any, field: str = "zone") -> str:
+    """An IANA zone name such as Europe/Paris (checked against the zone database, so no
+    file path or local alias gets through)."""
+    raw = _string(value, field, 64)
+    if raw not in _zones():
+        raise invalid(field, f"{raw!r} is not an IANA time zone such as Europe/Paris")
+    return raw
+
+
+def day_of(value: Any, field: str) -> dt.date:
+    """A date written YYYY-MM-DD, between 2000 and 2199."""
+    if isinstance(value, dt.date):
+        day = value
+    else:
+        raw = _string(value, field, 10)
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+                raise ValueError
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            raise invalid(field, f"{raw!r} is not a date such as 2026-12-07 (YYYY-MM-DD)") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise invalid(field, f"{day} is outside {EARLIEST_DAY} to {LATEST_DAY}")
+    return day
+
+
+def note_of(value: Any, field: str = "note") -> str:
+    """Free text on one line, at most 200 characters, no control characters."""
+    if value is None:
+        return ""
+    raw = _string(value, field, 10_000)
+    if len(raw) > NOTE_LENGTH:
+        raise invalid(field, f"is longer than {NOTE_LENGTH} characters ({len(raw)})")
+    if _CONTROL.search(raw):
+        raise invalid(field, "must be one line of text without control characters")
+    return raw
+
+
+def key_of(value: Any, field: str) -> str:
+    """A chatter's or creator's key as sent (looked up later: unknown is 422 there)."""
+    raw = _string(value, field, 63)
+    if not raw:
+        raise invalid(field, "is required")
+    return raw
+
+
+def whole_number(value: Any, field: str, low: int, high: int) -> int:
+    """An integer low..high; text of digits is read too (forms and CSV send text)."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        stripped = value.strip()
+        value = int(stripped) if len(stripped) <= 12 else high + 1
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(field, f"must be a whole number from {low} to {high}")
+    return value

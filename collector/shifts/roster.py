@@ -1,0 +1,269 @@
+"""Importing a week's roster from CSV: all rows or none.
+
+Columns (a header line first, names in any case and order)::
+
+    chatter,creator,day,start,end,zone,note          one-off shifts on a date
+    chatter,creator,weekday,start,end,zone,note      weekly shifts (weekdays or days too)
+
+``chatter``, ``creator``, ``start`` and ``end`` are required, and each row has either a
+``day`` (YYYY-MM-DD: a one-off shift) or ``weekday`` ("mon", "mon-fri", "sat,sun": a
+weekly shift from ``first_day``, else from the import's start day, until ``last_day``
+when given).  ``zone`` empty means the agency's zone; ``note`` is optional.
+
+Every row is checked like a shift added by hand (``collector.shifts.manage``); any
+problem and nothing is written, and every bad row is reported with its line number
+(``details``: ``{"line", "message"}``).  A row repeating an earlier row, or a shift
+already stored with the same values, is skipped and listed, so importing the same file
+twice adds nothing the second time.  Rows that overlap each other or a chatter's stored
+shifts are refused like any overlap.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collector.db import audit
+from collector.db.schedule_models import Shift
+from collector.errors import DomainError
+from collector.shifts import clashes, manage
+
+MAX_BYTES = 1024 * 1024
+MAX_ROWS = 5000
+_ALIASES = {
+    "weekdays": "weekday",
+    "days": "weekday",
+    "date": "day",
+    "timezone": "zone",
+    "tz": "zone",
+}
+COLUMNS = (
+    "chatter",
+    "creator",
+    "day",
+    "weekday",
+    "start",
+    "end",
+    "zone",
+    "note",
+    "first_day",
+    "last_day",
+)
+REQUIRED = ("chatter", "creator", "start", "end")
+
+
+@dataclass
+class Imported:
+    added: list[Shift] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"line", "reason"}
+
+
+def refused(problems: list[dict[str, Any]]) -> DomainError:
+    problems.sort(key=lambda p: p["line"])
+    first = problems[0]
+    return DomainError(
+        f"the roster was not imported: {len(problems)} problem(s); line {first['line']}: "
+        f"{first['message']}",
+        422,
+        code="invalid_roster",
+        details=problems[:500],
+    )
+
+
+def _text(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data
+    if len(data) > MAX_BYTES:
+        raise DomainError(f"the roster is larger than {MAX_BYTES} bytes", 413)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise refused(
+            [{"line": line, "message": "is not UTF-8 text (save the file as CSV UTF-8)"}]
+        ) from None
+
+
+def _header(reader: Any) -> list[str]:
+    try:
+        names = next(reader)
+    except StopIteration:
+        raise refused(
+            [{"line": 1, "message": "the file is empty: a header line comes first"}]
+        ) from None
+    header = [_ALIASES.get(n.strip().lower(), n.strip().lower()) for n in names]
+    problems = []
+    unknown = [n for n in header if n not in COLUMNS]
+    if unknown:
+        problems.append(
+            f"unknown column(s) {', '.join(repr(u[:30]) for u in unknown[:5])}; "
+            f"use {', '.join(COLUMNS)}"
+        )
+    missing = [n for n in REQUIRED if n not in header]
+    if missing:
+        problems.append(f"missing column(s): {', '.join(missing)}")
+    if "day" not in header and "weekday" not in header:
+        problems.append("a column day (a date) or weekday (mon-fri) is needed")
+    twice = sorted({n for n in header if header.count(n) > 1})
+    if twice:
+        problems.append(f"column(s) named twice: {', '.join(twice)}")
+    if problems:
+        raise refused([{"line": 1, "message": "; ".join(problems)}])
+    return header
+
+
+def _row_data(header: list[str], values: list[str], start_day: dt.date) -> dict[str, Any]:
+    if len(values) > len(header):
+        raise DomainError(f"has {len(values)} values for {len(header)} columns")
+    row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(header)}
+    data: dict[str, Any] = {
+        k: row.get(k, "") for k in ("chatter", "creator", "start", "end", "note")
+    }
+    for name in ("chatter", "creator", "start", "end"):
+        if not data[name]:
+            raise DomainError(f"{name} is empty")
+    data["zone"] = row.get("zone") or None
+    day, weekday = row.get("day", ""), row.get("weekday", "")
+    if day and weekday:
+        raise DomainError("give a day (one-off) or a weekday (weekly), not both")
+    if not day and not weekday:
+        raise DomainError("give a day (YYYY-MM-DD, one-off) or a weekday (mon-fri, weekly)")
+    if day:
+        if row.get("first_day") or row.get("last_day"):
+            raise DomainError("a one-off shift (day) has no first_day or last_day")
+        data.update(weekdays="", first_day=day)
+    else:
+        data.update(weekdays=weekday, first_day=row.get("first_day") or start_day.isoformat())
+        if row.get("last_day"):
+            data["last_day"] = row["last_day"]
+    return data
+
+
+def _same(fields: manage.ShiftFields) -> tuple[Any, ...]:
+    return (
+        fields.chatter.id,
+        fields.creator.id,
+        fields.zone,
+        fields.weekdays,
+        fields.start_minute,
+        fields.end_minute,
+        fields.first_day,
+        fields.last_day,
+    )
+
+
+def import_roster(
+    session: Session,
+    data: bytes | str,
+    *,
+    default_zone: str,
+    start_day: dt.date,
+    actor: str,
+    now: dt.datetime,
+    scope: manage.Scope = None,
+) -> Imported:
+    """Check every row, then add them all (or raise ``invalid_roster`` and add none)."""
+    content = _text(data)
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = _header(reader)
+    except csv.Error as exc:
+        raise refused([{"line": 1, "message": f"not readable as CSV: {exc}"}]) from None
+    problems: list[dict[str, Any]] = []
+    result = Imported()
+    rows: list[tuple[int, manage.ShiftFields]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    stored = {
+        (
+            s.chatter_id,
+            s.creator_id,
+            s.zone,
+            s.weekdays,
+            s.start_minute,
+            s.end_minute,
+            s.first_day,
+            s.last_day,
+        ): s.id
+        for s in session.scalars(select(Shift))
+    }
+    line = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append({"line": reader.line_num, "message": f"not readable as CSV: {exc}"})
+            break
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue  # blank lines, as spreadsheets leave them
+        if len(rows) + len(problems) >= MAX_ROWS:
+            problems.append({"line": line, "message": f"more than {MAX_ROWS} rows: split the file"})
+            break
+        try:
+            fields = manage.shift_fields(
+                session,
+                _row_data(header, values, start_day),
+                default_zone=default_zone,
+                scope=scope,
+            )
+        except DomainError as exc:
+            problems.append({"line": line, "message": exc.message})
+            continue
+        key = _same(fields)
+        if key in seen:
+            result.skipped.append({"line": line, "reason": f"repeats line {seen[key]}"})
+            continue
+        seen[key] = line
+        if key in stored:
+            result.skipped.append(
+                {"line": line, "reason": f"already scheduled as shift {stored[key]}"}
+            )
+            continue
+        rows.append((line, fields))
+    if line == 1 and not rows and not problems and not result.skipped:
+        problems.append({"line": 1, "message": "the file has a header but no rows"})
+    if not problems:
+        new_rules = [f.rule(-n) for n, f in rows]
+        found = clashes.find_all(session, {f.chatter.id for _, f in rows}, new_rules)
+        for clash in found:
+            problems.append(
+                {
+                    "line": -clash.new.shift_id,
+                    "message": f"chatter works two shifts at once: {clashes.describe(clash.new)} "
+                    f"overlaps {clashes.describe(clash.other)}",
+                }
+            )
+    if problems:
+        raise refused(_one_per_line(problems))
+    for _, fields in rows:
+        shift = Shift(**manage.shift_values(fields), created_at=now, updated_at=now)
+        session.add(shift)
+        result.added.append(shift)
+    session.flush()
+    for (n, fields), shift in zip(rows, result.added, strict=True):
+        audit.record(
+            session,
+            actor,
+            "add_shift",
+            f"shift {shift.id}",
+            now,
+            imported_line=n,
+            **manage.shown_values(fields),
+        )
+    return result
+
+
+def _one_per_line(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first problem of each line (an overlapping pair may be found from both sides)."""
+    first: dict[int, dict[str, Any]] = {}
+    for p in problems:
+        first.setdefault(p["line"], p)
+    return list(first.values())

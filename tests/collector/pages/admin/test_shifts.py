@@ -1,0 +1,166 @@
+"""The Schedules pages over a browser-style client: the week, every form, refusals that
+write nothing, team leads limited to their creators (both databases)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.collector.pages.admin.test_admin import ADMIN, PASSWORD, Site, site  # noqa: F401
+
+WEEK = "/admin/shifts?week=2026-12-07&tz=Europe/Paris"
+NIGHT = {
+    "chatter": "bob",
+    "creator": "nova",
+    "kind": "weekly",
+    "weekdays": ["mon", "tue", "wed"],
+    "start": "22:00",
+    "end": "06:00",
+    "first_day": "2026-12-07",
+    "last_day": "",
+    "zone": "Europe/Paris",
+    "note": "nights",
+}
+
+
+def _shifts(given: Site) -> list[tuple[Any, ...]]:
+    return given.rows("SELECT * FROM shifts ORDER BY id") + given.rows(
+        "SELECT * FROM shift_exceptions ORDER BY id"
+    )
+
+
+def _post(given: Site, path: str, **data: Any) -> Any:
+    return given.admin.http.post(path, data={**data, "csrf_token": given.admin.token()})
+
+
+def test_week_view_and_forms(site: Site) -> None:  # noqa: F811
+    page = site.admin.follow(_post(site, "/admin/shifts?week=2026-12-07&tz=Europe/Paris", **NIGHT))
+    assert "Shift 1 added for Bob." in page
+    assert page.count('22:00–06:00</span><span class="next-day"') == 3  # Mon, Tue, Wed, +1 each
+    assert site.last_audit() == (ADMIN, "add_shift", "shift 1")
+    # In New York the same nights start at 16:00 the same day.
+    assert "16:00–00:00" in site.admin.get("/admin/shifts?week=2026-12-07&tz=America/New_York").text
+
+    before = _shifts(site)
+    for change, message in (
+        ({"end": "22:00"}, "a shift needs a length"),
+        ({"weekdays": []}, "at least one day of the week"),
+        ({"chatter": "alice"}, "does not work for creator"),
+        ({"zone": "Mars/Base"}, "not an IANA time zone"),
+        ({"note": "x" * 300}, "longer than 200"),
+        (
+            {"first_day": "2026-12-08", "weekdays": ["tue"], "start": "23:00", "end": "01:00"},
+            "would work two shifts at once",
+        ),
+    ):
+        reply = _post(site, "/admin/shifts", **{**NIGHT, **change})
+        assert 400 <= reply.status_code < 500 and message in reply.text, (change, reply.status_code)
+    assert _shifts(site) == before
+
+    page = site.admin.follow(
+        _post(site, "/admin/shifts/1/exceptions", day="2026-12-08", kind="cancelled", note="ill")
+    )
+    assert "cancelled on 2026-12-08" in page
+    reply = _post(site, "/admin/shifts/1/exceptions", day="2026-12-10", kind="cancelled")
+    assert reply.status_code == 422 and "does not run on 2026-12-10" in reply.text
+    site.admin.follow(_post(site, "/admin/shifts/1/exceptions/2026-12-08/delete"))
+    page = site.admin.follow(
+        _post(site, "/admin/shifts/1", **{**NIGHT, "end": "05:00", "last_day": "2026-12-31"})
+    )
+    assert "Shift 1 saved." in page
+    week = site.admin.get(WEEK).text
+    assert "22:00–05:00" in week
+
+    page = site.admin.follow(
+        _post(
+            site,
+            "/admin/coverage-rules",
+            creator="nova",
+            weekdays=["sat", "sun"],
+            start="00:00",
+            end="00:00",
+            required="2",
+            zone="Europe/Paris",
+        )
+    )
+    assert "Coverage rule 1 added." in page and "Needs <strong>2</strong> online" in page
+    reply = _post(
+        site,
+        "/admin/coverage-rules",
+        creator="nova",
+        weekdays=["sat"],
+        start="00:00",
+        end="00:00",
+        required="99999999999999999999999",
+        zone="Europe/Paris",
+    )
+    assert reply.status_code == 422
+    form = site.admin.get("/admin/coverage-rules/1").text
+    assert 'value="sat" checked' in form and 'value="mon" checked' not in form
+    rule = {
+        "creator": "nova",
+        "weekdays": ["sun"],
+        "start": "08:00",
+        "end": "20:00",
+        "required": "1",
+        "zone": "Europe/Paris",
+    }
+    page = site.admin.follow(_post(site, "/admin/coverage-rules/1", **rule))
+    assert "Coverage rule 1 saved." in page and "sun 08:00–20:00" in page
+    reply = _post(site, "/admin/coverage-rules/1", **{**rule, "start": "8h"})
+    assert reply.status_code == 422 and "is not a time" in reply.text
+    assert site.admin.get("/admin/coverage-rules/2147483648").status_code == 404
+    site.admin.follow(_post(site, "/admin/coverage-rules/1/delete"))
+    site.admin.follow(_post(site, "/admin/shifts/1/delete"))
+    assert site.rows("SELECT count(*) FROM shifts") == [(0,)]
+
+
+def test_roster_upload(site: Site) -> None:  # noqa: F811
+    def upload(text: str) -> Any:
+        return site.admin.http.post(
+            "/admin/shifts/import",
+            data={"csrf_token": site.admin.token(), "from": "2026-12-07"},
+            files={"roster": ("roster.csv", text.encode(), "text/csv")},
+        )
+
+    reply = upload(
+        "chatter,creator,weekday,start,end\nalice,luna,mon-fri,08:00,16:00\n"
+        "alice,nova,sat,08:00,16:00\nbob,luna,sun,08:00,08:00\n"
+    )
+    assert reply.status_code == 422
+    assert "Line 3: chatter: chatter &#39;alice&#39; does not work for creator" in reply.text
+    assert "Line 4: end: the shift starts and ends at 08:00" in reply.text
+    assert site.rows("SELECT count(*) FROM shifts") == [(0,)]
+    page = site.admin.follow(
+        upload("chatter,creator,weekday,start,end\nalice,luna,mon-fri,08:00,16:00\n")
+    )
+    assert "Roster imported: 1 shift(s) added." in page
+
+
+def test_team_lead_sees_only_their_creators(site: Site) -> None:  # noqa: F811
+    site.collector.cli("add-user", "lead@agency.test", "--role", "manager", input=PASSWORD + "\n")
+    site.collector.cli("set-creators", "lead@agency.test", "nova")
+    site.admin.follow(
+        _post(site, "/admin/shifts", **{**NIGHT, "creator": "luna", "chatter": "alice"})
+    )
+    site.admin.follow(_post(site, "/admin/shifts", **NIGHT))
+    lead = site.client("lead@agency.test")
+    week = lead.get(WEEK).text
+    assert 'id="creator-nova"' in week and 'id="creator-luna"' not in week
+    assert lead.get("/admin/shifts/1").status_code == 403
+    assert lead.get("/admin/shifts/2").status_code == 200
+    before = _shifts(site)
+    reply = lead.http.post(
+        "/admin/shifts",
+        data={
+            **NIGHT,
+            "creator": "luna",
+            "chatter": "alice",
+            "first_day": "2027-01-04",
+            "csrf_token": lead.token(),
+        },
+    )
+    assert reply.status_code == 403
+    reply = lead.http.post("/admin/shifts/1/delete", data={"csrf_token": lead.token()})
+    assert reply.status_code == 403
+    assert _shifts(site) == before
+    assert site.client("alice@agency.test").get(WEEK).status_code == 403

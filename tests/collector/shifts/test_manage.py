@@ -1,0 +1,166 @@
+"""The shift rules on a real database (SQLite and PostgreSQL): overlaps across zones and
+DST changes, swaps, restores, people who left, and the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collector.db.engine import begin_write
+from collector.db.models import AuditEntry, Chatter
+from collector.db.schedule_models import Shift
+from collector.errors import DomainError
+from collector.http.database import db
+from collector.shifts import manage
+from tests.collector.conftest import Collector
+
+NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+NIGHTS = {
+    "chatter": "alice",
+    "creator": "luna",
+    "weekdays": "daily",
+    "start": "22:00",
+    "end": "06:00",
+    "zone": "Europe/Paris",
+    "first_day": "2026-03-01",
+}
+
+
+@pytest.fixture
+def session(agency: Collector) -> Iterator[Session]:
+    with agency.app.app_context():
+        yield db.session
+
+
+def add(session: Session, **fields: Any) -> Shift:
+    data = {**NIGHTS, **fields}
+    shift = manage.add_shift(
+        session, manage.shift_fields(session, data, default_zone="UTC"), "test", NOW
+    )
+    session.commit()
+    return shift
+
+
+def test_overlap_across_zones_follows_both_dst_changes(session: Session) -> None:
+    add(session)  # 22:00 in Paris: 21:00 UTC until 29 March, then 20:00 UTC
+    # 16:00 in New York is 20:00 UTC from 8 March (US summer time), so it ends before the
+    # night starts, until Paris changes its clocks too on 29 March.
+    early = {"weekdays": "mon", "start": "16:00", "end": "16:30", "zone": "America/New_York"}
+    add(session, **early, first_day="2026-03-09", last_day="2026-03-23")
+    with pytest.raises(DomainError) as caught:
+        add(session, **early, first_day="2026-03-24")
+    assert caught.value.status == 409 and caught.value.code == "overlapping_shifts"
+    assert "the new shift on 2026-03-30 (16:00-16:30 America/New_York)" in caught.value.message
+    assert "overlaps shift 1 on 2026-03-30 (22:00-06:00 Europe/Paris)" in caught.value.message
+    with pytest.raises(DomainError, match="on 2026-03-02"):  # before the US change: 21:00 UTC
+        add(session, **early, first_day="2026-03-02", last_day="2026-03-02")
+
+
+def test_swaps_and_restores_keep_people_free(session: Session) -> None:
+    nights = add(session)
+    bob_day = add(
+        session,
+        chatter="bob",
+        creator="nova",
+        weekdays="",
+        start="20:00",
+        end="23:00",
+        first_day="2026-03-05",
+    )
+    with pytest.raises(DomainError) as caught:  # bob is on nova that evening
+        manage.add_exception(
+            session, nights, {"day": "2026-03-05", "kind": "swapped", "chatter": "bob"}, "t", NOW
+        )
+    assert caught.value.status == 409 and "chatter 'bob'" in caught.value.message
+    session.rollback()
+    manage.add_exception(
+        session, nights, {"day": "2026-03-06", "kind": "swapped", "chatter": "bob"}, "t", NOW
+    )
+    manage.add_exception(session, nights, {"day": "2026-03-07", "kind": "cancelled"}, "t", NOW)
+    session.commit()
+    # Alice's cancelled evening is free: she takes a one-off shift then.
+    add(session, weekdays="", start="23:00", end="23:30", first_day="2026-03-07")
+    with pytest.raises(DomainError, match="two shifts at once"):
+        manage.remove_exception(session, nights, dt.date(2026, 3, 7), "t", NOW)
+    session.rollback()
+    # Bob cannot become the shift's own chatter while he works one of its days as a swap.
+    with pytest.raises(DomainError, match="already works a swapped day"):
+        manage.edit_shift(
+            session,
+            nights,
+            manage.shift_fields(session, {"chatter": "bob"}, default_zone="UTC", base=nights),
+            "t",
+            NOW,
+        )
+    session.rollback()
+    assert bob_day.id == 2
+
+
+def test_people_who_left_and_team_leads(session: Session) -> None:
+    nights = add(session, last_day=None)
+    alice = session.scalars(select(Chatter).where(Chatter.key == "alice")).one()
+    alice.active = False
+    session.commit()
+    with pytest.raises(DomainError, match="chatter 'alice' is deactivated"):
+        add(session, first_day="2027-01-01")
+    session.rollback()
+    # Her old shift can still be ended.
+    fields = manage.shift_fields(
+        session, {"last_day": "2026-03-31"}, default_zone="UTC", base=nights
+    )
+    assert manage.edit_shift(session, nights, fields, "t", NOW) == {
+        "last_day": [None, "2026-03-31"]
+    }
+    session.commit()
+    nova = manage.creator_named(session, "nova").id
+    with pytest.raises(DomainError) as caught:
+        manage.find_shift(session, nights.id, scope={nova})
+    assert caught.value.status == 403
+    manage.remove_shift(session, nights, "t", NOW)
+    session.commit()
+    actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert [a for a in actions if "shift" in a] == ["add_shift", "edit_shift", "remove_shift"]
+
+
+def test_two_changes_at_once_are_checked_one_after_the_other(agency: Collector) -> None:
+    """Two managers add overlapping shifts for one chatter at the same moment: the second
+    waits for the first and is refused, never both stored."""
+    with agency.app.app_context():
+        engine = db.engine
+    first, second = Session(engine), Session(engine)
+    outcome: list[object] = []
+
+    def add_in(session: Session, start: str) -> None:
+        try:
+            begin_write(session)
+            data = {**NIGHTS, "weekdays": "", "first_day": "2026-03-02", "start": start}
+            fields = manage.shift_fields(session, data, default_zone="UTC")
+            manage.add_shift(session, fields, "t", NOW)
+            session.commit()
+            outcome.append("stored")
+        except DomainError as exc:
+            session.rollback()
+            outcome.append(exc.code)
+
+    try:
+        begin_write(first)
+        data = {**NIGHTS, "weekdays": "", "first_day": "2026-03-02"}
+        manage.add_shift(first, manage.shift_fields(first, data, default_zone="UTC"), "t", NOW)
+        waiting = threading.Thread(target=add_in, args=(second, "23:00"))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # held back by the first change's transaction
+        first.commit()
+        waiting.join(timeout=30)
+        assert outcome == ["overlapping_shifts"]
+    finally:
+        first.close()
+        second.close()
+    with agency.app.app_context():
+        assert len(db.session.scalars(select(Shift)).all()) == 1
