@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from collector.api import (
+    attendance,
     conversations,
     devices,
     downloads,
@@ -29,6 +30,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     stats.bp,
     conversations.bp,
     sales.bp,
+    attendance.bp,
     metrics.bp,
     downloads.bp,
 )

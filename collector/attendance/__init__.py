@@ -1,1 +1,2 @@
-"""Attendance and coverage: scheduled shifts against the time chatters were online, active and paused (METRICS.md, "Attendance")."""
+"""Attendance and coverage: scheduled shifts against the time chatters were online,
+active and paused (METRICS.md, "Attendance" and "Coverage")."""
