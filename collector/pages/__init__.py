@@ -68,6 +68,7 @@ from collector.pages import (  # noqa: E402
     account,
     admin,
     assets,
+    attendance,
     chatters,
     conversations,
     login,
@@ -76,4 +77,14 @@ from collector.pages import (  # noqa: E402
 
 BLUEPRINTS: tuple[Blueprint, ...] = (bp, admin.bp)
 
-__all__ = ["BLUEPRINTS", "account", "assets", "bp", "chatters", "conversations", "login", "stats"]
+__all__ = [
+    "BLUEPRINTS",
+    "account",
+    "assets",
+    "attendance",
+    "bp",
+    "chatters",
+    "conversations",
+    "login",
+    "stats",
+]

@@ -125,7 +125,14 @@ def both(
         session, first, last, zone, wanted, shifts, grace=grace, now=int(now.timestamp())
     )
     ref = reference_attendance(
-        session.connection(), first, last, zone, wanted, shifts, grace=grace, now=int(now.timestamp())
+        session.connection(),
+        first,
+        last,
+        zone,
+        wanted,
+        shifts,
+        grace=grace,
+        now=int(now.timestamp()),
     )
     return fast, ref
 

@@ -27,22 +27,55 @@ LEAD = "lead@agency.test"
 def shifts(agency: Collector) -> Collector:
     alice = agency.enroll("alice")
     # 08:02 to 09:30: late by 2 minutes (within the grace), left 30 minutes early.
-    assert alice.send(alice.slices(88, start=DAY + dt.timedelta(hours=8, minutes=2))).json()[
-        "accepted"
-    ] == 88
+    assert (
+        alice.send(alice.slices(88, start=DAY + dt.timedelta(hours=8, minutes=2))).json()[
+            "accepted"
+        ]
+        == 88
+    )
     # 12:00-12:40, outside any shift.
     assert alice.send(alice.slices(40, start=DAY + dt.timedelta(hours=12))).json()["accepted"] == 40
     engine = create_engine(agency.database_url)
     with engine.begin() as c:
         chatters, creators, _ = ids(c)
-        add_shift(c, chatter_id=chatters["alice"], creator_id=creators["luna"], zone="UTC",
-                  weekdays=0, start_minute=8 * 60, end_minute=10 * 60, first_day=DAY.date())
-        add_shift(c, chatter_id=chatters["bob"], creator_id=creators["nova"], zone="UTC",
-                  weekdays=0, start_minute=9 * 60, end_minute=11 * 60, first_day=DAY.date())
-        add_rule(c, creator_id=creators["luna"], zone="UTC", weekdays=127,
-                 start_minute=8 * 60, end_minute=10 * 60, required=1)
-        add_rule(c, creator_id=creators["nova"], zone="UTC", weekdays=127,
-                 start_minute=9 * 60, end_minute=11 * 60, required=1)
+        add_shift(
+            c,
+            chatter_id=chatters["alice"],
+            creator_id=creators["luna"],
+            zone="UTC",
+            weekdays=0,
+            start_minute=8 * 60,
+            end_minute=10 * 60,
+            first_day=DAY.date(),
+        )
+        add_shift(
+            c,
+            chatter_id=chatters["bob"],
+            creator_id=creators["nova"],
+            zone="UTC",
+            weekdays=0,
+            start_minute=9 * 60,
+            end_minute=11 * 60,
+            first_day=DAY.date(),
+        )
+        add_rule(
+            c,
+            creator_id=creators["luna"],
+            zone="UTC",
+            weekdays=127,
+            start_minute=8 * 60,
+            end_minute=10 * 60,
+            required=1,
+        )
+        add_rule(
+            c,
+            creator_id=creators["nova"],
+            zone="UTC",
+            weekdays=127,
+            start_minute=9 * 60,
+            end_minute=11 * 60,
+            required=1,
+        )
     engine.dispose()
     return agency
 
@@ -76,8 +109,9 @@ def test_attendance_view(shifts: Collector) -> None:
     engine = create_engine(shifts.database_url)
     with Session(engine) as session:
         chatters, _, _ = ids(session.connection())
-        fast, ref = both(session, DAY.date(), DAY.date(), "UTC", chatters.values(),
-                         now=dt.datetime.now(dt.UTC))
+        fast, ref = both(
+            session, DAY.date(), DAY.date(), "UTC", chatters.values(), now=dt.datetime.now(dt.UTC)
+        )
         assert fast == ref
         assert [r.sums.online for r in ref.rows] == [88 * 60, 0]
     engine.dispose()
@@ -109,8 +143,9 @@ def test_coverage_view(shifts: Collector) -> None:
 def test_exports_read_back(shifts: Collector) -> None:
     token = shifts.token("manager")
     headers = {"Authorization": f"Bearer {token}"}
-    reply = shifts.http.get("/api/v1/stats/attendance", params={**RANGE, "format": "csv"},
-                            headers=headers)
+    reply = shifts.http.get(
+        "/api/v1/stats/attendance", params={**RANGE, "format": "csv"}, headers=headers
+    )
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(reply.content.decode("utf-8-sig"))))
     assert [r["Chatter"] for r in rows] == ["Alice", "Bob"]
@@ -128,8 +163,9 @@ def test_exports_read_back(shifts: Collector) -> None:
     alice = dict(zip(names, table[header + 1], strict=True))
     assert alice["Chatter"] == "Alice"
     assert alice["Online outside shifts (h:mm:ss)"] == dt.timedelta(minutes=40)
-    reply = shifts.http.get("/api/v1/stats/coverage", params={**RANGE, "format": "csv"},
-                            headers=headers)
+    reply = shifts.http.get(
+        "/api/v1/stats/coverage", params={**RANGE, "format": "csv"}, headers=headers
+    )
     cov = list(csv.DictReader(io.StringIO(reply.content.decode("utf-8-sig"))))
     assert len(cov) == 48  # two creators, 24 hours each
     nova9 = next(r for r in cov if r["Creator"] == "Nova" and r["Hour of day"] == "9")
@@ -181,7 +217,8 @@ def test_bad_input_is_a_4xx(shifts: Collector, params: dict[str, str], status: i
 def test_chatters_and_strangers_are_refused(shifts: Collector) -> None:
     chatter = shifts.token("chatter", "alice")
     for path in ("attendance", "coverage"):
-        reply = shifts.http.get(f"/api/v1/stats/{path}", params=RANGE,
-                                headers={"Authorization": f"Bearer {chatter}"})
+        reply = shifts.http.get(
+            f"/api/v1/stats/{path}", params=RANGE, headers={"Authorization": f"Bearer {chatter}"}
+        )
         assert reply.status_code == 403
         assert shifts.http.get(f"/api/v1/stats/{path}", params=RANGE).status_code == 401

@@ -48,35 +48,75 @@ def _example(agency: Collector) -> tuple[dict[str, int], dict[str, int]]:
         alice, device = chatters["alice"], devices["alice"][0]
         # Alice, once, 22:00-06:00 Paris for luna: 21:00Z-04:00Z, 7 hours (02:00 -> 03:00).
         add_shift(
-            c, chatter_id=alice, creator_id=creators["luna"], zone="Europe/Paris",
-            weekdays=0, start_minute=22 * 60, end_minute=6 * 60, first_day=SATURDAY,
+            c,
+            chatter_id=alice,
+            creator_id=creators["luna"],
+            zone="Europe/Paris",
+            weekdays=0,
+            start_minute=22 * 60,
+            end_minute=6 * 60,
+            first_day=SATURDAY,
         )
         # Bob, once, Sunday 09:00-17:00 Paris for nova: never comes.
         add_shift(
-            c, chatter_id=chatters["bob"], creator_id=creators["nova"], zone="Europe/Paris",
-            weekdays=0, start_minute=9 * 60, end_minute=17 * 60, first_day=SUNDAY,
+            c,
+            chatter_id=chatters["bob"],
+            creator_id=creators["nova"],
+            zone="Europe/Paris",
+            weekdays=0,
+            start_minute=9 * 60,
+            end_minute=17 * 60,
+            first_day=SUNDAY,
         )
         # Luna needs one chatter 22:00-02:00 every night, and two from midnight to 01:00.
-        add_rule(c, creator_id=creators["luna"], zone="Europe/Paris", weekdays=127,
-                 start_minute=22 * 60, end_minute=2 * 60, required=1)
-        add_rule(c, creator_id=creators["luna"], zone="Europe/Paris", weekdays=127,
-                 start_minute=0, end_minute=60, required=2)
+        add_rule(
+            c,
+            creator_id=creators["luna"],
+            zone="Europe/Paris",
+            weekdays=127,
+            start_minute=22 * 60,
+            end_minute=2 * 60,
+            required=1,
+        )
+        add_rule(
+            c,
+            creator_id=creators["luna"],
+            zone="Europe/Paris",
+            weekdays=127,
+            start_minute=0,
+            end_minute=60,
+            required=2,
+        )
         rows = []
         start = _at(21, 0)
         for i in range(410):  # 21:00Z to 03:50Z, one slice a minute
             at = start + dt.timedelta(minutes=i)
-            row = {"device_id": device, "chatter_id": alice, "start": at,
-                   "slice_seconds": 60, "duration": 60, "active_seconds": 45,
-                   "paused_seconds": 0}
+            row = {
+                "device_id": device,
+                "chatter_id": alice,
+                "start": at,
+                "slice_seconds": 60,
+                "duration": 60,
+                "active_seconds": 45,
+                "paused_seconds": 0,
+            }
             if i < 8:  # running from 22:00 local, first active at 22:08
                 row["active_seconds"] = 0
             elif _at(1, 0, 29) <= at < _at(1, 30, 29):  # a half-hour pause
                 row.update(active_seconds=0, paused_seconds=60)
             rows.append(row)
         # After the shift: 07:00 Paris on Sunday.
-        rows.append({"device_id": device, "chatter_id": alice, "start": _at(5, 0, 29),
-                     "slice_seconds": 60, "duration": 60, "active_seconds": 30,
-                     "paused_seconds": 0})
+        rows.append(
+            {
+                "device_id": device,
+                "chatter_id": alice,
+                "start": _at(5, 0, 29),
+                "slice_seconds": 60,
+                "duration": 60,
+                "active_seconds": 30,
+                "paused_seconds": 0,
+            }
+        )
         store_slices(c, rows)
     engine.dispose()
     return chatters, creators
@@ -92,7 +132,9 @@ def test_attendance_worked_example(agency: Collector) -> None:
             alice, bob = fast.rows
             assert alice.occurrence.seconds == 7 * 3600
             assert alice.sums == Sums(
-                online=22_800, active=16_740, paused=1_800,
+                online=22_800,
+                active=16_740,
+                paused=1_800,
                 first_active=int(_at(21, 8).timestamp()),
                 last_active=int(_at(3, 50, 29).timestamp()),
             )
@@ -122,7 +164,10 @@ def test_coverage_worked_example(agency: Collector) -> None:
         assert len(fast.hours) == 23
         luna = fast.cells[creators["luna"]]
         assert [(h, luna[h].required, luna[h].online) for h in (0, 1, 22, 23)] == [
-            (0, 2, 1), (1, 1, 1), (22, 1, 0), (23, 1, 0)
+            (0, 2, 1),
+            (1, 1, 1),
+            (22, 1, 0),
+            (23, 1, 0),
         ]
         # No 02:00 that day; 03:00 needs nobody.  Alice paused half of it and was online
         # the other half: at least half an hour online, so she counts.
@@ -162,6 +207,9 @@ def test_local_hours_across_dst() -> None:
     assert len(autumn) == 25 and [h.hour for h in autumn][:4] == [0, 1, 2, 2]
     assert (autumn[2].offset, autumn[3].offset) == ("+02:00", "+01:00")
     kathmandu = zoneinfo.ZoneInfo("Asia/Kathmandu")
-    day = local_hours(int(dt.datetime(2026, 3, 27, 18, 15, tzinfo=UTC).timestamp()),
-                      int(dt.datetime(2026, 3, 28, 18, 15, tzinfo=UTC).timestamp()), kathmandu)
+    day = local_hours(
+        int(dt.datetime(2026, 3, 27, 18, 15, tzinfo=UTC).timestamp()),
+        int(dt.datetime(2026, 3, 28, 18, 15, tzinfo=UTC).timestamp()),
+        kathmandu,
+    )
     assert len(day) == 24 and all(h.end - h.start == 3600 for h in day)

@@ -81,7 +81,9 @@ def drawn(draw: st.DrawFn) -> Drawn:
     exceptions = draw(
         st.lists(
             st.tuples(
-                st.integers(0, 3), st.integers(-2, 2), st.sampled_from(["cancelled", "swapped"]),
+                st.integers(0, 3),
+                st.integers(-2, 2),
+                st.sampled_from(["cancelled", "swapped"]),
                 st.integers(0, 1),
             ),
             max_size=2,
@@ -147,7 +149,13 @@ def drawn(draw: st.DrawFn) -> Drawn:
     slices = [slices[i] for i in order]
     cuts = sorted(draw(st.lists(st.integers(0, max(len(slices), 1)), max_size=3)))
     return Drawn(
-        day, draw(st.sampled_from(ZONES)), shifts, exceptions, rules, slices, cuts,
+        day,
+        draw(st.sampled_from(ZONES)),
+        shifts,
+        exceptions,
+        rules,
+        slices,
+        cuts,
         draw(st.sampled_from([0, 300, 600])),
     )
 
@@ -174,7 +182,9 @@ def _run(agency: Collector, d: Drawn) -> None:
                         start_minute=s["start_minute"],
                         end_minute=s["end_minute"],
                         first_day=d.day + dt.timedelta(days=s["first"]),
-                        last_day=None if s["last"] is None else d.day + dt.timedelta(days=s["last"]),
+                        last_day=None
+                        if s["last"] is None
+                        else d.day + dt.timedelta(days=s["last"]),
                     )
                 )
             seen = set()
@@ -239,7 +249,9 @@ def _run(agency: Collector, d: Drawn) -> None:
 
 
 @pytest.mark.parametrize("examples", [40])
-def test_fast_path_equals_the_reference(agency: Collector, examples: int, database_url: str) -> None:
+def test_fast_path_equals_the_reference(
+    agency: Collector, examples: int, database_url: str
+) -> None:
     for _ in range(2):
         agency.enroll("alice")
         agency.enroll("bob")
