@@ -299,9 +299,12 @@ def build(url: str, scale: float) -> dict[str, Any]:
                             )
                         )
                 day += dt.timedelta(days=1)
-        minutes, slices = len(minute_rows), len(slice_rows)
-        _copy_minutes(c, minute_rows)
-        _copy_slices(c, slice_rows, now)
+            # One chatter at a time: the whole agency's rows would take gigabytes.
+            minutes += len(minute_rows)
+            slices += len(slice_rows)
+            _copy_minutes(c, minute_rows)
+            _copy_slices(c, slice_rows, now)
+            minute_rows, slice_rows = [], []
         with Session(bind=c) as session:
             cut = dt.datetime.combine(kept_from, dt.time(), dt.UTC) - dt.timedelta(days=1)
             retention.advance(session, retention.SLICES, cut, now)

@@ -53,24 +53,22 @@ def attendance(
     in the range, of ``creators`` when given."""
     days = local_days(first, last, tz)
     lo, hi = days[0][1], days[-1][2]
+    placed = [(o, epoch(o.starts_at), epoch(o.ends_at)) for o in shifts]
     rows = [
-        o
-        for o in shifts
+        (o, a, b)
+        for o, a, b in placed
         if o.chatter_id in chatters
-        and lo <= epoch(o.starts_at) < hi
+        and lo <= a < hi
         and (creators is None or o.creator_id in creators)
     ]
     mine: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for o in shifts:
-        mine[o.chatter_id].append((epoch(o.starts_at), epoch(o.ends_at)))
+    for o, a, b in placed:
+        mine[o.chatter_id].append((a, b))
     pieces = {c: outside_pieces(mine.get(c, []), days) for c in chatters}
-    wanted = [(o.chatter_id, epoch(o.starts_at), epoch(o.ends_at)) for o in rows]
+    wanted = [(o.chatter_id, a, b) for o, a, b in rows]
     wanted += [(c, a, b) for c, ps in pieces.items() for _, a, b in ps]
     sums = measure(wanted)
-    measured = [
-        judge(o, sums[(o.chatter_id, epoch(o.starts_at), epoch(o.ends_at))], grace, now)
-        for o in rows
-    ]
+    measured = [judge(o, sums[(o.chatter_id, a, b)], grace, now, a, b) for o, a, b in rows]
     outside: dict[tuple[int, dt.date], Sums] = {}
     for c, ps in pieces.items():
         for day, a, b in ps:

@@ -112,10 +112,18 @@ class Attendance:
         return bool(self.early_leave_seconds)
 
 
-def judge(occurrence: Occurrence, sums: Sums, grace: int, now: int) -> Attendance:
+def judge(
+    occurrence: Occurrence,
+    sums: Sums,
+    grace: int,
+    now: int,
+    a: int | None = None,
+    b: int | None = None,
+) -> Attendance:
     """Late start, early leave, no-show and the status, with ``grace`` seconds of grace,
-    as known at ``now``."""
-    a, b = epoch(occurrence.starts_at), epoch(occurrence.ends_at)
+    as known at ``now`` (``a`` and ``b``: the occurrence's bounds, when known)."""
+    a = epoch(occurrence.starts_at) if a is None else a
+    b = epoch(occurrence.ends_at) if b is None else b
     late = early = None
     if sums.first_active is not None:
         late = sums.first_active - a if sums.first_active - a > grace else 0

@@ -9,7 +9,7 @@ import io
 
 import openpyxl
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from tests.collector.attendance.helpers import add_rule, add_shift, both, ids
@@ -222,3 +222,19 @@ def test_chatters_and_strangers_are_refused(shifts: Collector) -> None:
         )
         assert reply.status_code == 403
         assert shifts.http.get(f"/api/v1/stats/{path}", params=RANGE).status_code == 401
+
+
+def test_erasure_deletes_attendance_minutes(shifts: Collector) -> None:
+    token = shifts.token("manager")
+    _get(shifts, "attendance", token)  # stores alice's spans
+    engine = create_engine(shifts.database_url)
+    with engine.connect() as c:
+        alice = ids(c)[0]["alice"]
+        count = "SELECT count(*) FROM {} WHERE chatter_id = :c"
+        for table in ("attendance_minutes", "attendance_spans"):
+            assert c.execute(text(count.format(table)), {"c": alice}).scalar() > 0
+    shifts.cli("chatter-erase", "alice", input="y\n")
+    with engine.connect() as c:
+        for table in ("attendance_minutes", "attendance_spans"):
+            assert c.execute(text(count.format(table)), {"c": alice}).scalar() == 0
+    engine.dispose()
