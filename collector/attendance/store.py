@@ -28,6 +28,7 @@ M = cast(Table, AttendanceMinute.__table__)
 SP = cast(Table, AttendanceSpan.__table__)
 MINUTE = 60
 _CHUNK = 5_000
+_FILL_CHATTERS = 10
 
 # One row per slot (a chatter's slices of one start): the maxima over devices, as the
 # activity rollups take them (METRICS.md, "Activity").
@@ -195,33 +196,40 @@ def _fill(
     out: dict[int, dict[tuple[int, int], Sums]] = defaultdict(dict)
     if not missing:
         return out
-    with engine.connect() as connection, write_transaction(connection):
-        for chatter in sorted(missing):
-            locks.serialise(connection, locks.ACTIVITY, chatter)
-        for chatter, a, b, online, active, paused, first, last in add_up(connection, missing):
-            out[chatter][(a, b)] = Sums(int(online), int(active), int(paused), first, last)
-        rows = [
-            {
-                "chatter_id": chatter,
-                "starts": a,
-                "ends": b,
-                "online": s.online,
-                "active": s.active,
-                "paused": s.paused,
-                "first_active": s.first_active,
-                "last_active": s.last_active,
-            }
-            for chatter, spans in out.items()
-            for (a, b), s in spans.items()
-        ]
-        for i in range(0, len(rows), _CHUNK):
-            insert_ignoring_conflicts(
-                connection,
-                AttendanceSpan,
-                rows[i : i + _CHUNK],
-                ("chatter_id", "starts", "ends"),
-                "chatter_id",
-            )
+    # A few chatters per transaction: their ingests wait for the activity lock only that long.
+    chatters = sorted(missing)
+    with engine.connect() as connection:
+        for i in range(0, len(chatters), _FILL_CHATTERS):
+            some = chatters[i : i + _FILL_CHATTERS]
+            with write_transaction(connection):
+                for chatter in some:
+                    locks.serialise(connection, locks.ACTIVITY, chatter)
+                rows = []
+                for chatter, a, b, online, active, paused, first, last in add_up(
+                    connection, {c: missing[c] for c in some}
+                ):
+                    s = Sums(int(online), int(active), int(paused), first, last)
+                    out[chatter][(a, b)] = s
+                    rows.append(
+                        {
+                            "chatter_id": chatter,
+                            "starts": a,
+                            "ends": b,
+                            "online": s.online,
+                            "active": s.active,
+                            "paused": s.paused,
+                            "first_active": first,
+                            "last_active": last,
+                        }
+                    )
+                for j in range(0, len(rows), _CHUNK):
+                    insert_ignoring_conflicts(
+                        connection,
+                        AttendanceSpan,
+                        rows[j : j + _CHUNK],
+                        ("chatter_id", "starts", "ends"),
+                        "chatter_id",
+                    )
     return out
 
 
