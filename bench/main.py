@@ -99,11 +99,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--part",
-        choices=("all", "collector", "presence", "stats", "pages", "conversations", "agent"),
+        choices=(
+            "all",
+            "collector",
+            "presence",
+            "stats",
+            "pages",
+            "conversations",
+            "attendance",
+            "agent",
+        ),
         default="all",
         help=(
             "the collector lanes, presence ingestion, the chatter-stats views, the dashboard "
-            "pages, the conversation analytics, the agent footprint, or all (default)"
+            "pages, the conversation analytics, the attendance view, the agent footprint, or "
+            "all (default)"
         ),
     )
     parser.add_argument(
@@ -130,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         return _pages_part(args.lane or list(LANES), args.stats_scale)
     if args.part == "conversations":
         return _conversations_part(args.lane or list(LANES), args.conversations_scale)
+    if args.part == "attendance":
+        return _attendance_part(args.lane or list(LANES))
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     results: list[report.LaneResult] = []
@@ -165,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         status = _stats_part(args.lane or list(LANES), args.stats_scale) or status
         status = _pages_part(args.lane or list(LANES), args.stats_scale) or status
         status = _conversations_part(args.lane or list(LANES), args.conversations_scale) or status
+        status = _attendance_part(args.lane or list(LANES)) or status
         status = _agent_part() or status
     return status
 
@@ -284,6 +297,31 @@ def _conversations_part(names: list[str], scale: float) -> int:
         {"target_ms": conversations.TARGET_MS, "lanes": [lane.as_dict() for lane in results]},
     )
     print(f"results written to {report.merge_json('conversations', section)}")
+    sys.stdout.flush()
+    return status
+
+
+def _attendance_part(names: list[str]) -> int:
+    """The attendance view for 200 chatters x 90 days (its own databases, dropped after)."""
+    from bench import attendance
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    results, status = _each_lane(
+        names,
+        lambda name: attendance.run([name], 1.0),
+        lambda name, state, why: attendance.LaneResult(name, 1.0, state, why),
+    )
+    if attendance.missed(results):
+        status = status or 1
+    print()
+    print(attendance.report(results))
+    section = _section(
+        started,
+        t0,
+        {"target_ms": attendance.TARGET_MS, "lanes": [lane.as_dict() for lane in results]},
+    )
+    print(f"results written to {report.merge_json('attendance', section)}")
     sys.stdout.flush()
     return status
 

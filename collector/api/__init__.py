@@ -10,6 +10,7 @@ from flask import Blueprint
 
 from collector.api import (
     alerts,
+    attendance,
     conversations,
     devices,
     downloads,
@@ -32,6 +33,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     stats.bp,
     conversations.bp,
     sales.bp,
+    attendance.bp,
     metrics.bp,
     downloads.bp,
     alerts.bp,

@@ -193,6 +193,7 @@ def _paths() -> dict[str, Any]:
         },
         **_stats_paths(),
         **_conversation_paths(),
+        **_attendance_paths(),
         **_sales_paths(),
         **_shift_paths(),
         "/api/v1/devices": {
@@ -341,6 +342,37 @@ def _conversation_paths() -> dict[str, Any]:
             "NPS distribution and feedback detail (paginated by page and per_page)",
             _query("page", {"type": "integer", "minimum": 1, "default": 1}),
             _query("per_page", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+        ),
+    }
+
+
+def _attendance_paths() -> dict[str, Any]:
+    """Attendance and coverage (METRICS.md): admin and manager only; a manager login
+    limited to some creators sees only theirs."""
+
+    def view(summary: str, *extra: dict[str, Any]) -> dict[str, Any]:
+        found = _stats(summary, *extra)
+        found["get"]["parameters"] = [
+            p for p in found["get"]["parameters"] if p["name"] != "compare"
+        ]
+        return found
+
+    return {
+        "/api/v1/stats/attendance": view(
+            "Shift occurrences starting in the range (late start, early leave, no-show, "
+            "online, active and paused time in the shift), per-chatter totals with time "
+            "outside shifts",
+            _query("chatter", _TEXT, description="one chatter's shifts, with days (else 403/404)"),
+            _query("page", {"type": "integer", "minimum": 1, "default": 1}),
+            _query("per_page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            _query(
+                "table",
+                {"enum": ["shifts", "chatters", "days"], "default": "shifts"},
+                description="which table an export holds (days: with chatter)",
+            ),
+        ),
+        "/api/v1/stats/coverage": view(
+            "Per creator and local hour of the day: chatters required and online, uncovered hours"
         ),
     }
 

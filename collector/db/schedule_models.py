@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from collector.db.base import Base
@@ -115,3 +124,53 @@ class Presence(Base):
     idle_seconds: Mapped[int]  # since the last input, rounded to 10 s
     sent_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime]
+
+
+# Attendance's stored fast path (METRICS.md, "How attendance is kept").
+#
+# ``attendance_minutes`` is a chatter's activity per UTC minute, independent of any
+# schedule: shifts start and end on whole local minutes, and every zone in use is a whole
+# number of minutes from UTC, so a shift is a set of whole minutes.  It is kept on every
+# slice ingest and rebuilt from the slices, and it stays when the purge deletes them, so a
+# shift edited after the purge is still measured exactly.
+#
+# ``attendance_spans`` caches the sums over one interval of a chatter's minutes (a shift
+# occurrence, or a stretch of time outside shifts).  It is keyed by the interval itself, so
+# a shift edit needs no recomputation: the edited shift's occurrences are new intervals,
+# computed from the minutes the first time they are asked for.  An ingest deletes the
+# spans its minutes fall in; a rebuild deletes them all.
+
+
+class AttendanceMinute(Base):
+    """Per chatter and UTC minute (``minute``: its first second since the epoch), over
+    the slices that start in it, each slot once (the maxima over devices, as activity):
+    online (duration - paused), active and paused seconds; ``first_active`` is the
+    offset in the minute of the first slot with activity, ``active_until`` the offset of
+    the end of the last one (None without activity)."""
+
+    __tablename__ = "attendance_minutes"
+
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), primary_key=True)
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    online: Mapped[int] = mapped_column(Integer)
+    active: Mapped[int] = mapped_column(Integer)
+    paused: Mapped[int] = mapped_column(Integer)
+    first_active: Mapped[int | None] = mapped_column(Integer)
+    active_until: Mapped[int | None] = mapped_column(Integer)
+
+
+class AttendanceSpan(Base):
+    """The sums of a chatter's minutes in [starts, ends) (epoch seconds); first and last
+    active moments as epoch seconds (None without activity)."""
+
+    __tablename__ = "attendance_spans"
+    __table_args__ = (Index("ix_attendance_spans_ends", "chatter_id", "ends"),)
+
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), primary_key=True)
+    starts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ends: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    online: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[int] = mapped_column(BigInteger)
+    paused: Mapped[int] = mapped_column(BigInteger)
+    first_active: Mapped[int | None] = mapped_column(BigInteger)
+    last_active: Mapped[int | None] = mapped_column(BigInteger)

@@ -108,6 +108,14 @@ DEFINITIONS: dict[str, Definition] = {
             "days before an order in which a two-way chat conversation earns it (conversation "
             "analytics)",
         ),
+        Definition(
+            "late_grace_minutes",
+            5,
+            _int_between(0, 240),
+            False,
+            "minutes after a shift's start (and before its end) within which the first "
+            "(and last) activity is on time (METRICS.md, Attendance)",
+        ),
         # Retention (collector/retention/purge.py, METRICS.md "What is kept").
         Definition(
             "retention_slice_days",

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from collector.attendance import store as attendance
 from collector.auth import accounts, credentials
 from collector.db.models import ApiToken, Chatter, Creator, Device, DeviceKey, Event, Slice
 from collector.demo.conversations import seed_conversations
@@ -98,6 +99,7 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
     session.execute(insert(Slice), slices)
     session.execute(insert(Event), events)
     rebuild_all(session.connection())
+    attendance.rebuild(session.connection())
     seed_conversations(session, now)  # the website chat: widget, requests, orders, ratings
     seed_shifts(session, now)  # the weekly roster, coverage rules, a cancelled and a swapped day
     return True

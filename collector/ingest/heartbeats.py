@@ -19,6 +19,7 @@ from sqlalchemy import (
     update,
 )
 
+from collector.attendance import store as attendance
 from collector.auth.signatures import AgentCaller
 from collector.db import locks, retention, text
 from collector.db.base import UTCDateTime
@@ -144,6 +145,7 @@ def store_batch(
         rollups.refresh_activity(
             connection, caller.chatter_id, (hb.start for hb in batch.heartbeats)
         )
+        attendance.refresh(connection, caller.chatter_id, (hb.start for hb in batch.heartbeats))
 
     seqs = sorted(hb.seq for hb in batch.heartbeats)
     requested = caller.rotate_requested_at

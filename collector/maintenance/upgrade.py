@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from collector.attendance import store as attendance
 from collector.conversations import rebuild as conversations
 from collector.db import migrate
 from collector.stats import fan_days
@@ -21,6 +22,8 @@ SLICE_LENGTHS = "0007"
 CONVERSATION_DURATION = "0009_conversation_duration"
 # The fan view's rollup appears in this revision: filled from the events once.
 FAN_DAYS = "0013_fan_days"
+# Attendance's minutes appear here: filled from the slices still kept.
+ATTENDANCE = "0017_attendance"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
@@ -34,6 +37,8 @@ def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
         # Revision ids are zero-padded numbers: their order is the order of the chain.
         if before is not None and before < SLICE_LENGTHS:
             repaired = stats.rebuild_all(connection)
+        if before is not None and before < ATTENDANCE:
+            attendance.rebuild(connection)
         if before in _REBUILD_CONVERSATIONS_AFTER or (
             before is not None and "0005" <= before < CONVERSATION_DURATION
         ):

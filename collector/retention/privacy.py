@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from collector.attendance import store as attendance
 from collector.auth import accounts
 from collector.db import audit, locks
 from collector.db.base import iso
@@ -368,6 +369,7 @@ def erase(session: Session, chatter: Chatter, actor: str, now: dt.datetime) -> E
     activity = _rowcount(
         session.execute(delete(ActivityQuarter).where(ActivityQuarter.chatter_id == cid))
     ) + _rowcount(session.execute(delete(ActivityDay).where(ActivityDay.chatter_id == cid)))
+    activity += attendance.erase(connection, cid)  # attendance's minutes and spans too
     enrollment = _rowcount(
         session.execute(delete(EnrollmentToken).where(EnrollmentToken.chatter_id == cid))
     )

@@ -48,6 +48,8 @@ DERIVED_TABLES = (
     "conversation_visitor_days",
     "conversation_url_quarters",
     "conversation_url_days",
+    "attendance_minutes",
+    "attendance_spans",
 )
 BLANK_FACTS = text(
     "UPDATE events SET credit_chatter_id = NULL, credit_type = NULL, bought = false, "
@@ -89,7 +91,12 @@ def snapshot(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:
 def _reset(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        for table in (*stats.TABLES, *conversations.TABLES):
+        for table in (
+            *stats.TABLES,
+            *conversations.TABLES,
+            "attendance_spans",
+            "attendance_minutes",
+        ):
             conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
 

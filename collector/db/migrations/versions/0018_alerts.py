@@ -1,7 +1,7 @@
 """alert_rules, alerts, alert_deliveries and alert_delivery_attempts
 
 Revision ID: 0018_alerts
-Revises: 0015_schedules_and_presence
+Revises: 0017_attendance
 Create Date: 2026-11-30 23:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from collector.db.base import UTCDateTime
 
 revision = "0018_alerts"
-down_revision = "0015_schedules_and_presence"
+down_revision = "0017_attendance"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,99 @@
+"""The attendance page: who came late, left early or did not come, the time outside
+shifts, and the coverage heat map (creator x hour of the day) with its table.
+
+The numbers are the attendance API's for the same selection
+(collector/attendance/reports.py); the export buttons link to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request, url_for
+
+from collector.attendance import reports as attendance
+from collector.auth.roles import MANAGERS
+from collector.http.auth import current_user, login_required
+from collector.http.database import db
+from collector.pages import bp, page_selection, report_request, selection
+from collector.pages.formatting import duration, percent
+from collector.pages.selection import COMMON_ZONES, creators_of
+from shared.protocol import utc_now
+
+PER_PAGE = 50
+STATUS_LABELS = {
+    "on_time": "On time",
+    "late": "Late",
+    "left_early": "Left early",
+    "late_left_early": "Late, left early",
+    "no_activity": "No activity",
+    "no_show": "No-show",
+    "missing": "Not here yet",
+    "in_progress": "In progress",
+    "upcoming": "Upcoming",
+}
+
+
+def heat(ratio: float | None) -> str:
+    """A cell's background: red (nobody of those required) through amber to green
+    (all of them); light, so the text on it keeps its contrast.  Grey: none required."""
+    if ratio is None:
+        return "#f1f3f5"
+    return f"hsl({round(min(ratio, 1.0) * 120)}, 70%, 82%)"
+
+
+@bp.get("/attendance")
+@login_required(*MANAGERS)
+def attendance_page() -> str:
+    """Attendance per shift and per chatter, and coverage per creator and hour."""
+    user = current_user()
+    assert user is not None
+    creators = creators_of(db.session, user)
+    sel = page_selection(creators)
+    page = request.args.get("page", "1")
+    if not (page.isascii() and page.isdigit()) or not 1 <= int(page) <= 1_000_000:
+        page = "1"
+    args = {**sel.query(), "page": page, "per_page": str(PER_PAGE)}
+    req = report_request(args)
+    body = attendance.attendance(db.session, req, utc_now())
+    cov = attendance.coverage(db.session, req)
+    assert isinstance(body, dict) and isinstance(cov, dict)
+    for row in body["shifts"]:
+        row["status_label"] = STATUS_LABELS[row["status"]]
+    grid = [
+        {
+            "name": c["name"],
+            "uncovered": c["uncovered_hours"],
+            "cells": [
+                {
+                    **h,
+                    "colour": heat(h["coverage"]),
+                    "text": "–" if h["coverage"] is None else percent(h["coverage"], 0),
+                }
+                for h in c["hours"]
+            ],
+        }
+        for c in cov["creators"]
+    ]
+
+    def here(**changes: str) -> str:
+        merged: dict[str, Any] = {k: v for k, v in {**sel.state(), **changes}.items() if v}
+        return url_for("pages.attendance_page", **merged)
+
+    return render_template(
+        "attendance.html",
+        sel=sel,
+        body=body,
+        grid=grid,
+        creators=creators,
+        presets=selection.PRESETS,
+        zones=COMMON_ZONES,
+        here=here,
+        export=sel.query(),
+        duration=duration,
+        legend=[(label, heat(r)) for label, r in (("0 %", 0.0), ("50 %", 0.5), ("100 %", 1.0))],
+        none_colour=heat(None),
+    )
+
+
+__all__ = ["attendance_page", "heat"]
