@@ -24,7 +24,7 @@ CONVERTER_WINDOW = dt.timedelta(hours=24)
 # at least this long, whose pooled intervals between input bursts number at least
 # REGULAR_MIN_GAPS and vary by less than REGULAR_MAX_CV (coefficient of variation).
 REGULAR_MIN_SPAN = 300
-REGULAR_MIN_GAPS = 4
+REGULAR_MIN_GAPS = 5
 REGULAR_MAX_CV = Fraction(1, 10)
 
 
