@@ -10,7 +10,9 @@ flags and rollups exactly as they were.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,7 @@ from collector.stats.metrics import (
 from collector.stats.periods import period
 from collector.stats.rebuild import rebuild_all
 from shared.protocol import format_time
+from tests.collector.auth.test_accounts import PASSWORD, browser, login  # noqa: F401  (fixture)
 from tests.collector.conftest import Agent, Collector
 
 OWNERS = ("alice", "alice", "bob")
@@ -298,3 +301,56 @@ def test_steady_is_a_coefficient_of_variation_below_a_tenth(
 ) -> None:
     assert steady(len(gaps), sum(gaps), sum(g * g for g in gaps)) is expected
     assert REGULAR_MIN_SPAN == 300
+
+
+JIGGLE = {
+    "active_seconds": 60,
+    "keystrokes": 0,
+    "bursts": 2,
+    "keyed_bursts": 0,
+    "gaps": 2,
+    "gap_ms_sum": 60_000,
+    "gap_ms_sum_sq": 2 * 30_000**2,
+}
+
+
+def test_regular_input_on_the_pages_the_api_and_the_exports(browser: Collector) -> None:  # noqa: F811
+    """Six jiggled minutes and one typed: "Regular input" 6 min everywhere; the setting
+    takes them out of active time everywhere (pages, API, exports, top chatters)."""
+    agent = browser.enroll("alice")
+    first = agent.cursor
+    assert agent.send(agent.slices(6, **JIGGLE)).status_code == 200
+    assert agent.send(agent.slices(1, active_seconds=60, keystrokes=40)).status_code == 200
+    day = first.date()
+    query = {"start": str(day), "end": str(day + dt.timedelta(days=1)), "tz": "UTC"}
+    http = browser.http
+    assert login(http, "boss@agency.test", PASSWORD).status_code == 302
+
+    def read(exclude: bool) -> None:
+        api = http.get("/api/v1/stats/chatters", params=query).json()
+        (row,) = [r for r in api["chatters"] if r["key"] == "alice"]
+        assert api["regular_input_excluded"] is exclude
+        assert row["regular_seconds"] == 360
+        assert row["active_seconds"] == (60 if exclude else 420)
+        assert row["inactive_seconds"] == (360 if exclude else 0)
+        top = http.get("/api/v1/stats/top", params={**query, "by": "activity"}).json()
+        assert top["items"][0]["value"] == row["active_seconds"]
+        exported = http.get("/api/v1/stats/chatters", params={**query, "format": "csv"}).text
+        table = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+        header, *lines = table
+        (line,) = [r for r in lines if "alice" in r]
+        assert line[header.index("Regular input (seconds)")] == "360"
+        assert line[header.index("Active (seconds)")] == str(row["active_seconds"])
+        daily = http.get(
+            "/api/v1/stats/chatters/alice/daily", params={**query, "format": "csv"}
+        ).text
+        assert "Regular input" in daily
+        page = {"preset": "custom", **query}
+        for url in ("/stats", "/chatters/alice"):
+            html = http.get(url, params=page).text
+            assert "Regular input" in html and "6 min" in html, url
+            assert ('id="regular-note"' in html) is exclude, url
+
+    read(exclude=False)
+    browser.cli("settings", "set", "exclude_regular_input", "on")
+    read(exclude=True)
