@@ -3,13 +3,19 @@ when impossible, on both databases; a batch without them is stored as before."""
 
 from __future__ import annotations
 
+import random
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
+from collector.db.engine import configure_engine
 from collector.db.models import Slice
+from collector.stats.rebuild import rebuild_all
 from tests.collector.conftest import Agent, Collector
+from tests.collector.ingest.test_processes import two_servers  # noqa: F401  (fixture)
 
 JIGGLE = {
     "keystrokes": 0,
@@ -99,3 +105,73 @@ def test_impossible_timing_refuses_the_batch(
     assert body["error"] == "invalid_batch"
     assert message in body["message"] + str(body["details"]), body
     assert _stored(agency) == []  # all or nothing
+
+
+def test_racing_batches_through_two_processes_keep_flags_and_sums_exact(
+    agency: Collector,
+    two_servers: list[str],  # noqa: F811
+) -> None:
+    """A jiggler's 20 minutes and a person's 20 minutes of one chatter, one slice a batch,
+    shuffled, sent at once through two collector processes: the flags and the rollups
+    are those a rebuild computes from the stored slices."""
+    devices = [agency.enroll("alice"), agency.enroll("alice")]
+    clients = [httpx.Client(base_url=url, timeout=30) for url in two_servers]
+    start = devices[0].cursor
+    person = {
+        **JIGGLE,
+        "active_seconds": 20,
+        "gap_ms_sum": 41_000,
+        "gap_ms_sum_sq": 38_000**2 + 3_000**2,
+    }
+    plans = []
+    for n, (device, fields) in enumerate(((devices[0], JIGGLE), (devices[1], person))):
+        for i, s in enumerate(device.slices(20, start=start, **fields)):
+            plans.append((device, device.batch_body([s]), clients[(i + n) % 2]))
+    random.Random(7).shuffle(plans)
+
+    def send(plan: tuple[Agent, bytes, httpx.Client]) -> int:
+        device, body, client = plan
+        remote = Agent(client, device.device_id, device.key_id, device.secret)
+        return remote.signed_post("/api/v1/heartbeats", body).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(send, plans)) == {200}
+    for client in clients:
+        client.close()
+    before = _rollups(agency)
+    flags = _flags(agency)
+    assert flags == [True] * 20 + [False] * 20
+    # Per minute 30 s active (the jiggled computer), 20 of them on the person's: 10 s
+    # regular a minute, counted in the quarters and again in the days.
+    assert sum(r[-1] for r in before) == 2 * 20 * 10
+    engine = create_engine(agency.database_url)
+    configure_engine(engine)
+    with engine.begin() as conn:
+        rebuild_all(conn)
+    engine.dispose()
+    assert _rollups(agency) == before and _flags(agency) == flags
+
+
+def _flags(collector: Collector) -> list[bool]:
+    engine = create_engine(collector.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Slice.regular).order_by(Slice.device_id, Slice.start)).scalars()
+        found = [bool(r) for r in rows]
+    engine.dispose()
+    return found
+
+
+def _rollups(collector: Collector) -> list[tuple[Any, ...]]:
+    engine = create_engine(collector.database_url)
+    with engine.connect() as conn:
+        found = [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT bucket, active_seconds, regular_seconds FROM activity_quarters "
+                    "UNION ALL SELECT day, active_seconds, regular_seconds FROM activity_days"
+                )
+            )
+        ]
+    engine.dispose()
+    return sorted(found)
