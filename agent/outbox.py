@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS daily (
 );
 """
 
-# Added after the first release: an outbox from then gets them (NULL: sent without).
+# Added after the first release: an older outbox gets them on opening (its rows: NULL,
+# sent without timing).
 TIMING_COLUMNS = TIMING_FIELDS
 # SliceTotals' fields in order, then the seq the outbox gave the slice.
 COLUMNS = (
@@ -197,7 +198,11 @@ class Outbox:
         known = {row[1] for row in self._db.execute("PRAGMA table_info(slices)")}
         for name in TIMING_COLUMNS:
             if name not in known:
-                self._db.execute(f"ALTER TABLE slices ADD COLUMN {name} INTEGER")
+                try:
+                    self._db.execute(f"ALTER TABLE slices ADD COLUMN {name} INTEGER")
+                except sqlite3.OperationalError as exc:  # another connection added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def close(self) -> None:
         self._db.close()

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, text
+from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from collector.db import audit, locks, retention
@@ -165,8 +165,19 @@ _PER_START = (
 
 
 def rebuild_regular(connection: Connection) -> None:
-    """Every slice's regular flag from its device's slices (METRICS.md), one device at a time."""
-    ordered = select(*regular.COLUMNS, S.c.device_id).order_by(S.c.device_id, S.c.start)
+    """Every slice's regular flag from its device's slices (METRICS.md), one device at a time.
+
+    A slice without timing is never regular and ends any run, so only slices with timing
+    are read (a run never spans a slot held by one without: the starts do not meet).
+    """
+    connection.execute(
+        update(Slice).where(Slice.regular, Slice.gaps.is_(None)).values(regular=False)
+    )
+    ordered = (
+        select(*regular.COLUMNS, S.c.device_id)
+        .where(S.c.gaps.is_not(None))
+        .order_by(S.c.device_id, S.c.start)
+    )
     devices: list[list[regular.Timed]] = []
     held = 0
     for _, group in itertools.groupby(
