@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from shared.protocol import BURST_GAP_MS
+
 # A moving mouse reports up to hundreds of events a second; counting at most
 # ten keeps a mouse storm (or a jiggler) cheap and from dominating the count.
 MOVE_INTERVAL = 0.1
@@ -23,6 +25,11 @@ class InputCounter:
         self._by_second: dict[int, list[int]] = {}
         self._last_move = 0.0
         self.last_input = 0.0
+        # Bursts (shared.protocol.Heartbeat.bursts): the open burst's start in ms and
+        # whether it had a key press; bursts started or keyed since the last drain.
+        self._burst_start = -1
+        self._burst_keyed = False
+        self._bursts: dict[int, bool] = {}
 
     def _bump(self, slot: int) -> None:
         now = self._clock()
@@ -31,6 +38,10 @@ class InputCounter:
             if counts is None:
                 counts = self._by_second[int(now)] = [0, 0]
             counts[slot] += 1
+            if (now - self.last_input) * 1000 >= BURST_GAP_MS or self._burst_start < 0:
+                self._burst_start, self._burst_keyed = int(now * 1000), False
+            self._burst_keyed = self._burst_keyed or slot == 0
+            self._bursts[self._burst_start] = self._burst_keyed
             self.last_input = now
 
     def key(self) -> None:
@@ -50,3 +61,10 @@ class InputCounter:
         with self._lock:
             taken, self._by_second = self._by_second, {}
         return {second: (c[0], c[1]) for second, c in taken.items()}
+
+    def drain_bursts(self) -> list[tuple[int, bool]]:
+        """(start in ms, had a key press so far) of bursts started or keyed since the last
+        drain; the open burst may come again, keyed, later."""
+        with self._lock:
+            taken, self._bursts = self._bursts, {}
+        return sorted(taken.items())

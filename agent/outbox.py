@@ -20,10 +20,11 @@ import os
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.timeline import SliceTotals
+from shared.protocol import TIMING_FIELDS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slices (
@@ -37,7 +38,12 @@ CREATE TABLE IF NOT EXISTS slices (
     keystrokes INTEGER NOT NULL,
     mouse_events INTEGER NOT NULL,
     batch_id TEXT,
-    parked_reason TEXT
+    parked_reason TEXT,
+    bursts INTEGER,
+    keyed_bursts INTEGER,
+    gaps INTEGER,
+    gap_ms_sum INTEGER,
+    gap_ms_sum_sq INTEGER
 );
 CREATE INDEX IF NOT EXISTS ix_slices_batch ON slices (batch_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,16 +57,22 @@ CREATE TABLE IF NOT EXISTS daily (
 );
 """
 
+# Added after the first release: an older outbox gets them on opening (its rows: NULL,
+# sent without timing).
+TIMING_COLUMNS = TIMING_FIELDS
 # SliceTotals' fields in order, then the seq the outbox gave the slice.
 COLUMNS = (
     "start, slice_seconds, duration, active_seconds, input_seconds, paused_seconds, "
-    "keystrokes, mouse_events, seq"
+    f"keystrokes, mouse_events, {', '.join(TIMING_COLUMNS)}, seq"
 )
+
+_INSERTED = COLUMNS.removesuffix(", seq")
+_PLACES = ", ".join("?" * len(_INSERTED.split(",")))
 
 
 @dataclass(frozen=True, slots=True)
 class QueuedSlice(SliceTotals):
-    seq: int
+    seq: int = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -183,6 +195,14 @@ class Outbox:
         # (SQLite's default is 2 MiB per connection).
         self._db.execute("PRAGMA cache_size=-256")
         self._db.executescript(SCHEMA)
+        known = {row[1] for row in self._db.execute("PRAGMA table_info(slices)")}
+        for name in TIMING_COLUMNS:
+            if name not in known:
+                try:
+                    self._db.execute(f"ALTER TABLE slices ADD COLUMN {name} INTEGER")
+                except sqlite3.OperationalError as exc:  # another connection added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def close(self) -> None:
         self._db.close()
@@ -193,9 +213,7 @@ class Outbox:
         """Store a sealed slice and add it to the day's totals; its seq, or None if known."""
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO slices (start, slice_seconds, duration, active_seconds, "
-                "input_seconds, paused_seconds, keystrokes, mouse_events) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO slices ({_INSERTED}) VALUES ({_PLACES})",
                 (
                     totals.start,
                     totals.slice_seconds,
@@ -205,6 +223,7 @@ class Outbox:
                     totals.paused_seconds,
                     totals.keystrokes,
                     totals.mouse_events,
+                    *(getattr(totals, name) for name in TIMING_COLUMNS),
                 ),
             )
             if cursor.rowcount != 1:
@@ -264,7 +283,7 @@ class Outbox:
             ).fetchall()
         if not rows:
             return None
-        return Batch(batch_id, [QueuedSlice(*r) for r in rows])
+        return Batch(batch_id, [QueuedSlice(*r[:-1], seq=r[-1]) for r in rows])
 
     def ack(self, batch_id: str) -> int:
         with self._transaction():

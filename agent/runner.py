@@ -254,6 +254,9 @@ class Runner:
         for at, (keys, mouse) in self.counter.drain().items():
             if not paused:
                 self.timeline.input(at, keys=keys, mouse=mouse)
+        for start_ms, keyed in self.counter.drain_bursts():
+            if not paused:
+                self.timeline.burst(start_ms, keyed=keyed)
         if self.input_source is not None and not paused and self._ticks % CROSSCHECK_EVERY == 0:
             self._crosscheck(wall)
         self._note_presence(paused)

@@ -31,10 +31,10 @@ import msgspec
 from agent import __version__
 from agent.client import HEARTBEATS, CollectorClient
 from agent.config import DeviceKey
-from agent.outbox import Batch, Outbox, is_damage
+from agent.outbox import Batch, Outbox, QueuedSlice, is_damage
 from agent.state import SharedState
 from agent.supervise import Supervised
-from shared.protocol import HeartbeatReply, format_time
+from shared.protocol import TIMING_FIELDS, HeartbeatReply, format_time
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +116,17 @@ def batch_body(batch: Batch, outbox: Outbox, now: float) -> bytes:
                     "paused_seconds": s.paused_seconds,
                     "keystrokes": s.keystrokes,
                     "mouse_events": s.mouse_events,
+                    # Input timing, when the slice has it (an old outbox's rows do not).
+                    **({} if s.bursts is None else timing_fields(s)),
                 }
                 for s in batch.slices
             ],
         }
     )
+
+
+def timing_fields(s: QueuedSlice) -> dict[str, int | None]:
+    return {name: getattr(s, name) for name in TIMING_FIELDS}
 
 
 class Sender(Supervised):

@@ -6,6 +6,11 @@ Idle is backdated: a stretch between two inputs (or anchors such as the
 start of a session) that is longer than the idle threshold is idle from the
 earlier input on; every other running, unpaused second is active.  A slice
 is final once the idle threshold has passed after its end.
+
+Input timing: the moments (in ms) at which bursts of input began, and whether a
+burst had a key press, give each slice its burst counts and the intervals between
+burst starts (shared.protocol.Heartbeat.bursts): how regular the input was, with
+nothing about which key or where.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import bisect
 from dataclasses import dataclass, field
 
 import msgspec
+
+from shared.protocol import BURST_GAP_MS, MAX_GAP_MS, TIMING_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,12 @@ class SliceTotals:
     paused_seconds: int
     keystrokes: int
     mouse_events: int
+    # Input timing (None: a slice sealed before the agent measured it, from an old outbox).
+    bursts: int | None = None
+    keyed_bursts: int | None = None
+    gaps: int | None = None
+    gap_ms_sum: int | None = None
+    gap_ms_sum_sq: int | None = None
 
 
 def _add_interval(intervals: list[list[int]], start: int, end: int) -> None:
@@ -63,6 +76,9 @@ class TimelineState(msgspec.Struct):
     keys: dict[int, int] = {}
     mouse: dict[int, int] = {}
     sealed_until: int = 0
+    # Burst start (ms) -> had a key press (1) or not (0); the last one before the sealed
+    # end is kept as the start of the next interval.  Absent in older checkpoints.
+    bursts: dict[int, int] = {}
 
 
 @dataclass
@@ -102,6 +118,12 @@ class Timeline:
         if mouse:
             self.state.mouse[slot] = self.state.mouse.get(slot, 0) + mouse
 
+    def burst(self, start_ms: int, *, keyed: bool) -> None:
+        """Input began a burst at ``start_ms`` (again with ``keyed`` once it had a key)."""
+        if start_ms < self.state.sealed_until * 1000:
+            return
+        self.state.bursts[start_ms] = max(self.state.bursts.get(start_ms, 0), int(keyed))
+
     def anchor(self, second: int) -> None:
         """A moment known to be active without input (session start, resume)."""
         bisect.insort(self.state.anchors, second)
@@ -123,6 +145,7 @@ class Timeline:
         slot = second - second % self.slice_seconds
         s.keys = {k: v for k, v in s.keys.items() if k < slot}
         s.mouse = {k: v for k, v in s.mouse.items() if k < slot}
+        s.bursts = {k: v for k, v in s.bursts.items() if k < second * 1000}
 
     # Sealing -------------------------------------------------------------------
 
@@ -166,9 +189,35 @@ class Timeline:
             paused_seconds=paused,
             keystrokes=self.state.keys.pop(start, 0),
             mouse_events=self.state.mouse.pop(start, 0),
+            **self._timing(start, end),
         )
         self._forget_before(end)
         return totals
+
+    def _timing(self, start: int, end: int) -> dict[str, int | None]:
+        """Bursts starting in [start, end) and the intervals ending at them (METRICS.md)."""
+        starts = sorted(self.state.bursts)
+        first = bisect.bisect_left(starts, start * 1000)
+        last = bisect.bisect_left(starts, end * 1000)
+        if last - first > self.slice_seconds * 1000 // BURST_GAP_MS:
+            # Only a clock stepped back a little (less than a jump) crowds bursts so; the
+            # slice goes without timing rather than be refused.
+            return dict.fromkeys(TIMING_FIELDS)
+        longest = min(self.idle_threshold * 1000, MAX_GAP_MS)
+        gaps = total = squares = 0
+        for i in range(max(first, 1), last):
+            gap = starts[i] - starts[i - 1]
+            if 0 < gap <= longest:
+                gaps += 1
+                total += gap
+                squares += gap * gap
+        return {
+            "bursts": last - first,
+            "keyed_bursts": sum(self.state.bursts[t] for t in starts[first:last]),
+            "gaps": gaps,
+            "gap_ms_sum": total,
+            "gap_ms_sum_sq": squares,
+        }
 
     def _between_close_points(self, points: list[int], second: int) -> bool:
         i = bisect.bisect_right(points, second)
@@ -189,3 +238,6 @@ class Timeline:
             setattr(s, name, values[max(cut - 1, 0) :])
         s.keys = {k: v for k, v in s.keys.items() if k >= end}
         s.mouse = {k: v for k, v in s.mouse.items() if k >= end}
+        before = [t for t in s.bursts if t < end * 1000]
+        keep = max(before, default=None)
+        s.bursts = {k: v for k, v in s.bursts.items() if k >= end * 1000 or k == keep}

@@ -8,8 +8,9 @@ collector; the collector documents every field it reads.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
@@ -41,6 +42,12 @@ ALLOWED_SLICE_SECONDS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
 # running); refusing it keeps manufactured activity out of the figures.
 MAX_KEYSTROKES_PER_SECOND = 50
 MAX_MOUSE_EVENTS_PER_SECOND = 200
+# Input bursts (Heartbeat.bursts): events closer than this are one burst, so burst
+# starts are at least this far apart.  The longest interval counted is the longest
+# idle threshold the collector allows (a longer interval is idle time, not a gap).
+BURST_GAP_MS = 1000
+MAX_GAP_MS = 86_400 * 1000
+TIMING_FIELDS = ("bursts", "keyed_bursts", "gaps", "gap_ms_sum", "gap_ms_sum_sq")
 # The agent keeps 30 days; a few more days cover a long final flush.
 MAX_SLICE_AGE = dt.timedelta(days=35)
 
@@ -112,6 +119,27 @@ class Heartbeat(msgspec.Struct, kw_only=True, frozen=True):
     keystrokes: NonNegative
     mouse_events: NonNegative
     paused_seconds: NonNegative = 0
+    # Input timing (added after protocol v1; all five or none, so older agents and
+    # collectors keep working).  Input is grouped into *bursts*: events less than
+    # BURST_GAP_MS apart.  ``bursts`` start in this slice, ``keyed_bursts`` of them
+    # included a key press (the rest were mouse-only); ``gaps`` are the intervals between
+    # consecutive burst starts that end in this slice (the earlier start may lie in the
+    # previous slice; intervals longer than the idle threshold are idle, not counted),
+    # given as their count, sum and sum of squares in milliseconds so the collector can
+    # pool several slices' intervals exactly (METRICS.md "Regular (machine-like) input").
+    # Moments only: nothing about which key or where the mouse is.
+    bursts: NonNegative | None = None
+    keyed_bursts: NonNegative | None = None
+    gaps: NonNegative | None = None
+    gap_ms_sum: Count | None = None
+    gap_ms_sum_sq: Count | None = None
+
+    def timing(self) -> tuple[int, int, int, int, int] | None:
+        """The five timing fields, or None when the agent sent none of them."""
+        values = (self.bursts, self.keyed_bursts, self.gaps, self.gap_ms_sum, self.gap_ms_sum_sq)
+        if any(v is None for v in values):
+            return None
+        return cast(tuple[int, int, int, int, int], values)
 
 
 class QueueHealth(msgspec.Struct, kw_only=True):
@@ -247,6 +275,7 @@ def validate_batch(batch: HeartbeatBatch, *, slice_seconds: int, now: dt.datetim
                 f"{hb.mouse_events} in {hb.duration} s is implausible "
                 f"(more than {MAX_MOUSE_EVENTS_PER_SECOND} a second)",
             )
+        _check_timing(hb, slice_seconds, bad)
         if end > latest_end:
             bad(
                 "start", f"{format_time(start)} ends in the future (server time {format_time(now)})"
@@ -305,3 +334,41 @@ class PresenceReply(msgspec.Struct, kw_only=True):
     stored: bool
     server_time: dt.datetime
     interval_seconds: int = PRESENCE_INTERVAL
+
+
+def _check_timing(hb: Heartbeat, slice_seconds: int, bad: Callable[[str, str], None]) -> None:
+    """The input timing fields are all there or all absent, and could be real.
+
+    Burst starts are at least BURST_GAP_MS apart, so a slice holds at most one per
+    second of its length; every interval ends at a burst start of the slice, lasts at
+    most MAX_GAP_MS and (but the first) lies inside the slice.  A sum of squares below
+    sum² / count (Cauchy-Schwarz) or above sum x longest interval describes no set of
+    intervals.  All in Python integers: exact, no overflow.
+    """
+    present = [name for name in TIMING_FIELDS if getattr(hb, name) is not None]
+    if not present:
+        return
+    if len(present) != len(TIMING_FIELDS):
+        missing = ", ".join(n for n in TIMING_FIELDS if n not in present)
+        bad(present[0], f"the input timing fields come together; missing {missing}")
+        return
+    timing = hb.timing()
+    assert timing is not None
+    bursts, keyed, gaps, total, squares = timing
+    most_bursts = slice_seconds * 1000 // BURST_GAP_MS
+    if bursts > most_bursts:
+        bad("bursts", f"{bursts} in a {slice_seconds}-second slice; at most {most_bursts}")
+    if keyed > bursts:
+        bad("keyed_bursts", f"{keyed} is more than bursts {bursts}")
+    if gaps > bursts:
+        bad("gaps", f"{gaps} is more than bursts {bursts}")
+    longest = slice_seconds * 1000 + MAX_GAP_MS
+    if gaps == 0 and (total or squares):
+        bad("gap_ms_sum", "no gaps, so the sum and the sum of squares must be 0")
+    elif total > min(gaps * MAX_GAP_MS, longest):
+        bad("gap_ms_sum", f"{total} ms is longer than {gaps} gap(s) can be")
+    elif squares * gaps < total * total or squares > total * MAX_GAP_MS:
+        bad(
+            "gap_ms_sum_sq",
+            f"{squares} is no sum of squares of {gaps} gap(s) summing to {total} ms",
+        )

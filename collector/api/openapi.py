@@ -853,7 +853,11 @@ def _state_server_rules(components: dict[str, Any]) -> None:
         "unique in the batch; the slice overlaps no slice stored before by any device of "
         "the same chatter, unless both have the same start and length (code "
         "overlapping_slices, details name both); it is not older than the retention "
-        "purge's cut (code purged_period, named as heartbeats[i].start)."
+        "purge's cut (code purged_period, named as heartbeats[i].start).  The input timing "
+        "fields come all five or none; bursts at most one per second of the slice, "
+        "keyed_bursts and gaps at most bursts, gap_ms_sum at most what the gaps can span, "
+        "gap_ms_sum_sq between gap_ms_sum² / gaps and gap_ms_sum x 86 400 000 (METRICS.md, "
+        '"Regular (machine-like) input").'
     )
 
 

@@ -229,6 +229,15 @@ class Slice(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     batch_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime]
+    # Input timing as the agent sent it (shared.protocol.Heartbeat; NULL from older
+    # agents), and whether the slice is regular, machine-like input (METRICS.md), a
+    # flag kept current by collector/stats/regular.py as the device's slices arrive.
+    bursts: Mapped[int | None]
+    keyed_bursts: Mapped[int | None]
+    gaps: Mapped[int | None]
+    gap_ms_sum: Mapped[int | None] = mapped_column(BigInteger)
+    gap_ms_sum_sq: Mapped[int | None] = mapped_column(BigInteger)
+    regular: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Event(Base):
@@ -467,6 +476,8 @@ class _ActivitySums:
     paused_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     keystrokes: Mapped[int] = mapped_column(BigInteger, default=0)
     mouse_events: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The part of active_seconds regular input made (METRICS.md).
+    regular_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ActivityQuarter(_ActivitySums, Base):

@@ -41,6 +41,15 @@ def _slice_seconds(raw: str) -> object:
     return value
 
 
+def _boolean(raw: str) -> object:
+    word = raw.strip().lower()
+    if word in ("true", "on", "yes", "1"):
+        return True
+    if word in ("false", "off", "no", "0"):
+        return False
+    raise DomainError(f"{raw!r} is not on or off (true/false, yes/no, 1/0)")
+
+
 def _currency(raw: str) -> object:
     code = raw.upper()
     if code not in CURRENCY_EXPONENTS:
@@ -99,6 +108,14 @@ DEFINITIONS: dict[str, Definition] = {
             _timezone,
             False,
             "IANA time zone used when a request names none",
+        ),
+        Definition(
+            "exclude_regular_input",
+            False,
+            _boolean,
+            False,
+            "leave regular, machine-like input (a mouse jiggler, METRICS.md) out of active "
+            "time on every page, in the API and in exports; it is shown on its own either way",
         ),
         Definition(
             "attribution_window_days",

@@ -27,9 +27,11 @@ from collector.db.models import Device, Slice
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.errors import ApiError
 from collector.ingest import overlaps
-from collector.stats import rollups
+from collector.stats import regular, rollups
 from shared.protocol import (
+    TIMING_FIELDS,
     AgentSettings,
+    Heartbeat,
     HeartbeatBatch,
     HeartbeatReply,
     Problem,
@@ -132,6 +134,7 @@ def store_batch(
             "paused_seconds": hb.paused_seconds,
             "keystrokes": hb.keystrokes,
             "mouse_events": hb.mouse_events,
+            **_timing(hb),
             "seq": hb.seq,
             "batch_id": batch.batch_id,
             "received_at": now,
@@ -142,10 +145,11 @@ def store_batch(
     if inserted:
         locks.serialise(connection, locks.ACTIVITY, caller.chatter_id)
         _refuse_purged(connection, batch)  # read under the lock a purge holds
-        rollups.refresh_activity(
-            connection, caller.chatter_id, (hb.start for hb in batch.heartbeats)
-        )
-        attendance.refresh(connection, caller.chatter_id, (hb.start for hb in batch.heartbeats))
+        starts = [hb.start for hb in batch.heartbeats]
+        # New slices may extend, join or break a run of regular input: flags nearby change.
+        flipped = regular.refresh(connection, caller.device_id, starts)
+        rollups.refresh_activity(connection, caller.chatter_id, [*starts, *flipped])
+        attendance.refresh(connection, caller.chatter_id, starts)
 
     seqs = sorted(hb.seq for hb in batch.heartbeats)
     requested = caller.rotate_requested_at
@@ -171,6 +175,12 @@ def store_batch(
         gaps=_gaps(caller.seq_max, seqs),
         rotate_key=rotate,
     )
+
+
+def _timing(hb: Heartbeat) -> dict[str, int | None]:
+    """The input timing columns; NULL from an agent that sent none (or not all)."""
+    timing = hb.timing()
+    return dict(zip(TIMING_FIELDS, timing or (None,) * len(TIMING_FIELDS), strict=True))
 
 
 def _refuse_purged(connection: Connection, batch: HeartbeatBatch) -> None:

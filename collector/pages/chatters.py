@@ -48,6 +48,7 @@ DAILY_COLUMNS = page_columns(
         ("active_seconds", "duration"),
         ("inactive_seconds", "duration"),
         ("paused_seconds", "duration"),
+        ("regular_seconds", "duration"),
         ("avg_response_seconds", "wait"),
     ],
 )

@@ -42,6 +42,7 @@ TABLE_COLUMNS = page_columns(
         ("online_seconds", "duration"),
         ("active_seconds", "duration"),
         ("inactive_seconds", "duration"),
+        ("regular_seconds", "duration"),
         ("avg_response_seconds", "wait"),
     ],
 )

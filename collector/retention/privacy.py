@@ -194,6 +194,13 @@ def export(session: Session, chatter: Chatter, now: dt.datetime) -> dict[str, An
                 "paused_seconds": s.paused_seconds,
                 "keystrokes": s.keystrokes,
                 "mouse_events": s.mouse_events,
+                # Input timing and the regular-input flag (METRICS.md): moments, no keys.
+                "bursts": s.bursts,
+                "keyed_bursts": s.keyed_bursts,
+                "gaps": s.gaps,
+                "gap_ms_sum": s.gap_ms_sum,
+                "gap_ms_sum_sq": s.gap_ms_sum_sq,
+                "regular": s.regular,
                 "seq": s.seq,
                 "received_at": iso(s.received_at),
             }
@@ -259,6 +266,7 @@ def export(session: Session, chatter: Chatter, now: dt.datetime) -> dict[str, An
                 "paused_seconds": a.paused_seconds,
                 "keystrokes": a.keystrokes,
                 "mouse_events": a.mouse_events,
+                "regular_seconds": a.regular_seconds,
             }
             for a in session.scalars(
                 select(ActivityDay).where(ActivityDay.chatter_id == cid).order_by(ActivityDay.day)

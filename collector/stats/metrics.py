@@ -12,6 +12,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from collector.stats.periods import Period
 
@@ -19,6 +20,12 @@ from collector.stats.periods import Period
 MAX_WAIT = dt.timedelta(hours=24)
 # A tip without a named chatter goes to whoever last messaged the fan this recently.
 CONVERTER_WINDOW = dt.timedelta(hours=24)
+# Regular (machine-like) input, METRICS.md: mouse-only slices of one device in a row,
+# at least this long, whose pooled intervals between input bursts number at least
+# REGULAR_MIN_GAPS and vary by less than REGULAR_MAX_CV (coefficient of variation).
+REGULAR_MIN_SPAN = 300
+REGULAR_MIN_GAPS = 5
+REGULAR_MAX_CV = Fraction(1, 10)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,61 @@ class SliceRow:
     paused_seconds: int = 0
     keystrokes: int = 0
     mouse_events: int = 0
+    slice_seconds: int = 60
+    # Input timing (shared.protocol.Heartbeat): bursts, keyed bursts, gaps, their sum and
+    # sum of squares in ms; None when the agent sent none.
+    timing: tuple[int, int, int, int, int] | None = None
+
+    @property
+    def mouse_only(self) -> bool:
+        """Active, with timing, and not a key pressed: what a run of regular input is made of."""
+        t = self.timing
+        return t is not None and t[1] == 0 and self.keystrokes == 0 and self.active_seconds > 0
+
+
+def steady(gaps: int, total: int, squares: int) -> bool:
+    """Enough intervals, and their coefficient of variation below REGULAR_MAX_CV.
+
+    CV² = variance / mean² = (gaps x squares - total²) / total², compared exactly.
+    """
+    if gaps < REGULAR_MIN_GAPS or total <= 0:
+        return False
+    cv = REGULAR_MAX_CV
+    spread = gaps * squares - total * total
+    return spread * cv.denominator**2 < cv.numerator**2 * total * total
+
+
+def regular_slices(slices: Iterable[SliceRow]) -> set[tuple[str, dt.datetime]]:
+    """(device, start) of every regular slice (METRICS.md "Regular (machine-like) input").
+
+    From each mouse-only slice, take it and the device's next slices while each starts
+    where the previous ended and is mouse-only, until they span REGULAR_MIN_SPAN seconds;
+    when they do and their pooled intervals are steady, every slice taken is regular.
+    """
+    by_device: dict[str, list[SliceRow]] = defaultdict(list)
+    for s in slices:
+        by_device[s.device].append(s)
+    regular: set[tuple[str, dt.datetime]] = set()
+    for device, rows in by_device.items():
+        rows.sort(key=lambda r: r.start)
+        for i, first in enumerate(rows):
+            taken: list[SliceRow] = []
+            end = first.start
+            for row in rows[i:]:
+                if row.start != end or not row.mouse_only:
+                    break
+                taken.append(row)
+                end = row.start + dt.timedelta(seconds=row.slice_seconds)
+                if end - first.start >= dt.timedelta(seconds=REGULAR_MIN_SPAN):
+                    break
+            if not taken or end - first.start < dt.timedelta(seconds=REGULAR_MIN_SPAN):
+                continue
+            gaps = sum(r.timing[2] for r in taken if r.timing)
+            total = sum(r.timing[3] for r in taken if r.timing)
+            squares = sum(r.timing[4] for r in taken if r.timing)
+            if steady(gaps, total, squares):
+                regular.update((device, r.start) for r in taken)
+    return regular
 
 
 @dataclass
@@ -63,6 +125,10 @@ class ChatterMetrics:
     online_seconds: int = 0
     active_seconds: int = 0
     paused_seconds: int = 0
+    # Active seconds that regular input made (METRICS.md); part of active_seconds unless
+    # the admin excludes them (exclude_regular_input), then taken out of it.
+    regular_seconds: int = 0
+    regular_excluded: bool = False
     activity_shared: bool = False
     responses: int = 0
     response_total: int = 0
@@ -75,6 +141,14 @@ class ChatterMetrics:
         self.responses += 1
         self.response_total += seconds
         self.response_samples.append(seconds)
+
+    def exclude_regular(self) -> None:
+        """The one place active time loses regular input (setting exclude_regular_input):
+        every view reads active_seconds, so each then shows active time without it (and
+        that time as inactive, since the chatter was online)."""
+        if not self.regular_excluded:
+            self.active_seconds -= self.regular_seconds
+            self.regular_excluded = True
 
     @property
     def total_sales(self) -> int:
@@ -112,6 +186,7 @@ def combined(parts: Iterable[ChatterMetrics]) -> ChatterMetrics:
     """
     total = ChatterMetrics()
     for m in parts:
+        total.regular_excluded = total.regular_excluded or m.regular_excluded
         for name in _ADDITIVE:
             setattr(total, name, getattr(total, name) + getattr(m, name))
     return total
@@ -120,7 +195,7 @@ def combined(parts: Iterable[ChatterMetrics]) -> ChatterMetrics:
 _ADDITIVE = (
     "ppv_sales tips refunds unmatched_refunds ppv_sent ppv_bought messages_sent "
     "mass_messages_sent automated_messages_sent keystrokes mouse_events online_seconds "
-    "active_seconds paused_seconds responses response_total"
+    "active_seconds paused_seconds regular_seconds responses response_total"
 ).split()
 
 
@@ -134,10 +209,12 @@ def compute(
     *,
     creator: str | Collection[str] | None = None,
     assignments: Mapping[str, set[str]] | None = None,
+    exclude_regular: bool = False,
 ) -> dict[str | None, ChatterMetrics]:
     """Metrics per chatter key (None: unattributed) for one window and creator (or all).
 
     ``creator`` may be several creators (a manager limited to them): their union.
+    ``exclude_regular``: the setting exclude_regular_input.
     """
     chosen = _chosen(creator)
     ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
@@ -184,6 +261,9 @@ def compute(
     for chatter, _, sample in _response_samples(ordered, window, chosen):
         rows[chatter].add_response(sample)
     _activity(rows, slices, window, chosen, assignments or {})
+    if exclude_regular:
+        for row in rows.values():
+            row.exclude_regular()
     return dict(rows)
 
 
@@ -347,6 +427,11 @@ def _activity(
     online: dict[tuple[str, dt.datetime], int] = defaultdict(int)
     active: dict[tuple[str, dt.datetime], int] = defaultdict(int)
     paused: dict[tuple[str, dt.datetime], int] = defaultdict(int)
+    # The most active seconds of a start's slices that are not regular input: what
+    # remains of the start's active time without regular input.
+    human: dict[tuple[str, dt.datetime], int] = defaultdict(int)
+    slices = list(slices)
+    regular = regular_slices(slices)  # over every slice: runs cross the window's edges
     for s in slices:
         if not window.contains(s.start):
             continue
@@ -356,13 +441,16 @@ def _activity(
         online[key] = max(online[key], s.duration - s.paused_seconds)
         active[key] = max(active[key], s.active_seconds)
         paused[key] = max(paused[key], s.paused_seconds)
+        if (s.device, s.start) not in regular:
+            human[key] = max(human[key], s.active_seconds)
         row = rows[s.chatter]
         row.keystrokes += s.keystrokes
         row.mouse_events += s.mouse_events
     for (chatter, _start), seconds in online.items():
         rows[chatter].online_seconds += seconds
-    for (chatter, _start), seconds in active.items():
+    for (chatter, start), seconds in active.items():
         rows[chatter].active_seconds += seconds
+        rows[chatter].regular_seconds += seconds - human[(chatter, start)]
     for (chatter, _start), seconds in paused.items():
         rows[chatter].paused_seconds += seconds
     if chosen is not None:

@@ -50,6 +50,7 @@ def metric_fields(m: ChatterMetrics, exponent: int, *, medians: bool = True) -> 
         "active_seconds": m.active_seconds,
         "inactive_seconds": m.inactive_seconds,
         "paused_seconds": m.paused_seconds,
+        "regular_seconds": m.regular_seconds,
         "avg_response_seconds": m.avg_response_seconds,
         "responses": m.responses,
         "revenue_per_active_hour": None
@@ -103,6 +104,7 @@ CHATTER_COLUMNS = _columns(
         ("active_seconds", "Active", "duration"),
         ("inactive_seconds", "Inactive", "duration"),
         ("paused_seconds", "Paused", "duration"),
+        ("regular_seconds", "Regular input", "duration"),
         ("avg_response_seconds", "Avg response", "duration"),
         ("median_response_seconds", "Median response", "duration"),
         ("responses", "Responses", "integer"),
@@ -117,6 +119,7 @@ DAILY_COLUMNS = _columns(
         ("active_seconds", "Active", "duration"),
         ("inactive_seconds", "Inactive", "duration"),
         ("paused_seconds", "Paused", "duration"),
+        ("regular_seconds", "Regular input", "duration"),
         ("total_revenue", "Total sales", "money"),
         ("ppv_sales", "PPV sales", "money"),
         ("tips", "Tips", "money"),

@@ -29,7 +29,14 @@ SD = cast(Table, SalesDay.__table__)
 AQ = cast(Table, ActivityQuarter.__table__)
 AD = cast(Table, ActivityDay.__table__)
 RQ = cast(Table, RevenueQuarter.__table__)
-ACTIVITY_SUMS = ("online_seconds", "active_seconds", "paused_seconds", "keystrokes", "mouse_events")
+ACTIVITY_SUMS = (
+    "online_seconds",
+    "active_seconds",
+    "paused_seconds",
+    "keystrokes",
+    "mouse_events",
+    "regular_seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,14 @@ class Selection:
     period: Period
     creator_ids: frozenset[int] | None = None  # None: all creators
     chatter_id: int | None = None  # None: every chatter
+    # The setting exclude_regular_input: active time without regular input (METRICS.md).
+    exclude_regular: bool = False
+
+    def finish(self, metrics: Iterable[ChatterMetrics]) -> None:
+        """Active time as METRICS.md defines it for this selection, once the sums are read."""
+        if self.exclude_regular:
+            for m in metrics:
+                m.exclude_regular()
 
     def sold_for(self, column: Any) -> Any:
         """The condition on a rollup's creator_id column (None: no condition)."""
@@ -145,6 +160,7 @@ def totals(
         _activity_totals(connection, rows, selection, assignments, piece)
     for chatter, (plus, minus) in samples.items():
         rows[chatter].response_median = median_of(plus, minus)
+    selection.finish(rows.values())
     return dict(rows)
 
 
@@ -269,6 +285,7 @@ def daily(
     for bucket, chatter, *sums in connection.execute(query):
         if _counts_for(selection, assignments, chatter):
             _add(days[calendar.index(bucket)], ACTIVITY_SUMS, sums)
+    selection.finish(days)
     return [(label.date(), m) for label, m in zip(calendar.labels, days, strict=True)]
 
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, text
+from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from collector.db import audit, locks, retention
@@ -30,8 +30,9 @@ from collector.db.models import (
     SalesQuarter,
     Slice,
 )
-from collector.stats import facts, fan_days, repair, rollups
+from collector.stats import facts, fan_days, regular, repair, rollups
 from collector.stats.facts import SELECT, E, Row
+from collector.stats.queries import ACTIVITY_SUMS
 from collector.stats.repair import SliceRepair
 
 _FLUSH = 20_000
@@ -152,7 +153,9 @@ _PER_START = (
         """
     SELECT chatter_id AS chatter_id, start AS start, max(duration - paused_seconds) AS online,
            max(active_seconds) AS active, max(paused_seconds) AS paused,
-           sum(keystrokes) AS keys, sum(mouse_events) AS mouse
+           sum(keystrokes) AS keys, sum(mouse_events) AS mouse,
+           max(active_seconds)
+             - coalesce(max(CASE WHEN regular THEN NULL ELSE active_seconds END), 0) AS regular
     FROM slices WHERE start >= :since GROUP BY chatter_id, start ORDER BY chatter_id, start
     """
     )
@@ -161,23 +164,58 @@ _PER_START = (
 )
 
 
+def rebuild_regular(connection: Connection) -> None:
+    """Every slice's regular flag from its device's slices (METRICS.md), one device at a time.
+
+    A slice without timing is never regular and ends any run, so only slices with timing
+    are read (a run never spans a slot held by one without: the starts do not meet).
+    """
+    connection.execute(
+        update(Slice).where(Slice.regular, Slice.gaps.is_(None)).values(regular=False)
+    )
+    ordered = (
+        select(*regular.COLUMNS, S.c.device_id)
+        .where(S.c.gaps.is_not(None))
+        .order_by(S.c.device_id, S.c.start)
+    )
+    devices: list[list[regular.Timed]] = []
+    held = 0
+    for _, group in itertools.groupby(
+        connection.execute(ordered, execution_options=_STREAM), key=lambda r: r[-1]
+    ):
+        devices.append([regular.Timed.of(r[:-1]) for r in group])
+        held += len(devices[-1])
+        if held >= _FLUSH:  # written after the read: the stream and the writes share one
+            _store_flags(connection, devices)
+            devices, held = [], 0
+    _store_flags(connection, devices)
+
+
+def _store_flags(connection: Connection, devices: list[list[regular.Timed]]) -> None:
+    for rows in devices:
+        found = regular.flags(rows)
+        regular.store(
+            connection, ((r.id, f) for r, f in zip(rows, found, strict=True) if f != r.regular)
+        )
+
+
 def rebuild_activity(connection: Connection) -> None:
     # As for sales: rollups before the purge watermark stay as they are.
     since = retention.watermarks(connection).slices_epoch() or 0
     connection.execute(delete(ActivityQuarter).where(ActivityQuarter.bucket >= since))
     connection.execute(delete(ActivityDay).where(ActivityDay.day >= since))
-    quarters: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * 5)
+    names = ACTIVITY_SUMS
+    quarters: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * len(names))
     result = connection.execute(_PER_START, {"since": from_epoch(since)}, execution_options=_STREAM)
     for chatter_id, start, *values in result:
         q = quarters[(chatter_id, bucket_of(start))]
         for i, v in enumerate(values):
             q[i] += int(v)
-    names = ("online_seconds", "active_seconds", "paused_seconds", "keystrokes", "mouse_events")
     rows = [
         {"chatter_id": c, "bucket": b, **dict(zip(names, v, strict=True))}
         for (c, b), v in quarters.items()
     ]
-    days: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * 5)
+    days: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * len(names))
     for (c, b), v in quarters.items():
         d = days[(c, b - b % DAY)]
         for i, x in enumerate(v):
@@ -206,6 +244,7 @@ def rebuild_all(connection: Connection, *, actor: str = "system") -> SliceRepair
     rebuild_facts(connection)
     rebuild_sales(connection)
     fan_days.rebuild(connection)
+    rebuild_regular(connection)
     rebuild_activity(connection)
     # Every run leaves an entry (the metrics count them); the audit writer takes a session.
     with Session(bind=connection) as session:

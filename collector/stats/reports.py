@@ -90,6 +90,8 @@ class Request:
     fmt: str
     # A manager limited to some creators (caller.creators): those creators, by name.
     limited_to: list[Creator] = field(default_factory=list)
+    # The setting exclude_regular_input (METRICS.md "Regular (machine-like) input").
+    exclude_regular: bool = False
     _totals: dict[tuple[Period, int | None], tuple[bool, dict[int | None, ChatterMetrics]]] = field(
         default_factory=dict, repr=False
     )
@@ -125,7 +127,9 @@ class Request:
         return self.caller.creators
 
     def selection(self, window: Period, chatter: Person | None = None) -> Selection:
-        return Selection(window, self.creator_ids, chatter.id if chatter else None)
+        return Selection(
+            window, self.creator_ids, chatter.id if chatter else None, self.exclude_regular
+        )
 
     def range(self, window: Period) -> dict[str, str]:
         return {
@@ -144,6 +148,8 @@ class Request:
             "range": self.range(self.period),
             "creator": self.creator.key if self.creator else None,
             "currency": self.currency,
+            # Whether active figures leave regular input out (exclude_regular_input).
+            "regular_input_excluded": self.exclude_regular,
         }
         if self.compare:
             body["previous_range"] = self.range(self.previous)
@@ -231,6 +237,7 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
         compare=_flag(args, "compare", True),
         fmt=_choice(args, "format", FORMATS, "json"),
         limited_to=limited_to,
+        exclude_regular=bool(get_value(session, "exclude_regular_input")),
     )
 
 
@@ -414,6 +421,7 @@ def _day_row(req: Request, day: dt.date, m: ChatterMetrics) -> dict[str, Any]:
         "inactive_seconds": m.inactive_seconds,
         "paused_seconds": m.paused_seconds,
         "online_seconds": m.online_seconds,
+        "regular_seconds": m.regular_seconds,
         "total_revenue": req.money(m.total_sales),
         "ppv_sales": req.money(m.ppv_sales),
         "tips": req.money(m.tips),

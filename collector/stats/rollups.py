@@ -186,17 +186,22 @@ def refresh_days(connection: Connection, creator_id: int, days: set[int]) -> Non
 
 # Activity: per aligned slice start a chatter is online once (max over devices).  Right
 # because a chatter's overlapping slices are always the same slot (ingest/overlaps.py).
+# Regular input's part of a start's active time is what the slices that are not regular
+# input do not cover (METRICS.md): the start's most active seconds minus the most of
+# those that are not regular.
 _ACTIVITY_QUARTER = text(
     """
     INSERT INTO activity_quarters
         (chatter_id, bucket, online_seconds, active_seconds, paused_seconds,
-         keystrokes, mouse_events)
+         keystrokes, mouse_events, regular_seconds)
     SELECT :chatter, :bucket, coalesce(sum(online), 0), coalesce(sum(active), 0),
-           coalesce(sum(paused), 0), coalesce(sum(keys), 0), coalesce(sum(mouse), 0)
+           coalesce(sum(paused), 0), coalesce(sum(keys), 0), coalesce(sum(mouse), 0),
+           coalesce(sum(active - coalesce(human, 0)), 0)
     FROM (
         SELECT max(duration - paused_seconds) AS online, max(active_seconds) AS active,
                max(paused_seconds) AS paused, sum(keystrokes) AS keys,
-               sum(mouse_events) AS mouse
+               sum(mouse_events) AS mouse,
+               max(CASE WHEN regular THEN NULL ELSE active_seconds END) AS human
         FROM slices
         WHERE chatter_id = :chatter AND start >= :lo AND start < :hi
         GROUP BY start
@@ -205,7 +210,7 @@ _ACTIVITY_QUARTER = text(
     ON CONFLICT (chatter_id, bucket) DO UPDATE SET
         online_seconds = excluded.online_seconds, active_seconds = excluded.active_seconds,
         paused_seconds = excluded.paused_seconds, keystrokes = excluded.keystrokes,
-        mouse_events = excluded.mouse_events
+        mouse_events = excluded.mouse_events, regular_seconds = excluded.regular_seconds
     """
 ).bindparams(bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime()))
 
@@ -213,25 +218,26 @@ _ACTIVITY_DAY = text(
     """
     INSERT INTO activity_days
         (chatter_id, day, online_seconds, active_seconds, paused_seconds,
-         keystrokes, mouse_events)
+         keystrokes, mouse_events, regular_seconds)
     SELECT :chatter, :day, coalesce(sum(online_seconds), 0), coalesce(sum(active_seconds), 0),
            coalesce(sum(paused_seconds), 0), coalesce(sum(keystrokes), 0),
-           coalesce(sum(mouse_events), 0)
+           coalesce(sum(mouse_events), 0), coalesce(sum(regular_seconds), 0)
     FROM activity_quarters
     WHERE chatter_id = :chatter AND bucket >= :day AND bucket < :day_end
     ON CONFLICT (chatter_id, day) DO UPDATE SET
         online_seconds = excluded.online_seconds, active_seconds = excluded.active_seconds,
         paused_seconds = excluded.paused_seconds, keystrokes = excluded.keystrokes,
-        mouse_events = excluded.mouse_events
+        mouse_events = excluded.mouse_events, regular_seconds = excluded.regular_seconds
     """
 )
 
 
 def refresh_activity(
-    connection: Connection, chatter_id: int, starts: Iterable[dt.datetime]
+    connection: Connection, chatter_id: int, starts: Iterable[dt.datetime | int]
 ) -> None:
-    """Recompute the activity buckets (and days) holding these slice starts."""
-    buckets = sorted({bucket_of(s) for s in starts})
+    """Recompute the activity buckets (and days) holding these slice starts (datetimes,
+    or epoch seconds)."""
+    buckets = sorted({s - s % QUARTER if isinstance(s, int) else bucket_of(s) for s in starts})
     if not buckets:
         return
     connection.execute(

@@ -38,6 +38,7 @@ SETTING_LABELS = {
     "attribution_window_days": "Order attribution window (days)",
     "retention_slice_days": "Days raw activity slices are kept",
     "retention_event_days": "Days raw chatter events are kept",
+    "exclude_regular_input": "Leave regular input out of active time",
 }
 
 

@@ -1,7 +1,7 @@
 """attendance_minutes and attendance_spans (attendance's fast path)
 
 Revision ID: 0017_attendance
-Revises: 0015_schedules_and_presence
+Revises: 0016_input_regularity
 Create Date: 2026-12-01 00:00:00
 
 Both are derived: filled by ``chatter-collector stats rebuild`` from the slices still
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_attendance"
-down_revision = "0015_schedules_and_presence"
+down_revision = "0016_input_regularity"
 branch_labels = None
 depends_on = None
 
