@@ -39,7 +39,10 @@ SETTING_LABELS = {
     "retention_slice_days": "Days raw activity slices are kept",
     "retention_event_days": "Days raw chatter events are kept",
     "exclude_regular_input": "Leave regular input out of active time",
+    "late_grace_minutes": "Grace before a shift start counts as late (minutes)",
 }
+# What agents read from their heartbeat replies; the others take effect at once.
+AGENT_SETTINGS = ("slice_seconds", "idle_threshold_seconds", "outbox_max_days")
 
 
 def _settings(
@@ -96,10 +99,13 @@ def save_settings() -> Response | Page:
             except DomainError as exc:
                 raise DomainError(f"{SETTING_LABELS[name]}: {exc}", 409) from None
             record(session, me, "set_setting", name, value=str(value), chatter=None)
-            changed.append(SETTING_LABELS[name].lower())
+            changed.append(name)
         if not changed:
             return "Nothing changed."
-        return f"Saved: {', '.join(changed)}. Agents pick changes up with their next heartbeat."
+        saved = f"Saved: {', '.join(SETTING_LABELS[n].lower() for n in changed)}."
+        if any(n in AGENT_SETTINGS for n in changed):
+            saved += " Agents pick changes up with their next heartbeat."
+        return saved
 
     return submit(change, lambda exc: _settings(form, {"agency": exc.message}, exc.status), DONE)
 
