@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collector.db.models import Chatter, Creator, Device, chatter_creators
@@ -49,7 +49,10 @@ class Live:
     """One chatter's presence now."""
 
     state: str  # active | idle | paused | offline
-    last_seen: dt.datetime | None  # the last message of any of their devices
+    # The last message of any of their devices: presence, or a batch of slices (an agent
+    # older than presence, or one that has not sent presence since the collector started
+    # keeping it, is still "seen").
+    last_seen: dt.datetime | None
     idle_seconds: int | None  # of the device shown; None when offline
     devices_online: int = 0
 
@@ -94,7 +97,17 @@ def live_by_chatter(
     rows: dict[int, list[tuple[str, int, dt.datetime]]] = {}
     for chatter_id, state, idle, received_at in session.execute(query):
         rows.setdefault(chatter_id, []).append((state, idle, received_at))
-    return {chatter_id: merge(devices, now) for chatter_id, devices in rows.items()}
+    found = {chatter_id: merge(devices, now) for chatter_id, devices in rows.items()}
+    batches = select(Device.chatter_id, func.max(Device.last_seen_at)).where(
+        Device.revoked_at.is_(None), Device.last_seen_at.is_not(None)
+    )
+    if chatter_ids is not None:
+        batches = batches.where(Device.chatter_id.in_(sorted(chatter_ids)))
+    for chatter_id, seen in session.execute(batches.group_by(Device.chatter_id)):
+        live = found.get(chatter_id, NOBODY)
+        if seen is not None and (live.last_seen is None or seen > live.last_seen):
+            found[chatter_id] = replace(live, last_seen=seen)
+    return found
 
 
 def live_of(session: Session, chatter_id: int, now: dt.datetime) -> Live:

@@ -44,6 +44,16 @@ def test_a_signed_message_is_stored_and_shown(agency: Collector, agent: Agent) -
     assert data["offline_after_seconds"] == 90
 
 
+def test_an_agent_that_sent_slices_but_no_presence_was_seen(agency: Collector) -> None:
+    """Found by review: the Now page said "never seen" of a chatter whose agent sent slices
+    an hour ago (an older agent, or the demo): the last batch counts as seen."""
+    bob = agency.enroll("bob")
+    assert bob.send(bob.slices(1)).status_code == 200
+    data = board(agency, agency.token("manager"))
+    seen = person(data, "bob")
+    assert seen["state"] == "offline" and seen["last_seen"] is not None
+
+
 def test_an_older_message_never_replaces_a_newer_one(agency: Collector, agent: Agent) -> None:
     t = now()
     assert send(agent, "active", 0, sent_at=t).json()["stored"] is True
