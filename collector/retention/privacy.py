@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from collector.attendance import store as attendance
 from collector.auth import accounts
 from collector.db import audit, locks
+from collector.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt
 from collector.db.base import iso
 from collector.db.buckets import from_epoch, unpack
 from collector.db.conversation_models import ConversationOrder, ConversationRequest
@@ -384,6 +385,17 @@ def erase(session: Session, chatter: Chatter, actor: str, now: dt.datetime) -> E
     device_keys = _rowcount(
         session.execute(delete(DeviceKey).where(DeviceKey.device_id.in_(device_ids)))
     )
+    # Alerts about them name them in their message and in what was sent: they go, with
+    # their deliveries and the delivery log (found by review).
+    alert_ids = select(Alert.id).where(Alert.chatter_id == cid).scalar_subquery()
+    delivery_ids = (
+        select(AlertDelivery.id).where(AlertDelivery.alert_id.in_(alert_ids)).scalar_subquery()
+    )
+    session.execute(
+        delete(AlertDeliveryAttempt).where(AlertDeliveryAttempt.delivery_id.in_(delivery_ids))
+    )
+    session.execute(delete(AlertDelivery).where(AlertDelivery.alert_id.in_(alert_ids)))
+    session.execute(delete(Alert).where(Alert.chatter_id == cid))
     # Live presence (one row per device) goes with the devices it names.
     session.execute(delete(Presence).where(Presence.device_id.in_(device_ids)))
     devices = _rowcount(session.execute(delete(Device).where(Device.id.in_(device_ids))))
