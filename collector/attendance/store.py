@@ -160,7 +160,7 @@ def span_sums(connection: Connection, wanted: Iterable[Span]) -> dict[Span, Sums
         query = select(SP).where(
             SP.c.chatter_id.in_(chatters[i : i + 500]), SP.c.starts >= lo, SP.c.ends <= hi
         )
-        for c, a, b, online, active, paused, first, last in connection.execute(query):
+        for c, a, b, online, active, paused, first, last in connection.execute(query).all():
             if (key := (c, a, b)) in keys:
                 found[key] = Sums(online, active, paused, first, last)
     missing: dict[int, list[tuple[int, int]]] = defaultdict(list)
