@@ -75,9 +75,10 @@ def attendance(
             s = sums[(c, a, b)]
             before = outside.get((c, day))
             outside[(c, day)] = s if before is None else _plus(before, s)
+    empty = Sums()
     for c in chatters:
         for day, _, _ in days:
-            outside.setdefault((c, day), Sums())
+            outside.setdefault((c, day), empty)
     return Result(measured, outside)
 
 

@@ -17,6 +17,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from collector.shifts.occurrences import Occurrence, ShiftRule, occurrences
 
@@ -27,10 +28,12 @@ def epoch(moment: dt.datetime) -> int:
     return int(moment.timestamp())
 
 
-@dataclass(frozen=True, slots=True)
-class Sums:
+class Sums(NamedTuple):
     """A chatter's slots in one interval: online (duration - paused), active and paused
-    seconds, the first active slot's start and the last active slot's end."""
+    seconds, the first active slot's start and the last active slot's end.
+
+    A named tuple rather than a frozen dataclass: the view builds one per cached span
+    (54,000 for 200 chatters over 90 days) and a tuple is made three times faster."""
 
     online: int = 0
     active: int = 0
@@ -92,9 +95,9 @@ STATUSES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Attendance:
-    """One shift occurrence measured (METRICS.md, "Attendance")."""
+class Attendance(NamedTuple):
+    """One shift occurrence measured (METRICS.md, "Attendance").  A named tuple for
+    speed, as ``Sums``."""
 
     occurrence: Occurrence
     sums: Sums

@@ -140,37 +140,37 @@ def erase(connection: Connection, chatter_id: int) -> int:
 Span = tuple[int, int, int]  # chatter, starts, ends (epoch seconds)
 
 
+_EMPTY = Sums()
+
+
 def span_sums(connection: Connection, wanted: Iterable[Span]) -> dict[Span, Sums]:
     """The sums of each wanted span: cached ones read, the others computed from the minutes
     and stored (in a write transaction of their own, see the module's docstring)."""
-    by_chatter: dict[int, set[tuple[int, int]]] = defaultdict(set)
-    for chatter, a, b in wanted:
-        if b > a:
-            by_chatter[chatter].add((a, b))
+    # Per span the least Python work that will do: the warm view reads every cached span
+    # of the range (54,000 for 200 chatters over 90 days), so each set, tuple and object
+    # made per row counts.
+    keys = {s for s in wanted if s[2] > s[1]}
     found: dict[Span, Sums] = {}
-    if not by_chatter:
+    if not keys:
         return found
-    lo = min(a for spans in by_chatter.values() for a, _ in spans)
-    hi = max(b for spans in by_chatter.values() for _, b in spans)
-    chatters = sorted(by_chatter)
+    lo = min(s[1] for s in keys)
+    hi = max(s[2] for s in keys)
+    chatters = sorted({s[0] for s in keys})
     for i in range(0, len(chatters), 500):
         query = select(SP).where(
             SP.c.chatter_id.in_(chatters[i : i + 500]), SP.c.starts >= lo, SP.c.ends <= hi
         )
         for c, a, b, online, active, paused, first, last in connection.execute(query).all():
-            if (a, b) in by_chatter[c]:
-                found[(c, a, b)] = Sums(online, active, paused, first, last)
-    missing: dict[int, list[tuple[int, int]]] = {}
-    for chatter, spans in by_chatter.items():
-        left = sorted(s for s in spans if (chatter, *s) not in found)
-        if left:
-            missing[chatter] = left
+            if (key := (c, a, b)) in keys:
+                found[key] = Sums(online, active, paused, first, last)
+    missing: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for c, a, b in sorted(keys.difference(found)):
+        missing[c].append((a, b))
     for chatter, computed in _fill(connection.engine, missing).items():
         for (a, b), sums in computed.items():
             found[(chatter, a, b)] = sums
-    for chatter, spans in by_chatter.items():
-        for a, b in spans:
-            found.setdefault((chatter, a, b), Sums())
+    for key in keys.difference(found):
+        found[key] = _EMPTY
     return found
 
 
@@ -237,12 +237,16 @@ def add_up(connection: Connection, spans: Mapping[int, Iterable[tuple[int, int]]
     """(chatter, starts, ends, online, active, paused, first active, last active) of each
     span, from the minutes (spans start and end on minutes)."""
     postgres = connection.dialect.name == "postgresql"
+    # Keyed and filled in key order: SQLite then reads the wanted spans in the GROUP BY's
+    # order and adds up each as it goes, instead of sorting every joined minute row in a
+    # temporary B-tree first (three times slower on the bench's data).
     connection.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE {_WANTED} (chatter_id INTEGER, starts BIGINT, ends BIGINT)"
-        + (" ON COMMIT DROP" if postgres else "")
+        f"CREATE TEMPORARY TABLE {_WANTED} (chatter_id INTEGER, starts BIGINT, ends BIGINT, "
+        "PRIMARY KEY (chatter_id, starts, ends))"
+        + (" ON COMMIT DROP" if postgres else " WITHOUT ROWID")
     )
     try:
-        wanted = [{"c": c, "a": a, "b": b} for c, ss in spans.items() for a, b in ss]
+        wanted = [{"c": c, "a": a, "b": b} for c in sorted(spans) for a, b in sorted(set(spans[c]))]
         for i in range(0, len(wanted), _CHUNK):
             connection.execute(
                 text(f"INSERT INTO {_WANTED} VALUES (:c, :a, :b)"), wanted[i : i + _CHUNK]

@@ -149,6 +149,9 @@ class AttendanceMinute(Base):
     the end of the last one (None without activity)."""
 
     __tablename__ = "attendance_minutes"
+    # SQLite keeps the rows in key order (WITHOUT ROWID): adding up a span's minutes is
+    # one range read of the table, not an index walk plus a row look-up per minute.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), primary_key=True)
     minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -164,7 +167,10 @@ class AttendanceSpan(Base):
     active moments as epoch seconds (None without activity)."""
 
     __tablename__ = "attendance_spans"
-    __table_args__ = (Index("ix_attendance_spans_ends", "chatter_id", "ends"),)
+    __table_args__ = (
+        Index("ix_attendance_spans_ends", "chatter_id", "ends"),
+        {"sqlite_with_rowid": False},  # as attendance_minutes: the view reads key ranges
+    )
 
     chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), primary_key=True)
     starts: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import io
 
 import openpyxl
@@ -12,6 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from collector.attendance import queries
+from collector.attendance.definitions import Sums
 from tests.collector.attendance.helpers import add_rule, add_shift, both, ids
 from tests.collector.auth.test_accounts import PASSWORD, login
 from tests.collector.conftest import Collector
@@ -238,3 +241,31 @@ def test_erasure_deletes_attendance_minutes(shifts: Collector) -> None:
         for table in ("attendance_minutes", "attendance_spans"):
             assert c.execute(text(count.format(table)), {"c": alice}).scalar() == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_fast_path_gives_back_the_cycle_collector_as_it_found_it(
+    shifts: Collector, enabled: bool
+) -> None:
+    # The fast path pauses Python's cycle collector while it builds its tuples
+    # (collector/attendance/queries.py); it must leave it as it was, even on an error.
+    engine = create_engine(shifts.database_url)
+    seen: list[bool] = []
+    try:
+        (gc.enable if enabled else gc.disable)()
+        with Session(engine) as session:
+            chatters, _, _ = ids(session.connection())
+            fast, ref = both(session, DAY.date(), DAY.date(), "UTC", chatters.values())
+            assert fast == ref and gc.isenabled() is enabled
+
+            def failing(wanted: object) -> dict[tuple[int, int, int], Sums]:
+                seen.append(gc.isenabled())
+                raise RuntimeError("measure failed")
+
+            with pytest.raises(RuntimeError):
+                with queries._collection_paused():
+                    failing(None)
+            assert seen == [False] and gc.isenabled() is enabled
+    finally:
+        gc.enable()
+        engine.dispose()

@@ -36,6 +36,7 @@ def upgrade() -> None:
             name=op.f("fk_attendance_minutes_chatter_id_chatters"),
         ),
         sa.PrimaryKeyConstraint("chatter_id", "minute", name=op.f("pk_attendance_minutes")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "attendance_spans",
@@ -53,6 +54,7 @@ def upgrade() -> None:
             name=op.f("fk_attendance_spans_chatter_id_chatters"),
         ),
         sa.PrimaryKeyConstraint("chatter_id", "starts", "ends", name=op.f("pk_attendance_spans")),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_attendance_spans_ends", "attendance_spans", ["chatter_id", "ends"])
 
