@@ -58,7 +58,9 @@ def check(message: PresenceMessage, now: dt.datetime) -> dt.datetime:
             f"from the server time {format_time(now)}",
             [{"field": "sent_at", "message": "too far from the server time"}],
         )
-    return sent_at
+    # Never later than now: a message dated ahead (inside the tolerance, or a clock
+    # corrected backwards) would otherwise win over every real one until that time came.
+    return min(sent_at, now)
 
 
 @cache

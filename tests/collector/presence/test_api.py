@@ -65,7 +65,18 @@ def test_an_older_message_never_replaces_a_newer_one(agency: Collector, agent: A
     assert stored(agency) == [("active", 0, t)]
     newer = send(agent, "paused", 0, sent_at=t + dt.timedelta(seconds=30))
     assert newer.json()["stored"] is True
-    assert stored(agency) == [("paused", 0, t + dt.timedelta(seconds=30))]
+    ((state, idle, kept),) = stored(agency)
+    # Dated ahead of the server: kept as of the server's time (see the next test).
+    assert (state, idle) == ("paused", 0) and t < kept <= t + dt.timedelta(seconds=30)
+
+
+def test_a_message_dated_ahead_does_not_freeze_the_state(agency: Collector, agent: Agent) -> None:
+    """Found by review: a message dated 280 s ahead (inside the signing tolerance) won over
+    every real message for the next 280 s, so a running agent showed offline."""
+    assert send(agent, "active", 0, sent_at=now() + dt.timedelta(seconds=280)).json()["stored"]
+    later = send(agent, "paused", 0, sent_at=now() + dt.timedelta(seconds=1))
+    assert later.json()["stored"] is True
+    assert [row[:2] for row in stored(agency)] == [("paused", 0)]
 
 
 def test_offline_after_90_seconds_of_silence(
