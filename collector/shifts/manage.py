@@ -47,7 +47,7 @@ from collector.shifts.fields import (
     weekdays_text,
     zone_of,
 )
-from collector.shifts.occurrences import CANCELLED, SWAPPED, Change, ShiftRule, runs_on
+from collector.shifts.occurrences import CANCELLED, SWAPPED, Change, ShiftRule, place, runs_on
 from collector.shifts.queries import rule_of
 
 # A team lead's creator ids; None: every creator.
@@ -223,6 +223,7 @@ def _coherent(fields: ShiftFields) -> ShiftFields:
     if fields.weekdays == 0:
         if fields.last_day is not None and fields.last_day != fields.first_day:
             raise invalid("last_day", "a one-off shift runs on its first day only: leave it empty")
+        _has_length(fields.rule(0), fields.first_day)
         return replace(fields, last_day=None)
     if fields.last_day is not None:
         if fields.last_day < fields.first_day:
@@ -238,7 +239,32 @@ def _coherent(fields: ShiftFields) -> ShiftFields:
                 f"none of {weekdays_text(fields.weekdays)} falls between {fields.first_day} "
                 f"and {fields.last_day}",
             )
+        if span < 6 and not any(runs_on(rule, d) and _length(rule, d) > 0 for d in days_of(fields)):
+            _has_length(rule, next(d for d in days_of(fields) if runs_on(rule, d)))
     return fields
+
+
+def days_of(fields: ShiftFields) -> list[dt.date]:
+    last = fields.last_day or fields.first_day
+    return [
+        fields.first_day + dt.timedelta(days=n) for n in range((last - fields.first_day).days + 1)
+    ]
+
+
+def _length(rule: ShiftRule, day: dt.date) -> float:
+    starts_at, ends_at = place(rule, day)
+    return (ends_at - starts_at).total_seconds()
+
+
+def _has_length(rule: ShiftRule, day: dt.date) -> None:
+    """Found by review: 02:00-03:00 on the night clocks jump forward has no length at all
+    (both ends fall in the gap), so it would never appear; refuse it instead."""
+    if _length(rule, day) <= 0:
+        raise invalid(
+            "start",
+            f"on {day} the clocks change in {rule.zone}: {hhmm(rule.start_minute)}-"
+            f"{hhmm(rule.end_minute)} does not exist that night; choose times outside the change",
+        )
 
 
 def find_shift(session: Session, shift_id: int, scope: Scope = None) -> Shift:

@@ -164,3 +164,18 @@ def test_two_changes_at_once_are_checked_one_after_the_other(agency: Collector) 
         second.close()
     with agency.app.app_context():
         assert len(db.session.scalars(select(Shift)).all()) == 1
+
+
+def test_a_shift_inside_the_spring_gap_is_refused(session: Session) -> None:
+    """Found by review: 02:00-03:00 Paris on 29 March 2026 (clocks jump 02:00 -> 03:00) has
+    no length; it was stored and then never appeared anywhere."""
+    gap = {"start": "02:00", "end": "03:00", "first_day": "2026-03-29"}
+    with pytest.raises(DomainError, match="does not exist that night") as caught:
+        add(session, **gap, weekdays="")
+    assert caught.value.status == 422
+    with pytest.raises(DomainError, match="does not exist that night"):
+        add(session, **gap, weekdays="sun", last_day="2026-03-29")
+    # The same hours on an ordinary night, or a weekly shift that also runs on other
+    # Sundays, are fine: that one night simply has no occurrence.
+    add(session, **{**gap, "first_day": "2026-03-22"}, weekdays="")
+    add(session, **gap, weekdays="sun", last_day="2026-04-12")
