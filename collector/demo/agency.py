@@ -16,6 +16,7 @@ from collector.auth import accounts, credentials
 from collector.db.models import ApiToken, Chatter, Creator, Device, DeviceKey, Event, Slice
 from collector.demo.conversations import seed_conversations
 from collector.demo.shifts import seed_shifts
+from collector.shifts.queries import load_occurrences
 from collector.stats.rebuild import rebuild_all
 
 # Fixed demo tokens so the README can name them; they exist only in demo databases.
@@ -67,6 +68,12 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
         accounts.create_user(session, email, password, role, person, now)
 
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    # The roster first: the demo chatters work (mostly) their shifts, so Attendance shows
+    # a few late starts, early leaves and one or two no-shows rather than noise.
+    seed_shifts(session, now)  # the weekly roster, coverage rules, a cancelled and a swapped day
+    worked: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for o in load_occurrences(session, today - dt.timedelta(days=DAYS + 1), now):
+        worked.setdefault(o.chatter_id, []).append((o.starts_at, o.ends_at))
     slices: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for chatter in chatters:
@@ -92,7 +99,7 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
                 created_at=device.enrolled_at,
             )
         )
-        seq, shifts = _demo_slices(rng, device, today, now, slices)
+        seq, shifts = _demo_slices(rng, device, today, now, slices, worked.get(chatter.id, []))
         device.seq_max = device.slices_received = seq
         _demo_events(rng, chatter, shifts, now, events, {k: c.id for k, c in creators.items()})
 
@@ -101,7 +108,6 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
     rebuild_all(session.connection())
     attendance.rebuild(session.connection())
     seed_conversations(session, now)  # the website chat: widget, requests, orders, ratings
-    seed_shifts(session, now)  # the weekly roster, coverage rules, a cancelled and a swapped day
     return True
 
 
@@ -111,19 +117,36 @@ def _demo_slices(
     today: dt.datetime,
     now: dt.datetime,
     out: list[dict[str, Any]],
+    scheduled: list[tuple[dt.datetime, dt.datetime]],
 ) -> tuple[int, list[tuple[dt.datetime, int]]]:
-    """The device's slices; returns its last seq and each day's shift (start, minutes),
-    so that the chatter's messages and sales fall inside the time they were online."""
+    """The device's slices; returns its last seq and each stretch worked (start, minutes),
+    so that the chatter's messages and sales fall inside the time they were online.
+
+    A chatter with shifts works them: on time mostly, some minutes late or early away now
+    and then, a little overtime, rarely not at all.  One without works random hours."""
     seq = 0
     shifts: list[tuple[dt.datetime, int]] = []
-    for day in range(DAYS, -1, -1):
-        shift_start = today - dt.timedelta(days=day, hours=-rng.choice([8, 9, 14, 16]))
-        length = rng.randint(240, 420)
-        shifts.append((shift_start, length))
+    first_day = today - dt.timedelta(days=DAYS)
+    if scheduled:
+        for starts_at, ends_at in sorted(scheduled):
+            if ends_at <= first_day or rng.random() < 0.06:  # a no-show
+                continue
+            start = starts_at + dt.timedelta(minutes=rng.choice([0, 0, 0, 0, 1, 3, 8, 20]))
+            end = ends_at + dt.timedelta(minutes=rng.choice([-40, -10, 0, 0, 0, 0, 5, 25]))
+            shifts.append((start, int((end - start).total_seconds()) // 60))
+    else:
+        for day in range(DAYS, -1, -1):
+            shift_start = today - dt.timedelta(days=day, hours=-rng.choice([8, 9, 14, 16]))
+            shifts.append((shift_start, rng.randint(240, 420)))
+    taken: set[dt.datetime] = set()  # overtime may run into the next shift: one slice a minute
+    for shift_start, length in shifts:
         for minute in range(length):
             start = shift_start + dt.timedelta(minutes=minute)
             if start + dt.timedelta(minutes=1) > now:
                 break
+            if start in taken:
+                continue
+            taken.add(start)
             seq += 1
             active = rng.choice([60, 60, 60, 55, 40, 0])
             out.append(
