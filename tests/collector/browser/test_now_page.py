@@ -85,6 +85,10 @@ def now_site(
     demo_database: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveCollector, Device]]:
     with serving(demo_database, tmp_path_factory.mktemp("now")) as live:
+        # A roster of its own: the demo's would put whoever works at this hour on the page.
+        with sqlite3.connect(live.database) as conn:
+            conn.execute("DELETE FROM shift_exceptions")
+            conn.execute("DELETE FROM shifts")
         add_shift(live.database, "alex", "luna")  # online: active
         add_shift(live.database, "chen", "nova")  # scheduled, never online: highlighted
         alex = Device(live, "alex")
