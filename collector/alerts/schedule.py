@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from collector.alerts import delivery, mail
 from collector.alerts.evaluate import Round, evaluate
 from collector.db.engine import begin_write
+from collector.periodic import Periodic
 
 log = logging.getLogger(__name__)
 FIRST_ROUND = 5.0  # seconds after start-up
@@ -44,7 +44,9 @@ def evaluate_once(engine: Engine, clock: Clock = _utc_now) -> Round | None:
     return result
 
 
-class AlertScheduler:
+class AlertScheduler(Periodic):
+    """Evaluates, then sends what is due, every ``interval`` seconds (collector/periodic.py)."""
+
     def __init__(
         self,
         engine: Engine,
@@ -53,38 +55,12 @@ class AlertScheduler:
         policy: delivery.Policy | None = None,
     ) -> None:
         self.engine = engine
-        self.interval = interval
         self.smtp = smtp
         self.policy = policy or delivery.Policy()
-        self.rounds = 0
-        self.skipped = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="chattertrack-alerts", daemon=True)
+        super().__init__("alerts", interval, FIRST_ROUND, self._round)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    def run_once(self) -> None:
-        if evaluate_once(self.engine) is None:
-            self.skipped += 1
-        else:
-            self.rounds += 1
+    def _round(self) -> bool:
+        held = evaluate_once(self.engine) is not None
+        # Deliveries are claimed one by one: sent even when another process evaluated.
         delivery.send_due(self.engine, self.smtp, self.policy)
-
-    def _loop(self) -> None:
-        wait = min(FIRST_ROUND, self.interval)
-        while not self._stop.wait(wait):
-            wait = self.interval
-            try:
-                self.run_once()
-            except Exception:  # a database outage must not end the schedule
-                log.exception("alert round failed; retrying in %s s", self.interval)
+        return held

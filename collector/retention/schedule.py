@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from collector.db.engine import begin_write
+from collector.periodic import Periodic
 from collector.retention.purge import purge
 
 log = logging.getLogger(__name__)
@@ -39,38 +39,9 @@ def run_once(engine: Engine) -> bool:
     return True
 
 
-class PurgeScheduler:
-    """Runs ``run_once`` every ``interval`` seconds, the first round ``FIRST_ROUND`` seconds
-    after the start (or one interval, if shorter): start-up is not slowed by it."""
+class PurgeScheduler(Periodic):
+    """Runs ``run_once`` every ``interval`` seconds (collector/periodic.py)."""
 
     def __init__(self, engine: Engine, interval: float) -> None:
         self.engine = engine
-        self.interval = interval
-        self.rounds = 0  # rounds that held the purge lock (purged, or found nothing to do)
-        self.skipped = 0  # rounds that found another process purging
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="chattertrack-purge", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    def _loop(self) -> None:
-        wait = min(FIRST_ROUND, self.interval)
-        while not self._stop.wait(wait):
-            wait = self.interval
-            try:
-                if run_once(self.engine):
-                    self.rounds += 1
-                else:
-                    self.skipped += 1
-            except Exception:  # a database outage must not end the schedule
-                log.exception("scheduled purge failed; retrying in %s s", self.interval)
+        super().__init__("purge", interval, FIRST_ROUND, lambda: run_once(engine))
