@@ -19,7 +19,11 @@ UNUSABLE = "the password contains a character that cannot be used"
 def focus_is_on(page: Page, field: str, message: str) -> None:
     """The page loaded with the focus on ``field``, marked invalid and described by an
     element that says ``message``."""
-    assert page.evaluate("document.activeElement.id") == field
+    # Chromium applies autofocus at a rendering step after the load event, so wait for it
+    # rather than read it once (a bare read failed under load in CI).
+    page.wait_for_function(
+        "field => document.activeElement && document.activeElement.id === field", arg=field
+    )
     control = page.locator(f"#{field}")
     expect(control).to_have_attribute("aria-invalid", "true")
     described = (control.get_attribute("aria-describedby") or "").split()
