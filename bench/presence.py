@@ -12,15 +12,20 @@ Two runs per lane, after a warm-up:
   16.7 messages a second 500 agents need.
 
 Every reply must be the collector's 200 with ``stored: true``; afterwards the table holds
-exactly one row per device.  The databases are made here (a SQLite file in a temporary
-folder, a PostgreSQL database named ``ct_presence_*``) and always removed: this part
-needs neither the cache nor the other parts' databases.
+exactly one row per device.  The collector runs without its least interval between two
+messages of a device (``CHATTER_PRESENCE_MIN_INTERVAL=0``): the warm-up and the flat-out
+run send a device's messages back to back, which it would refuse (429) by design; the
+limit adds only a condition to the same upsert (and one read to a refusal).
+The databases are made here (a SQLite file in a temporary folder, a PostgreSQL database
+named ``ct_presence_*``) and always removed: this part needs neither the cache nor the
+other parts' databases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import tempfile
 import threading
 import time
@@ -31,6 +36,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 from sqlalchemy import text
@@ -229,6 +235,7 @@ def run(lane: str) -> PresenceLane:
         cli(url, "add-creator", CREATOR, "--name", "Luna Bench")
         cli(url, "add-chatter", CHATTER, "--name", "Alice Bench", "--creator", CREATOR)
         tokens = _tokens(url, workdir)
+        stack.enter_context(mock.patch.dict(os.environ, {"CHATTER_PRESENCE_MIN_INTERVAL": "0"}))
         srv = stack.enter_context(server.gunicorn(url, workdir))
         devices = _enroll(srv.base_url, tokens)
         # Warm-up: both workers connect and compile the upsert.

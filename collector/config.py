@@ -68,6 +68,11 @@ def from_environment() -> dict[str, Any]:
         # Alert rules are evaluated, and due alert messages sent, inside every serving
         # process this often (0: never; then run ``chatter-collector alerts evaluate``).
         "ALERTS_INTERVAL_SECONDS": float(os.environ.get("CHATTER_ALERTS_INTERVAL", "60")),
+        # The least time between two presence messages of one device the collector takes
+        # (a sooner one is refused, 429); the agent sends one every 30 s.
+        "PRESENCE_MIN_INTERVAL_SECONDS": float(
+            os.environ.get("CHATTER_PRESENCE_MIN_INTERVAL", "15")
+        ),
         **smtp_settings(os.environ),
     }
 

@@ -13,6 +13,7 @@ from collector.db import text
 from collector.db.alert_models import AlertRule
 from collector.db.models import Device, SaleReassignment, Slice
 from collector.http.jsonio import MAX_DEPTH
+from collector.presence import state as presence_state
 from collector.stats.fans import SORTS as FAN_SORTS
 from collector.stats.periods import EARLIEST, LATEST, MAX_DAYS
 from shared import events as wire_events
@@ -40,9 +41,11 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "the thing named in the path does not exist",
         405: "method not allowed on this path; the Allow header lists those that are",
         409: "conflicts with the current state (stale_key: rotate with the newest key; "
-        "stale_retire: an uninstall message signed before the device's last batch)",
+        "stale_retire: an uninstall message signed before the device's last batch; "
+        "device_retired: presence of a device uninstalled, until it sends slices again)",
         413: "body or event count too large",
         422: "the request is well-formed but invalid; details list each problem",
+        429: "too soon after the last one taken (presence_too_soon); retry after Retry-After",
         503: "database busy or unreachable; retry after Retry-After",
     }
     return {str(s): _json(_ref("ErrorBody"), reasons[s]) for s in sorted({400, 405, *statuses})}
@@ -128,13 +131,15 @@ def _paths() -> dict[str, Any]:
                 "summary": (
                     f"The agent's state now, every {protocol.PRESENCE_INTERVAL} s while it "
                     "runs; the device's newest message (by sent_at) is kept, an older or "
-                    "replayed one changes nothing (stored: false)"
+                    "replayed one changes nothing (stored: false); at most one a device "
+                    f"every {presence_state.MIN_INTERVAL.seconds} s (429 sooner; "
+                    "CHATTER_PRESENCE_MIN_INTERVAL), none from an uninstalled device (409)"
                 ),
                 "security": _SIGNED,
                 "requestBody": {"required": True, **_json(_ref("Presence"), "")},
                 "responses": {
                     "200": _json(_ref("PresenceReply"), "received"),
-                    **_errors(400, 401, 403, 413, 422, 503),
+                    **_errors(400, 401, 403, 409, 413, 422, 429, 503),
                 },
             }
         },

@@ -5,20 +5,29 @@ database which message is newer, so two collector processes (or a delayed retry)
 let an older message overwrite a newer one: the row changes only when the incoming
 ``sent_at`` is later than the stored one.  A replayed message (same ``sent_at``) changes
 nothing, so replaying a captured request cannot keep a stopped agent online.
+
+The same upsert keeps the rate: a message that arrives sooner than ``min_interval``
+after the stored one's arrival changes nothing and is refused (429, Retry-After).  The
+condition is the upsert's own, evaluated on the row as the database locks it, so of
+messages racing through several processes only one is taken.  A device whose agent said
+it was uninstalled sends no presence: its messages are refused (409 ``device_retired``)
+until its next batch of slices says it was reinstalled (``collector.ingest.heartbeats``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import cache
 from typing import cast
 
 import msgspec
-from sqlalchemy import Connection, Insert, Table, bindparam
+from sqlalchemy import Connection, Insert, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from collector.auth.signatures import AgentCaller
-from collector.db.base import UTCDateTime
+from collector.db.base import UTCDateTime, iso
+from collector.db.models import Device
 from collector.db.schedule_models import Presence
 from collector.errors import ApiError
 from shared import signing
@@ -64,7 +73,7 @@ def check(message: PresenceMessage, now: dt.datetime) -> dt.datetime:
 
 
 @cache
-def _upsert(dialect: str) -> Insert:
+def _upsert(dialect: str, limited: bool) -> Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(_table).values(
         device_id=bindparam("device_id"),
@@ -81,7 +90,13 @@ def _upsert(dialect: str) -> Insert:
             for name in ("chatter_id", "state", "idle_seconds", "sent_at", "received_at")
         },
         # Only a newer message replaces the stored one; equal (a replay) changes nothing.
-        where=_table.c.sent_at < stmt.excluded.sent_at,
+        # And only when the stored one arrived at least the least interval ago: checked on
+        # the row the database has locked (PostgreSQL re-reads it after waiting for a
+        # racing writer), so two messages racing the limit are never both taken.
+        where=(_table.c.sent_at < stmt.excluded.sent_at)
+        & (_table.c.received_at <= bindparam("taken_until", type_=UTCDateTime))
+        if limited
+        else _table.c.sent_at < stmt.excluded.sent_at,
     ).returning(_table.c.device_id)
 
 
@@ -91,10 +106,24 @@ def store(
     message: PresenceMessage,
     sent_at: dt.datetime,
     now: dt.datetime,
+    min_interval: dt.timedelta,
 ) -> bool:
-    """Keep the message unless a newer one of the device is stored; True when kept."""
+    """Keep the message unless a newer one of the device is stored; True when kept.
+
+    Refused: the device is uninstalled (409 ``device_retired``), or its last message
+    arrived less than ``min_interval`` ago (429 ``presence_too_soon``, Retry-After)."""
+    retired_at = connection.scalar(select(Device.retired_at).where(Device.id == caller.device_id))
+    if retired_at is not None:
+        raise ApiError(
+            409,
+            "device_retired",
+            f"device {caller.device_uid} was uninstalled at {iso(retired_at)} "
+            "(chatter-agent retire): its presence is not taken until it sends slices again "
+            "(a reinstalled agent)",
+        )
+    limited = min_interval > dt.timedelta(0)  # 0: no limit (a test's agent every 0.5 s)
     row = connection.execute(
-        _upsert(connection.dialect.name),
+        _upsert(connection.dialect.name, limited),
         {
             "device_id": caller.device_id,
             "chatter_id": caller.chatter_id,
@@ -102,6 +131,26 @@ def store(
             "idle_seconds": message.idle_seconds,
             "sent_at": sent_at,
             "received_at": now,
+            "taken_until": now - min_interval,
         },
     ).first()
-    return row is not None
+    if row is not None:
+        return True
+    if not limited:
+        return False
+    # Not taken: the row as it is now (committed by whoever won) says why.
+    last = connection.scalar(
+        select(Presence.received_at).where(Presence.device_id == caller.device_id)
+    )
+    wait = None if last is None else (last + min_interval - now).total_seconds()
+    if wait is not None and wait > 0:
+        # At most the interval, whatever another process's clock stamped.
+        seconds = max(1, math.ceil(min(wait, min_interval.total_seconds())))
+        raise ApiError(
+            429,
+            "presence_too_soon",
+            f"the device's last presence message arrived at {iso(last)}; at most one is "
+            f"taken every {min_interval.total_seconds():g} s: send again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
+    return False

@@ -3,7 +3,10 @@
 A chatter with several devices (two computers, an agent left running at home) shows the
 state of their *most present* device: active beats idle beats paused beats offline; among
 devices in the same state, the one heard from last.  Offline is silence for
-``state.OFFLINE_AFTER`` (no message needed).  Revoked devices are not counted.
+``state.OFFLINE_AFTER`` (no message needed).  Presence of a device no longer in use,
+revoked or uninstalled (its agent said so), does not count: an agent that stopped just
+before its uninstall message would otherwise show online for up to that long (and a
+message still on its way could land after the uninstall).
 
 Schedules come in as occurrences (``collector.shifts``, loaded by the caller): this
 package sits beside ``shifts`` and does not read it.
@@ -85,12 +88,17 @@ def merge(devices: Iterable[tuple[str, int, dt.datetime]], now: dt.datetime) -> 
 def live_by_chatter(
     session: Session, now: dt.datetime, chatter_ids: Collection[int] | None = None
 ) -> dict[int, Live]:
-    """Every chatter with a presence row (of a device not revoked), merged; others are
-    absent (``NOBODY``)."""
+    """Every chatter with a presence row (of a device in use: not revoked nor uninstalled),
+    merged; others are absent (``NOBODY``).  ``last_seen`` still counts an uninstalled
+    device's last batch: it says when the chatter was last heard from."""
     query = (
         select(Presence.chatter_id, Presence.state, Presence.idle_seconds, Presence.received_at)
         .join(Device, Device.id == Presence.device_id)
-        .where(Device.revoked_at.is_(None), Device.chatter_id == Presence.chatter_id)
+        .where(
+            Device.revoked_at.is_(None),
+            Device.retired_at.is_(None),
+            Device.chatter_id == Presence.chatter_id,
+        )
     )
     if chatter_ids is not None:
         query = query.where(Presence.chatter_id.in_(sorted(chatter_ids)))

@@ -7,6 +7,11 @@ import datetime as dt
 # The agent sends presence every 30 s; three missed messages make a device offline.
 INTERVAL = dt.timedelta(seconds=30)
 OFFLINE_AFTER = dt.timedelta(seconds=90)
+# The least time between two messages of one device the collector takes (a message sooner
+# after the last one stored is refused, 429): half the interval, so a message delayed on
+# the way (the agent waits at most 11 s for an answer) is never refused, and a refused
+# one costs the agent one wait (60 s at least), well inside OFFLINE_AFTER.
+MIN_INTERVAL = dt.timedelta(seconds=15)
 STATES = ("active", "idle", "paused")
 OFFLINE = "offline"
 

@@ -9,16 +9,32 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
-from tests.agent.conftest import AgentProcess, CollectorProcess, wait_for, xdotool
+from tests.agent.conftest import (
+    AgentProcess,
+    CollectorProcess,
+    running_collector,
+    wait_for,
+    xdotool,
+)
 from tests.agent.proxy import RecordingProxy
 
 PRESENCE = "/api/v1/agents/presence"
 FAST = {"CHATTER_AGENT_PRESENCE_INTERVAL": "0.5"}  # the default is 30 s
+
+
+@pytest.fixture
+def collector_process(tmp_path: Path) -> Iterator[CollectorProcess]:
+    """The collector takes a device's presence at most every 0.2 s here (15 s by default,
+    for agents sending every 30 s): the agents of these tests send every 0.5 s."""
+    with running_collector(tmp_path, CHATTER_PRESENCE_MIN_INTERVAL="0.2") as collector:
+        yield collector
 
 
 def alice(collector: CollectorProcess, token: str) -> dict[str, Any]:

@@ -84,7 +84,9 @@ def add_shift(database: Path, chatter: str, creator: str) -> None:
 def now_site(
     demo_database: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveCollector, Device]]:
-    with serving(demo_database, tmp_path_factory.mktemp("now")) as live:
+    # Messages of one device a second apart here: no least interval (15 s by default).
+    quick = {"CHATTER_PRESENCE_MIN_INTERVAL": "0"}
+    with serving(demo_database, tmp_path_factory.mktemp("now"), quick) as live:
         # A roster of its own: the demo's would put whoever works at this hour on the page.
         with sqlite3.connect(live.database) as conn:
             conn.execute("DELETE FROM shift_exceptions")

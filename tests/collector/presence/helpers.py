@@ -16,6 +16,13 @@ from shared.protocol import format_time
 from tests.collector.conftest import Agent, Collector
 
 PATH = "/api/v1/agents/presence"
+# No least interval between two messages of a device: for tests of other things that
+# send several in a row (the limit itself: test_limits.py).
+UNLIMITED = {"PRESENCE_MIN_INTERVAL_SECONDS": 0}
+
+
+def unlimited(collector: Collector) -> None:
+    collector.app.config.update(UNLIMITED)
 
 
 def body(

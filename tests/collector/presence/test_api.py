@@ -16,6 +16,7 @@ from tests.collector.auth.test_accounts import PASSWORD, login
 from tests.collector.conftest import Agent, Collector
 from tests.collector.presence.helpers import (
     PATH,
+    UNLIMITED,
     add_shift,
     board,
     body,
@@ -23,6 +24,7 @@ from tests.collector.presence.helpers import (
     person,
     send,
     stored,
+    unlimited,
 )
 
 
@@ -55,6 +57,7 @@ def test_an_agent_that_sent_slices_but_no_presence_was_seen(agency: Collector) -
 
 
 def test_an_older_message_never_replaces_a_newer_one(agency: Collector, agent: Agent) -> None:
+    unlimited(agency)  # messages in a row (the rate: test_limits.py)
     t = now()
     assert send(agent, "active", 0, sent_at=t).json()["stored"] is True
     older = send(agent, "idle", 600, sent_at=t - dt.timedelta(seconds=30))
@@ -73,6 +76,7 @@ def test_an_older_message_never_replaces_a_newer_one(agency: Collector, agent: A
 def test_a_message_dated_ahead_does_not_freeze_the_state(agency: Collector, agent: Agent) -> None:
     """Found by review: a message dated 280 s ahead (inside the signing tolerance) won over
     every real message for the next 280 s, so a running agent showed offline."""
+    unlimited(agency)
     assert send(agent, "active", 0, sent_at=now() + dt.timedelta(seconds=280)).json()["stored"]
     later = send(agent, "paused", 0, sent_at=now() + dt.timedelta(seconds=1))
     assert later.json()["stored"] is True
@@ -159,6 +163,7 @@ def test_unsigned_wrongly_signed_and_revoked_are_refused(agency: Collector, agen
 def test_the_most_present_device_wins(
     agency: Collector, agent: Agent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    unlimited(agency)
     token = agency.token("manager")
     laptop = agency.enroll("alice")
     t = now()
@@ -259,7 +264,10 @@ def test_only_managers_read_the_board(agency: Collector) -> None:
 def test_two_processes_racing_keep_the_newest_message(agency: Collector, agent: Agent) -> None:
     """Two collector apps (each its own engine, as two processes) take messages of one
     device in any order: the stored row is the newest message, whatever came last."""
-    other = create_app({"DATABASE_URL": agency.database_url, "TESTING": True})
+    unlimited(agency)
+    other = create_app(
+        {"DATABASE_URL": agency.database_url, "TESTING": True, **UNLIMITED}  # see above
+    )
     clients = [
         agency.http,
         httpx.Client(transport=httpx.WSGITransport(app=other), base_url="http://collector.test"),
