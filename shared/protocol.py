@@ -341,9 +341,17 @@ def _check_timing(hb: Heartbeat, slice_seconds: int, bad: Callable[[str, str], N
 
     Burst starts are at least BURST_GAP_MS apart, so a slice holds at most one per
     second of its length; every interval ends at a burst start of the slice, lasts at
-    most MAX_GAP_MS and (but the first) lies inside the slice.  A sum of squares below
-    sum² / count (Cauchy-Schwarz) or above sum x longest interval describes no set of
-    intervals.  All in Python integers: exact, no overflow.
+    most MAX_GAP_MS and (but the first) lies inside the slice.  An interval lasts at
+    least 1 ms, not BURST_GAP_MS: the agent's clock may step back a little (a corrected
+    offset) or the agent restart within a second, and two burst starts then come closer
+    (``agent.timeline`` counts every interval longer than 0).  A sum of squares below
+    sum² / count (Cauchy-Schwarz), or above what the intervals give with all but one of
+    them 1 ms long, or above sum x longest interval, describes no set of intervals.
+
+    Keystrokes and keyed bursts are not compared: a burst belongs to the slice it starts
+    in, so a key typed in a burst begun in the previous slice counts in this slice's
+    keystrokes and the previous slice's keyed bursts.  All in Python integers: exact,
+    no overflow.
     """
     present = [name for name in TIMING_FIELDS if getattr(hb, name) is not None]
     if not present:
@@ -367,7 +375,13 @@ def _check_timing(hb: Heartbeat, slice_seconds: int, bad: Callable[[str, str], N
         bad("gap_ms_sum", "no gaps, so the sum and the sum of squares must be 0")
     elif total > min(gaps * MAX_GAP_MS, longest):
         bad("gap_ms_sum", f"{total} ms is longer than {gaps} gap(s) can be")
-    elif squares * gaps < total * total or squares > total * MAX_GAP_MS:
+    elif total < gaps:
+        bad("gap_ms_sum", f"{total} ms is shorter than {gaps} gap(s) of at least 1 ms each")
+    elif (
+        squares * gaps < total * total
+        or squares > total * MAX_GAP_MS
+        or (gaps and squares > (total - gaps + 1) ** 2 + gaps - 1)
+    ):
         bad(
             "gap_ms_sum_sq",
             f"{squares} is no sum of squares of {gaps} gap(s) summing to {total} ms",

@@ -90,6 +90,11 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     # Two intervals summing to 60 s have squares of at least 2 x 30 s².
     ("squares below sum²/count", {"gap_ms_sum_sq": 2 * 30_000**2 - 1}, "no sum of squares"),
     ("squares above sum x longest", {"gap_ms_sum_sq": 60_000 * 86_400_001}, "no sum of squares"),
+    # Found by review: two intervals summing to nothing were taken (each is at least 1 ms).
+    ("gaps summing to nothing", {"gap_ms_sum": 0, "gap_ms_sum_sq": 0}, "at least 1 ms each"),
+    ("gaps under 1 ms each", {"gap_ms_sum": 1, "gap_ms_sum_sq": 1}, "shorter than 2 gap(s)"),
+    # Two intervals summing to 60 s: squares at most 59 999² + 1² (the rest of 1 ms).
+    ("squares of one interval for two", {"gap_ms_sum_sq": 60_000**2}, "no sum of squares"),
 ]
 
 
