@@ -68,6 +68,14 @@ def from_environment() -> dict[str, Any]:
         # Alert rules are evaluated, and due alert messages sent, inside every serving
         # process this often (0: never; then run ``chatter-collector alerts evaluate``).
         "ALERTS_INTERVAL_SECONDS": float(os.environ.get("CHATTER_ALERTS_INTERVAL", "60")),
+        # Alert webhooks may go to loopback, private and other non-public addresses (off:
+        # only public ones, README "Alerts"; on: a receiver on the agency's own network).
+        "ALERTS_ALLOW_PRIVATE_WEBHOOKS": os.environ.get(
+            "CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS", "0"
+        )
+        .strip()
+        .lower()
+        in ("1", "true", "yes"),
         **smtp_settings(os.environ),
     }
 

@@ -129,9 +129,7 @@ def test_coverage(world: World) -> None:
     world.presence("bob", "active", NOW)
     assert len(world.evaluate(NOW).opened) == 1
     [alert] = world.alerts()
-    assert (
-        alert.creator_id == world.id_of(Creator, "luna") and "1 chatter(s) online" in alert.message
-    )
+    assert alert.creator_id == world.id_of(Creator, "luna") and "1 chatter online," in alert.message
     assert world.evaluate(NOW + MIN).opened == []  # persists: one alert
     # bob's shift moves to luna: two online, covered, resolved.
     with world.session() as s:

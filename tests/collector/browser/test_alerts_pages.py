@@ -25,7 +25,11 @@ from tests.collector.browser.conftest import ADMIN, MANAGER, LiveCollector, Reco
 @pytest.fixture
 def live(demo_database: Path, tmp_path: Path) -> Iterator[LiveCollector]:
     """A server of this test's own, evaluating alerts every half second."""
-    with serving(demo_database, tmp_path, {"CHATTER_ALERTS_INTERVAL": "0.5"}) as server:
+    with serving(
+        demo_database,
+        tmp_path,
+        {"CHATTER_ALERTS_INTERVAL": "0.5", "CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS": "1"},
+    ) as server:
         yield server
 
 
@@ -109,7 +113,7 @@ def test_rule_webhook_log_and_dashboard_panel(
         body,
         time.time(),
     )
-    assert b"Luna Rivers: 0 chatter(s) online, 5 required now" in body
+    assert b"Luna Rivers: 0 chatters online, 5 required now" in body
 
     page.get_by_role("link", name="Done").click()
     rules = page.locator("#rules-table")
@@ -128,7 +132,7 @@ def test_rule_webhook_log_and_dashboard_panel(
     phone.page.goto(live.url + "/stats")
     panel = phone.page.locator("#open-alerts")
     expect(panel).to_contain_text("Open alerts")
-    expect(panel).to_contain_text("Luna Rivers: 0 chatter(s) online, 5 required now")
+    expect(panel).to_contain_text("Luna Rivers: 0 chatters online, 5 required now")
     assert _overflow(phone.page) == 0, "the stats page scrolls sideways at 390 px"
     phone.screenshot("phone-stats-open-alerts")
     panel.get_by_role("button", name=re.compile("Acknowledge")).click()
