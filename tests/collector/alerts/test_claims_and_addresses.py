@@ -336,3 +336,44 @@ def test_send_refuses_private_literals_before_connecting(host: str) -> None:
     # Refused before any connection is made (nothing is ever sent to these).
     outcome = webhook.post(f"http://{host}/hook", b"{}", {}, 2)
     assert not outcome.ok and (outcome.error or "").startswith("RefusedAddress")
+
+
+@pytest.fixture
+def stalling_smtp() -> Iterator[mail.SmtpSettings]:
+    """An SMTP server that trickles its greeting one byte every 50 ms and never ends it."""
+    stop = threading.Event()
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            for byte in b"220-" + b"x" * 100_000:
+                if stop.wait(0.05):
+                    return
+                try:
+                    self.request.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield mail.SmtpSettings(
+        host="127.0.0.1", port=server.server_address[1], sender="alerts@agency.test"
+    )
+    stop.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_a_stalled_smtp_server_ends_the_try_at_its_deadline(
+    world: World, stalling_smtp: mail.SmtpSettings
+) -> None:
+    world.shift("alice", "luna", "10:00", "18:00")
+    world.rule("no_show", 10, emails=["lead@agency.test"])
+    world.evaluate(NOW + 10 * MIN)
+    policy = dataclasses.replace(QUICK, max_attempts=1)
+    sent = delivery.send_due(world.engine, stalling_smtp, policy, lambda: NOW + 10 * MIN)
+    assert sent.failed == 1
+    [row] = world.deliveries()
+    assert row.last_error is not None and row.last_error.startswith("TimeoutError"), row.last_error
