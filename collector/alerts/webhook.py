@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -64,6 +65,7 @@ def verify(
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Names that mean this machine whatever a resolver says (RFC 6761).
 _LOCAL_NAMES = ("localhost", "localhost.localdomain")
+_IPV4_SHORTHAND = re.compile("[0-9a-fx.]+")
 
 
 def address_problem(address: IpAddress) -> str | None:
@@ -97,9 +99,15 @@ def host_problem(host: str) -> str | None:
     if name in _LOCAL_NAMES or name.endswith(".localhost"):
         return f"this machine ({host})"
     try:
-        address = ipaddress.ip_address(name.split("%", 1)[0])
+        address: IpAddress = ipaddress.ip_address(name.split("%", 1)[0])
     except ValueError:
-        return None
+        # The shorthand IPv4 forms resolvers take too: 127.1, 2130706433, 0x7f000001.
+        if not _IPV4_SHORTHAND.fullmatch(name):
+            return None
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return None
     return address_problem(address)
 
 

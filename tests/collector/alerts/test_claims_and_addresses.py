@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.server
+import shutil
 import socket
 import socketserver
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,6 +182,10 @@ def test_a_policy_keeps_each_try_well_inside_its_claim() -> None:
 NOT_PUBLIC = [
     "http://127.0.0.1:8080/hook",
     "http://127.1.2.3/hook",
+    "http://127.1/hook",  # the shorthand forms resolvers take
+    "http://2130706433/hook",
+    "http://0x7f000001/hook",
+    "http://012.0.0.1/hook",  # octal 10.0.0.1
     "http://10.0.0.5/hook",
     "http://172.16.0.1/hook",
     "http://192.168.1.10/hook",
@@ -377,3 +386,78 @@ def test_a_stalled_smtp_server_ends_the_try_at_its_deadline(
     assert sent.failed == 1
     [row] = world.deliveries()
     assert row.last_error is not None and row.last_error.startswith("TimeoutError"), row.last_error
+
+
+@pytest.fixture
+def tls_hook(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str]]]:
+    """An HTTPS server on 127.0.0.1 whose certificate (made here with openssl) is for the
+    name hooks.example.test; yields its port, a client context trusting it, and the names
+    clients asked for (SNI)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=hooks.example.test",
+            "-addext",
+            "subjectAltName=DNS:hooks.example.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],  # fmt: skip
+        check=True,
+        capture_output=True,
+    )
+    names: list[str] = []
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    server_context.sni_callback = lambda _sock, name, _ctx: names.append(name or "") and None
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    client = ssl.create_default_context(cafile=str(cert))
+    yield server.server_address[1], client, names
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_https_to_the_checked_address_keeps_the_name_for_tls(
+    dns: Resolver, tls_hook: tuple[int, ssl.SSLContext, list[str]]
+) -> None:
+    port, context, names = tls_hook
+    dns.answers["hooks.example.test"] = ["127.0.0.1"]
+    dns.answers["other.example.test"] = ["127.0.0.1"]
+    url = f"https://hooks.example.test:{port}/h"
+    outcome = webhook.post(url, b"{}", {}, 5, context, allow_private=True)
+    assert (outcome.ok, outcome.status_code) == (True, 204), outcome.error
+    assert names == ["hooks.example.test"]
+    # The certificate is checked against the URL's name, not the address connected to.
+    wrong = webhook.post(
+        f"https://other.example.test:{port}/h", b"{}", {}, 5, context, allow_private=True
+    )
+    assert not wrong.ok and "certificate" in (wrong.error or "").lower()
+    # And refused without the setting, before any connection.
+    refused = webhook.post(url, b"{}", {}, 5, context)
+    assert not refused.ok and (refused.error or "").startswith("RefusedAddress")
