@@ -22,13 +22,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from collector.alerts import conditions, messages
 from collector.alerts.rules import split_emails
+from collector.auth import callers
 from collector.db import locks
 from collector.db.alert_models import Alert, AlertDelivery, AlertRule
+from collector.db.models import User
 
 SYSTEM = "system"
 
@@ -139,8 +141,25 @@ def _open(
     return alert
 
 
+def team_leads(session: Session, addresses: list[str]) -> dict[str, frozenset[int]]:
+    """Of these addresses, those of team leads' logins (managers limited to some
+    creators): lower-cased address -> the creators they may see."""
+    if not addresses:
+        return {}
+    found: dict[str, frozenset[int]] = {}
+    for user in session.scalars(
+        select(User).where(func.lower(User.email).in_(sorted({a.lower() for a in addresses})))
+    ):
+        limit = callers.creator_limit(user)
+        if limit is not None:
+            found[user.email.lower()] = limit
+    return found
+
+
 def queue(session: Session, rule: AlertRule, alert: Alert, now: dt.datetime) -> int:
-    """The deliveries of one opening: the webhook, and one e-mail per address."""
+    """The deliveries of one opening: the webhook, and one e-mail per address.  A team
+    lead's address gets only the alerts of their creators (one of no creator, or of
+    another creator, is not theirs to read: as on the dashboard)."""
     made = 0
     if rule.webhook_url:
         session.add(
@@ -156,7 +175,12 @@ def queue(session: Session, rule: AlertRule, alert: Alert, now: dt.datetime) -> 
             )
         )
         made += 1
-    for address in split_emails(rule.emails):
+    addresses = split_emails(rule.emails)
+    leads = team_leads(session, addresses)
+    for address in addresses:
+        limit = leads.get(address.lower())
+        if limit is not None and alert.creator_id not in limit:
+            continue
         session.add(
             AlertDelivery(
                 alert_id=alert.id,
