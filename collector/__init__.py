@@ -15,6 +15,7 @@ from collector.http import errors, headers, inputs, metrics
 from collector.http.database import db as database
 
 if TYPE_CHECKING:
+    from collector.alerts.delivery import Policy as DeliveryPolicy
     from collector.alerts.mail import SmtpSettings
 
 
@@ -84,6 +85,13 @@ def smtp_of(app: Flask) -> SmtpSettings:
     )
 
 
+def alert_policy(app: Flask) -> DeliveryPolicy:
+    """How the app's alert messages are sent (the settings' part of it)."""
+    from collector.alerts.delivery import Policy
+
+    return Policy(allow_private=bool(app.config.get("ALERTS_ALLOW_PRIVATE_WEBHOOKS")))
+
+
 def _schedule_alerts(app: Flask) -> None:
     """Alert evaluation and delivery every ALERTS_INTERVAL_SECONDS (0 or unset: off, as in
     tests and every command but ``serve``)."""
@@ -93,6 +101,6 @@ def _schedule_alerts(app: Flask) -> None:
     from collector.alerts.schedule import AlertScheduler
 
     with app.app_context():
-        scheduler = AlertScheduler(database.engine, interval, smtp_of(app))
+        scheduler = AlertScheduler(database.engine, interval, smtp_of(app), alert_policy(app))
     app.extensions["chattertrack.alerts"] = scheduler
     scheduler.start()

@@ -73,6 +73,14 @@ def from_environment() -> dict[str, Any]:
         "PRESENCE_MIN_INTERVAL_SECONDS": float(
             os.environ.get("CHATTER_PRESENCE_MIN_INTERVAL", "15")
         ),
+        # Alert webhooks may go to loopback, private and other non-public addresses (off:
+        # only public ones, README "Alerts"; on: a receiver on the agency's own network).
+        "ALERTS_ALLOW_PRIVATE_WEBHOOKS": os.environ.get(
+            "CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS", "0"
+        )
+        .strip()
+        .lower()
+        in ("1", "true", "yes"),
         **smtp_settings(os.environ),
     }
 

@@ -290,7 +290,8 @@ def coverage(session: Session, snap: Snapshot, rule: AlertRule) -> list[Finding]
         if need - have < rule.threshold:
             continue
         message = (
-            f"{snap.creators.get(creator_id, '?')}: {have} chatter(s) online, {need} required now"
+            f"{snap.creators.get(creator_id, '?')}: {have} chatter{'' if have == 1 else 's'} "
+            f"online, {need} required now"
         )
         found.append(
             Finding(

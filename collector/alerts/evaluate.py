@@ -8,6 +8,11 @@ one subject cannot both be stored.
 
 An alert is sent once per opening: its deliveries are queued in the transaction that
 opens it, and a condition that goes on firing finds its alert open and adds nothing.
+
+An alert resolved by hand while its condition still holds stays resolved, and quiet, for
+the rest of that episode: its ``quiet_key`` keeps the subject from opening again while
+the condition goes on firing, and the first round that finds the subject not firing ends
+the quiet (the next time the condition holds is a new episode: a new alert, sent).
 Sending happens later, outside any evaluation (collector/alerts/delivery.py).
 """
 
@@ -17,13 +22,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from collector.alerts import conditions, messages
 from collector.alerts.rules import split_emails
+from collector.auth import callers
 from collector.db import locks
 from collector.db.alert_models import Alert, AlertDelivery, AlertRule
+from collector.db.models import User
 
 SYSTEM = "system"
 
@@ -34,6 +41,7 @@ class Round:
     resolved: list[int] = field(default_factory=list)
     still_open: int = 0
     queued: int = 0
+    quiet: int = 0  # firing, but resolved by hand in this episode (see the docstring)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +49,7 @@ class Round:
             "resolved": len(self.resolved),
             "still_open": self.still_open,
             "deliveries_queued": self.queued,
+            "quiet": self.quiet,
         }
 
 
@@ -72,12 +81,24 @@ def evaluate(session: Session, now: dt.datetime) -> Round | None:
             )
         )
     }
+    quiet: dict[str, Alert] = {
+        a.quiet_key: a
+        for a in session.scalars(
+            select(Alert).where(
+                Alert.quiet_key.is_not(None), Alert.rule_id.in_([r.id for r in rules])
+            )
+        )
+        if a.quiet_key is not None
+    }
     firing: set[str] = set()
     for rule in rules:
         for finding in conditions.KINDS[rule.kind](session, snap, rule):
             firing.add(finding.key)
             if finding.key in open_alerts:
                 result.still_open += 1
+                continue
+            if finding.key in quiet:
+                result.quiet += 1
                 continue
             alert = _open(session, rule, finding, now)
             open_alerts[finding.key] = alert
@@ -91,6 +112,9 @@ def evaluate(session: Session, now: dt.datetime) -> Round | None:
             result.resolved.append(alert.id)
         else:
             result.still_open += 1
+    for key, alert in quiet.items():
+        if key not in firing:
+            alert.quiet_key = None  # the episode is over
     session.flush()
     return result
 
@@ -117,8 +141,25 @@ def _open(
     return alert
 
 
+def team_leads(session: Session, addresses: list[str]) -> dict[str, frozenset[int]]:
+    """Of these addresses, those of team leads' logins (managers limited to some
+    creators): lower-cased address -> the creators they may see."""
+    if not addresses:
+        return {}
+    found: dict[str, frozenset[int]] = {}
+    for user in session.scalars(
+        select(User).where(func.lower(User.email).in_(sorted({a.lower() for a in addresses})))
+    ):
+        limit = callers.creator_limit(user)
+        if limit is not None:
+            found[user.email.lower()] = limit
+    return found
+
+
 def queue(session: Session, rule: AlertRule, alert: Alert, now: dt.datetime) -> int:
-    """The deliveries of one opening: the webhook, and one e-mail per address."""
+    """The deliveries of one opening: the webhook, and one e-mail per address.  A team
+    lead's address gets only the alerts of their creators (one of no creator, or of
+    another creator, is not theirs to read: as on the dashboard)."""
     made = 0
     if rule.webhook_url:
         session.add(
@@ -134,7 +175,12 @@ def queue(session: Session, rule: AlertRule, alert: Alert, now: dt.datetime) -> 
             )
         )
         made += 1
-    for address in split_emails(rule.emails):
+    addresses = split_emails(rule.emails)
+    leads = team_leads(session, addresses)
+    for address in addresses:
+        limit = leads.get(address.lower())
+        if limit is not None and alert.creator_id not in limit:
+            continue
         session.add(
             AlertDelivery(
                 alert_id=alert.id,
@@ -152,6 +198,10 @@ def queue(session: Session, rule: AlertRule, alert: Alert, now: dt.datetime) -> 
 
 
 def close(alert: Alert, who: str, now: dt.datetime) -> None:
+    """Resolve: by the system when the condition cleared, else by hand (``who``), which
+    keeps the episode quiet (see the module's docstring)."""
     alert.resolved_at = now
     alert.resolved_by = who
     alert.open_key = None
+    if who != SYSTEM:
+        alert.quiet_key = alert.dedupe_key

@@ -1,8 +1,9 @@
 """What people do with alerts: list them, acknowledge them, resolve them by hand.
 
 Acknowledging says "someone is on it": the alert stays open (and the condition is still
-watched) until it resolves.  Resolving by hand closes it now; if its condition still
-holds at the next evaluation, that is a new opening, sent again.  Nothing here commits.
+watched) until it resolves.  Resolving by hand closes it now, and nothing of that subject
+opens (or is sent) again while the condition goes on holding: only once an evaluation has
+seen it cleared does it open anew (collector/alerts/evaluate.py).  Nothing here commits.
 """
 
 from __future__ import annotations

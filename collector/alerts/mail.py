@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -28,8 +30,13 @@ class EmailError(Exception):
     pass
 
 
-def send(settings: SmtpSettings, to: str, subject: str, text: str) -> None:
-    """Send one plain-text message; ``EmailError`` says why it could not be sent."""
+def send(
+    settings: SmtpSettings, to: str, subject: str, text: str, *, within: float | None = None
+) -> None:
+    """Send one plain-text message; ``EmailError`` says why it could not be sent.
+
+    ``within``: seconds for all of it (else ``settings.timeout`` for each step); at that
+    deadline the connection is shut, however slowly the server answers."""
     if not settings.configured:
         raise EmailError("SMTP is not configured: set CHATTER_SMTP_HOST and CHATTER_SMTP_FROM")
     message = EmailMessage()
@@ -39,12 +46,35 @@ def send(settings: SmtpSettings, to: str, subject: str, text: str) -> None:
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
     message.set_content(text)
+    step = settings.timeout if within is None else min(settings.timeout, within)
+    expired = threading.Event()
+    smtp = smtplib.SMTP(timeout=step)
+
+    def expire() -> None:
+        expired.set()
+        sock = getattr(smtp, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = None if within is None else threading.Timer(within, expire)
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        with smtp:
+            smtp.connect(settings.host, settings.port)
             if settings.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.username:
                 smtp.login(settings.username, settings.password)
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
+        if expired.is_set():
+            raise EmailError(f"TimeoutError: no complete answer within {within:g} s") from None
         raise EmailError(f"{type(exc).__name__}: {exc}"[:500]) from None
+    finally:
+        if timer is not None:
+            timer.cancel()

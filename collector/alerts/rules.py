@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.alerts import webhook
 from collector.db import text
 from collector.db.alert_models import KINDS, AlertRule
 from collector.db.base import iso
@@ -30,15 +31,20 @@ class Kind:
     unit: str  # what the threshold counts
     low: int
     high: int
+    one: str  # the unit of a threshold of 1
+
+    def amount(self, value: int) -> str:
+        """The threshold in words: "1 chatter missing", "5 minutes"."""
+        return f"{value} {self.one if value == 1 else self.unit}"
 
 
 # The threshold of each kind, its unit and its bounds (also the OpenAPI description).
 KIND_INFO: dict[str, Kind] = {
-    "no_presence": Kind("No presence during a shift", "minutes", 1, 1440),
-    "idle": Kind("Idle during a shift", "minutes", 1, 1440),
-    "no_show": Kind("No-show", "minutes", 1, 1440),
-    "coverage": Kind("Coverage below required", "chatters missing", 1, 1000),
-    "response_time": Kind("Average response time of a day", "seconds", 1, 86400),
+    "no_presence": Kind("No presence during a shift", "minutes", 1, 1440, "minute"),
+    "idle": Kind("Idle during a shift", "minutes", 1, 1440, "minute"),
+    "no_show": Kind("No-show", "minutes", 1, 1440, "minute"),
+    "coverage": Kind("Coverage below required", "chatters missing", 1, 1000, "chatter missing"),
+    "response_time": Kind("Average response time of a day", "seconds", 1, 86400, "second"),
 }
 assert tuple(KIND_INFO) == KINDS
 
@@ -59,7 +65,7 @@ def _invalid(field: str, message: str) -> DomainError:
 
 
 def check_name(value: str) -> str:
-    cleaned = " ".join(text.check(value, "name", AlertRule.name).split())
+    cleaned = " ".join(text.check_label(value, "name", AlertRule.name).split())
     if not cleaned:
         raise _invalid("name", "must not be empty")
     return cleaned
@@ -82,8 +88,13 @@ def check_threshold(kind: str, value: object) -> int:
     return value
 
 
-def check_webhook_url(value: str) -> str:
-    """An http(s) address of a host; "" for none.  Nothing else is ever POSTed to."""
+def check_webhook_url(value: str, allow_private: bool = False) -> str:
+    """An http(s) address of a host; "" for none.  Nothing else is ever POSTed to.
+
+    Unless ``allow_private`` (CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS), a host that is an
+    address other than a public one, or names this machine, is refused; a host name is
+    checked again at each send, against what it resolves to (collector/alerts/webhook.py).
+    """
     value = text.check(value.strip(), "webhook_url", AlertRule.webhook_url)
     if not value:
         return ""
@@ -96,6 +107,13 @@ def check_webhook_url(value: str) -> str:
         raise _invalid("webhook_url", "must be an http:// or https:// address of a host")
     if not _URL_CHARS.fullmatch(value):
         raise _invalid("webhook_url", "must not contain spaces or other unescaped characters")
+    problem = None if allow_private else webhook.host_problem(parts.hostname)
+    if problem is not None:
+        raise _invalid(
+            "webhook_url",
+            f"must be a public address: its host is {problem} "
+            "(CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS=1 allows it)",
+        )
     return value
 
 
@@ -148,8 +166,11 @@ class RuleInput:
     emails: list[str] | None = None
 
 
-def create(session: Session, data: RuleInput, now: dt.datetime) -> tuple[AlertRule, str]:
-    """A new rule and its webhook secret (to show once)."""
+def create(
+    session: Session, data: RuleInput, now: dt.datetime, *, allow_private: bool = False
+) -> tuple[AlertRule, str]:
+    """A new rule and its webhook secret (to show once).  ``allow_private``: see
+    ``check_webhook_url``."""
     if data.name is None or data.kind is None or data.threshold is None:
         raise DomainError(
             "a rule needs name, kind and threshold",
@@ -172,7 +193,7 @@ def create(session: Session, data: RuleInput, now: dt.datetime) -> tuple[AlertRu
         kind=kind,
         threshold=check_threshold(kind, data.threshold),
         enabled=True if data.enabled is None else data.enabled,
-        webhook_url=check_webhook_url(data.webhook_url or ""),
+        webhook_url=check_webhook_url(data.webhook_url or "", allow_private),
         webhook_secret=secret,
         emails=",".join(check_emails(data.emails or [])),
         created_at=now,
@@ -185,7 +206,14 @@ def create(session: Session, data: RuleInput, now: dt.datetime) -> tuple[AlertRu
     return rule, secret
 
 
-def update(session: Session, rule: AlertRule, data: RuleInput, now: dt.datetime) -> list[str]:
+def update(
+    session: Session,
+    rule: AlertRule,
+    data: RuleInput,
+    now: dt.datetime,
+    *,
+    allow_private: bool = False,
+) -> list[str]:
     """Apply the given fields; the names of those that changed."""
     changed: list[str] = []
     values: dict[str, Any] = {}
@@ -204,7 +232,7 @@ def update(session: Session, rule: AlertRule, data: RuleInput, now: dt.datetime)
     if data.enabled is not None:
         values["enabled"] = data.enabled
     if data.webhook_url is not None:
-        values["webhook_url"] = check_webhook_url(data.webhook_url)
+        values["webhook_url"] = check_webhook_url(data.webhook_url, allow_private)
     if data.emails is not None:
         values["emails"] = ",".join(check_emails(data.emails))
     for name, value in values.items():

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import msgspec
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from collector.alerts import lifecycle, messages, rules
@@ -66,6 +66,11 @@ def _body() -> rules.RuleInput:
     )
 
 
+def _allow_private() -> bool:
+    """CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS (collector/config.py)."""
+    return bool(current_app.config.get("ALERTS_ALLOW_PRIVATE_WEBHOOKS"))
+
+
 def _fail(exc: DomainError, code: str) -> ApiError:
     return ApiError(
         exc.status, exc.code if exc.code != "bad_request" else code, exc.message, exc.details
@@ -87,7 +92,7 @@ def create_rule() -> Response:
     data = _body()
     now = utc_now()
     try:
-        rule, secret = rules.create(session, data, now)
+        rule, secret = rules.create(session, data, now, allow_private=_allow_private())
     except DomainError as exc:
         raise _fail(exc, "invalid_rule") from None
     body = rules.describe(session, rule)
@@ -134,7 +139,7 @@ def update_rule(rule_id: int) -> Response:
     data = _body()
     now = utc_now()
     try:
-        changed = rules.update(session, rule, data, now)
+        changed = rules.update(session, rule, data, now, allow_private=_allow_private())
     except DomainError as exc:
         raise _fail(exc, "invalid_rule") from None
     body = rules.describe(session, rule)

@@ -452,6 +452,7 @@ def _alert_rule_body(required: list[str]) -> dict[str, Any]:
                 "minLength": 1,
                 "maxLength": text.length(AlertRule.name),
                 "pattern": protocol.NO_NUL,
+                "description": "no control or bidirectional-override characters (else 422)",
             },
             "kind": {"enum": list(KIND_INFO), "description": kinds},
             "threshold": {
@@ -474,7 +475,12 @@ def _alert_rule_body(required: list[str]) -> dict[str, Any]:
                     },
                     {"type": "null"},
                 ],
-                "description": "an http:// or https:// address (else 422); empty or null: none",
+                "description": (
+                    "an http:// or https:// address (else 422) of a public host: a loopback, "
+                    "private, link-local, multicast or reserved address, or localhost, is "
+                    "refused (422) unless CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS=1; empty or "
+                    "null: none"
+                ),
             },
             "emails": {
                 "type": "array",

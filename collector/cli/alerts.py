@@ -34,10 +34,10 @@ def evaluate_command(no_send: bool) -> None:
         return
     state = click.get_current_context().find_object(CliState)
     assert state is not None
-    from collector import smtp_of
+    from collector import alert_policy, smtp_of
 
     with state.app.app_context():
-        sent = delivery.send_due(db.engine, smtp_of(current_app))
+        sent = delivery.send_due(db.engine, smtp_of(current_app), alert_policy(current_app))
     click.echo(f"sent {sent.delivered}, to retry {sent.retrying}, given up {sent.failed}")
 
 

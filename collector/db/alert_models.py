@@ -4,7 +4,9 @@ An alert is open while ``open_key`` is set: it holds the rule's dedupe key for t
 (rule, chatter or creator, shift occurrence or day), and a unique constraint on it means
 one open alert per key whatever the number of evaluators (NULLs never collide, on SQLite
 and PostgreSQL alike).  Resolving sets it to NULL, so the same condition coming back
-later opens (and sends) a new alert.
+later opens (and sends) a new alert.  Resolving by hand while the condition still holds
+also sets ``quiet_key``: that episode stays quiet (nothing reopens, nothing is sent) until
+an evaluation sees the condition cleared (collector/alerts/evaluate.py).
 
 A delivery is one message to one target (a webhook URL, one e-mail address), stored with
 its body when the alert opens and sent by whichever process claims it first; every try
@@ -90,6 +92,9 @@ class Alert(Base):
     resolved_at: Mapped[dt.datetime | None]
     # "system" when the condition cleared, else who resolved it by hand.
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+    # Resolved by hand while its condition still held: the dedupe key, until the
+    # condition is seen cleared (no new alert of that key opens meanwhile); then NULL.
+    quiet_key: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
 class AlertDelivery(Base):
@@ -112,6 +117,8 @@ class AlertDelivery(Base):
     next_attempt_at: Mapped[dt.datetime]
     # A process sending it holds it until then; a crashed sender's claim runs out.
     claimed_until: Mapped[dt.datetime | None]
+    # The holder's token: its try is recorded only while the claim is still its own.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     delivered_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from collector.agency import listings
-from collector.alerts import lifecycle, messages, rules
+from collector.alerts import lifecycle, mail, messages, rules
 from collector.db.alert_models import KINDS
 from collector.db.models import User
 from collector.errors import DomainError
@@ -38,13 +38,23 @@ LOG_ROWS = 50
 
 def _page(form: Form | None = None, error: str = "", status: int = 200) -> Page:
     session = db.session
-    all_rules = rules.all_rules(session)
+    all_rules = [rules.describe(session, r) for r in rules.all_rules(session)]
     active = lifecycle.listing(session, state="active", limit=50)
+    creators = [(c.key, c.name) for c in listings.all_creators(session)]
+    config = current_app.config
+    smtp_ready = mail.SmtpSettings(
+        host=str(config.get("SMTP_HOST") or ""), sender=str(config.get("SMTP_FROM") or "")
+    ).configured
     page = render_template(
         "admin/alerts.html",
-        rules=[rules.describe(session, r) for r in all_rules],
+        rules=all_rules,
         kinds=[(k, rules.KIND_INFO[k]) for k in KINDS],
-        creators=[(c.key, c.name) for c in listings.all_creators(session)],
+        creators=creators,
+        creator_names=dict(creators),
+        amount=lambda kind, value: rules.KIND_INFO[kind].amount(value),
+        smtp_ready=smtp_ready,
+        # Rules that want e-mail this server cannot send (CHATTER_SMTP_* unset).
+        mail_unsent=[] if smtp_ready else [r["name"] for r in all_rules if r["emails"]],
         alerts=[messages.describe(session, a) for a in active],
         deliveries=lifecycle.deliveries(session, limit=LOG_ROWS),
         form=form if form is not None else {},
@@ -96,7 +106,12 @@ def create_alert_rule() -> Page:
         return _page(None, ALREADY_SENT, 409)
     try:
         with writing() as (session, me):
-            rule, secret = rules.create(session, _input(form), utc_now())
+            rule, secret = rules.create(
+                session,
+                _input(form),
+                utc_now(),
+                allow_private=bool(current_app.config.get("ALERTS_ALLOW_PRIVATE_WEBHOOKS")),
+            )
             about = rules.describe(session, rule)
             record(session, me, "alert_rule_create", f"alert_rule:{rule.id}", **about)
             name = rule.name
@@ -169,6 +184,8 @@ def rotate_alert_secret(rule_id: int) -> Page:
     try:
         with writing() as (session, me):
             rule = rules.get(session, rule_id)
+            if not rule.webhook_url:
+                raise DomainError(f"rule “{rule.name}” has no webhook: it signs nothing", 409)
             secret = rules.rotate_secret(rule, utc_now())
             record(session, me, "alert_rule_rotate_secret", f"alert_rule:{rule_id}")
             name = rule.name

@@ -27,8 +27,14 @@ from tests.collector.conftest import Collector
 # A Tuesday; tests move the clock themselves.
 NOW = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
+# The tests' webhook servers listen on 127.0.0.1: private addresses allowed, as with
+# CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS=1 (the ``private_webhooks`` fixture below).
 FAST = delivery.Policy(
-    base_delay=dt.timedelta(0), max_attempts=3, claim=dt.timedelta(seconds=30), timeout=5
+    base_delay=dt.timedelta(0),
+    max_attempts=3,
+    claim=dt.timedelta(seconds=30),
+    timeout=5,
+    allow_private=True,
 )
 
 
@@ -170,6 +176,7 @@ class World:
                 s,
                 rules.RuleInput(name=f"{kind} {threshold}", kind=kind, threshold=threshold, **more),
                 NOW,
+                allow_private=True,
             )
             s.commit()
             return row.id
@@ -195,6 +202,16 @@ class World:
 
     def send(self, smtp: mail.SmtpSettings | None = None, now: dt.datetime = NOW) -> delivery.Sent:
         return delivery.send_due(self.engine, smtp or mail.SmtpSettings(), FAST, lambda: now)
+
+
+@pytest.fixture(autouse=True)
+def private_webhooks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhooks to the tests' local servers: CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS on for
+    the command line (which reads the environment) and the test app.  A test of the
+    default sets the app's setting back to False itself."""
+    monkeypatch.setenv("CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS", "1")
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").config["ALERTS_ALLOW_PRIVATE_WEBHOOKS"] = True
 
 
 @pytest.fixture

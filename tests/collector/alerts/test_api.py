@@ -103,6 +103,10 @@ def test_rules_are_for_admins(agency: Collector) -> None:
         ({"emails": [f"p{i}@example.com" for i in range(21)]}, 422),
         ({"emails": "a@example.com"}, 422),
         ({"creator": "nobody"}, 422),
+        ({"name": "Late\u202eevil"}, 422),  # a bidirectional override (text.check_label)
+        ({"name": "Late\u2066x\u2069"}, 422),
+        ({"name": "Late\x1b[31m"}, 422),  # a terminal escape
+        ({"name": "Late\x85"}, 422),
         ({"creator": "lu\x00na"}, 422),
         ({"extra": 1}, 422),
     ],

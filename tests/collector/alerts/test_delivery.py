@@ -13,6 +13,8 @@ from sqlalchemy import select
 from collector.alerts import delivery, webhook
 from collector.db.alert_models import AlertDeliveryAttempt, AlertRule
 from tests.collector.alerts.conftest import FAST, NOW, Hook, Mailbox, World
+from tests.collector.auth.test_accounts import PASSWORD
+from tests.collector.conftest import Collector
 
 MIN = dt.timedelta(minutes=1)
 
@@ -82,7 +84,9 @@ def test_backoff_and_giving_up(world: World) -> None:
     # Nothing listens there: every try fails to connect.
     _no_show(world, webhook_url="http://127.0.0.1:9/nothing")
     world.evaluate(NOW + 10 * MIN)
-    slow = delivery.Policy(max_attempts=3, base_delay=dt.timedelta(seconds=30), timeout=2)
+    slow = delivery.Policy(
+        max_attempts=3, base_delay=dt.timedelta(seconds=30), timeout=2, allow_private=True
+    )
     clock = NOW + 10 * MIN
     assert delivery.send_due(world.engine, world_smtp(), slow, lambda: clock).retrying == 1
     [row] = world.deliveries()
@@ -180,3 +184,28 @@ def test_concurrent_senders_send_each_delivery_once(world: World, hook: Hook, se
     assert errors == []
     assert len(hook.received) == 4
     assert {d.status for d in world.deliveries()} == {"delivered"}
+
+
+def test_a_team_lead_is_mailed_their_creators_alerts_only(
+    agency: Collector, world: World, mailbox: Mailbox
+) -> None:
+    """One rule for every creator mails a lead of nova and an unlimited manager: the lead
+    gets nova's alert only (never luna's, nor one of no creator); the manager gets all."""
+    agency.cli(
+        "add-user", "Lead@Agency.test", "--role", "manager", "--creators", "nova",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    agency.cli("add-user", "boss@agency.test", "--role", "manager", input=PASSWORD + "\n")
+    world.shift("alice", "luna", "10:00", "18:00")
+    world.shift("bob", "nova", "10:00", "18:00")
+    world.rule("no_show", 10, emails=["lead@agency.test", "boss@agency.test"])
+    world.evaluate(NOW + 10 * MIN)
+    world.send(mailbox.settings, now=NOW + 10 * MIN)
+    got: dict[str, list[str]] = {}
+    for to, message in mailbox.messages:
+        got.setdefault(to[0], []).append(message.get_content())
+    assert sorted(got) == ["boss@agency.test", "lead@agency.test"]
+    assert len(got["boss@agency.test"]) == 2
+    [lead_mail] = got["lead@agency.test"]
+    assert "Bob" in lead_mail and "Nova" in lead_mail
+    assert "Luna" not in lead_mail and "Alice" not in lead_mail

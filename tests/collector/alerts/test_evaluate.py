@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from collector.alerts import lifecycle
+from collector.db.engine import begin_write
 from collector.db.models import Chatter, Creator
-from tests.collector.alerts.conftest import NOW, World
+from tests.collector.alerts.conftest import NOW, Hook, World
 from tests.collector.conftest import Collector
 from tests.collector.stats.test_api import SCENARIO
 
@@ -129,9 +131,7 @@ def test_coverage(world: World) -> None:
     world.presence("bob", "active", NOW)
     assert len(world.evaluate(NOW).opened) == 1
     [alert] = world.alerts()
-    assert (
-        alert.creator_id == world.id_of(Creator, "luna") and "1 chatter(s) online" in alert.message
-    )
+    assert alert.creator_id == world.id_of(Creator, "luna") and "1 chatter online," in alert.message
     assert world.evaluate(NOW + MIN).opened == []  # persists: one alert
     # bob's shift moves to luna: two online, covered, resolved.
     with world.session() as s:
@@ -186,3 +186,62 @@ def test_response_time_of_the_day(world: World, agency: Collector, integration: 
     # Scoped to a creator with no replies: nothing.
     world.rule("response_time", 1, creator="nova", creator_given=True)
     assert world.evaluate(day).opened == []
+
+
+def test_resolved_by_hand_stays_quiet_for_the_episode(world: World, hook: Hook) -> None:
+    """Resolving by hand while the condition holds: no reopening, nothing sent, however many
+    rounds; the condition clearing ends the episode; coming back is a new alert, sent."""
+    world.shift("alice", "luna", "09:00", "17:00")
+    world.rule("no_presence", 15, webhook_url=hook.url)
+    world.presence("alice", "active", NOW)
+    assert len(world.evaluate(NOW + 15 * MIN).opened) == 1
+    world.send(now=NOW + 15 * MIN)
+    [first] = world.alerts()
+    with world.session() as s:
+        begin_write(s)
+        lifecycle.resolve(lifecycle.get(s, first.id), "boss@agency.test", NOW + 16 * MIN)
+        s.commit()
+    for minute in range(16, 30):  # still silent: quiet, round after round
+        result = world.evaluate(NOW + minute * MIN)
+        assert (result.opened, result.still_open, result.quiet) == ([], 0, 1)
+        world.send(now=NOW + minute * MIN)
+    [first] = world.alerts()
+    assert (first.resolved_by, first.quiet_key) == ("boss@agency.test", first.dedupe_key)
+    assert len(world.deliveries()) == 1 and len(hook.received) == 1
+    # Back: the condition cleared; the quiet ends (nothing else happens).
+    world.presence("alice", "active", NOW + 30 * MIN)
+    result = world.evaluate(NOW + 30 * MIN)
+    assert (result.opened, result.resolved, result.quiet) == ([], [], 0)
+    assert world.alerts()[0].quiet_key is None
+    # Silent again: a new episode, a new alert, sent.
+    assert len(world.evaluate(NOW + 50 * MIN).opened) == 1
+    world.send(now=NOW + 50 * MIN)
+    assert len(world.alerts()) == 2 and len(hook.received) == 2
+
+
+def test_resolved_by_the_system_is_not_quiet(world: World) -> None:
+    world.shift("alice", "luna", "09:00", "17:00")
+    world.rule("no_presence", 15)
+    world.presence("alice", "active", NOW)
+    world.evaluate(NOW + 15 * MIN)
+    world.presence("alice", "active", NOW + 20 * MIN)
+    assert len(world.evaluate(NOW + 20 * MIN).resolved) == 1
+    [alert] = world.alerts()
+    assert alert.resolved_by == "system" and alert.quiet_key is None
+
+
+def test_quiet_coverage_ends_when_covered(world: World) -> None:
+    """A creator's coverage alert resolved by hand stays quiet while coverage stays short,
+    and opens again after coverage was met once and fell short again."""
+    world.coverage("luna", 1)
+    world.rule("coverage", 1)
+    assert len(world.evaluate(NOW).opened) == 1
+    [alert] = world.alerts()
+    with world.session() as s:
+        begin_write(s)
+        lifecycle.resolve(lifecycle.get(s, alert.id), "boss@agency.test", NOW + MIN)
+        s.commit()
+    assert world.evaluate(NOW + 2 * MIN).quiet == 1
+    world.presence("alice", "active", NOW + 3 * MIN)  # linked to luna, scheduled nowhere
+    assert world.evaluate(NOW + 3 * MIN).quiet == 0
+    assert len(world.evaluate(NOW + 10 * MIN).opened) == 1  # her presence is stale again

@@ -34,7 +34,7 @@ def _form(**more: str) -> dict[str, str]:
 def test_admin_makes_switches_and_deletes_a_rule(site: Site, world: World) -> None:  # noqa: F811
     page = site.admin.get("/admin/alerts")
     assert page.status_code == 200 and "No alert rules yet." in page.text
-    made = site.admin.post("/admin/alerts", **_form())
+    made = site.admin.post("/admin/alerts", **_form(webhook_url="https://hooks.example.com/a"))
     assert made.status_code == 201 and "whsec_" in made.text
     [rule] = _rules(world)
     assert (rule.kind, rule.threshold, rule.emails) == (
@@ -134,3 +134,109 @@ def test_team_lead_panel_shows_their_creators_only(site: Site, world: World) -> 
     assert "Bob: no-show" in page and "Alice: no-show" not in page
     luna = next(a for a in world.alerts() if a.chatter_id == world.id_of_chatter("alice"))
     assert lead.post(f"/alerts/{luna.id}/acknowledge").status_code == 404
+
+
+def _rules_table(page: str) -> str:
+    return page[page.index('id="rules-table"') : page.index("</table>", page.index("rules-table"))]
+
+
+def test_rules_table_reads_as_words(site: Site, world: World) -> None:  # noqa: F811
+    """Creator names (not keys), "1 chatter missing", "New secret" only for a rule with a
+    webhook."""
+    world.rule("coverage", 1, creator="luna", webhook_url="https://hooks.example.com/a")
+    world.rule("no_show", 5)  # all creators, no webhook, no e-mail
+    world.rule("idle", 1, creator="nova", emails=["lead@agency.test"])
+    table = _rules_table(site.admin.get("/admin/alerts").text)
+    rows = table.split('<tr data-rule="')[1:]
+    coverage, no_show, idle = rows
+    assert ">Luna<" in coverage and ">luna<" not in coverage
+    assert "1 chatter missing" in coverage and "chatters missing" not in coverage
+    assert "New secret" in coverage
+    assert "5 minutes" in no_show and "All creators" in no_show
+    assert "New secret" not in no_show and "dashboard only" in no_show
+    assert "1 minute<" in idle and ">Nova<" in idle and "New secret" not in idle
+    # The form of a rule without a webhook is refused too (an old page, a crafted POST).
+    [no_hook] = [r for r in _rules(world) if r.kind == "no_show"]
+    refused = site.admin.post(f"/admin/alerts/{no_hook.id}/secret")
+    assert refused.status_code == 409 and "has no webhook" in refused.text
+
+
+def test_smtp_warning(site: Site, world: World) -> None:  # noqa: F811
+    app = site.collector.app
+    page = site.admin.get("/admin/alerts").text
+    # No SMTP server and no rule wanting e-mail: only the note beside the field.
+    assert 'id="smtp-warning"' not in page and 'id="rule-emails-note"' in page
+    world.rule("no_show", 5, emails=["lead@agency.test"])
+    world.rule("idle", 5, webhook_url="https://hooks.example.com/a")
+    page = site.admin.get("/admin/alerts").text
+    warning = page[page.index('id="smtp-warning"') : page.index("</p>", page.index("smtp-warning"))]
+    assert "E-mail is not set up" in warning and "no_show 5" in warning
+    assert "idle 5" not in warning and "CHATTER_SMTP_HOST" in warning
+    assert "e-mail not set up" in _rules_table(page)
+    # With a server set up: no warning, no note.
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_FROM="alerts@agency.test")
+    page = site.admin.get("/admin/alerts").text
+    assert 'id="smtp-warning"' not in page and 'id="rule-emails-note"' not in page
+    assert "e-mail not set up" not in page
+
+
+def test_admin_form_refuses_unreadable_names_and_private_webhooks(
+    site: Site,  # noqa: F811
+    world: World,
+) -> None:
+    for name in ("Late\u202eevil", "Late\x1b[2J", "a\u2067b"):
+        reply = site.admin.post("/admin/alerts", **_form(name=name))
+        assert reply.status_code == 400 and "must not contain control characters" in reply.text
+    site.collector.app.config["ALERTS_ALLOW_PRIVATE_WEBHOOKS"] = False  # the default
+    for url in (
+        "http://127.0.0.1:9000/h",
+        "http://10.0.0.7/h",
+        "http://169.254.169.254/latest",
+        "http://[::1]/h",
+        "http://[::ffff:127.0.0.1]/h",
+        "http://localhost/h",
+    ):
+        reply = site.admin.post("/admin/alerts", **_form(webhook_url=url))
+        assert reply.status_code == 400, url
+        assert "must be a public address" in reply.text, url
+        assert 'id="rule-error"' in reply.text
+    assert _rules(world) == []
+
+
+def test_team_lead_sees_no_other_creators_data(site: Site, world: World) -> None:  # noqa: F811
+    """bob works for luna in the morning and nova from 10:00; a lead of nova sees alerts
+    of nova only, and no message they see names luna or its shifts."""
+    site.collector.cli(
+        "add-user",
+        "lead@agency.test",
+        "--role",
+        "manager",
+        "--creators",
+        "nova",
+        input=PASSWORD + "\n",
+    )
+    world.shift("bob", "luna", "06:00", "10:00")
+    world.shift("bob", "nova", "10:00", "18:00")
+    world.shift("alice", "luna", "10:00", "18:00")
+    world.coverage("luna", 3)
+    world.coverage("nova", 3)
+    for kind, threshold in (("no_show", 5), ("no_presence", 5), ("coverage", 1)):
+        world.rule(kind, threshold)  # every creator
+    world.rule("no_show", 5, creator="nova")
+    world.evaluate(MINUTE)
+    mine = [a for a in world.alerts() if a.creator_id == world.id_of_creator("nova")]
+    theirs = [a for a in world.alerts() if a.creator_id != world.id_of_creator("nova")]
+    assert mine and theirs
+    assert all("Luna" not in a.message for a in mine), [a.message for a in mine]
+    lead = site.client("lead@agency.test")
+    page = lead.get("/stats").text
+    start = page.index('id="open-alerts"')
+    panel = page[start : page.index("</section>", start)]
+    assert "Nova" in panel and "Luna" not in panel and "Alice" not in panel
+    listed = lead.get("/api/v1/alerts?state=all").json()["alerts"]
+    assert {a["id"] for a in listed} == {a.id for a in mine}
+    text = str(listed)
+    assert "Luna" not in text and "luna" not in text and "Alice" not in text
+    for other in theirs:
+        assert lead.get(f"/api/v1/alerts/{other.id}").status_code == 404
+        assert lead.post(f"/alerts/{other.id}/acknowledge").status_code == 404

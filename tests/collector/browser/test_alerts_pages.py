@@ -25,7 +25,11 @@ from tests.collector.browser.conftest import ADMIN, MANAGER, LiveCollector, Reco
 @pytest.fixture
 def live(demo_database: Path, tmp_path: Path) -> Iterator[LiveCollector]:
     """A server of this test's own, evaluating alerts every half second."""
-    with serving(demo_database, tmp_path, {"CHATTER_ALERTS_INTERVAL": "0.5"}) as server:
+    with serving(
+        demo_database,
+        tmp_path,
+        {"CHATTER_ALERTS_INTERVAL": "0.5", "CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS": "1"},
+    ) as server:
         yield server
 
 
@@ -109,18 +113,52 @@ def test_rule_webhook_log_and_dashboard_panel(
         body,
         time.time(),
     )
-    assert b"Luna Rivers: 0 chatter(s) online, 5 required now" in body
+    assert b"Luna Rivers: 0 chatters online, 5 required now" in body
 
     page.get_by_role("link", name="Done").click()
     rules = page.locator("#rules-table")
     expect(rules).to_contain_text("Luna coverage")
     expect(rules).to_contain_text("Coverage below required")
+    luna_row = rules.locator("tr", has_text="Luna coverage")
+    expect(luna_row).to_contain_text("1 chatter missing")
+    expect(luna_row).not_to_contain_text("chatters missing")
+    expect(luna_row.locator("td").nth(2)).to_have_text("Luna Rivers")  # the name, not "luna"
+    expect(luna_row.get_by_role("button", name="New secret for Luna coverage")).to_be_visible()
+    expect(page.locator("#smtp-warning")).to_have_count(0)  # no rule wants e-mail yet
+    expect(page.locator("#rule-emails-note")).to_contain_text("E-mail is not set up")
+    # A rule that only e-mails: no secret to renew, and a warning that nothing is sent.
+    page.locator("#rule-name").fill("Nova no-show")
+    page.locator("#rule-kind").select_option("no_show")
+    page.locator("#rule-threshold").fill("1")
+    page.locator("#rule-creator").select_option("nova")
+    page.locator("#rule-emails").fill("boss@agency.test")
+    page.get_by_role("button", name="Create rule").click()
+    page.get_by_role("link", name="Done").click()
+    nova_row = rules.locator("tr", has_text="Nova no-show")
+    expect(nova_row).to_contain_text("1 minute")
+    expect(nova_row).to_contain_text("e-mail not set up")
+    expect(nova_row.get_by_role("button", name=re.compile("New secret"))).to_have_count(0)
+    warning = page.locator("#smtp-warning")
+    expect(warning).to_contain_text("E-mail is not set up on this server")
+    expect(warning).to_contain_text("“Nova no-show”")
+    expect(warning).not_to_contain_text("Luna coverage")
     expect(page.locator("#log-table")).to_contain_text("delivered")
+    expect(page.get_by_text("The last message; times in")).to_be_visible()  # not "1 messages"
     expect(page.locator("#log-table")).to_contain_text(hook.url)
     assert _overflow(page) == 0
     admin.screenshot("admin-alerts")
     time.sleep(1.5)  # more rounds: still one message
     assert len(hook.received) == 1
+
+    # The admin page on a phone: the warning, the rules, no sideways scrolling.
+    admin_phone = _tab(browser, 390)
+    _log_in(admin_phone.page, live, ADMIN)
+    admin_phone.page.goto(live.url + "/admin/alerts")
+    expect(admin_phone.page.locator("#smtp-warning")).to_be_visible()
+    expect(admin_phone.page.locator("#rules-table")).to_contain_text("1 chatter missing")
+    assert _overflow(admin_phone.page) == 0, "Admin → Alerts scrolls sideways at 390 px"
+    admin_phone.screenshot("phone-admin-alerts")
+    admin_phone.page.context.close()
 
     # The manager's page on a phone: the panel, its button, no sideways scrolling.
     phone = _tab(browser, 390)
@@ -128,7 +166,7 @@ def test_rule_webhook_log_and_dashboard_panel(
     phone.page.goto(live.url + "/stats")
     panel = phone.page.locator("#open-alerts")
     expect(panel).to_contain_text("Open alerts")
-    expect(panel).to_contain_text("Luna Rivers: 0 chatter(s) online, 5 required now")
+    expect(panel).to_contain_text("Luna Rivers: 0 chatters online, 5 required now")
     assert _overflow(phone.page) == 0, "the stats page scrolls sideways at 390 px"
     phone.screenshot("phone-stats-open-alerts")
     panel.get_by_role("button", name=re.compile("Acknowledge")).click()
