@@ -40,7 +40,7 @@ from collector.db.alert_models import Alert, AlertRule
 from collector.db.models import Chatter, Creator, Slice, chatter_creators
 from collector.db.schedule_models import CoverageRule, Presence
 from collector.db.settings import get_value
-from collector.presence.state import OFFLINE, live_state
+from collector.presence.state import OFFLINE, in_use, live_state
 from collector.shifts.occurrences import Occurrence, ShiftRule, occurrences, zone_info
 from collector.shifts.queries import load_occurrences
 from collector.stats import queries
@@ -103,7 +103,7 @@ def snapshot(session: Session, now: dt.datetime) -> Snapshot:
     found = load_occurrences(session, now, now + dt.timedelta(seconds=1))
     current = [o for o in found if o.starts_at <= now < o.ends_at]
     devices: dict[int, list[Device]] = defaultdict(list)
-    for row in session.scalars(select(Presence)):
+    for row in session.scalars(in_use(select(Presence))):
         state = live_state(row.state, row.received_at, now)
         devices[row.chatter_id].append(Device(state, row.idle_seconds, row.received_at))
     links: dict[int, set[int]] = defaultdict(set)
@@ -201,7 +201,7 @@ def showed_up(session: Session, chatter_id: int, start: dt.datetime, end: dt.dat
     each device's latest message only, so for a period in the past the slices (kept)
     are what tells."""
     latest = session.scalars(
-        select(Presence.received_at).where(
+        in_use(select(Presence.received_at)).where(
             Presence.chatter_id == chatter_id,
             Presence.received_at >= start,
             Presence.received_at < end,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from collector.db.models import Chatter, Creator, Device, chatter_creators
 from collector.db.schedule_models import Presence
-from collector.presence.state import OFFLINE, OFFLINE_AFTER, live_state
+from collector.presence.state import OFFLINE, OFFLINE_AFTER, in_use, live_state
 
 # Higher is more present: the state a chatter with several devices shows.
 RANK = {"active": 3, "idle": 2, "paused": 1, OFFLINE: 0}
@@ -91,14 +91,8 @@ def live_by_chatter(
     """Every chatter with a presence row (of a device in use: not revoked nor uninstalled),
     merged; others are absent (``NOBODY``).  ``last_seen`` still counts an uninstalled
     device's last batch: it says when the chatter was last heard from."""
-    query = (
+    query = in_use(
         select(Presence.chatter_id, Presence.state, Presence.idle_seconds, Presence.received_at)
-        .join(Device, Device.id == Presence.device_id)
-        .where(
-            Device.revoked_at.is_(None),
-            Device.retired_at.is_(None),
-            Device.chatter_id == Presence.chatter_id,
-        )
     )
     if chatter_ids is not None:
         query = query.where(Presence.chatter_id.in_(sorted(chatter_ids)))

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVarTuple
+
+from sqlalchemy import Select
+
+from collector.db.models import Device
+from collector.db.schedule_models import Presence
+
+_Row = TypeVarTuple("_Row")
 
 # The agent sends presence every 30 s; three missed messages make a device offline.
 INTERVAL = dt.timedelta(seconds=30)
@@ -21,3 +29,15 @@ def live_state(state: str, received_at: dt.datetime | None, now: dt.datetime) ->
     if received_at is None or now - received_at >= OFFLINE_AFTER:
         return OFFLINE
     return state
+
+
+def in_use(query: Select[*_Row]) -> Select[*_Row]:
+    """``query`` over presence rows, limited to devices still in use: not revoked, not
+    uninstalled, still the chatter's.  An agent that stopped just before its uninstall
+    message (or a message landing after it) would otherwise count as online for up to
+    ``OFFLINE_AFTER``; the board and the alert conditions read presence through this."""
+    return query.join(Device, Device.id == Presence.device_id).where(
+        Device.revoked_at.is_(None),
+        Device.retired_at.is_(None),
+        Device.chatter_id == Presence.chatter_id,
+    )

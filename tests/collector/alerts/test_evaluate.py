@@ -7,7 +7,7 @@ import datetime as dt
 
 from collector.alerts import lifecycle
 from collector.db.engine import begin_write
-from collector.db.models import Chatter, Creator
+from collector.db.models import Chatter, Creator, Device
 from tests.collector.alerts.conftest import NOW, Hook, World
 from tests.collector.conftest import Collector
 from tests.collector.stats.test_api import SCENARIO
@@ -44,6 +44,24 @@ def test_no_presence_opens_once_and_resolves(world: World) -> None:
     # Silent again for long enough: a new opening (a new alert, sent again).
     assert len(world.evaluate(later + 40 * MIN).opened) == 1
     assert len(world.alerts()) == 2
+
+
+def test_presence_of_a_device_no_longer_in_use_does_not_count(world: World) -> None:
+    """An uninstalled or revoked computer's last "active" is not the chatter being there:
+    the rules read presence as the Now page does (``presence.state.in_use``)."""
+    world.shift("alice", "luna", "09:00", "17:00")
+    world.rule("no_presence", 15)
+    world.rule("no_show", 10)
+    world.presence("alice", "active", NOW + 14 * MIN)
+    assert world.evaluate(NOW + 15 * MIN).opened == []  # fresh presence: all quiet
+    device_id = world.device("alice")
+    with world.session() as s:
+        row = s.get(Device, device_id)
+        assert row is not None
+        row.retired_at = NOW - dt.timedelta(hours=2)
+        s.commit()
+    assert len(world.evaluate(NOW + 16 * MIN).opened) == 2
+    assert sorted(a.kind for a in world.open_alerts()) == ["no_presence", "no_show"]
 
 
 def test_no_presence_counts_from_the_shift_start(world: World) -> None:
