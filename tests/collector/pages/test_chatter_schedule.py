@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 
 import pytest
 from sqlalchemy import create_engine
 
+from collector.pages.clock import Clock
 from tests.collector.attendance.helpers import add_exception, add_shift, ids
 from tests.collector.auth.test_accounts import PASSWORD, browser, login  # noqa: F401
 from tests.collector.conftest import Collector
@@ -177,3 +179,13 @@ def test_scheduled_counts_up_to_now_and_says_what_is_to_come(rota: Collector) ->
     past = rota.http.get("/attendance", params={"preset": "custom", **RECENT, "end": day(-1)})
     assert "to come" not in chatter_cells(past.text, "alice")
     assert 'id="to-come-note"' not in past.text
+
+
+def test_one_format_for_moments_and_spans() -> None:
+    """Clock: the day and time, the time alone, and how many local days a span runs into."""
+    paris = Clock(zoneinfo.ZoneInfo("Europe/Paris"), dt.datetime(2026, 3, 29, tzinfo=dt.UTC))
+    start = dt.datetime(2026, 3, 28, 21, 0, tzinfo=dt.UTC)  # 22:00 in Paris
+    end = dt.datetime(2026, 3, 29, 4, 0, tzinfo=dt.UTC)  # 06:00, after the clocks sprang
+    assert (paris.when(start), paris.time(end)) == ("2026-03-28 22:00", "06:00")
+    assert paris.time(start, seconds=True) == "22:00:00"
+    assert (paris.days_after(start, end), paris.days_after(start, start)) == (1, 0)
