@@ -14,6 +14,8 @@ from collector.db.alert_models import AlertRule
 from collector.db.models import Device, SaleReassignment, Slice
 from collector.http.jsonio import MAX_DEPTH
 from collector.presence import state as presence_state
+from collector.shifts.ahead import DEFAULT_DAYS as AHEAD_DAYS
+from collector.shifts.ahead import MAX_DAYS as AHEAD_MAX_DAYS
 from collector.stats.fans import SORTS as FAN_SORTS
 from collector.stats.periods import EARLIEST, LATEST, MAX_DAYS
 from shared import events as wire_events
@@ -353,23 +355,72 @@ def _conversation_paths() -> dict[str, Any]:
 
 def _attendance_paths() -> dict[str, Any]:
     """Attendance and coverage (METRICS.md): admin and manager only; a manager login
-    limited to some creators sees only theirs."""
+    limited to some creators sees only theirs.  A chatter's own attendance and shifts
+    ahead: a chatter too, their own only."""
 
-    def view(summary: str, *extra: dict[str, Any]) -> dict[str, Any]:
-        found = _stats(summary, *extra)
+    def view(summary: str, *extra: dict[str, Any], path_key: bool = False) -> dict[str, Any]:
+        found = _stats(summary, *extra, path_key=path_key)
         found["get"]["parameters"] = [
             p for p in found["get"]["parameters"] if p["name"] != "compare"
         ]
         return found
 
+    paging = (
+        _query("page", {"type": "integer", "minimum": 1, "default": 1}),
+        _query("per_page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+    )
+    ok = _json(
+        {"type": "object", "additionalProperties": True},
+        "chatter (key, name), tz, from and to (local days), and shifts: shift_id, day, state "
+        "(scheduled or swapped), chatter, planned_chatter, creator, creator_name, zone, "
+        "starts_at and ends_at (UTC), local_start and local_end (in tz), seconds, note, "
+        "in_progress",
+    )
     return {
+        "/api/v1/stats/chatters/{key}/attendance": view(
+            "One chatter's attendance, for the chatter too (their own only, else 403): the "
+            "attendance view with chatter=key (shifts, the chatter's totals, days)",
+            *paging,
+            _query(
+                "table",
+                {"enum": ["shifts", "chatters", "days"], "default": "shifts"},
+                description="which table an export holds",
+            ),
+            path_key=True,
+        ),
+        "/api/v1/stats/chatters/{key}/shifts": {
+            "get": {
+                "summary": "The shifts a chatter works from now to the end of the days-th "
+                "local day of tz (today the first), a running one included, by start; "
+                "cancelled days left out, days swapped to them in; for the chatter too "
+                "(their own only, else 403)",
+                "security": _TOKEN,
+                "parameters": [
+                    {"name": "key", "in": "path", "required": True, "schema": _TEXT},
+                    _query(
+                        "tz",
+                        _TEXT,
+                        description="IANA zone such as Europe/Paris; default the agency's",
+                    ),
+                    _query(
+                        "days",
+                        {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": AHEAD_MAX_DAYS,
+                            "default": AHEAD_DAYS,
+                        },
+                    ),
+                ],
+                "responses": {"200": ok, **_errors(400, 401, 403, 404, 503)},
+            }
+        },
         "/api/v1/stats/attendance": view(
             "Shift occurrences starting in the range (late start, early leave, no-show, "
             "online, active and paused time in the shift), per-chatter totals with time "
             "outside shifts",
             _query("chatter", _TEXT, description="one chatter's shifts, with days (else 403/404)"),
-            _query("page", {"type": "integer", "minimum": 1, "default": 1}),
-            _query("per_page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            *paging,
             _query(
                 "table",
                 {"enum": ["shifts", "chatters", "days"], "default": "shifts"},

@@ -7,6 +7,7 @@ The numbers are the attendance API's for the same selection
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import render_template, request, url_for
@@ -15,9 +16,11 @@ from collector.attendance import reports as attendance
 from collector.auth.roles import MANAGERS
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
-from collector.pages import bp, page_selection, report_request, selection
-from collector.pages.formatting import duration, percent
+from collector.pages import bp, page_selection, report_request, scheduled, selection
+from collector.pages.clock import Clock
+from collector.pages.formatting import percent
 from collector.pages.selection import COMMON_ZONES, creators_of
+from collector.stats.periods import zone
 from shared.protocol import utc_now
 
 PER_PAGE = 50
@@ -32,6 +35,15 @@ STATUS_LABELS = {
     "in_progress": "In progress",
     "upcoming": "Upcoming",
 }
+
+
+def shown_shifts(rows: list[dict[str, Any]]) -> None:
+    """The view's shift rows as the pages show them: the status in words, the start and
+    end as moments (the API's local ISO times) for the one span format (_macros.html)."""
+    for row in rows:
+        row["status_label"] = STATUS_LABELS[row["status"]]
+        row["starts"] = dt.datetime.fromisoformat(row["starts_at"])
+        row["ends"] = dt.datetime.fromisoformat(row["ends_at"])
 
 
 def heat(ratio: float | None) -> str:
@@ -55,11 +67,12 @@ def attendance_page() -> str:
         page = "1"
     args = {**sel.query(), "page": page, "per_page": str(PER_PAGE)}
     req = report_request(args)
-    body = attendance.attendance(db.session, req, utc_now())
+    now = utc_now()
+    body = attendance.attendance(db.session, req, now)
     cov = attendance.coverage(db.session, req)
     assert isinstance(body, dict) and isinstance(cov, dict)
-    for row in body["shifts"]:
-        row["status_label"] = STATUS_LABELS[row["status"]]
+    shown_shifts(body["shifts"])
+    scheduled.annotate(db.session, req, now, body["chatters"])
     grid = [
         {
             "name": c["name"],
@@ -90,10 +103,10 @@ def attendance_page() -> str:
         zones=COMMON_ZONES,
         here=here,
         export=sel.query(),
-        duration=duration,
+        clock=Clock(zone(sel.tz), now),
         legend=[(label, heat(r)) for label, r in (("0 %", 0.0), ("50 %", 0.5), ("100 %", 1.0))],
         none_colour=heat(None),
     )
 
 
-__all__ = ["attendance_page", "heat"]
+__all__ = ["STATUS_LABELS", "attendance_page", "heat", "shown_shifts"]

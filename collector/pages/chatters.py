@@ -20,7 +20,7 @@ from collector.db.models import Device, Slice
 from collector.db.settings import get_value
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
-from collector.pages import bp, page_selection, report_request, selection
+from collector.pages import bp, chatter_shifts, page_selection, report_request, selection
 from collector.pages.clock import Clock
 from collector.pages.colours import SERIES, chatter_colour
 from collector.pages.columns import page_columns
@@ -241,10 +241,13 @@ def chatter_page(key: str) -> str:
         "chatter.html",
         **context,
         **_fan_context(db.session, req, key, sel, clock),
+        **chatter_shifts.context(db.session, req, context["person"], sel),
         creators=creators,
         presets=selection.PRESETS,
         zones=COMMON_ZONES,
         own=user.role == "chatter",
+        upcoming_days=chatter_shifts.UPCOMING_DAYS,
+        recent_days=chatter_shifts.RECENT_DAYS,
         clock=clock,
         state_text=lambda live: state_text(live, clock),
     )

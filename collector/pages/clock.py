@@ -34,6 +34,14 @@ class Clock:
             return never
         return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M}"
 
+    def time(self, moment: dt.datetime, seconds: bool = False) -> str:
+        """14:05 (14:05:32 with ``seconds``), in the zone: a time beside a day already shown."""
+        return f"{moment.astimezone(self.zone):%H:%M:%S}" if seconds else self.when(moment)[11:]
+
+    def days_after(self, start: dt.datetime, end: dt.datetime) -> int:
+        """How many local days ``end`` falls after ``start``: 1 for 22:00-06:00 (shown +1)."""
+        return (end.astimezone(self.zone).date() - start.astimezone(self.zone).date()).days
+
     def iso(self, moment: dt.datetime | None) -> str:
         """For a <time datetime> attribute."""
         return "" if moment is None else moment.astimezone(dt.UTC).isoformat()

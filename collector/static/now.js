@@ -14,6 +14,22 @@
   const clockSeconds = new Intl.DateTimeFormat("en-GB", {
     timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit",
   });
+  // The local day, to mark a shift that ends the next day "+1" as the server does.
+  const localDay = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+
+  // The same markup as _macros.html shift_span (times only, day=false).
+  function span(startIso, endIso) {
+    const start = new Date(startIso);
+    const end = new Date(endIso);
+    const later = Math.round((Date.parse(localDay.format(end)) - Date.parse(localDay.format(start))) / 86400000);
+    let html = '<span class="nowrap"><time datetime="' + esc(start.toISOString()) + '">' + esc(clock.format(start)) + "</time>–" +
+      '<time datetime="' + esc(end.toISOString()) + '">' + esc(clock.format(end)) + "</time>";
+    if (later > 0) {
+      html += '<span class="next-day" aria-hidden="true">+' + later + '</span><span class="visually-hidden"> (ends ' +
+        (later === 1 ? "the next day" : later + " days later") + ")</span>";
+    }
+    return html + "</span>";
+  }
 
   function esc(text) {
     return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -61,7 +77,7 @@
         '</caption><thead><tr><th scope="col">Scheduled now</th><th scope="col">Shift</th><th scope="col">State</th></tr></thead><tbody>';
       for (const s of c.scheduled) {
         html += '<tr data-chatter="' + esc(s.chatter) + '" data-state="' + esc(s.state) + '"' + (s.missing ? ' class="missing"' : "") + ">" +
-          '<th scope="row">' + link(s) + "</th><td class=\"shift\">" + esc(clock.format(new Date(s.starts_at))) + "–" + esc(clock.format(new Date(s.ends_at))) +
+          '<th scope="row">' + link(s) + "</th><td class=\"shift\">" + span(s.starts_at, s.ends_at) +
           (s.swapped ? ' <span class="badge">swap</span>' : "") + "</td><td>" + badge(s, now) +
           (s.missing ? ' <strong class="badge bad">scheduled, offline</strong>' : "") + "</td></tr>";
       }

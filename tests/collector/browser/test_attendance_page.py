@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Locator
 from sqlalchemy import create_engine, select
 
 from collector.db.models import Chatter, Creator, chatter_creators
@@ -82,6 +82,13 @@ def _api(live: LiveCollector, path: str, **params: str) -> httpx.Response:
     return reply
 
 
+def _so_far(cell: Locator) -> tuple[int, int]:
+    """A count shown so far (its data-value) and the "+N to come" under it."""
+    later = cell.locator(".to-come")
+    to_come = int(later.inner_text().split()[0]) if later.count() else 0
+    return int(cell.get_attribute("data-value") or ""), to_come
+
+
 @pytest.mark.parametrize("width", [1440, 390])
 def test_attendance_page(browser: Browser, staffed: LiveCollector, width: int) -> None:
     context = browser.new_context(viewport={"width": width, "height": 900})
@@ -101,7 +108,15 @@ def test_attendance_page(browser: Browser, staffed: LiveCollector, width: int) -
                 continue
             row = page.locator(f'#attendance-chatters tr[data-key="{c["chatter"]}"] td')
             texts = row.all_inner_texts()
-            assert texts[0] == str(c["shifts"])
+            # Shifts and scheduled time so far, and "+… to come": the API's whole range.
+            so_far, later = _so_far(row.nth(0))
+            assert so_far + later == c["shifts"]
+            assert texts[0].startswith(str(so_far))
+            scheduled = int(row.nth(1).get_attribute("data-value") or "")
+            assert scheduled <= c["scheduled_seconds"]
+            assert (scheduled == c["scheduled_seconds"]) == (
+                row.nth(1).locator(".to-come").count() == 0
+            )
             assert texts[2] == duration(c["online_seconds"])
             assert texts[7] == str(c["no_shows"])
             assert texts[8] == duration(c["outside_online_seconds"])

@@ -110,11 +110,13 @@ def wrapped_values(page: Page) -> list[str]:
         r"""() => Array.from(document.querySelectorAll(VALUES))
             .filter((e) => /\d/.test(e.textContent) && e.textContent.trim().length < 40)
             .filter((e) => {
-                // Lines of text only (a swatch beside the text is not a second line).
+                // Lines of text only (a swatch beside the text is not a second line, nor
+                // the "+… to come" line under a figure, nor words for screen readers).
                 const tops = [];
                 const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
                 for (let n = walk.nextNode(); n; n = walk.nextNode()) {
                     if (!n.textContent.trim()) continue;
+                    if (n.parentElement.closest('.to-come, .visually-hidden')) continue;
                     const r = document.createRange(); r.selectNodeContents(n);
                     for (const box of r.getClientRects()) if (box.width) tops.push(box.top);
                 }
