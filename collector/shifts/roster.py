@@ -233,7 +233,6 @@ def import_roster(
         ): s.id
         for s in session.scalars(select(Shift))
     }
-    line = 1
     while True:
         # A row may span lines (a quoted value with a line break): name the line it starts on.
         line = reader.line_num + 1
