@@ -25,7 +25,7 @@ from collector.http.auth import require_caller, require_token
 from collector.http.database import db
 from collector.http.jsonio import json_response, read_body
 from collector.shifts import coverage, listing, manage, roster
-from collector.shifts.fields import day_of, zone_of
+from collector.shifts.fields import day_of, digits, zone_of
 from shared.protocol import utc_now
 
 bp = Blueprint("shifts", __name__, url_prefix="/api/v1")
@@ -33,6 +33,14 @@ bp = Blueprint("shifts", __name__, url_prefix="/api/v1")
 BODY_LIMIT = 64 * 1024
 MAX_PER_PAGE = 500
 T = TypeVar("T")
+
+
+@bp.before_request
+def _ascii_path() -> None:
+    """Flask's ``<int:...>`` reads any script's digits ("/shifts/１" would be shift 1):
+    the numbers in these paths are ASCII digits, anything else names nothing."""
+    if not request.path.isascii():
+        raise ApiError(404, "not_found", "no such shift or coverage rule (numbers are digits 0-9)")
 
 
 def _zone() -> str:
@@ -82,7 +90,7 @@ def _committed(change: Callable[[], T]) -> T:
 
 def _page(name: str, default: int, highest: int) -> int:
     raw = request.args.get(name) or str(default)
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not 1 <= int(raw) <= highest:
+    if not digits(raw) or len(raw) > 9 or not 1 <= int(raw) <= highest:
         raise ApiError(
             400, "bad_parameter", f"{name}={raw[:20]!r}: a whole number from 1 to {highest}"
         )

@@ -17,7 +17,30 @@ from collector.db import settings
 from collector.errors import DomainError
 from collector.shifts import coverage as rules
 from collector.shifts import listing, manage, roster
-from collector.shifts.fields import day_of, hhmm, zone_of
+from collector.shifts.fields import day_of, digits, hhmm, zone_of
+
+
+class _Number(click.ParamType[int, Any]):
+    """A whole number low..high in ASCII digits (click's INT takes "１２" and "٣" too)."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and digits(value.strip()) and len(value.strip()) < 19:
+            number = int(value.strip())
+        else:
+            self.fail(f"{value!r} is not a whole number (digits 0-9)", param, ctx)
+        if not self.low <= number <= self.high:
+            self.fail(f"{number} is not in the range {self.low} to {self.high}", param, ctx)
+        return number
+
+
+ID = _Number(1, manage.MAX_ID)
 
 
 def _zone(session: Session) -> str:
@@ -25,10 +48,12 @@ def _zone(session: Session) -> str:
 
 
 def _fail(exc: DomainError) -> click.ClickException:
-    lines = [exc.message]
-    for detail in exc.details:
-        if isinstance(detail, dict) and "line" in detail:
-            lines.append(f"  line {detail['line']}: {detail['message']}")
+    """The refusal; a roster's as a summary and one line per problem."""
+    problems = roster.problems_of(exc)
+    if not problems:
+        return click.ClickException(exc.message)
+    lines = [roster.summary(exc)]
+    lines.extend(f"  line {p['line']}: {p['message']}" for p in problems)
     return click.ClickException("\n".join(lines))
 
 
@@ -120,7 +145,7 @@ def add(chatter: str, creator: str, on_day: str | None, **options: Any) -> None:
 
 
 @shifts.command("edit")
-@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
+@click.argument("shift_id", type=ID)
 @click.option("--chatter", help="Another chatter.")
 @click.option("--creator", help="Another creator.")
 @_when
@@ -142,7 +167,7 @@ def edit(shift_id: int, on_day: str | None, **options: Any) -> None:
 
 
 @shifts.command("remove")
-@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
+@click.argument("shift_id", type=ID)
 def remove(shift_id: int) -> None:
     """Delete a shift and its exceptions (to keep its history, edit --until instead)."""
     with session_scope() as session:
@@ -151,7 +176,7 @@ def remove(shift_id: int) -> None:
 
 
 @shifts.command("cancel")
-@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
+@click.argument("shift_id", type=ID)
 @click.argument("day")
 @click.option("--note", help="Why, one line.")
 def cancel(shift_id: int, day: str, note: str | None) -> None:
@@ -164,10 +189,10 @@ def cancel(shift_id: int, day: str, note: str | None) -> None:
 
 
 @shifts.command("swap")
-@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
+@click.argument("shift_id", type=ID)
 @click.argument("day")
 @click.option("--to", "chatter", help="The chatter who works that day instead.")
-@click.option("--with-shift", type=click.IntRange(1, manage.MAX_ID), help="Swap with this shift.")
+@click.option("--with-shift", type=ID, help="Swap with this shift.")
 @click.option("--with-day", help="The other shift's day (default DAY).")
 @click.option("--note", help="Why, one line.")
 def swap(
@@ -200,7 +225,7 @@ def swap(
 
 
 @shifts.command("restore")
-@click.argument("shift_id", type=click.IntRange(1, manage.MAX_ID))
+@click.argument("shift_id", type=ID)
 @click.argument("day")
 def restore(shift_id: int, day: str) -> None:
     """Undo a cancelled or swapped day."""
@@ -241,7 +266,7 @@ def import_roster(file: Path, start_day: str | None, dry_run: bool) -> None:
 
 @shifts.command("week")
 @click.option("--from", "start_day", help="First day (default today).")
-@click.option("--days", type=click.IntRange(1, listing.MAX_RANGE_DAYS), default=7)
+@click.option("--days", type=_Number(1, listing.MAX_RANGE_DAYS), default=7)
 @click.option("--tz", help="Show times in this IANA zone (default the agency's).")
 @click.option("--creator", help="Only this creator.")
 def week(start_day: str | None, days: int, tz: str | None, creator: str | None) -> None:
@@ -324,7 +349,7 @@ def add_rule(creator: str, **options: Any) -> None:
 
 
 @coverage.command("edit")
-@click.argument("rule_id", type=click.IntRange(1, manage.MAX_ID))
+@click.argument("rule_id", type=ID)
 @_rule_options
 def edit_rule(rule_id: int, **options: Any) -> None:
     """Change some of a coverage rule's values."""
@@ -339,7 +364,7 @@ def edit_rule(rule_id: int, **options: Any) -> None:
 
 
 @coverage.command("remove")
-@click.argument("rule_id", type=click.IntRange(1, manage.MAX_ID))
+@click.argument("rule_id", type=ID)
 def remove_rule(rule_id: int) -> None:
     """Delete a coverage rule."""
     with session_scope() as session:

@@ -3,6 +3,11 @@
 Pure parsing, shared by the API, the pages, the command line and the roster import, so
 each says the same thing about the same mistake.  Every refusal is a ``DomainError``
 (422, code ``invalid_field``) naming the field.
+
+Numbers are ASCII digits only: ``str.isdigit``, ``int()`` and the regular expression
+``\\d`` all take other scripts' digits too ("０９:００", "1٩:00", "²"), which nobody types
+on purpose and which would read as another time or crash ``int()``; ``digits`` is the
+one test.
 """
 
 from __future__ import annotations
@@ -23,9 +28,16 @@ EVERY_DAY = 0b1111111
 EARLIEST_DAY = dt.date(2000, 1, 1)
 LATEST_DAY = dt.date(2199, 12, 31)
 NOTE_LENGTH = 200
-_TIME = re.compile(r"([01]?\d|2[0-4]):([0-5]\d)")
-# Control characters (tabs and line breaks included): a note is one line of text.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_TIME = re.compile(r"([01]?[0-9]|2[0-4]):([0-5][0-9])")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Line and paragraph separators: text.check_label refuses every other control character
+# (and the bidirectional overrides); these two would break a note's one line as well.
+_SEPARATORS = re.compile("[\u2028\u2029]")
+
+
+def digits(value: str) -> bool:
+    """Only ASCII digits 0-9, at least one (not "１２", "٣", "²": see the module's note)."""
+    return value.isascii() and value.isdigit()
 
 
 def invalid(field: str, message: str, status: int = 422) -> DomainError:
@@ -132,7 +144,7 @@ def day_of(value: Any, field: str) -> dt.date:
     else:
         raw = _string(value, field, 10)
         try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            if not _DAY.fullmatch(raw):
                 raise ValueError
             day = dt.date.fromisoformat(raw)
         except ValueError:
@@ -143,15 +155,32 @@ def day_of(value: Any, field: str) -> dt.date:
 
 
 def note_of(value: Any, field: str = "note") -> str:
-    """Free text on one line, at most 200 characters, no control characters."""
+    """Free text on one line, at most 200 characters: the label rule of every name shown
+    on pages, in exports and in a terminal (``text.check_label``: no control characters,
+    no bidirectional overrides), and no line separators."""
     if value is None:
         return ""
     raw = _string(value, field, 10_000)
     if len(raw) > NOTE_LENGTH:
         raise invalid(field, f"is longer than {NOTE_LENGTH} characters ({len(raw)})")
-    if _CONTROL.search(raw):
-        raise invalid(field, "must be one line of text without control characters")
+    try:
+        text.check_label(raw, field)
+    except DomainError as exc:  # said the way every refusal here is: "note: ..."
+        raise invalid(field, str(exc.details[0]["message"])) from None
+    found = _SEPARATORS.search(raw)
+    if found is not None:
+        code = f"U+{ord(found.group()):04X}"
+        raise invalid(field, f"must be one line of text (it holds a line separator, {code})")
     return raw
+
+
+def shift_number(value: Any, field: str) -> int:
+    """A shift's number as sent: an integer, or text of ASCII digits (forms send text)."""
+    if isinstance(value, str) and digits(value.strip()) and len(value.strip()) < 19:
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(field, "must be a shift number (digits 0-9)")
+    return value
 
 
 def key_of(value: Any, field: str) -> str:
@@ -163,8 +192,8 @@ def key_of(value: Any, field: str) -> str:
 
 
 def whole_number(value: Any, field: str, low: int, high: int) -> int:
-    """An integer low..high; text of digits is read too (forms and CSV send text)."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    """An integer low..high; text of ASCII digits is read too (forms and CSV send text)."""
+    if isinstance(value, str) and digits(value.strip()):
         stripped = value.strip()
         value = int(stripped) if len(stripped) <= 12 else high + 1
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

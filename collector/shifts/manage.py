@@ -43,6 +43,7 @@ from collector.shifts.fields import (
     key_of,
     minute_of,
     note_of,
+    shift_number,
     weekdays_of,
     weekdays_text,
     zone_of,
@@ -434,11 +435,7 @@ def add_exception(
     creator = session.get_one(Creator, shift.creator_id)
     other_shift: Shift | None = None
     if data.get("with_shift") not in (None, ""):
-        other_id = data["with_shift"]
-        if isinstance(other_id, str) and other_id.strip().isdigit() and len(other_id) < 19:
-            other_id = int(other_id)
-        if isinstance(other_id, bool) or not isinstance(other_id, int):
-            raise invalid("with_shift", "must be a shift number")
+        other_id = shift_number(data["with_shift"], "with_shift")
         try:
             other_shift = find_shift(session, other_id, scope)
         except DomainError as exc:

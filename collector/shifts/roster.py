@@ -10,6 +10,11 @@ Columns (a header line first, names in any case and order)::
 weekly shift from ``first_day``, else from the import's start day, until ``last_day``
 when given).  ``zone`` empty means the agency's zone; ``note`` is optional.
 
+The file is read strictly: a quoted value must be closed, and nothing may follow its
+closing quote but a comma or the line's end.  A file that ends inside an open quote
+(the rest of the file swallowed by one value) is refused at the line where that row
+starts, like any other problem.
+
 Every row is checked like a shift added by hand (``collector.shifts.manage``); any
 problem and nothing is written, and every bad row is reported with its line number
 (``details``: ``{"line", "message"}``).  A row repeating an earlier row, or a shift
@@ -64,6 +69,9 @@ class Imported:
     skipped: list[dict[str, Any]] = field(default_factory=list)  # {"line", "reason"}
 
 
+MAX_LISTED = 500
+
+
 def refused(problems: list[dict[str, Any]]) -> DomainError:
     problems.sort(key=lambda p: p["line"])
     first = problems[0]
@@ -72,8 +80,41 @@ def refused(problems: list[dict[str, Any]]) -> DomainError:
         f"{first['message']}",
         422,
         code="invalid_roster",
-        details=problems[:500],
+        details=problems[:MAX_LISTED],
     )
+
+
+def problems_of(exc: DomainError) -> list[dict[str, Any]]:
+    """A refused import's problems, each ``{"line", "message"}`` (in line order)."""
+    return [d for d in exc.details if isinstance(d, dict) and "line" in d]
+
+
+def summary(exc: DomainError) -> str:
+    """One line above the list of problems, for the page and the command line (the list
+    says each problem once; the API's message also quotes the first)."""
+    listed = len(problems_of(exc))
+    count = f"{listed} or more problems (the first {listed} are listed)"
+    if listed < MAX_LISTED:
+        count = "1 problem" if listed == 1 else f"{listed} problems"
+    return (
+        f"The roster was not imported, nothing was written: {count}. "
+        "Fix the lines below and upload the whole file again."
+    )
+
+
+def _csv_problem(exc: csv.Error, first_line: int) -> dict[str, Any]:
+    """What a CSV syntax error means, at the line where its row starts."""
+    text = str(exc)
+    if "unexpected end of data" in text:
+        message = (
+            "a quoted value on this line is never closed: the file ends inside it "
+            '(add the missing " at the end of the value)'
+        )
+    elif "expected after" in text:
+        message = 'text follows a closing quote (inside a quoted value, write a quote as "")'
+    else:
+        message = f"not readable as CSV: {text}"
+    return {"line": first_line, "message": message}
 
 
 def _text(data: bytes | str) -> str:
@@ -98,7 +139,7 @@ def _header(reader: Any) -> list[str]:
             [{"line": 1, "message": "the file is empty: a header line comes first"}]
         ) from None
     header = [_ALIASES.get(n.strip().lower(), n.strip().lower()) for n in names]
-    problems = []
+    problems: list[str] = []
     unknown = [n for n in header if n not in COLUMNS]
     if unknown:
         problems.append(
@@ -114,7 +155,7 @@ def _header(reader: Any) -> list[str]:
     if twice:
         problems.append(f"column(s) named twice: {', '.join(twice)}")
     if problems:
-        raise refused([{"line": 1, "message": "; ".join(problems)}])
+        raise refused([{"line": 1, "message": p} for p in problems])
     return header
 
 
@@ -170,11 +211,11 @@ def import_roster(
 ) -> Imported:
     """Check every row, then add them all (or raise ``invalid_roster`` and add none)."""
     content = _text(data)
-    reader = csv.reader(io.StringIO(content, newline=""))
+    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
     try:
         header = _header(reader)
     except csv.Error as exc:
-        raise refused([{"line": 1, "message": f"not readable as CSV: {exc}"}]) from None
+        raise refused([_csv_problem(exc, 1)]) from None
     problems: list[dict[str, Any]] = []
     result = Imported()
     rows: list[tuple[int, manage.ShiftFields]] = []
@@ -192,16 +233,16 @@ def import_roster(
         ): s.id
         for s in session.scalars(select(Shift))
     }
-    line = 1
     while True:
+        # A row may span lines (a quoted value with a line break): name the line it starts on.
+        line = reader.line_num + 1
         try:
             values = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append({"line": reader.line_num, "message": f"not readable as CSV: {exc}"})
+            problems.append(_csv_problem(exc, line))
             break
-        line = reader.line_num
         if not any(v.strip() for v in values):
             continue  # blank lines, as spreadsheets leave them
         if len(rows) + len(problems) >= MAX_ROWS:
@@ -228,7 +269,7 @@ def import_roster(
             )
             continue
         rows.append((line, fields))
-    if line == 1 and not rows and not problems and not result.skipped:
+    if not rows and not problems and not result.skipped:
         problems.append({"line": 1, "message": "the file has a header but no rows"})
     if not problems:
         new_rules = [f.rule(-n) for n, f in rows]

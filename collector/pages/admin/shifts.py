@@ -6,7 +6,9 @@ creators (a team lead) sees and changes only their creators' shifts.  The week i
 in the agency's zone or one chosen; an occurrence sits in the column of the local day it
 starts on, an overnight one marked "+1".  Every change runs in one write transaction
 with its audit entry (``collector.shifts``) and answers POST-redirect-GET; a refusal
-re-renders the page with the message and its status, nothing written.
+re-renders the page with the message and its status, nothing written.  Deleting a shift
+or a coverage rule asks first (a page of its own, so it works without JavaScript).
+People are shown by name; their keys stay the forms' values.
 """
 
 from __future__ import annotations
@@ -40,6 +42,42 @@ from collector.shifts.fields import WEEKDAY_NAMES, day_of, hhmm, zone_of
 from shared.protocol import utc_now
 
 DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# What each roster column holds, for the upload's help (every column the import reads).
+ROSTER_HELP = {
+    "chatter": "the chatter's key (required)",
+    "creator": "the creator's key (required)",
+    "day": "a one-off shift on this date, YYYY-MM-DD",
+    "weekday": "instead of day: a weekly shift on mon, mon-fri, sat,sun or daily",
+    "start": "local start, HH:MM (required)",
+    "end": "local end, HH:MM; at or before the start: the next day (required)",
+    "zone": "an IANA time zone such as Europe/Paris; empty: the agency's",
+    "note": "optional, one line",
+    "first_day": "weekly rows: the first day (default: the day chosen below)",
+    "last_day": "weekly rows: the last day (optional)",
+}
+_OWN_ENDPOINTS = frozenset(
+    f"admin.{name}"
+    for name in (
+        "shift_page",
+        "edit_shift",
+        "remove_shift",
+        "remove_shift_confirm",
+        "add_exception",
+        "remove_exception",
+        "coverage_rule_page",
+        "edit_coverage_rule",
+        "remove_coverage_rule",
+        "remove_coverage_rule_confirm",
+    )
+)
+
+
+@bp.before_request
+def _ascii_numbers() -> None:
+    """Flask's ``<int:...>`` reads any script's digits ("/shifts/１" would be shift 1):
+    the numbers in these addresses are ASCII digits, anything else names nothing."""
+    if request.endpoint in _OWN_ENDPOINTS and not request.path.isascii():
+        abort(404, description="no such shift or coverage rule (numbers are digits 0-9)")
 
 
 def _scope(user: User | None) -> manage.Scope:
@@ -195,6 +233,13 @@ def _roster(session: Session, week: Week, scope: manage.Scope) -> list[CreatorWe
     return out
 
 
+def _names(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+    """Chatters' and creators' names by key: pages show names, the API and forms keys."""
+    chatters = dict(session.execute(select(Chatter.key, Chatter.name)).all())
+    creators = dict(session.execute(select(Creator.key, Creator.name)).all())
+    return chatters, creators
+
+
 def _choices(session: Session, scope: manage.Scope) -> tuple[list[Creator], list[Chatter]]:
     creators = [
         c
@@ -219,6 +264,31 @@ def _choices(session: Session, scope: manage.Scope) -> tuple[list[Creator], list
     return creators, chatters
 
 
+def _picked_day(
+    args: Form, week: Week, agency_zone: str, creators: list[Creator]
+) -> tuple[MultiDict[str, str], str]:
+    """The add-shift form as a day of the week view asks for it (``?day=&creator=``, the
+    link on each day's heading): that first day, its weekday ticked, that creator; and
+    the line that says so ("" when no day was asked for)."""
+    try:
+        day = day_of(args["day"], "day") if args.get("day") else None
+    except DomainError:
+        day = None
+    if day is None:
+        return MultiDict(), ""
+    picked: MultiDict[str, str] = MultiDict(
+        [("first_day", day.isoformat()), ("weekdays", WEEKDAY_NAMES[day.weekday()])]
+    )
+    label = f"{DAY_LABELS[day.weekday()]} {day.day}/{day.month}"
+    creator = next((c for c in creators if c.key == args.get("creator")), None)
+    if creator is not None:
+        picked["creator"] = creator.key
+        label += f", {creator.name}"
+    if week.zone != agency_zone:
+        picked["zone"] = week.zone  # the day is the week view's day, in its zone
+    return picked, f"Set to {label}: choose the chatter and the hours."
+
+
 def _page(
     form: Form | None = None,
     errors: dict[str, Any] | None = None,
@@ -229,6 +299,7 @@ def _page(
     agency_zone = str(settings.get_value(session, "agency_timezone"))
     week = _week(request.args, agency_zone)
     creators, chatters = _choices(session, scope)
+    picked, picked_line = _picked_day(request.args, week, agency_zone, creators)
     page = render_template(
         "admin/shifts.html",
         week=week,
@@ -240,17 +311,23 @@ def _page(
         agency_zone=agency_zone,
         zones=sorted(zoneinfo.available_timezones()),
         form=form if form is not None else MultiDict(),
+        shift_form=form if form is not None else picked,
+        picked_line="" if form is not None else picked_line,
         errors=errors or {},
         today=dt.datetime.now(zoneinfo.ZoneInfo(week.zone)).date(),
+        roster_help=ROSTER_HELP,
     )
     return page, status
 
 
+def _week_args() -> dict[str, Any]:
+    week, tz = request.args.get("week", ""), request.args.get("tz", "")
+    return {k: v for k, v in (("week", week), ("tz", tz)) if v}
+
+
 def _back() -> str:
     """The week view the form was sent from (its query string kept)."""
-    week, tz = request.args.get("week", ""), request.args.get("tz", "")
-    args: dict[str, Any] = {k: v for k, v in (("week", week), ("tz", tz)) if v}
-    return url_for("admin.shifts_page", **args)
+    return url_for("admin.shifts_page", **_week_args())
 
 
 @bp.get("/shifts")
@@ -312,9 +389,12 @@ def _shift_page(
         abort(exc.status, description=exc.message)
     described = listing.described(session, [shift])[0]
     creators, chatters = _choices(session, scope)
+    people, brands = _names(session)
     page = render_template(
         "admin/shift.html",
         shift=described,
+        people=people,
+        brands=brands,
         # The edit form's ticked days: as sent back after a refusal, else the shift's.
         picked=(
             form.getlist("weekdays")  # type: ignore[attr-defined]
@@ -360,6 +440,40 @@ def edit_shift(shift_id: int) -> Response | Page:
         change,
         lambda exc: _shift_page(shift_id, form, {"shift": exc.message}, exc.status),
         url_for("admin.shift_page", shift_id=shift_id),
+    )
+
+
+@bp.get("/shifts/<int:shift_id>/delete")
+@login_required(*MANAGERS)
+def remove_shift_confirm(shift_id: int) -> str:
+    session = db.session
+    try:
+        shift = manage.find_shift(session, shift_id, _scope(current_user()))
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    shown = listing.described(session, [shift])[0]
+    people, brands = _names(session)
+    when = f"every {shown['weekdays']}" if shown["weekdays"] else f"once, on {shown['first_day']}"
+    past = (
+        "Its past days leave attendance too (late starts, no-shows and scheduled hours)."
+        if shift.first_day <= dt.datetime.now(zoneinfo.ZoneInfo(shift.zone)).date()
+        else "It has not started yet."
+    )
+    return render_template(
+        "admin/confirm.html",
+        title=(
+            f"Delete shift {shift_id}: {people.get(shown['chatter'], shown['chatter'])} for "
+            f"{brands.get(shown['creator'], shown['creator'])}, {when}, "
+            f"{shown['start']}–{shown['end']} {shown['zone']}?"
+        ),
+        consequences=[
+            "The shift and its cancelled and swapped days are deleted.",
+            past,
+            "To end a weekly shift and keep its history, set its last day instead.",
+        ],
+        action=url_for("admin.remove_shift", shift_id=shift_id),
+        button="Delete shift",
+        cancel=url_for("admin.shift_page", shift_id=shift_id),
     )
 
 
@@ -452,9 +566,11 @@ def _rule_page(rule_id: int, form: Form | None = None, error: str = "", status: 
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     creators, _ = _choices(session, scope)
+    _, brands = _names(session)
     page = render_template(
         "admin/coverage_rule.html",
         rule=coverage.describe(session, rule),
+        brands=brands,
         picked=(
             form.getlist("weekdays")  # type: ignore[attr-defined]
             if form is not None and "start" in form
@@ -516,6 +632,34 @@ def add_coverage_rule() -> Response | Page:
     return _submit(change, lambda exc: _page(form, {"coverage": exc.message}, exc.status), _back())
 
 
+@bp.get("/coverage-rules/<int:rule_id>/delete")
+@login_required(*MANAGERS)
+def remove_coverage_rule_confirm(rule_id: int) -> str:
+    session = db.session
+    try:
+        rule = coverage.find_rule(session, rule_id, _scope(current_user()))
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    shown = coverage.describe(session, rule)
+    _, brands = _names(session)
+    hours = "all day" if shown["start"] == shown["end"] else f"{shown['start']}–{shown['end']}"
+    return render_template(
+        "admin/confirm.html",
+        title=(
+            f"Delete coverage rule {rule_id}: {brands.get(shown['creator'], shown['creator'])} "
+            f"needs {shown['required']} online, {shown['weekdays']} {hours} {shown['zone']}?"
+        ),
+        consequences=[
+            "Attendance's coverage map (past weeks included) and the coverage alert stop "
+            "asking for these chatters.",
+            "Editing the rule instead (another number, other hours) keeps it.",
+        ],
+        action=url_for("admin.remove_coverage_rule", rule_id=rule_id, **_week_args()),
+        button="Delete rule",
+        cancel=_back(),
+    )
+
+
 @bp.post("/coverage-rules/<int:rule_id>/delete")
 @login_required(*MANAGERS)
 def remove_coverage_rule(rule_id: int) -> Response | Page:
@@ -557,7 +701,8 @@ def import_roster() -> Response | Page:
         return f"Roster imported: {len(done.added)} shift(s) added{skipped}."
 
     def again(exc: DomainError) -> Page:
-        lines = [d for d in exc.details if isinstance(d, dict) and "line" in d]
-        return _page(form, {"roster": exc.message, "roster_lines": lines}, exc.status)
+        lines = roster.problems_of(exc)
+        message = roster.summary(exc) if lines else exc.message
+        return _page(form, {"roster": message, "roster_lines": lines}, exc.status)
 
     return _submit(change, again, _back())

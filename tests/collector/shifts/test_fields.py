@@ -14,6 +14,7 @@ from collector.shifts.fields import (
     hhmm,
     minute_of,
     note_of,
+    shift_number,
     weekdays_of,
     weekdays_text,
     whole_number,
@@ -64,6 +65,15 @@ BAD = [
     (minute_of, "7"),
     (minute_of, "12:60"),
     (minute_of, "１２:００"),  # full-width digits
+    # Found by review: one ASCII digit next to another script's passed ``\d`` and int().
+    (minute_of, "0９:00"),
+    (minute_of, "1٩:00"),  # Arabic-Indic nine: 19:00
+    (minute_of, "09:3٠"),
+    (day_of, "2026-12-0７"),
+    (day_of, "２０２６-12-07"),
+    (shift_number, "１"),
+    (shift_number, "²"),  # isdigit() says yes, int() raises
+    (shift_number, "1.0"),
     (minute_of, 900),
     (weekdays_of, ""),
     (weekdays_of, "mon-funday"),
@@ -75,6 +85,13 @@ BAD = [
     (day_of, "1999-12-31"),
     (day_of, "2200-01-01"),
     (note_of, "tab\there"),
+    # Found by review: the label rule (text.check_label) for notes too.
+    (note_of, "invoice\u202egpj.exe"),  # right-to-left override
+    (note_of, "a\u2066b\u2069"),  # isolates
+    (note_of, "bell\x07"),
+    (note_of, "\x1b[31mred"),
+    (note_of, "next\x85line"),
+    (note_of, "one\u2028two"),
     (note_of, "x" * 201),
     (note_of, "\ud800"),
 ]
@@ -89,8 +106,43 @@ def test_refusals_name_the_field(parse: object, value: object) -> None:
 
 def test_numbers_and_days() -> None:
     assert whole_number("7", "required", 0, 1000) == 7
-    for bad in (True, -1, 1001, "1e3", "9" * 40, 2.0):
+    for bad in (True, -1, 1001, "1e3", "9" * 40, 2.0, "５", "٣"):
         with pytest.raises(DomainError):
             whole_number(bad, "required", 0, 1000)
     assert day_of(dt.date(2026, 12, 7), "day") == dt.date(2026, 12, 7)
     assert note_of(None) == "" and note_of("  café ") == "café"
+
+
+# Every script's digits that are not ASCII (Nd minus 0-9): a few, then any.
+OTHER_DIGITS = ("０", "٣", "۷", "७", "๕", "𝟠")
+
+
+@pytest.mark.parametrize("digit", OTHER_DIGITS)
+def test_other_digits_never_make_a_time_or_a_number(digit: str) -> None:
+    for text in (f"{digit}9:00", f"1{digit}:00", f"09:{digit}0", f"09:0{digit}"):
+        with pytest.raises(DomainError, match="is not a time"):
+            minute_of(text, "start")
+    with pytest.raises(DomainError, match="whole number"):
+        whole_number(f"1{digit}", "required", 0, 1000)
+    with pytest.raises(DomainError, match="shift number"):
+        shift_number(f"1{digit}", "with_shift")
+
+
+@given(
+    st.integers(min_value=0, max_value=1439),
+    st.characters(categories=["Nd"]).filter(lambda c: not "0" <= c <= "9"),
+    st.data(),
+)
+def test_a_time_with_any_other_digit_is_refused(
+    minute: int, digit: str, data: st.DataObject
+) -> None:
+    written = hhmm(minute)
+    at = data.draw(st.sampled_from([i for i, c in enumerate(written) if c.isdigit()]))
+    with pytest.raises(DomainError):
+        minute_of(written[:at] + digit + written[at + 1 :], "start")
+
+
+def test_notes_people_write_are_kept() -> None:
+    for note in ("covers for Eli", "café ☕ 🎉", "עברית", "مرحبا", "日本語のメモ", "a\u200db"):
+        assert note_of(note) == note
+    assert shift_number("12", "with_shift") == 12 and shift_number(12, "with_shift") == 12
