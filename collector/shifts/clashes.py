@@ -38,8 +38,12 @@ class Clash:
     other: Occurrence  # the one it overlaps
 
 
-def describe(occurrence: Occurrence) -> str:
-    """ "shift 12 on 2026-12-07 (22:00-06:00 Europe/Paris)"."""
+def describe(occurrence: Occurrence, scope: Collection[int] | None = None) -> str:
+    """ "shift 12 on 2026-12-07 (22:00-06:00 Europe/Paris)".  A shift of a creator outside
+    ``scope`` (a team lead's creators) is only "a shift for another creator": the lead
+    learns the chatter is busy then, never another creator's ids or hours."""
+    if scope is not None and occurrence.shift_id > 0 and occurrence.creator_id not in scope:
+        return "a shift for another creator at that time"
     zone = zone_info(occurrence.zone)
     start = occurrence.starts_at.astimezone(zone)
     end = occurrence.ends_at.astimezone(zone)
@@ -107,16 +111,18 @@ def check(
     new_changes: Iterable[Change] = (),
     *,
     removed_changes: Iterable[tuple[int, dt.date]] = (),
+    scope: Collection[int] | None = None,
 ) -> None:
     """Refuse (409, code ``overlapping_shifts``) when the change gives a chatter overlapping
     occurrences.  ``new_rules`` replace stored rules with the same id (an edit) or add to
     them (a new shift: id 0, or -N for line N of a roster); ``new_changes`` replace or add
-    exceptions by (shift, day); ``removed_changes`` are exceptions being deleted."""
+    exceptions by (shift, day); ``removed_changes`` are exceptions being deleted.
+    ``scope``: the creators the person changing may see (None: all), for the wording."""
     clashes = find_all(
         session, chatter_ids, new_rules, new_changes, removed_changes=removed_changes
     )
     if clashes:
-        raise overlap_error(session, clashes)
+        raise overlap_error(session, clashes, scope)
 
 
 def find_all(
@@ -198,7 +204,9 @@ def _load(
     return list(by_id.values()), list(changes.values())
 
 
-def overlap_error(session: Session, clashes: list[Clash]) -> DomainError:
+def overlap_error(
+    session: Session, clashes: list[Clash], scope: Collection[int] | None = None
+) -> DomainError:
     names = dict(
         session.execute(
             select(Chatter.id, Chatter.key).where(Chatter.id.in_({c.chatter_id for c in clashes}))
@@ -207,8 +215,8 @@ def overlap_error(session: Session, clashes: list[Clash]) -> DomainError:
     details = [
         {
             "chatter": names.get(c.chatter_id, str(c.chatter_id)),
-            "new": describe(c.new),
-            "clashes_with": describe(c.other),
+            "new": describe(c.new, scope),
+            "clashes_with": describe(c.other, scope),
         }
         for c in clashes[:20]
     ]
@@ -216,7 +224,7 @@ def overlap_error(session: Session, clashes: list[Clash]) -> DomainError:
     more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
     return DomainError(
         f"chatter {names.get(first.chatter_id, first.chatter_id)!r} would work two shifts "
-        f"at once: {describe(first.new)} overlaps {describe(first.other)}{more}",
+        f"at once: {describe(first.new, scope)} overlaps {describe(first.other, scope)}{more}",
         409,
         code="overlapping_shifts",
         details=details,

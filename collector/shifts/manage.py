@@ -306,9 +306,15 @@ def shown_values(fields: ShiftFields) -> dict[str, Any]:
 
 
 def add_shift(
-    session: Session, fields: ShiftFields, actor: str, now: dt.datetime, *, audited: bool = True
+    session: Session,
+    fields: ShiftFields,
+    actor: str,
+    now: dt.datetime,
+    *,
+    audited: bool = True,
+    scope: Scope = None,
 ) -> Shift:
-    clashes.check(session, [fields.chatter.id], [fields.rule(0)])
+    clashes.check(session, [fields.chatter.id], [fields.rule(0)], scope=scope)
     shift = Shift(**shift_values(fields), created_at=now, updated_at=now)
     session.add(shift)
     session.flush()
@@ -332,7 +338,12 @@ def fields_of(session: Session, shift: Shift) -> ShiftFields:
 
 
 def edit_shift(
-    session: Session, shift: Shift, fields: ShiftFields, actor: str, now: dt.datetime
+    session: Session,
+    shift: Shift,
+    fields: ShiftFields,
+    actor: str,
+    now: dt.datetime,
+    scope: Scope = None,
 ) -> dict[str, Any]:
     """Apply an edit; the changes made ({field: [before, after]}, empty: nothing changed)."""
     before = shown_values(fields_of(session, shift))
@@ -352,7 +363,9 @@ def edit_shift(
         )
     # The shift's chatter, and whoever works its swapped days, must stay free of overlaps.
     people = [fields.chatter.id, *(e.replacement_chatter_id for e in exceptions)]
-    clashes.check(session, [p for p in people if p is not None], [fields.rule(shift.id)])
+    clashes.check(
+        session, [p for p in people if p is not None], [fields.rule(shift.id)], scope=scope
+    )
     for name, value in shift_values(fields).items():
         setattr(shift, name, value)
     shift.updated_at = now
@@ -484,7 +497,7 @@ def add_exception(
             )
         )
     changes = [Change(r.shift_id, r.day, SWAPPED, r.replacement_chatter_id) for r in rows]
-    clashes.check(session, [chatter.id, replacement.id], new_changes=changes)
+    clashes.check(session, [chatter.id, replacement.id], new_changes=changes, scope=scope)
     session.add_all(rows)
     session.flush()
     for row in rows:
@@ -502,7 +515,12 @@ def add_exception(
 
 
 def remove_exception(
-    session: Session, shift: Shift, day: dt.date, actor: str, now: dt.datetime
+    session: Session,
+    shift: Shift,
+    day: dt.date,
+    actor: str,
+    now: dt.datetime,
+    scope: Scope = None,
 ) -> None:
     """Restore the occurrence as planned (its own chatter works it again)."""
     row = session.scalar(
@@ -511,7 +529,7 @@ def remove_exception(
     if row is None:
         raise DomainError(f"shift {shift.id} has no exception on {day}", 404)
     # Back to its own chatter: they must be free then (they may have taken another shift).
-    clashes.check(session, [shift.chatter_id], removed_changes=[(shift.id, day)])
+    clashes.check(session, [shift.chatter_id], removed_changes=[(shift.id, day)], scope=scope)
     session.delete(row)
     session.flush()
     audit.record(

@@ -275,11 +275,11 @@ def import_roster(
         new_rules = [f.rule(-n) for n, f in rows]
         found = clashes.find_all(session, {f.chatter.id for _, f in rows}, new_rules)
         for clash in found:
+            new, other = clashes.describe(clash.new, scope), clashes.describe(clash.other, scope)
             problems.append(
                 {
                     "line": -clash.new.shift_id,
-                    "message": f"chatter works two shifts at once: {clashes.describe(clash.new)} "
-                    f"overlaps {clashes.describe(clash.other)}",
+                    "message": f"chatter works two shifts at once: {new} overlaps {other}",
                 }
             )
     if problems:

@@ -369,7 +369,7 @@ def add_shift() -> Response | Page:
         fields = manage.shift_fields(
             session, _shift_data(form), default_zone=zone, scope=_scope(me)
         )
-        shift = manage.add_shift(session, fields, _actor(me), utc_now())
+        shift = manage.add_shift(session, fields, _actor(me), utc_now(), scope=_scope(me))
         return f"Shift {shift.id} added for {fields.chatter.name}."
 
     return _submit(change, lambda exc: _page(form, {"shift": exc.message}, exc.status), _back())
@@ -433,7 +433,7 @@ def edit_shift(shift_id: int) -> Response | Page:
         fields = manage.shift_fields(
             session, _shift_data(form), default_zone=zone, scope=_scope(me), base=shift
         )
-        changes = manage.edit_shift(session, shift, fields, _actor(me), utc_now())
+        changes = manage.edit_shift(session, shift, fields, _actor(me), utc_now(), _scope(me))
         return f"Shift {shift_id} saved." if changes else f"Shift {shift_id}: nothing changed."
 
     return _submit(
@@ -531,7 +531,9 @@ def remove_exception(shift_id: int, day: str) -> Response | Page:
 
     def change(session: Session, me: User) -> str:
         shift = manage.find_shift(session, shift_id, _scope(me))
-        manage.remove_exception(session, shift, day_of(day, "day"), _actor(me), utc_now())
+        manage.remove_exception(
+            session, shift, day_of(day, "day"), _actor(me), utc_now(), _scope(me)
+        )
         return f"Shift {shift_id} on {day} is as planned again."
 
     return _submit(

@@ -164,3 +164,26 @@ def test_team_lead_sees_only_their_creators(site: Site) -> None:  # noqa: F811
     assert reply.status_code == 403
     assert _shifts(site) == before
     assert site.client("alice@agency.test").get(WEEK).status_code == 403
+
+
+def test_a_team_lead_refused_for_an_overlap_learns_nothing_of_another_creator(
+    site: Site,  # noqa: F811
+) -> None:
+    """Alice works for luna and nova; a lead of nova only is told she is busy then, never
+    the luna shift's number, day or hours (an admin is told all of it)."""
+    site.collector.cli("add-user", "lead@agency.test", "--role", "manager", input=PASSWORD + "\n")
+    site.collector.cli("set-creators", "lead@agency.test", "nova")
+    luna_night = {**NIGHT, "creator": "luna", "chatter": "alice", "start": "21:00", "end": "05:00"}
+    site.admin.follow(_post(site, "/admin/shifts", **luna_night))
+    form = {"name": "Alice", "creators": ["luna", "nova"], "csrf_token": site.admin.token()}
+    site.admin.follow(site.admin.http.post("/admin/chatters/alice", data=form))
+    nova_night = {**NIGHT, "chatter": "alice"}
+    before = _shifts(site)
+    lead = site.client("lead@agency.test")
+    reply = lead.http.post("/admin/shifts", data={**nova_night, "csrf_token": lead.token()})
+    assert reply.status_code == 409
+    assert "a shift for another creator at that time" in reply.text
+    assert "shift 1" not in reply.text and "21:00" not in reply.text
+    assert _shifts(site) == before
+    told = _post(site, "/admin/shifts", **nova_night)
+    assert told.status_code == 409 and "shift 1 on 2026-12-07 (21:00-05:00" in told.text
