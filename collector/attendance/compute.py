@@ -36,6 +36,42 @@ class Result:
     outside: dict[tuple[int, dt.date], Sums]  # (chatter, local day) -> outside any shift
 
 
+Placed = tuple[Occurrence, int, int]  # an occurrence and its bounds in epoch seconds
+Piece = tuple[dt.date, int, int]  # a local day's part outside a chatter's shifts
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a range's shifts make of it, whoever is asked for: the local days, the
+    occurrences starting in the range (``rows``, in the order given) and each scheduled
+    chatter's pieces of days outside their shifts.  Depends only on the range, the zone
+    and the shifts, so the fast path keeps it for the same stored shifts (queries.py)."""
+
+    days: list[tuple[dt.date, int, int]]
+    rows: list[Placed]
+    pieces: dict[int, list[Piece]]
+    free: list[Piece]  # the pieces of a chatter without any shift: the whole days
+
+
+def plan(
+    first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, shifts: Sequence[Occurrence]
+) -> Plan:
+    """``shifts``: every occurrence overlapping the range, of any creator (the outside
+    time is outside all of a chatter's shifts)."""
+    days = local_days(first, last, tz)
+    lo, hi = days[0][1], days[-1][2]
+    placed = [(o, epoch(o.starts_at), epoch(o.ends_at)) for o in shifts]
+    mine: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for o, a, b in placed:
+        mine[o.chatter_id].append((a, b))
+    return Plan(
+        days,
+        [p for p in placed if lo <= p[1] < hi],
+        {c: outside_pieces(spans, days) for c, spans in mine.items()},
+        [(day, a, b) for day, a, b in days],
+    )
+
+
 def attendance(
     first: dt.date,
     last: dt.date,
@@ -48,38 +84,45 @@ def attendance(
     now: int,
     creators: Collection[int] | None = None,
 ) -> Result:
-    """``shifts``: every occurrence overlapping the range, of any creator (the outside
-    time is outside all of a chatter's shifts); rows are those of ``chatters`` starting
-    in the range, of ``creators`` when given."""
-    days = local_days(first, last, tz)
-    lo, hi = days[0][1], days[-1][2]
-    placed = [(o, epoch(o.starts_at), epoch(o.ends_at)) for o in shifts]
+    """Rows are the occurrences of ``chatters`` starting in the range, of ``creators``
+    when given (see ``plan`` for ``shifts``)."""
+    return measured(
+        plan(first, last, tz, shifts), chatters, measure, grace=grace, now=now, creators=creators
+    )
+
+
+def measured(
+    p: Plan,
+    chatters: Collection[int],
+    measure: Measure,
+    *,
+    grace: int,
+    now: int,
+    creators: Collection[int] | None = None,
+) -> Result:
+    """``attendance`` from the range's plan."""
     rows = [
-        (o, a, b)
-        for o, a, b in placed
-        if o.chatter_id in chatters
-        and lo <= a < hi
-        and (creators is None or o.creator_id in creators)
+        r
+        for r in p.rows
+        if r[0].chatter_id in chatters and (creators is None or r[0].creator_id in creators)
     ]
-    mine: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for o, a, b in placed:
-        mine[o.chatter_id].append((a, b))
-    pieces = {c: outside_pieces(mine.get(c, []), days) for c in chatters}
+    pieces = {c: p.pieces.get(c, p.free) for c in chatters}
     wanted = [(o.chatter_id, a, b) for o, a, b in rows]
     wanted += [(c, a, b) for c, ps in pieces.items() for _, a, b in ps]
     sums = measure(wanted)
-    measured = [judge(o, sums[(o.chatter_id, a, b)], grace, now, a, b) for o, a, b in rows]
+    empty = Sums()
+    out_rows = [
+        judge(o, sums.get((o.chatter_id, a, b), empty), grace, now, a, b) for o, a, b in rows
+    ]
     outside: dict[tuple[int, dt.date], Sums] = {}
     for c, ps in pieces.items():
         for day, a, b in ps:
-            s = sums[(c, a, b)]
+            s = sums.get((c, a, b), empty)
             before = outside.get((c, day))
             outside[(c, day)] = s if before is None else _plus(before, s)
-    empty = Sums()
-    for c in chatters:
-        for day, _, _ in days:
+        for day, _, _ in p.days:
             outside.setdefault((c, day), empty)
-    return Result(measured, outside)
+    return Result(out_rows, outside)
 
 
 def _plus(x: Sums, y: Sums) -> Sums:
@@ -120,4 +163,4 @@ def coverage_of(
     )
 
 
-__all__ = ["Hour", "Measure", "Result", "attendance", "coverage_of"]
+__all__ = ["Hour", "Measure", "Plan", "Result", "attendance", "coverage_of", "measured", "plan"]

@@ -49,6 +49,7 @@ DERIVED_TABLES = (
     "conversation_url_quarters",
     "conversation_url_days",
     "attendance_minutes",
+    "attendance_hours",
     "attendance_spans",
 )
 BLANK_FACTS = text(
@@ -95,6 +96,7 @@ def _reset(url: str) -> None:
             *stats.TABLES,
             *conversations.TABLES,
             "attendance_spans",
+            "attendance_hours",
             "attendance_minutes",
         ):
             conn.execute(text(f"DELETE FROM {table}"))
