@@ -10,23 +10,43 @@ stored from minutes an ingest has since changed.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Integer, Table, bindparam, delete, insert, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+)
 
 from collector.attendance.definitions import Sums
 from collector.db import locks, retention
 from collector.db.base import UTCDateTime
 from collector.db.buckets import epoch, from_epoch, runs
 from collector.db.engine import write_transaction
-from collector.db.schedule_models import AttendanceHour, AttendanceMinute, AttendanceSpan
+from collector.db.schedule_models import (
+    AttendanceHour,
+    AttendanceMinute,
+    AttendanceSpan,
+    AttendanceVersion,
+)
 from collector.db.upsert import insert_ignoring_conflicts
 
 M = cast(Table, AttendanceMinute.__table__)
 SP = cast(Table, AttendanceSpan.__table__)
 H = cast(Table, AttendanceHour.__table__)
+V = cast(Table, AttendanceVersion.__table__)
 MINUTE = 60
 HOUR = 3600
 _CHUNK = 5_000
@@ -114,6 +134,7 @@ def refresh(connection: Connection, chatter_id: int, starts: Iterable[dt.datetim
             connection.execute(insert(M), rows)
     for lo, hi, _members in runs({m - m % HOUR for m in minutes}, HOUR):
         add_up_hours(connection, lo, hi, chatter_id)
+    _new_version(connection, chatter_id)
     # A span holds a minute when it starts before the minute's end and ends after its start.
     connection.execute(
         delete(SP).where(
@@ -144,6 +165,11 @@ def rebuild(connection: Connection) -> None:
     if batch:
         connection.execute(insert(M), batch)
     add_up_hours(connection, since - since % HOUR)
+    connection.execute(delete(V))
+    connection.execute(
+        text("INSERT INTO attendance_versions (chatter_id, version) SELECT id, :v FROM chatters"),
+        {"v": secrets.randbits(62)},
+    )
 
 
 # An hour's row from its minutes (first and last active moments as epoch seconds).
@@ -178,7 +204,29 @@ def erase(connection: Connection, chatter_id: int) -> int:
     minutes = connection.execute(delete(M).where(M.c.chatter_id == chatter_id)).rowcount
     hours = connection.execute(delete(H).where(H.c.chatter_id == chatter_id)).rowcount
     spans = connection.execute(delete(SP).where(SP.c.chatter_id == chatter_id)).rowcount
+    connection.execute(delete(V).where(V.c.chatter_id == chatter_id))
     return int(minutes) + int(hours) + int(spans)
+
+
+_NEW_VERSION = text(
+    "INSERT INTO attendance_versions (chatter_id, version) VALUES (:c, :v) "
+    "ON CONFLICT (chatter_id) DO UPDATE SET version = excluded.version"
+)
+
+
+def _new_version(connection: Connection, chatter_id: int) -> None:
+    """The chatter's minutes change: what a process kept of their spans is no longer used.
+    Random, so a database made again under the same address never repeats one."""
+    connection.execute(_NEW_VERSION, {"c": chatter_id, "v": secrets.randbits(62)})
+
+
+# What this process read of each chatter's spans, under the version it read before them:
+# (database, chatter, without regular input) -> (version, span -> sums).  The version is
+# read first, so what is kept is at least as new as it; a new version (another process's
+# ingest, a rebuild) makes the process read the database again.
+_KEPT: dict[tuple[str, int, bool], tuple[int, dict[Span, Sums]]] = {}
+_KEPT_LOCK = threading.Lock()
+_KEPT_SPANS = 20_000  # per chatter: beyond, start again (a year of shifts and days)
 
 
 Span = tuple[int, int, int]  # chatter, starts, ends (epoch seconds)
@@ -198,13 +246,69 @@ def span_sums(
     and hours and stored (in a write transaction of their own, see the module's
     docstring).  ``exclude_regular``: active time without regular input (the setting
     exclude_regular_input)."""
-    # Per span the least Python work that will do: the warm view reads every cached span
-    # of the range (43,000 for 200 chatters over 90 days), so each object made per row
-    # counts.
-    keys = {s for s in wanted if s[2] > s[1]}
+    # Per span the least Python work that will do: the warm view reads every span of the
+    # range (43,000 for 200 chatters over 90 days), so each object made per span counts.
+    # The view asks for each chatter's spans together (compute.Plan.of).
+    by_chatter: dict[int, list[Span]] = {}
+    for chatter, group in groupby(wanted, itemgetter(0)):
+        if (mine := by_chatter.get(chatter)) is None:
+            by_chatter[chatter] = list(group)
+        else:
+            mine += group
     found: dict[Span, Sums] = {}
-    if not keys:
+    if not by_chatter:
         return found
+    database = connection.engine.url.render_as_string(hide_password=True)
+    versions = _versions(connection, sorted(by_chatter))
+    unread: list[Span] = []
+    for chatter, mine in by_chatter.items():
+        kept = _KEPT.get((database, chatter, exclude_regular))
+        version = versions.get(chatter)
+        if kept is not None and version is not None and kept[0] == version:
+            spans = kept[1]
+            try:
+                for key in mine:
+                    found[key] = spans[key]
+                continue
+            except KeyError:
+                pass
+        unread += mine
+    keys = {s for s in unread if s[2] > s[1]}
+    if keys:
+        read = _read(connection, keys, exclude_regular)
+        found.update(read)
+        _keep(database, versions, read, exclude_regular)
+    return found
+
+
+def _versions(connection: Connection, chatters: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for i in range(0, len(chatters), 500):
+        query = select(V.c.chatter_id, V.c.version).where(V.c.chatter_id.in_(chatters[i : i + 500]))
+        out.update((c, v) for c, v in connection.execute(query))
+    return out
+
+
+def _keep(
+    database: str, versions: Mapping[int, int], read: Mapping[Span, Sums], exclude: bool
+) -> None:
+    fresh: dict[int, dict[Span, Sums]] = defaultdict(dict)
+    for key, sums in read.items():
+        fresh[key[0]][key] = sums
+    with _KEPT_LOCK:
+        for chatter, spans in fresh.items():
+            if (version := versions.get(chatter)) is None:
+                continue
+            kept = _KEPT.get((database, chatter, exclude))
+            if kept is not None and kept[0] == version and len(kept[1]) < _KEPT_SPANS:
+                kept[1].update(spans)
+            else:
+                _KEPT[(database, chatter, exclude)] = (version, spans)
+
+
+def _read(connection: Connection, keys: set[Span], exclude_regular: bool) -> dict[Span, Sums]:
+    """The spans from the database: those stored, the others computed and stored."""
+    found: dict[Span, Sums] = {}
     lo = min(s[1] for s in keys)
     hi = max(s[2] for s in keys)
     chatters = sorted({s[0] for s in keys})

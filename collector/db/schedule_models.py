@@ -188,6 +188,17 @@ class AttendanceHour(Base):
     last_human: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class AttendanceVersion(Base):
+    """A chatter's attendance sums as of now: a random number set anew whenever their
+    minutes change (ingest, rebuild).  A serving process keeps the spans it read under the
+    number it read first (collector/attendance/store.py); no row: nothing is kept."""
+
+    __tablename__ = "attendance_versions"
+
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class AttendanceSpan(Base):
     """The sums of a chatter's minutes in [starts, ends) (epoch seconds); first and last
     active moments as epoch seconds (None without activity)."""

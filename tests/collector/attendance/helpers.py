@@ -20,6 +20,7 @@ from collector.db.schedule_models import (
     AttendanceHour,
     AttendanceMinute,
     AttendanceSpan,
+    AttendanceVersion,
     CoverageRule,
     Shift,
     ShiftException,
@@ -43,6 +44,7 @@ def ids(connection: Connection) -> tuple[dict[str, int], dict[str, int], dict[st
 
 def clear(connection: Connection) -> None:
     for table in (
+        AttendanceVersion,
         AttendanceSpan,
         AttendanceHour,
         AttendanceMinute,

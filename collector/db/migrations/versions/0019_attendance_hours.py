@@ -1,4 +1,4 @@
-"""attendance_hours, and the active time that is not regular input in the minutes and spans
+"""attendance_hours and attendance_versions; active time without regular input kept too
 
 Revision ID: 0019_attendance_hours
 Revises: 0018_alerts
@@ -56,6 +56,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("chatter_id", "hour", name=op.f("pk_attendance_hours")),
         sqlite_with_rowid=False,
     )
+    op.create_table(
+        "attendance_versions",
+        sa.Column("chatter_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["chatter_id"],
+            ["chatters.id"],
+            name=op.f("fk_attendance_versions_chatter_id_chatters"),
+        ),
+        sa.PrimaryKeyConstraint("chatter_id", name=op.f("pk_attendance_versions")),
+    )
     op.execute(
         "INSERT INTO attendance_hours (chatter_id, hour, online, active, paused, first_active, "
         "last_active, human, first_human, last_human) "
@@ -67,6 +78,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("attendance_versions")
     op.drop_table("attendance_hours")
     with op.batch_alter_table("attendance_spans") as batch:
         batch.drop_column("last_human")
