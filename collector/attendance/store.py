@@ -1,10 +1,11 @@
-"""Attendance's stored fast path: minutes kept on ingest, spans cached on read.
+"""Attendance's stored fast path: minutes and hours kept on ingest, spans cached on read
+(in the database, and in the serving process under the chatter's version).
 
-See collector/db/schedule_models.py (AttendanceMinute, AttendanceSpan) and METRICS.md,
-"How attendance is kept".  ``refresh`` runs in the ingest's transaction under the
-chatter's activity lock; ``rebuild`` in the statistics rebuild's; ``span_sums`` fills
-missing spans in a write transaction of its own under the same lock, so a span is never
-stored from minutes an ingest has since changed.
+See collector/db/schedule_models.py (AttendanceMinute, AttendanceHour, AttendanceSpan,
+AttendanceVersion) and METRICS.md, "How attendance is kept".  ``refresh`` runs in the
+ingest's transaction under the chatter's activity lock; ``rebuild`` in the statistics
+rebuild's; ``span_sums`` fills missing spans in a write transaction of its own under the
+same lock, so a span is never stored from minutes an ingest has since changed.
 """
 
 from __future__ import annotations
