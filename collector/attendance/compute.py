@@ -36,6 +36,60 @@ class Result:
     outside: dict[tuple[int, dt.date], Sums]  # (chatter, local day) -> outside any shift
 
 
+Placed = tuple[Occurrence, int, int]  # an occurrence and its bounds in epoch seconds
+Span = tuple[int, int, int]  # chatter, starts, ends (epoch seconds)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a range's shifts make of it, whoever is asked for: the local days, the
+    occurrences starting in the range (``rows``, in the order given) and, per scheduled
+    chatter, the spans to measure (their occurrences starting in the range, and the pieces
+    of days outside all their shifts) and each day's pieces.  Depends only on the range,
+    the zone and the shifts, so the fast path keeps it for the same stored shifts
+    (queries.py)."""
+
+    days: list[tuple[dt.date, int, int]]
+    rows: list[Placed]
+    spans: dict[int, list[Span]]
+    outside: dict[int, list[tuple[dt.date, list[Span]]]]
+
+    def of(self, chatter: int) -> tuple[list[Span], list[tuple[dt.date, list[Span]]]]:
+        """The chatter's spans to measure and their pieces per day (a chatter without any
+        shift: the whole days)."""
+        spans = self.spans.get(chatter)
+        if spans is not None:
+            return spans, self.outside[chatter]
+        whole = [(day, [(chatter, a, b)]) for day, a, b in self.days]
+        return [k for _, keys in whole for k in keys], whole
+
+
+def plan(
+    first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo, shifts: Sequence[Occurrence]
+) -> Plan:
+    """``shifts``: every occurrence overlapping the range, of any creator (the outside
+    time is outside all of a chatter's shifts)."""
+    days = local_days(first, last, tz)
+    lo, hi = days[0][1], days[-1][2]
+    placed = [(o, epoch(o.starts_at), epoch(o.ends_at)) for o in shifts]
+    rows = [p for p in placed if lo <= p[1] < hi]
+    mine: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for o, a, b in placed:
+        mine[o.chatter_id].append((a, b))
+    spans: dict[int, list[Span]] = {c: [] for c in mine}
+    for o, a, b in rows:
+        if b > a:
+            spans[o.chatter_id].append((o.chatter_id, a, b))
+    outside: dict[int, list[tuple[dt.date, list[Span]]]] = {}
+    for c, intervals in mine.items():
+        by_day: dict[dt.date, list[Span]] = {day: [] for day, _, _ in days}
+        for day, a, b in outside_pieces(intervals, days):
+            by_day[day].append((c, a, b))
+            spans[c].append((c, a, b))
+        outside[c] = list(by_day.items())
+    return Plan(days, rows, spans, outside)
+
+
 def attendance(
     first: dt.date,
     last: dt.date,
@@ -48,47 +102,56 @@ def attendance(
     now: int,
     creators: Collection[int] | None = None,
 ) -> Result:
-    """``shifts``: every occurrence overlapping the range, of any creator (the outside
-    time is outside all of a chatter's shifts); rows are those of ``chatters`` starting
-    in the range, of ``creators`` when given."""
-    days = local_days(first, last, tz)
-    lo, hi = days[0][1], days[-1][2]
-    placed = [(o, epoch(o.starts_at), epoch(o.ends_at)) for o in shifts]
+    """Rows are the occurrences of ``chatters`` starting in the range, of ``creators``
+    when given (see ``plan`` for ``shifts``)."""
+    return measured(
+        plan(first, last, tz, shifts), chatters, measure, grace=grace, now=now, creators=creators
+    )
+
+
+def measured(
+    p: Plan,
+    chatters: Collection[int],
+    measure: Measure,
+    *,
+    grace: int,
+    now: int,
+    creators: Collection[int] | None = None,
+) -> Result:
+    """``attendance`` from the range's plan."""
     rows = [
-        (o, a, b)
-        for o, a, b in placed
-        if o.chatter_id in chatters
-        and lo <= a < hi
-        and (creators is None or o.creator_id in creators)
+        r
+        for r in p.rows
+        if r[0].chatter_id in chatters and (creators is None or r[0].creator_id in creators)
     ]
-    mine: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for o, a, b in placed:
-        mine[o.chatter_id].append((a, b))
-    pieces = {c: outside_pieces(mine.get(c, []), days) for c in chatters}
-    wanted = [(o.chatter_id, a, b) for o, a, b in rows]
-    wanted += [(c, a, b) for c, ps in pieces.items() for _, a, b in ps]
-    sums = measure(wanted)
-    measured = [judge(o, sums[(o.chatter_id, a, b)], grace, now, a, b) for o, a, b in rows]
-    outside: dict[tuple[int, dt.date], Sums] = {}
-    for c, ps in pieces.items():
-        for day, a, b in ps:
-            s = sums[(c, a, b)]
-            before = outside.get((c, day))
-            outside[(c, day)] = s if before is None else _plus(before, s)
-    empty = Sums()
+    wanted: list[Span] = []
+    days = []
     for c in chatters:
-        for day, _, _ in days:
-            outside.setdefault((c, day), empty)
-    return Result(measured, outside)
+        spans, pieces = p.of(c)
+        wanted += spans  # the chatter's rows of any creator too: measured, not shown
+        days.append((c, pieces))
+    sums = measure(wanted)
+    empty = Sums()
+    get = sums.get
+    out_rows = [judge(o, get((o.chatter_id, a, b), empty), grace, now, a, b) for o, a, b in rows]
+    outside: dict[tuple[int, dt.date], Sums] = {}
+    for c, pieces in days:
+        for day, keys in pieces:
+            if len(keys) == 1:
+                outside[(c, day)] = get(keys[0], empty)
+                continue
+            outside[(c, day)] = _total([get(key, empty) for key in keys])
+    return Result(out_rows, outside)
 
 
-def _plus(x: Sums, y: Sums) -> Sums:
-    firsts = [v for v in (x.first_active, y.first_active) if v is not None]
-    lasts = [v for v in (x.last_active, y.last_active) if v is not None]
+def _total(parts: list[Sums]) -> Sums:
+    """The sums of a day's pieces together."""
+    firsts = [s.first_active for s in parts if s.first_active is not None]
+    lasts = [s.last_active for s in parts if s.last_active is not None]
     return Sums(
-        x.online + y.online,
-        x.active + y.active,
-        x.paused + y.paused,
+        sum(s.online for s in parts),
+        sum(s.active for s in parts),
+        sum(s.paused for s in parts),
         min(firsts) if firsts else None,
         max(lasts) if lasts else None,
     )
@@ -120,4 +183,4 @@ def coverage_of(
     )
 
 
-__all__ = ["Hour", "Measure", "Result", "attendance", "coverage_of"]
+__all__ = ["Hour", "Measure", "Plan", "Result", "attendance", "coverage_of", "measured", "plan"]

@@ -49,24 +49,30 @@ class Sums(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """One slot of a chatter: the maxima over its devices' slices of that start."""
+    """One slot of a chatter: the maxima over its devices' slices of that start;
+    ``human``: the most active seconds of its slices that are not regular input (0 when
+    all are), its active time when the setting exclude_regular_input is on."""
 
     start: int
     length: int
     online: int
     active: int
     paused: int
+    human: int = 0
 
 
-def add_up(slots: Iterable[Slot]) -> Sums:
+def add_up(slots: Iterable[Slot], *, exclude_regular: bool = False) -> Sums:
+    """The slots' sums; with ``exclude_regular``, a slot's active time is its ``human``
+    time (METRICS.md, "Attendance": regular input left out)."""
     online = active = paused = 0
     first: int | None = None
     last: int | None = None
     for s in slots:
+        seconds = s.human if exclude_regular else s.active
         online += s.online
-        active += s.active
+        active += seconds
         paused += s.paused
-        if s.active > 0:
+        if seconds > 0:
             first = s.start if first is None else min(first, s.start)
             end = s.start + s.length
             last = end if last is None else max(last, end)

@@ -6,7 +6,7 @@ import datetime as dt
 import gc
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from collector.attendance import store
-from collector.attendance.compute import Result, attendance, coverage_of
+from collector.attendance.compute import Plan, Result, coverage_of, measured, plan
 from collector.attendance.definitions import Coverage, Need, Sums
 from collector.db.models import ActivityQuarter, chatter_creators
 from collector.db.schedule_models import CoverageRule, Shift, ShiftException
@@ -22,7 +22,7 @@ from collector.shifts.occurrences import Change, Occurrence, ShiftRule, occurren
 from collector.shifts.queries import rule_of
 
 
-def shifts_around(session: Session, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
+def shifts_around(session: Session, start: dt.datetime, end: dt.datetime) -> tuple[Occurrence, ...]:
     """Every occurrence overlapping [start, end), of every creator.
 
     As collector.shifts.queries.load_occurrences, with the placing (a zone conversion per
@@ -35,7 +35,7 @@ def shifts_around(session: Session, start: dt.datetime, end: dt.datetime) -> lis
     )
     rules = tuple(rule_of(s) for s in session.scalars(query))
     if not rules:
-        return []
+        return ()
     changes = tuple(
         Change(e.shift_id, e.day, e.kind, e.replacement_chatter_id)
         for e in session.scalars(
@@ -47,7 +47,7 @@ def shifts_around(session: Session, start: dt.datetime, end: dt.datetime) -> lis
             .order_by(ShiftException.id)
         )
     )
-    return list(_placed(rules, changes, start, end))
+    return _placed(rules, changes, start, end)
 
 
 @lru_cache(maxsize=16)
@@ -60,27 +60,57 @@ def _placed(
     return tuple(occurrences(rules, changes, start, end))
 
 
+class _Same:
+    """A key that is its object's identity: the placed occurrences above are one tuple
+    for the same stored shifts, so their plan is found without hashing 15,000 of them."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+
+@lru_cache(maxsize=16)
+def _plan(shifts: _Same, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo) -> Plan:
+    assert isinstance(shifts.value, tuple)
+    return plan(first, last, tz, shifts.value)
+
+
 def fast_attendance(
     session: Session,
     first: dt.date,
     last: dt.date,
     tz: zoneinfo.ZoneInfo,
     chatters: Collection[int],
-    shifts: list[Occurrence],
+    shifts: Sequence[Occurrence],
     *,
     grace: int,
     now: int,
     creators: Collection[int] | None = None,
+    exclude_regular: bool = False,
 ) -> Result:
+    """As compute.attendance, from the stored spans; ``exclude_regular``: active time
+    without regular input (the setting exclude_regular_input)."""
     connection = session.connection()
 
     def measure(wanted: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], Sums]:
-        return store.span_sums(connection, wanted)
+        return store.span_sums(connection, wanted, exclude_regular=exclude_regular)
 
     with _collection_paused():
-        return attendance(
-            first, last, tz, chatters, shifts, measure, grace=grace, now=now, creators=creators
+        # The plan is kept for the tuple shifts_around returns (the cache holds it, so its
+        # identity is not reused); any other sequence is planned afresh.
+        p = (
+            _plan(_Same(shifts), first, last, tz)
+            if isinstance(shifts, tuple)
+            else plan(first, last, tz, shifts)
         )
+        return measured(p, chatters, measure, grace=grace, now=now, creators=creators)
 
 
 @contextmanager
@@ -123,7 +153,7 @@ def fast_coverage(
     end: dt.datetime,
     tz: zoneinfo.ZoneInfo,
     creators: Collection[int],
-    shifts: list[Occurrence],
+    shifts: Sequence[Occurrence],
 ) -> Coverage:
     lo, hi = int(start.timestamp()), int(end.timestamp())
     quarters = session.execute(

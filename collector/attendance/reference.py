@@ -12,7 +12,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from collector.attendance.compute import Result, attendance, coverage_of
 from collector.attendance.definitions import Coverage, Need, Slot, Sums, add_up, epoch
@@ -31,6 +31,7 @@ def slots(connection: Connection, lo: int, hi: int) -> dict[int, list[Slot]]:
             func.max(Slice.duration - Slice.paused_seconds),
             func.max(Slice.active_seconds),
             func.max(Slice.paused_seconds),
+            func.coalesce(func.max(case((Slice.regular, None), else_=Slice.active_seconds)), 0),
         )
         .where(Slice.start >= dt.datetime.fromtimestamp(lo, dt.UTC))
         .where(Slice.start < dt.datetime.fromtimestamp(hi, dt.UTC))
@@ -38,15 +39,22 @@ def slots(connection: Connection, lo: int, hi: int) -> dict[int, list[Slot]]:
         .order_by(Slice.chatter_id, Slice.start)
     )
     out: dict[int, list[Slot]] = defaultdict(list)
-    for chatter, start, length, online, active, paused in connection.execute(query):
-        out[chatter].append(Slot(epoch(start), int(length), int(online), int(active), int(paused)))
+    for chatter, start, length, online, active, paused, human in connection.execute(query):
+        out[chatter].append(
+            Slot(epoch(start), int(length), int(online), int(active), int(paused), int(human))
+        )
     return out
 
 
-def measure_slots(by_chatter: Mapping[int, Sequence[Slot]]):  # type: ignore[no-untyped-def]
+def measure_slots(  # type: ignore[no-untyped-def]
+    by_chatter: Mapping[int, Sequence[Slot]], *, exclude_regular: bool = False
+):
     def measure(wanted: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], Sums]:
         return {
-            (c, a, b): add_up(s for s in by_chatter.get(c, ()) if a <= s.start < b)
+            (c, a, b): add_up(
+                (s for s in by_chatter.get(c, ()) if a <= s.start < b),
+                exclude_regular=exclude_regular,
+            )
             for c, a, b in wanted
         }
 
@@ -64,6 +72,7 @@ def reference_attendance(
     grace: int,
     now: int,
     creators: Collection[int] | None = None,
+    exclude_regular: bool = False,
 ) -> Result:
     # Occurrences may reach a day past the range either side.
     lo = min([epoch(o.starts_at) for o in shifts], default=0)
@@ -77,7 +86,7 @@ def reference_attendance(
         tz,
         chatters,
         shifts,
-        measure_slots(by_chatter),
+        measure_slots(by_chatter, exclude_regular=exclude_regular),
         grace=grace,
         now=now,
         creators=creators,

@@ -103,6 +103,7 @@ def compute(
         grace=grace_seconds(session),
         now=int(now.timestamp()),
         creators=req.creator_ids,
+        exclude_regular=req.exclude_regular,
     )
     return result, people
 
@@ -159,22 +160,42 @@ def _chatter_rows(result: Result, people: list[reports.Person]) -> list[dict[str
         }
         for p in people
     }
-    for a in result.rows:
-        t = totals[a.occurrence.chatter_id]
-        t["shifts"] += 1
-        t["scheduled_seconds"] += a.occurrence.seconds
-        t["online_seconds"] += a.sums.online
-        t["active_seconds"] += a.sums.active
-        t["paused_seconds"] += a.sums.paused
-        t["late_shifts"] += a.late
-        t["late_seconds"] += a.late_seconds or 0
-        t["early_leaves"] += a.left_early
-        t["early_leave_seconds"] += a.early_leave_seconds or 0
-        t["no_shows"] += a.no_show
+    # Added up in lists first: the whole agency's 90 days are 15,000 rows and 18,000 days.
+    sums: dict[int, list[int]] = {p.id: [0] * 12 for p in people}
+    for o, s, late, early, no_show, _status in result.rows:
+        t = sums[o.chatter_id]
+        t[0] += 1
+        t[1] += o.seconds
+        t[2] += s.online
+        t[3] += s.active
+        t[4] += s.paused
+        if late:
+            t[5] += 1
+            t[6] += late
+        if early:
+            t[7] += 1
+            t[8] += early
+        t[9] += no_show
     for (chatter, _day), s in result.outside.items():
-        if chatter in totals:
-            totals[chatter]["outside_online_seconds"] += s.online
-            totals[chatter]["outside_active_seconds"] += s.active
+        if (u := sums.get(chatter)) is not None:
+            u[10] += s.online
+            u[11] += s.active
+    names = (
+        "shifts",
+        "scheduled_seconds",
+        "online_seconds",
+        "active_seconds",
+        "paused_seconds",
+        "late_shifts",
+        "late_seconds",
+        "early_leaves",
+        "early_leave_seconds",
+        "no_shows",
+        "outside_online_seconds",
+        "outside_active_seconds",
+    )
+    for chatter, t in sums.items():
+        totals[chatter].update(zip(names, t, strict=True))
     return list(totals.values())
 
 
@@ -233,6 +254,8 @@ def attendance(session: Session, req: reports.Request, now: dt.datetime) -> repo
         "range": req.range(req.period),
         "creator": req.creator.key if req.creator else None,
         "grace_seconds": grace_seconds(session),
+        # Whether active time leaves regular input out (exclude_regular_input).
+        "regular_input_excluded": req.exclude_regular,
         "page": page,
         "per_page": per_page,
         "total": total,

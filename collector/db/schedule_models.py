@@ -146,7 +146,10 @@ class AttendanceMinute(Base):
     the slices that start in it, each slot once (the maxima over devices, as activity):
     online (duration - paused), active and paused seconds; ``first_active`` is the
     offset in the minute of the first slot with activity, ``active_until`` the offset of
-    the end of the last one (None without activity)."""
+    the end of the last one (None without activity).  ``human``, ``first_human`` and
+    ``human_until`` are the same for the active time that is not regular input (per slot
+    the most active seconds of its slices not flagged ``regular``): what attendance counts
+    as active when the setting exclude_regular_input is on (METRICS.md)."""
 
     __tablename__ = "attendance_minutes"
     # SQLite keeps the rows in key order (WITHOUT ROWID): adding up a span's minutes is
@@ -160,6 +163,40 @@ class AttendanceMinute(Base):
     paused: Mapped[int] = mapped_column(Integer)
     first_active: Mapped[int | None] = mapped_column(Integer)
     active_until: Mapped[int | None] = mapped_column(Integer)
+    human: Mapped[int] = mapped_column(Integer, server_default="0")
+    first_human: Mapped[int | None] = mapped_column(Integer)
+    human_until: Mapped[int | None] = mapped_column(Integer)
+
+
+class AttendanceHour(Base):
+    """The minutes of a chatter's UTC hour (``hour``: its first second) added up, so a
+    span is read as its whole hours plus the minutes at its edges.  First and last
+    (human) active moments as epoch seconds.  Kept with the minutes (ingest, rebuild)."""
+
+    __tablename__ = "attendance_hours"
+    __table_args__ = {"sqlite_with_rowid": False}  # as attendance_minutes
+
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    online: Mapped[int] = mapped_column(Integer)
+    active: Mapped[int] = mapped_column(Integer)
+    paused: Mapped[int] = mapped_column(Integer)
+    first_active: Mapped[int | None] = mapped_column(BigInteger)
+    last_active: Mapped[int | None] = mapped_column(BigInteger)
+    human: Mapped[int] = mapped_column(Integer)
+    first_human: Mapped[int | None] = mapped_column(BigInteger)
+    last_human: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AttendanceVersion(Base):
+    """A chatter's attendance sums as of now: a random number set anew whenever their
+    minutes change (ingest, rebuild).  A serving process keeps the spans it read under the
+    number it read first (collector/attendance/store.py); no row: nothing is kept."""
+
+    __tablename__ = "attendance_versions"
+
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class AttendanceSpan(Base):
@@ -180,3 +217,6 @@ class AttendanceSpan(Base):
     paused: Mapped[int] = mapped_column(BigInteger)
     first_active: Mapped[int | None] = mapped_column(BigInteger)
     last_active: Mapped[int | None] = mapped_column(BigInteger)
+    human: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    first_human: Mapped[int | None] = mapped_column(BigInteger)
+    last_human: Mapped[int | None] = mapped_column(BigInteger)

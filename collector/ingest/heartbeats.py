@@ -149,7 +149,7 @@ def store_batch(
         # New slices may extend, join or break a run of regular input: flags nearby change.
         flipped = regular.refresh(connection, caller.device_id, starts)
         rollups.refresh_activity(connection, caller.chatter_id, [*starts, *flipped])
-        attendance.refresh(connection, caller.chatter_id, starts)
+        attendance.refresh(connection, caller.chatter_id, [*starts, *flipped])
 
     seqs = sorted(hb.seq for hb in batch.heartbeats)
     requested = caller.rotate_requested_at

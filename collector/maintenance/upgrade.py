@@ -24,6 +24,9 @@ CONVERSATION_DURATION = "0009_conversation_duration"
 FAN_DAYS = "0013_fan_days"
 # Attendance's minutes appear here: filled from the slices still kept.
 ATTENDANCE = "0017_attendance"
+# Attendance's hours and the minutes' active time without regular input appear here: the
+# minutes of the slices still kept are recomputed (their regular flags known).
+ATTENDANCE_HOURS = "0019_attendance_hours"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
@@ -37,7 +40,7 @@ def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
         # Revision ids are zero-padded numbers: their order is the order of the chain.
         if before is not None and before < SLICE_LENGTHS:
             repaired = stats.rebuild_all(connection)
-        if before is not None and before < ATTENDANCE:
+        if before is not None and before < ATTENDANCE_HOURS:
             attendance.rebuild(connection)
         if before in _REBUILD_CONVERSATIONS_AFTER or (
             before is not None and "0005" <= before < CONVERSATION_DURATION

@@ -17,8 +17,10 @@ from collector.attendance.definitions import Coverage, local_days
 from collector.attendance.reference import reference_attendance, reference_coverage
 from collector.db.models import Chatter, Creator, Device, Slice
 from collector.db.schedule_models import (
+    AttendanceHour,
     AttendanceMinute,
     AttendanceSpan,
+    AttendanceVersion,
     CoverageRule,
     Shift,
     ShiftException,
@@ -42,7 +44,9 @@ def ids(connection: Connection) -> tuple[dict[str, int], dict[str, int], dict[st
 
 def clear(connection: Connection) -> None:
     for table in (
+        AttendanceVersion,
         AttendanceSpan,
+        AttendanceHour,
         AttendanceMinute,
         ShiftException,
         Shift,
@@ -114,6 +118,7 @@ def both(
     *,
     grace: int = 300,
     now: dt.datetime = NOW,
+    exclude_regular: bool = False,
 ) -> tuple[Result, Result]:
     zone = zoneinfo.ZoneInfo(tz)
     days = local_days(first, last, zone)
@@ -122,7 +127,15 @@ def both(
     shifts = queries.shifts_around(session, lo, hi)
     wanted = set(chatters)
     fast = queries.fast_attendance(
-        session, first, last, zone, wanted, shifts, grace=grace, now=int(now.timestamp())
+        session,
+        first,
+        last,
+        zone,
+        wanted,
+        shifts,
+        grace=grace,
+        now=int(now.timestamp()),
+        exclude_regular=exclude_regular,
     )
     ref = reference_attendance(
         session.connection(),
@@ -133,6 +146,7 @@ def both(
         shifts,
         grace=grace,
         now=int(now.timestamp()),
+        exclude_regular=exclude_regular,
     )
     return fast, ref
 
