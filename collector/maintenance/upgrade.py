@@ -26,7 +26,7 @@ FAN_DAYS = "0013_fan_days"
 ATTENDANCE = "0017_attendance"
 # Attendance's hours and the minutes' active time without regular input appear here: the
 # minutes of the slices still kept are recomputed (their regular flags known).
-ATTENDANCE_HOURS = "0019_attendance_hours"
+ATTENDANCE_HOURS = "0020_attendance_hours"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:

@@ -198,7 +198,7 @@ def test_upgrade_to_hours_keeps_attendance(agency: Collector, database_url: str)
     with engine.begin() as c:
         cfg = migrate.alembic_config()
         cfg.attributes["connection"] = c
-        command.downgrade(cfg, "0018_alerts")
+        command.downgrade(cfg, "0019_alert_claims_and_quiet")
     out = agency.cli("db", "upgrade").output
     assert f"revision {migrate.head()}" in out
     with engine.connect() as c:

@@ -1,7 +1,7 @@
 """attendance_hours and attendance_versions; active time without regular input kept too
 
-Revision ID: 0019_attendance_hours
-Revises: 0018_alerts
+Revision ID: 0020_attendance_hours
+Revises: 0019_alert_claims_and_quiet
 Create Date: 2026-12-01 02:00:00
 
 Both derived (METRICS.md, "How attendance is kept").  The minutes' ``human`` columns start
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_attendance_hours"
-down_revision = "0018_alerts"
+revision = "0020_attendance_hours"
+down_revision = "0019_alert_claims_and_quiet"
 branch_labels = None
 depends_on = None
 
