@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +22,11 @@ import pytest
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
+# How long a collector subprocess may take to answer /healthz.  It starts in a couple of
+# seconds on an idle machine, but a loaded one (make test's workers on two cores, other
+# jobs beside them) has been seen to take 25 s, and more than 60 s when the run was niced
+# below other jobs: waiting longer costs a passing run nothing.
+START_TIMEOUT = 120
 
 
 def free_port() -> int:
@@ -80,17 +88,51 @@ class CollectorProcess:
     proc: subprocess.Popen[bytes]
 
     def cli(self, *args: str) -> str:
-        result = subprocess.run(
-            [str(BIN / "chatter-collector"), "--database", f"sqlite:///{self.database}", *args],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        """``chatter-collector ARGS`` on this collector's database; its output.
+
+        Run in this process (the command line's own code, on the same database file the
+        server has open): a new interpreter importing the collector costs seconds on a
+        loaded machine, and these commands only set a test up or read what it did.
+        """
+        from click.testing import CliRunner
+
+        from collector.cli import main
+
+        result = CliRunner().invoke(main, ["--database", f"sqlite:///{self.database}", *args])
+        assert result.exit_code == 0, (args, result.output, result.exception)
         return result.stdout.strip()
 
     def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
         with sqlite3.connect(self.database) as conn:
             return conn.execute(sql, params).fetchall()
+
+
+@functools.cache
+def _seeded_database() -> Path:
+    """The database every ``running_collector`` starts from, made once per process (per
+    pytest-xdist worker) by the collector's own commands: migrated, chatter alice of
+    creator luna, 2-s slices, a 3-s idle threshold.  Each collector serves a copy: the six
+    commands cost a second or more each, and several under load."""
+    folder = Path(tempfile.mkdtemp(prefix="chattertrack-collector-"))
+    atexit.register(shutil.rmtree, folder, True)
+    database = folder / "collector.db"
+    cli = [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}"]
+    subprocess.run([*cli, "db", "upgrade"], check=True, capture_output=True)
+    for args in (
+        ["add-creator", "luna", "--name", "Luna"],
+        ["add-chatter", "alice", "--name", "Alice", "--creator", "luna"],
+        ["settings", "set", "slice_seconds", "2"],
+        ["settings", "set", "idle_threshold_seconds", "3"],
+    ):
+        subprocess.run([*cli, *args], check=True, capture_output=True)
+    return database
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A copy of a SQLite database no process has open (with its WAL, if one is left)."""
+    for suffix in ("", "-wal"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
 
 
 @contextlib.contextmanager
@@ -102,14 +144,7 @@ def running_collector(folder: Path, **env: str) -> Iterator[CollectorProcess]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cli = [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}"]
-    subprocess.run([*cli, "db", "upgrade"], check=True, capture_output=True)
-    for args in (
-        ["add-creator", "luna", "--name", "Luna"],
-        ["add-chatter", "alice", "--name", "Alice", "--creator", "luna"],
-        ["settings", "set", "slice_seconds", "2"],
-        ["settings", "set", "idle_threshold_seconds", "3"],
-    ):
-        subprocess.run([*cli, *args], check=True, capture_output=True)
+    _copy_database(_seeded_database(), database)
     with open(folder / "collector.log", "wb") as log:
         proc = subprocess.Popen(
             [*cli, "serve", "--port", str(port), "--threads", "4"],
@@ -118,7 +153,7 @@ def running_collector(folder: Path, **env: str) -> Iterator[CollectorProcess]:
             env={**os.environ, **env},
         )
         try:
-            wait_for(lambda: _healthy(url), 20, "the collector")
+            wait_for(lambda: _healthy(url), START_TIMEOUT, "the collector")
             yield CollectorProcess(url, database, proc)
         finally:
             proc.terminate()

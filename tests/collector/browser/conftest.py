@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
 from collector.demo.agency import MANAGER_TOKEN
-from tests.agent.conftest import _healthy, free_port, wait_for
+from tests.agent.conftest import START_TIMEOUT, _healthy, free_port, wait_for
 
 BIN = Path(sys.executable).parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -81,7 +81,7 @@ def serving(
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_for(lambda: _healthy(url), 20, "the collector")
+            wait_for(lambda: _healthy(url), START_TIMEOUT, "the collector")
             yield LiveCollector(url, database)
         finally:
             proc.terminate()

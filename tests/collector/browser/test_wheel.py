@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Response
 
-from tests.agent.conftest import _healthy, free_port, wait_for
+from tests.agent.conftest import START_TIMEOUT, _healthy, free_port, wait_for
 from tests.conftest import building_from_the_checkout
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -157,7 +157,7 @@ def served(installed: Installed) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_for(lambda: _healthy(url), 30, "the installed collector")
+            wait_for(lambda: _healthy(url), START_TIMEOUT, "the installed collector")
             yield url
         finally:
             proc.terminate()

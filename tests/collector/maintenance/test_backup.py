@@ -35,7 +35,7 @@ from collector.http.database import db
 from collector.maintenance import backup as backups
 from collector.maintenance.upgrade import upgrade
 from shared.protocol import format_time
-from tests.agent.conftest import _healthy, free_port, wait_for
+from tests.agent.conftest import START_TIMEOUT, _healthy, free_port, wait_for
 from tests.collector.conftest import Agent, Collector
 from tests.conftest import PG_ADMIN_URL, _pg_admin_engine
 
@@ -314,7 +314,7 @@ def test_sqlite_backup_while_a_collector_process_serves(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _healthy(base), 20, "the collector")
+        wait_for(lambda: _healthy(base), START_TIMEOUT, "the collector")
         with httpx.Client(base_url=base, timeout=30) as http:
             reply = http.post(
                 "/api/v1/agents/enroll",
