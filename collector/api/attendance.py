@@ -14,6 +14,7 @@ from flask import Blueprint, Response, request
 
 from collector.attendance import reports as attendance
 from collector.auth.roles import MANAGERS, READERS
+from collector.db import text
 from collector.db.settings import get_value
 from collector.errors import ApiError
 from collector.http.auth import require_caller
@@ -62,11 +63,7 @@ def chatter_shifts(key: str) -> Response:
     """The shifts a chatter works from now to the end of the ``days``-th local day of
     ``tz`` (today the first, default 7), a running one included; a chatter their own only."""
     session = db.session
-    raw = request.args.get("days") or str(ahead.DEFAULT_DAYS)
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= ahead.MAX_DAYS:
-        raise ApiError(
-            400, "bad_parameter", f"days={raw[:20]!r}: a whole number from 1 to {ahead.MAX_DAYS}"
-        )
+    days = text.whole_parameter(request.args, "days", ahead.DEFAULT_DAYS, ahead.MAX_DAYS)
     now = dt.datetime.now(dt.UTC)
     try:
         tz = zone(request.args.get("tz") or str(get_value(session, "agency_timezone")))
@@ -80,5 +77,5 @@ def chatter_shifts(key: str) -> Response:
         {"start": today, "end": today, "tz": tz.key},
     )
     person = reports.find_chatter(req, key)
-    body = ahead.shifts_ahead(session, person.id, tz, now, int(raw), req.creator_ids)
+    body = ahead.shifts_ahead(session, person.id, tz, now, days, req.creator_ids)
     return json_response({"chatter": {"key": person.key, "name": person.name}, **body})

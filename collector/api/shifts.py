@@ -18,14 +18,14 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
 
 from collector.auth.roles import MANAGERS
-from collector.db import settings
+from collector.db import settings, text
 from collector.db.engine import begin_write
 from collector.errors import ApiError, DomainError
 from collector.http.auth import require_caller, require_token
 from collector.http.database import db
 from collector.http.jsonio import json_response, read_body
 from collector.shifts import coverage, listing, manage, roster
-from collector.shifts.fields import day_of, digits, zone_of
+from collector.shifts.fields import day_of, zone_of
 from shared.protocol import utc_now
 
 bp = Blueprint("shifts", __name__, url_prefix="/api/v1")
@@ -89,12 +89,7 @@ def _committed(change: Callable[[], T]) -> T:
 
 
 def _page(name: str, default: int, highest: int) -> int:
-    raw = request.args.get(name) or str(default)
-    if not digits(raw) or len(raw) > 9 or not 1 <= int(raw) <= highest:
-        raise ApiError(
-            400, "bad_parameter", f"{name}={raw[:20]!r}: a whole number from 1 to {highest}"
-        )
-    return int(raw)
+    return text.whole_parameter(request.args, name, default, highest)
 
 
 def _filter_ids(scope: manage.Scope) -> tuple[int | None, int | None]:

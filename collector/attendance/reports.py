@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from collector.attendance import queries
 from collector.attendance.compute import Result
 from collector.attendance.definitions import Attendance, Coverage, Sums
+from collector.db import text
 from collector.db.models import Creator
 from collector.db.settings import get_value
-from collector.errors import ApiError
 from collector.stats import reports
 from collector.stats.tables import Column
 
@@ -62,10 +62,7 @@ DAY_COLUMNS = (
 
 
 def _whole(args: reports.Args, name: str, default: int, top: int) -> int:
-    raw = args.get(name) or str(default)
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= top:
-        raise ApiError(400, "bad_parameter", f"{name}={raw!r}: a whole number from 1 to {top}")
-    return int(raw)
+    return text.whole_parameter(args, name, default, top)
 
 
 def _local(moment: dt.datetime | int | None, req: reports.Request) -> str | None:

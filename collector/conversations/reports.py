@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from collector.conversations import metrics as m
 from collector.conversations import queries
 from collector.conversations.facts import CR, E
+from collector.db import text
 from collector.errors import ApiError
 from collector.stats.periods import Period
 from collector.stats.reports import INTERVALS, Report, Request, _choice, _limit
@@ -363,10 +364,7 @@ FEEDBACK_COLUMNS = [
 
 
 def _page(args: Mapping[str, str], name: str, default: int, highest: int) -> int:
-    raw = args.get(name) or str(default)
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= highest:
-        raise ApiError(400, "bad_parameter", f"{name}={raw!r}: a whole number from 1 to {highest}")
-    return int(raw)
+    return text.whole_parameter(args, name, default, highest)
 
 
 def feedback(session: Session, req: Request, p: Period) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from flask import render_template, request, url_for
 
 from collector.attendance import reports as attendance
 from collector.auth.roles import MANAGERS
+from collector.db import text
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages import bp, page_selection, report_request, scheduled, selection
@@ -63,7 +64,7 @@ def attendance_page() -> str:
     creators = creators_of(db.session, user)
     sel = page_selection(creators)
     page = request.args.get("page", "1")
-    if not (page.isascii() and page.isdigit()) or not 1 <= int(page) <= 1_000_000:
+    if text.whole_number(page, 1, 1_000_000) is None:
         page = "1"
     args = {**sel.query(), "page": page, "per_page": str(PER_PAGE)}
     req = report_request(args)

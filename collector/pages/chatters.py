@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.auth.roles import LOGIN_ROLES
+from collector.db import text
 from collector.db.models import Device, Slice
 from collector.db.settings import get_value
 from collector.http.auth import current_user, login_required
@@ -161,7 +162,7 @@ def _fan_state() -> dict[str, str]:
         wanted["fans_order"] = ""
     wanted["fans_q"] = wanted["fans_q"][: fans.MAX_SEARCH]
     page = wanted["fans_page"]
-    if not (page.isascii() and page.isdigit() and 1 <= int(page) <= 1_000_000):
+    if text.whole_number(page, 1, 1_000_000) is None:
         wanted["fans_page"] = ""
     return wanted
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from collector.auth import callers
 from collector.auth.roles import MANAGERS
 from collector.conversations import reports
+from collector.db import text
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages import bp, page_selection, report_request, selection
@@ -160,9 +161,8 @@ class Choices:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> Choices:
         def whole(name: str, default: int, highest: int) -> int:
-            raw = args.get(name, "")
-            whole = raw.isascii() and raw.isdigit()
-            return int(raw) if whole and 1 <= int(raw) <= highest else default
+            value = text.whole_number(args.get(name, ""), 1, highest)
+            return default if value is None else value
 
         metric = args.get("metric", "")
         return cls(

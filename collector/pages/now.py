@@ -14,6 +14,7 @@ from flask import render_template, request
 
 from collector.auth import callers
 from collector.auth.roles import MANAGERS
+from collector.db import text
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages import bp
@@ -63,8 +64,8 @@ def now_page() -> str:
 
 
 def _refresh() -> int:
-    raw = request.args.get("refresh", "")
-    if not raw.isdigit() or len(raw) > 4:
+    value = text.whole_number(request.args.get("refresh", ""), 0, 10**18)
+    if value is None:
         return REFRESH_SECONDS
     low, high = REFRESH_BOUNDS
-    return min(max(int(raw), low), high)
+    return min(max(value, low), high)

@@ -42,6 +42,7 @@ from collector.db import retention
 from collector.db.base import UTCDateTime
 from collector.db.buckets import from_epoch, unpack
 from collector.db.models import Creator, Event
+from collector.db.text import whole_parameter
 from collector.errors import ApiError
 from collector.stats import fan_days, reports
 from collector.stats.periods import Period
@@ -538,13 +539,10 @@ def kept(connection: Connection, window: Period) -> Period:
 
 
 def _page_args(args: reports.Args) -> tuple[int, int]:
-    def whole(name: str, default: int, top: int) -> int:
-        raw = args.get(name) or str(default)
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= top:
-            raise ApiError(400, "bad_parameter", f"{name}={raw!r}: a whole number from 1 to {top}")
-        return int(raw)
-
-    return whole("page", 1, 1_000_000), whole("per_page", PER_PAGE, MAX_PER_PAGE)
+    return (
+        whole_parameter(args, "page", 1, 1_000_000),
+        whole_parameter(args, "per_page", PER_PAGE, MAX_PER_PAGE),
+    )
 
 
 def _creators(session: Session) -> dict[int, tuple[str, str]]:

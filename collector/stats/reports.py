@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.auth.callers import Caller
+from collector.db import text
 from collector.db.buckets import DAY, epoch
 from collector.db.models import Chatter, Creator, SalesDay, chatter_creators
 from collector.db.settings import currency_exponent, get_value
@@ -498,10 +499,7 @@ def _shown(req: Request, by: str, value: int | float | None) -> Any:
 
 
 def _limit(args: Args) -> int:
-    raw = args.get("limit") or "10"
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
-        raise ApiError(400, "bad_parameter", f"limit={raw!r}: a whole number from 1 to 1000")
-    return int(raw)
+    return text.whole_parameter(args, "limit", 10, 1000)
 
 
 def revenue(session: Session, req: Request) -> Report:

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from collector.agency import listings
 from collector.alerts import lifecycle, mail, messages, rules
+from collector.db import text
 from collector.db.alert_models import KINDS
 from collector.db.models import User
 from collector.errors import DomainError
@@ -70,13 +71,13 @@ def _moment(stamp: str | None) -> dt.datetime | None:
 
 
 def _input(form: Form) -> rules.RuleInput:
-    raw = field(form, "threshold")
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+    threshold = text.whole_number(field(form, "threshold"), 0, 999_999_999)
+    if threshold is None:
         raise DomainError("threshold: type a whole number")
     return rules.RuleInput(
         name=field(form, "name"),
         kind=field(form, "kind"),
-        threshold=int(raw),
+        threshold=threshold,
         creator=field(form, "creator") or None,
         creator_given=True,
         enabled=True,

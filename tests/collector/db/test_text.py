@@ -8,7 +8,7 @@ import pytest
 
 from collector.db import text
 from collector.db.models import ApiToken, Event, User
-from collector.errors import DomainError
+from collector.errors import ApiError, DomainError
 
 
 def test_lengths_come_from_the_models() -> None:
@@ -58,3 +58,34 @@ def test_labels_refuse_control_and_bidi_override_characters(value: str, shown: s
         text.check_label(value, "the name")
     # Accents, emoji and right-to-left scripts themselves are names like any other.
     assert text.check_label("Zoë 🌙 שרה", "the name") == "Zoë 🌙 שרה"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", 1),
+        ("0007", 7),
+        ("100", 100),
+        ("101", None),  # above the highest
+        ("0", None),  # below the lowest
+        ("", None),
+        ("-1", None),
+        (" 5", None),
+        ("5\n", None),
+        ("²", None),  # str.isdigit() says yes; int() refuses it
+        ("①", None),
+        ("١٢", None),  # Arabic-Indic digits: int() would read 12
+        ("１２", None),  # full-width
+        ("9" * 5000, None),  # int() refuses more than 4300 digits (a ValueError)
+    ],
+)
+def test_whole_number_takes_a_few_ascii_digits_in_range(raw: str, expected: int | None) -> None:
+    assert text.whole_number(raw, 1, 100) == expected
+
+
+def test_whole_parameter_refuses_with_a_short_message() -> None:
+    assert text.whole_parameter({}, "page", 3, 10) == 3
+    assert text.whole_parameter({"page": ""}, "page", 3, 10) == 3
+    with pytest.raises(ApiError) as refused:
+        text.whole_parameter({"page": "9" * 5000}, "page", 1, 10)
+    assert refused.value.status == 400 and len(str(refused.value)) < 100
