@@ -3,8 +3,10 @@
 Every kind reads one snapshot of the schedule and presence (``Snapshot``), taken once per
 evaluation, so the rules of one round agree with each other.
 
-- **no_presence**: a chatter scheduled now (a shift occurrence covering now) whose last
-  presence message, or the shift's start if later, is at least N minutes old.
+- **no_presence**: a chatter scheduled now (a shift occurrence covering now) last heard
+  from (presence or a batch of slices, as on the Now page:
+  ``collector.presence.state.last_batches``), or the shift's start if later, at least N
+  minutes ago.
 - **idle**: a chatter scheduled now, online (``collector.presence.state.live_state``), on
   no device active, and idle on every idle device for at least N minutes: the
   ``idle_seconds`` the agent reported plus the time since the message arrived (the agent
@@ -40,7 +42,7 @@ from collector.db.alert_models import Alert, AlertRule
 from collector.db.models import Chatter, Creator, Slice, chatter_creators
 from collector.db.schedule_models import CoverageRule, Presence
 from collector.db.settings import get_value
-from collector.presence.state import OFFLINE, in_use, live_state
+from collector.presence.state import OFFLINE, in_use, last_batches, live_state
 from collector.shifts.occurrences import Occurrence, ShiftRule, occurrences, zone_info
 from collector.shifts.queries import load_occurrences
 from collector.stats import queries
@@ -83,9 +85,13 @@ class Snapshot:
     creators: dict[int, str]
     links: dict[int, set[int]]  # creator -> linked chatters
     required: dict[int, int] = field(default_factory=dict)  # creator -> chatters needed now
+    batches: dict[int, dt.datetime] = field(default_factory=dict)  # chatter -> last batch
 
     def last_seen(self, chatter_id: int) -> dt.datetime | None:
+        """Last heard from: presence or a batch of slices, as the Now page reads it."""
         found = [d.received_at for d in self.devices.get(chatter_id, [])]
+        if chatter_id in self.batches:
+            found.append(self.batches[chatter_id])
         return max(found) if found else None
 
     def online(self, chatter_id: int) -> bool:
@@ -119,6 +125,7 @@ def snapshot(session: Session, now: dt.datetime) -> Snapshot:
         creators={i: n for i, n in session.execute(select(Creator.id, Creator.name))},
         links=dict(links),
         required=required_now(session, now),
+        batches=last_batches(session, {o.chatter_id for o in current}),
     )
 
 

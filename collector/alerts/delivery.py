@@ -11,10 +11,11 @@ claim (checked when the policy is made), and a batch stops sending once what is 
 its claim could not hold one more attempt: an attempt never outlasts its claim, so two
 processes never send one delivery at once.  A failure is tried again after
 ``base_delay`` doubled at each attempt (at most ``max_delay``); after ``max_attempts``
-the delivery is given up (``failed``).  A sender that dies mid-send leaves its claim to
-run out, and the delivery is tried again: a receiver may see a message twice then (the
-``X-ChatterTrack-Delivery`` header names the delivery, for deduplication), never not at
-all.
+the delivery is given up (``failed``); an e-mail while no SMTP server is configured is
+given up at its first attempt (``mail.NOT_CONFIGURED``: retrying would not help).  A
+sender that dies mid-send leaves its claim to run out, and the delivery is tried again: a
+receiver may see a message twice then (the ``X-ChatterTrack-Delivery`` header names the
+delivery, for deduplication), never not at all.
 """
 
 from __future__ import annotations
@@ -156,6 +157,8 @@ def _send(
         return webhook.post(
             item.target, body, headers, policy.timeout, allow_private=policy.allow_private
         )
+    if not smtp.configured:
+        return webhook.Outcome(False, None, mail.NOT_CONFIGURED, final=True)
     content = json.loads(item.payload)
     try:
         mail.send(smtp, item.target, content["subject"], content["text"], within=policy.timeout)
@@ -210,7 +213,7 @@ def record(
             row.last_error = None
         else:
             row.last_error = outcome.error
-            if row.attempts >= policy.max_attempts:
+            if outcome.final or row.attempts >= policy.max_attempts:
                 row.status = "failed"
             else:
                 row.next_attempt_at = now + backoff(policy, row.attempts)

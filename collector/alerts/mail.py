@@ -30,6 +30,11 @@ class EmailError(Exception):
     pass
 
 
+# Why an e-mail cannot be sent at all: trying again would not help (alerts/delivery.py
+# gives such a delivery up at its first attempt).
+NOT_CONFIGURED = "SMTP is not configured: set CHATTER_SMTP_HOST and CHATTER_SMTP_FROM"
+
+
 def send(
     settings: SmtpSettings, to: str, subject: str, text: str, *, within: float | None = None
 ) -> None:
@@ -38,7 +43,7 @@ def send(
     ``within``: seconds for all of it (else ``settings.timeout`` for each step); at that
     deadline the connection is shut, however slowly the server answers."""
     if not settings.configured:
-        raise EmailError("SMTP is not configured: set CHATTER_SMTP_HOST and CHATTER_SMTP_FROM")
+        raise EmailError(NOT_CONFIGURED)
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = to

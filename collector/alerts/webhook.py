@@ -167,6 +167,8 @@ class Outcome:
     ok: bool
     status_code: int | None = None
     error: str | None = None
+    # A failure no retry can mend (e-mail with no SMTP configured): given up at once.
+    final: bool = False
 
 
 def post(

@@ -70,7 +70,9 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     # The roster first: the demo chatters work (mostly) their shifts, so Attendance shows
     # a few late starts, early leaves and one or two no-shows rather than noise.
-    seed_shifts(session, now)  # the weekly roster, coverage rules, a cancelled and a swapped day
+    # The weekly roster (from the first day of activity), coverage rules, a cancelled and a
+    # swapped day.
+    seed_shifts(session, now, today - dt.timedelta(days=DAYS))
     worked: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
     for o in load_occurrences(session, today - dt.timedelta(days=DAYS + 1), now):
         worked.setdefault(o.chatter_id, []).append((o.starts_at, o.ends_at))
@@ -126,10 +128,11 @@ def _demo_slices(
     and then, a little overtime, rarely not at all.  One without works random hours."""
     seq = 0
     shifts: list[tuple[dt.datetime, int]] = []
-    first_day = today - dt.timedelta(days=DAYS)
     if scheduled:
         for starts_at, ends_at in sorted(scheduled):
-            if ends_at <= first_day or rng.random() < 0.06:  # a no-show
+            # The roster starts with the activity (demo/shifts.py): every shift loaded is
+            # in it, worked or (rarely) a no-show.
+            if rng.random() < 0.06:  # a no-show
                 continue
             start = starts_at + dt.timedelta(minutes=rng.choice([0, 0, 0, 0, 1, 3, 8, 20]))
             end = ends_at + dt.timedelta(minutes=rng.choice([-40, -10, 0, 0, 0, 0, 5, 25]))

@@ -37,11 +37,15 @@ COVERAGE = [
 ]
 
 
-def seed_shifts(session: Session, now: dt.datetime) -> None:
+def seed_shifts(session: Session, now: dt.datetime, since: dt.datetime) -> None:
+    """The roster from the agency's day of ``since``: where the demo's activity starts (it
+    works the roster; a roster older than the activity would make every chatter's shifts
+    before it no-shows)."""
     zone = str(settings.get_value(session, "agency_timezone"))
-    today = now.astimezone(zoneinfo.ZoneInfo(zone)).date()
+    local = zoneinfo.ZoneInfo(zone)
+    today = now.astimezone(local).date()
     monday = today - dt.timedelta(days=today.weekday())
-    first = monday - dt.timedelta(days=14)  # two weeks of history for attendance
+    first = since.astimezone(local).date()
     for chatter, creator, days, start, end in ROSTER:
         data = {
             "chatter": chatter,

@@ -30,13 +30,13 @@ REFRESH_BOUNDS = (5, 300)
 
 
 def state_text(live: board.Live, clock: Clock) -> str:
-    """One line for a person: "active", "idle 4 min", "paused", "offline, seen 5 min ago"."""
+    """One line for a person: "active", "idle 4 min", "paused", "offline · last data 5 min
+    ago".  Offline is no presence for 90 s; the last data may be a batch of slices that came
+    since (an agent sending no presence), so it is never called "seen" there."""
     if live.state == OFFLINE:
-        return (
-            f"offline, seen {clock.ago(live.last_seen)}"
-            if live.last_seen
-            else "offline, never seen"
-        )
+        if live.last_seen is None:
+            return "offline · no data yet"
+        return f"offline · last data {clock.ago(live.last_seen)}"
     if live.state == "idle" and live.idle_seconds:
         minutes = live.idle_seconds // 60
         return f"idle {minutes} min" if minutes else f"idle {live.idle_seconds} s"

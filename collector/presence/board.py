@@ -19,12 +19,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.db.models import Chatter, Creator, Device, chatter_creators
+from collector.db.models import Chatter, Creator, chatter_creators
 from collector.db.schedule_models import Presence
-from collector.presence.state import OFFLINE, OFFLINE_AFTER, in_use, live_state
+from collector.presence.state import OFFLINE, OFFLINE_AFTER, in_use, last_batches, live_state
 
 # Higher is more present: the state a chatter with several devices shows.
 RANK = {"active": 3, "idle": 2, "paused": 1, OFFLINE: 0}
@@ -100,14 +100,9 @@ def live_by_chatter(
     for chatter_id, state, idle, received_at in session.execute(query):
         rows.setdefault(chatter_id, []).append((state, idle, received_at))
     found = {chatter_id: merge(devices, now) for chatter_id, devices in rows.items()}
-    batches = select(Device.chatter_id, func.max(Device.last_seen_at)).where(
-        Device.revoked_at.is_(None), Device.last_seen_at.is_not(None)
-    )
-    if chatter_ids is not None:
-        batches = batches.where(Device.chatter_id.in_(sorted(chatter_ids)))
-    for chatter_id, seen in session.execute(batches.group_by(Device.chatter_id)):
+    for chatter_id, seen in last_batches(session, chatter_ids).items():
         live = found.get(chatter_id, NOBODY)
-        if seen is not None and (live.last_seen is None or seen > live.last_seen):
+        if live.last_seen is None or seen > live.last_seen:
             found[chatter_id] = replace(live, last_seen=seen)
     return found
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import TypeVarTuple
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from collector.db.models import Device
 from collector.db.schedule_models import Presence
@@ -41,3 +43,22 @@ def in_use(query: Select[*_Row]) -> Select[*_Row]:
         Device.retired_at.is_(None),
         Device.chatter_id == Presence.chatter_id,
     )
+
+
+def last_batches(
+    session: Session, chatter_ids: Collection[int] | None = None
+) -> dict[int, dt.datetime]:
+    """Chatter -> the last batch of slices any of their devices not revoked sent
+    (``Device.last_seen_at``).  With their presence, it says when the chatter was last
+    heard from (an agent older than presence sends slices only); the board and the alert
+    conditions both read it here.  An uninstalled device's last batch still counts."""
+    query = select(Device.chatter_id, func.max(Device.last_seen_at)).where(
+        Device.revoked_at.is_(None), Device.last_seen_at.is_not(None)
+    )
+    if chatter_ids is not None:
+        query = query.where(Device.chatter_id.in_(sorted(chatter_ids)))
+    return {
+        chatter_id: seen
+        for chatter_id, seen in session.execute(query.group_by(Device.chatter_id))
+        if seen is not None
+    }

@@ -49,7 +49,7 @@
   }
 
   function stateText(p, now) {
-    if (p.state === "offline") return p.last_seen ? "offline, seen " + ago(p.last_seen, now) : "offline, never seen";
+    if (p.state === "offline") return p.last_seen ? "offline · last data " + ago(p.last_seen, now) : "offline · no data yet";
     if (p.state === "idle" && p.idle_seconds) {
       const minutes = Math.floor(p.idle_seconds / 60);
       return minutes ? "idle " + minutes + " min" : "idle " + p.idle_seconds + " s";
@@ -79,7 +79,7 @@
         html += '<tr data-chatter="' + esc(s.chatter) + '" data-state="' + esc(s.state) + '"' + (s.missing ? ' class="missing"' : "") + ">" +
           '<th scope="row">' + link(s) + "</th><td class=\"shift\">" + span(s.starts_at, s.ends_at) +
           (s.swapped ? ' <span class="badge">swap</span>' : "") + "</td><td>" + badge(s, now) +
-          (s.missing ? ' <strong class="badge bad">scheduled, offline</strong>' : "") + "</td></tr>";
+          (s.missing ? ' <strong class="badge bad">missing</strong>' : "") + "</td></tr>";
       }
       html += "</tbody></table></div>";
     }

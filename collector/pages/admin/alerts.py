@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -101,7 +101,7 @@ def alerts_page() -> Page:
 
 @bp.post("/alerts")
 @login_required("admin")
-def create_alert_rule() -> Page:
+def create_alert_rule() -> Response | Page:
     form = request.form
     if not first_submission(form):
         return _page(None, ALREADY_SENT, 409)
@@ -115,10 +115,13 @@ def create_alert_rule() -> Page:
             )
             about = rules.describe(session, rule)
             record(session, me, "alert_rule_create", f"alert_rule:{rule.id}", **about)
-            name = rule.name
+            name, signed = rule.name, bool(rule.webhook_url)
     except DomainError as exc:
         # The admin pages answer a form to fix with 400 (the API's 422: the same rule).
         return _page(form, exc.message, 400 if exc.status == 422 else exc.status)
+    if not signed:  # no webhook: its secret signs nothing, nothing to copy
+        flash(f"Rule “{name}” created.")
+        return redirect(url_for(".alerts_page"))
     return _secret_page(f"Alert rule “{name}”: webhook secret", secret)
 
 

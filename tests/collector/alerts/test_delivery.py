@@ -139,12 +139,16 @@ def test_email_through_smtp(world: World, mailbox: Mailbox) -> None:
     assert {d.status for d in world.deliveries()} == {"delivered"}
 
 
-def test_email_without_smtp_settings_is_retried_then_given_up(world: World) -> None:
+def test_email_without_smtp_settings_is_given_up_at_once(world: World) -> None:
+    """No SMTP server configured: retrying would not help, so the delivery fails at its
+    first attempt with that reason (as the Alerts page's banner says), not "pending"."""
     _no_show(world, emails=["lead@agency.test"])
     world.evaluate(NOW + 10 * MIN)
     assert world.send(now=NOW + 10 * MIN).failed == 1
     [row] = world.deliveries()
-    assert row.attempts == FAST.max_attempts and "CHATTER_SMTP_HOST" in (row.last_error or "")
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert (row.last_error or "").startswith("SMTP is not configured")
+    assert world.send(now=NOW + dt.timedelta(days=1)).ids == []
 
 
 def test_a_claimed_delivery_is_sent_by_one_sender(world: World, hook: Hook) -> None:

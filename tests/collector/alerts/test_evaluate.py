@@ -64,6 +64,34 @@ def test_presence_of_a_device_no_longer_in_use_does_not_count(world: World) -> N
     assert sorted(a.kind for a in world.open_alerts()) == ["no_presence", "no_show"]
 
 
+def test_no_presence_counts_the_last_batch_as_the_now_page_does(world: World) -> None:
+    """An agent sending slices but no presence (an older one, the demo) is heard from:
+    the last batch (``Device.last_seen_at``) counts, as on the Now page; a revoked
+    device's does not."""
+    world.shift("alice", "luna", "09:00", "17:00")
+    world.rule("no_presence", 15)
+    device_id = world.device("alice")
+
+    def last_batch(at: dt.datetime) -> None:
+        with world.session() as s:
+            row = s.get(Device, device_id)
+            assert row is not None
+            row.last_seen_at = at
+            s.commit()
+
+    last_batch(NOW - 10 * MIN)
+    assert world.evaluate(NOW).opened == []  # a batch 10 min ago: under the threshold
+    assert len(world.evaluate(NOW + 5 * MIN).opened) == 1  # silent 15 min
+    last_batch(NOW + 6 * MIN)
+    assert len(world.evaluate(NOW + 7 * MIN).resolved) == 1
+    with world.session() as s:
+        row = s.get(Device, device_id)
+        assert row is not None
+        row.revoked_at = NOW + 8 * MIN
+        s.commit()
+    assert len(world.evaluate(NOW + 9 * MIN).opened) == 1  # revoked: its batch is not her
+
+
 def test_no_presence_counts_from_the_shift_start(world: World) -> None:
     world.shift("alice", "luna", "10:00", "12:00")
     world.rule("no_presence", 15)

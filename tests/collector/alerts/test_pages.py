@@ -63,6 +63,16 @@ def test_admin_makes_switches_and_deletes_a_rule(site: Site, world: World) -> No
     assert site.admin.get("/admin/alerts/999/delete").status_code == 404
 
 
+def test_a_rule_without_a_webhook_shows_no_secret_page(site: Site, world: World) -> None:  # noqa: F811
+    """E-mail only: no secret to copy; back to the list with the rule made."""
+    made = site.admin.post("/admin/alerts", **_form())
+    assert made.status_code == 302 and made.headers["location"].endswith("/admin/alerts")
+    page = site.admin.follow(made)
+    assert "Rule “Late” created." in page and "whsec_" not in page
+    [rule] = _rules(world)
+    assert not rule.webhook_url and rule.emails == "lead@agency.test,boss@agency.test"
+
+
 def test_admin_form_refuses_bad_input(site: Site, world: World) -> None:  # noqa: F811
     for change, message in (
         ({"threshold": "99999999999999999999"}, "threshold: type a whole number"),

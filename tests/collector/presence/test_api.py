@@ -54,6 +54,15 @@ def test_an_agent_that_sent_slices_but_no_presence_was_seen(agency: Collector) -
     data = board(agency, agency.token("manager"))
     seen = person(data, "bob")
     assert seen["state"] == "offline" and seen["last_seen"] is not None
+    # Offline (no presence for 90 s) yet data just now: worded as data, never "seen just
+    # now", which would contradict "offline".
+    agency.app.config["SESSION_COOKIE_SECURE"] = False
+    agency.cli("add-user", "boss@agency.test", "--role", "manager", input=PASSWORD + "\n")
+    assert login(agency.http, "boss@agency.test", PASSWORD).status_code == 302
+    page = agency.http.get("/now").text
+    row = page[page.index('data-chatter="bob"') :]
+    row = row[: row.index("</tr>")]
+    assert "offline · last data just now" in row and "seen" not in row
 
 
 def test_an_older_message_never_replaces_a_newer_one(agency: Collector, agent: Agent) -> None:
@@ -312,7 +321,7 @@ def test_the_now_page_and_the_chatters_own_page(agency: Collector, agent: Agent)
     html = page.text
     assert 'href="/now" aria-current="page"' in html
     assert 'data-chatter="bob" data-state="offline" class="missing"' in html
-    assert "scheduled, offline" in html and "0 of 1 scheduled online" in html
+    assert ">missing</strong>" in html and "0 of 1 scheduled online" in html
     assert 'data-chatter="alice" data-state="idle"' in html and "idle 4 min" in html
     assert agency.http.get("/now", params={"refresh": "999999"}).status_code == 200
     alice = agency.http.get("/chatters/alice")
