@@ -153,7 +153,7 @@ def test_exports_read_back(shifts: Collector) -> None:
     rows = list(csv.DictReader(io.StringIO(reply.content.decode("utf-8-sig"))))
     assert [r["Chatter"] for r in rows] == ["Alice", "Bob"]
     assert rows[0]["Online in shift (seconds)"] == str(88 * 60)
-    assert rows[0]["Left early by (seconds)"] == "1800" and rows[1]["Status"] == "no_show"
+    assert rows[0]["Left early by (seconds)"] == "1800" and rows[1]["Status"] == "No-show"
     reply = shifts.http.get(
         "/api/v1/stats/attendance",
         params={**RANGE, "format": "xlsx", "table": "chatters"},
