@@ -133,7 +133,7 @@ def test_roster_upload(site: Site) -> None:  # noqa: F811
     page = site.admin.follow(
         upload("chatter,creator,weekday,start,end\nalice,luna,mon-fri,08:00,16:00\n")
     )
-    assert "Roster imported: 1 shift(s) added." in page
+    assert "Roster imported: 1 shift added." in page
 
 
 def test_team_lead_sees_only_their_creators(site: Site) -> None:  # noqa: F811
