@@ -99,6 +99,18 @@ STATUSES = (
     IN_PROGRESS,
     UPCOMING,
 )
+# Each status in words, as the pages show it and the exports write it.
+STATUS_LABELS = {
+    ON_TIME: "On time",
+    LATE: "Late",
+    LEFT_EARLY: "Left early",
+    LATE_LEFT_EARLY: "Late, left early",
+    NO_ACTIVITY: "No activity",
+    NO_SHOW: "No-show",
+    MISSING: "Not here yet",
+    IN_PROGRESS: "In progress",
+    UPCOMING: "Upcoming",
+}
 
 
 class Attendance(NamedTuple):

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.attendance import queries
+from collector.attendance import queries, scheduled
 from collector.attendance.compute import Result
-from collector.attendance.definitions import Attendance, Coverage, Sums
+from collector.attendance.definitions import STATUS_LABELS, Attendance, Coverage, Sums
 from collector.db import text
 from collector.db.models import Creator
 from collector.db.settings import get_value
@@ -28,7 +28,7 @@ SHIFT_COLUMNS = (
     Column("creator_name", "Creator", "text"),
     Column("starts_at", "Starts", "datetime"),
     Column("ends_at", "Ends", "datetime"),
-    Column("status", "Status", "text"),
+    Column("status_label", "Status", "text"),  # in words, as the pages show it
     Column("scheduled_seconds", "Scheduled", "duration"),
     Column("online_seconds", "Online in shift", "duration"),
     Column("active_seconds", "Active in shift", "duration"),
@@ -40,8 +40,12 @@ SHIFT_COLUMNS = (
 )
 CHATTER_COLUMNS = (
     Column("name", "Chatter", "text"),
-    Column("shifts", "Shifts", "integer"),
-    Column("scheduled_seconds", "Scheduled", "duration"),
+    # The page's "so far" figures beside the view's, which count the shifts to come too
+    # (scheduled.py).
+    Column("shifts_so_far", "Shifts so far", "integer"),
+    Column("shifts", "Shifts (incl. to come)", "integer"),
+    Column("scheduled_so_far_seconds", "Scheduled so far", "duration"),
+    Column("scheduled_seconds", "Scheduled (incl. to come)", "duration"),
     Column("online_seconds", "Online in shifts", "duration"),
     Column("active_seconds", "Active in shifts", "duration"),
     Column("paused_seconds", "Paused in shifts", "duration"),
@@ -102,7 +106,33 @@ def compute(
         creators=req.creator_ids,
         exclude_regular=req.exclude_regular,
     )
+    if req.creator_ids is not None and not req.args.get("chatter"):
+        # Of some creators: only the chatters linked to them (or with a shift of theirs in
+        # the range), not every chatter with nothing but time outside shifts.  One chatter
+        # asked for by name (their page) stays, as the stats views keep them.
+        working = {a.occurrence.chatter_id for a in result.rows}
+        people = [
+            p
+            for p in people
+            if p.id in working or req.assignments.get(p.id, set()) & req.creator_ids
+        ]
     return result, people
+
+
+def outside_of_all(req: reports.Request) -> bool:
+    """Whether the time outside shifts is wider than the selection: it is outside *all* a
+    chatter's shifts, whatever the creator, so with creators selected it is every
+    creator's (the page and the exports say "(all creators)")."""
+    return req.creator_ids is not None
+
+
+def _titled(columns: tuple[Column, ...], req: reports.Request) -> tuple[Column, ...]:
+    if not outside_of_all(req):
+        return columns
+    return tuple(
+        Column(c.key, f"{c.title} (all creators)", c.kind) if c.key.startswith("outside_") else c
+        for c in columns
+    )
 
 
 def _shift_row(
@@ -236,15 +266,29 @@ def attendance(session: Session, req: reports.Request, now: dt.datetime) -> repo
     chatters = _chatter_rows(result, people)
     if req.fmt != "json":
         if table == "chatters":
+            scheduled.annotate(session, req, now, chatters)
+            for row in chatters:
+                row["shifts_so_far"] = row["so_far"]["shifts"]
+                row["scheduled_so_far_seconds"] = row["so_far"]["scheduled_seconds"]
             return req.export(
-                "Attendance by chatter", CHATTER_COLUMNS, chatters, "attendance_chatters"
+                "Attendance by chatter",
+                _titled(CHATTER_COLUMNS, req),
+                chatters,
+                "attendance_chatters",
+                money=False,
             )
         if table == "days":
             return req.export(
-                "Attendance by day", DAY_COLUMNS, _day_rows(req, result, people), "attendance_days"
+                "Attendance by day",
+                _titled(DAY_COLUMNS, req),
+                _day_rows(req, result, people),
+                "attendance_days",
+                money=False,
             )
         rows = [_shift_row(req, a, by_id, creators) for a in result.rows]
-        return req.export("Attendance", SHIFT_COLUMNS, rows, "attendance")
+        for row in rows:
+            row["status_label"] = STATUS_LABELS[row["status"]]
+        return req.export("Attendance", SHIFT_COLUMNS, rows, "attendance", money=False)
     shown = result.rows[(page - 1) * per_page : page * per_page]
     total = len(result.rows)
     body: dict[str, Any] = {
@@ -321,7 +365,7 @@ def coverage(session: Session, req: reports.Request) -> reports.Report:
             }
         )
     if req.fmt != "json":
-        return req.export("Coverage", HOUR_COLUMNS, rows, "coverage")
+        return req.export("Coverage", HOUR_COLUMNS, rows, "coverage", money=False)
     names = {c[0]: (c[1], c[2]) for c in creators}
     return {
         "range": req.range(req.period),

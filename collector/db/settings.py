@@ -114,8 +114,9 @@ DEFINITIONS: dict[str, Definition] = {
             False,
             _boolean,
             False,
-            "leave regular, machine-like input (a mouse jiggler, METRICS.md) out of active "
-            "time on every page, in the API and in exports; it is shown on its own either way",
+            "leave regular, machine-like input (such as a mouse jiggler: input at a steady, "
+            "unhuman beat) out of active time on every page, in the API and in exports; it is "
+            "shown on its own either way",
         ),
         Definition(
             "attribution_window_days",
@@ -131,7 +132,8 @@ DEFINITIONS: dict[str, Definition] = {
             _int_between(0, 240),
             False,
             "minutes after a shift's start (and before its end) within which the first "
-            "(and last) activity is on time (METRICS.md, Attendance)",
+            "(and last) activity still counts as on time: a first activity later makes the "
+            "shift late, a last one earlier makes it left early",
         ),
         # Retention (collector/retention/purge.py, METRICS.md "What is kept").
         Definition(

@@ -136,7 +136,7 @@ def to_xlsx(table: Table) -> bytes:
     ws = wb.active
     ws.title = _sheet_name(table.title)
     _put_text(ws, 1, 1, table.title, bold=True)
-    meta = [*table.meta, ("Currency", table.currency)]
+    meta = [*table.meta, *([("Currency", table.currency)] if table.money else [])]
     for offset, (label, value) in enumerate(meta, start=2):
         _put_text(ws, offset, 1, label)
         _put_text(ws, offset, 2, value)

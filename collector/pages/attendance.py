@@ -13,11 +13,13 @@ from typing import Any
 from flask import render_template, request, url_for
 
 from collector.attendance import reports as attendance
+from collector.attendance import scheduled
+from collector.attendance.definitions import STATUS_LABELS
 from collector.auth.roles import MANAGERS
 from collector.db import text
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
-from collector.pages import bp, page_selection, report_request, scheduled, selection
+from collector.pages import bp, page_selection, report_request, selection
 from collector.pages.clock import Clock
 from collector.pages.formatting import percent
 from collector.pages.selection import COMMON_ZONES, creators_of
@@ -25,17 +27,6 @@ from collector.stats.periods import zone
 from shared.protocol import utc_now
 
 PER_PAGE = 50
-STATUS_LABELS = {
-    "on_time": "On time",
-    "late": "Late",
-    "left_early": "Left early",
-    "late_left_early": "Late, left early",
-    "no_activity": "No activity",
-    "no_show": "No-show",
-    "missing": "Not here yet",
-    "in_progress": "In progress",
-    "upcoming": "Upcoming",
-}
 
 
 def shown_shifts(rows: list[dict[str, Any]]) -> None:
@@ -107,6 +98,7 @@ def attendance_page() -> str:
         clock=Clock(zone(sel.tz), now),
         legend=[(label, heat(r)) for label, r in (("0 %", 0.0), ("50 %", 0.5), ("100 %", 1.0))],
         none_colour=heat(None),
+        outside_all=attendance.outside_of_all(req),
     )
 
 

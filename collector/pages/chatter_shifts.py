@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from collector.attendance import reports as attendance
-from collector.pages import report_request, scheduled
+from collector.attendance import scheduled
+from collector.pages import report_request
 from collector.pages.attendance import shown_shifts
 from collector.pages.selection import PageSelection
 from collector.shifts import ahead

@@ -39,7 +39,8 @@ class Clash:
 
 
 def describe(occurrence: Occurrence, scope: Collection[int] | None = None) -> str:
-    """ "shift 12 on 2026-12-07 (22:00-06:00 Europe/Paris)".  A shift of a creator outside
+    """ "shift 12 on 2026-12-07 (22:00–06:00 Europe/Paris)", with an en dash as the pages
+    write a span.  A shift of a creator outside
     ``scope`` (a team lead's creators) is only "a shift for another creator": the lead
     learns the chatter is busy then, never another creator's ids or hours."""
     if scope is not None and occurrence.shift_id > 0 and occurrence.creator_id not in scope:
@@ -53,7 +54,7 @@ def describe(occurrence: Occurrence, scope: Collection[int] | None = None) -> st
         name = (
             f"the shift on line {-occurrence.shift_id}" if occurrence.shift_id else "the new shift"
         )
-    return f"{name} on {occurrence.day} ({hhmm(start.hour * 60 + start.minute)}-" + (
+    return f"{name} on {occurrence.day} ({hhmm(start.hour * 60 + start.minute)}–" + (
         f"{hhmm(end.hour * 60 + end.minute)} {occurrence.zone})"
     )
 
@@ -207,14 +208,16 @@ def _load(
 def overlap_error(
     session: Session, clashes: list[Clash], scope: Collection[int] | None = None
 ) -> DomainError:
-    names = dict(
-        session.execute(
-            select(Chatter.id, Chatter.key).where(Chatter.id.in_({c.chatter_id for c in clashes}))
-        ).all()
-    )
+    found = session.execute(
+        select(Chatter.id, Chatter.key, Chatter.name).where(
+            Chatter.id.in_({c.chatter_id for c in clashes})
+        )
+    ).all()
+    keys = {i: k for i, k, _ in found}
+    names = {i: n for i, _, n in found}  # the message names the chatter as the pages do
     details = [
         {
-            "chatter": names.get(c.chatter_id, str(c.chatter_id)),
+            "chatter": keys.get(c.chatter_id, str(c.chatter_id)),
             "new": describe(c.new, scope),
             "clashes_with": describe(c.other, scope),
         }
@@ -223,7 +226,7 @@ def overlap_error(
     first = clashes[0]
     more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
     return DomainError(
-        f"chatter {names.get(first.chatter_id, first.chatter_id)!r} would work two shifts "
+        f"{names.get(first.chatter_id, first.chatter_id)} would work two shifts "
         f"at once: {describe(first.new, scope)} overlaps {describe(first.other, scope)}{more}",
         409,
         code="overlapping_shifts",

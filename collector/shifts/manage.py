@@ -90,11 +90,12 @@ def chatter_named(session: Session, value: Any, field: str = "chatter") -> Chatt
 
 
 def works_for(session: Session, chatter: Chatter, creator: Creator, field: str = "chatter") -> None:
-    """Active both, and the chatter assigned to the creator."""
+    """Active both, and the chatter assigned to the creator.  The messages name them as the
+    pages do (the field already says which is which: "chatter: Alex is deactivated")."""
     if not chatter.active:
-        raise invalid(field, f"chatter {chatter.key!r} is deactivated")
+        raise invalid(field, f"{chatter.name} is deactivated")
     if not creator.active:
-        raise invalid("creator", f"creator {creator.key!r} is deactivated")
+        raise invalid("creator", f"{creator.name} is deactivated")
     assigned = session.scalar(
         select(func.count()).where(
             chatter_creators.c.chatter_id == chatter.id,
@@ -104,7 +105,7 @@ def works_for(session: Session, chatter: Chatter, creator: Creator, field: str =
     if not assigned:
         raise invalid(
             field,
-            f"chatter {chatter.key!r} does not work for creator {creator.key!r}: "
+            f"{chatter.name} does not work for {creator.name}: "
             "assign them to the creator first (Admin → People)",
         )
 

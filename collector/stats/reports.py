@@ -169,9 +169,11 @@ class Request:
         stem: str,
         *,
         by_creator: bool = True,
+        money: bool = True,
     ) -> Table:
         """A file's table and title block; ``by_creator`` False for figures that belong to
-        no creator (conversations), whose block then names none."""
+        no creator (conversations), whose block then names none; ``money`` False for
+        tables without money (attendance), whose block then names no currency."""
         meta = [
             ("Range", f"{self.period.first} to {self.period.last}"),
             ("Time zone", self.period.tz.key),
@@ -179,7 +181,7 @@ class Request:
         if by_creator:
             meta.append(("Creator", self.creators_shown()))
         name = f"{stem}_{self.period.first}_{self.period.last}"
-        return Table(title, columns, rows, meta, self.currency, self.exponent, name)
+        return Table(title, columns, rows, meta, self.currency, self.exponent, name, money)
 
     def creators_shown(self) -> str:
         if self.creator is not None:

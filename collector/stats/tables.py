@@ -29,3 +29,6 @@ class Table:
     currency: str
     exponent: int
     filename: str
+    # False for tables without money (attendance): the Excel title block then names no
+    # currency.
+    money: bool = True

@@ -37,6 +37,7 @@ from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages.admin import Form, Page, bp
 from collector.pages.admin import field as form_field
+from collector.pages.formatting import count_of
 from collector.shifts import coverage, listing, manage, roster
 from collector.shifts.fields import WEEKDAY_NAMES, day_of, hhmm, zone_of
 from shared.protocol import utc_now
@@ -699,8 +700,12 @@ def import_roster() -> Response | Page:
             now=utc_now(),
             scope=_scope(me),
         )
-        skipped = f", {len(done.skipped)} line(s) skipped (already there)" if done.skipped else ""
-        return f"Roster imported: {len(done.added)} shift(s) added{skipped}."
+        skipped = (
+            f", {count_of(len(done.skipped), 'line')} skipped (already there)"
+            if done.skipped
+            else ""
+        )
+        return f"Roster imported: {count_of(len(done.added), 'shift')} added{skipped}."
 
     def again(exc: DomainError) -> Page:
         lines = roster.problems_of(exc)

@@ -167,9 +167,7 @@ def test_cancel_and_swap_days(agency: Collector) -> None:
         token,
         json={"day": "2026-03-29", "kind": "swapped", "chatter": "alice"},
     )
-    assert (
-        reply.status_code == 422 and "does not work for creator 'nova'" in reply.json()["message"]
-    )
+    assert reply.status_code == 422 and "Alice does not work for Nova:" in reply.json()["message"]
 
 
 def test_coverage_rules_crud(agency: Collector) -> None:
@@ -208,7 +206,7 @@ def test_roster_import_all_or_nothing(agency: Collector) -> None:
     body = reply.json()
     assert body["error"] == "invalid_roster"
     assert [d["line"] for d in body["details"]] == [5, 6]
-    assert "does not work for creator 'nova'" in body["details"][0]["message"]
+    assert "Alice does not work for Nova:" in body["details"][0]["message"]
     assert _call(agency, "GET", "/api/v1/shifts", token).json()["total"] == 0
     reply = _call(agency, "POST", "/api/v1/shifts/import", token, content=good, headers=headers)
     assert reply.status_code == 201, reply.text

@@ -153,7 +153,7 @@ def test_exports_read_back(shifts: Collector) -> None:
     rows = list(csv.DictReader(io.StringIO(reply.content.decode("utf-8-sig"))))
     assert [r["Chatter"] for r in rows] == ["Alice", "Bob"]
     assert rows[0]["Online in shift (seconds)"] == str(88 * 60)
-    assert rows[0]["Left early by (seconds)"] == "1800" and rows[1]["Status"] == "no_show"
+    assert rows[0]["Left early by (seconds)"] == "1800" and rows[1]["Status"] == "No-show"
     reply = shifts.http.get(
         "/api/v1/stats/attendance",
         params={**RANGE, "format": "xlsx", "table": "chatters"},
@@ -182,6 +182,10 @@ def test_team_lead_sees_only_their_creators(shifts: Collector) -> None:
     reply = shifts.http.get("/api/v1/stats/attendance", params=RANGE)
     assert reply.status_code == 200, reply.text
     assert [s["creator"] for s in reply.json()["shifts"]] == ["nova"]
+    # Only their creators' chatters: alice (luna's, online outside shifts) is not listed.
+    assert [c["chatter"] for c in reply.json()["chatters"]] == ["bob"]
+    mine = shifts.http.get("/api/v1/stats/attendance", params={**RANGE, "creator": "nova"})
+    assert [c["chatter"] for c in mine.json()["chatters"]] == ["bob"]
     cov = shifts.http.get("/api/v1/stats/coverage", params=RANGE).json()
     assert [c["creator"] for c in cov["creators"]] == ["nova"]
     for path in ("attendance", "coverage"):

@@ -146,9 +146,7 @@ def test_add_a_shift_and_upload_a_roster_on_a_phone(
         upload.get_by_label("CSV file").set_input_files(str(roster))
         upload.get_by_role("button", name="Import").click()
         problems = page.locator("#roster-error")
-        expect(problems).to_contain_text(
-            "Line 3: chatter: chatter 'chen' does not work for creator 'mira'"
-        )
+        expect(problems).to_contain_text("Line 3: chatter: Chen Wei does not work for Mira Gold")
         expect(problems).to_contain_text("Line 4: start: '9' is not a time")
         _fits(page, 390)
         assert "2031-01-13" not in live.cli("shifts", "list", "--chatter", "chen")

@@ -66,7 +66,7 @@ def test_refusals_exit_non_zero(agency: Collector) -> None:
                 "--end",
                 "10:00",
             ],
-            "does not work for creator 'nova'",
+            "Alice does not work for Nova",
         ),
         (base[:-2] + ["--end", "09:00", "--on", "2026-12-07"], "needs a length"),
         (base + ["--on", "2026-12-07", "--note", "a\x00b"], "NUL"),

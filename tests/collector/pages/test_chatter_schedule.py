@@ -1,13 +1,16 @@
 """A chatter's own schedule and attendance (issue 15), on their page and through the API:
 the manager's numbers (one truth), nobody else's shifts or figures, and scheduled time
-counted up to now with the rest "to come" (pages/scheduled.py)."""
+counted up to now with the rest "to come" (attendance/scheduled.py)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 import zoneinfo
 
+import openpyxl
 import pytest
 from sqlalchemy import create_engine
 
@@ -113,11 +116,15 @@ def test_the_chatter_reads_their_managers_attendance(rota: Collector) -> None:
     page = http.get("/chatters/alice", params={"tz": "UTC"}).text
     recent = section(page, "recent-h")
     assert f"{RECENT['start']} to {RECENT['end']} (UTC)" in recent
+    # A chatter cannot open the Attendance page: their page does not send them there.
+    assert "as your managers see them" in recent and "Attendance page" not in recent
     own = chatter_cells(recent, "alice")
     http.post("/logout", data={"csrf_token": re.findall(r'csrf_token" value="([^"]+)', page)[0]})
     assert login(http, "boss@agency.test", PASSWORD).status_code == 302
     managers = http.get("/attendance", params={"preset": "custom", **RECENT}).text
     assert chatter_cells(managers, "alice") == own
+    shown = http.get("/chatters/alice", params={"tz": "UTC"}).text
+    assert "as the Attendance page counts them" in section(shown, "recent-h")
     assert 'data-value="7200">2 h 00 min<' in own  # scheduled so far: yesterday's shift
     assert '<td class="num">1 h 28 min</td>' in own  # online in shifts
 
@@ -179,6 +186,80 @@ def test_scheduled_counts_up_to_now_and_says_what_is_to_come(rota: Collector) ->
     past = rota.http.get("/attendance", params={"preset": "custom", **RECENT, "end": day(-1)})
     assert "to come" not in chatter_cells(past.text, "alice")
     assert 'id="to-come-note"' not in past.text
+
+
+def _export(collector: Collector, fmt: str, **params: str) -> list[list[object]]:
+    """An attendance export read back: its rows (CSV) or its sheet's cells (Excel)."""
+    reply = collector.http.get(
+        "/api/v1/stats/attendance",
+        params={**AHEAD, "format": fmt, **params},
+        headers={"Authorization": f"Bearer {collector.token('manager')}"},
+    )
+    assert reply.status_code == 200, reply.text
+    if fmt == "csv":
+        return list(csv.reader(io.StringIO(reply.content.decode("utf-8-sig"))))
+    sheet = openpyxl.load_workbook(io.BytesIO(reply.content)).active
+    return [[c.value for c in row] for row in sheet.iter_rows()]
+
+
+def _records(table: list[list[object]]) -> list[dict[object, object]]:
+    header = next(i for i, r in enumerate(table) if r and r[0] == "Chatter")
+    return [dict(zip(table[header], r, strict=True)) for r in table[header + 1 :]]
+
+
+def test_the_exports_say_what_is_to_come_and_show_the_pages_words(rota: Collector) -> None:
+    """Found by review: the By-chatter export gave the API's 2 shifts and 4 h where the
+    page says 1 (+1 to come), without saying so; statuses were keys; a Currency row on
+    sheets without money."""
+    body = _api(rota, "attendance", rota.token("manager"), **AHEAD)
+    api = next(c for c in body["chatters"] if c["chatter"] == "alice")
+    rows = {r["Chatter"]: r for r in _records(_export(rota, "csv", table="chatters"))}
+    alice = rows["Alice"]
+    # The API's columns, named for what they hold, and the page's "so far" beside them.
+    assert alice["Shifts (incl. to come)"] == str(api["shifts"]) == "2"
+    assert alice["Scheduled (incl. to come) (seconds)"] == str(api["scheduled_seconds"])
+    assert (alice["Shifts so far"], alice["Scheduled so far (seconds)"]) == ("1", "7200")
+    assert (rows["Bob"]["Shifts so far"], rows["Bob"]["Shifts (incl. to come)"]) == ("0", "1")
+    sheet = _export(rota, "xlsx", table="chatters")
+    alice = next(r for r in _records(sheet) if r["Chatter"] == "Alice")
+    assert alice["Shifts so far"] == 1 and alice["Shifts (incl. to come)"] == 2
+    assert alice["Scheduled so far (h:mm:ss)"] == dt.timedelta(hours=2)
+    assert alice["Scheduled (incl. to come) (h:mm:ss)"] == dt.timedelta(hours=4)
+    # The shifts: each status in the page's words.
+    statuses = [r["Status"] for r in _records(_export(rota, "csv"))]
+    assert statuses == ["Left early", "Upcoming", "Upcoming"]
+    shifts = _export(rota, "xlsx")
+    assert [r["Status"] for r in _records(shifts)] == statuses
+    # No money on these sheets: no currency in their title blocks.
+    for table in (sheet, shifts, _export(rota, "xlsx", table="days", chatter="alice")):
+        assert "Currency" not in [r[0] for r in table], table[:6]
+        assert "Range" in [r[0] for r in table]
+
+
+def test_a_creator_filter_lists_only_its_chatters(rota: Collector) -> None:
+    """Found by review: filtered by creator, the page listed other creators' chatters
+    (with 0 shifts) and the time outside shifts, of every creator, did not say so."""
+    manager = rota.token("manager")
+    assert {c["chatter"] for c in _api(rota, "attendance", manager, **AHEAD)["chatters"]} == {
+        "alice",
+        "bob",
+    }
+    nova = _api(rota, "attendance", manager, **AHEAD, creator="nova")
+    assert [c["chatter"] for c in nova["chatters"]] == ["bob"]  # alice works for luna only
+    rows = _records(_export(rota, "csv", table="chatters", creator="nova"))
+    assert [r["Chatter"] for r in rows] == ["Bob"]
+    assert "Online outside shifts (all creators) (seconds)" in rows[0]
+    unfiltered = _records(_export(rota, "csv", table="chatters"))
+    assert "Online outside shifts (seconds)" in unfiltered[0]
+    assert login(rota.http, "boss@agency.test", PASSWORD).status_code == 302
+    page = rota.http.get("/attendance", params={"preset": "custom", **AHEAD, "creator": "nova"})
+    table = section(page.text, "chatters-h")
+    assert 'data-key="alice"' not in table and 'data-key="bob"' in table
+    assert "Online outside shifts (all creators)" in table
+    assert "whatever the creator" in page.text  # the page's note says why
+    whole = rota.http.get("/attendance", params={"preset": "custom", **AHEAD}).text
+    assert "(all creators)" not in whole and "METRICS.md" not in whole
+    assert "more than 5 min after its start" in whole
 
 
 def test_one_format_for_moments_and_spans() -> None:

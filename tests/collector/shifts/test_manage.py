@@ -56,8 +56,9 @@ def test_overlap_across_zones_follows_both_dst_changes(session: Session) -> None
     with pytest.raises(DomainError) as caught:
         add(session, **early, first_day="2026-03-24")
     assert caught.value.status == 409 and caught.value.code == "overlapping_shifts"
-    assert "the new shift on 2026-03-30 (16:00-16:30 America/New_York)" in caught.value.message
-    assert "overlaps shift 1 on 2026-03-30 (22:00-06:00 Europe/Paris)" in caught.value.message
+    assert caught.value.message.startswith("Alice would work two shifts at once: ")
+    assert "the new shift on 2026-03-30 (16:00–16:30 America/New_York)" in caught.value.message
+    assert "overlaps shift 1 on 2026-03-30 (22:00–06:00 Europe/Paris)" in caught.value.message
     with pytest.raises(DomainError, match="on 2026-03-02"):  # before the US change: 21:00 UTC
         add(session, **early, first_day="2026-03-02", last_day="2026-03-02")
 
@@ -77,7 +78,7 @@ def test_swaps_and_restores_keep_people_free(session: Session) -> None:
         manage.add_exception(
             session, nights, {"day": "2026-03-05", "kind": "swapped", "chatter": "bob"}, "t", NOW
         )
-    assert caught.value.status == 409 and "chatter 'bob'" in caught.value.message
+    assert caught.value.status == 409 and caught.value.message.startswith("Bob would work")
     session.rollback()
     manage.add_exception(
         session, nights, {"day": "2026-03-06", "kind": "swapped", "chatter": "bob"}, "t", NOW
@@ -107,7 +108,7 @@ def test_people_who_left_and_team_leads(session: Session) -> None:
     alice = session.scalars(select(Chatter).where(Chatter.key == "alice")).one()
     alice.active = False
     session.commit()
-    with pytest.raises(DomainError, match="chatter 'alice' is deactivated"):
+    with pytest.raises(DomainError, match="^chatter: Alice is deactivated$"):
         add(session, first_day="2027-01-01")
     session.rollback()
     # Her old shift can still be ended.

@@ -154,7 +154,7 @@ def test_a_refused_roster_lists_one_problem_a_line(site: Site) -> None:  # noqa:
         "Fix the lines below and upload the whole file again.</p>" in box
     )
     items = re.findall(r"<li>(.*?)</li>", box)
-    assert items[0].startswith("Line 2: chatter: chatter 'alice' does not work for creator 'nova'")
+    assert items[0].startswith("Line 2: chatter: Alice does not work for Nova: ")
     assert items[1].startswith("Line 3: start: '9' is not a time")
     assert items[2].startswith("Line 4: a quoted value on this line is never closed")
     assert len(items) == 3

@@ -564,6 +564,10 @@ def test_agency_settings(site: Site, integration: str) -> None:
     actions = [a for a in site.audits() if a[1] == "set_setting"]
     assert {a[2] for a in actions} == {"idle_threshold_seconds", "agency_timezone"}
     assert {a[0] for a in actions} == {ADMIN}
+    # The help on the page explains itself: no pointer to files a manager never reads.
+    shown = site.admin.get("/admin/settings").text
+    assert "METRICS.md" not in shown and "README" not in shown
+    assert "still counts as on time" in shown
     assert "Nothing changed." in site.admin.follow(
         site.admin.post(
             "/admin/settings",

@@ -1,4 +1,5 @@
-"""Scheduled time as the pages show it: up to now, with what is still to come apart.
+"""Scheduled time as the pages and the By-chatter export show it: up to now, with what is
+still to come apart.
 
 The attendance view (collector/attendance/reports.py) totals every shift *starting* in the
 range, so on a range that includes today its ``shifts`` and ``scheduled_seconds`` count
@@ -6,9 +7,9 @@ the shifts that have not started yet (and all of a running one), while online, a
 late and no-show can only count what has happened.  The pages show, per chatter, the
 shifts started so far and the scheduled time up to now, and the rest as "+… to come":
 the two parts add up to the API's figures, which the exports keep (METRICS.md,
-"Attendance").  The shifts are the view's own (``queries.shifts_around``, remembered for
-the same range), kept as it keeps them: of the chatter, starting in the range, of the
-creators selected.
+"Attendance"), next to their "so far" columns (reports.py).  The shifts are the view's
+own (``queries.shifts_around``, remembered for the same range), kept as it keeps them: of
+the chatter, starting in the range, of the creators selected.
 """
 
 from __future__ import annotations
