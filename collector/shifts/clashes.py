@@ -40,9 +40,9 @@ class Clash:
 
 def describe(occurrence: Occurrence, scope: Collection[int] | None = None) -> str:
     """ "shift 12 on 2026-12-07 (22:00–06:00 Europe/Paris)", with an en dash as the pages
-    write a span.  A shift of a creator outside
-    ``scope`` (a team lead's creators) is only "a shift for another creator": the lead
-    learns the chatter is busy then, never another creator's ids or hours."""
+    write a span.  A shift of a creator outside ``scope`` (a team lead's creators) is only
+    "a shift for another creator": the lead learns the chatter is busy then, never another
+    creator's ids or hours."""
     if scope is not None and occurrence.shift_id > 0 and occurrence.creator_id not in scope:
         return "a shift for another creator at that time"
     zone = zone_info(occurrence.zone)
