@@ -308,12 +308,13 @@ def occurrences() -> Response:
         with_cancelled=with_cancelled,
     )
     names = listing.keys(session)
+    visible = listing.chatters_of(session, scope)  # a team lead: their creators' chatters
     return json_response(
         {
             "from": first.isoformat(),
             "to": last.isoformat(),
             "tz": tz_name,
-            "occurrences": [listing.occurrence_row(p, names, tz) for p in found],
+            "occurrences": [listing.occurrence_row(p, names, tz, visible) for p in found],
         }
     )
 

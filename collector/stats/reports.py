@@ -160,6 +160,17 @@ class Request:
         """A chatter sees only themself: their chatter id, else None."""
         return self.caller.chatter_id if self.caller.role == "chatter" else None
 
+    @property
+    def visible_chatters(self) -> frozenset[int] | None:
+        """The chatters the caller may see named (None: every one): a chatter themself
+        only, a limited manager the chatters of their creators (``people``)."""
+        own = self.own_chatter
+        if own is not None:
+            return frozenset([own])
+        if self.caller.limited:
+            return frozenset(p.id for p in self.people)
+        return None
+
     def export(
         self,
         title: str,

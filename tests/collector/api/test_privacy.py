@@ -1,0 +1,135 @@
+"""What a chatter or a team lead learns about people outside what they may see, through
+the schedules, alerts and chatter-shifts APIs (both databases).  From the attack review
+(tests/collector/review_attack/test_privacy.py on review-attack)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, select
+
+from collector.db.models import Chatter, Creator, chatter_creators
+from collector.http.database import db
+from tests.collector.auth.test_accounts import PASSWORD, login
+from tests.collector.conftest import Collector
+
+LEAD = "lead-privacy@agency.test"
+
+
+def _call(
+    c: Collector, method: str, path: str, token: str | None = None, **kw: Any
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return c.http.request(method, path, headers=headers, **kw)
+
+
+def _day_after_tomorrow() -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).date().isoformat()
+
+
+def _shift(c: Collector, token: str, chatter: str, creator: str, day: str, **kw: Any) -> int:
+    reply = _call(
+        c,
+        "POST",
+        "/api/v1/shifts",
+        token,
+        json={
+            "chatter": chatter,
+            "creator": creator,
+            "weekdays": "",
+            "start": "10:00",
+            "end": "12:00",
+            "zone": "UTC",
+            "first_day": day,
+            **kw,
+        },
+    )
+    assert reply.status_code == 201, reply.text
+    shift_id: int = reply.json()["id"]
+    return shift_id
+
+
+def _swap(c: Collector, token: str, shift_id: int, day: str, to: str) -> None:
+    reply = _call(
+        c,
+        "POST",
+        f"/api/v1/shifts/{shift_id}/exceptions",
+        token,
+        json={"day": day, "kind": "swapped", "chatter": to},
+    )
+    assert reply.status_code == 201, reply.text
+
+
+def test_a_chatter_reading_their_own_shifts_never_learns_another_chatters_key(
+    agency: Collector,
+) -> None:
+    """bob's shift for luna, its one day handed to alice: alice's shifts do not name bob;
+    a manager's occurrences still do."""
+    manager = agency.token("manager")
+    day = _day_after_tomorrow()
+    shift_id = _shift(agency, manager, "bob", "luna", day, note="bob's note")
+    _swap(agency, manager, shift_id, day, "alice")
+
+    alice = agency.token("chatter", chatter="alice")
+    reply = _call(agency, "GET", "/api/v1/stats/chatters/alice/shifts?tz=UTC&days=7", alice)
+    assert reply.status_code == 200, reply.text
+    rows = reply.json()["shifts"]
+    assert len(rows) == 1 and rows[0]["chatter"] == "alice", rows
+    assert rows[0]["planned_chatter"] is None and rows[0]["state"] == "swapped"
+    assert "bob" not in reply.text.replace("bob's note", ""), rows[0]
+
+    for path in (
+        "/api/v1/stats/chatters/alice/shifts?tz=UTC&days=7",
+        f"/api/v1/shifts/occurrences?tz=UTC&from={day}&to={day}",
+    ):
+        reply = _call(agency, "GET", path, manager)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        (row,) = body.get("shifts", body.get("occurrences"))
+        assert (row["chatter"], row["planned_chatter"]) == ("alice", "bob")
+
+
+@pytest.fixture
+def lead(agency: Collector) -> Collector:
+    """sol and dave (sol only) added; a team lead limited to nova, logged in."""
+    agency.app.config["SESSION_COOKIE_SECURE"] = False
+    agency.cli("add-creator", "sol", "--name", "Sol")
+    agency.cli("add-chatter", "dave", "--name", "Dave", "--creator", "sol")
+    agency.cli("add-user", LEAD, "--role", "manager", "--creators", "nova", input=PASSWORD + "\n")
+    assert login(agency.http, LEAD, PASSWORD).status_code == 302
+    return agency
+
+
+def test_a_team_lead_is_never_told_a_chatter_outside_their_creators(lead: Collector) -> None:
+    """dave, once of nova too, had nova's day swapped to him and then left nova: the lead's
+    occurrences and bob's shifts (as the lead reads them) name neither him nor his key."""
+    with lead.app.app_context():
+        session = db.session
+        dave = session.scalar(select(Chatter.id).where(Chatter.key == "dave"))
+        nova = session.scalar(select(Creator.id).where(Creator.key == "nova"))
+        session.execute(chatter_creators.insert().values(chatter_id=dave, creator_id=nova))
+        session.commit()
+    manager = lead.token("manager")
+    day = _day_after_tomorrow()
+    daves = _shift(lead, manager, "dave", "nova", day)
+    _swap(lead, manager, daves, day, "bob")
+    with lead.app.app_context():
+        db.session.execute(
+            delete(chatter_creators).where(
+                chatter_creators.c.chatter_id == dave, chatter_creators.c.creator_id == nova
+            )
+        )
+        db.session.commit()
+    for path in (
+        f"/api/v1/shifts/occurrences?tz=UTC&from={day}&to={day}",
+        "/api/v1/stats/chatters/bob/shifts?tz=UTC&days=7",
+    ):
+        reply = lead.http.get(path)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        (row,) = body.get("shifts", body.get("occurrences"))
+        assert (row["chatter"], row["planned_chatter"]) == ("bob", None), row
+        assert "dave" not in reply.text
