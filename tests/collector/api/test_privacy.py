@@ -103,6 +103,52 @@ def lead(agency: Collector) -> Collector:
     return agency
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/shifts?chatter={chatter}",
+        "/api/v1/shifts/occurrences?chatter={chatter}",
+        "/api/v1/alerts?chatter={chatter}",
+        "/api/v1/shifts?creator={creator}",
+        "/api/v1/shifts/occurrences?creator={creator}",
+        "/api/v1/coverage-rules?creator={creator}",
+        "/api/v1/alerts?creator={creator}",
+    ],
+)
+def test_a_team_lead_cannot_tell_which_keys_exist(lead: Collector, path: str) -> None:
+    """dave and sol are not the lead's: asking about them reads exactly like asking about
+    a key nobody has; an admin token still tells an unknown key (400) from a known one."""
+    existing = lead.http.get(path.format(chatter="dave", creator="sol"))
+    missing = lead.http.get(path.format(chatter="nobody-at-all", creator="nobody-at-all"))
+    assert existing.status_code in (200, 403), existing.text
+    assert (existing.status_code, existing.json().get("error")) == (
+        missing.status_code,
+        missing.json().get("error"),
+    ), (existing.text, missing.text)
+    admin = lead.token("admin")
+    known = _call(lead, "GET", path.format(chatter="dave", creator="sol"), admin)
+    nobody = path.format(chatter="nobody-at-all", creator="nobody-at-all")
+    unknown = _call(lead, "GET", nobody, admin)
+    assert known.status_code == 200, known.text
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "bad_parameter")
+
+
+def test_a_team_lead_still_filters_by_their_own_keys(lead: Collector) -> None:
+    manager = lead.token("manager")
+    day = _day_after_tomorrow()
+    _shift(lead, manager, "bob", "nova", day)
+    for path in (
+        "/api/v1/shifts?chatter=bob",
+        "/api/v1/shifts?creator=nova",
+        f"/api/v1/shifts/occurrences?chatter=bob&from={day}&to={day}&tz=UTC",
+        f"/api/v1/shifts/occurrences?creator=nova&from={day}&to={day}&tz=UTC",
+    ):
+        reply = lead.http.get(path)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert len(body.get("shifts", body.get("occurrences"))) == 1, body
+
+
 def test_a_team_lead_is_never_told_a_chatter_outside_their_creators(lead: Collector) -> None:
     """dave, once of nova too, had nova's day swapped to him and then left nova: the lead's
     occurrences and bob's shifts (as the lead reads them) name neither him nor his key."""
