@@ -2,8 +2,8 @@
 
 Reads answer an API token of a manager or admin, or the dashboard's session (a manager
 login limited to some creators, a team lead, sees only their creators' shifts; another
-creator's shift is 403, their key reads like one that does not exist).  Changes want a
-manager or admin token and are audited under its name.  The rules live in ``collector.shifts``;
+creator's shift or key reads like one that does not exist).  Changes want a manager or
+admin token and are audited under its name.  The rules live in ``collector.shifts``;
 every refusal is a JSON error.
 """
 
@@ -23,6 +23,7 @@ from collector.auth.roles import MANAGERS
 from collector.db import settings
 from collector.db.engine import begin_write
 from collector.db.models import Chatter
+from collector.db.schedule_models import Shift
 from collector.errors import ApiError, DomainError
 from collector.http.auth import require_caller, require_token
 from collector.http.database import db
@@ -131,6 +132,16 @@ def _key(name: str) -> str:
         raise ApiError(400, "bad_parameter", exc.message) from None
 
 
+def _find_shift(shift_id: int, scope: manage.Scope) -> Shift:
+    """A team lead is told 404 for another creator's shift, as for a missing one."""
+    try:
+        return manage.find_shift(db.session, shift_id, scope)
+    except DomainError as exc:
+        if scope is not None and exc.status == 403:
+            raise ApiError(404, "not_found", f"no shift {shift_id}") from None
+        raise
+
+
 # Shifts -----------------------------------------------------------------------------------
 
 
@@ -162,7 +173,7 @@ def list_shifts() -> Response:
 
 def _one(shift_id: int, scope: manage.Scope = None) -> dict[str, Any]:
     session = db.session
-    shift = manage.find_shift(session, shift_id, scope)
+    shift = _find_shift(shift_id, scope)
     return listing.described(session, [shift])[0]
 
 

@@ -149,6 +149,19 @@ def test_a_team_lead_still_filters_by_their_own_keys(lead: Collector) -> None:
         assert len(body.get("shifts", body.get("occurrences"))) == 1, body
 
 
+def test_a_team_lead_cannot_tell_which_shift_ids_exist(lead: Collector) -> None:
+    manager = lead.token("manager")
+    day = _day_after_tomorrow()
+    other = _shift(lead, manager, "dave", "sol", day)
+    mine = _shift(lead, manager, "bob", "nova", day)
+    assert lead.http.get(f"/api/v1/shifts/{mine}").status_code == 200
+    seen = lead.http.get(f"/api/v1/shifts/{other}")
+    missing = lead.http.get(f"/api/v1/shifts/{other + 1000}")
+    assert (seen.status_code, seen.json()["error"]) == (404, "not_found"), seen.text
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    assert _call(lead, "GET", f"/api/v1/shifts/{other}", manager).status_code == 200
+
+
 def test_a_team_lead_is_never_told_a_chatter_outside_their_creators(lead: Collector) -> None:
     """dave, once of nova too, had nova's day swapped to him and then left nova: the lead's
     occurrences and bob's shifts (as the lead reads them) name neither him nor his key."""
