@@ -197,7 +197,7 @@ def rotate_secret(rule_id: int) -> Response:
 def _limit() -> int:
     raw = request.args.get("limit", "100")
     if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= lifecycle.MAX_LIMIT:
-        raise ApiError(400, "bad_parameter", f"limit={raw!r}: use 1 to {lifecycle.MAX_LIMIT}")
+        raise ApiError(400, "bad_parameter", f"limit={raw[:20]!r}: use 1 to {lifecycle.MAX_LIMIT}")
     return int(raw)
 
 
@@ -236,11 +236,11 @@ def list_alerts() -> Response:
     state = request.args.get("state", "active")
     if state not in lifecycle.STATES:
         raise ApiError(
-            400, "bad_parameter", f"state={state!r}: use one of {', '.join(lifecycle.STATES)}"
+            400, "bad_parameter", f"state={state[:20]!r}: use one of {', '.join(lifecycle.STATES)}"
         )
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
-        raise ApiError(400, "bad_parameter", f"kind={kind!r}: use one of {', '.join(KINDS)}")
+        raise ApiError(400, "bad_parameter", f"kind={kind[:20]!r}: use one of {', '.join(KINDS)}")
     found = lifecycle.listing(
         session,
         state=state,
@@ -301,10 +301,12 @@ def list_deliveries() -> Response:
     require_caller(session, *ADMIN)
     raw = request.args.get("alert")
     if raw is not None and (not _DIGITS.fullmatch(raw) or int(raw) > lifecycle.MAX_ID):
-        raise ApiError(400, "bad_parameter", f"alert={raw!r}: an alert id")
+        raise ApiError(400, "bad_parameter", f"alert={raw[:20]!r}: an alert id")
     status = request.args.get("status") or None
     if status is not None and status not in ("pending", "delivered", "failed"):
-        raise ApiError(400, "bad_parameter", f"status={status!r}: use pending, delivered or failed")
+        raise ApiError(
+            400, "bad_parameter", f"status={status[:20]!r}: use pending, delivered or failed"
+        )
     found = lifecycle.deliveries(
         session, alert_id=None if raw is None else int(raw), status=status, limit=_limit()
     )
