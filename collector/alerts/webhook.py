@@ -16,9 +16,10 @@ rebinding) reaches nothing inside.  ``CHATTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS=1`` 
 this, for a receiver on the same network (and for the tests' local servers).
 
 Each attempt has one deadline for everything (resolving, connecting, sending, the
-status line, the headers and the body): at the deadline the socket is shut, however
-slowly the receiver trickles its answer, so an attempt never outlasts its claim
-(collector/alerts/delivery.py).
+status line, the headers and the body): the name is resolved in a thread waited on at
+most until the deadline (a hanging DNS server fails the attempt, it does not hold it),
+and at the deadline the socket is shut, however slowly the receiver trickles its
+answer, so an attempt never outlasts its claim (collector/alerts/delivery.py).
 """
 
 from __future__ import annotations
@@ -131,6 +132,31 @@ def resolve(host: str, port: int, allow_private: bool) -> tuple[str, IpAddress]:
     return str(found[0][4][0]), addresses[0]
 
 
+def _resolve_within(
+    host: str, port: int, allow_private: bool, seconds: float
+) -> tuple[str, IpAddress]:
+    """``resolve`` within ``seconds``, or ``TimeoutError``.  getaddrinfo cannot be
+    interrupted, so it runs in a daemon thread that is left behind at the deadline (it
+    ends when the system's resolver gives up; its answer is dropped)."""
+    answer: list[tuple[str, IpAddress] | Exception] = []
+
+    def run() -> None:
+        try:
+            answer.append(resolve(host, port, allow_private))
+        except Exception as exc:  # handed to the caller below
+            answer.append(exc)
+
+    thread = threading.Thread(target=run, name="webhook-resolve", daemon=True)
+    thread.start()
+    thread.join(max(seconds, 0.0))
+    if not answer:
+        raise TimeoutError(f"the host {host} did not resolve within the deadline")
+    found = answer[0]
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
 class RefusedAddress(OSError):
     """The webhook's host is, or resolves to, an address that is not public."""
 
@@ -201,7 +227,9 @@ def post(
     try:
         https = parts.scheme == "https"
         port = parts.port or (443 if https else 80)
-        address, _ = resolve(parts.hostname or "", port, allow_private)
+        address, _ = _resolve_within(
+            parts.hostname or "", port, allow_private, deadline - time.monotonic()
+        )
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("no time left after resolving the host")

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.alerts import lifecycle, messages, rules
@@ -16,11 +17,12 @@ from collector.auth.roles import MANAGERS
 from collector.db import audit, text
 from collector.db.alert_models import KINDS
 from collector.db.engine import begin_write
-from collector.db.models import Chatter, Creator
+from collector.db.models import Chatter
 from collector.errors import ApiError, DomainError
 from collector.http.auth import require_caller, require_token
 from collector.http.database import db
 from collector.http.jsonio import json_response, read_body
+from collector.stats import reports
 from shared.protocol import utc_now
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1")
@@ -195,18 +197,36 @@ def rotate_secret(rule_id: int) -> Response:
 def _limit() -> int:
     raw = request.args.get("limit", "100")
     if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= lifecycle.MAX_LIMIT:
-        raise ApiError(400, "bad_parameter", f"limit={raw!r}: use 1 to {lifecycle.MAX_LIMIT}")
+        raise ApiError(400, "bad_parameter", f"limit={raw[:20]!r}: use 1 to {lifecycle.MAX_LIMIT}")
     return int(raw)
 
 
-def _find(session: Session, model: type[Chatter] | type[Creator], name: str) -> int | None:
-    key = request.args.get(name)
+# No row has this id: the chatter filter of a team lead naming a key nobody has.
+_NOBODY = 0
+
+
+def _creator(session: Session, creators: frozenset[int] | None) -> int | None:
+    """The creator filter: to a team lead, another creator's key and an unknown one are
+    both 403 (stats.reports.visible_creator); to everyone else an unknown key is 400."""
+    key = request.args.get("creator")
     if not key:
         return None
-    found = session.query(model.id).filter(model.key == text.check(key, name, status=400)).scalar()
-    if found is None:
-        raise ApiError(400, "bad_parameter", f"unknown {name} {key!r}")
-    return int(found)
+    text.check(key, "creator", status=400)
+    return reports.visible_creator(session, creators, key).id
+
+
+def _chatter(session: Session, creators: frozenset[int] | None) -> int | None:
+    """The chatter filter: to a team lead an unknown key lists nothing, like a chatter of
+    other creators does, so they learn nothing about which keys exist."""
+    key = request.args.get("chatter")
+    if not key:
+        return None
+    found = session.scalar(
+        select(Chatter.id).where(Chatter.key == text.check(key, "chatter", status=400))
+    )
+    if found is None and creators is None:
+        raise ApiError(400, "bad_parameter", f"unknown chatter {key[:64]!r}")
+    return _NOBODY if found is None else int(found)
 
 
 @bp.get("/alerts")
@@ -216,20 +236,17 @@ def list_alerts() -> Response:
     state = request.args.get("state", "active")
     if state not in lifecycle.STATES:
         raise ApiError(
-            400, "bad_parameter", f"state={state!r}: use one of {', '.join(lifecycle.STATES)}"
+            400, "bad_parameter", f"state={state[:20]!r}: use one of {', '.join(lifecycle.STATES)}"
         )
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
-        raise ApiError(400, "bad_parameter", f"kind={kind!r}: use one of {', '.join(KINDS)}")
-    creator_id = _find(session, Creator, "creator")
-    if creator_id is not None and caller.creators is not None and creator_id not in caller.creators:
-        raise ApiError(403, "forbidden", "this login does not see that creator")
+        raise ApiError(400, "bad_parameter", f"kind={kind[:20]!r}: use one of {', '.join(KINDS)}")
     found = lifecycle.listing(
         session,
         state=state,
         creators=caller.creators,
-        creator_id=creator_id,
-        chatter_id=_find(session, Chatter, "chatter"),
+        creator_id=_creator(session, caller.creators),
+        chatter_id=_chatter(session, caller.creators),
         kind=kind,
         limit=_limit(),
     )
@@ -284,10 +301,12 @@ def list_deliveries() -> Response:
     require_caller(session, *ADMIN)
     raw = request.args.get("alert")
     if raw is not None and (not _DIGITS.fullmatch(raw) or int(raw) > lifecycle.MAX_ID):
-        raise ApiError(400, "bad_parameter", f"alert={raw!r}: an alert id")
+        raise ApiError(400, "bad_parameter", f"alert={raw[:20]!r}: an alert id")
     status = request.args.get("status") or None
     if status is not None and status not in ("pending", "delivered", "failed"):
-        raise ApiError(400, "bad_parameter", f"status={status!r}: use pending, delivered or failed")
+        raise ApiError(
+            400, "bad_parameter", f"status={status[:20]!r}: use pending, delivered or failed"
+        )
     found = lifecycle.deliveries(
         session, alert_id=None if raw is None else int(raw), status=status, limit=_limit()
     )

@@ -77,5 +77,7 @@ def chatter_shifts(key: str) -> Response:
         {"start": today, "end": today, "tz": tz.key},
     )
     person = reports.find_chatter(req, key)
-    body = ahead.shifts_ahead(session, person.id, tz, now, days, req.creator_ids)
+    body = ahead.shifts_ahead(
+        session, person.id, tz, now, days, req.creator_ids, req.visible_chatters
+    )
     return json_response({"chatter": {"key": person.key, "name": person.name}, **body})

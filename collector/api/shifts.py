@@ -2,8 +2,9 @@
 
 Reads answer an API token of a manager or admin, or the dashboard's session (a manager
 login limited to some creators, a team lead, sees only their creators' shifts; another
-creator's is 403).  Changes want a manager or admin token and are audited under its
-name.  The rules live in ``collector.shifts``; every refusal is a JSON error.
+creator's shift or key reads like one that does not exist).  Changes want a manager or
+admin token and are audited under its name.  The rules live in ``collector.shifts``;
+every refusal is a JSON error.
 """
 
 from __future__ import annotations
@@ -15,17 +16,21 @@ from typing import Any, TypeVar
 
 import msgspec
 from flask import Blueprint, Response, request
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from collector.auth.roles import MANAGERS
 from collector.db import settings, text
 from collector.db.engine import begin_write
+from collector.db.models import Chatter
+from collector.db.schedule_models import Shift
 from collector.errors import ApiError, DomainError
 from collector.http.auth import require_caller, require_token
 from collector.http.database import db
 from collector.http.jsonio import json_response, read_body
 from collector.shifts import coverage, listing, manage, roster
-from collector.shifts.fields import day_of, zone_of
+from collector.shifts.fields import day_of, key_of, zone_of
+from collector.stats import reports
 from shared.protocol import utc_now
 
 bp = Blueprint("shifts", __name__, url_prefix="/api/v1")
@@ -92,23 +97,44 @@ def _page(name: str, default: int, highest: int) -> int:
     return text.whole_parameter(request.args, name, default, highest)
 
 
+# No row has this id: the chatter filter of a team lead naming a key nobody has.
+_NOBODY = 0
+
+
 def _filter_ids(scope: manage.Scope) -> tuple[int | None, int | None]:
-    """The creator and chatter named in the query (unknown: 400; another creator: 403)."""
+    """The creator and chatter named in the query.  A team lead learns nothing about
+    keys outside their creators (stats.reports.visible_creator): another creator's key
+    and an unknown one are both 403, and an unknown chatter lists nothing, like a chatter
+    of other creators; to everyone else an unknown key is 400."""
     session = db.session
     creator_id = chatter_id = None
     if request.args.get("creator"):
-        try:
-            creator = manage.creator_named(session, request.args["creator"])
-        except DomainError as exc:
-            raise ApiError(400, "bad_parameter", exc.message) from None
-        manage.in_scope(scope, creator.id, f"creator {creator.key!r}")
-        creator_id = creator.id
+        creator_id = reports.visible_creator(session, scope, _key("creator")).id
     if request.args.get("chatter"):
-        try:
-            chatter_id = manage.chatter_named(session, request.args["chatter"]).id
-        except DomainError as exc:
-            raise ApiError(400, "bad_parameter", exc.message) from None
+        key = _key("chatter")
+        chatter_id = session.scalar(select(Chatter.id).where(Chatter.key == key))
+        if chatter_id is None and scope is None:
+            raise ApiError(400, "bad_parameter", f"chatter: no chatter {key!r}")
+        if chatter_id is None:
+            chatter_id = _NOBODY
     return creator_id, chatter_id
+
+
+def _key(name: str) -> str:
+    try:
+        return key_of(request.args[name], name)
+    except DomainError as exc:
+        raise ApiError(400, "bad_parameter", exc.message) from None
+
+
+def _find_shift(shift_id: int, scope: manage.Scope) -> Shift:
+    """A team lead is told 404 for another creator's shift, as for a missing one."""
+    try:
+        return manage.find_shift(db.session, shift_id, scope)
+    except DomainError as exc:
+        if scope is not None and exc.status == 403:
+            raise ApiError(404, "not_found", f"no shift {shift_id}") from None
+        raise
 
 
 # Shifts -----------------------------------------------------------------------------------
@@ -142,7 +168,7 @@ def list_shifts() -> Response:
 
 def _one(shift_id: int, scope: manage.Scope = None) -> dict[str, Any]:
     session = db.session
-    shift = manage.find_shift(session, shift_id, scope)
+    shift = _find_shift(shift_id, scope)
     return listing.described(session, [shift])[0]
 
 
@@ -303,12 +329,13 @@ def occurrences() -> Response:
         with_cancelled=with_cancelled,
     )
     names = listing.keys(session)
+    visible = listing.chatters_of(session, scope)  # a team lead: their creators' chatters
     return json_response(
         {
             "from": first.isoformat(),
             "to": last.isoformat(),
             "tz": tz_name,
-            "occurrences": [listing.occurrence_row(p, names, tz) for p in found],
+            "occurrences": [listing.occurrence_row(p, names, tz, visible) for p in found],
         }
     )
 

@@ -36,7 +36,13 @@ def upcoming(
     """The API's /shifts body: the shifts the chatter works in the next 7 local days
     (today the first), of the creators the caller sees."""
     body = ahead.shifts_ahead(
-        session, person.id, zone(tz_name), now, UPCOMING_DAYS, req.creator_ids
+        session,
+        person.id,
+        zone(tz_name),
+        now,
+        UPCOMING_DAYS,
+        req.creator_ids,
+        req.visible_chatters,
     )
     return {"chatter": {"key": person.key, "name": person.name}, **body}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -29,9 +30,11 @@ def shifts_ahead(
     now: dt.datetime,
     days: int = DEFAULT_DAYS,
     scope: Scope = None,
+    visible: Collection[int] | None = None,
 ) -> dict[str, Any]:
     """From ``now`` to the end of the ``days``-th local day of ``tz`` (today the first),
-    a running shift included, by start; ``scope``: of these creators only."""
+    a running shift included, by start; ``scope``: of these creators only; ``visible``:
+    the chatters the caller may see named (``listing.occurrence_row``; None: all)."""
     today = now.astimezone(tz).date()
     last = today + dt.timedelta(days=days - 1)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
@@ -40,7 +43,7 @@ def shifts_ahead(
     creator_names = dict(session.execute(select(Creator.key, Creator.name)).all())
     rows = []
     for item in sorted(found, key=lambda p: (p.occurrence.starts_at, p.occurrence.shift_id)):
-        row = listing.occurrence_row(item, names, tz)
+        row = listing.occurrence_row(item, names, tz, visible)
         row["creator_name"] = creator_names.get(row["creator"], "")
         row["in_progress"] = item.occurrence.starts_at <= now
         rows.append(row)

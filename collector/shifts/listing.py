@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from collector.db.models import Chatter, Creator
+from collector.db.models import Chatter, Creator, chatter_creators
 from collector.db.schedule_models import Shift, ShiftException
 from collector.shifts.fields import hhmm, weekdays_text
 from collector.shifts.manage import Scope, exceptions_of
@@ -26,6 +27,16 @@ def keys(session: Session) -> tuple[dict[int, str], dict[int, str]]:
     chatters = dict(session.execute(select(Chatter.id, Chatter.key)).all())
     creators = dict(session.execute(select(Creator.id, Creator.key)).all())
     return chatters, creators
+
+
+def chatters_of(session: Session, scope: Scope) -> frozenset[int] | None:
+    """The chatters assigned to one of the ``scope``'s creators (None: every chatter)."""
+    if scope is None:
+        return None
+    query = select(chatter_creators.c.chatter_id).where(
+        chatter_creators.c.creator_id.in_(list(scope))
+    )
+    return frozenset(session.scalars(query))
 
 
 def describe(
@@ -163,16 +174,28 @@ def planned(
 
 
 def occurrence_row(
-    item: Planned, names: tuple[dict[int, str], dict[int, str]], tz: zoneinfo.ZoneInfo
+    item: Planned,
+    names: tuple[dict[int, str], dict[int, str]],
+    tz: zoneinfo.ZoneInfo,
+    visible: Collection[int] | None = None,
 ) -> dict[str, Any]:
+    """``visible``: the chatters the caller may see named (None: every one); any other
+    chatter reads as null, so a chatter never learns whose day was swapped to them and a
+    team lead never a chatter outside their creators."""
     chatters, creators = names
+
+    def named(chatter_id: int) -> str | None:
+        if visible is not None and chatter_id not in visible:
+            return None
+        return chatters.get(chatter_id)
+
     o = item.occurrence
     return {
         "shift_id": o.shift_id,
         "day": o.day.isoformat(),
         "state": item.state,
-        "chatter": chatters.get(o.chatter_id),
-        "planned_chatter": chatters.get(item.planned_chatter_id),
+        "chatter": named(o.chatter_id),
+        "planned_chatter": named(item.planned_chatter_id),
         "creator": creators.get(o.creator_id),
         "zone": o.zone,
         "starts_at": _utc(o.starts_at),

@@ -10,7 +10,7 @@ the same length.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -161,6 +161,17 @@ class Request:
         """A chatter sees only themself: their chatter id, else None."""
         return self.caller.chatter_id if self.caller.role == "chatter" else None
 
+    @property
+    def visible_chatters(self) -> frozenset[int] | None:
+        """The chatters the caller may see named (None: every one): a chatter themself
+        only, a limited manager the chatters of their creators (``people``)."""
+        own = self.own_chatter
+        if own is not None:
+            return frozenset([own])
+        if self.caller.limited:
+            return frozenset(p.id for p in self.people)
+        return None
+
     def export(
         self,
         title: str,
@@ -201,15 +212,8 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
         raise ApiError(400, "bad_parameter", str(exc)) from None
     creator = None
     if key := args.get("creator"):
-        creator = session.scalar(select(Creator).where(Creator.key == key))
-        if creator is None and caller.creators is not None:
-            # A team lead learns nothing about other creators, not even which keys exist.
-            raise ApiError(403, "forbidden", f"this login does not see the creator {key!r}")
-        if creator is None:
-            raise ApiError(400, "bad_parameter", f"unknown creator {key!r}")
+        creator = visible_creator(session, caller.creators, key)
     limit = caller.creators
-    if creator is not None and limit is not None and creator.id not in limit:
-        raise ApiError(403, "forbidden", f"this login does not see the creator {key!r}")
     # Plain rows, not ORM objects: this runs on every view, for every chatter.
     people = [
         Person(*row) for row in session.execute(select(Chatter.id, Chatter.key, Chatter.name))
@@ -242,6 +246,19 @@ def build_request(session: Session, caller: Caller, args: Args) -> Request:
         limited_to=limited_to,
         exclude_regular=bool(get_value(session, "exclude_regular_input")),
     )
+
+
+def visible_creator(session: Session, limit: Collection[int] | None, key: str) -> Creator:
+    """The creator ``key`` names, for a caller limited to the creators ``limit`` (None:
+    every one).  A team lead learns nothing about other creators, not even which keys
+    exist: another creator's key and a key nobody has are both 403 to them; to everyone
+    else an unknown key is 400.  Shared by every API that filters by creator."""
+    creator = session.scalar(select(Creator).where(Creator.key == key))
+    if limit is not None and (creator is None or creator.id not in limit):
+        raise ApiError(403, "forbidden", f"this login does not see the creator {key[:64]!r}")
+    if creator is None:
+        raise ApiError(400, "bad_parameter", f"unknown creator {key[:64]!r}")
+    return creator
 
 
 def _chatters_of(

@@ -217,6 +217,24 @@ def test_alerts_list_acknowledge_resolve(agency: Collector, world: World) -> Non
     )
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/alerts?limit={}",
+        "/api/v1/alerts?state={}",
+        "/api/v1/alerts?kind={}",
+        "/api/v1/alerts/deliveries?alert={}",
+        "/api/v1/alerts/deliveries?status={}",
+        "/api/v1/alerts/deliveries?limit={}",
+    ],
+)
+def test_a_long_bad_parameter_is_not_echoed_whole(agency: Collector, path: str) -> None:
+    """From the attack review: limit=<5000 digits> came back whole in the 400."""
+    reply = agency.http.get(path.format("9" * 5000), headers=auth(agency.token("admin")))
+    assert reply.status_code == 400 and reply.json()["error"] == "bad_parameter", reply.text
+    assert "9" * 21 not in reply.text and len(reply.content) < 1000
+
+
 def test_team_lead_sees_only_their_creators(agency: Collector, world: World) -> None:
     world.shift("alice", "luna", "10:00", "18:00")
     world.shift("bob", "nova", "10:00", "18:00")

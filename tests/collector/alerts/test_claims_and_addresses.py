@@ -117,6 +117,30 @@ def test_a_stalled_webhook_try_ends_at_its_deadline(world: World, stall: Stall) 
     assert not attempt.ok and attempt.error == row.last_error
 
 
+def test_a_hanging_resolver_does_not_hold_the_try_past_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From the attack review: getaddrinfo ran before the deadline's timer and cannot be
+    interrupted, so a hanging DNS server held the try (and its claim) as long as it liked.
+    Here the resolver answers only once post() has come back: it comes back regardless,
+    failed for the deadline."""
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(*args: Any, **kw: Any) -> Any:
+        release.wait(60)
+        return real("93.184.215.14", *args[1:], **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        out = webhook.post("http://hooks.example.com/", b"{}", {}, 0.2)
+    finally:
+        release.set()
+    assert not out.ok and out.status_code is None
+    assert out.error is not None and out.error.startswith("TimeoutError"), out.error
+    assert "did not resolve" in out.error
+
+
 def test_a_claim_taken_over_mid_send_is_recorded_once(world: World, stall: Stall) -> None:
     """Process A's try stalls; its claim is taken by B (B's clock is past A's claim), B's try
     is answered and recorded; A's try, ending at its deadline, writes nothing."""
