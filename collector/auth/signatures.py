@@ -37,6 +37,8 @@ class AgentCaller:
     chatter_id: int
     seq_max: int
     rotate_requested_at: dt.datetime | None
+    # When its agent said it was uninstalled (None: in use); presence is refused then.
+    retired_at: dt.datetime | None
     key_pk: int
     key_created_at: dt.datetime
     newest_key: bool
@@ -61,6 +63,7 @@ _CALLER = (
         Device.revoked_at,
         Device.seq_max,
         Device.rotate_requested_at,
+        Device.retired_at,
         select(func.max(_OTHER.id)).where(_OTHER_LIVE).scalar_subquery(),
         select(func.count(_OTHER.id)).where(_OTHER_LIVE).scalar_subquery(),
     )
@@ -132,6 +135,7 @@ def verify_agent(
         revoked,
         seq_max,
         rotate_at,
+        retired_at,
         newest_pk,
         live_keys,
     ) = row
@@ -169,6 +173,7 @@ def verify_agent(
         chatter_id=chatter_id,
         seq_max=seq_max,
         rotate_requested_at=rotate_at,
+        retired_at=retired_at,
         key_pk=key_pk,
         key_created_at=key_created,
         newest_key=key_pk == newest_pk,

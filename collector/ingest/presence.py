@@ -27,7 +27,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from collector.auth.signatures import AgentCaller
 from collector.db.base import UTCDateTime, iso
-from collector.db.models import Device
 from collector.db.schedule_models import Presence
 from collector.errors import ApiError
 from shared import signing
@@ -112,7 +111,7 @@ def store(
 
     Refused: the device is uninstalled (409 ``device_retired``), or its last message
     arrived less than ``min_interval`` ago (429 ``presence_too_soon``, Retry-After)."""
-    retired_at = connection.scalar(select(Device.retired_at).where(Device.id == caller.device_id))
+    retired_at = caller.retired_at  # read with the signature's key, no query of its own
     if retired_at is not None:
         raise ApiError(
             409,
