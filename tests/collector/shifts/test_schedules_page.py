@@ -13,20 +13,10 @@ from sqlalchemy import text
 from collector.pages.admin.shifts import ROSTER_HELP
 from collector.shifts import roster
 from tests.collector.pages.admin.test_admin import PASSWORD, Site, site  # noqa: F401
+from tests.collector.pages.admin.test_shifts import NIGHT
 
 WEEK = "week=2026-12-07&tz=Europe/Paris"
-NIGHTS = {
-    "chatter": "bob",
-    "creator": "nova",
-    "kind": "weekly",
-    "weekdays": ["mon", "tue", "wed"],
-    "start": "22:00",
-    "end": "06:00",
-    "first_day": "2026-12-07",
-    "last_day": "",
-    "zone": "Europe/Paris",
-    "note": "",
-}
+NIGHTS = {**NIGHT, "note": ""}  # the Schedules page tests' nights, without a note
 RULE = {
     "creator": "luna",
     "weekdays": ["sat", "sun"],
