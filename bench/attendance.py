@@ -10,6 +10,10 @@ which ``attendance.store.rebuild`` computes their minutes and hours (timed).  Th
 call, which computes and stores every occurrence's span from the hours and minutes, is
 reported apart ("cold").
 
+Then the same view after each of a few ingests of one chatter's slice ("after new
+slices"): the chatter's spans and what the process keeps of them are measured again, the
+others' are not (collector/attendance/kept.py).
+
 The data are built in a database of its own (a temporary SQLite file, a PostgreSQL database
 ``ct_attbench_<random>``), dropped afterwards.  Run::
 
@@ -355,9 +359,39 @@ def measure(url: str, repeats: int) -> tuple[float, list[Timing]]:
         ),
         Timing("coverage 7 days", timed(lambda: call("coverage", params(7)), repeats)),
     ]
+    timings.append(
+        Timing(
+            "attendance 90 days, after new slices",
+            _after_ingest(url, lambda: call("attendance", params(90)), repeats),
+        )
+    )
     with app.app_context():
         db.engine.dispose()
     return cold, timings
+
+
+def _after_ingest(url: str, view: Any, repeats: int) -> list[float]:
+    """The view each time after one more chatter sent a slice in the range (stored and
+    refreshed as the ingest does, not timed): what a dashboard finds while agents send,
+    the chatter's spans and kept rows measured again (collector/attendance/kept.py)."""
+    engine = create_engine(url)
+    samples = []
+    try:
+        for r in range(repeats):
+            i = r % CHATTERS
+            # Twelve hours after the chatter's shift starts on the last day: no slice there.
+            at = _epoch(LAST_DAY, (i % 24) * 60, ZONES[i % 3]) + 12 * 3600
+            with engine.begin() as c:
+                _copy_slices(
+                    c, [(i + 1, i + 1, at, 30, 0, 10_000_000 + r)], dt.datetime.now(dt.UTC)
+                )
+                store.refresh(c, i + 1, [at])
+            t0 = time.perf_counter()
+            view()
+            samples.append((time.perf_counter() - t0) * 1000)
+    finally:
+        engine.dispose()
+    return samples
 
 
 def run(lanes: Sequence[str], scale: float, repeats: int = REPEATS) -> list[LaneResult]:

@@ -7,7 +7,8 @@ import datetime as dt
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from collector.attendance.definitions import (
     Attendance,
@@ -30,10 +31,74 @@ from collector.shifts.occurrences import Occurrence
 Measure = Callable[[Iterable[tuple[int, int, int]]], Mapping[tuple[int, int, int], Sums]]
 
 
+# A chatter's totals over a result, in this order (Result.totals).
+TOTALS = (
+    "shifts",
+    "scheduled_seconds",
+    "online_seconds",
+    "active_seconds",
+    "paused_seconds",
+    "late_shifts",
+    "late_seconds",
+    "early_leaves",
+    "early_leave_seconds",
+    "no_shows",
+    "outside_online_seconds",
+    "outside_active_seconds",
+)
+
+
 @dataclass(frozen=True)
 class Result:
     rows: list[Attendance]  # occurrences starting in the range, by start then shift
     outside: dict[tuple[int, dt.date], Sums]  # (chatter, local day) -> outside any shift
+    # The totals when already known (kept per chatter, collector/attendance/kept.py).
+    known_totals: dict[int, tuple[int, ...]] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def totals(self) -> dict[int, tuple[int, ...]]:
+        """Per chatter with a row or a day outside shifts: the figures named in TOTALS,
+        added up once per result (the whole agency's 90 days are 15,000 rows and 18,000
+        days) and shared by whoever shows it."""
+        if self.known_totals is not None:
+            return self.known_totals
+        sums: dict[int, list[int]] = defaultdict(lambda: [0] * len(TOTALS))
+        for o, s, late, early, no_show, _status in self.rows:
+            t = sums[o.chatter_id]
+            t[0] += 1
+            t[1] += o.seconds
+            t[2] += s.online
+            t[3] += s.active
+            t[4] += s.paused
+            if late:
+                t[5] += 1
+                t[6] += late
+            if early:
+                t[7] += 1
+                t[8] += early
+            t[9] += no_show
+        for (chatter, _day), s in self.outside.items():
+            u = sums[chatter]
+            u[10] += s.online
+            u[11] += s.active
+        return {c: tuple(t) for c, t in sums.items()}
+
+
+def changes_after(rows: Iterable[Attendance], now: int, grace: int) -> int:
+    """The first moment after ``now`` at which a row's status could change by the clock
+    alone: a start, a start plus the grace, or an end still to come (definitions.judge);
+    a far future when every row is over."""
+    later = [
+        t
+        for a in rows
+        for t in (
+            epoch(a.occurrence.starts_at),
+            epoch(a.occurrence.starts_at) + grace,
+            epoch(a.occurrence.ends_at),
+        )
+        if t > now
+    ]
+    return min(later, default=2**62)
 
 
 Placed = tuple[Occurrence, int, int]  # an occurrence and its bounds in epoch seconds
@@ -183,4 +248,14 @@ def coverage_of(
     )
 
 
-__all__ = ["Hour", "Measure", "Plan", "Result", "attendance", "coverage_of", "measured", "plan"]
+__all__ = [
+    "TOTALS",
+    "Hour",
+    "Measure",
+    "Plan",
+    "Result",
+    "attendance",
+    "coverage_of",
+    "measured",
+    "plan",
+]

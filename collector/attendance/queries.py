@@ -13,8 +13,8 @@ from functools import lru_cache
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from collector.attendance import store
-from collector.attendance.compute import Plan, Result, coverage_of, measured, plan
+from collector.attendance import kept, store
+from collector.attendance.compute import Plan, Result, coverage_of, plan
 from collector.attendance.definitions import Coverage, Need, Sums
 from collector.db.models import ActivityQuarter, chatter_creators
 from collector.db.schedule_models import CoverageRule, Shift, ShiftException
@@ -105,12 +105,19 @@ def fast_attendance(
     with _collection_paused():
         # The plan is kept for the tuple shifts_around returns (the cache holds it, so its
         # identity is not reused); any other sequence is planned afresh.
-        p = (
-            _plan(_Same(shifts), first, last, tz)
-            if isinstance(shifts, tuple)
-            else plan(first, last, tz, shifts)
+        same = isinstance(shifts, tuple)
+        p = _plan(_Same(shifts), first, last, tz) if same else plan(first, last, tz, shifts)
+        return kept.attendance(
+            connection,
+            p,
+            chatters,
+            measure,
+            grace=grace,
+            now=now,
+            creators=creators,
+            exclude_regular=exclude_regular,
+            keep=same,
         )
-        return measured(p, chatters, measure, grace=grace, now=now, creators=creators)
 
 
 @contextmanager

@@ -259,7 +259,7 @@ def span_sums(
     found: dict[Span, Sums] = {}
     if not by_chatter:
         return found
-    database = connection.engine.url.render_as_string(hide_password=True)
+    database = database_of(connection)
     versions = _versions(connection, sorted(by_chatter))
     unread: list[Span] = []
     for chatter, mine in by_chatter.items():
@@ -280,6 +280,18 @@ def span_sums(
         found.update(read)
         _keep(database, versions, read, exclude_regular)
     return found
+
+
+def database_of(connection: Connection) -> str:
+    """Which database, for what a process keeps of it (without the password)."""
+    return connection.engine.url.render_as_string(hide_password=True)
+
+
+def versions(connection: Connection, chatters: list[int]) -> dict[int, int | None]:
+    """Each chatter's version of their minutes; None: none stored yet (no minute since the
+    last rebuild, which gives every chatter one)."""
+    found = _versions(connection, chatters)
+    return {c: found.get(c) for c in chatters}
 
 
 def _versions(connection: Connection, chatters: list[int]) -> dict[int, int]:
