@@ -6,7 +6,8 @@ change, stores the slices in random batches as the ingest does (reading the fast
 between batches, so cached spans must be forgotten when their minutes change), and
 compares attendance (with regular input counted as active and left out, some slices
 flagged regular) and coverage with the reference from the raw slices, in a zone of its
-choice; then again after the statistics rebuild.
+choice; then again after the statistics rebuild.  Two consecutive ranges add up to
+the range they make, shifts and days crossing the cut included.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from collector.attendance.compute import TOTALS
 from collector.maintenance.rebuild import rebuild_everything
 from tests.collector.attendance.helpers import (
     add_exception,
@@ -169,6 +171,7 @@ def _run(agency: Collector, d: Drawn) -> None:
     engine = create_engine(agency.database_url)
     base = dt.datetime.combine(d.day - dt.timedelta(days=1), dt.time(), dt.UTC)
     first, last = d.day - dt.timedelta(days=1), d.day + dt.timedelta(days=1)
+    one_day = dt.timedelta(days=1)
     try:
         with engine.begin() as c:
             clear(c)
@@ -242,6 +245,16 @@ def _run(agency: Collector, d: Drawn) -> None:
                         session, first, last, d.tz, people, grace=d.grace, exclude_regular=exclude
                     )
                     assert fast == ref, exclude
+                # Consecutive ranges add up to the range they make (a shift counts on the
+                # day it starts, each day's time outside shifts on that day), whatever
+                # crosses the cut: METRICS.md, "Ranges add up".
+                whole = both(session, first, last, d.tz, people, grace=d.grace)[0].totals
+                head = both(session, first, d.day, d.tz, people, grace=d.grace)[0].totals
+                tail = both(session, d.day + one_day, last, d.tz, people, grace=d.grace)[0].totals
+                for chatter in people:
+                    parts = [t.get(chatter, (0,) * len(TOTALS)) for t in (head, tail)]
+                    added = tuple(x + y for x, y in zip(*parts, strict=True))
+                    assert whole.get(chatter, (0,) * len(TOTALS)) == added, chatter
                 fast_cov, ref_cov = both_coverage(session, first, last, d.tz, brands)
                 assert fast_cov == ref_cov
 

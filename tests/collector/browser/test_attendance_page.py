@@ -120,6 +120,8 @@ def test_attendance_page(browser: Browser, staffed: LiveCollector, width: int) -
             assert texts[2] == duration(c["online_seconds"])
             assert texts[7] == str(c["no_shows"])
             assert texts[8] == duration(c["outside_online_seconds"])
+        # Why the totals can differ from Chatter stats at the range's edges.
+        assert "ranges add up" in page.locator("#attendance-edges").inner_text()
         shown = page.locator("#attendance-shifts tbody tr").count()
         assert shown == len(body["shifts"])
         # The heat map: one row per creator, 24 hours; its table alternative opens.
