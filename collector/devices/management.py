@@ -6,10 +6,10 @@ Revoking refuses the device's next request (``auth.signatures.verify_agent`` ans
 (``agency.people``) revokes their devices too.  The queue
 health judges what the agent last reported about its outbox.  A device is *retired*
 when its agent says it is being uninstalled (a signed message); it can still send (a
-reinstall keeps the device), and its next batch *signed after the retirement* makes it
-current again (``signed_after_retirement``): an older request sent
-again (a signature holds for 300 s) is still taken as it would be, but leaves the device
-uninstalled.
+reinstall keeps the device), and its next batch or presence message *signed after the
+retirement* makes it current again (``signed_after_retirement``): an older request sent
+again (a signature holds for 300 s) leaves the device uninstalled (a batch is still
+stored as ever, a presence message is refused).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, case, null, select
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, case, null, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from collector.db import audit, text
@@ -66,6 +66,23 @@ def reinstalled_values(devices: Table) -> dict[str, ColumnElement[Any]]:
         "retired_at": case((back, null()), else_=devices.c.retired_at),
         "retired_unsent": case((back, null()), else_=devices.c.retired_unsent),
     }
+
+
+_devices = cast(Table, Device.__table__)
+_REINSTALLED = (
+    update(_devices)
+    .where(_devices.c.id == bindparam("device"), _devices.c.retired_at.is_not(None))
+    .values(**reinstalled_values(_devices))
+)
+
+
+def reinstalled(connection: Connection, device_id: int, signed_at: dt.datetime) -> None:
+    """A request signed at ``signed_at`` came from the device: end its retirement when
+    it was signed after it (a reinstalled agent), else leave it.  Batches do the same in
+    their own update of the device (``collector.ingest.heartbeats``)."""
+    connection.execute(
+        _REINSTALLED, {"device": device_id, "unretired_before": unretired_before(signed_at)}
+    )
 
 
 def find_device(session: Session, ident: str) -> Device:
