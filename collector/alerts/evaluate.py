@@ -22,12 +22,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from collector.alerts import conditions, messages
 from collector.alerts.rules import split_emails
 from collector.auth import callers
+from collector.auth.accounts import normalise_email
 from collector.db import locks
 from collector.db.alert_models import Alert, AlertDelivery, AlertRule
 from collector.db.models import User
@@ -141,18 +142,33 @@ def _open(
     return alert
 
 
+def mailbox(address: str) -> str:
+    """The mailbox an address reaches, as a team lead's e-mail scope reads it: the whole
+    address lower-cased (``accounts.normalise_email``, as logins are stored) and a
+    ``+tag`` of its local part left out, so ``Lead+x@Example.com`` is ``lead@example.com``.
+    Reading more addresses as one mailbox only ever narrows what is sent (``team_leads``)."""
+    address = normalise_email(address)
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
 def team_leads(session: Session, addresses: list[str]) -> dict[str, frozenset[int]]:
-    """Of these addresses, those of team leads' logins (managers limited to some
-    creators): lower-cased address -> the creators they may see."""
-    if not addresses:
+    """Of these addresses' mailboxes (``mailbox``), those of team leads' logins (managers
+    limited to some creators): mailbox -> the creators they may see.  A mailbox that is
+    several leads' (``lead@`` and ``lead+ops@`` both logins) gets what every one of them
+    may see: the creators common to all."""
+    wanted = {mailbox(a) for a in addresses}
+    if not wanted:
         return {}
     found: dict[str, frozenset[int]] = {}
-    for user in session.scalars(
-        select(User).where(func.lower(User.email).in_(sorted({a.lower() for a in addresses})))
-    ):
+    # Logins are few; the +tag rule is not one SQL both databases share: read in Python.
+    for user in session.scalars(select(User).where(User.role == "manager")):
         limit = callers.creator_limit(user)
-        if limit is not None:
-            found[user.email.lower()] = limit
+        box = mailbox(user.email)
+        if limit is not None and box in wanted:
+            found[box] = found[box] & limit if box in found else limit
     return found
 
 
@@ -178,7 +194,7 @@ def queue(session: Session, rule: AlertRule, alert: Alert, now: dt.datetime) -> 
     addresses = split_emails(rule.emails)
     leads = team_leads(session, addresses)
     for address in addresses:
-        limit = leads.get(address.lower())
+        limit = leads.get(mailbox(address))
         if limit is not None and alert.creator_id not in limit:
             continue
         session.add(

@@ -44,7 +44,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         405: "method not allowed on this path; the Allow header lists those that are",
         409: "conflicts with the current state (stale_key: rotate with the newest key; "
         "stale_retire: an uninstall message signed before the device's last batch; "
-        "device_retired: presence of a device uninstalled, until it sends slices again)",
+        "device_retired: presence signed before the device's uninstall)",
         413: "body or event count too large",
         422: "the request is well-formed but invalid; details list each problem",
         429: "too soon after the last one taken (presence_too_soon); retry after Retry-After",
@@ -107,7 +107,8 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": (
                     "The agent is being uninstalled: the device shows as uninstalled, with "
-                    "the slices it leaves unsent (a later batch from it clears this)"
+                    "the slices it leaves unsent (a batch or presence message it signs later "
+                    "clears this)"
                 ),
                 "security": _SIGNED,
                 "requestBody": {"required": True, **_json(_ref("RetireRequest"), "")},
@@ -135,7 +136,8 @@ def _paths() -> dict[str, Any]:
                     "runs; the device's newest message (by sent_at) is kept, an older or "
                     "replayed one changes nothing (stored: false); at most one a device "
                     f"every {presence_state.MIN_INTERVAL.seconds} s (429 sooner; "
-                    "CHATTER_PRESENCE_MIN_INTERVAL), none from an uninstalled device (409)"
+                    "CHATTER_PRESENCE_MIN_INTERVAL), none signed before the device's "
+                    "uninstall (409); one signed after it makes the device current again"
                 ),
                 "security": _SIGNED,
                 "requestBody": {"required": True, **_json(_ref("Presence"), "")},

@@ -158,7 +158,7 @@ def list_shifts() -> Response:
     )
     return json_response(
         {
-            "shifts": listing.described(session, found),
+            "shifts": listing.described(session, found, scope),
             "page": page,
             "per_page": per_page,
             "total": total,
@@ -169,7 +169,7 @@ def list_shifts() -> Response:
 def _one(shift_id: int, scope: manage.Scope = None) -> dict[str, Any]:
     session = db.session
     shift = _find_shift(shift_id, scope)
-    return listing.described(session, [shift])[0]
+    return listing.described(session, [shift], scope)[0]
 
 
 @bp.post("/shifts")

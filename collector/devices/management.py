@@ -6,7 +6,10 @@ Revoking refuses the device's next request (``auth.signatures.verify_agent`` ans
 (``agency.people``) revokes their devices too.  The queue
 health judges what the agent last reported about its outbox.  A device is *retired*
 when its agent says it is being uninstalled (a signed message); it can still send (a
-reinstall keeps the device), and its next batch makes it current again.
+reinstall keeps the device), and its next batch or presence message *signed after the
+retirement* makes it current again (``signed_after_retirement``): an older request sent
+again (a signature holds for 300 s) leaves the device uninstalled (a batch is still
+stored as ever, a presence message is refused).
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, case, null, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from collector.db import audit, text
-from collector.db.base import iso
+from collector.db.base import UTCDateTime, iso
 from collector.db.models import Device
 from collector.errors import DomainError
 
@@ -34,6 +37,52 @@ CLOCK_WARN_SECONDS = 60.0
 # signs batches with), so a true retire, sent after the last batch, is at most a few
 # seconds "earlier"; an old one sent again after a reinstall is older than that.
 RETIRE_SIGNED_BEFORE_BATCH = dt.timedelta(seconds=10)
+# A signature's time is whole seconds: a request signed in the second its device's
+# retirement arrived in may have been signed after it, and counts as signed after.
+SIGNED_TIME_RESOLUTION = dt.timedelta(seconds=1)
+
+
+def unretired_before(signed_at: dt.datetime) -> dt.datetime:
+    """An agent request signed at ``signed_at`` (its X-Agent-Timestamp,
+    ``AgentCaller.signed_at``) was signed after a retirement recorded before this moment:
+    such a request says the agent is back (reinstalled).  The one rule, in Python
+    (``signed_after_retirement``) and in SQL (``reinstalled_values``)."""
+    return signed_at + SIGNED_TIME_RESOLUTION
+
+
+def signed_after_retirement(retired_at: dt.datetime | None, signed_at: dt.datetime) -> bool:
+    """Whether a request signed at ``signed_at`` ends the retirement ``retired_at`` (None:
+    the device is in use, nothing to end)."""
+    return retired_at is not None and retired_at < unretired_before(signed_at)
+
+
+def reinstalled_values(devices: Table) -> dict[str, ColumnElement[Any]]:
+    """The devices table's SET values by which an agent request ends its device's
+    retirement when it was signed after it (``signed_after_retirement``, decided on the
+    row the update locks), and else leaves it; bind ``unretired_before`` to
+    ``unretired_before(caller.signed_at)``."""
+    back = devices.c.retired_at < bindparam("unretired_before", type_=UTCDateTime)
+    return {
+        "retired_at": case((back, null()), else_=devices.c.retired_at),
+        "retired_unsent": case((back, null()), else_=devices.c.retired_unsent),
+    }
+
+
+_devices = cast(Table, Device.__table__)
+_REINSTALLED = (
+    update(_devices)
+    .where(_devices.c.id == bindparam("device"), _devices.c.retired_at.is_not(None))
+    .values(**reinstalled_values(_devices))
+)
+
+
+def reinstalled(connection: Connection, device_id: int, signed_at: dt.datetime) -> None:
+    """A request signed at ``signed_at`` came from the device: end its retirement when
+    it was signed after it (a reinstalled agent), else leave it.  Batches do the same in
+    their own update of the device (``collector.ingest.heartbeats``)."""
+    connection.execute(
+        _REINSTALLED, {"device": device_id, "unretired_before": unretired_before(signed_at)}
+    )
 
 
 def find_device(session: Session, ident: str) -> Device:

@@ -25,6 +25,7 @@ from collector.db import locks, retention, text
 from collector.db.base import UTCDateTime
 from collector.db.models import Device, Slice
 from collector.db.upsert import insert_ignoring_conflicts
+from collector.devices import management
 from collector.errors import ApiError
 from collector.ingest import overlaps
 from collector.stats import regular, rollups
@@ -61,9 +62,9 @@ _DEVICE_SEEN = (
             (bindparam("clear_rotation", type_=Boolean), null()),
             else_=_devices.c.rotate_requested_at,
         ),
-        # Sending again after an uninstall: it was reinstalled.
-        retired_at=null(),
-        retired_unsent=null(),
+        # Sending again after an uninstall: it was reinstalled, when the batch was signed
+        # after the retirement (an older batch sent again leaves the device uninstalled).
+        **management.reinstalled_values(_devices),
     )
 )
 
@@ -165,6 +166,7 @@ def store_batch(
             "version": batch.agent_version,
             "queue": None if batch.queue is None else msgspec.to_builtins(batch.queue),
             "clear_rotation": requested is not None and not rotate,
+            "unretired_before": management.unretired_before(caller.signed_at),
         },
     )
     return HeartbeatReply(

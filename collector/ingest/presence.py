@@ -10,8 +10,11 @@ The same upsert keeps the rate: a message that arrives sooner than ``min_interva
 after the stored one's arrival changes nothing and is refused (429, Retry-After).  The
 condition is the upsert's own, evaluated on the row as the database locks it, so of
 messages racing through several processes only one is taken.  A device whose agent said
-it was uninstalled sends no presence: its messages are refused (409 ``device_retired``)
-until its next batch of slices says it was reinstalled (``collector.ingest.heartbeats``).
+it was uninstalled sends no presence: a message signed before the uninstall arrived (one
+on its way, or one sent again) is refused (409 ``device_retired``).  One signed after it
+comes from a reinstalled agent: it makes the device current again, as a batch of slices
+does (``collector.devices.management.signed_after_retirement``, one rule for both), so
+the chatter shows online from the reinstalled agent's first message.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from collector.auth.signatures import AgentCaller
 from collector.db.base import UTCDateTime, iso
 from collector.db.schedule_models import Presence
+from collector.devices import management
 from collector.errors import ApiError
 from shared import signing
 from shared.protocol import Presence as PresenceMessage
@@ -109,17 +113,20 @@ def store(
 ) -> bool:
     """Keep the message unless a newer one of the device is stored; True when kept.
 
-    Refused: the device is uninstalled (409 ``device_retired``), or its last message
-    arrived less than ``min_interval`` ago (429 ``presence_too_soon``, Retry-After)."""
+    Refused: signed before the device's uninstall (409 ``device_retired``), or its last
+    message arrived less than ``min_interval`` ago (429 ``presence_too_soon``,
+    Retry-After).  Signed after the uninstall: the device is current again."""
     retired_at = caller.retired_at  # read with the signature's key, no query of its own
     if retired_at is not None:
-        raise ApiError(
-            409,
-            "device_retired",
-            f"device {caller.device_uid} was uninstalled at {iso(retired_at)} "
-            "(chatter-agent retire): its presence is not taken until it sends slices again "
-            "(a reinstalled agent)",
-        )
+        if not management.signed_after_retirement(retired_at, caller.signed_at):
+            raise ApiError(
+                409,
+                "device_retired",
+                f"device {caller.device_uid} was uninstalled at {iso(retired_at)} "
+                f"(chatter-agent retire): a message signed before that "
+                f"({iso(caller.signed_at)}) is not taken; a reinstalled agent's is",
+            )
+        management.reinstalled(connection, caller.device_id, caller.signed_at)
     limited = min_interval > dt.timedelta(0)  # 0: no limit (a test's agent every 0.5 s)
     row = connection.execute(
         _upsert(connection.dialect.name, limited),

@@ -39,11 +39,24 @@ def chatters_of(session: Session, scope: Scope) -> frozenset[int] | None:
     return frozenset(session.scalars(query))
 
 
+def shown(chatter_id: int, chatters: dict[int, str], visible: Collection[int] | None) -> str | None:
+    """The key of a chatter as a caller who may see ``visible`` named reads it (None:
+    every one): any other chatter reads as null, so a chatter never learns whose day was
+    swapped to them and a team lead never a chatter outside their creators
+    (``chatters_of``).  The one rule of every schedule view: API, pages, command line."""
+    if visible is not None and chatter_id not in visible:
+        return None
+    return chatters.get(chatter_id)
+
+
 def describe(
     shift: Shift,
     names: tuple[dict[int, str], dict[int, str]],
     exceptions: list[ShiftException] | None = None,
+    visible: Collection[int] | None = None,
 ) -> dict[str, Any]:
+    """A shift with its exceptions; a swapped day's chatter outside ``visible`` (``shown``)
+    reads as null."""
     chatters, creators = names
     body: dict[str, Any] = {
         "id": shift.id,
@@ -64,7 +77,7 @@ def describe(
             {
                 "day": e.day.isoformat(),
                 "kind": e.kind,
-                "chatter": chatters.get(e.replacement_chatter_id)
+                "chatter": shown(e.replacement_chatter_id, chatters, visible)
                 if e.replacement_chatter_id
                 else None,
                 "note": e.note,
@@ -99,10 +112,13 @@ def shifts(
     return total, list(session.scalars(query))
 
 
-def described(session: Session, found: list[Shift]) -> list[dict[str, Any]]:
+def described(session: Session, found: list[Shift], scope: Scope = None) -> list[dict[str, Any]]:
+    """The shifts as ``describe`` shows them to a caller limited to the creators ``scope``
+    (a team lead: a swapped day's chatter outside their creators reads as null)."""
     names = keys(session)
     exceptions = exceptions_of(session, [s.id for s in found])
-    return [describe(s, names, exceptions[s.id]) for s in found]
+    visible = chatters_of(session, scope)
+    return [describe(s, names, exceptions[s.id], visible) for s in found]
 
 
 @dataclass(frozen=True)
@@ -180,14 +196,11 @@ def occurrence_row(
     visible: Collection[int] | None = None,
 ) -> dict[str, Any]:
     """``visible``: the chatters the caller may see named (None: every one); any other
-    chatter reads as null, so a chatter never learns whose day was swapped to them and a
-    team lead never a chatter outside their creators."""
+    chatter reads as null (``shown``)."""
     chatters, creators = names
 
     def named(chatter_id: int) -> str | None:
-        if visible is not None and chatter_id not in visible:
-            return None
-        return chatters.get(chatter_id)
+        return shown(chatter_id, chatters, visible)
 
     o = item.occurrence
     return {

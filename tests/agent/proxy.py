@@ -49,6 +49,8 @@ Fault = tuple[int, dict[str, str]] | Misbehave | None
 
 class RecordingProxy:
     def __init__(self, upstream: str, fault: Callable[[], Fault] | None = None) -> None:
+        # Paths answered 503 without reaching the collector (a test may change the set).
+        self.held: set[str] = set()
         self.bodies: list[bytes] = []
         self.statuses: list[int] = []
         self.kinds: list[str] = []  # what each request got: "forward", a status, a kind
@@ -72,6 +74,11 @@ class RecordingProxy:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 proxy.bodies.append(body)
+                if self.path in proxy.held:
+                    proxy.kinds.append("held")
+                    payload = b'{"error":"held","message":"held by the test","details":[]}'
+                    self._answer(503, {"Content-Type": "application/json"}, payload)
+                    return
                 fault = proxy._fault()
                 if isinstance(fault, tuple):
                     status, headers = fault

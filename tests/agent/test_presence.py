@@ -187,3 +187,39 @@ def test_presence_never_holds_up_slices(
     assert proxy.presence_requests >= 2
     # No presence got through, and none was queued to arrive later.
     assert collector_process.rows("SELECT COUNT(*) FROM presence") == [(0,)]
+
+
+def test_a_reinstalled_agent_shows_online_with_its_first_presence(
+    display: str, collector_process: CollectorProcess, make_agent: Callable[..., AgentProcess]
+) -> None:
+    """Found by review: after a reinstall (the same device, its data kept) the chatter
+    showed offline until the agent's first batch reached the collector, its presence
+    refused (409 device_retired) until then.  Here every batch after the reinstall is held
+    on the way (503): presence alone, signed after the uninstall, shows alice online and
+    the device in use again."""
+    token = collector_process.cli("api-token", "boss", "--role", "manager")
+    with RecordingProxy(collector_process.url) as proxy:
+        agent = make_agent(server=proxy.url, **FAST)
+
+        def state() -> str:
+            return str(alice(collector_process, token)["state"])
+
+        def device() -> dict[str, Any]:
+            (found,) = json.loads(collector_process.cli("devices", "--json"))
+            return dict(found)
+
+        agent.start()
+        wait_for(lambda: state() != "offline", 30, "alice online")
+        wait_for(lambda: device()["last_seen_at"] is not None, 30, "a first batch")
+        agent.stop()
+        assert "this computer is uninstalled" in agent.cli("retire").stdout
+        assert state() == "offline" and device()["state"] == "uninstalled"
+        last_batch = device()["last_seen_at"]
+
+        proxy.held.add("/api/v1/heartbeats")
+        agent.start()  # reinstalled, its data kept
+        wait_for(lambda: state() != "offline", 15, "alice online from presence alone")
+        assert device()["state"] == "active" and device()["retired_at"] is None
+        assert proxy.count("held") >= 1  # its batches (the time check first) held back
+        assert device()["last_seen_at"] == last_batch  # no batch came through
+        agent.stop()

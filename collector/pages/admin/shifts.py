@@ -42,6 +42,10 @@ from collector.shifts import coverage, listing, manage, roster
 from collector.shifts.fields import WEEKDAY_NAMES, day_of, hhmm, zone_of
 from shared.protocol import utc_now
 
+# How a team lead's pages name a chatter outside their creators (``listing.shown``), and
+# the week view's row of the days such chatters work (no chatter has id 0).
+ANOTHER_CHATTER = "another chatter"
+_ANOTHER = 0
 DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # What each roster column holds, for the upload's help (every column the import reads).
 ROSTER_HELP = {
@@ -191,6 +195,10 @@ def _roster(session: Session, week: Week, scope: manage.Scope) -> list[CreatorWe
     end = dt.datetime.combine(week.first + dt.timedelta(days=7), dt.time(), tz)
     found = listing.planned(session, start, end.astimezone(dt.UTC), scope)
     chatters = {c.id: c for c in session.scalars(select(Chatter))}
+    # A team lead's week names no chatter outside their creators (``listing.shown``): a
+    # day swapped to one sits in a row of its own, "another chatter".
+    visible = listing.chatters_of(session, scope)
+    names = {c.id: c.name for c in chatters.values()}
     creators = [
         c
         for c in session.scalars(select(Creator).order_by(Creator.name))
@@ -204,8 +212,9 @@ def _roster(session: Session, week: Week, scope: manage.Scope) -> list[CreatorWe
         if not 0 <= column < 7 or o.creator_id not in grid:
             continue  # started the week before (shown there)
         ends = o.ends_at.astimezone(tz)
-        cells = grid[o.creator_id].setdefault(o.chatter_id, [Cell() for _ in range(7)])
-        planned_by = chatters.get(item.planned_chatter_id)
+        row = o.chatter_id if listing.shown(o.chatter_id, names, visible) else _ANOTHER
+        cells = grid[o.creator_id].setdefault(row, [Cell() for _ in range(7)])
+        planned_by = listing.shown(item.planned_chatter_id, names, visible) or ANOTHER_CHATTER
         cells[column].items.append(
             {
                 "shift_id": o.shift_id,
@@ -214,7 +223,7 @@ def _roster(session: Session, week: Week, scope: manage.Scope) -> list[CreatorWe
                 "end": hhmm(ends.hour * 60 + ends.minute),
                 "overnight": ends.date() > begins.date(),
                 "state": item.state,
-                "instead_of": planned_by.name if item.state == "swapped" and planned_by else "",
+                "instead_of": planned_by if item.state == "swapped" else "",
                 "note": item.note,
             }
         )
@@ -223,10 +232,14 @@ def _roster(session: Session, week: Week, scope: manage.Scope) -> list[CreatorWe
         rules_by_creator.setdefault(rule.creator_id, []).append(coverage.describe(session, rule))
     out = []
     for creator in creators:
+        mine = grid[creator.id]
         rows = [
             Row(chatters[cid].key, chatters[cid].name, cells)
-            for cid, cells in sorted(grid[creator.id].items(), key=lambda kv: chatters[kv[0]].name)
+            for cid, cells in sorted(mine.items(), key=lambda kv: names.get(kv[0], ""))
+            if cid != _ANOTHER
         ]
+        if _ANOTHER in mine:
+            rows.append(Row("", ANOTHER_CHATTER.capitalize(), mine[_ANOTHER]))
         if rows or creator.active or rules_by_creator.get(creator.id):
             out.append(
                 CreatorWeek(creator.key, creator.name, rows, rules_by_creator.get(creator.id, []))
@@ -388,7 +401,7 @@ def _shift_page(
         shift = manage.find_shift(session, shift_id, scope)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
-    described = listing.described(session, [shift])[0]
+    described = listing.described(session, [shift], scope)[0]
     creators, chatters = _choices(session, scope)
     people, brands = _names(session)
     page = render_template(
@@ -396,6 +409,7 @@ def _shift_page(
         shift=described,
         people=people,
         brands=brands,
+        another_chatter=ANOTHER_CHATTER,
         # The edit form's ticked days: as sent back after a refusal, else the shift's.
         picked=(
             form.getlist("weekdays")  # type: ignore[attr-defined]
@@ -408,7 +422,7 @@ def _shift_page(
         zones=sorted(zoneinfo.available_timezones()),
         others=[
             s
-            for s in listing.described(session, listing.shifts(session, scope)[1])
+            for s in listing.described(session, listing.shifts(session, scope)[1], scope)
             if s["id"] != shift_id and s["creator"] == described["creator"]
         ][:200],
         form=form if form is not None else MultiDict(),

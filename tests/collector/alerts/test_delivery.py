@@ -213,3 +213,33 @@ def test_a_team_lead_is_mailed_their_creators_alerts_only(
     [lead_mail] = got["lead@agency.test"]
     assert "Bob" in lead_mail and "Nova" in lead_mail
     assert "Luna" not in lead_mail and "Alice" not in lead_mail
+
+
+def test_a_team_leads_scope_holds_whatever_case_or_plus_tag_the_address_is_typed_in(
+    agency: Collector, world: World, mailbox: Mailbox
+) -> None:
+    """The lead of nova's login typed back in capitals or with a +tag (both reach their
+    mailbox) is still mailed nova's alert only; a mailbox that is two leads' logins gets
+    the creators common to both (here none); the unlimited manager still gets all."""
+    for email, creators in (
+        ("lead@agency.test", ["--creators", "nova"]),
+        ("boss@agency.test", []),
+        ("two@agency.test", ["--creators", "nova"]),
+        ("two+luna@agency.test", ["--creators", "luna"]),
+    ):
+        agency.cli("add-user", email, "--role", "manager", *creators, input=PASSWORD + "\n")
+    world.shift("alice", "luna", "10:00", "18:00")
+    world.shift("bob", "nova", "10:00", "18:00")
+    typed = ["LEAD@Agency.Test", "lead+alerts@agency.test", "Two+x@agency.test", "boss@agency.test"]
+    world.rule("no_show", 10, emails=typed)
+    world.evaluate(NOW + 10 * MIN)
+    world.send(mailbox.settings, now=NOW + 10 * MIN)
+    got: dict[str, list[str]] = {}
+    for to, message in mailbox.messages:
+        got.setdefault(to[0], []).append(message.get_content())
+    assert sorted(got) == ["LEAD@Agency.Test", "boss@agency.test", "lead+alerts@agency.test"]
+    assert len(got["boss@agency.test"]) == 2
+    for address in ("LEAD@Agency.Test", "lead+alerts@agency.test"):
+        [lead_mail] = got[address]
+        assert "Bob" in lead_mail and "Nova" in lead_mail
+        assert "Luna" not in lead_mail and "Alice" not in lead_mail

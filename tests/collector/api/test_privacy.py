@@ -192,3 +192,49 @@ def test_a_team_lead_is_never_told_a_chatter_outside_their_creators(lead: Collec
         (row,) = body.get("shifts", body.get("occurrences"))
         assert (row["chatter"], row["planned_chatter"]) == ("bob", None), row
         assert "dave" not in reply.text
+
+
+def _dave_once_of_nova(lead: Collector) -> tuple[int, str]:
+    """bob's nova shift, its day handed to dave while dave also worked for nova; then dave
+    left nova: (the shift's id, its day)."""
+    with lead.app.app_context():
+        session = db.session
+        dave = session.scalar(select(Chatter.id).where(Chatter.key == "dave"))
+        nova = session.scalar(select(Creator.id).where(Creator.key == "nova"))
+        session.execute(chatter_creators.insert().values(chatter_id=dave, creator_id=nova))
+        session.commit()
+    manager = lead.token("manager")
+    day = _day_after_tomorrow()
+    bobs = _shift(lead, manager, "bob", "nova", day)
+    _swap(lead, manager, bobs, day, "dave")
+    with lead.app.app_context():
+        db.session.execute(
+            delete(chatter_creators).where(
+                chatter_creators.c.chatter_id == dave, chatter_creators.c.creator_id == nova
+            )
+        )
+        db.session.commit()
+    return bobs, day
+
+
+def test_a_team_leads_shift_exceptions_never_name_a_chatter_outside_their_creators(
+    lead: Collector,
+) -> None:
+    """The shifts API as the lead reads it: the day swapped to dave is there, its chatter
+    null (the occurrences' rule, listing.shown); an admin token still reads dave."""
+    bobs, day = _dave_once_of_nova(lead)
+    for path in ("/api/v1/shifts", f"/api/v1/shifts/{bobs}", "/api/v1/shifts?chatter=bob"):
+        reply = lead.http.get(path)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        (shift,) = body["shifts"] if "shifts" in body else [body]
+        assert shift["chatter"] == "bob"
+        assert shift["exceptions"] == [
+            {"day": day, "kind": "swapped", "chatter": None, "note": ""}
+        ], shift
+        assert "dave" not in reply.text.lower(), reply.text
+    admin = lead.token("admin")
+    for path in ("/api/v1/shifts", f"/api/v1/shifts/{bobs}"):
+        body = _call(lead, "GET", path, admin).json()
+        (shift,) = body["shifts"] if "shifts" in body else [body]
+        assert shift["exceptions"][0]["chatter"] == "dave", shift

@@ -145,3 +145,16 @@ def test_a_retire_signed_seconds_before_the_last_batch_still_counts(
     reply = agent.signed_post(RETIRE, b'{"unsent_slices": 1}', timestamp=signed)
     assert reply.status_code == 200, reply.text
     assert summary(agency, agent)["state"] == "uninstalled"
+
+
+def test_signed_after_the_retirement_reads_whole_seconds() -> None:
+    """A signature's time is whole seconds: signed in the second the retirement arrived
+    in counts as after it (a reinstalled agent's first request is never read as older
+    than the uninstall); signed a second earlier is an old request sent again; a device
+    in use has no retirement to end."""
+    retired = dt.datetime(2026, 11, 24, 14, 5, 7, 600_000, tzinfo=dt.UTC)
+    second = dt.datetime(2026, 11, 24, 14, 5, 7, tzinfo=dt.UTC)
+    assert management.signed_after_retirement(retired, second)
+    assert management.signed_after_retirement(retired, second + dt.timedelta(seconds=1))
+    assert not management.signed_after_retirement(retired, second - dt.timedelta(seconds=1))
+    assert not management.signed_after_retirement(None, second)

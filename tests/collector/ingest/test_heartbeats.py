@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, func, select
 from collector.db.models import Slice
 from shared.protocol import format_time
 from tests.collector.conftest import Agent, Collector
+from tests.collector.devices.test_retire import RETIRE, summary
 
 
 def stored(collector: Collector) -> list[tuple[Any, ...]]:
@@ -403,3 +404,41 @@ def test_devices_of_other_chatters_may_overlap(agency: Collector, agent: Agent) 
     assert agent.send(_full(agent, 1, minute, 60)).status_code == 200
     assert bob.send(_full(bob, 60, minute, 1), slice_seconds=1).status_code == 200
     assert _online(agency) == (60, 60) and _online(agency, "bob") == (60, 60)
+
+
+def test_a_batch_signed_before_an_uninstall_leaves_the_device_uninstalled(
+    agency: Collector, agent: Agent
+) -> None:
+    """A signature holds for 300 s: a batch signed before the agent's uninstall message,
+    sent again after it (its slices duplicates, no slices, or slices never delivered), is
+    taken as ever but does not bring the device back; the reinstalled agent's batch,
+    signed after the uninstall, does."""
+    before = int(time.time()) - 30
+    captured = agent.batch_body(agent.slices(2))
+    first = agent.signed_post("/api/v1/heartbeats", captured, timestamp=before)
+    assert first.status_code == 200 and first.json()["accepted"] == 2, first.text
+    assert agent.signed_post(RETIRE, b'{"unsent_slices": 1}').status_code == 200
+    retired = summary(agency, agent)
+    assert retired["state"] == "uninstalled"
+
+    for body, accepted, duplicates in (
+        (captured, 0, 2),  # the same batch again: duplicates only
+        (agent.batch_body([]), 0, 0),  # a time check
+        (agent.batch_body(agent.slices(1)), 1, 0),  # signed then, delivered only now
+    ):
+        replay = agent.signed_post("/api/v1/heartbeats", body, timestamp=before)
+        assert replay.status_code == 200, replay.text
+        assert (replay.json()["accepted"], replay.json()["duplicates"]) == (accepted, duplicates)
+        device = summary(agency, agent)
+        assert device["state"] == "uninstalled", device
+        assert (device["retired_at"], device["retired_unsent"]) == (retired["retired_at"], 1)
+    assert count(agency) == 3
+
+    # Reinstalled: its first batch, a time check signed after the uninstall.
+    assert agent.send([]).status_code == 200
+    device = summary(agency, agent)
+    assert (device["state"], device["retired_at"], device["retired_unsent"]) == (
+        "active",
+        None,
+        None,
+    )

@@ -6,6 +6,7 @@ how the real agent's presence sender meets that refusal."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 
@@ -57,15 +58,18 @@ def test_an_uninstalled_devices_presence_no_longer_counts_and_is_refused(
     assert login(agency.http, "boss@agency.test", PASSWORD).status_code == 302
     assert 'data-chatter="alice" data-state="offline"' in agency.http.get("/now").text
 
+    # A message signed before the uninstall (on its way, or sent again): refused.
     before = stored(agency)
-    refused = send(agent, "active", sent_at=now() + dt.timedelta(seconds=1))
+    signed = int(time.time()) - 5
+    late = body("active", sent_at=now() + dt.timedelta(seconds=1))
+    refused = agent.signed_post(PATH, late, timestamp=signed)
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"] == "device_retired"
     assert "uninstalled" in refused.json()["message"]
     assert stored(agency) == before
+    assert person(board(agency, token), "alice")["state"] == "offline"
 
-    # Reinstalled: its next batch makes the device current, and its presence counts again.
-    assert agent.send(agent.slices(1)).status_code == 200
+    # Reinstalled: its first message, signed after the uninstall, counts (no batch needed).
     again = send(agent, "idle", 20, sent_at=now() + dt.timedelta(seconds=2))
     assert again.status_code == 200 and again.json()["stored"] is True
     assert person(board(agency, token), "alice")["state"] == "idle"
@@ -217,3 +221,52 @@ def test_the_agent_backs_off_on_the_collectors_429(
     client.close()
     ((state, idle, _),) = stored(agency)
     assert (state, idle) == ("active", 40)
+
+
+def test_a_reinstalled_agents_first_presence_shows_the_chatter_online(
+    agency: Collector, agent: Agent
+) -> None:
+    """Found by review: after a reinstall (the same device, its data kept) the chatter
+    showed offline on the Now page until the agent's first batch of slices, because the
+    device's presence was refused (409 device_retired) until a batch ended the uninstall.
+    The real agent's presence sender, no batch at all: its first message, signed after the
+    uninstall, makes the device current and the chatter online; a message captured before
+    the uninstall, sent again, still revives nothing."""
+    unlimited(agency)  # messages in a row; the rate is the other tests'
+    agency.app.config["SESSION_COOKIE_SECURE"] = False
+    agency.cli("add-user", "boss@agency.test", "--role", "manager", input=PASSWORD + "\n")
+    token = agency.token("manager")
+    before = int(time.time()) - 20
+    captured = body("active", sent_at=now() - dt.timedelta(seconds=20))
+    assert agent.signed_post(PATH, captured, timestamp=before).status_code == 200
+    assert agent.signed_post(RETIRE, b'{"unsent_slices": 0}').status_code == 200
+    assert person(board(agency, token), "alice")["state"] == "offline"
+
+    replay = agent.signed_post(PATH, captured, timestamp=before)
+    assert (replay.status_code, replay.json()["error"]) == (409, "device_retired"), replay.text
+    listed = json.loads(agency.cli("devices", "--json").output)
+    assert [d["state"] for d in listed] == ["uninstalled"]
+
+    config = AgentConfig(server="http://collector.test", device_id=agent.device_id)
+    shared = SharedState(config=config, key=DeviceKey(key_id=agent.key_id, secret=agent.secret))
+    client = CollectorClient("http://collector.test", transport=httpx.WSGITransport(app=agency.app))
+    sender = PresenceSender(
+        shared,
+        lambda: Snapshot(False, time.time() - 1, 180),
+        threading.Event(),
+        interval=30,
+        client=client,
+    )
+    try:
+        assert sender.send_once() is None
+        assert (sender.sent, sender.last_problem) == (1, None)
+    finally:
+        client.close()
+    alice = person(board(agency, token), "alice")
+    assert (alice["state"], alice["online"], alice["devices_online"]) == ("active", True, 1)
+    assert login(agency.http, "boss@agency.test", PASSWORD).status_code == 302
+    assert 'data-chatter="alice" data-state="active"' in agency.http.get("/now").text
+    listed = json.loads(agency.cli("devices", "--json").output)
+    assert [(d["state"], d["retired_at"], d["last_seen_at"]) for d in listed] == [
+        ("active", None, None)  # presence alone: no batch of slices came
+    ]

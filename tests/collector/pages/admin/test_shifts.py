@@ -187,3 +187,33 @@ def test_a_team_lead_refused_for_an_overlap_learns_nothing_of_another_creator(
     assert _shifts(site) == before
     told = _post(site, "/admin/shifts", **nova_night)
     assert told.status_code == 409 and "shift 1 on 2026-12-07 (21:00–05:00" in told.text
+
+
+def test_a_team_lead_never_sees_who_outside_their_creators_works_a_swapped_day(
+    site: Site,  # noqa: F811
+) -> None:
+    """Bob's nova nights, Monday handed to Alice while she also worked for nova; then she
+    left nova.  The lead of nova reads "another chatter" in the week and on the shift's
+    page, never her name or key (the API's rule, ``listing.shown``); an admin reads Alice."""
+    site.collector.cli("add-user", "lead@agency.test", "--role", "manager", input=PASSWORD + "\n")
+    site.collector.cli("set-creators", "lead@agency.test", "nova")
+    site.admin.follow(_post(site, "/admin/shifts", **NIGHT))
+    both = {"name": "Alice", "creators": ["luna", "nova"], "csrf_token": site.admin.token()}
+    site.admin.follow(site.admin.http.post("/admin/chatters/alice", data=both))
+    swap = {"day": "2026-12-07", "kind": "swapped", "chatter": "alice"}
+    site.admin.follow(_post(site, "/admin/shifts/1/exceptions", **swap))
+    luna = {**both, "creators": ["luna"], "csrf_token": site.admin.token()}
+    site.admin.follow(site.admin.http.post("/admin/chatters/alice", data=luna))
+
+    lead = site.client("lead@agency.test")
+    week = lead.get(WEEK).text
+    assert '<th scope="row">Another chatter</th>' in week
+    assert '<th scope="row">Bob</th>' in week and "swap for Bob" in week
+    page = lead.get("/admin/shifts/1").text
+    assert "worked by another chatter" in page
+    for seen in (week, page):
+        assert "alice" not in seen.lower()
+
+    admin_week = site.admin.get(WEEK).text
+    assert '<th scope="row">Alice</th>' in admin_week and "Another chatter" not in admin_week
+    assert "worked by Alice" in site.admin.get("/admin/shifts/1").text
