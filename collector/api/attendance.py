@@ -46,7 +46,7 @@ def attendance_view() -> Response:
 def coverage_view() -> Response:
     """Per creator and local hour of the day: chatters required, online, uncovered hours."""
     req = _request()
-    return report_response(attendance.coverage(db.session, req), req.fmt)
+    return report_response(attendance.coverage(db.session, req, dt.datetime.now(dt.UTC)), req.fmt)
 
 
 @bp.get("/chatters/<key>/attendance")

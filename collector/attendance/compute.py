@@ -231,9 +231,11 @@ def coverage_of(
     shifts: Iterable[Occurrence],
     links: Mapping[int, set[int]],
     online_by_quarter: Iterable[tuple[int, int, int]],
+    *,
+    now: int,
 ) -> Coverage:
     """``online_by_quarter``: (chatter, quarter-hour bucket, online seconds of the slots
-    starting in it)."""
+    starting in it); hours over at ``now`` are judged, the others are to come."""
     hours = local_hours(start, end, tz)
     index: dict[int, int] = {}
     for i, h in enumerate(hours):
@@ -244,7 +246,11 @@ def coverage_of(
         if (at := index.get(bucket)) is not None:
             online[(chatter, at)] += seconds
     return coverage(
-        creators, hours, required_per_hour(needs, hours), counted(online, hours, shifts, links)
+        creators,
+        hours,
+        required_per_hour(needs, hours),
+        counted(online, hours, shifts, links),
+        now,
     )
 
 

@@ -375,9 +375,10 @@ class Cell:
 
 @dataclass
 class Coverage:
-    hours: list[Hour]
+    hours: list[Hour]  # the hours judged: those over by the moment asked about
     cells: dict[int, list[Cell]] = field(default_factory=dict)  # creator -> 24 cells
     uncovered: list[tuple[int, Hour, int, int]] = field(default_factory=list)
+    to_come: int = 0  # the range's local hours not over yet: not judged
 
 
 def coverage(
@@ -385,11 +386,15 @@ def coverage(
     hours: list[Hour],
     required: Mapping[tuple[int, int], int],
     online: Mapping[tuple[int, int], set[int]],
+    now: int,
 ) -> Coverage:
-    result = Coverage(hours)
+    """Only the hours over at ``now`` are judged: an hour still to come (or running) has
+    no one online yet, and would read as uncovered."""
+    over = [(i, h) for i, h in enumerate(hours) if h.end <= now]
+    result = Coverage([h for _, h in over], to_come=len(hours) - len(over))
     for creator in creators:
         cells = [Cell() for _ in range(24)]
-        for i, h in enumerate(hours):
+        for i, h in over:
             cell = cells[h.hour]
             need = required.get((creator, i), 0)
             have = len(online.get((creator, i), ()))

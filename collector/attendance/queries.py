@@ -161,6 +161,8 @@ def fast_coverage(
     tz: zoneinfo.ZoneInfo,
     creators: Collection[int],
     shifts: Sequence[Occurrence],
+    *,
+    now: int,
 ) -> Coverage:
     lo, hi = int(start.timestamp()), int(end.timestamp())
     quarters = session.execute(
@@ -177,4 +179,5 @@ def fast_coverage(
         shifts,
         links(session),
         [(c, b, v) for c, b, v in quarters],
+        now=now,
     )

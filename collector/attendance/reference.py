@@ -102,6 +102,8 @@ def reference_coverage(
     needs: Iterable[Need],
     shifts: Iterable[Occurrence],
     links: Mapping[int, set[int]],
+    *,
+    now: int,
 ) -> Coverage:
     by_chatter = slots(connection, start, end)
     per_quarter: dict[tuple[int, int], int] = defaultdict(int)
@@ -117,4 +119,5 @@ def reference_coverage(
         shifts,
         links,
         [(c, q, v) for (c, q), v in per_quarter.items()],
+        now=now,
     )

@@ -276,21 +276,28 @@ HOUR_COLUMNS = (
 
 
 def coverage_view(
-    session: Session, req: reports.Request
+    session: Session, req: reports.Request, now: dt.datetime
 ) -> tuple[Coverage, list[tuple[int, str, str]]]:
     names = _names(session)
     ids = req.creator_ids if req.creator_ids is not None else frozenset(names)
     creators = sorted(((i, *names[i]) for i in ids if i in names), key=lambda c: c[2].lower())
     shifts = queries.shifts_around(session, req.period.start, req.period.end)
     cov = queries.fast_coverage(
-        session, req.period.start, req.period.end, req.period.tz, [c[0] for c in creators], shifts
+        session,
+        req.period.start,
+        req.period.end,
+        req.period.tz,
+        [c[0] for c in creators],
+        shifts,
+        now=int(now.timestamp()),
     )
     return cov, creators
 
 
-def coverage(session: Session, req: reports.Request) -> reports.Report:
-    """Per creator and local hour of the day: chatters required and online, uncovered hours."""
-    cov, creators = coverage_view(session, req)
+def coverage(session: Session, req: reports.Request, now: dt.datetime) -> reports.Report:
+    """Per creator and local hour of the day: chatters required and online, uncovered
+    hours; of the hours over at ``now`` (the others are counted as to come)."""
+    cov, creators = coverage_view(session, req, now)
     rows = []
     out = []
     for creator_id, key, name in creators:
@@ -324,6 +331,8 @@ def coverage(session: Session, req: reports.Request) -> reports.Report:
     return {
         "range": req.range(req.period),
         "creator": req.creator.key if req.creator else None,
+        # Local hours of the range not over yet: not judged, in no figure above.
+        "hours_to_come": cov.to_come,
         "creators": out,
         "uncovered": [
             {

@@ -61,7 +61,7 @@ def attendance_page() -> str:
     req = report_request(args)
     now = utc_now()
     body = attendance.attendance(db.session, req, now)
-    cov = attendance.coverage(db.session, req)
+    cov = attendance.coverage(db.session, req, now)
     assert isinstance(body, dict) and isinstance(cov, dict)
     shown_shifts(body["shifts"])
     scheduled.annotate(db.session, req, now, body["chatters"])

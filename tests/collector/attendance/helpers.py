@@ -152,7 +152,13 @@ def both(
 
 
 def both_coverage(
-    session: Session, first: dt.date, last: dt.date, tz: str, creators: Iterable[int]
+    session: Session,
+    first: dt.date,
+    last: dt.date,
+    tz: str,
+    creators: Iterable[int],
+    *,
+    now: dt.datetime = NOW,
 ) -> tuple[Coverage, Coverage]:
     zone = zoneinfo.ZoneInfo(tz)
     days = local_days(first, last, zone)
@@ -160,7 +166,8 @@ def both_coverage(
     hi = dt.datetime.fromtimestamp(days[-1][2], dt.UTC)
     shifts = queries.shifts_around(session, lo, hi)
     wanted = sorted(creators)
-    fast = queries.fast_coverage(session, lo, hi, zone, wanted, shifts)
+    at = int(now.timestamp())
+    fast = queries.fast_coverage(session, lo, hi, zone, wanted, shifts, now=at)
     ref = reference_coverage(
         session.connection(),
         days[0][1],
@@ -170,5 +177,6 @@ def both_coverage(
         queries.needs(session, wanted),
         shifts,
         queries.links(session),
+        now=at,
     )
     return fast, ref

@@ -181,6 +181,33 @@ def test_coverage_worked_example(agency: Collector) -> None:
     engine.dispose()
 
 
+def test_coverage_judges_only_the_hours_over(agency: Collector) -> None:
+    # Asked at 01:30 local on that Sunday (23:30Z Saturday): hours 0 and 1 are not over,
+    # so they are to come, in no figure; the other 21 have not started either.
+    chatters, creators = _example(agency)
+    engine = create_engine(agency.database_url)
+    now = dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC)
+    with Session(engine) as session:
+        fast, ref = both_coverage(
+            session, SUNDAY, SUNDAY, "Europe/Paris", creators.values(), now=now
+        )
+        assert fast == ref
+        assert (len(fast.hours), fast.to_come) == (0, 23)
+        assert not fast.uncovered
+        luna = fast.cells[creators["luna"]]
+        assert sum(c.required_hours for c in luna) == 0
+        # At 01:00Z (03:00 local, after 02:00 was skipped) hours 0 and 1 are over.
+        later = dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)
+        fast, ref = both_coverage(
+            session, SUNDAY, SUNDAY, "Europe/Paris", creators.values(), now=later
+        )
+        assert fast == ref and (len(fast.hours), fast.to_come) == (2, 21)
+        luna = fast.cells[creators["luna"]]
+        assert [(h, luna[h].required, luna[h].online) for h in (0, 1)] == [(0, 2, 1), (1, 1, 1)]
+        assert sum(c.uncovered_hours for c in luna) == 1
+    engine.dispose()
+
+
 def _occ(a: dt.datetime, b: dt.datetime) -> Occurrence:
     return Occurrence(1, a.date(), 1, 1, "UTC", a, b)
 
