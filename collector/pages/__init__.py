@@ -18,6 +18,7 @@ from flask import Blueprint, request
 from collector.auth import callers
 from collector.auth.roles import LOGIN_ROLES, MANAGERS
 from collector.db.settings import get_value
+from collector.db.text import count_of
 from collector.devices import management
 from collector.http import csrf
 from collector.http.auth import current_user
@@ -45,6 +46,12 @@ def _template_helpers() -> dict[str, Any]:
 def _format(value: Any, kind: str, currency: str = "") -> str:
     """One filter for every kind of figure: ``{{ value|fmt('money', currency) }}``."""
     return formatting.shown(value, kind, currency)
+
+
+@bp.app_template_filter("count_of")
+def _count_of(n: int, word: str, words: str | None = None) -> str:
+    """ "1 shift", "2 shifts": ``{{ n|count_of('shift') }}`` (``db.text.count_of``)."""
+    return count_of(n, word, words)
 
 
 def page_selection(

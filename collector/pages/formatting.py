@@ -90,11 +90,6 @@ def integer(value: int | None) -> str:
     return NOTHING if value is None else f"{value:,}"
 
 
-def count_of(n: int, word: str, words: str | None = None) -> str:
-    """ "1 shift", "2 shifts": ``words`` when the plural is not ``word`` + "s"."""
-    return f"{n:,} {word if n == 1 else (words or word + 's')}"
-
-
 def number(value: float | None, digits: int = 2) -> str:
     return NOTHING if value is None else f"{value:,.{digits}f}"
 

@@ -32,12 +32,12 @@ from collector.auth.roles import MANAGERS
 from collector.db import settings
 from collector.db.engine import begin_write
 from collector.db.models import Chatter, Creator, User, chatter_creators
+from collector.db.text import count_of
 from collector.errors import DomainError
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages.admin import Form, Page, bp
 from collector.pages.admin import field as form_field
-from collector.pages.formatting import count_of
 from collector.shifts import coverage, listing, manage, roster
 from collector.shifts.fields import WEEKDAY_NAMES, day_of, hhmm, zone_of
 from shared.protocol import utc_now

@@ -305,11 +305,12 @@ def test_deactivate_chatter_keeps_history_and_closes_the_doors(site: Site) -> No
     unused = site.collector.enroll_token("alice")
     confirm = site.admin.get("/admin/chatters/alice/deactivate")
     assert confirm.status_code == 200
-    assert "1 enrolled device(s)" in confirm.text and "1 dashboard login(s)" in confirm.text
+    assert "devices are revoked (1 device)" in confirm.text
+    assert "logins are deactivated (1 login)" in confirm.text
     assert 'method="post" action="/admin/chatters/alice/deactivate"' in confirm.text
 
     page = site.admin.follow(site.admin.post("/admin/chatters/alice/deactivate"))
-    assert "1 device(s) revoked, 1 login(s) closed, 1 token(s) revoked" in page
+    assert "1 device revoked, 1 login closed, 1 token revoked" in page
     assert site.last_audit() == (ADMIN, "deactivate_chatter", "alice")
     assert site.value("SELECT count(*) FROM slices") == 2  # history kept
     assert agent.send(agent.slices(1)).status_code == 403
