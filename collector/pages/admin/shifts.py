@@ -39,10 +39,17 @@ from collector.http.database import db
 from collector.pages.admin import Form, Page, bp
 from collector.pages.admin import field as form_field
 from collector.shifts import coverage, listing, manage, roster
-from collector.shifts.fields import WEEKDAY_NAMES, day_of, hhmm, zone_of
+from collector.shifts.fields import (
+    DAY_LABELS,
+    WEEKDAY_NAMES,
+    day_of,
+    hhmm,
+    times_label,
+    weekdays_label,
+    zone_of,
+)
 from shared.protocol import utc_now
 
-DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # What each roster column holds, for the upload's help (every column the import reads).
 ROSTER_HELP = {
     "chatter": "the chatter's key (required)",
@@ -280,7 +287,7 @@ def _picked_day(
     picked: MultiDict[str, str] = MultiDict(
         [("first_day", day.isoformat()), ("weekdays", WEEKDAY_NAMES[day.weekday()])]
     )
-    label = f"{DAY_LABELS[day.weekday()]} {day.day}/{day.month}"
+    label = f"{DAY_LABELS[day.weekday()]} {day.isoformat()}"
     creator = next((c for c in creators if c.key == args.get("creator")), None)
     if creator is not None:
         picked["creator"] = creator.key
@@ -454,7 +461,14 @@ def remove_shift_confirm(shift_id: int) -> str:
         abort(exc.status, description=exc.message)
     shown = listing.described(session, [shift])[0]
     people, brands = _names(session)
-    when = f"every {shown['weekdays']}" if shown["weekdays"] else f"once, on {shown['first_day']}"
+    days = weekdays_label(shift.weekdays)
+    when = (
+        days.lower()
+        if days == "Every day"
+        else f"every {days}"
+        if days
+        else f"once, on {shown['first_day']}"
+    )
     past = (
         "Its past days leave attendance too (late starts, no-shows and scheduled hours)."
         if shift.first_day <= dt.datetime.now(zoneinfo.ZoneInfo(shift.zone)).date()
@@ -465,7 +479,7 @@ def remove_shift_confirm(shift_id: int) -> str:
         title=(
             f"Delete shift {shift_id}: {people.get(shown['chatter'], shown['chatter'])} for "
             f"{brands.get(shown['creator'], shown['creator'])}, {when}, "
-            f"{shown['start']}–{shown['end']} {shown['zone']}?"
+            f"{times_label(shift.start_minute, shift.end_minute)} {shown['zone']}?"
         ),
         consequences=[
             "The shift and its cancelled and swapped days are deleted.",
@@ -645,12 +659,17 @@ def remove_coverage_rule_confirm(rule_id: int) -> str:
         abort(exc.status, description=exc.message)
     shown = coverage.describe(session, rule)
     _, brands = _names(session)
-    hours = "all day" if shown["start"] == shown["end"] else f"{shown['start']}–{shown['end']}"
+    hours = (
+        "all day"
+        if rule.start_minute == rule.end_minute
+        else times_label(rule.start_minute, rule.end_minute)
+    )
     return render_template(
         "admin/confirm.html",
         title=(
             f"Delete coverage rule {rule_id}: {brands.get(shown['creator'], shown['creator'])} "
-            f"needs {shown['required']} online, {shown['weekdays']} {hours} {shown['zone']}?"
+            f"needs {shown['required']} online, {weekdays_label(rule.weekdays)} {hours} "
+            f"{shown['zone']}?"
         ),
         consequences=[
             "Attendance's coverage map (past weeks included) and the coverage alert stop "
