@@ -440,7 +440,7 @@ def test_an_unused_enrollment_token_can_be_withdrawn(site: Site) -> None:
     assert refused_enroll.json()["error"] == "token_expired"
     # Twice, or a token that does not exist: a message, nothing written.
     refused(site, action.group(1), 409, "already expired")
-    refused(site, "/admin/enrollment/tokens/999999/withdraw", 404, "no enrollment token")
+    refused(site, "/admin/enrollment/tokens/999999/withdraw", 404, "No enrollment token")
 
 
 def test_a_used_enrollment_token_cannot_be_withdrawn(site: Site) -> None:
@@ -596,8 +596,14 @@ def test_agency_settings(site: Site, integration: str) -> None:
         "fan": "f",
         "amount": "5.00",
     }
+    # The help says what happens: changeable (a select) until an amount is stored, then not.
+    before = site.admin.get("/admin/settings").text
+    assert '<select id="currency" name="currency"' in before
+    assert "You can change it until the first amount is stored" in before
     assert site.collector.post_events([tip], integration).status_code == 200
-    assert 'id="currency" value="USD" readonly' in site.admin.get("/admin/settings").text
+    after = site.admin.get("/admin/settings").text
+    assert 'id="currency" value="USD" readonly' in after
+    assert "Can no longer change: amounts in USD are already stored." in after
     refused(site, "/admin/settings", 409, "cannot change", **_agency_form(currency="EUR"))
 
 
