@@ -38,6 +38,7 @@ from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages.admin import Form, Page, bp
 from collector.pages.admin import field as form_field
+from collector.pages.selection import ALL_ZONES
 from collector.shifts import coverage, listing, manage, roster
 from collector.shifts.fields import (
     DAY_LABELS,
@@ -317,7 +318,7 @@ def _page(
         creators=creators,
         chatters=chatters,
         agency_zone=agency_zone,
-        zones=sorted(zoneinfo.available_timezones()),
+        zones=ALL_ZONES,
         form=form if form is not None else MultiDict(),
         shift_form=form if form is not None else picked,
         picked_line="" if form is not None else picked_line,
@@ -412,7 +413,7 @@ def _shift_page(
         creators=creators,
         chatters=chatters,
         weekday_names=WEEKDAY_NAMES,
-        zones=sorted(zoneinfo.available_timezones()),
+        zones=ALL_ZONES,
         others=[
             s
             for s in listing.described(session, listing.shifts(session, scope)[1])
@@ -596,7 +597,7 @@ def _rule_page(rule_id: int, form: Form | None = None, error: str = "", status: 
         creators=creators,
         day_labels=DAY_LABELS,
         weekday_names=WEEKDAY_NAMES,
-        zones=sorted(zoneinfo.available_timezones()),
+        zones=ALL_ZONES,
         form=form if form is not None else MultiDict(),
         error=error,
     )
