@@ -42,6 +42,7 @@ from collector.db.alert_models import Alert, AlertRule
 from collector.db.models import Chatter, Creator, Slice, chatter_creators
 from collector.db.schedule_models import CoverageRule, Presence
 from collector.db.settings import get_value
+from collector.db.text import count_of
 from collector.presence.state import OFFLINE, in_use, last_batches, live_state
 from collector.shifts.occurrences import Occurrence, ShiftRule, occurrences, zone_info
 from collector.shifts.queries import load_occurrences
@@ -297,7 +298,7 @@ def coverage(session: Session, snap: Snapshot, rule: AlertRule) -> list[Finding]
         if need - have < rule.threshold:
             continue
         message = (
-            f"{snap.creators.get(creator_id, '?')}: {have} chatter{'' if have == 1 else 's'} "
+            f"{snap.creators.get(creator_id, '?')}: {count_of(have, 'chatter')} "
             f"online, {need} required now"
         )
         found.append(
@@ -334,7 +335,7 @@ def response_time(session: Session, snap: Snapshot, rule: AlertRule) -> list[Fin
         where = "" if rule.creator_id is None else f" for {snap.creators.get(rule.creator_id)}"
         message = (
             f"{name}: average response time {average:.0f} s on {day}{where} "
-            f"({metrics.responses} response(s)), above {rule.threshold} s"
+            f"({count_of(metrics.responses, 'response')}), above {rule.threshold} s"
         )
         found.append(
             Finding(

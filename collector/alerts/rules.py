@@ -22,6 +22,7 @@ from collector.db import text
 from collector.db.alert_models import KINDS, AlertRule
 from collector.db.base import iso
 from collector.db.models import Creator
+from collector.db.text import count_of
 from collector.errors import DomainError
 
 
@@ -35,7 +36,7 @@ class Kind:
 
     def amount(self, value: int) -> str:
         """The threshold in words: "1 chatter missing", "5 minutes"."""
-        return f"{value} {self.one if value == 1 else self.unit}"
+        return count_of(value, self.one, self.unit)
 
 
 # The threshold of each kind, its unit and its bounds (also the OpenAPI description).

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 
 from collector.db.engine import begin_write, write_transaction
 from collector.db.settings import agent_settings
+from collector.db.text import count_of
 from collector.devices import enrollment, keys, management
 from collector.errors import ApiError
 from collector.http.auth import require_token, verify_agent
@@ -120,7 +121,8 @@ def post_events() -> Response:
         raise ApiError(
             422,
             "invalid_events",
-            f"{len(prepared.rejected)} of {len(raws)} event(s) rejected; nothing was stored",
+            f"{len(prepared.rejected)} of {count_of(len(raws), 'event')} rejected; "
+            "nothing was stored",
             [r.as_dict() for r in prepared.rejected],
         )
     stored = events.store(session, prepared.rows)

@@ -9,6 +9,7 @@ from collector.alerts import delivery, lifecycle, messages
 from collector.alerts.evaluate import evaluate
 from collector.cli.context import CliState, actor, audit, now, session_scope, shown_time
 from collector.db.alert_models import KINDS
+from collector.db.text import count_of
 from collector.http.database import db
 
 
@@ -28,7 +29,7 @@ def evaluate_command(no_send: bool) -> None:
         summary = result.as_dict()
     click.echo(
         f"opened {summary['opened']}, resolved {summary['resolved']}, still open "
-        f"{summary['still_open']}; {summary['deliveries_queued']} message(s) queued"
+        f"{summary['still_open']}; {count_of(summary['deliveries_queued'], 'message')} queued"
     )
     if no_send:
         return

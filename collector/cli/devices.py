@@ -18,6 +18,7 @@ from collector.cli.context import (
     shown_time,
 )
 from collector.config import public_url
+from collector.db.text import count_of
 from collector.devices import bulk, enrollment, keys, management
 from collector.devices.management import device_summary
 from collector.errors import DomainError
@@ -173,7 +174,7 @@ def withdraw_enroll_tokens(chatter_key: str) -> None:
         chatter = get_chatter(session, chatter_key)
         count = enrollment.withdraw_chatter(session, chatter, now())
         audit(session, "withdraw_enroll_tokens", chatter.key, count=count)
-    click.echo(f"{count} unused enrollment token(s) of {chatter_key} withdrawn")
+    click.echo(f"{count_of(count, 'unused enrollment token')} of {chatter_key} withdrawn")
 
 
 COMMANDS = [

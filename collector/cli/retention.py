@@ -9,6 +9,7 @@ import click
 
 from collector import files
 from collector.cli.context import actor, get_chatter, now, session_scope
+from collector.db.text import count_of
 from collector.errors import DomainError
 from collector.retention import privacy
 from collector.retention.purge import purge
@@ -26,16 +27,18 @@ def purge_command(dry_run: bool) -> None:
             session.rollback()
     verb = "would delete" if dry_run else "deleted"
     click.echo(
-        f"{verb} {report.slices_deleted} slice(s) before {report.slices_before} and "
-        f"{report.events_deleted} event(s) before {report.events_before}"
+        f"{verb} {count_of(report.slices_deleted, 'slice')} before {report.slices_before} and "
+        f"{count_of(report.events_deleted, 'event')} before {report.events_before}"
     )
     if report.events_kept_as_anchors:
         click.echo(
-            f"kept {report.events_kept_as_anchors} older event(s) that later sales and "
+            f"kept {count_of(report.events_kept_as_anchors, 'older event')} that later sales and "
             "reply times still depend on"
         )
     if report.reassignments_deleted:
-        click.echo(f"{verb} {report.reassignments_deleted} reassignment record(s) of those sales")
+        click.echo(
+            f"{verb} {count_of(report.reassignments_deleted, 'reassignment record')} of those sales"
+        )
 
 
 @click.command("chatter-export")
@@ -59,7 +62,10 @@ def chatter_export(key: str, file: Path, force: bool) -> None:
             partial.write_text(text, encoding="utf-8")
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"wrote {file}: {len(data['slices'])} slice(s), {len(data['events'])} event(s)")
+    click.echo(
+        f"wrote {file}: {count_of(len(data['slices']), 'slice')}, "
+        f"{count_of(len(data['events']), 'event')}"
+    )
 
 
 @click.command("chatter-erase")
@@ -77,9 +83,9 @@ def chatter_erase(key: str, yes: bool) -> None:
             )
         erasure = privacy.erase(session, chatter, actor(), now())
     click.echo(
-        f"erased {key}: now {erasure.pseudonym}; deleted {erasure.devices} device(s), "
-        f"{erasure.slices} slice(s), {erasure.logins} login(s), {erasure.api_tokens} API "
-        f"token(s); sales stay credited to {erasure.pseudonym}"
+        f"erased {key}: now {erasure.pseudonym}; deleted {count_of(erasure.devices, 'device')}, "
+        f"{count_of(erasure.slices, 'slice')}, {count_of(erasure.logins, 'login')}, "
+        f"{count_of(erasure.api_tokens, 'API token')}; sales stay credited to {erasure.pseudonym}"
     )
 
 

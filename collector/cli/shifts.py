@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from collector.cli.context import actor, now, session_scope
 from collector.db import settings
+from collector.db.text import count_of
 from collector.errors import DomainError
 from collector.shifts import coverage as rules
 from collector.shifts import listing, manage, roster
@@ -259,9 +260,11 @@ def import_roster(file: Path, start_day: str | None, dry_run: bool) -> None:
             click.echo(f"line {skipped['line']}: skipped, {skipped['reason']}")
         if dry_run:
             session.rollback()
-            click.echo(f"{len(done.added)} shift(s) would be added (dry run: nothing written)")
+            click.echo(
+                f"{count_of(len(done.added), 'shift')} would be added (dry run: nothing written)"
+            )
             return
-        click.echo(f"{len(done.added)} shift(s) added")
+        click.echo(f"{count_of(len(done.added), 'shift')} added")
 
 
 @shifts.command("week")

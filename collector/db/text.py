@@ -103,6 +103,14 @@ def fit(value: str, column: Columnish) -> str:
     return value if limit is None or len(value) <= limit else value[: limit - 1] + "…"
 
 
+def count_of(n: int, word: str, words: str | None = None) -> str:
+    """ "1 shift", "2 shifts", "1,204 slices": ``words`` when the plural is not ``word`` + "s".
+
+    The one way a count is written for people: pages, alert messages and the command line.
+    """
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
 def whole_number(raw: str, lowest: int, highest: int) -> int | None:
     """``raw`` as a number from ``lowest`` to ``highest``; None when it is anything else."""
     if not _WHOLE.fullmatch(raw):

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from collector.cells import defuse, hidden_control
 from collector.db import settings, text
 from collector.db.models import Chatter
+from collector.db.text import count_of
 from collector.devices import enrollment
 from collector.devices.install import install_commands
 from collector.errors import DomainError
@@ -94,7 +95,7 @@ class Problems:
             lines.append(f"and {len(self.found) - len(shown)} more")
         count = len(self.found)
         raise DomainError(
-            f"nothing was created: {count} problem{'s' if count != 1 else ''} in the CSV:\n  "
+            f"nothing was created: {count_of(count, 'problem')} in the CSV:\n  "
             + "\n  ".join(lines),
             code="bad_csv",
             details=[{"row": row, "message": message} for row, message in self.found],

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from collector.db import audit, text
 from collector.db.base import UTCDateTime, iso
 from collector.db.models import Device
+from collector.db.text import count_of
 from collector.errors import DomainError
 
 # An agent delivers within seconds when it can; these mean it has not for a while.
@@ -172,8 +173,7 @@ class DeviceState:
             return ""
         if self.unsent == 0:
             return "nothing unsent at uninstall"
-        plural = "slice" if self.unsent == 1 else "slices"
-        return f"{self.unsent} {plural} unsent at uninstall"
+        return f"{count_of(self.unsent, 'slice')} unsent at uninstall"
 
     def describe(self, when: Callable[[dt.datetime], str]) -> str:
         """One line, with the time as the caller shows times (``when``): "active",

@@ -44,13 +44,19 @@ def _is_page(path: str) -> bool:
     return not path.startswith(("/api/", "/healthz", "/metrics", "/static/", "/assets/", "/agent/"))
 
 
+def sentence(message: str) -> str:
+    """An error page's message as a sentence: its first letter capitalised (the API's
+    messages start in lower case, "no chatter 'x'"; a page shows them as a line)."""
+    return message[:1].upper() + message[1:]
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response | tuple[str, int]:
         if _is_page(request.path):
             title = HTTP_STATUS_CODES.get(exc.status, "Error")
             page = render_template(
-                "error.html", status=exc.status, title=title, message=exc.message
+                "error.html", status=exc.status, title=title, message=sentence(exc.message)
             )
             return page, exc.status
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
@@ -62,7 +68,9 @@ def register(app: Flask) -> None:
         # The exception's own headers (Allow on a 405, RFC 9110 15.5.6), not its body's type.
         extra = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if _is_page(request.path):
-            page = render_template("error.html", status=status, title=exc.name, message=message)
+            page = render_template(
+                "error.html", status=status, title=exc.name, message=sentence(message)
+            )
             return page, status, extra
         if status == 413:
             limit = request.max_content_length

@@ -16,6 +16,7 @@ from collector.conversations import ingest as conversation_ingest
 from collector.db import locks, retention, text
 from collector.db.models import Chatter, Creator, Event
 from collector.db.settings import currency_exponent
+from collector.db.text import count_of
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.errors import ApiError
 from collector.stats import facts, fan_days, rollups
@@ -239,7 +240,8 @@ def _refuse_purged(connection: Connection, rows: Sequence[dict[str, Any]]) -> No
         raise ApiError(
             422,
             "purged_period",
-            f"{len(old)} event(s) fall before {format_time(closed)}, purged while this request "
+            f"{count_of(len(old), 'event')} {'falls' if len(old) == 1 else 'fall'} before "
+            f"{format_time(closed)}, purged while this request "
             "ran; nothing was stored",
             [{"id": i} for i in old[:100]],
         )

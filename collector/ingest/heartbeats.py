@@ -24,6 +24,7 @@ from collector.auth.signatures import AgentCaller
 from collector.db import locks, retention, text
 from collector.db.base import UTCDateTime
 from collector.db.models import Device, Slice
+from collector.db.text import count_of
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.devices import management
 from collector.errors import ApiError
@@ -98,7 +99,8 @@ def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime
         raise ApiError(
             422,
             "invalid_batch",
-            f"{len(problems)} problem(s) in batch {batch.batch_id}{listed}; nothing was stored",
+            f"{count_of(len(problems), 'problem')} in batch {batch.batch_id}{listed}; "
+            "nothing was stored",
             [p.as_dict() for p in problems[:MAX_PROBLEMS_LISTED]],
         )
 
@@ -200,7 +202,8 @@ def _refuse_purged(connection: Connection, batch: HeartbeatBatch) -> None:
         raise ApiError(
             422,
             "purged_period",
-            f"{len(old)} slice(s) start before {format_time(closed)}, where raw slices have "
+            f"{count_of(len(old), 'slice')} {'starts' if len(old) == 1 else 'start'} before "
+            f"{format_time(closed)}, where raw slices have "
             "been purged (retention_slice_days); nothing was stored",
             [p.as_dict() for p in old[:MAX_PROBLEMS_LISTED]],
         )

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Select, Table, and_, bindparam, or_, select
 
 from collector.db.base import UTCDateTime
 from collector.db.models import Slice
+from collector.db.text import count_of
 from collector.errors import ApiError
 from shared.protocol import ALLOWED_SLICE_SECONDS, format_time
 
@@ -153,7 +154,8 @@ def refuse_overlaps(
         raise ApiError(
             422,
             "overlapping_slices",
-            f"{len(problems)} slice(s) of batch {batch_id} overlap slices the chatter's devices "
+            f"{count_of(len(problems), 'slice')} of batch {batch_id} "
+            f"{'overlaps' if len(problems) == 1 else 'overlap'} slices the chatter's devices "
             f"already stored{listed}; a chatter's slices of one moment share one start and "
             "length, and a new length starts on a boundary of both; nothing was stored",
             problems[:MAX_LISTED],

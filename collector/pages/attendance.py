@@ -22,7 +22,7 @@ from collector.http.database import db
 from collector.pages import bp, page_selection, report_request, selection
 from collector.pages.clock import Clock
 from collector.pages.formatting import percent
-from collector.pages.selection import COMMON_ZONES, creators_of
+from collector.pages.selection import ALL_ZONES, creators_of
 from collector.stats.periods import zone
 from shared.protocol import utc_now
 
@@ -92,7 +92,7 @@ def attendance_page() -> str:
         grid=grid,
         creators=creators,
         presets=selection.PRESETS,
-        zones=COMMON_ZONES,
+        zones=ALL_ZONES,
         here=here,
         export=sel.query(),
         clock=Clock(zone(sel.tz), now),

@@ -28,7 +28,7 @@ from collector.pages.columns import page_columns
 from collector.pages.figures import SHARED_NOTE, chart_amount, chatter_figures, partial_day
 from collector.pages.formatting import cells
 from collector.pages.now import state_text
-from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
+from collector.pages.selection import ALL_ZONES, PageSelection, creators_of
 from collector.presence import board
 from collector.stats import fans, present, reports
 from collector.stats.periods import zone
@@ -245,7 +245,7 @@ def chatter_page(key: str) -> str:
         **chatter_shifts.context(db.session, req, context["person"], sel),
         creators=creators,
         presets=selection.PRESETS,
-        zones=COMMON_ZONES,
+        zones=ALL_ZONES,
         own=user.role == "chatter",
         upcoming_days=chatter_shifts.UPCOMING_DAYS,
         recent_days=chatter_shifts.RECENT_DAYS,

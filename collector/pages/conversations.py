@@ -28,7 +28,7 @@ from collector.pages import bp, page_selection, report_request, selection
 from collector.pages.colours import RATINGS, SERIES, chatter_colour
 from collector.pages.columns import page_columns
 from collector.pages.figures import Figure, chart_number, chart_percent, figures, partial_day
-from collector.pages.selection import COMMON_ZONES, PageSelection
+from collector.pages.selection import ALL_ZONES, PageSelection
 from collector.stats.reports import Request
 from shared.protocol import utc_now
 
@@ -318,7 +318,7 @@ def conversations_page() -> str:
         "conversations.html",
         **context,
         presets=selection.PRESETS,
-        zones=COMMON_ZONES,
+        zones=ALL_ZONES,
         here=here,
         creator_ignored=bool(request.args.get("creator")),
     )

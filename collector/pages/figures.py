@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from collector.pages.formatting import change, online_parts
+from collector.pages.formatting import NO_COMPARISON, NONE_BEFORE, change, online_parts
 from collector.pages.selection import PageSelection
 from collector.stats.periods import zone
 
@@ -67,6 +67,8 @@ def figures(
                 "format": spec.fmt,
                 "previous": before,
                 "change": delta,
+                # "(was …)" only beside a change from a previous value, not "new (none before)"
+                "was": delta is not None and delta["text"] not in (NO_COMPARISON, NONE_BEFORE),
                 "split": [(text, part(values, key), kind) for key, text, kind in spec.split],
             }
         )

@@ -13,6 +13,9 @@ from typing import Any
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
 NOTHING = "–"  # shown where a figure has no value (no PPV sent, no replies)
+# A change with no previous value to show beside it ("(was $0.00)" would say it twice).
+NO_COMPARISON = "no comparison"
+NONE_BEFORE = "new (none before)"
 
 
 def money(value: str | None, currency: str) -> str:
@@ -26,8 +29,11 @@ def money(value: str | None, currency: str) -> str:
 
 
 def step_of(seconds: float) -> int:
-    """A duration's precision: whole seconds under a minute, whole minutes above."""
-    return 1 if seconds < 60 else 60
+    """A duration's precision: whole seconds under a minute, whole minutes above.
+
+    Nothing at all is "0 min": the unit of the durations around it, which are minutes in
+    every table of hours (a "0 s" among "50 min" reads as another kind of number)."""
+    return 1 if 0 < seconds < 60 else 60
 
 
 def duration(seconds: float | None, step: int | None = None) -> str:
@@ -43,6 +49,16 @@ def duration(seconds: float | None, step: int | None = None) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def duration_parts(total: float, first: float) -> tuple[str, str]:
+    """A total's two parts as shown (``first`` and the rest), so that they add up to the
+    total as shown: both at the total's step, the rest the shown total minus the shown
+    first part (scheduled 10 min 40 s so far and 20 min 40 s to come: 10 min + 21 min =
+    31 min, where each alone rounded down would be 10 min + 20 min)."""
+    step = step_of(total)
+    shown_total, shown_first = int(total) // step, int(first) // step
+    return duration(shown_first * step, step), duration((shown_total - shown_first) * step, step)
 
 
 def online_parts(values: Mapping[str, Any]) -> dict[str, str]:
@@ -90,11 +106,6 @@ def integer(value: int | None) -> str:
     return NOTHING if value is None else f"{value:,}"
 
 
-def count_of(n: int, word: str, words: str | None = None) -> str:
-    """ "1 shift", "2 shifts": ``words`` when the plural is not ``word`` + "s"."""
-    return f"{n:,} {word if n == 1 else (words or word + 's')}"
-
-
 def number(value: float | None, digits: int = 2) -> str:
     return NOTHING if value is None else f"{value:,.{digits}f}"
 
@@ -116,14 +127,14 @@ def change(
     neither better nor worse) are never coloured.
     """
     if now is None or before is None:
-        return {"text": "no comparison", "direction": "flat"}
+        return {"text": NO_COMPARISON, "direction": "flat"}
     new, old = Decimal(str(now)), Decimal(str(before))
     if new == old:
         return {"text": "no change", "direction": "flat"}
     better = (new < old) if lower_is_better else (new > old)
     direction = "flat" if neutral else "up" if better else "down"
     if old == 0 and not (points or absolute):
-        return {"text": "new (none before)", "direction": direction}
+        return {"text": NONE_BEFORE, "direction": direction}
     if points:
         amount, digits, unit = (new - old) * 100, 1, " pp"
     elif absolute:

@@ -21,7 +21,7 @@ from collector.pages.colours import OTHERS, SERIES, chatter_colour
 from collector.pages.columns import page_columns
 from collector.pages.figures import SHARED_NOTE, chart_amount, chatter_figures, partial_day
 from collector.pages.formatting import cells
-from collector.pages.selection import COMMON_ZONES, PageSelection, creators_of
+from collector.pages.selection import ALL_ZONES, PageSelection, creators_of
 from collector.stats import present, reports
 from shared.protocol import utc_now
 
@@ -156,7 +156,7 @@ def stats_page() -> str:
         creators=creators,
         presets=selection.PRESETS,
         wanted=wanted,
-        zones=COMMON_ZONES,
+        zones=ALL_ZONES,
         here=here,
         open_alerts=alerts.open_alerts(user),
     )

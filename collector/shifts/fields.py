@@ -22,6 +22,7 @@ from collector.db import text
 from collector.errors import DomainError
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # the same days, for people
 _LONG_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EVERY_DAY = 0b1111111
 # Days a schedule may name: wide enough for any agency, far from datetime's limits.
@@ -105,22 +106,45 @@ def weekdays_of(value: Any, field: str = "weekdays") -> int:
     return mask
 
 
-def weekdays_text(mask: int) -> str:
-    """The bit mask as people write it: "mon-fri", "mon,wed,fri", "mon-wed,sat"; "" for none."""
-    days = [i for i in range(7) if mask >> i & 1]
+def _runs(mask: int) -> list[list[int]]:
+    """The days of ``mask`` in runs of consecutive days, Monday first."""
     runs: list[list[int]] = []
-    for day in days:
+    for day in (i for i in range(7) if mask >> i & 1):
         if runs and runs[-1][-1] == day - 1:
             runs[-1].append(day)
         else:
             runs.append([day])
+    return runs
+
+
+def weekdays_text(mask: int) -> str:
+    """The bit mask as people write it: "mon-fri", "mon,wed,fri", "mon-wed,sat"; "" for none."""
     parts = []
-    for run in runs:
+    for run in _runs(mask):
         if len(run) >= 3:
             parts.append(f"{WEEKDAY_NAMES[run[0]]}-{WEEKDAY_NAMES[run[-1]]}")
         else:
             parts.extend(WEEKDAY_NAMES[d] for d in run)
     return ",".join(parts)
+
+
+def weekdays_label(mask: int) -> str:
+    """The bit mask as people read it: "Every day", "Mon–Fri", "Sat, Sun", "Mon–Wed, Sat";
+    "" for none.  ``weekdays_text`` is the form the API, the CLI and the roster take."""
+    if mask & EVERY_DAY == EVERY_DAY:
+        return "Every day"
+    return ", ".join(
+        f"{DAY_LABELS[run[0]]}–{DAY_LABELS[run[-1]]}"
+        if len(run) >= 3
+        else ", ".join(DAY_LABELS[d] for d in run)
+        for run in _runs(mask)
+    )
+
+
+def times_label(start: int, end: int) -> str:
+    """A shift's or coverage rule's local times: "09:00–17:00", and "22:00–06:00 (+1)" when
+    it ends on the next day (an end at or before the start)."""
+    return f"{hhmm(start)}–{hhmm(end)}{' (+1)' if end <= start else ''}"
 
 
 @cache

@@ -44,6 +44,7 @@ from collector.shifts.fields import (
     minute_of,
     note_of,
     shift_number,
+    weekdays_label,
     weekdays_of,
     weekdays_text,
     zone_of,
@@ -238,7 +239,7 @@ def _coherent(fields: ShiftFields) -> ShiftFields:
         if not any(runs_on(rule, day) for day in days):
             raise invalid(
                 "weekdays",
-                f"none of {weekdays_text(fields.weekdays)} falls between {fields.first_day} "
+                f"none of {weekdays_label(fields.weekdays)} falls between {fields.first_day} "
                 f"and {fields.last_day}",
             )
         if span < 6 and not any(runs_on(rule, d) and _length(rule, d) > 0 for d in days_of(fields)):

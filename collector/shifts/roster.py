@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from collector.db import audit
 from collector.db.schedule_models import Shift
+from collector.db.text import count_of
 from collector.errors import DomainError
 from collector.shifts import clashes, manage
 
@@ -76,7 +77,7 @@ def refused(problems: list[dict[str, Any]]) -> DomainError:
     problems.sort(key=lambda p: p["line"])
     first = problems[0]
     return DomainError(
-        f"the roster was not imported: {len(problems)} problem(s); line {first['line']}: "
+        f"the roster was not imported: {count_of(len(problems), 'problem')}; line {first['line']}: "
         f"{first['message']}",
         422,
         code="invalid_roster",
@@ -95,7 +96,7 @@ def summary(exc: DomainError) -> str:
     listed = len(problems_of(exc))
     count = f"{listed} or more problems (the first {listed} are listed)"
     if listed < MAX_LISTED:
-        count = "1 problem" if listed == 1 else f"{listed} problems"
+        count = count_of(listed, "problem")
     return (
         f"The roster was not imported, nothing was written: {count}. "
         "Fix the lines below and upload the whole file again."

@@ -25,7 +25,7 @@
     let html = '<span class="nowrap"><time datetime="' + esc(start.toISOString()) + '">' + esc(clock.format(start)) + "</time>–" +
       '<time datetime="' + esc(end.toISOString()) + '">' + esc(clock.format(end)) + "</time>";
     if (later > 0) {
-      html += '<span class="next-day" aria-hidden="true">+' + later + '</span><span class="visually-hidden"> (ends ' +
+      html += ' <span class="next-day" aria-hidden="true">(+' + later + ')</span><span class="visually-hidden"> (ends ' +
         (later === 1 ? "the next day" : later + " days later") + ")</span>";
     }
     return html + "</span>";

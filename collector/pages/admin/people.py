@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from collector.agency import listings, people
 from collector.db.models import User
+from collector.db.text import count_of
 from collector.errors import DomainError
 from collector.http.auth import login_required
 from collector.http.database import db
@@ -192,10 +193,11 @@ def deactivate_chatter_confirm(key: str) -> str:
     )
     consequences = [
         "Their slices, sales and stats are kept; their key stays taken.",
-        f"Their {row.devices} enrolled device(s) are revoked: each agent's next request is "
-        "refused and it keeps its queue. Reactivating does not undo this; enroll again.",
-        f"Their {row.logins} dashboard login(s) are deactivated and {tokens} chatter API "
-        "token(s) revoked.",
+        f"Their enrolled devices are revoked ({count_of(row.devices, 'device')}): each "
+        "agent's next request is refused and it keeps its queue. Reactivating does not "
+        "undo this; enroll again.",
+        f"Their dashboard logins are deactivated ({count_of(row.logins, 'login')}) and their "
+        f"chatter API tokens revoked ({count_of(tokens, 'token')}).",
         "Their unused enrollment tokens expire, and no new one can be made for them.",
     ]
     return render_template(
@@ -225,8 +227,9 @@ def deactivate_chatter(key: str) -> Response | Page:
             enrollment_tokens_expired=done.enrollment_tokens,
         )
         return (
-            f"Chatter {key} deactivated: {done.devices} device(s) revoked, {done.logins} "
-            f"login(s) closed, {done.tokens} token(s) revoked. Their history is kept."
+            f"Chatter {key} deactivated: {count_of(done.devices, 'device')} revoked, "
+            f"{count_of(done.logins, 'login')} closed, {count_of(done.tokens, 'token')} revoked. "
+            "Their history is kept."
         )
 
     return submit(change, _action_failed, DONE)

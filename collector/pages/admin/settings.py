@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from flask import render_template, request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -24,6 +22,7 @@ from collector.pages.admin import (
     record,
     submit,
 )
+from collector.pages.selection import ALL_ZONES
 from shared.money import CURRENCY_EXPONENTS
 from shared.protocol import ALLOWED_SLICE_SECONDS
 
@@ -58,7 +57,7 @@ def _settings(
         slice_choices=ALLOWED_SLICE_SECONDS,
         currencies=sorted(CURRENCY_EXPONENTS),
         currency_locked=changes.currency_locked(session),
-        zones=sorted(zoneinfo.available_timezones()),
+        zones=ALL_ZONES,
         setting_labels=SETTING_LABELS,
         form=form if form is not None else {},
         errors=errors or {},

@@ -32,21 +32,29 @@ from collector.auth.roles import MANAGERS
 from collector.db import settings
 from collector.db.engine import begin_write
 from collector.db.models import Chatter, Creator, User, chatter_creators
+from collector.db.text import count_of
 from collector.errors import DomainError
 from collector.http.auth import current_user, login_required
 from collector.http.database import db
 from collector.pages.admin import Form, Page, bp
 from collector.pages.admin import field as form_field
-from collector.pages.formatting import count_of
+from collector.pages.selection import ALL_ZONES
 from collector.shifts import coverage, listing, manage, roster
-from collector.shifts.fields import WEEKDAY_NAMES, day_of, hhmm, zone_of
+from collector.shifts.fields import (
+    DAY_LABELS,
+    WEEKDAY_NAMES,
+    day_of,
+    hhmm,
+    times_label,
+    weekdays_label,
+    zone_of,
+)
 from shared.protocol import utc_now
 
 # How a team lead's pages name a chatter outside their creators (``listing.shown``), and
 # the week view's row of the days such chatters work (no chatter has id 0).
 ANOTHER_CHATTER = "another chatter"
 _ANOTHER = 0
-DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # What each roster column holds, for the upload's help (every column the import reads).
 ROSTER_HELP = {
     "chatter": "the chatter's key (required)",
@@ -293,7 +301,7 @@ def _picked_day(
     picked: MultiDict[str, str] = MultiDict(
         [("first_day", day.isoformat()), ("weekdays", WEEKDAY_NAMES[day.weekday()])]
     )
-    label = f"{DAY_LABELS[day.weekday()]} {day.day}/{day.month}"
+    label = f"{DAY_LABELS[day.weekday()]} {day.isoformat()}"
     creator = next((c for c in creators if c.key == args.get("creator")), None)
     if creator is not None:
         picked["creator"] = creator.key
@@ -323,7 +331,7 @@ def _page(
         creators=creators,
         chatters=chatters,
         agency_zone=agency_zone,
-        zones=sorted(zoneinfo.available_timezones()),
+        zones=ALL_ZONES,
         form=form if form is not None else MultiDict(),
         shift_form=form if form is not None else picked,
         picked_line="" if form is not None else picked_line,
@@ -419,7 +427,7 @@ def _shift_page(
         creators=creators,
         chatters=chatters,
         weekday_names=WEEKDAY_NAMES,
-        zones=sorted(zoneinfo.available_timezones()),
+        zones=ALL_ZONES,
         others=[
             s
             for s in listing.described(session, listing.shifts(session, scope)[1], scope)
@@ -468,7 +476,14 @@ def remove_shift_confirm(shift_id: int) -> str:
         abort(exc.status, description=exc.message)
     shown = listing.described(session, [shift])[0]
     people, brands = _names(session)
-    when = f"every {shown['weekdays']}" if shown["weekdays"] else f"once, on {shown['first_day']}"
+    days = weekdays_label(shift.weekdays)
+    when = (
+        days.lower()
+        if days == "Every day"
+        else f"every {days}"
+        if days
+        else f"once, on {shown['first_day']}"
+    )
     past = (
         "Its past days leave attendance too (late starts, no-shows and scheduled hours)."
         if shift.first_day <= dt.datetime.now(zoneinfo.ZoneInfo(shift.zone)).date()
@@ -479,7 +494,7 @@ def remove_shift_confirm(shift_id: int) -> str:
         title=(
             f"Delete shift {shift_id}: {people.get(shown['chatter'], shown['chatter'])} for "
             f"{brands.get(shown['creator'], shown['creator'])}, {when}, "
-            f"{shown['start']}–{shown['end']} {shown['zone']}?"
+            f"{times_label(shift.start_minute, shift.end_minute)} {shown['zone']}?"
         ),
         consequences=[
             "The shift and its cancelled and swapped days are deleted.",
@@ -596,7 +611,7 @@ def _rule_page(rule_id: int, form: Form | None = None, error: str = "", status: 
         creators=creators,
         day_labels=DAY_LABELS,
         weekday_names=WEEKDAY_NAMES,
-        zones=sorted(zoneinfo.available_timezones()),
+        zones=ALL_ZONES,
         form=form if form is not None else MultiDict(),
         error=error,
     )
@@ -659,12 +674,17 @@ def remove_coverage_rule_confirm(rule_id: int) -> str:
         abort(exc.status, description=exc.message)
     shown = coverage.describe(session, rule)
     _, brands = _names(session)
-    hours = "all day" if shown["start"] == shown["end"] else f"{shown['start']}–{shown['end']}"
+    hours = (
+        "all day"
+        if rule.start_minute == rule.end_minute
+        else times_label(rule.start_minute, rule.end_minute)
+    )
     return render_template(
         "admin/confirm.html",
         title=(
             f"Delete coverage rule {rule_id}: {brands.get(shown['creator'], shown['creator'])} "
-            f"needs {shown['required']} online, {shown['weekdays']} {hours} {shown['zone']}?"
+            f"needs {shown['required']} online, {weekdays_label(rule.weekdays)} {hours} "
+            f"{shown['zone']}?"
         ),
         consequences=[
             "Attendance's coverage map (past weeks included) and the coverage alert stop "

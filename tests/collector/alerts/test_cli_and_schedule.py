@@ -29,10 +29,10 @@ def test_cli_evaluate_list_ack_resolve(agency: Collector, world: World, hook: Ho
     _started_an_hour_ago(world)
     world.rule("no_show", 10, webhook_url=hook.url)
     first = agency.cli("alerts", "evaluate").output
-    assert "opened 1, resolved 0, still open 0; 1 message(s) queued" in first
+    assert "opened 1, resolved 0, still open 0; 1 message queued" in first
     assert "sent 1, to retry 0, given up 0" in first
     again = agency.cli("alerts", "evaluate").output
-    assert "opened 0, resolved 0, still open 1; 0 message(s) queued" in again
+    assert "opened 0, resolved 0, still open 1; 0 messages queued" in again
     assert len(hook.received) == 1
     [alert] = world.alerts()
     listed = agency.cli("alerts", "list").output
@@ -53,7 +53,7 @@ def test_cli_evaluate_without_sending(agency: Collector, world: World) -> None:
     _started_an_hour_ago(world)
     world.rule("no_show", 10, emails=["lead@agency.test"])
     out = agency.cli("alerts", "evaluate", "--no-send").output
-    assert "1 message(s) queued" in out and "sent" not in out
+    assert "1 message queued" in out and "sent" not in out
     assert [d.status for d in world.deliveries()] == ["pending"]
 
 

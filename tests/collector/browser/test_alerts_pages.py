@@ -144,6 +144,9 @@ def test_rule_webhook_log_and_dashboard_panel(
     expect(warning).to_contain_text("E-mail is not set up on this server")
     expect(warning).to_contain_text("“Nova no-show”")
     expect(warning).not_to_contain_text("Luna coverage")
+    expect(page.locator("#rule-emails-note")).to_have_count(0)  # said once, above the form
+    expect(page.get_by_text("E-mail is not set up on this server")).to_have_count(1)
+    expect(page.locator("#rule-emails")).to_have_attribute("aria-describedby", "smtp-warning")
     expect(page.locator("#log-table")).to_contain_text("delivered")
     expect(page.get_by_text("The last message; times in")).to_be_visible()  # not "1 messages"
     expect(page.locator("#log-table")).to_contain_text(hook.url)
@@ -159,6 +162,16 @@ def test_rule_webhook_log_and_dashboard_panel(
     expect(admin_phone.page.locator("#smtp-warning")).to_be_visible()
     expect(admin_phone.page.locator("#rules-table")).to_contain_text("1 chatter missing")
     assert _overflow(admin_phone.page) == 0, "Admin → Alerts scrolls sideways at 390 px"
+    # Every choice of When shows whole on a phone (the units are in the note below).
+    when_fits = admin_phone.page.locator("#rule-kind").evaluate(
+        """(s) => { const pen = document.createElement("canvas").getContext("2d");
+            pen.font = getComputedStyle(s).font;
+            const widest = Math.max(...[...s.options].map((o) => pen.measureText(o.text).width));
+            return widest + 30 <= s.getBoundingClientRect().width
+                && s.getBoundingClientRect().right <= window.innerWidth; }"""
+    )
+    assert when_fits, "the When list is cut off at 390 px"
+    expect(admin_phone.page.locator("#rule-threshold-note")).to_contain_text("minutes for")
     admin_phone.screenshot("phone-admin-alerts")
     admin_phone.page.context.close()
 

@@ -361,3 +361,27 @@ def test_the_chatter_page_tables_fit_a_laptop(live: LiveCollector, browser: Brow
         assert all(width <= room for _, width, room in fits), fits
     finally:
         page.context.close()
+
+
+def test_the_admins_header_is_one_line_at_1440(live: LiveCollector, browser: Browser) -> None:
+    """The admin's nav (the longest: every admin page) and the login's corner share one
+    line at 1440 px; at 390 px the nav wraps but nothing scrolls sideways."""
+    for width in WIDTHS:
+        tab = _tab(browser, width)
+        page = tab.page
+        try:
+            log_in(tab, live, ADMIN)
+            page.goto(live.url + "/admin/alerts")
+            # The vertical middles of the header's items: one line when they are close.
+            middles = page.evaluate(
+                """() => [...document.querySelectorAll(
+                    'header.top .brand, header.top nav a, header.top .who > *')]
+                    .map((e) => e.getBoundingClientRect())
+                    .filter((r) => r.width).map((r) => (r.top + r.bottom) / 2)"""
+            )
+            if width == 1440:
+                assert max(middles) - min(middles) < 12, "the admin's header wraps at 1440 px"
+            assert overflow(page) <= 0, f"the header at {width} px: {widest(page)}"
+            tab.screenshot(f"admin-header-{width}")
+        finally:
+            page.context.close()

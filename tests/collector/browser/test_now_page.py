@@ -129,8 +129,8 @@ def test_the_now_page(now_site: tuple[LiveCollector, Device], browser: Browser, 
         plain = alex_row.evaluate("(row) => getComputedStyle(row).backgroundColor")
         assert highlight != plain
         assert "0 of 1 scheduled online" in nova.locator("h2").inner_text()
-        # A shift's times stay on one line, even on a phone (a "+1" for the next day is
-        # raised above the line, and its words for screen readers are hidden: not lines).
+        # A shift's times stay on one line, even on a phone (with the "(+1)" of a next day,
+        # whose words for screen readers are hidden: not lines).
         shift = chen_row.locator("td.shift")
         lines = shift.evaluate(
             """(td) => { const tops = new Set();

@@ -106,9 +106,9 @@ def test_import_and_coverage(agency: Collector, tmp_path: Path) -> None:
     assert agency.cli("shifts", "list").output == ""
     roster.write_text("chatter,creator,weekday,start,end\nalice,luna,mon-fri,08:00,16:00\n")
     out = agency.cli("shifts", "import", str(roster), "--from", "2026-12-07", "--dry-run").output
-    assert "1 shift(s) would be added" in out and agency.cli("shifts", "list").output == ""
+    assert "1 shift would be added" in out and agency.cli("shifts", "list").output == ""
     assert agency.cli("shifts", "import", str(roster), "--from", "2026-12-07").output == (
-        "1 shift(s) added\n"
+        "1 shift added\n"
     )
     out = agency.cli(
         "coverage",

@@ -147,7 +147,7 @@ def test_every_problem_is_listed_and_nothing_stored(agency: Collector, integrati
     assert reply.status_code == 422, reply.text
     body = reply.json()
     assert body["error"] == "invalid_events"
-    assert body["message"] == "11 of 12 event(s) rejected; nothing was stored"
+    assert body["message"] == "11 of 12 events rejected; nothing was stored"
     details = {d["id"]: d["message"] for d in body["details"]}
     assert [d["index"] for d in body["details"]] == list(range(1, 12))
     assert "unknown agent 'ghost'" in details["b1"] and "add-chatter" in details["b1"]

@@ -89,3 +89,10 @@ def test_whole_parameter_refuses_with_a_short_message() -> None:
     with pytest.raises(ApiError) as refused:
         text.whole_parameter({"page": "9" * 5000}, "page", 1, 10)
     assert refused.value.status == 400 and len(str(refused.value)) < 100
+
+
+def test_count_of_is_the_one_plural_rule() -> None:
+    assert text.count_of(1, "shift") == "1 shift"
+    assert text.count_of(0, "shift") == "0 shifts"
+    assert text.count_of(1204, "slice") == "1,204 slices"
+    assert text.count_of(2, "reply", "replies") == "2 replies"

@@ -75,7 +75,7 @@ def test_withdrawn_tokens_are_refused(agency: Collector) -> None:
     first, second = agency.enroll_token("alice"), agency.enroll_token("alice")
     other = agency.enroll_token("bob")
     out = agency.cli("withdraw-enroll-tokens", "alice").output
-    assert "2 unused enrollment token(s) of alice withdrawn" in out
+    assert "2 unused enrollment tokens of alice withdrawn" in out
     for token in (first, second):
         reply = agency.http.post("/api/v1/agents/enroll", json={"token": token, **BODY})
         assert reply.status_code == 401 and reply.json()["error"] == "token_expired"

@@ -200,7 +200,7 @@ def test_problem_list_is_capped(agent: Agent) -> None:
     slices = agent.slices(150, keystrokes=5000)  # one problem each
     body = agent.send(slices).json()
     assert len(body["details"]) == 100
-    assert "150 problem(s)" in body["message"] and "first 100 listed" in body["message"]
+    assert "150 problems" in body["message"] and "first 100 listed" in body["message"]
 
 
 # One device, one slice length at a time: stored slices never overlap (issue 12, finding 1).

@@ -146,6 +146,7 @@ def test_the_chatter_sees_their_shifts_ahead(rota: Collector) -> None:
     assert [d for _, d in rows] == [day(2), day(3)]
     assert f"{day(2)} 08:00</time>–" in upcoming and "Nova" in upcoming
     assert "covering for a colleague" in upcoming
+    assert '<th scope="col">Status</th></tr></thead>' in upcoming  # every column has a header
     # Another zone: the times move, the shift's own wall times are kept beside them.
     tokyo = rota.http.get("/chatters/alice", params={"tz": "Asia/Tokyo"}).text
     tokyo = section(tokyo, "upcoming-h")
@@ -162,7 +163,9 @@ def test_a_chatter_never_sees_another_chatters_schedule(rota: Collector) -> None
     own = _api(rota, "chatters/alice/attendance", chatter, **RECENT, chatter="bob")
     assert [c["chatter"] for c in own["chatters"]] == ["alice"]
     assert login(rota.http, "alice@agency.test", PASSWORD).status_code == 302
-    assert rota.http.get("/chatters/bob").status_code == 403
+    refused = rota.http.get("/chatters/bob")
+    assert refused.status_code == 403
+    assert '<p role="alert">A chatter sees only their own page</p>' in refused.text  # a sentence
     page = rota.http.get("/chatters/alice", params={"tz": "UTC"}).text
     for heading in ("upcoming-h", "recent-h"):
         assert "Bob" not in section(page, heading) and "bob" not in section(page, heading)
@@ -180,6 +183,9 @@ def test_scheduled_counts_up_to_now_and_says_what_is_to_come(rota: Collector) ->
     assert 'data-value="1">1<span class="to-come">+1 to come</span>' in cells
     assert 'data-value="7200">2 h 00 min<span class="to-come">+2 h 00 min to come</span>' in cells
     assert 'id="to-come-note"' in page
+    # The time zone is the Schedules page's dropdown of every IANA zone, not a text box.
+    picker = re.search(r'<select id="tz" name="tz">(.*?)</select>', page, re.S)
+    assert picker and picker.group(1).count("<option") == len(zoneinfo.available_timezones())
     bob = chatter_cells(page, "bob")
     assert 'data-value="0">0<span class="to-come">+1 to come</span>' in bob
     # A range wholly past: nothing to come, no note.

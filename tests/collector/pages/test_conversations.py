@@ -138,6 +138,11 @@ def test_the_page_shows_the_apis_numbers(loaded: Collector) -> None:
     assert change["requests"] == 4 and delta(page, "requests") == "+400.0 % vs previous"
     assert delta(page, "visitor_acceptance_rate") == "+66.7 pp vs previous"
     assert delta(page, "nps_average") == "no comparison"  # no rating the day before
+    # "(was …)" beside a change from a previous value only, not beside "no comparison".
+    was = re.search(r'data-figure="requests">.*?</dd>', page, re.S)
+    assert was and '<span class="previous"> (was 1)</span>' in was.group()
+    none = re.search(r'data-figure="nps_average">.*?</dd>', page, re.S)
+    assert none and "(was" not in none.group()
 
     # Trends, hours, pages, auto messages, the breakdown: the API's rows.
     trends = api(http, "/trends", compare="false")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collector.pages.figures import Figure, figures
 from collector.pages.formatting import (
     cells,
     change,
     duration,
+    duration_parts,
     money,
     online_parts,
     percent,
@@ -23,8 +25,9 @@ def test_money_keeps_every_digit_and_names_the_currency() -> None:
 
 
 def test_durations() -> None:
-    # A unit on every duration; under a minute in seconds, never "0:00".
-    assert duration(0) == "0 s"
+    # A unit on every duration; under a minute in seconds, never "0:00"; nothing is
+    # "0 min", as the minutes around it in a table (not "0 s" next to "50 min").
+    assert duration(0) == "0 min"
     assert duration(44) == "44 s"
     assert duration(59.9) == "59 s"
     assert duration(60) == "1 min"
@@ -36,6 +39,9 @@ def test_durations() -> None:
     # At a given step: a part of a total shown in minutes is shown in minutes too.
     assert duration(44, 60) == "0 min"
     assert (step_of(59), step_of(60)) == (1, 60)
+    # The parts of a total add up as shown: 10 min 40 s + 20 min 40 s = 31 min.
+    assert duration_parts(31 * 60 + 20, 10 * 60 + 40) == ("10 min", "21 min")
+    assert duration_parts(3600, 3600) == ("1 h 00 min", "0 min")
     assert wait(44.6) == "45 s"
     # Halves up, as Excel shows the export's 516.5 s (Python's round() would give 516).
     assert (wait(516.5), wait(466.5), wait(0.5)) == ("8 min 37 s", "7 min 47 s", "1 s")
@@ -111,3 +117,13 @@ def test_a_change_that_rounds_to_zero_is_neutral_and_unsigned() -> None:
     assert change(4.001, 4.0, absolute=True) == {"text": "0.00 vs previous", "direction": "flat"}
     assert change("99.9", "100")["text"] == "-0.1 % vs previous"
     assert change(0.3, 0.2, points=True) == {"text": "+10.0 pp vs previous", "direction": "up"}
+
+
+def test_no_previous_value_is_shown_beside_new_none_before() -> None:
+    spec = Figure("sales", "Sales", "money")
+    (new,) = figures([spec], {"sales": "5.00"}, {"sales": "0.00"})
+    (more,) = figures([spec], {"sales": "5.00"}, {"sales": "4.00"})
+    (alone,) = figures([spec], {"sales": "5.00"}, None)
+    assert (new["change"]["text"], new["was"]) == ("new (none before)", False)
+    assert (more["change"]["text"], more["was"]) == ("+25.0 % vs previous", True)
+    assert (alone["change"], alone["was"]) == (None, False)

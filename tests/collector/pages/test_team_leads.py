@@ -108,7 +108,7 @@ def test_the_admin_limits_a_manager(site: Site) -> None:  # noqa: F811
     for path, creators, status, message in [
         (f"/admin/users/{chatter_login}/creators", ["luna"], 400, "only a manager login"),
         (f"/admin/users/{user_id}/creators", ["ghost"], 400, "no creator"),
-        ("/admin/users/999999/creators", ["luna"], 404, "no login"),
+        ("/admin/users/999999/creators", ["luna"], 404, "No login"),
     ]:
         reply = site.admin.post(path, creators=creators)
         assert reply.status_code == status and message in reply.text, (path, reply.text[-500:])

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collector.errors import DomainError
+from collector.shifts import fields
 from collector.shifts.fields import (
     day_of,
     hhmm,
@@ -146,3 +147,22 @@ def test_notes_people_write_are_kept() -> None:
     for note in ("covers for Eli", "café ☕ 🎉", "עברית", "مرحبا", "日本語のメモ", "a\u200db"):
         assert note_of(note) == note
     assert shift_number("12", "with_shift") == 12 and shift_number(12, "with_shift") == 12
+
+
+@pytest.mark.parametrize(
+    ("days", "label"),
+    [
+        ("mon-sun", "Every day"),
+        ("mon-fri", "Mon–Fri"),
+        ("sat,sun", "Sat, Sun"),
+        ("mon,wed,fri", "Mon, Wed, Fri"),
+        ("mon-wed,sat", "Mon–Wed, Sat"),
+    ],
+)
+def test_weekdays_label_writes_day_sets_for_people(days: str, label: str) -> None:
+    assert fields.weekdays_label(fields.weekdays_of(days)) == label
+
+
+def test_times_label_marks_the_next_day() -> None:
+    assert fields.times_label(9 * 60, 17 * 60) == "09:00–17:00"
+    assert fields.times_label(22 * 60, 6 * 60) == "22:00–06:00 (+1)"

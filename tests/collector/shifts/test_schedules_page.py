@@ -50,7 +50,7 @@ def test_deleting_a_shift_asks_first(site: Site) -> None:  # noqa: F811
     question = site.admin.get("/admin/shifts/1/delete")
     assert question.status_code == 200
     text = unescape(question.text)
-    assert "Delete shift 1: Bob for Nova, every mon-wed, 22:00–06:00 Europe/Paris?" in text
+    assert "Delete shift 1: Bob for Nova, every Mon–Wed, 22:00–06:00 (+1) Europe/Paris?" in text
     assert "To end a weekly shift and keep its history, set its last day instead." in text
     assert len(_forms_posting_to(question.text, "/admin/shifts/1/delete")) == 1
     assert 'href="/admin/shifts/1">Cancel</a>' in question.text
@@ -71,7 +71,7 @@ def test_deleting_a_coverage_rule_asks_first_and_keeps_the_week(site: Site) -> N
     question = site.admin.get(unescape(link))
     text = unescape(question.text)
     assert question.status_code == 200
-    assert "Delete coverage rule 1: Luna needs 2 online, sat,sun all day Europe/Paris?" in text
+    assert "Delete coverage rule 1: Luna needs 2 online, Sat, Sun all day Europe/Paris?" in text
     assert len(_forms_posting_to(question.text, link)) == 1
     assert f'href="/admin/shifts?{WEEK.replace("&", "&amp;")}">Cancel</a>' in question.text
     assert site.value("SELECT count(*) FROM coverage_rules") == 1
@@ -97,7 +97,8 @@ def test_people_are_shown_by_name(site: Site) -> None:  # noqa: F811
     page = unescape(site.admin.get("/admin/shifts/1").text)
     assert "Shift 1: Alice" in page and "for</span> Luna</h1>" in page
     assert "worked by Bob" in page and "worked by bob" not in page
-    assert ">2: Bob, thu 22:00–06:00</option>" in page  # the shift to swap with
+    assert ">2: Bob, Thu 22:00–06:00 (+1)</option>" in page  # the shift to swap with
+    assert "Every Mon–Wed,\n  22:00–06:00 (+1), Europe/Paris;" in page  # days and times for people
     assert "<code>alice" not in page
     rule = _add(site, "/admin/coverage-rules", **RULE)
     assert "Coverage rule 1 added." in rule
@@ -157,13 +158,16 @@ def test_a_days_heading_fills_the_add_shift_form(site: Site) -> None:  # noqa: F
     # Wednesday's heading in Nova's week.
     link = "/admin/shifts?week=2026-12-07&amp;tz=Europe/Paris&amp;day=2026-12-09&amp;creator=nova"
     assert f'href="{link}#add-shift-title"' in week
+    assert ">Wed 2026-12-09<span" in week  # the heading's day in ISO, as every date
     page = site.admin.get(unescape(link)).text
     form = _form(page, 'id="add-shift"')
     assert 'name="first_day" type="date" required value="2026-12-09"' in form
     assert re.findall(r'value="(\w+)" id="shift-\w+" checked', form) == ["wed"]
     assert '<option value="nova" selected>' in form
     assert "<option selected>Europe/Paris</option>" in form  # the week's zone
-    assert 'role="status">Set to Wed 9/12, Nova: choose the chatter and the hours.</p>' in page
+    assert (
+        'role="status">Set to Wed 2026-12-09, Nova: choose the chatter and the hours.</p>' in page
+    )
     # The other forms keep their own defaults.
     rule = _form(page, 'id="rule-creator"')
     assert len(re.findall(r'id="rule-\w+" checked', rule)) == 7
@@ -171,7 +175,7 @@ def test_a_days_heading_fills_the_add_shift_form(site: Site) -> None:  # noqa: F
     page = site.admin.get("/admin/shifts?day=2026-13-40&creator=nova").text
     assert 'role="status"></p>' in page
     page = site.admin.get("/admin/shifts?day=2026-12-09&creator=nobody").text
-    assert "Set to Wed 9/12: choose" in page
+    assert "Set to Wed 2026-12-09: choose" in page
     # A refused add shows what was sent, not the day asked for before.
     reply = site.admin.post(
         f"/admin/shifts?{WEEK}&day=2026-12-09&creator=nova", **{**NIGHTS, "end": "22:00"}
@@ -184,5 +188,5 @@ def test_a_team_leads_day_heading_never_picks_another_creator(site: Site) -> Non
     site.collector.cli("add-user", "lead@agency.test", "--role", "manager", input=PASSWORD + "\n")
     site.collector.cli("set-creators", "lead@agency.test", "nova")
     page = site.client("lead@agency.test").get("/admin/shifts?day=2026-12-09&creator=luna").text
-    assert "Set to Wed 9/12: choose" in page
+    assert "Set to Wed 2026-12-09: choose" in page
     assert '<option value="luna"' not in page

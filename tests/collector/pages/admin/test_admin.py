@@ -305,11 +305,12 @@ def test_deactivate_chatter_keeps_history_and_closes_the_doors(site: Site) -> No
     unused = site.collector.enroll_token("alice")
     confirm = site.admin.get("/admin/chatters/alice/deactivate")
     assert confirm.status_code == 200
-    assert "1 enrolled device(s)" in confirm.text and "1 dashboard login(s)" in confirm.text
+    assert "devices are revoked (1 device)" in confirm.text
+    assert "logins are deactivated (1 login)" in confirm.text
     assert 'method="post" action="/admin/chatters/alice/deactivate"' in confirm.text
 
     page = site.admin.follow(site.admin.post("/admin/chatters/alice/deactivate"))
-    assert "1 device(s) revoked, 1 login(s) closed, 1 token(s) revoked" in page
+    assert "1 device revoked, 1 login closed, 1 token revoked" in page
     assert site.last_audit() == (ADMIN, "deactivate_chatter", "alice")
     assert site.value("SELECT count(*) FROM slices") == 2  # history kept
     assert agent.send(agent.slices(1)).status_code == 403
@@ -439,7 +440,7 @@ def test_an_unused_enrollment_token_can_be_withdrawn(site: Site) -> None:
     assert refused_enroll.json()["error"] == "token_expired"
     # Twice, or a token that does not exist: a message, nothing written.
     refused(site, action.group(1), 409, "already expired")
-    refused(site, "/admin/enrollment/tokens/999999/withdraw", 404, "no enrollment token")
+    refused(site, "/admin/enrollment/tokens/999999/withdraw", 404, "No enrollment token")
 
 
 def test_a_used_enrollment_token_cannot_be_withdrawn(site: Site) -> None:
@@ -595,8 +596,14 @@ def test_agency_settings(site: Site, integration: str) -> None:
         "fan": "f",
         "amount": "5.00",
     }
+    # The help says what happens: changeable (a select) until an amount is stored, then not.
+    before = site.admin.get("/admin/settings").text
+    assert '<select id="currency" name="currency"' in before
+    assert "You can change it until the first amount is stored" in before
     assert site.collector.post_events([tip], integration).status_code == 200
-    assert 'id="currency" value="USD" readonly' in site.admin.get("/admin/settings").text
+    after = site.admin.get("/admin/settings").text
+    assert 'id="currency" value="USD" readonly' in after
+    assert "Can no longer change: amounts in USD are already stored." in after
     refused(site, "/admin/settings", 409, "cannot change", **_agency_form(currency="EUR"))
 
 

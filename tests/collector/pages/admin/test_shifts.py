@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from collector.shifts.fields import WEEKDAY_NAMES
 from tests.collector.pages.admin.test_admin import ADMIN, PASSWORD, Site, site  # noqa: F401
 
 WEEK = "/admin/shifts?week=2026-12-07&tz=Europe/Paris"
@@ -35,7 +36,7 @@ def _post(given: Site, path: str, **data: Any) -> Any:
 def test_week_view_and_forms(site: Site) -> None:  # noqa: F811
     page = site.admin.follow(_post(site, "/admin/shifts?week=2026-12-07&tz=Europe/Paris", **NIGHT))
     assert "Shift 1 added for Bob." in page
-    assert page.count('22:00–06:00</span><span class="next-day"') == 3  # Mon, Tue, Wed, +1 each
+    assert page.count('22:00–06:00 <span class="next-day" aria-hidden="true">(+1)') == 3
     assert site.last_audit() == (ADMIN, "add_shift", "shift 1")
     # In New York the same nights start at 16:00 the same day.
     assert "16:00–00:00" in site.admin.get("/admin/shifts?week=2026-12-07&tz=America/New_York").text
@@ -83,6 +84,7 @@ def test_week_view_and_forms(site: Site) -> None:  # noqa: F811
         )
     )
     assert "Coverage rule 1 added." in page and "Needs <strong>2</strong> online" in page
+    assert "online · Sat, Sun 00:00–00:00 (all day)" in page  # days as people write them
     reply = _post(
         site,
         "/admin/coverage-rules",
@@ -105,7 +107,10 @@ def test_week_view_and_forms(site: Site) -> None:  # noqa: F811
         "zone": "Europe/Paris",
     }
     page = site.admin.follow(_post(site, "/admin/coverage-rules/1", **rule))
-    assert "Coverage rule 1 saved." in page and "sun 08:00–20:00" in page
+    assert "Coverage rule 1 saved." in page and "online · Sun 08:00–20:00 <" in page
+    night = {**rule, "weekdays": list(WEEKDAY_NAMES), "start": "22:00", "end": "06:00"}
+    page = site.admin.follow(_post(site, "/admin/coverage-rules/1", **night))
+    assert "online · Every day 22:00–06:00 (+1) <" in page  # ends the next day
     reply = _post(site, "/admin/coverage-rules/1", **{**rule, "start": "8h"})
     assert reply.status_code == 422 and "is not a time" in reply.text
     assert site.admin.get("/admin/coverage-rules/2147483648").status_code == 404
