@@ -23,8 +23,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    NullPool,
     Table,
     bindparam,
+    create_engine,
     delete,
     insert,
     select,
@@ -35,7 +37,7 @@ from collector.attendance.definitions import Sums
 from collector.db import locks, retention
 from collector.db.base import UTCDateTime
 from collector.db.buckets import epoch, from_epoch, runs
-from collector.db.engine import write_transaction
+from collector.db.engine import configure_engine, write_transaction
 from collector.db.schedule_models import (
     AttendanceHour,
     AttendanceMinute,
@@ -419,7 +421,7 @@ def _fill(
         return out
     # A few chatters per transaction: their ingests wait for the activity lock only that long.
     chatters = sorted(missing)
-    with engine.connect() as connection:
+    with _filler(engine).connect() as connection:
         for i in range(0, len(chatters), _FILL_CHATTERS):
             some = chatters[i : i + _FILL_CHATTERS]
             with write_transaction(connection):
@@ -459,6 +461,32 @@ def _fill(
                         "chatter_id",
                     )
     return out
+
+
+# The fills' own engines, one per database: see _filler.
+_FILLERS: dict[str, Engine] = {}
+_FILLERS_LOCK = threading.Lock()
+
+
+def _filler(engine: Engine) -> Engine:
+    """The engine a fill writes with: unpooled, with the same per-connection settings.
+
+    The view that asks keeps its own pooled connection meanwhile, so a fill taken from the
+    same pool needs a second one: as many views at once as the pool holds would each wait
+    for a connection only another view gives back (30 s, then an error; review of issue
+    15).  A fill opens a connection of its own and closes it, so it never waits on a view
+    and keeps no connection to a database once done."""
+    database = engine.url.database or ""
+    if engine.dialect.name == "sqlite" and (database in ("", ":memory:") or "memory" in database):
+        return engine  # a database in memory is its connection's alone
+    key = engine.url.render_as_string(hide_password=False)
+    with _FILLERS_LOCK:
+        filler = _FILLERS.get(key)
+        if filler is None:
+            filler = create_engine(engine.url, poolclass=NullPool)
+            configure_engine(filler)
+            _FILLERS[key] = filler
+    return filler
 
 
 def add_up(connection: Connection, spans: Mapping[int, Iterable[tuple[int, int]]]) -> list[Any]:

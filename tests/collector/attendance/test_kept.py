@@ -122,3 +122,22 @@ def test_the_clock_alone_moves_a_kept_shift_through_its_statuses(agency: Collect
     finally:
         engine.dispose()
         kept.forget()
+
+
+def test_a_view_fills_its_spans_without_a_second_pooled_connection(agency: Collector) -> None:
+    # A view keeps its pooled connection while it fills the spans it misses; a fill from
+    # the same pool would wait for one only another view gives back.  With a pool of one
+    # connection, no overflow and a short timeout, the view still answers (review of
+    # issue 15: ten views at once on PostgreSQL's pool of ten stalled 30 s, then failed).
+    _shift(agency)
+    alice = agency.enroll("alice")
+    assert alice.send(alice.slices(30, start=DAY + dt.timedelta(hours=8))).json()["accepted"] == 30
+    engine = create_engine(agency.database_url, pool_size=1, max_overflow=0, pool_timeout=1)
+    try:
+        with Session(engine) as session:
+            chatters, _, _ = ids(session.connection())
+            fast, ref = both(session, DAY.date(), DAY.date(), "UTC", [chatters["alice"]])
+            assert fast == ref and fast.rows[0].sums.online == 30 * 60
+    finally:
+        engine.dispose()
+        kept.forget()
