@@ -375,8 +375,8 @@ def _attendance_paths() -> dict[str, Any]:
         {"type": "object", "additionalProperties": True},
         "chatter (key, name), tz, from and to (local days), and shifts: shift_id, day, state "
         "(scheduled or swapped), chatter, planned_chatter, creator, creator_name, zone, "
-        "starts_at and ends_at (UTC), local_start and local_end (in tz), seconds, note, "
-        "in_progress",
+        "starts_at and ends_at (UTC), local_start and local_end (in tz), seconds, note "
+        "(null when the shift is planned for a chatter the caller may not see), in_progress",
     )
     return {
         "/api/v1/stats/chatters/{key}/attendance": view(
@@ -430,7 +430,8 @@ def _attendance_paths() -> dict[str, Any]:
             ),
         ),
         "/api/v1/stats/coverage": view(
-            "Per creator and local hour of the day: chatters required and online, uncovered hours"
+            "Per creator and local hour of the day: chatters required and online, uncovered "
+            "hours, of the hours already over (hours_to_come: those not judged yet)"
         ),
     }
 

@@ -196,7 +196,8 @@ def occurrence_row(
     visible: Collection[int] | None = None,
 ) -> dict[str, Any]:
     """``visible``: the chatters the caller may see named (None: every one); any other
-    chatter reads as null (``shown``)."""
+    chatter reads as null (``shown``), and so does the note of a shift planned for one
+    (the note of a day handed over may give the reason: "alex sick")."""
     chatters, creators = names
 
     def named(chatter_id: int) -> str | None:
@@ -216,7 +217,7 @@ def occurrence_row(
         "local_start": o.starts_at.astimezone(tz).isoformat(),
         "local_end": o.ends_at.astimezone(tz).isoformat(),
         "seconds": o.seconds,
-        "note": item.note,
+        "note": item.note if visible is None or item.planned_chatter_id in visible else None,
     }
 
 
