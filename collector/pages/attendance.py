@@ -90,6 +90,7 @@ def attendance_page() -> str:
         sel=sel,
         body=body,
         grid=grid,
+        cov_to_come=cov["hours_to_come"],
         creators=creators,
         presets=selection.PRESETS,
         zones=ALL_ZONES,

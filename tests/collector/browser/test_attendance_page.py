@@ -126,6 +126,11 @@ def test_attendance_page(browser: Browser, staffed: LiveCollector, width: int) -
         assert shown == len(body["shifts"])
         # The heat map: one row per creator, 24 hours; its table alternative opens.
         coverage = _api(staffed, "coverage", **chosen).json()
+        # Hours not over yet are in no figure, and the page says how many there are.
+        assert coverage["hours_to_come"] > 0  # the default range ends today
+        assert f"{coverage['hours_to_come']} hours of this range are still to come" in (
+            page.locator("#coverage-h ~ p.muted").first.inner_text()
+        )
         heat = page.locator("#coverage-heat tbody tr")
         assert heat.count() == len(coverage["creators"])
         assert heat.first.locator("td").count() == 25
