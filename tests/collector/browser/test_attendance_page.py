@@ -141,6 +141,13 @@ def test_attendance_page(browser: Browser, staffed: LiveCollector, width: int) -
         for hour in (3, 9):
             ratio = first["hours"][hour]["coverage"]
             assert cells[hour] == ("–" if ratio is None else f"{ratio * 100:.0f} %")
+        # A table wider than the screen says it scrolls sideways (scroll.js), one that fits
+        # does not.
+        wraps = page.locator("#attendance-chatters").locator("xpath=ancestor::div[1]")
+        overflows = wraps.evaluate("w => w.scrollWidth - w.clientWidth > 1")
+        hint = page.locator("#chatters-h ~ p.scroll-hint").first
+        assert hint.is_visible() == overflows
+        assert overflows == (width < 600)
         # Nothing sticks out sideways (wide tables scroll inside their frame).
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
         tab.screenshot(f"attendance-{width}")
