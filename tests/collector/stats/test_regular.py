@@ -349,7 +349,9 @@ def test_regular_input_on_the_pages_the_api_and_the_exports(browser: Collector) 
         for url in ("/stats", "/chatters/alice"):
             html = http.get(url, params=page).text
             assert "Regular input" in html and "6 min" in html, url
-            assert ('id="regular-note"' in html) is exclude, url
+            # Always explained; what the setting does, as it stands.
+            assert 'id="regular-note"' in html, url
+            assert ("It is left out of active time" in html) is exclude, url
 
     read(exclude=False)
     browser.cli("settings", "set", "exclude_regular_input", "on")
