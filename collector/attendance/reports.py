@@ -37,6 +37,7 @@ SHIFT_COLUMNS = (
     Column("last_active_at", "Last activity", "datetime"),
     Column("late_seconds", "Late by", "duration"),
     Column("early_leave_seconds", "Left early by", "duration"),
+    Column("swap_label", "Swapped", "text"),  # "yes": a day handed to this chatter
 )
 CHATTER_COLUMNS = (
     Column("name", "Chatter", "text"),
@@ -242,6 +243,7 @@ def attendance(session: Session, req: reports.Request, now: dt.datetime) -> repo
         rows = [_shift_row(req, a, by_id, creators) for a in result.rows]
         for row in rows:
             row["status_label"] = STATUS_LABELS[row["status"]]
+            row["swap_label"] = "yes" if row["swapped"] else ""
         return req.export("Attendance", SHIFT_COLUMNS, rows, "attendance", money=False)
     shown = result.rows[(page - 1) * per_page : page * per_page]
     total = len(result.rows)

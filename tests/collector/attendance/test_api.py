@@ -154,6 +154,7 @@ def test_exports_read_back(shifts: Collector) -> None:
     assert [r["Chatter"] for r in rows] == ["Alice", "Bob"]
     assert rows[0]["Online in shift (seconds)"] == str(88 * 60)
     assert rows[0]["Left early by (seconds)"] == "1800" and rows[1]["Status"] == "No-show"
+    assert [r["Swapped"] for r in rows] == ["", ""]  # "yes" on a day handed over
     reply = shifts.http.get(
         "/api/v1/stats/attendance",
         params={**RANGE, "format": "xlsx", "table": "chatters"},
