@@ -42,7 +42,7 @@ from collector.db.alert_models import Alert, AlertRule
 from collector.db.models import Chatter, Creator, Slice, chatter_creators
 from collector.db.schedule_models import CoverageRule, Presence
 from collector.db.settings import get_value
-from collector.db.text import count_of
+from collector.db.text import count_of, wait
 from collector.presence.state import OFFLINE, in_use, last_batches, live_state
 from collector.shifts.occurrences import Occurrence, ShiftRule, occurrences, zone_info
 from collector.shifts.queries import load_occurrences
@@ -299,7 +299,7 @@ def coverage(session: Session, snap: Snapshot, rule: AlertRule) -> list[Finding]
             continue
         message = (
             f"{snap.creators.get(creator_id, '?')}: {count_of(have, 'chatter')} "
-            f"online, {need} required now"
+            f"online, {need} required at {snap.now:%H:%M} UTC"
         )
         found.append(
             Finding(
@@ -334,8 +334,8 @@ def response_time(session: Session, snap: Snapshot, rule: AlertRule) -> list[Fin
         name = snap.chatters.get(chatter_id, "?")
         where = "" if rule.creator_id is None else f" for {snap.creators.get(rule.creator_id)}"
         message = (
-            f"{name}: average response time {average:.0f} s on {day}{where} "
-            f"({count_of(metrics.responses, 'response')}), above {rule.threshold} s"
+            f"{name}: average response time {wait(average)} on {day}{where} "
+            f"({count_of(metrics.responses, 'response')}), above {wait(rule.threshold)}"
         )
         found.append(
             Finding(

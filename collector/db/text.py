@@ -9,6 +9,7 @@ are read from the models: the column is the one place a limit is written.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -130,3 +131,16 @@ def whole_parameter(args: Mapping[str, str], name: str, default: int, highest: i
             400, "bad_parameter", f"{name}={raw[:20]!r}: a whole number from 1 to {highest}"
         )
     return value
+
+
+def wait(seconds: float) -> str:
+    """A response time: 45 s, 2 min 05 s, 1 h 02 min (pages, alert messages).
+
+    Halves round up, as a spreadsheet rounds the export's seconds (a median of two
+    samples is often one: 516.5 s is 8 min 37 s on the page and in Excel alike)."""
+    whole = math.floor(seconds + 0.5)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"

@@ -6,10 +6,11 @@ rounds a number the API gives differently.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+
+from collector.db import text
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
 NOTHING = "–"  # shown where a figure has no value (no PPV sent, no replies)
@@ -84,18 +85,8 @@ def online_parts(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def wait(seconds: float | None) -> str:
-    """A response time: 45 s, 2 min 05 s, 1 h 02 min.
-
-    Halves round up, as a spreadsheet rounds the export's seconds (a median of two
-    samples is often one: 516.5 s is 8 min 37 s on the page and in Excel alike)."""
-    if seconds is None:
-        return NOTHING
-    whole = math.floor(seconds + 0.5)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    """A response time as collector.db.text.wait writes it; a dash for none."""
+    return NOTHING if seconds is None else text.wait(seconds)
 
 
 def percent(ratio: float | None, digits: int = 1) -> str:

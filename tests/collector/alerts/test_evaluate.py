@@ -224,7 +224,7 @@ def test_response_time_of_the_day(world: World, agency: Collector, integration: 
     assert len(result.opened) == 1
     [alert] = world.open_alerts()
     assert alert.rule_id == rule and alert.day == dt.date(2026, 11, 20)
-    assert alert.chatter_id == world.id_of(Chatter, "alice") and "600 s" in alert.message
+    assert alert.chatter_id == world.id_of(Chatter, "alice") and "10 min 00 s" in alert.message
     assert world.evaluate(day + MIN).opened == []
     # The next day: a past day's average stays what it was; the alert stays open.
     result = world.evaluate(day + dt.timedelta(days=1))
