@@ -29,6 +29,7 @@ cat <<MSG
   Dashboard:    http://$HOST:$PORT/login
                 admin    admin@demo.test    / demo-admin-password
                 manager  manager@demo.test  / demo-manager-password
+                team lead lead@demo.test    / demo-lead-password (Nova Sky only)
                 chatter  alex@demo.test     / demo-chatter-password
   API tokens:   manager  ctk_demo_manager
                 integration  ctk_demo_integration

@@ -26,8 +26,11 @@ INTEGRATION_TOKEN = "ctk_demo_integration"
 DEMO_USERS = [
     ("admin@demo.test", "demo-admin-password", "admin", None),
     ("manager@demo.test", "demo-manager-password", "manager", None),
+    ("lead@demo.test", "demo-lead-password", "manager", None),
     ("alex@demo.test", "demo-chatter-password", "chatter", "alex"),
 ]
+# The team lead: a manager login limited to these creators.
+LEAD_CREATORS = {"lead@demo.test": ["nova"]}
 
 CREATORS = [("luna", "Luna Rivers"), ("nova", "Nova Sky"), ("mira", "Mira Gold")]
 CHATTERS = [
@@ -65,7 +68,8 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
     session.flush()
     for email, password, role, chatter_key in DEMO_USERS:
         person = next((c for c in chatters if c.key == chatter_key), None)
-        accounts.create_user(session, email, password, role, person, now)
+        user = accounts.create_user(session, email, password, role, person, now)
+        user.creators = [creators[c] for c in LEAD_CREATORS.get(email, [])]
 
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     # The roster first: the demo chatters work (mostly) their shifts, so Attendance shows

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from collector.db.models import AuditEntry, Event, Slice
 from collector.demo import agency
+from tests.collector.auth.test_accounts import login
 from tests.collector.conftest import Collector
 
 NOW = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
@@ -52,3 +53,17 @@ def test_nothing_happens_after_now_and_sales_fall_inside_a_shift(collector: Coll
         starts = online.get((chatter, at.date()))
         assert starts, (chatter, at)
         assert min(starts) <= at <= max(starts) + dt.timedelta(minutes=30), (chatter, at)
+
+
+def test_the_demo_team_lead_sees_only_nova(collector: Collector) -> None:
+    engine = create_engine(collector.database_url)
+    with Session(engine) as session:
+        assert agency.seed(session, NOW)
+        session.commit()
+    engine.dispose()
+    collector.app.config["SESSION_COOKIE_SECURE"] = False  # the test client speaks plain HTTP
+    reply = login(collector.http, "lead@demo.test", "demo-lead-password")
+    assert reply.status_code in (302, 303), reply.text
+    presence = collector.http.get("/api/v1/presence").json()
+    assert [c["creator"] for c in presence["creators"]] == ["nova"], presence
+    assert {p["chatter"] for p in presence["chatters"]} == {"bea", "chen", "fran"}
