@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8765
-# make test's pytest-xdist workers: one per core (make test WORKERS=0 runs in one process).
-WORKERS ?= auto
+# make test's pytest-xdist workers (make test WORKERS=0 runs in one process).  More than
+# the two cores of the usual machine: the agent's tests mostly wait on real time (slices,
+# idle thresholds, a SIGSTOP, a five-minute jiggler), and while they wait the other workers
+# use the cores.  Every fixture is per worker (its own databases, ports, X server, browser).
+WORKERS ?= 4
 
 .PHONY: run test bench lint format clean system screenshots assets agent-dist
 

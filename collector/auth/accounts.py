@@ -24,6 +24,7 @@ browser that has logged in to the account before.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 import zlib
@@ -54,8 +55,15 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 UNUSABLE_CHARACTER = (
     "the password contains a character that cannot be used (a control character such as NUL or tab)"
 )
-# Checked against when the email is unknown, so both cases cost the same time.
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the email is unknown, so both cases cost the same time.
+
+    Made on first use, not at import: the salted hash costs a quarter of a second, which
+    every command and worker that never checks a login would pay."""
+    return generate_password_hash("not a password of anyone")
 
 
 class LoginRefused(Exception):
@@ -224,7 +232,7 @@ def begin_attempt(
     return Attempt(
         failure_id=failure.id,
         user_id=user.id if user is not None and active else None,
-        password_hash=user.password_hash if user is not None else _DUMMY_HASH,
+        password_hash=user.password_hash if user is not None else _dummy_hash(),
     )
 
 

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -126,8 +125,7 @@ def _backup_kind(source: Path) -> str:
 def _known_revision(revision: str | None, source: Path) -> str:
     if not revision:
         raise DomainError(f"{source} is not a ChatterTrack backup (no schema revision in it)")
-    scripts = ScriptDirectory.from_config(migrate.alembic_config())
-    known = {script.revision for script in scripts.walk_revisions()}
+    known = {script.revision for script in migrate.scripts().walk_revisions()}
     if revision not in known:
         raise DomainError(
             f"{source} is at schema revision {revision}, which this collector does not know: "

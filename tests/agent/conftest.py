@@ -111,20 +111,25 @@ class CollectorProcess:
 def _seeded_database() -> Path:
     """The database every ``running_collector`` starts from, made once per process (per
     pytest-xdist worker) by the collector's own commands: migrated, chatter alice of
-    creator luna, 2-s slices, a 3-s idle threshold.  Each collector serves a copy: the six
-    commands cost a second or more each, and several under load."""
+    creator luna, 2-s slices, a 3-s idle threshold.  Each collector serves a copy: the
+    commands cost a second or more each, and several under load, as new interpreters; so
+    they run in this process, as ``CollectorProcess.cli`` runs its commands."""
+    from click.testing import CliRunner
+
+    from collector.cli import main
+
     folder = Path(tempfile.mkdtemp(prefix="chattertrack-collector-"))
     atexit.register(shutil.rmtree, folder, True)
     database = folder / "collector.db"
-    cli = [str(BIN / "chatter-collector"), "--database", f"sqlite:///{database}"]
-    subprocess.run([*cli, "db", "upgrade"], check=True, capture_output=True)
     for args in (
+        ["db", "upgrade"],
         ["add-creator", "luna", "--name", "Luna"],
         ["add-chatter", "alice", "--name", "Alice", "--creator", "luna"],
         ["settings", "set", "slice_seconds", "2"],
         ["settings", "set", "idle_threshold_seconds", "3"],
     ):
-        subprocess.run([*cli, *args], check=True, capture_output=True)
+        result = CliRunner().invoke(main, ["--database", f"sqlite:///{database}", *args])
+        assert result.exit_code == 0, (args, result.output, result.exception)
     return database
 
 
