@@ -43,8 +43,16 @@ class SharedState:
         return self.config.settings
 
     def learn_server_time(self, server_time: dt.datetime, sent: float, received: float) -> float:
-        """Set the offset from a reply's server time (taken at the request's midpoint)."""
-        offset = server_time.timestamp() - (sent + received) / 2
+        """Set the offset from a reply's server time, read somewhere between ``sent`` and
+        ``received``: the offset is then known to lie in [server - received, server - sent].
+        An offset already in it stays (moving to the midpoint would only trade a right
+        value for the round trip's uncertainty: seconds on a loaded machine, a hole or an
+        overlap in the slices); one outside it moves to the midpoint."""
+        server = server_time.timestamp()
+        with self._lock:
+            if server - received <= self.config.clock_offset <= server - sent:
+                return self.config.clock_offset
+        offset = server - (sent + received) / 2
         with self._lock:
             moved = abs(offset - self.config.clock_offset) >= OFFSET_SAVE_THRESHOLD
             self.config.clock_offset = round(offset, 3)

@@ -348,3 +348,23 @@ def test_the_sender_thread_survives_an_outbox_that_raises(setup, tmp_path: Path)
     sender._wake.set()
     sender.join(5)
     assert not sender.is_alive()
+
+
+def test_an_offset_the_round_trip_allows_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A reply's server time was read between sent and received, so the offset lies in
+    # [server - received, server - sent]: one already inside stays (moving it by the round
+    # trip's uncertainty would leave a hole or an overlap in the slices); one outside moves
+    # to the midpoint.
+    monkeypatch.setenv("CHATTER_AGENT_HOME", str(tmp_path))
+    state = SharedState(
+        config=AgentConfig(server="http://c", device_id="d", clock_offset=3.0),
+        key=DeviceKey(key_id="key_1", secret="s"),
+    )
+    server = dt.datetime(2026, 12, 1, 6, 0, 10, tzinfo=dt.UTC)
+    sent = server.timestamp() - 8.0  # a slow round trip on a loaded machine: 6 s
+    assert state.learn_server_time(server, sent, sent + 6.0) == 3.0  # in [2, 8]: stays
+    assert state.clock_offset == 3.0
+    assert state.learn_server_time(server, sent + 7.0, sent + 7.5) == pytest.approx(0.75)
+    assert state.clock_offset == pytest.approx(0.75)
