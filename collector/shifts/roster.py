@@ -21,6 +21,10 @@ problem and nothing is written, and every bad row is reported with its line numb
 already stored with the same values, is skipped and listed, so importing the same file
 twice adds nothing the second time.  Rows that overlap each other or a chatter's stored
 shifts are refused like any overlap.
+
+Imports run one at a time (``locks.ROSTER``, taken before the stored shifts are read):
+two uploads of the same file at once give what two in a row give, the second adding
+nothing, never an overlap of a row with its own twin from the other upload.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.db import audit
+from collector.db import audit, locks
 from collector.db.schedule_models import Shift
 from collector.db.text import count_of
 from collector.errors import DomainError
@@ -221,6 +225,9 @@ def import_roster(
     result = Imported()
     rows: list[tuple[int, manage.ShiftFields]] = []
     seen: dict[tuple[Any, ...], int] = {}
+    # Wait for any other import to commit, then read what it stored (PostgreSQL reads
+    # each statement's snapshot: the rows committed while this one waited are seen).
+    locks.serialise(session.connection(), locks.ROSTER)
     stored = {
         (
             s.chatter_id,

@@ -17,7 +17,7 @@ from collector.db.models import AuditEntry, Chatter
 from collector.db.schedule_models import Shift
 from collector.errors import DomainError
 from collector.http.database import db
-from collector.shifts import manage
+from collector.shifts import manage, roster
 from tests.collector.conftest import Collector
 
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -180,3 +180,51 @@ def test_a_shift_inside_the_spring_gap_is_refused(session: Session) -> None:
     # Sundays, are fine: that one night simply has no occurrence.
     add(session, **{**gap, "first_day": "2026-03-22"}, weekdays="")
     add(session, **gap, weekdays="sun", last_day="2026-04-12")
+
+
+ROSTER = (
+    "chatter,creator,day,start,end,zone,note\n"
+    "alice,luna,2026-12-14,12:00,13:00,,x\n"
+    "bob,luna,2026-12-14,12:00,13:00,,y\n"
+)
+
+
+def test_two_identical_roster_imports_at_once_add_it_once(agency: Collector) -> None:
+    """Found by review: on PostgreSQL the second of two uploads of one file at the same
+    moment was refused, each row overlapping its own twin from the first; it waits for
+    the first now and skips every line, as a second upload in a row does."""
+    with agency.app.app_context():
+        engine = db.engine
+    first, second = Session(engine), Session(engine)
+    outcome: list[object] = []
+
+    def upload(session: Session) -> roster.Imported:
+        return roster.import_roster(
+            session, ROSTER, default_zone="UTC", start_day=NOW.date(), actor="t", now=NOW
+        )
+
+    def upload_second() -> None:
+        try:
+            begin_write(second)
+            done = upload(second)
+            second.commit()
+            outcome.append((len(done.added), [s["reason"] for s in done.skipped]))
+        except DomainError as exc:
+            second.rollback()
+            outcome.append(exc.message)
+
+    try:
+        begin_write(first)
+        assert len(upload(first).added) == 2
+        waiting = threading.Thread(target=upload_second)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # held back until the first import commits
+        first.commit()
+        waiting.join(timeout=30)
+        assert outcome == [(0, ["already scheduled as shift 1", "already scheduled as shift 2"])]
+    finally:
+        first.close()
+        second.close()
+    with agency.app.app_context():
+        assert len(db.session.scalars(select(Shift)).all()) == 2
