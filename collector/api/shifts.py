@@ -23,7 +23,6 @@ from collector.auth.roles import MANAGERS
 from collector.db import settings, text
 from collector.db.engine import begin_write
 from collector.db.models import Chatter
-from collector.db.schedule_models import Shift
 from collector.errors import ApiError, DomainError
 from collector.http.auth import require_caller, require_token
 from collector.http.database import db
@@ -127,16 +126,6 @@ def _key(name: str) -> str:
         raise ApiError(400, "bad_parameter", exc.message) from None
 
 
-def _find_shift(shift_id: int, scope: manage.Scope) -> Shift:
-    """A team lead is told 404 for another creator's shift, as for a missing one."""
-    try:
-        return manage.find_shift(db.session, shift_id, scope)
-    except DomainError as exc:
-        if scope is not None and exc.status == 403:
-            raise ApiError(404, "not_found", f"no shift {shift_id}") from None
-        raise
-
-
 # Shifts -----------------------------------------------------------------------------------
 
 
@@ -168,7 +157,7 @@ def list_shifts() -> Response:
 
 def _one(shift_id: int, scope: manage.Scope = None) -> dict[str, Any]:
     session = db.session
-    shift = _find_shift(shift_id, scope)
+    shift = manage.find_shift(session, shift_id, scope)
     return listing.described(session, [shift], scope)[0]
 
 

@@ -95,10 +95,11 @@ def rule_values(
 
 
 def find_rule(session: Session, rule_id: int, scope: Scope = None) -> CoverageRule:
+    """The rule; 404 when there is none or it is another creator's than a team lead's
+    (``scope``), as ``manage.find_shift`` answers for shifts."""
     rule = session.get(CoverageRule, rule_id) if 0 < rule_id <= MAX_ID else None
-    if rule is None:
+    if rule is None or (scope is not None and rule.creator_id not in scope):
         raise DomainError(f"no coverage rule {rule_id}", 404)
-    in_scope(scope, rule.creator_id, f"coverage rule {rule_id}")
     return rule
 
 

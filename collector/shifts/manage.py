@@ -15,7 +15,9 @@ The rules:
   a one-off shift has no weekdays and runs on its first day only;
 - a chatter never has two occurrences at once (``collector.shifts.clashes``);
 - a team lead (a manager limited to some creators) sees and changes only their
-  creators' shifts: another creator's is 403.
+  creators' shifts: another creator's reads like one that does not exist (404 "no
+  shift N", so a lead learns no other creator's shift ids), and naming another creator
+  in a shift is 403 ("creator 'nova' is not one of yours").
 
 Deleting a shift deletes its exceptions and its past occurrences with it (attendance is
 computed from schedules): to end a weekly shift and keep its history, set its last day.
@@ -70,8 +72,9 @@ SHIFT_FIELDS = (
 
 
 def in_scope(scope: Scope, creator_id: int, what: str) -> None:
+    """Refuse (403) a creator outside a team lead's: ``what`` names it ("creator 'luna'")."""
     if scope is not None and creator_id not in scope:
-        raise DomainError(f"{what} belongs to a creator that is not among yours", 403)
+        raise DomainError(f"{what} is not one of yours", 403)
 
 
 def creator_named(session: Session, value: Any, field: str = "creator") -> Creator:
@@ -271,10 +274,11 @@ def _has_length(rule: ShiftRule, day: dt.date) -> None:
 
 
 def find_shift(session: Session, shift_id: int, scope: Scope = None) -> Shift:
+    """The shift; 404 when there is none, or when it is another creator's than a team
+    lead's (``scope``): the same answer, so ids outside their creators tell nothing."""
     shift = session.get(Shift, shift_id) if 0 < shift_id <= MAX_ID else None
-    if shift is None:
+    if shift is None or (scope is not None and shift.creator_id not in scope):
         raise DomainError(f"no shift {shift_id}", 404)
-    in_scope(scope, shift.creator_id, f"shift {shift_id}")
     return shift
 
 
@@ -454,7 +458,7 @@ def add_exception(
         try:
             other_shift = find_shift(session, other_id, scope)
         except DomainError as exc:
-            raise invalid("with_shift", exc.message, 403 if exc.status == 403 else 422) from None
+            raise invalid("with_shift", exc.message) from None
         if other_shift.id == shift.id:
             raise invalid("with_shift", "a shift cannot be swapped with itself")
         replacement = session.get_one(Chatter, other_shift.chatter_id)
