@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
-from functools import cache
 from typing import Any
 
 from collector.db import text
@@ -147,17 +145,13 @@ def times_label(start: int, end: int) -> str:
     return f"{hhmm(start)}–{hhmm(end)}{' (+1)' if end <= start else ''}"
 
 
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def zone_of(value: Any, field: str = "zone") -> str:
-    """An IANA zone name such as Europe/Paris (checked against the zone database, so no
-    file path or local alias gets through)."""
+    """An IANA zone name such as Europe/Paris (``text.zones``: no file path, no
+    "localtime" or "Factory")."""
     raw = _string(value, field, 64)
-    if raw not in _zones():
-        raise invalid(field, f"{raw!r} is not an IANA time zone such as Europe/Paris")
+    wrong = text.zone_problem(raw)
+    if wrong is not None:
+        raise invalid(field, wrong)
     return raw
 
 
