@@ -11,6 +11,10 @@ The rules:
   a chatter who left can still be ended;
 - a shift has a length: start and end differ (an end at or before the start ends the next
   local day: 22:00-06:00 is overnight);
+- a shift that runs on one day only (one-off, or weekly between close first and last
+  days) names times that exist that day: 02:30 on the night clocks jump from 02:00 to
+  03:00 is refused, naming the jump.  A weekly shift's own gap night follows the placing
+  rule instead (``collector.shifts.occurrences``: 02:30 moves forward to 03:30);
 - weekly shifts name weekdays and run at least once between their first and last day;
   a one-off shift has no weekdays and runs on its first day only;
 - a chatter never has two occurrences at once (``collector.shifts.clashes``);
@@ -51,7 +55,7 @@ from collector.shifts.fields import (
     weekdays_text,
     zone_of,
 )
-from collector.shifts.occurrences import CANCELLED, SWAPPED, Change, ShiftRule, place, runs_on
+from collector.shifts.occurrences import CANCELLED, SWAPPED, Change, ShiftRule, gap, place, runs_on
 from collector.shifts.queries import rule_of
 
 # A team lead's creator ids; None: every creator.
@@ -229,7 +233,7 @@ def _coherent(fields: ShiftFields) -> ShiftFields:
     if fields.weekdays == 0:
         if fields.last_day is not None and fields.last_day != fields.first_day:
             raise invalid("last_day", "a one-off shift runs on its first day only: leave it empty")
-        _has_length(fields.rule(0), fields.first_day)
+        _exists(fields.rule(0), fields.first_day)
         return replace(fields, last_day=None)
     if fields.last_day is not None:
         if fields.last_day < fields.first_day:
@@ -245,8 +249,12 @@ def _coherent(fields: ShiftFields) -> ShiftFields:
                 f"none of {weekdays_label(fields.weekdays)} falls between {fields.first_day} "
                 f"and {fields.last_day}",
             )
-        if span < 6 and not any(runs_on(rule, d) and _length(rule, d) > 0 for d in days_of(fields)):
-            _has_length(rule, next(d for d in days_of(fields) if runs_on(rule, d)))
+        if span < 6:
+            running = [d for d in days_of(fields) if runs_on(rule, d)]
+            if len(running) == 1:
+                _exists(rule, running[0])
+            if not any(_length(rule, d) > 0 for d in running):
+                _has_length(rule, running[0])
     return fields
 
 
@@ -262,14 +270,29 @@ def _length(rule: ShiftRule, day: dt.date) -> float:
     return (ends_at - starts_at).total_seconds()
 
 
+def _exists(rule: ShiftRule, day: dt.date) -> None:
+    """The start and end of the occurrence on ``day`` are times that exist: the only
+    night of a one-off shift is no place for the gap rule (02:30 -> 03:30) to move it."""
+    end_day = day if rule.end_minute > rule.start_minute else day + dt.timedelta(days=1)
+    for name, on, minute in (("start", day, rule.start_minute), ("end", end_day, rule.end_minute)):
+        jump = gap(on, minute, rule.zone)
+        if jump is not None:
+            raise invalid(
+                name,
+                f"{hhmm(minute)} does not exist on {on} in {rule.zone} (clocks go from "
+                f"{jump[0]:%H:%M} to {jump[1]:%H:%M})",
+            )
+    _has_length(rule, day)
+
+
 def _has_length(rule: ShiftRule, day: dt.date) -> None:
     """Found by review: 02:00-03:00 on the night clocks jump forward has no length at all
-    (both ends fall in the gap), so it would never appear; refuse it instead."""
+    (both ends fall in the gap, moved to 03:00), so it would never appear; refuse it."""
     if _length(rule, day) <= 0:
         raise invalid(
             "start",
             f"on {day} the clocks change in {rule.zone}: {hhmm(rule.start_minute)}-"
-            f"{hhmm(rule.end_minute)} does not exist that night; choose times outside the change",
+            f"{hhmm(rule.end_minute)} has no length that night; choose times outside the change",
         )
 
 

@@ -18,6 +18,8 @@ from collector.db.schedule_models import Shift
 from collector.errors import DomainError
 from collector.http.database import db
 from collector.shifts import manage, roster
+from collector.shifts.occurrences import place
+from collector.shifts.queries import rule_of
 from tests.collector.conftest import Collector
 
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -171,11 +173,15 @@ def test_a_shift_inside_the_spring_gap_is_refused(session: Session) -> None:
     """Found by review: 02:00-03:00 Paris on 29 March 2026 (clocks jump 02:00 -> 03:00) has
     no length; it was stored and then never appeared anywhere."""
     gap = {"start": "02:00", "end": "03:00", "first_day": "2026-03-29"}
-    with pytest.raises(DomainError, match="does not exist that night") as caught:
+    said = (
+        "start: 02:00 does not exist on 2026-03-29 in Europe/Paris (clocks go from 02:00 to 03:00)"
+    )
+    with pytest.raises(DomainError) as caught:
         add(session, **gap, weekdays="")
-    assert caught.value.status == 422
-    with pytest.raises(DomainError, match="does not exist that night"):
+    assert (caught.value.status, caught.value.message) == (422, said)
+    with pytest.raises(DomainError) as caught:
         add(session, **gap, weekdays="sun", last_day="2026-03-29")
+    assert caught.value.message == said
     # The same hours on an ordinary night, or a weekly shift that also runs on other
     # Sundays, are fine: that one night simply has no occurrence.
     add(session, **{**gap, "first_day": "2026-03-22"}, weekdays="")
@@ -228,3 +234,58 @@ def test_two_identical_roster_imports_at_once_add_it_once(agency: Collector) -> 
         second.close()
     with agency.app.app_context():
         assert len(db.session.scalars(select(Shift)).all()) == 2
+
+
+def test_the_one_rule_for_a_time_in_the_spring_gap(session: Session) -> None:
+    """Found by review: 02:30-03:30 on 29 March (Paris) was refused as "does not exist that
+    night", 02:15-02:45 stored as 03:15-03:45 without a word.  The rule (METRICS.md,
+    "Attendance"): a time in the gap moves forward by the gap; a shift that runs on that
+    day only is refused instead, naming the time that does not exist."""
+    once = {"weekdays": "", "first_day": "2026-03-29"}
+    for start, end, field, missing in (
+        ("02:30", "03:30", "start", "02:30"),
+        ("02:15", "02:45", "start", "02:15"),
+        ("01:00", "02:30", "end", "02:30"),
+        ("23:00", "02:30", "end", "02:30"),  # overnight into the gap, from the 28th
+    ):
+        day = "2026-03-28" if start == "23:00" else "2026-03-29"
+        with pytest.raises(DomainError) as caught:
+            add(session, **{**once, "first_day": day}, start=start, end=end)
+        assert caught.value.message == (
+            f"{field}: {missing} does not exist on 2026-03-29 in Europe/Paris "
+            "(clocks go from 02:00 to 03:00)"
+        )
+        session.rollback()
+    with pytest.raises(DomainError) as caught:  # a roster row: the same rule, by line
+        roster.import_roster(
+            session,
+            "chatter,creator,day,start,end,zone\nalice,luna,2026-03-29,02:15,02:45,Europe/Paris\n",
+            default_zone="UTC",
+            start_day=NOW.date(),
+            actor="t",
+            now=NOW,
+        )
+    assert caught.value.details == [
+        {
+            "line": 2,
+            "message": "start: 02:15 does not exist on 2026-03-29 in Europe/Paris "
+            "(clocks go from 02:00 to 03:00)",
+        }
+    ]
+    session.rollback()
+    add(session, **once, start="03:00", end="03:30")  # the half hour that does exist
+    # A weekly shift ending in the gap keeps its nights: that Saturday's ends at 03:30
+    # CEST (01:30 UTC), 3.5 hours as on every Saturday.
+    weekly = add(
+        session, chatter="bob", weekdays="sat", start="23:00", end="02:30", first_day="2026-03-21"
+    )
+    starts_at, ends_at = place(rule_of(weekly), dt.date(2026, 3, 28))
+    assert (starts_at, ends_at) == (
+        dt.datetime(2026, 3, 28, 22, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC),
+    )
+    assert (
+        place(rule_of(weekly), dt.date(2026, 3, 21))[1]
+        - place(rule_of(weekly), dt.date(2026, 3, 21))[0]
+        == ends_at - starts_at
+    )
