@@ -73,7 +73,9 @@ def rule_values(
     values["start_minute"] = (
         minute_of(data["start"], "start") if "start" in data else old["start_minute"]
     )
-    values["end_minute"] = minute_of(data["end"], "end") if "end" in data else old["end_minute"]
+    values["end_minute"] = (
+        minute_of(data["end"], "end", end=True) if "end" in data else old["end_minute"]
+    )
     values["required"] = (
         whole_number(data["required"], "required", 0, MOST_REQUIRED)
         if "required" in data

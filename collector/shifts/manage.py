@@ -202,7 +202,7 @@ def shift_fields(
     else:
         weekdays = base.weekdays if base is not None else 0
     start = minute_of(data["start"], "start") if given("start") else base.start_minute  # type: ignore[union-attr]
-    end = minute_of(data["end"], "end") if given("end") else base.end_minute  # type: ignore[union-attr]
+    end = minute_of(data["end"], "end", end=True) if given("end") else base.end_minute  # type: ignore[union-attr]
     first = day_of(data["first_day"], "first_day") if given("first_day") else base.first_day  # type: ignore[union-attr]
     if given("last_day"):
         last = None if data["last_day"] in (None, "") else day_of(data["last_day"], "last_day")

@@ -340,3 +340,12 @@ def test_zones_that_name_no_place_are_refused_everywhere(agency: Collector, name
     setting = agency.cli("settings", "set", "agency_timezone", name, expect=1)
     assert said in setting.output
     assert _call(agency, "GET", "/api/v1/shifts", token).json()["total"] == 0
+
+
+def test_24_00_is_an_end_never_a_start(agency: Collector) -> None:
+    token = agency.token("manager")
+    reply = _call(agency, "POST", "/api/v1/shifts", token, json={**WEEKLY, "start": "24:00"})
+    assert reply.status_code == 422
+    assert reply.json()["message"].startswith("start: 24:00 is only an end")
+    shift = _add(agency, token, start="20:00", end="24:00")
+    assert (shift["start"], shift["end"]) == ("20:00", "00:00")
