@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from collector.db import audit
+from collector.db import audit, locks
 from collector.db.models import Chatter, Creator, chatter_creators
 from collector.db.schedule_models import Shift, ShiftException
 from collector.errors import DomainError
@@ -434,6 +434,23 @@ def _free_day(session: Session, shift: Shift, day: dt.date) -> None:
         )
 
 
+def _hold_days(session: Session, shift_id: int, with_shift: Any) -> None:
+    """Lock the days of the shift (and of the one it is swapped with) until the
+    transaction ends: of two exceptions for one day at once, the second waits and is told
+    the day is taken, as it is when they come one after the other (without the lock both
+    saw the day free on PostgreSQL and the second met the unique key: a bare "conflict").
+    In id order, so two swaps of the same pair cannot wait for each other."""
+    ids = {shift_id}
+    if isinstance(with_shift, int | str):
+        try:
+            ids.add(shift_number(with_shift, "with_shift"))
+        except DomainError:
+            pass  # said when with_shift is read
+    connection = session.connection()
+    for held in sorted(i for i in ids if 0 < i <= MAX_ID):
+        locks.serialise(connection, locks.SHIFT_DAYS, held)
+
+
 def add_exception(
     session: Session,
     shift: Shift,
@@ -456,6 +473,7 @@ def add_exception(
         raise invalid("kind", "must be 'cancelled' or 'swapped'")
     note = note_of(data.get("note"))
     _runs(shift, day)
+    _hold_days(session, shift.id, data.get("with_shift"))
     _free_day(session, shift, day)
     if kind == CANCELLED:
         if any(data.get(k) not in (None, "") for k in ("chatter", "with_shift", "with_day")):

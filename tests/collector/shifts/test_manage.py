@@ -289,3 +289,41 @@ def test_the_one_rule_for_a_time_in_the_spring_gap(session: Session) -> None:
         - place(rule_of(weekly), dt.date(2026, 3, 21))[0]
         == ends_at - starts_at
     )
+
+
+def test_two_exceptions_for_one_day_at_once_say_which_day_is_taken(agency: Collector) -> None:
+    """Found by review: on PostgreSQL the second of two cancellations of one day at the same
+    moment met the unique key ("someone changed the same thing at the same moment"); it
+    waits for the first now and is told what SQLite and a second request in a row say."""
+    with agency.app.app_context():
+        nights = add(db.session).id
+        engine = db.engine
+    first, second = Session(engine), Session(engine)
+    outcome: list[object] = []
+    cancel = {"day": "2026-03-05", "kind": "cancelled"}
+
+    def cancel_second() -> None:
+        try:
+            begin_write(second)
+            manage.add_exception(second, manage.find_shift(second, nights), cancel, "t", NOW)
+            second.commit()
+            outcome.append("stored")
+        except DomainError as exc:
+            second.rollback()
+            outcome.append((exc.status, exc.message))
+
+    try:
+        begin_write(first)
+        manage.add_exception(first, manage.find_shift(first, nights), cancel, "t", NOW)
+        waiting = threading.Thread(target=cancel_second)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # held back by the first cancellation's transaction
+        first.commit()
+        waiting.join(timeout=30)
+        assert outcome == [
+            (409, "shift 1 is already cancelled on 2026-03-05: delete that exception first")
+        ]
+    finally:
+        first.close()
+        second.close()
