@@ -22,10 +22,10 @@ GLOBAL = "global"
 
 def _int_between(low: int, high: int) -> Callable[[str], object]:
     def parse(raw: str) -> object:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise DomainError(f"{raw!r} is not a whole number") from None
+        # ASCII digits only (text.whole_number): int() read "٣" (Arabic-Indic) as 3.
+        value = text.whole_number(raw.strip(), 0, 10**18 - 1)
+        if value is None:
+            raise DomainError(f"{raw[:20]!r} is not a whole number (digits 0-9)")
         if not low <= value <= high:
             raise DomainError(f"{value} is outside {low}..{high}")
         return value
