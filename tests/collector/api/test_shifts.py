@@ -349,3 +349,22 @@ def test_24_00_is_an_end_never_a_start(agency: Collector) -> None:
     assert reply.json()["message"].startswith("start: 24:00 is only an end")
     shift = _add(agency, token, start="20:00", end="24:00")
     assert (shift["start"], shift["end"]) == ("20:00", "00:00")
+
+
+def test_occurrences_take_start_and_end_as_the_stats_endpoints_do(agency: Collector) -> None:
+    token = agency.token("manager")
+    _add(agency, token, weekdays="mon-sun", start="09:00", end="10:00", first_day="2026-12-01")
+
+    def days(**params: str) -> Any:
+        reply = _call(agency, "GET", "/api/v1/shifts/occurrences", token, params=params)
+        return reply.status_code, reply.json()
+
+    by_from = days(**{"from": "2026-12-07", "to": "2026-12-08", "tz": "UTC"})
+    by_start = days(start="2026-12-07", end="2026-12-08", tz="UTC")
+    assert by_from == by_start and by_start[0] == 200
+    assert [o["day"] for o in by_start[1]["occurrences"]] == ["2026-12-07", "2026-12-08"]
+    assert days(**{"from": "2026-12-07", "start": "2026-12-07", "end": "2026-12-07"})[0] == 200
+    status, body = days(**{"from": "2026-12-07", "start": "2026-12-08"})
+    assert status == 400 and body["message"] == "from and start are the same parameter: give one"
+    status, body = days(start="2026-12-32")
+    assert status == 400 and body["message"].startswith("start: '2026-12-32' is not a date")
