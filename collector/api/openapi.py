@@ -847,8 +847,16 @@ def _shift_paths() -> dict[str, Any]:
                 "Occurrences overlapping local days from..to of tz (UTC and local times)",
                 "occurrences",
                 parameters=[
-                    _query("from", day, description="default today in tz"),
-                    _query("to", day, description="default from + 6 days; at most 62 days"),
+                    _query("from", day, description="default today in tz; or start"),
+                    _query("to", day, description="default from + 6 days; at most 62 days; or end"),
+                    _query(
+                        "start",
+                        day,
+                        description="the same as from, as the stats endpoints name it",
+                    ),
+                    _query(
+                        "end", day, description="the same as to, as the stats endpoints name it"
+                    ),
                     _query("tz", _TEXT, description="IANA zone; default the agency's"),
                     *filters,
                     _query(

@@ -23,7 +23,6 @@ from collector.auth.roles import MANAGERS
 from collector.db import settings, text
 from collector.db.engine import begin_write
 from collector.db.models import Chatter
-from collector.db.schedule_models import Shift
 from collector.errors import ApiError, DomainError
 from collector.http.auth import require_caller, require_token
 from collector.http.database import db
@@ -127,16 +126,6 @@ def _key(name: str) -> str:
         raise ApiError(400, "bad_parameter", exc.message) from None
 
 
-def _find_shift(shift_id: int, scope: manage.Scope) -> Shift:
-    """A team lead is told 404 for another creator's shift, as for a missing one."""
-    try:
-        return manage.find_shift(db.session, shift_id, scope)
-    except DomainError as exc:
-        if scope is not None and exc.status == 403:
-            raise ApiError(404, "not_found", f"no shift {shift_id}") from None
-        raise
-
-
 # Shifts -----------------------------------------------------------------------------------
 
 
@@ -168,7 +157,7 @@ def list_shifts() -> Response:
 
 def _one(shift_id: int, scope: manage.Scope = None) -> dict[str, Any]:
     session = db.session
-    shift = _find_shift(shift_id, scope)
+    shift = manage.find_shift(session, shift_id, scope)
     return listing.described(session, [shift], scope)[0]
 
 
@@ -286,19 +275,26 @@ class _DryRun(Exception):
         self.result = result
 
 
-def _day_arg(name: str) -> dt.date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return day_of(raw, name)
-    except DomainError as exc:
-        raise ApiError(400, "bad_parameter", exc.message) from None
+def _day_arg(name: str, same: str | None = None) -> dt.date | None:
+    """The day of query parameter ``name``, or of ``same`` (another name for it: the stats
+    endpoints' start and end for from and to); both given, they must agree."""
+    days = {}
+    for key in (name, same) if same else (name,):
+        raw = request.args.get(key)
+        if raw:
+            try:
+                days[key] = day_of(raw, key)
+            except DomainError as exc:
+                raise ApiError(400, "bad_parameter", exc.message) from None
+    if len(set(days.values())) > 1:
+        raise ApiError(400, "bad_parameter", f"{name} and {same} are the same parameter: give one")
+    return next(iter(days.values()), None)
 
 
 @bp.get("/shifts/occurrences")
 def occurrences() -> Response:
-    """Occurrences starting or running on local days from..to of zone tz (UTC and local)."""
+    """Occurrences starting or running on local days from..to of zone tz (UTC and local);
+    start and end are read as from and to, the names the stats endpoints use."""
     session = db.session
     scope = _read_scope()
     try:
@@ -307,8 +303,8 @@ def occurrences() -> Response:
         raise ApiError(400, "bad_parameter", exc.message) from None
     tz = zoneinfo.ZoneInfo(tz_name)
     today = dt.datetime.now(tz).date()
-    first = _day_arg("from") or today
-    last = _day_arg("to") or first + dt.timedelta(days=6)
+    first = _day_arg("from", "start") or today
+    last = _day_arg("to", "end") or first + dt.timedelta(days=6)
     if last < first or (last - first).days >= listing.MAX_RANGE_DAYS:
         raise ApiError(
             400,

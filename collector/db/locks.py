@@ -17,6 +17,8 @@ LOGIN_ADDRESSES = 727_005  # login attempts, per client address (a hash of it)
 SLICES = 727_006  # a chatter's slices, per chatter: the overlap check sees every stored one
 PURGE = 727_007  # the retention purge: one process at a time (taken with try, never waited for)
 ALERTS = 727_018  # the alert evaluator: one process at a time (taken with try, never waited for)
+ROSTER = 727_008  # the roster import: one at a time, each seeing the shifts the last one stored
+SHIFT_DAYS = 727_009  # a shift's exceptions, per shift: two for one day, the second sees the first
 
 _NAMES = {
     EVENTS: "events",
@@ -25,6 +27,8 @@ _NAMES = {
     LOGIN_ACCOUNTS: "login_accounts",
     LOGIN_ADDRESSES: "login_addresses",
     SLICES: "slices",
+    ROSTER: "roster",
+    SHIFT_DAYS: "shift_days",
 }
 
 

@@ -5,13 +5,13 @@ The read side every package uses; changing a setting is ``collector.agency.setti
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
+from collector.db import text
 from collector.db.models import Chatter, Setting
 from collector.errors import DomainError
 from shared.money import CURRENCY_EXPONENTS
@@ -22,10 +22,10 @@ GLOBAL = "global"
 
 def _int_between(low: int, high: int) -> Callable[[str], object]:
     def parse(raw: str) -> object:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise DomainError(f"{raw!r} is not a whole number") from None
+        # ASCII digits only (text.whole_number): int() read "٣" (Arabic-Indic) as 3.
+        value = text.whole_number(raw.strip(), 0, 10**18 - 1)
+        if value is None:
+            raise DomainError(f"{raw[:20]!r} is not a whole number (digits 0-9)")
         if not low <= value <= high:
             raise DomainError(f"{value} is outside {low}..{high}")
         return value
@@ -60,10 +60,9 @@ def _currency(raw: str) -> object:
 
 
 def _timezone(raw: str) -> object:
-    try:
-        zoneinfo.ZoneInfo(raw)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise DomainError(f"{raw!r} is not an IANA time zone such as Europe/Paris") from None
+    wrong = text.zone_problem(raw)
+    if wrong is not None:
+        raise DomainError(wrong)
     return raw
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+import zoneinfo
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Column, String, Table
@@ -32,6 +34,13 @@ _UNREADABLE = re.compile("[\x01-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _WHOLE = re.compile("[0-9]{1,18}")
 
 Columnish = QueryableAttribute[Any] | Column[Any]
+
+# Names the zone database holds that are no place's zone: the server's own setting
+# ("localtime": whatever the machine says, another zone on another machine), tzdata's
+# placeholder "Factory" (local time unknown, abbreviated "-00") and the POSIX rules
+# template.  zoneinfo.ZoneInfo opens every file under the zone directory, and
+# available_timezones() lists the first two.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 
 def length(column: Columnish) -> int | None:
@@ -110,6 +119,21 @@ def count_of(n: int, word: str, words: str | None = None) -> str:
     The one way a count is written for people: pages, alert messages and the command line.
     """
     return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+@cache
+def zones() -> frozenset[str]:
+    """Every time zone a person may choose: the one rule for shifts, rosters, coverage
+    rules, a view's ``tz``, the agency_timezone setting and the zone dropdowns."""
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES
+
+
+def zone_problem(name: object) -> str | None:
+    """What is wrong with ``name`` as a time zone; None: it is one (see ``zones``)."""
+    if isinstance(name, str) and name in zones():
+        return None
+    shown = repr(name[:64]) if isinstance(name, str) else repr(name)
+    return f"{shown} is not an IANA time zone such as Europe/Paris"
 
 
 def whole_number(raw: str, lowest: int, highest: int) -> int | None:

@@ -71,7 +71,7 @@ def _days(weekdays: str | None) -> str:
 @bp.app_template_filter("times")
 def _times(start: str, end: str) -> str:
     """ "22:00–06:00 (+1)": ``{{ shift.start|times(shift.end) }}`` (``fields.times_label``)."""
-    return times_label(minute_of(start), minute_of(end))
+    return times_label(minute_of(start), minute_of(end, "end", end=True))
 
 
 @bp.app_template_filter("count_of")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from collector.db import settings
+from collector.shifts.fields import DAY_LABELS
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Clock:
         if moment is None:
             return never
         return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M}"
+
+    def day_when(self, moment: dt.datetime) -> str:
+        """Mon 2026-11-30 14:05: ``when`` with the local weekday, where a list of days
+        ahead is read by the day of the week (a chatter's shifts)."""
+        return f"{DAY_LABELS[moment.astimezone(self.zone).weekday()]} {self.when(moment)}"
 
     def time(self, moment: dt.datetime, seconds: bool = False) -> str:
         """14:05 (14:05:32 with ``seconds``), in the zone: a time beside a day already shown."""

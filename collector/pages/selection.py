@@ -9,7 +9,6 @@ is today and the six days before.  The result is the query string the reports
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.auth.callers import creator_limit
+from collector.db import text
 from collector.db.models import Creator, User, chatter_creators
 from collector.stats.periods import PeriodError, period, zone
 
@@ -121,7 +121,7 @@ def from_args(
 
 # Every IANA zone, the one list of the time zone dropdowns (the stats pages' selection,
 # Schedules, Settings): the same control wherever a zone is chosen.
-ALL_ZONES = sorted(zoneinfo.available_timezones())
+ALL_ZONES = sorted(text.zones())
 
 
 def creators_of(session: Session, user: User) -> list[tuple[str, str]]:

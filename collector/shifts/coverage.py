@@ -73,7 +73,9 @@ def rule_values(
     values["start_minute"] = (
         minute_of(data["start"], "start") if "start" in data else old["start_minute"]
     )
-    values["end_minute"] = minute_of(data["end"], "end") if "end" in data else old["end_minute"]
+    values["end_minute"] = (
+        minute_of(data["end"], "end", end=True) if "end" in data else old["end_minute"]
+    )
     values["required"] = (
         whole_number(data["required"], "required", 0, MOST_REQUIRED)
         if "required" in data
@@ -95,10 +97,11 @@ def rule_values(
 
 
 def find_rule(session: Session, rule_id: int, scope: Scope = None) -> CoverageRule:
+    """The rule; 404 when there is none or it is another creator's than a team lead's
+    (``scope``), as ``manage.find_shift`` answers for shifts."""
     rule = session.get(CoverageRule, rule_id) if 0 < rule_id <= MAX_ID else None
-    if rule is None:
+    if rule is None or (scope is not None and rule.creator_id not in scope):
         raise DomainError(f"no coverage rule {rule_id}", 404)
-    in_scope(scope, rule.creator_id, f"coverage rule {rule_id}")
     return rule
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
-from functools import cache
 from typing import Any
 
 from collector.db import text
@@ -61,12 +59,20 @@ def _string(value: Any, field: str, limit: int = 100) -> str:
     return value.strip()
 
 
-def minute_of(value: Any, field: str = "start") -> int:
-    """ "HH:MM" (00:00 to 23:59; 24:00 is midnight at the end of the day, read as 00:00)."""
+def minute_of(value: Any, field: str = "start", *, end: bool = False) -> int:
+    """ "HH:MM", 00:00 to 23:59.  An ``end`` may be 24:00 too, midnight at the end of the
+    day (read as 00:00: an end at or before the start is the next day's); a start may not
+    (it would be stored as 00:00 of the same day, a day early)."""
     raw = _string(value, field, 10)
     found = _TIME.fullmatch(raw)
     if found is None or (found.group(1) in ("24",) and found.group(2) != "00"):
         raise invalid(field, f"{raw!r} is not a time such as 09:00 or 22:30 (HH:MM)")
+    if found.group(1) == "24" and not end:
+        raise invalid(
+            field,
+            "24:00 is only an end (midnight at the end of the day): a shift starting at "
+            "midnight starts at 00:00",
+        )
     return int(found.group(1)) % 24 * 60 + int(found.group(2))
 
 
@@ -147,17 +153,13 @@ def times_label(start: int, end: int) -> str:
     return f"{hhmm(start)}–{hhmm(end)}{' (+1)' if end <= start else ''}"
 
 
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def zone_of(value: Any, field: str = "zone") -> str:
-    """An IANA zone name such as Europe/Paris (checked against the zone database, so no
-    file path or local alias gets through)."""
+    """An IANA zone name such as Europe/Paris (``text.zones``: no file path, no
+    "localtime" or "Factory")."""
     raw = _string(value, field, 64)
-    if raw not in _zones():
-        raise invalid(field, f"{raw!r} is not an IANA time zone such as Europe/Paris")
+    wrong = text.zone_problem(raw)
+    if wrong is not None:
+        raise invalid(field, wrong)
     return raw
 
 

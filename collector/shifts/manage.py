@@ -11,11 +11,17 @@ The rules:
   a chatter who left can still be ended;
 - a shift has a length: start and end differ (an end at or before the start ends the next
   local day: 22:00-06:00 is overnight);
+- a shift that runs on one day only (one-off, or weekly between close first and last
+  days) names times that exist that day: 02:30 on the night clocks jump from 02:00 to
+  03:00 is refused, naming the jump.  A weekly shift's own gap night follows the placing
+  rule instead (``collector.shifts.occurrences``: 02:30 moves forward to 03:30);
 - weekly shifts name weekdays and run at least once between their first and last day;
   a one-off shift has no weekdays and runs on its first day only;
 - a chatter never has two occurrences at once (``collector.shifts.clashes``);
 - a team lead (a manager limited to some creators) sees and changes only their
-  creators' shifts: another creator's is 403.
+  creators' shifts: another creator's reads like one that does not exist (404 "no
+  shift N", so a lead learns no other creator's shift ids), and naming another creator
+  in a shift is 403 ("creator 'nova' is not one of yours").
 
 Deleting a shift deletes its exceptions and its past occurrences with it (attendance is
 computed from schedules): to end a weekly shift and keep its history, set its last day.
@@ -31,7 +37,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from collector.db import audit
+from collector.db import audit, locks
 from collector.db.models import Chatter, Creator, chatter_creators
 from collector.db.schedule_models import Shift, ShiftException
 from collector.errors import DomainError
@@ -49,7 +55,7 @@ from collector.shifts.fields import (
     weekdays_text,
     zone_of,
 )
-from collector.shifts.occurrences import CANCELLED, SWAPPED, Change, ShiftRule, place, runs_on
+from collector.shifts.occurrences import CANCELLED, SWAPPED, Change, ShiftRule, gap, place, runs_on
 from collector.shifts.queries import rule_of
 
 # A team lead's creator ids; None: every creator.
@@ -70,8 +76,9 @@ SHIFT_FIELDS = (
 
 
 def in_scope(scope: Scope, creator_id: int, what: str) -> None:
+    """Refuse (403) a creator outside a team lead's: ``what`` names it ("creator 'luna'")."""
     if scope is not None and creator_id not in scope:
-        raise DomainError(f"{what} belongs to a creator that is not among yours", 403)
+        raise DomainError(f"{what} is not one of yours", 403)
 
 
 def creator_named(session: Session, value: Any, field: str = "creator") -> Creator:
@@ -195,7 +202,7 @@ def shift_fields(
     else:
         weekdays = base.weekdays if base is not None else 0
     start = minute_of(data["start"], "start") if given("start") else base.start_minute  # type: ignore[union-attr]
-    end = minute_of(data["end"], "end") if given("end") else base.end_minute  # type: ignore[union-attr]
+    end = minute_of(data["end"], "end", end=True) if given("end") else base.end_minute  # type: ignore[union-attr]
     first = day_of(data["first_day"], "first_day") if given("first_day") else base.first_day  # type: ignore[union-attr]
     if given("last_day"):
         last = None if data["last_day"] in (None, "") else day_of(data["last_day"], "last_day")
@@ -226,7 +233,7 @@ def _coherent(fields: ShiftFields) -> ShiftFields:
     if fields.weekdays == 0:
         if fields.last_day is not None and fields.last_day != fields.first_day:
             raise invalid("last_day", "a one-off shift runs on its first day only: leave it empty")
-        _has_length(fields.rule(0), fields.first_day)
+        _exists(fields.rule(0), fields.first_day)
         return replace(fields, last_day=None)
     if fields.last_day is not None:
         if fields.last_day < fields.first_day:
@@ -242,8 +249,12 @@ def _coherent(fields: ShiftFields) -> ShiftFields:
                 f"none of {weekdays_label(fields.weekdays)} falls between {fields.first_day} "
                 f"and {fields.last_day}",
             )
-        if span < 6 and not any(runs_on(rule, d) and _length(rule, d) > 0 for d in days_of(fields)):
-            _has_length(rule, next(d for d in days_of(fields) if runs_on(rule, d)))
+        if span < 6:
+            running = [d for d in days_of(fields) if runs_on(rule, d)]
+            if len(running) == 1:
+                _exists(rule, running[0])
+            if not any(_length(rule, d) > 0 for d in running):
+                _has_length(rule, running[0])
     return fields
 
 
@@ -259,22 +270,38 @@ def _length(rule: ShiftRule, day: dt.date) -> float:
     return (ends_at - starts_at).total_seconds()
 
 
+def _exists(rule: ShiftRule, day: dt.date) -> None:
+    """The start and end of the occurrence on ``day`` are times that exist: the only
+    night of a one-off shift is no place for the gap rule (02:30 -> 03:30) to move it."""
+    end_day = day if rule.end_minute > rule.start_minute else day + dt.timedelta(days=1)
+    for name, on, minute in (("start", day, rule.start_minute), ("end", end_day, rule.end_minute)):
+        jump = gap(on, minute, rule.zone)
+        if jump is not None:
+            raise invalid(
+                name,
+                f"{hhmm(minute)} does not exist on {on} in {rule.zone} (clocks go from "
+                f"{jump[0]:%H:%M} to {jump[1]:%H:%M})",
+            )
+    _has_length(rule, day)
+
+
 def _has_length(rule: ShiftRule, day: dt.date) -> None:
     """Found by review: 02:00-03:00 on the night clocks jump forward has no length at all
-    (both ends fall in the gap), so it would never appear; refuse it instead."""
+    (both ends fall in the gap, moved to 03:00), so it would never appear; refuse it."""
     if _length(rule, day) <= 0:
         raise invalid(
             "start",
             f"on {day} the clocks change in {rule.zone}: {hhmm(rule.start_minute)}-"
-            f"{hhmm(rule.end_minute)} does not exist that night; choose times outside the change",
+            f"{hhmm(rule.end_minute)} has no length that night; choose times outside the change",
         )
 
 
 def find_shift(session: Session, shift_id: int, scope: Scope = None) -> Shift:
+    """The shift; 404 when there is none, or when it is another creator's than a team
+    lead's (``scope``): the same answer, so ids outside their creators tell nothing."""
     shift = session.get(Shift, shift_id) if 0 < shift_id <= MAX_ID else None
-    if shift is None:
+    if shift is None or (scope is not None and shift.creator_id not in scope):
         raise DomainError(f"no shift {shift_id}", 404)
-    in_scope(scope, shift.creator_id, f"shift {shift_id}")
     return shift
 
 
@@ -407,6 +434,23 @@ def _free_day(session: Session, shift: Shift, day: dt.date) -> None:
         )
 
 
+def _hold_days(session: Session, shift_id: int, with_shift: Any) -> None:
+    """Lock the days of the shift (and of the one it is swapped with) until the
+    transaction ends: of two exceptions for one day at once, the second waits and is told
+    the day is taken, as it is when they come one after the other (without the lock both
+    saw the day free on PostgreSQL and the second met the unique key: a bare "conflict").
+    In id order, so two swaps of the same pair cannot wait for each other."""
+    ids = {shift_id}
+    if isinstance(with_shift, int | str):
+        try:
+            ids.add(shift_number(with_shift, "with_shift"))
+        except DomainError:
+            pass  # said when with_shift is read
+    connection = session.connection()
+    for held in sorted(i for i in ids if 0 < i <= MAX_ID):
+        locks.serialise(connection, locks.SHIFT_DAYS, held)
+
+
 def add_exception(
     session: Session,
     shift: Shift,
@@ -429,6 +473,7 @@ def add_exception(
         raise invalid("kind", "must be 'cancelled' or 'swapped'")
     note = note_of(data.get("note"))
     _runs(shift, day)
+    _hold_days(session, shift.id, data.get("with_shift"))
     _free_day(session, shift, day)
     if kind == CANCELLED:
         if any(data.get(k) not in (None, "") for k in ("chatter", "with_shift", "with_day")):
@@ -454,7 +499,7 @@ def add_exception(
         try:
             other_shift = find_shift(session, other_id, scope)
         except DomainError as exc:
-            raise invalid("with_shift", exc.message, 403 if exc.status == 403 else 422) from None
+            raise invalid("with_shift", exc.message) from None
         if other_shift.id == shift.id:
             raise invalid("with_shift", "a shift cannot be swapped with itself")
         replacement = session.get_one(Chatter, other_shift.chatter_id)

@@ -1,10 +1,14 @@
 """Shift rules to concrete occurrences: which chatter works which creator from when to when.
 
-Local wall times are kept across DST changes.  A start or end that falls in a spring-forward
-gap (02:30 on the night clocks jump from 02:00 to 03:00) is read as the same wall time with
-the offset from before the change, which lands after the gap (03:30); in a fall-back
-overlap (01:30 happens twice) the first of the two is meant (``fold=0``), as Python's
-zoneinfo reads them.  An occurrence belongs to the local date it starts on.
+Local wall times are kept across DST changes.  The one rule for a wall time that does not
+exist (a spring-forward gap: 02:30 on the night clocks jump from 02:00 to 03:00): it moves
+forward by the gap, 02:30 -> 03:30, i.e. the same wall time read with the offset from
+before the change (``fold=0``, as Python's zoneinfo reads it).  In a fall-back overlap
+(01:30 happens twice) the first of the two is meant (``fold=0`` too).  An occurrence whose
+start and end land on the same moment (02:00-03:00 that night) does not exist; a shift
+that runs on one day only is checked when it is added and refused instead, naming the
+missing time (``gap``; ``collector.shifts.manage``).  An occurrence belongs to the local
+date it starts on.
 """
 
 from __future__ import annotations
@@ -73,6 +77,30 @@ def local_to_utc(day: dt.date, minute: int, zone: str) -> dt.datetime:
     # A wall time in a gap does not survive the round trip; normalising through UTC
     # gives the moment after the gap (see the module's docstring).
     return wall.astimezone(UTC)
+
+
+def gap(day: dt.date, minute: int, zone: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """When wall time ``minute`` of ``day`` does not exist in ``zone`` (the clocks jump
+    over it): the local times they jump from and to (02:00 and 03:00, naive); else None."""
+    tz = zone_info(zone)
+    wall = dt.datetime.combine(day, dt.time(minute // 60, minute % 60))
+    before = wall.replace(tzinfo=tz)  # fold=0: read with the offset before the change
+    if before.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall:
+        return None
+    offset = before.utcoffset()
+    # The change lies between the wall time read with the later offset and with the
+    # earlier one: find its second (the offset at ``low`` is still the earlier one).
+    low = int(wall.replace(tzinfo=tz, fold=1).timestamp())
+    high = int(before.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, tz).utcoffset() == offset:
+            low = middle
+        else:
+            high = middle
+    after = dt.datetime.fromtimestamp(high, tz)
+    jump = after.utcoffset() - offset  # type: ignore[operator]
+    return after.replace(tzinfo=None) - jump, after.replace(tzinfo=None)
 
 
 def runs_on(rule: ShiftRule, day: dt.date) -> bool:

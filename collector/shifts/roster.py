@@ -20,7 +20,12 @@ problem and nothing is written, and every bad row is reported with its line numb
 (``details``: ``{"line", "message"}``).  A row repeating an earlier row, or a shift
 already stored with the same values, is skipped and listed, so importing the same file
 twice adds nothing the second time.  Rows that overlap each other or a chatter's stored
-shifts are refused like any overlap.
+shifts are refused like any overlap, the chatter named ("Alex Moreau works two shifts at
+once: ..."), in the same answer as every other bad row.
+
+Imports run one at a time (``locks.ROSTER``, taken before the stored shifts are read):
+two uploads of the same file at once give what two in a row give, the second adding
+nothing, never an overlap of a row with its own twin from the other upload.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.db import audit
+from collector.db import audit, locks
 from collector.db.schedule_models import Shift
 from collector.db.text import count_of
 from collector.errors import DomainError
@@ -144,17 +149,17 @@ def _header(reader: Any) -> list[str]:
     unknown = [n for n in header if n not in COLUMNS]
     if unknown:
         problems.append(
-            f"unknown column(s) {', '.join(repr(u[:30]) for u in unknown[:5])}; "
-            f"use {', '.join(COLUMNS)}"
+            f"{count_of(len(unknown), 'unknown column')} "
+            f"{', '.join(repr(u[:30]) for u in unknown[:5])}; use {', '.join(COLUMNS)}"
         )
     missing = [n for n in REQUIRED if n not in header]
     if missing:
-        problems.append(f"missing column(s): {', '.join(missing)}")
+        problems.append(f"{count_of(len(missing), 'column')} missing: {', '.join(missing)}")
     if "day" not in header and "weekday" not in header:
         problems.append("a column day (a date) or weekday (mon-fri) is needed")
     twice = sorted({n for n in header if header.count(n) > 1})
     if twice:
-        problems.append(f"column(s) named twice: {', '.join(twice)}")
+        problems.append(f"{count_of(len(twice), 'column')} named twice: {', '.join(twice)}")
     if problems:
         raise refused([{"line": 1, "message": p} for p in problems])
     return header
@@ -221,6 +226,9 @@ def import_roster(
     result = Imported()
     rows: list[tuple[int, manage.ShiftFields]] = []
     seen: dict[tuple[Any, ...], int] = {}
+    # Wait for any other import to commit, then read what it stored (PostgreSQL reads
+    # each statement's snapshot: the rows committed while this one waited are seen).
+    locks.serialise(session.connection(), locks.ROSTER)
     stored = {
         (
             s.chatter_id,
@@ -272,15 +280,19 @@ def import_roster(
         rows.append((line, fields))
     if not rows and not problems and not result.skipped:
         problems.append({"line": 1, "message": "the file has a header but no rows"})
-    if not problems:
+    # Overlaps are checked among the good rows even when other rows are bad: one upload
+    # lists every problem of the file, never one kind after the other.
+    if rows:
         new_rules = [f.rule(-n) for n, f in rows]
-        found = clashes.find_all(session, {f.chatter.id for _, f in rows}, new_rules)
+        names = {f.chatter.id: f.chatter.name for _, f in rows}
+        found = clashes.find_all(session, names, new_rules)
         for clash in found:
             new, other = clashes.describe(clash.new, scope), clashes.describe(clash.other, scope)
             problems.append(
                 {
                     "line": -clash.new.shift_id,
-                    "message": f"chatter works two shifts at once: {new} overlaps {other}",
+                    "message": f"{names[clash.chatter_id]} works two shifts at once: "
+                    f"{new} overlaps {other}",
                 }
             )
     if problems:

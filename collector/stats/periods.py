@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from collector.db import text
+
 MAX_DAYS = 366
 QUARTER_HOUR = 900
 
@@ -46,10 +48,11 @@ class Period:
 
 
 def zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise PeriodError(f"{name!r} is not an IANA time zone such as Europe/Paris") from None
+    """The zone ``name`` (``text.zones``: the one rule of every zone people choose)."""
+    wrong = text.zone_problem(name)
+    if wrong is not None:
+        raise PeriodError(wrong)
+    return zoneinfo.ZoneInfo(name)
 
 
 def local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:

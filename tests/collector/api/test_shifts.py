@@ -305,3 +305,66 @@ def test_roles(agency: Collector) -> None:
     for method, path in (("GET", "/api/v1/shifts"), ("POST", "/api/v1/shifts")):
         reply = _call(agency, method, path, chatter, json=WEEKLY)
         assert reply.status_code == 403, reply.text
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "posixrules"])
+def test_zones_that_name_no_place_are_refused_everywhere(agency: Collector, name: str) -> None:
+    """Found by review: "localtime" (the server's own zone), "Factory" and "posixrules"
+    were taken as a shift's, a roster row's, a view's and the agency's zone.  One rule
+    (``collector.db.text.zones``) refuses them everywhere."""
+    token = agency.token("manager")
+    said = f"'{name}' is not an IANA time zone such as Europe/Paris"
+    reply = _call(agency, "POST", "/api/v1/shifts", token, json={**WEEKLY, "zone": name})
+    assert reply.status_code == 422 and reply.json()["message"] == f"zone: {said}"
+    csv = f"chatter,creator,day,start,end,zone\nalice,luna,2026-12-07,08:00,16:00,{name}\n"
+    reply = _call(
+        agency,
+        "POST",
+        "/api/v1/shifts/import",
+        token,
+        content=csv,
+        headers={"Content-Type": "text/csv"},
+    )
+    assert reply.status_code == 422
+    assert reply.json()["details"] == [{"line": 2, "message": f"zone: {said}"}]
+    reply = _call(agency, "GET", "/api/v1/shifts/occurrences", token, params={"tz": name})
+    assert reply.status_code == 400 and reply.json()["message"] == f"tz: {said}"
+    reply = _call(
+        agency,
+        "GET",
+        "/api/v1/stats/chatters",
+        token,
+        params={"start": "2026-11-20", "end": "2026-11-20", "tz": name},
+    )
+    assert reply.status_code == 400 and said in reply.json()["message"]
+    setting = agency.cli("settings", "set", "agency_timezone", name, expect=1)
+    assert said in setting.output
+    assert _call(agency, "GET", "/api/v1/shifts", token).json()["total"] == 0
+
+
+def test_24_00_is_an_end_never_a_start(agency: Collector) -> None:
+    token = agency.token("manager")
+    reply = _call(agency, "POST", "/api/v1/shifts", token, json={**WEEKLY, "start": "24:00"})
+    assert reply.status_code == 422
+    assert reply.json()["message"].startswith("start: 24:00 is only an end")
+    shift = _add(agency, token, start="20:00", end="24:00")
+    assert (shift["start"], shift["end"]) == ("20:00", "00:00")
+
+
+def test_occurrences_take_start_and_end_as_the_stats_endpoints_do(agency: Collector) -> None:
+    token = agency.token("manager")
+    _add(agency, token, weekdays="mon-sun", start="09:00", end="10:00", first_day="2026-12-01")
+
+    def days(**params: str) -> Any:
+        reply = _call(agency, "GET", "/api/v1/shifts/occurrences", token, params=params)
+        return reply.status_code, reply.json()
+
+    by_from = days(**{"from": "2026-12-07", "to": "2026-12-08", "tz": "UTC"})
+    by_start = days(start="2026-12-07", end="2026-12-08", tz="UTC")
+    assert by_from == by_start and by_start[0] == 200
+    assert [o["day"] for o in by_start[1]["occurrences"]] == ["2026-12-07", "2026-12-08"]
+    assert days(**{"from": "2026-12-07", "start": "2026-12-07", "end": "2026-12-07"})[0] == 200
+    status, body = days(**{"from": "2026-12-07", "start": "2026-12-08"})
+    assert status == 400 and body["message"] == "from and start are the same parameter: give one"
+    status, body = days(start="2026-12-32")
+    assert status == 400 and body["message"].startswith("start: '2026-12-32' is not a date")

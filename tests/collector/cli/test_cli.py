@@ -36,6 +36,13 @@ def test_settings(agency: Collector) -> None:
     assert "unknown setting 'colour'" in unknown.output
     not_number = agency.cli("settings", "set", "idle_threshold_seconds", "soon", expect=1)
     assert "not a whole number" in not_number.output
+    # Found by review: int() read another script's digits ("٣", Arabic-Indic three) as 3.
+    for odd in ("٣", "３", "²", "3.0", "1e3"):
+        refused = agency.cli("settings", "set", "late_grace_minutes", odd, expect=1)
+        assert f"{odd!r} is not a whole number (digits 0-9)" in refused.output, odd
+    assert "late_grace_minutes = 5" in agency.cli("settings", "list").output
+    agency.cli("settings", "set", "late_grace_minutes", "3")
+    assert "late_grace_minutes = 3" in agency.cli("settings", "list").output
     agency.cli("settings", "set", "slice_seconds", "30", "--chatter", "bob")
     assert "slice_seconds = 30" in agency.cli("settings", "list", "--chatter", "bob").output
     assert "slice_seconds = 60" in agency.cli("settings", "list").output

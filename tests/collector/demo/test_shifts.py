@@ -4,15 +4,20 @@ creator, one cancelled and one swapped day this week, all by the schedule rules.
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from collections import Counter
+from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from collector.alerts.conditions import showed_up
 from collector.db.models import Creator
 from collector.demo import agency
-from collector.shifts import coverage, listing
+from collector.errors import DomainError
+from collector.shifts import coverage, listing, roster
 from collector.shifts.queries import load_occurrences
 from tests.collector.conftest import Collector
 
@@ -61,4 +66,60 @@ def test_demo_roster_starts_with_its_activity(collector: Collector) -> None:
             if not showed_up(session, o.chatter_id, o.starts_at, o.ends_at)
         )
         assert len(ended) > 30 and max(missed.values(), default=0) <= 2, missed
+    engine.dispose()
+
+
+def _samples(text: str) -> list[str]:
+    """The roster samples of a text: each block starting with the roster's header."""
+    blocks = re.findall(r"(chatter,creator,(?:day|weekday),[^\n<]*\n(?:[a-z][^\n<]*\n?)+)", text)
+    return [html.unescape(b).strip() + "\n" for b in blocks]
+
+
+def test_the_sample_rosters_import_into_the_demo(collector: Collector) -> None:
+    """Found by review: the README's and the Schedules page's sample rosters overlapped the
+    demo's own roster, so the first thing tried on `make run` was refused."""
+    readme = (Path(__file__).parents[3] / "README.md").read_text("utf-8")
+    schedules = readme[readme.index("## Schedules") :]
+    page = (Path(collector.app.root_path) / "templates" / "admin" / "shifts.html").read_text()
+    samples = _samples(schedules[: schedules.index("\n## ", 5)])
+    assert len(samples) == 2 and _samples(page) == samples
+    engine = create_engine(collector.database_url)
+    with Session(engine) as session:
+        assert agency.seed(session, NOW)
+        session.commit()
+        for sample in samples:
+            done = roster.import_roster(
+                session, sample, default_zone="UTC", start_day=NOW.date(), actor="t", now=NOW
+            )
+            assert done.added and not done.skipped, sample
+        session.rollback()
+    engine.dispose()
+
+
+def test_a_roster_lists_every_bad_row_at_once(collector: Collector) -> None:
+    """Found by review: overlaps were reported only once the other errors were fixed, and
+    as "chatter works two shifts at once"; one upload now lists them all, by name."""
+    engine = create_engine(collector.database_url)
+    with Session(engine) as session:
+        assert agency.seed(session, NOW)
+        session.commit()
+        bad = (
+            "chatter,creator,day,start,end\n"
+            "nobody,luna,2026-12-08,08:00,16:00\n"
+            "bea,luna,2026-12-12,25:00,06:00\n"
+            "alex,luna,2026-12-08,09:00,10:00\n"  # a Tuesday: Alex works Luna 08:00-16:00
+        )
+        with pytest.raises(DomainError) as caught:
+            roster.import_roster(
+                session, bad, default_zone="UTC", start_day=NOW.date(), actor="t", now=NOW
+            )
+        assert caught.value.message.startswith("the roster was not imported: 3 problems;")
+        messages = {d["line"]: d["message"] for d in caught.value.details}
+        assert messages[2] == "chatter: no chatter 'nobody'"
+        assert messages[3].startswith("start: '25:00' is not a time")
+        assert messages[4].startswith(
+            "Alex Moreau works two shifts at once: the shift on line 4 on 2026-12-08 "
+            "(09:00–10:00 UTC) overlaps shift 1 on 2026-12-08"
+        )
+        session.rollback()
     engine.dispose()

@@ -14,7 +14,9 @@ import openpyxl
 import pytest
 from sqlalchemy import create_engine
 
+from collector.db import text
 from collector.pages.clock import Clock
+from collector.shifts.fields import DAY_LABELS
 from tests.collector.attendance.helpers import add_exception, add_shift, ids
 from tests.collector.auth.test_accounts import PASSWORD, browser, login  # noqa: F401
 from tests.collector.conftest import Collector
@@ -144,7 +146,9 @@ def test_the_chatter_sees_their_shifts_ahead(rota: Collector) -> None:
     upcoming = section(page, "upcoming-h")
     rows = re.findall(r'<tr data-shift="(\d+)-([\d-]+)">', upcoming)
     assert [d for _, d in rows] == [day(2), day(3)]
-    assert f"{day(2)} 08:00</time>–" in upcoming and "Nova" in upcoming
+    # Found by review: the days ahead are read by the day of the week ("Mon 2026-11-30").
+    weekday = DAY_LABELS[dt.date.fromisoformat(day(2)).weekday()]
+    assert f">{weekday} {day(2)} 08:00</time>–" in upcoming and "Nova" in upcoming
     assert "covering for a colleague" in upcoming
     assert '<th scope="col">Status</th></tr></thead>' in upcoming  # every column has a header
     # Another zone: the times move, the shift's own wall times are kept beside them.
@@ -184,8 +188,10 @@ def test_scheduled_counts_up_to_now_and_says_what_is_to_come(rota: Collector) ->
     assert 'data-value="7200">2 h 00 min<span class="to-come">+2 h 00 min to come</span>' in cells
     assert 'id="to-come-note"' in page
     # The time zone is the Schedules page's dropdown of every IANA zone, not a text box.
-    picker = re.search(r'<select id="tz" name="tz">(.*?)</select>', page, re.S)
-    assert picker and picker.group(1).count("<option") == len(zoneinfo.available_timezones())
+    picker = re.search(
+        r'<select id="tz" name="tz">(.*?)</select>', page, re.S
+    )  # every zone people may choose (db.text.zones)
+    assert picker and picker.group(1).count("<option") == len(text.zones())
     bob = chatter_cells(page, "bob")
     assert 'data-value="0">0<span class="to-come">+1 to come</span>' in bob
     # A range wholly past: nothing to come, no note.
@@ -276,3 +282,11 @@ def test_one_format_for_moments_and_spans() -> None:
     assert (paris.when(start), paris.time(end)) == ("2026-03-28 22:00", "06:00")
     assert paris.time(start, seconds=True) == "22:00:00"
     assert (paris.days_after(start, end), paris.days_after(start, start)) == (1, 0)
+
+
+def test_days_ahead_read_with_their_weekday() -> None:
+    paris = Clock(zoneinfo.ZoneInfo("Europe/Paris"), dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
+    # 23:30 UTC on Sunday is already Monday in Paris: the local day's weekday.
+    assert paris.day_when(dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC)) == (
+        "Mon 2026-11-30 00:30"
+    )

@@ -58,7 +58,14 @@ def test_times_round_trip(minute: int) -> None:
 
 def test_times() -> None:
     assert minute_of("9:05") == 545
-    assert minute_of("24:00", "end") == 0  # midnight at the end of the day
+    assert minute_of("24:00", "end", end=True) == 0  # midnight at the end of the day
+    # Found by review: a start of 24:00 was stored as 00:00 of the same day, a day early.
+    with pytest.raises(DomainError) as caught:
+        minute_of("24:00", "start")
+    assert caught.value.message == (
+        "start: 24:00 is only an end (midnight at the end of the day): a shift starting at "
+        "midnight starts at 00:00"
+    )
 
 
 BAD = [

@@ -118,8 +118,9 @@ def test_header_problems_are_listed_one_a_line(agency: Collector, token: str) ->
     assert reply.status_code == 422
     messages = [d["message"] for d in reply.json()["details"] if d["line"] == 1]
     assert len(messages) == 4, messages
-    assert messages[0].startswith("unknown column(s) 'who'")
-    assert messages[1] == "missing column(s): chatter, creator, end"
+    assert messages[0].startswith("1 unknown column 'who'; use chatter, creator,")
+    assert messages[1] == "3 columns missing: chatter, creator, end"
+    assert messages[3] == "1 column named twice: start"
 
 
 def test_the_command_line_refuses_an_open_quote(agency: Collector, tmp_path: Path) -> None:

@@ -151,8 +151,23 @@ def test_team_lead_sees_only_their_creators(site: Site) -> None:  # noqa: F811
     lead = site.client("lead@agency.test")
     week = lead.get(WEEK).text
     assert 'id="creator-nova"' in week and 'id="creator-luna"' not in week
-    assert lead.get("/admin/shifts/1").status_code == 403
     assert lead.get("/admin/shifts/2").status_code == 200
+    # Another creator's shift answers as a missing one does (review: 403 against 404 told
+    # a lead which ids exist), on every address of a shift.
+    for shift_id in (1, 999):
+        assert lead.get(f"/admin/shifts/{shift_id}").status_code == 404, shift_id
+        assert lead.get(f"/admin/shifts/{shift_id}/delete").status_code == 404, shift_id
+        for path, data in (
+            ("", {**NIGHT, "first_day": "2027-01-04"}),
+            ("/delete", {}),
+            ("/exceptions", {"day": "2026-12-08", "kind": "cancelled"}),
+            ("/exceptions/2026-12-08/delete", {}),
+        ):
+            reply = lead.http.post(
+                f"/admin/shifts/{shift_id}{path}", data={**data, "csrf_token": lead.token()}
+            )
+            assert reply.status_code == 404, (shift_id, path)
+            assert f"No shift {shift_id}<" in reply.text, (shift_id, path)
     before = _shifts(site)
     reply = lead.http.post(
         "/admin/shifts",
@@ -165,8 +180,8 @@ def test_team_lead_sees_only_their_creators(site: Site) -> None:  # noqa: F811
         },
     )
     assert reply.status_code == 403
-    reply = lead.http.post("/admin/shifts/1/delete", data={"csrf_token": lead.token()})
-    assert reply.status_code == 403
+    assert "creator &#39;luna&#39; is not one of yours" in reply.text
+    assert "belongs to" not in reply.text
     assert _shifts(site) == before
     assert site.client("alice@agency.test").get(WEEK).status_code == 403
 
