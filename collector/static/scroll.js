@@ -44,11 +44,13 @@
   }
 
   for (const frame of frames) {
+    // Marked before data-js takes the shade over: the shade then starts as it should be,
+    // not faded in from the no-script look (a reader of its opacity sees it at once).
+    mark(frame);
     frame.setAttribute("data-js", "");
     frame.querySelector(".table-wrap").addEventListener("scroll", () => mark(frame), {
       passive: true,
     });
-    mark(frame);
   }
   window.addEventListener("resize", () => frames.forEach(mark));
 })();

@@ -134,7 +134,9 @@ def test_add_a_shift_and_upload_a_roster_on_a_phone(
         form.get_by_label("End", exact=True).fill("03:00")
         form.get_by_label("First day", exact=True).fill("2031-01-11")
         form.get_by_role("button", name="Add shift").click()
-        expect(page.get_by_role("status")).to_contain_text("added for Chen Wei")
+        expect(page.get_by_role("status").filter(has_text="added for")).to_contain_text(
+            "added for Chen Wei"
+        )
         nova = page.locator("section", has=page.get_by_role("heading", name=re.compile("Nova Sky")))
         expect(nova.locator("td", has_text="23:00–03:00")).to_have_attribute(
             "data-day", "Sat 2031-01-11"

@@ -21,7 +21,7 @@ from tests.collector.browser.conftest import (
 from tests.collector.browser.conftest import stats_api as api
 from tests.collector.browser.test_stats_pages import table_names
 
-LEAD = ("lead@demo.test", "team-lead-password")
+LEAD = ("mira-lead@demo.test", "team-lead-password")
 
 
 def excel_creator(page: Page) -> str:
