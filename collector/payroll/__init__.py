@@ -1,0 +1,1 @@
+"""Payroll (issue 16): pay periods, pay rules and what each chatter earns."""
