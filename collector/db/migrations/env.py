@@ -8,7 +8,13 @@ from sqlalchemy import Connection, create_engine
 from collector.config import normalise_database_url
 
 # Every table in the metadata: autogenerate compares the migrations with all of them.
-from collector.db import alert_models, conversation_models, models, schedule_models  # noqa: F401
+from collector.db import (  # noqa: F401
+    alert_models,
+    conversation_models,
+    models,
+    payroll_models,
+    schedule_models,
+)
 from collector.db.base import Base
 
 target_metadata = Base.metadata

@@ -10,6 +10,7 @@ from collector.db import (
     alert_models,  # noqa: F401  (its tables in Base.metadata)
     conversation_models,  # noqa: F401  (its tables in Base.metadata)
     migrate,
+    payroll_models,  # noqa: F401  (its tables in Base.metadata)
     schedule_models,  # noqa: F401  (its tables in Base.metadata)
 )
 from collector.db.models import Base
