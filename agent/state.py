@@ -52,13 +52,12 @@ class SharedState:
         with self._lock:
             if server - received <= self.config.clock_offset <= server - sent:
                 return self.config.clock_offset
-        offset = server - (sent + received) / 2
-        with self._lock:
+            offset = server - (sent + received) / 2
             moved = abs(offset - self.config.clock_offset) >= OFFSET_SAVE_THRESHOLD
             self.config.clock_offset = round(offset, 3)
             if moved:
                 save_config(self.config)
-        return offset
+            return offset
 
     def shift_offset(self, seconds: float) -> float:
         """Move the offset by ``seconds`` (the computer's clock was changed by -seconds)."""

@@ -37,7 +37,7 @@ from collector.attendance.definitions import Sums
 from collector.db import locks, retention
 from collector.db.base import UTCDateTime
 from collector.db.buckets import epoch, from_epoch, runs
-from collector.db.engine import configure_engine, write_transaction
+from collector.db.engine import configure_engine, database_file, write_transaction
 from collector.db.schedule_models import (
     AttendanceHour,
     AttendanceMinute,
@@ -476,9 +476,8 @@ def _filler(engine: Engine) -> Engine:
     for a connection only another view gives back (30 s, then an error; review of issue
     15).  A fill opens a connection of its own and closes it, so it never waits on a view
     and keeps no connection to a database once done."""
-    database = engine.url.database or ""
-    if engine.dialect.name == "sqlite" and (database in ("", ":memory:") or "memory" in database):
-        return engine  # a database in memory is its connection's alone
+    if engine.dialect.name == "sqlite" and database_file(engine.url.database) is None:
+        return engine  # in memory (or a URI): the engine's own connections only
     key = engine.url.render_as_string(hide_password=False)
     with _FILLERS_LOCK:
         filler = _FILLERS.get(key)

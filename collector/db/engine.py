@@ -26,7 +26,7 @@ def configure_engine(engine: Engine) -> None:
     """Per-connection settings; SQLite needs WAL and explicit write locking."""
     if engine.dialect.name != "sqlite":
         return
-    path = _database_file(engine.url.database)
+    path = database_file(engine.url.database)
 
     @event.listens_for(engine, "do_connect")
     def _before_connect(*_args: Any) -> None:
@@ -68,7 +68,7 @@ def configure_engine(engine: Engine) -> None:
         meters.LOCK_WAIT.labels("sqlite_write").observe(time.perf_counter() - started)
 
 
-def _database_file(database: str | None) -> Path | None:
+def database_file(database: str | None) -> Path | None:
     """The SQLite file behind a URL; None for in-memory and URI databases."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return None

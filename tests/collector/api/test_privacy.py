@@ -164,25 +164,9 @@ def test_a_team_lead_cannot_tell_which_shift_ids_exist(lead: Collector) -> None:
 
 
 def test_a_team_lead_is_never_told_a_chatter_outside_their_creators(lead: Collector) -> None:
-    """dave, once of nova too, had nova's day swapped to him and then left nova: the lead's
+    """dave, once of nova too, handed his nova day to bob and then left nova: the lead's
     occurrences and bob's shifts (as the lead reads them) name neither him nor his key."""
-    with lead.app.app_context():
-        session = db.session
-        dave = session.scalar(select(Chatter.id).where(Chatter.key == "dave"))
-        nova = session.scalar(select(Creator.id).where(Creator.key == "nova"))
-        session.execute(chatter_creators.insert().values(chatter_id=dave, creator_id=nova))
-        session.commit()
-    manager = lead.token("manager")
-    day = _day_after_tomorrow()
-    daves = _shift(lead, manager, "dave", "nova", day)
-    _swap(lead, manager, daves, day, "bob")
-    with lead.app.app_context():
-        db.session.execute(
-            delete(chatter_creators).where(
-                chatter_creators.c.chatter_id == dave, chatter_creators.c.creator_id == nova
-            )
-        )
-        db.session.commit()
+    _, day = _dave_once_of_nova(lead, owner="dave", to="bob")
     for path in (
         f"/api/v1/shifts/occurrences?tz=UTC&from={day}&to={day}",
         "/api/v1/stats/chatters/bob/shifts?tz=UTC&days=7",
@@ -195,9 +179,9 @@ def test_a_team_lead_is_never_told_a_chatter_outside_their_creators(lead: Collec
         assert "dave" not in reply.text
 
 
-def _dave_once_of_nova(lead: Collector) -> tuple[int, str]:
-    """bob's nova shift, its day handed to dave while dave also worked for nova; then dave
-    left nova: (the shift's id, its day)."""
+def _dave_once_of_nova(lead: Collector, owner: str = "bob", to: str = "dave") -> tuple[int, str]:
+    """``owner``'s nova shift, its day handed to ``to`` while dave also worked for nova;
+    then dave left nova: (the shift's id, its day)."""
     with lead.app.app_context():
         session = db.session
         dave = session.scalar(select(Chatter.id).where(Chatter.key == "dave"))
@@ -206,8 +190,8 @@ def _dave_once_of_nova(lead: Collector) -> tuple[int, str]:
         session.commit()
     manager = lead.token("manager")
     day = _day_after_tomorrow()
-    bobs = _shift(lead, manager, "bob", "nova", day)
-    _swap(lead, manager, bobs, day, "dave")
+    shift_id = _shift(lead, manager, owner, "nova", day)
+    _swap(lead, manager, shift_id, day, to)
     with lead.app.app_context():
         db.session.execute(
             delete(chatter_creators).where(
@@ -215,7 +199,7 @@ def _dave_once_of_nova(lead: Collector) -> tuple[int, str]:
             )
         )
         db.session.commit()
-    return bobs, day
+    return shift_id, day
 
 
 def test_a_team_leads_shift_exceptions_never_name_a_chatter_outside_their_creators(

@@ -192,22 +192,31 @@ def test_messages_racing_the_limit_through_two_processes_are_taken_once(
     assert (state, idle) == ("active", 0) and t - dt.timedelta(seconds=racers) < sent_at <= t
 
 
+def _sender(
+    agency: Collector, agent: Agent, idle_for: float
+) -> tuple[PresenceSender, CollectorClient]:
+    """The agent's real presence sender, every 30 s, talking to the collector in process;
+    its last input ``idle_for`` seconds before each message."""
+    config = AgentConfig(server="http://collector.test", device_id=agent.device_id)
+    shared = SharedState(config=config, key=DeviceKey(key_id=agent.key_id, secret=agent.secret))
+    client = CollectorClient("http://collector.test", transport=httpx.WSGITransport(app=agency.app))
+    sender = PresenceSender(
+        shared,
+        lambda: Snapshot(False, time.time() - idle_for, 180),
+        threading.Event(),
+        interval=30,
+        client=client,
+    )
+    return sender, client
+
+
 def test_the_agent_backs_off_on_the_collectors_429(
     agency: Collector, agent: Agent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real presence sender against the real collector: a second message within the
     interval (an agent restarted at once) gets 429, and the agent waits at least as long as
     Retry-After says (and twice its interval), so its next message is taken."""
-    config = AgentConfig(server="http://collector.test", device_id=agent.device_id)
-    shared = SharedState(config=config, key=DeviceKey(key_id=agent.key_id, secret=agent.secret))
-    client = CollectorClient("http://collector.test", transport=httpx.WSGITransport(app=agency.app))
-    sender = PresenceSender(
-        shared,
-        lambda: Snapshot(False, time.time() - 42, 180),
-        threading.Event(),
-        interval=30,
-        client=client,
-    )
+    sender, client = _sender(agency, agent, idle_for=42)
     t = now()
     clock(monkeypatch, t)
     assert sender.send_once() is None and sender.sent == 1
@@ -247,16 +256,7 @@ def test_a_reinstalled_agents_first_presence_shows_the_chatter_online(
     listed = json.loads(agency.cli("devices", "--json").output)
     assert [d["state"] for d in listed] == ["uninstalled"]
 
-    config = AgentConfig(server="http://collector.test", device_id=agent.device_id)
-    shared = SharedState(config=config, key=DeviceKey(key_id=agent.key_id, secret=agent.secret))
-    client = CollectorClient("http://collector.test", transport=httpx.WSGITransport(app=agency.app))
-    sender = PresenceSender(
-        shared,
-        lambda: Snapshot(False, time.time() - 1, 180),
-        threading.Event(),
-        interval=30,
-        client=client,
-    )
+    sender, client = _sender(agency, agent, idle_for=1)
     try:
         assert sender.send_once() is None
         assert (sender.sent, sender.last_problem) == (1, None)
