@@ -48,14 +48,20 @@ def _section(page: Page, creator: str) -> Locator:
 def _cue(page: Page, creator: str) -> dict[str, bool]:
     """What the week table of ``creator`` shows of its sideways scrolling."""
     frame = _section(page, creator).locator(".scroll-frame")
+    # Reading the style starts any fade the last scroll asked for; the shade is judged once
+    # that fade (0.15 s) has ended, not half-way through it.
     found: dict[str, bool] = frame.evaluate(
-        """(f) => ({
+        """async (f) => {
+          getComputedStyle(f, '::after').opacity;
+          await Promise.all(f.getAnimations({subtree: true}).map((a) => a.finished));
+          return {
             overflows: f.hasAttribute('data-overflows'),
             more_right: f.hasAttribute('data-more-right'),
             scrolled: f.hasAttribute('data-scrolled'),
             shade: getComputedStyle(f, '::after').opacity === '1',
             hint: document.getElementById(f.dataset.hint).checkVisibility(),
-        })"""
+          };
+        }"""
     )
     return found
 
