@@ -19,6 +19,7 @@ PURGE = 727_007  # the retention purge: one process at a time (taken with try, n
 ALERTS = 727_018  # the alert evaluator: one process at a time (taken with try, never waited for)
 ROSTER = 727_008  # the roster import: one at a time, each seeing the shifts the last one stored
 SHIFT_DAYS = 727_009  # a shift's exceptions, per shift: two for one day, the second sees the first
+PAYROLL = 727_010  # approving a pay period: one at a time, each seeing the periods locked before
 
 _NAMES = {
     EVENTS: "events",
@@ -29,6 +30,7 @@ _NAMES = {
     SLICES: "slices",
     ROSTER: "roster",
     SHIFT_DAYS: "shift_days",
+    PAYROLL: "payroll",
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -54,3 +55,58 @@ class PayRule(Base):
     minimum_minor: Mapped[int] = mapped_column(BigInteger)  # guaranteed, per pay period
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class LockedPeriod(Base):
+    """A pay period an admin approved: locked, its lines stored (``PayLine``) and never
+    changed again.  What arrives later for it is paid as adjustments in the next open
+    period (collector/payroll/ledger.py)."""
+
+    __tablename__ = "pay_periods"
+    __table_args__ = (
+        UniqueConstraint("first_day"),
+        CheckConstraint("last_day >= first_day", name="days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_day: Mapped[dt.date]
+    last_day: Mapped[dt.date]
+    kind: Mapped[str] = mapped_column(String(16))  # the pay_period setting when approved
+    # The platform_fee_basis_points setting when approved: a later change of the setting
+    # does not reopen the commissions of locked periods.
+    fee_basis_points: Mapped[int] = mapped_column(Integer)
+    approved_at: Mapped[dt.datetime]
+    approved_by: Mapped[str] = mapped_column(String(200))
+
+
+class PayLine(Base):
+    """One line of a locked period's pay: what it paid a chatter, and for what.
+
+    ``origin_first``..``origin_last`` is the period the line pays for: the locked period
+    itself, or an earlier one for an adjustment.  ``kind`` is hours, commission, bonus or
+    minimum; ``part_first``..``part_last`` the days its pay rule covered.  The quantities
+    are the line's basis: time by kind (hours), sales after refunds (commission)."""
+
+    __tablename__ = "pay_lines"
+    __table_args__ = (
+        Index("ix_pay_lines_period", "period_id"),
+        Index("ix_pay_lines_origin", "origin_first"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("pay_periods.id", ondelete="CASCADE"))
+    chatter_id: Mapped[int] = mapped_column(ForeignKey("chatters.id", ondelete="CASCADE"))
+    origin_first: Mapped[dt.date]
+    origin_last: Mapped[dt.date]
+    kind: Mapped[str] = mapped_column(String(16))
+    part_first: Mapped[dt.date]
+    part_last: Mapped[dt.date]
+    basis: Mapped[str] = mapped_column(String(16))  # hours basis, or "" for other kinds
+    rate: Mapped[int] = mapped_column(BigInteger)  # minor units per hour, or basis points
+    online_seconds: Mapped[int] = mapped_column(BigInteger)
+    active_seconds: Mapped[int] = mapped_column(BigInteger)
+    scheduled_seconds: Mapped[int] = mapped_column(BigInteger)
+    ppv_minor: Mapped[int] = mapped_column(BigInteger)  # after refunds
+    tips_minor: Mapped[int] = mapped_column(BigInteger)  # after refunds
+    refunds_minor: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)

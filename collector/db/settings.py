@@ -5,6 +5,7 @@ The read side every package uses; changing a setting is ``collector.agency.setti
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from shared.money import CURRENCY_EXPONENTS
 from shared.protocol import ALLOWED_SLICE_SECONDS, AgentSettings
 
 GLOBAL = "global"
+# The pay period kinds (collector/payroll/periods.py KINDS says the same; db sits below it).
+PAY_PERIODS = ("weekly", "biweekly", "semimonthly", "monthly")
 
 
 def _int_between(low: int, high: int) -> Callable[[str], object]:
@@ -57,6 +60,20 @@ def _currency(raw: str) -> object:
             f"unknown currency {raw!r}; known: {', '.join(sorted(CURRENCY_EXPONENTS))}"
         )
     return code
+
+
+def _pay_period(raw: str) -> object:
+    kind = raw.strip().lower()
+    if kind not in PAY_PERIODS:
+        raise DomainError(f"{raw[:20]!r} is not a pay period; use one of {', '.join(PAY_PERIODS)}")
+    return kind
+
+
+def _day(raw: str) -> object:
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise DomainError(f"{raw[:20]!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _timezone(raw: str) -> object:
@@ -133,6 +150,33 @@ DEFINITIONS: dict[str, Definition] = {
             "minutes after a shift's start (and before its end) within which the first "
             "(and last) activity still counts as on time: a first activity later makes the "
             "shift late, a last one earlier makes it left early",
+        ),
+        # Payroll (collector/payroll/, METRICS.md "Payroll").  The calendar cannot change
+        # once a period is approved (collector/agency/settings.py).
+        Definition(
+            "pay_period",
+            "monthly",
+            _pay_period,
+            False,
+            "how often chatters are paid, in local days of the agency zone: weekly, biweekly "
+            "(every two weeks from pay_period_anchor), semimonthly (1st-15th, 16th-last) or "
+            "monthly",
+        ),
+        Definition(
+            "pay_period_anchor",
+            dt.date(2024, 1, 1),
+            _day,
+            False,
+            "a first day of a weekly or biweekly pay period (YYYY-MM-DD); the default, "
+            "a Monday, makes weeks run Monday to Sunday",
+        ),
+        Definition(
+            "platform_fee_basis_points",
+            2000,
+            _int_between(0, 10_000),
+            False,
+            "the platform's fee on sales in basis points (2000 = 20 %), taken off before a "
+            "commission that is paid after the fee",
         ),
         # Retention (collector/retention/purge.py, METRICS.md "What is kept").
         Definition(

@@ -39,6 +39,9 @@ SETTING_LABELS = {
     "retention_event_days": "Days raw chatter events are kept",
     "exclude_regular_input": "Leave regular input out of active time",
     "late_grace_minutes": "Grace before a shift start counts as late (minutes)",
+    "pay_period": "Pay period",
+    "pay_period_anchor": "First day of a weekly or biweekly pay period",
+    "platform_fee_basis_points": "Platform fee (basis points, 2000 = 20 %)",
 }
 # What agents read from their heartbeat replies; the others take effect at once.
 AGENT_SETTINGS = ("slice_seconds", "idle_threshold_seconds", "outbox_max_days")

@@ -1,0 +1,81 @@
+"""A period's pay from raw rows, the slow and obvious way: the reference the fast path
+(collector/payroll/ledger.py ``computed``) is tested equal to.
+
+Each day looks up the rule in force that day on its own; the figures of each run of days
+come from ``collector.stats.metrics.compute`` over the raw events and slices, and the
+scheduled time from the placed shift occurrences.  Only ``lines.pay`` is shared: it is
+where METRICS.md's pay rules are written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from collector.payroll.lines import Figures, Line, Part, pay
+from collector.payroll.periods import PayPeriod
+from collector.payroll.rules import Rule
+from collector.shifts.occurrences import Occurrence
+from collector.stats.metrics import EventRow, SliceRow, compute
+from collector.stats.periods import period as local_range
+
+
+def parts_of(rules: Sequence[tuple[dt.date, Rule]], period: PayPeriod) -> list[Part]:
+    """Day by day, the rule in force (the latest starting on or before it), in runs."""
+    out: list[Part] = []
+    day = period.first
+    run: tuple[dt.date, Rule] | None = None
+    while day <= period.last:
+        started = [(start, rule) for start, rule in rules if start <= day]
+        today = max(started, key=lambda r: r[0]) if started else None
+        if today is not None and run is not None and today[0] == run[0] and out:
+            out[-1] = (out[-1][0], day, out[-1][2])
+        elif today is not None:
+            out.append((day, day, today[1]))
+        run = today
+        day += dt.timedelta(days=1)
+    return out
+
+
+def pay_of(
+    period: PayPeriod,
+    tz: str,
+    *,
+    events: Iterable[EventRow],
+    slices: Iterable[SliceRow],
+    shifts: Iterable[Occurrence],
+    rules: Mapping[str, Sequence[tuple[dt.date, Rule]]],
+    ids: Mapping[str, int],
+    fee_basis_points: int,
+    exclude_regular: bool = False,
+    credit: Mapping[str, Any] | None = None,
+) -> list[Line]:
+    """``period``'s own lines, chatters named by key in the rows and by id (``ids``) in the
+    lines.  ``credit``: extra arguments for ``compute``'s credit rules."""
+    events, slices, shifts = list(events), list(slices), list(shifts)
+    parts = {ids[key]: p for key, mine in rules.items() if (p := parts_of(mine, period))}
+    figures: dict[tuple[int, dt.date], Figures] = {}
+    for key, mine in rules.items():
+        for first, last, _ in parts_of(mine, period):
+            window = local_range(first, last, tz)
+            done = compute(
+                events, slices, window, exclude_regular=exclude_regular, **(credit or {})
+            ).get(key)
+            scheduled = sum(
+                s.seconds
+                for s in shifts
+                if s.chatter_id == ids[key] and window.start <= s.starts_at < window.end
+            )
+            figures[(ids[key], first)] = Figures(
+                online_seconds=done.online_seconds if done else 0,
+                active_seconds=done.active_seconds if done else 0,
+                scheduled_seconds=scheduled,
+                ppv_minor=done.ppv_sales if done else 0,
+                tips_minor=done.tips if done else 0,
+                refunds_minor=done.refunds if done else 0,
+            )
+    return pay(period, parts, figures, fee_basis_points)
+
+
+__all__ = ["parts_of", "pay_of"]
