@@ -20,7 +20,7 @@ from collector.agency.settings import set_value
 from collector.db.models import AuditEntry, Chatter
 from collector.errors import DomainError
 from collector.http.database import db
-from collector.payroll import ledger, rules
+from collector.payroll import ledger, rules, sources
 from collector.payroll.lines import Line, rounded
 from collector.payroll.periods import PayPeriod
 from collector.shifts import manage
@@ -206,11 +206,14 @@ def test_a_late_refund_after_approval_is_an_adjustment_in_the_next_period(
         ledger.approve(
             session, cal, WEEK, actor="boss", now=dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
         )
-    ledger.approve(session, cal, WEEK, actor="boss", now=AFTER)
+    # Approved now: what the collector receives from here on arrived after the approval.
+    approved = ledger.approve(session, cal, WEEK, actor="boss", now=dt.datetime.now(dt.UTC))
     session.commit()
     paid = _lines(session, WEEK, "bob")
     assert paid[("commission", "2026-11-16")].amount_minor == 800
-    with pytest.raises(DomainError, match="was approved on 2026-11-30 09:00 UTC by boss"):
+    with pytest.raises(
+        DomainError, match=r"was approved on 20\d\d-\d\d-\d\d \d\d:\d\d UTC by boss"
+    ):
         ledger.approve(session, cal, WEEK, actor="boss", now=AFTER)
     session.rollback()
     # In order from the first approved on: not a week before it, nor one after the next.
@@ -234,6 +237,16 @@ def test_a_late_refund_after_approval_is_an_adjustment_in_the_next_period(
     assert adjustment.origin == WEEK
     assert (adjustment.tips_minor, adjustment.refunds_minor) == (-3000, 3000)
     assert adjustment.amount_minor == -300
+    # Traceable: the adjustment stands on the refund that arrived after the approval.
+    since, until = sources.changed_between(session, None)
+    assert (since, until) == (approved.approved_at, None)
+    under = sources.sources(session, adjustment, "Europe/Paris", adjustment=True, since=since)
+    assert [(s["event_id"], s["type"], s["amount_minor"]) for s in under["sales"]] == [
+        ("r1", "refund", 3000)
+    ]
+    paid_for = sources.sources(session, paid[("commission", "2026-11-16")], "Europe/Paris",
+                               adjustment=False)  # fmt: skip
+    assert [s["event_id"] for s in paid_for["sales"]] == ["t1", "r1"]
     # The next week's own lines: nothing sold, the 5.00 guarantee topped up in full.
     assert found[("minimum", "2026-11-23")].amount_minor == 500
 
