@@ -56,24 +56,27 @@ def pay_of(
     events, slices, shifts = list(events), list(slices), list(shifts)
     parts = {ids[key]: p for key, mine in rules.items() if (p := parts_of(mine, period))}
     figures: dict[tuple[int, dt.date], Figures] = {}
+    runs: dict[tuple[dt.date, dt.date], list[str]] = {}
     for key, mine in rules.items():
         for first, last, _ in parts_of(mine, period):
-            window = local_range(first, last, tz)
-            done = compute(
-                events, slices, window, exclude_regular=exclude_regular, **(credit or {})
-            ).get(key)
+            runs.setdefault((first, last), []).append(key)
+    for (first, last), keys in runs.items():
+        window = local_range(first, last, tz)
+        done = compute(events, slices, window, exclude_regular=exclude_regular, **(credit or {}))
+        for key in keys:
+            m = done.get(key)
             scheduled = sum(
                 s.seconds
                 for s in shifts
                 if s.chatter_id == ids[key] and window.start <= s.starts_at < window.end
             )
             figures[(ids[key], first)] = Figures(
-                online_seconds=done.online_seconds if done else 0,
-                active_seconds=done.active_seconds if done else 0,
+                online_seconds=m.online_seconds if m else 0,
+                active_seconds=m.active_seconds if m else 0,
                 scheduled_seconds=scheduled,
-                ppv_minor=done.ppv_sales if done else 0,
-                tips_minor=done.tips if done else 0,
-                refunds_minor=done.refunds if done else 0,
+                ppv_minor=m.ppv_sales if m else 0,
+                tips_minor=m.tips if m else 0,
+                refunds_minor=m.refunds if m else 0,
             )
     return pay(period, parts, figures, fee_basis_points)
 
