@@ -50,6 +50,12 @@ class Creator(Base):
     created_at: Mapped[dt.datetime]
 
 
+# What an erased chatter's row keeps (collector/retention/privacy.py): a pseudonymous key
+# with this prefix, this name, inactive.
+ERASED_NAME = "Erased chatter"
+ERASED_PREFIX = "erased-"
+
+
 class Chatter(Base):
     __tablename__ = "chatters"
 

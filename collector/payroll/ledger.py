@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from collector.db import audit, locks
-from collector.db.models import Chatter
+from collector.db.models import ERASED_NAME, ERASED_PREFIX, Chatter
 from collector.db.payroll_models import LockedPeriod, PayLine
 from collector.db.settings import effective
 from collector.errors import DomainError
@@ -117,11 +117,22 @@ def adjustments(session: Session, cal: Calendar) -> list[Line]:
         before = paid.get(line.key)
         # Lines of one key in several locked periods: the first and its adjustments.
         paid[line.key] = line if before is None else before.plus(line)
+    # An erased chatter's time went by law, not by a change: what they were paid stands.
+    erased = set(
+        session.scalars(
+            select(Chatter.id).where(
+                Chatter.name == ERASED_NAME,
+                Chatter.key.startswith(ERASED_PREFIX),
+                Chatter.active.is_(False),
+            )
+        )
+    )
     for row in periods:
         period = period_of(row)
         now = {line.key: line for line in computed(session, cal, period, row.fee_basis_points)}
         keys = sorted(
-            {k for k in paid if k[1] == period.first} | set(now),
+            {k for k in paid if k[1] == period.first and k[0] not in erased}
+            | {k for k in now if k[0] not in erased},
             key=lambda k: (k[0], lines.KINDS.index(k[2]), k[3]),
         )
         for key in keys:

@@ -32,6 +32,8 @@ from collector.db.base import iso
 from collector.db.buckets import from_epoch, unpack
 from collector.db.conversation_models import ConversationOrder, ConversationRequest
 from collector.db.models import (
+    ERASED_NAME,
+    ERASED_PREFIX,
     ActivityDay,
     ActivityQuarter,
     ApiToken,
@@ -55,7 +57,6 @@ from shared.money import format_amount
 
 FORMAT = "chattertrack-chatter-export"
 VERSION = 1
-ERASED_NAME = "Erased chatter"
 ACTION = "erase_chatter"
 
 
@@ -403,7 +404,7 @@ def erase(session: Session, chatter: Chatter, actor: str, now: dt.datetime) -> E
         session.execute(delete(LoginFailure).where(LoginFailure.email == email))
     own = _rowcount(session.execute(delete(Setting).where(Setting.scope == scope_for(chatter))))
 
-    pseudonym = f"erased-{secrets.token_hex(5)}"
+    pseudonym = f"{ERASED_PREFIX}{secrets.token_hex(5)}"
     chatter.key, chatter.name, chatter.active = pseudonym, ERASED_NAME, False
     for user in users:
         accounts.retire(user, f"{pseudonym}-{user.id}@erased.invalid")

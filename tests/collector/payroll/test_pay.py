@@ -264,3 +264,23 @@ def test_a_late_refund_after_approval_is_an_adjustment_in_the_next_period(
         ("pay_period:2026-11-16..2026-11-22", 0),
         ("pay_period:2026-11-23..2026-11-29", 1),
     ]
+
+
+def test_erasing_a_chatter_takes_back_none_of_their_locked_pay(
+    session: Session, agent: Agent
+) -> None:
+    from collector.retention import privacy
+
+    _rule(session, "alice", WEEK.first, hourly_minor=1500)
+    _online(agent, dt.datetime(2026, 11, 17, 10, 0, tzinfo=PARIS), 60)
+    cal = ledger.calendar(session)
+    ledger.approve(session, cal, WEEK, actor="boss", now=dt.datetime.now(dt.UTC))
+    session.commit()
+    alice = _chatter(session, "alice")
+    privacy.erase(session, alice, "boss", dt.datetime.now(dt.UTC))
+    session.commit()
+    paid = [x for x in ledger.lines_of(session, cal, WEEK) if x.chatter_id == alice.id]
+    assert [(x.kind, x.amount_minor) for x in paid] == [("hours", 1500), ("commission", 0)]
+    # Her slices and time are gone; the next week takes nothing back for the one paid.
+    later = [x for x in ledger.lines_of(session, cal, NEXT) if x.chatter_id == alice.id]
+    assert [x for x in later if x.origin == WEEK] == []
