@@ -75,6 +75,8 @@ class LockedPeriod(Base):
     # The platform_fee_basis_points setting when approved: a later change of the setting
     # does not reopen the commissions of locked periods.
     fee_basis_points: Mapped[int] = mapped_column(Integer)
+    # The exclude_regular_input setting when approved, likewise for active time.
+    regular_excluded: Mapped[bool] = mapped_column(Boolean)
     approved_at: Mapped[dt.datetime]
     approved_by: Mapped[str] = mapped_column(String(200))
 

@@ -72,13 +72,16 @@ def lock_of(session: Session, period: PayPeriod) -> LockedPeriod | None:
 
 
 def computed(
-    session: Session, cal: Calendar, period: PayPeriod, fee_basis_points: int | None = None
+    session: Session, cal: Calendar, period: PayPeriod, lock: LockedPeriod | None = None
 ) -> list[Line]:
-    """``period``'s own lines computed from what is stored now."""
+    """``period``'s own lines computed from what is stored now; for a locked period with the
+    fee and the regular-input setting it was approved with (a later change of either is
+    not a change of what happened)."""
     chatter_ids = session.scalars(select(Chatter.id)).all()
     parts = rules.in_force(session, chatter_ids, period)
-    done = figures.measure(session, period, parts, cal.tz, cal.exclude_regular)
-    fee = cal.fee_basis_points if fee_basis_points is None else fee_basis_points
+    excluded = cal.exclude_regular if lock is None else lock.regular_excluded
+    done = figures.measure(session, period, parts, cal.tz, excluded)
+    fee = cal.fee_basis_points if lock is None else lock.fee_basis_points
     return lines.pay(period, parts, done, fee)
 
 
@@ -129,7 +132,7 @@ def adjustments(session: Session, cal: Calendar) -> list[Line]:
     )
     for row in periods:
         period = period_of(row)
-        now = {line.key: line for line in computed(session, cal, period, row.fee_basis_points)}
+        now = {line.key: line for line in computed(session, cal, period, row)}
         keys = sorted(
             {k for k in paid if k[1] == period.first and k[0] not in erased}
             | {k for k in now if k[0] not in erased},
@@ -212,6 +215,7 @@ def approve(
         last_day=period.last,
         kind=cal.schedule.kind,
         fee_basis_points=cal.fee_basis_points,
+        regular_excluded=cal.exclude_regular,
         approved_at=now,
         approved_by=actor,
     )

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("last_day", sa.Date(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("fee_basis_points", sa.Integer(), nullable=False),
+        sa.Column("regular_excluded", sa.Boolean(), nullable=False),
         sa.Column("approved_at", UTCDateTime(), nullable=False),
         sa.Column("approved_by", sa.String(length=200), nullable=False),
         sa.CheckConstraint("last_day >= first_day", name=op.f("ck_pay_periods_days")),
