@@ -109,7 +109,7 @@ def stored(rows: Iterable[PayLine]) -> list[Line]:
 
 def adjustments(session: Session, cal: Calendar) -> list[Line]:
     """What every locked period's pay computed now adds to what was paid for it, line by
-    line (a line now gone is taken back whole)."""
+    line (a line now gone is taken back whole); only changes of an amount."""
     out: list[Line] = []
     periods = locked(session)
     if not periods:
@@ -147,7 +147,10 @@ def adjustments(session: Session, cal: Calendar) -> list[Line]:
                 change = was.negated()
             else:
                 change = is_now.minus(was)
-            if not change.is_zero:
+            # Time or sales that moved without changing the pay (a rate of 0, a rule split
+            # moved elsewhere) pay nothing: no line.  They stay unpaid-for in the sums, so
+            # should they ever pay, the whole change is in that adjustment.
+            if change.amount_minor:
                 out.append(change)
     return out
 

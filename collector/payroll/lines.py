@@ -106,20 +106,6 @@ class Line:
             amount_minor=self.amount_minor + sign * other.amount_minor,
         )
 
-    @property
-    def is_zero(self) -> bool:
-        return not any(
-            (
-                self.online_seconds,
-                self.active_seconds,
-                self.scheduled_seconds,
-                self.ppv_minor,
-                self.tips_minor,
-                self.refunds_minor,
-                self.amount_minor,
-            )
-        )
-
 
 def rounded(amount: Fraction) -> int:
     """To the minor unit, half away from zero: 2.5 -> 3, -2.5 -> -3 (a refund undoes its

@@ -135,7 +135,8 @@ def sources(
             for day, at, by in session.execute(
                 select(PayRule.valid_from, PayRule.created_at, PayRule.created_by).where(
                     PayRule.chatter_id == line.chatter_id,
-                    PayRule.valid_from <= line.part_last,
+                    # A rule from a later day of the period shrank this line's part.
+                    PayRule.valid_from <= line.origin.last,
                     *fresh(PayRule.created_at),
                 )
             )

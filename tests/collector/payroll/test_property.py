@@ -226,14 +226,15 @@ def _slice_rows(slices: list[tuple[int, dict[str, Any]]]) -> list[SliceRow]:
 
 
 def _changes(now: list[Line], before: list[Line]) -> list[Line]:
-    """What ``now`` adds to ``before``, line by line (the ledger's rule, said again)."""
+    """What ``now`` adds to ``before``, line by line, where an amount changed (the ledger's
+    rule, said again)."""
     was = {line.key: line for line in before}
     out = []
     for line in now:
         change = line.minus(was.pop(line.key)) if line.key in was else line
-        if not change.is_zero:
+        if change.amount_minor:
             out.append(change)
-    out += [line.negated() for line in was.values() if not line.is_zero]
+    out += [line.negated() for line in was.values() if line.amount_minor]
     return sorted(out, key=_order)
 
 
