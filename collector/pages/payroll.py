@@ -125,6 +125,7 @@ def _context(user: User, raw: str, own: bool) -> dict[str, Any]:
         "own": own,
         "can_approve": user.role == "admin" and not own,
         "error": "",
+        "adjustments": sum(1 for line in payroll.lines if line.origin != period),
         "approved": payroll.locked.approved_at if payroll.locked is not None else None,
     }
 
