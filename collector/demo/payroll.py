@@ -29,9 +29,17 @@ RULES: dict[str, dict[str, object]] = {
     "eli": {"hourly_minor": 1300, "hours_basis": "online", "bonus_minor": 5000},
 }
 # Dana's raise from Thursday of last week: a rate change inside a period.
-RAISE = ("dana", 3, {"hourly_minor": 1600, "hours_basis": "active"})
+RAISE: tuple[str, int, dict[str, object]] = (
+    "dana",
+    3,
+    {"hourly_minor": 1600, "hours_basis": "active"},
+)
 # Chen's commission, corrected after last week was approved, from its Wednesday on.
-CORRECTION = ("chen", 2, {"commission_basis_points": 2200, "commission_after_fee": True})
+CORRECTION: tuple[str, int, dict[str, object]] = (
+    "chen",
+    2,
+    {"commission_basis_points": 2200, "commission_after_fee": True},
+)
 
 
 def seed_payroll(session: Session, now: dt.datetime) -> None:
