@@ -154,7 +154,7 @@ def test_an_approval_is_audited_and_late_changes_are_adjustments(site: Site) -> 
     assert _rows(locked.text) == {"alice": "70.00", "bob": "35.00"}  # as paid
     following = site.admin.get(f"/payroll?period={NEXT}")
     assert 'id="carries-adjustments"' in following.text
-    assert "adjustment for 2026-11-16..2026-11-22" in following.text
+    assert "Bonus (adjustment)" in following.text and "for 2026-11-16..2026-11-22" in following.text
     # 4 of 7 days at 140.00 instead of 70.00: 40.00 more; and the week's own 140.00.
     assert _rows(following.text)["alice"] == "180.00"
     assert "from 2026-11-19, set by root@agency.test" in _text(following.text)
