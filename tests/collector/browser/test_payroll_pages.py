@@ -6,6 +6,7 @@ pay.  Nothing but the tables scrolls sideways."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,3 +199,35 @@ def test_a_chatter_sees_their_own_pay(browser: Browser, live: LiveCollector, wid
     finally:
         page.context.close()
     assert [e for e in tab.errors if "403" not in e] == []
+
+
+@WIDTHS
+def test_the_admin_sets_a_pay_rule(browser: Browser, unlocked: LiveCollector, width: int) -> None:
+    tab = _tab(browser, width)
+    page = tab.page
+    day = (dt.date.today() + dt.timedelta(days=40 + (width == 390))).isoformat()
+    try:
+        log_in(tab, unlocked, ADMIN)
+        page.goto(unlocked.url + "/admin/chatters/fran")
+        expect(page.get_by_role("heading", name="Pay rules")).to_be_visible()
+        form = page.locator("form", has=page.get_by_role("button", name="Add pay rule"))
+        form.get_by_label("From").fill(day)
+        form.get_by_label("Hourly rate").fill("15.001")
+        form.get_by_role("button", name="Add pay rule").click()
+        page.wait_for_load_state()
+        expect(page.locator("#rule-error")).to_contain_text("more than 2 decimal places")
+        form.get_by_label("Hourly rate").fill("15.50")
+        form.get_by_label("Commission (% of net sales)").fill("12.5")
+        form.get_by_label("Commission after the platform's fee").check()
+        form.get_by_label("Hours paid on").select_option("scheduled")
+        form.get_by_role("button", name="Add pay rule").click()
+        page.wait_for_load_state()
+        expect(page.locator("p.flash[role=status]")).to_contain_text(f"from {day} saved")
+        expect(page.locator("#pay-rules tbody tr").first).to_contain_text(
+            re.compile(r"\$15\.50/h\s+scheduled time\s+12\.50 % after the fee")
+        )
+        _fits(page, width)
+        tab.screenshot(f"payroll-rules-{width}")
+    finally:
+        page.context.close()
+    assert tab.errors == []
