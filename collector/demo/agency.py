@@ -15,6 +15,7 @@ from collector.attendance import store as attendance
 from collector.auth import accounts, credentials
 from collector.db.models import ApiToken, Chatter, Creator, Device, DeviceKey, Event, Slice
 from collector.demo.conversations import seed_conversations
+from collector.demo.payroll import seed_payroll
 from collector.demo.shifts import seed_shifts
 from collector.shifts.queries import load_occurrences
 from collector.stats.rebuild import rebuild_all
@@ -114,6 +115,7 @@ def seed(session: Session, now: dt.datetime | None = None) -> bool:
     rebuild_all(session.connection())
     attendance.rebuild(session.connection())
     seed_conversations(session, now)  # the website chat: widget, requests, orders, ratings
+    seed_payroll(session, now)  # weekly pay rules, last week approved, an adjustment
     return True
 
 

@@ -107,6 +107,7 @@ from collector.pages import (  # noqa: E402
     conversations,
     login,
     now,
+    payroll,
     stats,
 )
 
@@ -123,5 +124,6 @@ __all__ = [
     "conversations",
     "login",
     "now",
+    "payroll",
     "stats",
 ]

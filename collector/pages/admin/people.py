@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from collector.agency import listings, people
-from collector.db.models import User
+from collector.db.models import Chatter, User
+from collector.db.payroll_models import HOURS_BASES, PayRule
+from collector.db.settings import currency_exponent
 from collector.db.text import count_of
 from collector.errors import DomainError
 from collector.http.auth import login_required
@@ -18,9 +25,13 @@ from collector.pages.admin import (
     Page,
     bp,
     field,
+    or_404,
     record,
     submit,
+    writing,
 )
+from collector.payroll import rules
+from shared.money import AmountError, format_amount, parse_amount
 from shared.protocol import utc_now
 
 DONE = ".people_page"  # where a change lands
@@ -132,7 +143,14 @@ def creator_active(key: str, action: str) -> Response | Page:
     return submit(change, _action_failed, DONE)
 
 
-def _chatter_form(key: str, form: Form | None = None, error: str = "", status: int = 200) -> Page:
+def _chatter_form(
+    key: str,
+    form: Form | None = None,
+    error: str = "",
+    status: int = 200,
+    rule_form: Form | None = None,
+    rule_error: str = "",
+) -> Page:
     session = db.session
     try:
         chatter = people.find_chatter(session, key)
@@ -149,8 +167,96 @@ def _chatter_form(key: str, form: Form | None = None, error: str = "", status: i
         checked=set(form.getlist("creators")) if isinstance(form, MultiDict) else assigned,
         form=form if form is not None else {},
         error=error,
+        pay_rules=_pay_rules(session, chatter),
+        hours_bases=HOURS_BASES,
+        rule_form=rule_form if rule_form is not None else {},
+        rule_error=rule_error,
+        currency=currency_exponent(session)[0],
     )
     return page, status
+
+
+def _pay_rules(session: Session, chatter: Chatter) -> list[dict[str, Any]]:
+    """The chatter's pay rules, newest first, with their amounts as people type them."""
+    _, exponent = currency_exponent(session)
+    found = session.scalars(
+        select(PayRule).where(PayRule.chatter_id == chatter.id).order_by(PayRule.valid_from.desc())
+    ).all()
+    return [
+        {
+            "valid_from": row.valid_from,
+            "hourly": format_amount(row.hourly_minor, exponent),
+            "hours_basis": row.hours_basis,
+            "commission": f"{Decimal(row.commission_basis_points) / 100:.2f}",
+            "after_fee": row.commission_after_fee,
+            "bonus": format_amount(row.bonus_minor, exponent),
+            "minimum": format_amount(row.minimum_minor, exponent),
+            "created_at": row.created_at,
+            "created_by": row.created_by,
+        }
+        for row in found
+    ]
+
+
+# The pay rule form's money fields: (form field, rule field, what people call it).
+RULE_AMOUNTS = (
+    ("hourly", "hourly_minor", "hourly rate"),
+    ("bonus", "bonus_minor", "bonus"),
+    ("minimum", "minimum_minor", "minimum guarantee"),
+)
+
+
+def rule_terms(form: Form, exponent: int) -> tuple[dt.date, dict[str, Any]]:
+    """A pay rule form's day and terms for ``rules.checked``: amounts typed in major units
+    (15.00) and commission in percent (12.5) read exactly, or DomainError saying which."""
+    raw_day = field(form, "valid_from")
+    try:
+        day = dt.date.fromisoformat(raw_day)
+    except ValueError:
+        raise DomainError(f"from: a day (YYYY-MM-DD), not {raw_day[:30]!r}") from None
+    terms: dict[str, Any] = {}
+    for name, rule_field, label in RULE_AMOUNTS:
+        text = field(form, name) or "0"
+        try:
+            terms[rule_field] = parse_amount(text, exponent)
+        except AmountError as exc:
+            raise DomainError(f"{label}: {exc}") from None
+        if terms[rule_field] < 0:
+            raise DomainError(f"{label}: must not be negative")
+    text = field(form, "commission") or "0"
+    try:
+        # Percent with up to 2 decimals is basis points exactly: 12.5 % = 1250.
+        terms["commission_basis_points"] = parse_amount(text, 2)
+    except AmountError:
+        raise DomainError(
+            f"commission: a percent with up to 2 decimals such as 12.5, not {text[:30]!r}"
+        ) from None
+    if not 0 <= terms["commission_basis_points"] <= 10_000:
+        raise DomainError("commission: a percent from 0 to 100")
+    terms["hours_basis"] = field(form, "hours_basis") or "online"
+    terms["commission_after_fee"] = form.get("after_fee") in ("on", "1", "true")
+    return day, terms
+
+
+@bp.post("/chatters/<key>/pay-rules")
+@login_required("admin")
+def add_pay_rule(key: str) -> Response | Page:
+    """A new pay rule from a day on (``rules.set_rule``, audited); an error shows the
+    chatter's page again with the message beside the form."""
+    form = request.form
+    try:
+        with writing() as (session, me):
+            chatter = people.find_chatter(session, key)
+            _, exponent = currency_exponent(session)
+            day, terms = rule_terms(form, exponent)
+            rules.set_rule(
+                session, chatter, day, rules.checked(terms), actor=me.email, now=utc_now()
+            )
+    except DomainError as exc:
+        or_404(exc)
+        return _chatter_form(key, rule_form=form, rule_error=exc.message, status=exc.status)
+    flash(f"Pay rule for {key} from {day} saved.")
+    return redirect(url_for(".edit_chatter_form", key=key) + "#pay-rules-h")
 
 
 @bp.get("/chatters/<key>")
