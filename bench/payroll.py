@@ -10,12 +10,15 @@ The agency: 10 creators, 200 chatters each on a weekly 8-hour shift six days a w
 of three zones, paid monthly in Europe/Paris (October 2026 holds the 25 October DST
 change).  Every chatter has a pay rule (hourly on online, active or scheduled time,
 commission before or after the platform's fee, a bonus, a minimum guarantee); about 10 %
-change rate mid-month.  Sales (tips, PPV messages and their purchases, a few refunds) go
-through the real event ingest (``ingest.events.prepare`` and ``store``: facts and sales
-rollups as in production).  Slices are bulk loaded (COPY on PostgreSQL) for every chatter,
-one 60 s slice every ``SLICE_EVERY`` minutes of the time online (every 15-minute bucket of
-the time online still holds slices, so the rollups the payroll reads have the rows of a
-full-density agency), then ``stats.rebuild.rebuild_activity`` computes their rollups.
+change rate mid-month.  Sales (tips, PPV messages and their purchases, a few refunds) are
+checked and turned into rows by the real event ingest (``ingest.events.prepare``) and
+inserted in bulk; slices are bulk loaded (COPY on PostgreSQL, executemany on SQLite) for
+every chatter, one 60 s slice every ``SLICE_EVERY`` minutes of the time online (every
+15-minute bucket of the time online still holds slices, so the rollups the payroll reads
+have the rows of a full-density agency, with a third of the raw rows).  Then the
+collector's rebuild (``stats.rebuild``: facts, sales and activity rollups) computes what
+the payroll reads, as after any bulk load.  The late rows below go through the incremental
+ingest instead (``events.store``, ``heartbeats.store_batch``).
 
 Then, for the sample (every chatter of the first creator: 20 at scale 1), whose raw rows are
 kept in memory as well, the pay from the rollups must equal ``payroll.reference.pay_of``
@@ -730,7 +733,7 @@ def report_text(results: Sequence[LaneResult]) -> str:
             f"[{r.lane}] scale {r.scale}: {d['chatters']} chatters x {d['days']} days, "
             f"{d['events']:,} events (stored in bulk), {d['slices']:,} slices (one per "
             f"{d['slice_every_minutes']} min online), {d['rate_changes']} with rate changes; "
-            f"built in {r.build_s:.0f} s, activity rollups rebuilt in {r.rebuild_s:.1f} s; "
+            f"built in {r.build_s:.0f} s, facts and rollups rebuilt in {r.rebuild_s:.1f} s; "
             f"load average {r.load_average[0]:.2f} {r.load_average[1]:.2f} "
             f"{r.load_average[2]:.2f}"
         )
