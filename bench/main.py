@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             "pages",
             "conversations",
             "attendance",
+            "payroll",
             "agent",
         ),
         default="all",
@@ -142,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return _conversations_part(args.lane or list(LANES), args.conversations_scale)
     if args.part == "attendance":
         return _attendance_part(args.lane or list(LANES))
+    if args.part == "payroll":
+        return _payroll_part(args.lane or list(LANES))
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     results: list[report.LaneResult] = []
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         status = _pages_part(args.lane or list(LANES), args.stats_scale) or status
         status = _conversations_part(args.lane or list(LANES), args.conversations_scale) or status
         status = _attendance_part(args.lane or list(LANES)) or status
+        status = _payroll_part(args.lane or list(LANES)) or status
         status = _agent_part() or status
     return status
 
@@ -322,6 +326,31 @@ def _attendance_part(names: list[str]) -> int:
         {"target_ms": attendance.TARGET_MS, "lanes": [lane.as_dict() for lane in results]},
     )
     print(f"results written to {report.merge_json('attendance', section)}")
+    sys.stdout.flush()
+    return status
+
+
+def _payroll_part(names: list[str]) -> int:
+    """One month's payroll for 200 chatters x 90 days (its own databases, dropped after)."""
+    from bench import payroll
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    results, status = _each_lane(
+        names,
+        lambda name: payroll.run([name], 1.0),
+        lambda name, state, why: payroll.LaneResult(name, 1.0, state, why),
+    )
+    if payroll.missed(results):
+        status = status or 1
+    print()
+    print(payroll.report_text(results))
+    section = _section(
+        started,
+        t0,
+        {"target_ms": payroll.TARGET_MS, "lanes": [lane.as_dict() for lane in results]},
+    )
+    print(f"results written to {report.merge_json('payroll', section)}")
     sys.stdout.flush()
     return status
 
