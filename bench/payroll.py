@@ -505,22 +505,6 @@ def expected(
     )
 
 
-def _order(line: Line) -> tuple[Any, ...]:
-    return (line.origin.first, line.chatter_id, line.kind, line.part_first)
-
-
-def _changes(now: list[Line], before: list[Line]) -> list[Line]:
-    """What ``now`` adds to ``before``, line by line (the ledger's rule, said again)."""
-    was = {line.key: line for line in before}
-    out = []
-    for line in now:
-        change = line.minus(was.pop(line.key)) if line.key in was else line
-        if not change.is_zero:
-            out.append(change)
-    out += [line.negated() for line in was.values() if not line.is_zero]
-    return sorted(out, key=_order)
-
-
 # --- late rows -----------------------------------------------------------------------
 
 
@@ -664,8 +648,8 @@ def measure(url: str, agency: Agency, repeats: int, result: LaneResult) -> None:
     assert mine(found, NOVEMBER) == expected(agency, NOVEMBER, every_event, every_slice), (
         "November's own pay differs from the reference"
     )
-    adjustments = sorted(mine(found, NOVEMBER, adjusted=True), key=_order)
-    wanted = _changes(expected(agency, OCTOBER, every_event, every_slice), october_before)
+    adjustments = sorted(mine(found, NOVEMBER, adjusted=True), key=reference.order)
+    wanted = reference.changes(expected(agency, OCTOBER, every_event, every_slice), october_before)
     assert adjustments == wanted, "November's adjustments differ from the reference's change"
     assert adjustments, "the late rows made no adjustment"
     result.dataset["adjustment_lines"] = len([x for x in found if x.origin != NOVEMBER])

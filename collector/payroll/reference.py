@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from collector.payroll.lines import Figures, Line, Part, pay
+from collector.payroll.lines import KINDS, Figures, Line, Part, pay
 from collector.payroll.periods import PayPeriod
 from collector.payroll.rules import Rule
 from collector.shifts.occurrences import Occurrence
@@ -81,4 +81,22 @@ def pay_of(
     return pay(period, parts, figures, fee_basis_points)
 
 
-__all__ = ["parts_of", "pay_of"]
+def changes(now: Sequence[Line], paid: Sequence[Line]) -> list[Line]:
+    """The adjustments a locked period owes: what its lines ``now`` add to the lines
+    ``paid`` for it, key by key, where an amount changed (a line gone is taken back whole),
+    in the ledger's order (by chatter, then kind, then part)."""
+    was = {line.key: line for line in paid}
+    out = []
+    for line in now:
+        change = line.minus(was.pop(line.key)) if line.key in was else line
+        if change.amount_minor:
+            out.append(change)
+    out += [line.negated() for line in was.values() if line.amount_minor]
+    return sorted(out, key=order)
+
+
+def order(line: Line) -> tuple[Any, ...]:
+    return (line.origin.first, line.chatter_id, KINDS.index(line.kind), line.part_first)
+
+
+__all__ = ["changes", "order", "parts_of", "pay_of"]

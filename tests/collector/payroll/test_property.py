@@ -225,23 +225,6 @@ def _slice_rows(slices: list[tuple[int, dict[str, Any]]]) -> list[SliceRow]:
     ]
 
 
-def _changes(now: list[Line], before: list[Line]) -> list[Line]:
-    """What ``now`` adds to ``before``, line by line, where an amount changed (the ledger's
-    rule, said again)."""
-    was = {line.key: line for line in before}
-    out = []
-    for line in now:
-        change = line.minus(was.pop(line.key)) if line.key in was else line
-        if change.amount_minor:
-            out.append(change)
-    out += [line.negated() for line in was.values() if line.amount_minor]
-    return sorted(out, key=_order)
-
-
-def _order(line: Line) -> tuple[Any, ...]:
-    return (line.origin.first, line.chatter_id, line.kind, line.part_first)
-
-
 def _run(agency: Collector, integration: str, manager: str, agents: list[Agent], d: Drawn) -> None:
     session = db.session
     session.rollback()  # the ingest below writes through requests of its own
@@ -321,8 +304,8 @@ def _run(agency: Collector, integration: str, manager: str, agents: list[Agent],
     second = ledger.lines_of(session, cal, SECOND)
     own = [line for line in second if line.origin == SECOND]
     assert own == expected(SECOND, d.events, d.slices, moved)
-    adjustments = sorted((line for line in second if line.origin != SECOND), key=_order)
-    assert adjustments == _changes(expected(FIRST, d.events, d.slices, moved), before)
+    adjustments = sorted((line for line in second if line.origin != SECOND), key=reference.order)
+    assert adjustments == reference.changes(expected(FIRST, d.events, d.slices, moved), before)
 
     ledger.approve(session, cal, SECOND, actor="test", now=dt.datetime.now(dt.UTC))
     session.commit()
