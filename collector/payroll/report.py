@@ -27,7 +27,7 @@ from collector.payroll import ledger
 from collector.payroll.lines import Line
 from collector.payroll.periods import PayPeriod, PayPeriodError
 from collector.stats.tables import Column, Table
-from shared.money import format_amount
+from shared.money import format_amount, parse_amount
 
 FORMATS = ("json", "csv", "xlsx")
 VIEWS = ("chatters", "lines")
@@ -274,16 +274,21 @@ def body(payroll: Payroll) -> dict[str, Any]:
     }
 
 
-def _totals(payroll: Payroll, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    from shared.money import parse_amount
+def _minor(amount: str, exponent: int) -> int:
+    """A row's amount back in minor units; adjustments and their totals may be negative."""
+    if amount.startswith("-"):
+        return -parse_amount(amount[1:], exponent)
+    return parse_amount(amount, exponent)
 
+
+def _totals(payroll: Payroll, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     rows = list(rows)
     out: dict[str, Any] = {
         k: sum(int(r[k]) for r in rows)
         for k in ("online_seconds", "active_seconds", "scheduled_seconds")
     }
     for k in ("net_sales", "hourly_pay", "commission", "bonus", "minimum_topup", "adjustments"):
-        out[k] = payroll.money(sum(parse_amount(r[k], payroll.exponent) for r in rows))
+        out[k] = payroll.money(sum(_minor(r[k], payroll.exponent) for r in rows))
     out["total"] = payroll.money(sum(line.amount_minor for line in payroll.lines))
     return out
 
