@@ -24,6 +24,7 @@ from collector.db.settings import currency_exponent
 from collector.errors import DomainError
 from collector.http.exports import to_csv
 from collector.payroll import ledger, report, rules
+from collector.payroll.lines import BASIS_POINTS
 from collector.stats.tables import Table
 from shared.money import AmountError, format_amount, parse_amount
 
@@ -109,7 +110,9 @@ def approve(period: str, by: str | None) -> None:
     """Lock a period that is over with the lines it pays now (periods go in order)."""
     with session_scope() as session:
         moment = now()
-        who = text.check_label(by, "--by", LockedPeriod.approved_by) if by else actor()
+        if by is not None and not by.strip():
+            raise click.ClickException("--by: give a name, or leave --by out")
+        who = text.check_label(by.strip(), "--by", LockedPeriod.approved_by) if by else actor()
         cal = ledger.calendar(session)
         found = report.parse_period(cal, period, moment)
         ledger.approve(session, cal, found, actor=who, now=moment)
@@ -145,7 +148,10 @@ def basis_points(value: str | None, option: str = "--commission") -> int:
         raise click.ClickException(
             f"{option}: {value[:20]!r} is not a percentage with at most 2 decimals, such as 12.5"
         )
-    return int(Decimal(raw) * 100)
+    points = int(Decimal(raw) * 100)
+    if points > BASIS_POINTS:
+        raise click.ClickException(f"{option}: {raw} is more than 100 %")
+    return points
 
 
 @rule_group.command("set")
