@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from collector.agency.settings import set_value
 from collector.db.models import AuditEntry
-from collector.db.payroll_models import PayRule
+from collector.db.payroll_models import LockedPeriod, PayRule
 from collector.http.database import db
 from tests.collector.auth.test_accounts import PASSWORD, login
 from tests.collector.conftest import Agent, Collector
@@ -443,6 +443,10 @@ def _deep(depth: int) -> str:
         ("/api/v1/payroll", {"period": "2026-11-16..2026-11-20"}),
         ("/api/v1/payroll", {"period": "2026-13-01"}),
         ("/api/v1/payroll", {"period": "99999-01-01"}),
+        ("/api/v1/payroll", {"period": "9999-12-31"}),  # its week ends past datetime's limit
+        ("/api/v1/payroll", {"period": "9999-12-27..9999-12-31"}),
+        ("/api/v1/payroll", {"period": "0001-01-01"}),  # "over", but no agency's period
+        ("/api/v1/payroll/sources", {"period": "9999-12-31", "chatter": "alice", "line": "0"}),
         ("/api/v1/payroll", {"period": "2026-11-16" * 50}),
         ("/api/v1/payroll", {"period": "2026-11-16\x00"}),
         ("/api/v1/payroll", {"format": "pdf"}),
@@ -475,6 +479,9 @@ def test_bad_queries_are_400(agency: Collector, path: str, params: dict[str, str
         b'{"period": ""}',
         b'{"period": "2026-11-16\\u0000"}',
         b'{"period": "2026-11-16", "by": "me"}',
+        b'{"period": "9999-12-31"}',
+        b'{"period": "0001-01-01..0001-01-07"}',
+        b'{"period": "2026-11-16..2026-11-20"}',
         b'{"period": "' + b"9" * 5000 + b'"}',
         _deep(40).encode(),
         b'{"period": "2026-11-16"' + b" " * 20_000 + b"}",
@@ -491,3 +498,5 @@ def test_a_bad_approval_is_4xx(agency: Collector, body: bytes) -> None:
     )
     assert 400 <= reply.status_code < 500, reply.text
     assert reply.json()["message"]
+    with agency.app.app_context():
+        assert db.session.scalars(select(LockedPeriod)).all() == []

@@ -186,6 +186,8 @@ def test_show_and_approve_a_week(weekly: Collector, agent: Agent) -> None:
         ["payroll", "show", "--format", "pdf"],
         ["payroll", "approve"],
         ["payroll", "approve", "--period", "2026-13-01"],
+        ["payroll", "approve", "--period", "0001-01-01"],
+        ["payroll", "show", "--period", "9999-12-31"],
         ["payroll", "approve", "--period", DAY, "--by", ""],
         ["payroll", "approve", "--period", DAY, "--by", "x" * 300],
         ["payroll", "approve", "--period", DAY, "--by", "a\x00b"],
