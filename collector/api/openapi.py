@@ -9,6 +9,7 @@ import msgspec
 
 from collector.alerts.lifecycle import STATES
 from collector.alerts.rules import KIND_INFO, MAX_EMAILS
+from collector.api.payroll import MAX_LINE
 from collector.db import text
 from collector.db.alert_models import AlertRule
 from collector.db.models import Device, SaleReassignment, Slice
@@ -514,7 +515,7 @@ def _payroll_paths() -> dict[str, Any]:
                     {**chatter, "required": True},
                     _query(
                         "line",
-                        {"type": "integer", "minimum": 0},
+                        {"type": "integer", "minimum": 0, "maximum": MAX_LINE},
                         True,
                         description="the line's place (from 0) in the chatter's lines of the "
                         "period's body; past the last: 404",
