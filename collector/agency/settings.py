@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from collector.conversations.rebuild import reattribute
 from collector.db import text
 from collector.db.models import Chatter, Event, Setting
+from collector.db.payroll_models import LockedPeriod
 from collector.db.settings import definition, get_value, scope_for
 from collector.errors import DomainError
 
@@ -25,6 +26,7 @@ def set_value(session: Session, name: str, raw: str, chatter: Chatter | None = N
     value = spec.parse(text.check(raw, name, Setting.value))
     if name == "currency" and value != get_value(session, "currency") and currency_locked(session):
         raise DomainError("the currency cannot change once amounts have been stored")
+    _check_pay_calendar(session, name, value)
     scope = scope_for(chatter)
     row = session.scalar(select(Setting).where(Setting.name == name, Setting.scope == scope))
     now = dt.datetime.now(dt.UTC)
@@ -44,15 +46,34 @@ def _after_change(session: Session, name: str) -> None:
 
 
 def unset_value(session: Session, name: str, chatter: Chatter | None = None) -> bool:
-    definition(name)
+    spec = definition(name)
     row = session.scalar(
         select(Setting).where(Setting.name == name, Setting.scope == scope_for(chatter))
     )
     if row is None:
         return False
+    _check_pay_calendar(session, name, spec.default)
     session.delete(row)
     _after_change(session, name)
     return True
+
+
+# The settings that say which days make a pay period (collector/payroll/periods.py).
+PAY_CALENDAR = ("pay_period", "pay_period_anchor")
+
+
+def _check_pay_calendar(session: Session, name: str, value: object) -> None:
+    """Approved periods are locked as they were cut: the calendar that cut them stays."""
+    if name in PAY_CALENDAR and value != get_value(session, name) and pay_periods_locked(session):
+        raise DomainError(
+            f"{name} cannot change once a pay period has been approved: approved periods "
+            "are locked, and a new calendar would cut the days differently"
+        )
+
+
+def pay_periods_locked(session: Session) -> bool:
+    """A pay period is approved: the pay calendar can no longer change."""
+    return session.scalar(select(LockedPeriod.id).limit(1)) is not None
 
 
 def currency_locked(session: Session) -> bool:

@@ -17,6 +17,7 @@ from collector.api import (
     ingest,
     meta,
     metrics,
+    payroll,
     people,
     presence,
     sales,
@@ -39,4 +40,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     alerts.bp,
     presence.bp,
     shifts.bp,
+    payroll.bp,
 )

@@ -9,10 +9,13 @@ import msgspec
 
 from collector.alerts.lifecycle import STATES
 from collector.alerts.rules import KIND_INFO, MAX_EMAILS
+from collector.api.payroll import MAX_LINE
 from collector.db import text
 from collector.db.alert_models import AlertRule
 from collector.db.models import Device, SaleReassignment, Slice
+from collector.db.payroll_models import HOURS_BASES
 from collector.http.jsonio import MAX_DEPTH
+from collector.payroll import report, rules
 from collector.presence import state as presence_state
 from collector.shifts.ahead import DEFAULT_DAYS as AHEAD_DAYS
 from collector.shifts.ahead import MAX_DAYS as AHEAD_MAX_DAYS
@@ -213,6 +216,7 @@ def _paths() -> dict[str, Any]:
             }
         },
         **_alert_paths(),
+        **_payroll_paths(),
     }
 
 
@@ -433,6 +437,139 @@ def _attendance_paths() -> dict[str, Any]:
             "Per creator and local hour of the day: chatters required and online, uncovered "
             "hours, of the hours already over (hours_to_come: those not judged yet)"
         ),
+    }
+
+
+def _payroll_paths() -> dict[str, Any]:
+    """Payroll (METRICS.md "Payroll"): reads for admins, managers (a team lead only the
+    chatters of their creators) and a chatter (their own pay); approving a period and
+    setting a pay rule for an admin token."""
+    anything = {"type": "object", "additionalProperties": True}
+    period = _query(
+        "period",
+        {**_TEXT, "maxLength": 40},
+        description="a day in the pay period (YYYY-MM-DD) or the period as first..last; "
+        "default the one holding today in the agency zone; not a period of the agency's "
+        "pay calendar: 400",
+    )
+    chatter = _query("chatter", _TEXT, description="a chatter's key (not yours: 403; unknown: 404)")
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+    ok = _json(
+        anything,
+        "period (first, last, label, kind, time_zone, status open or locked, over, "
+        "approved_at, approved_by, carries_adjustments), currency, platform_fee_basis_points, "
+        "chatters (per chatter: time by kind in seconds, net_sales, hourly_pay, commission, "
+        "bonus, minimum_topup, adjustments, total, and lines), totals, without_pay_rule",
+    )
+    shown = {**ok, "content": {**ok["content"], **_EXPORTS}}
+    amount = {"type": "integer", "minimum": 0, "maximum": rules.MAX_MINOR}
+    rule = {
+        "type": "object",
+        "required": ["chatter", "valid_from"],
+        "additionalProperties": False,
+        "properties": {
+            "chatter": {"type": "string", "pattern": wire_events.KEY_PATTERN},
+            "valid_from": {"type": "string", "format": "date"},
+            "hourly_minor": {**amount, "description": "pay per hour, in minor units"},
+            "hours_basis": {"enum": list(HOURS_BASES), "default": "online"},
+            "commission_basis_points": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 10_000,
+                "description": "commission on net sales, 1250 = 12.5 %",
+            },
+            "commission_after_fee": {"type": "boolean", "default": False},
+            "bonus_minor": {**amount, "description": "per period, pro rata by days"},
+            "minimum_minor": {**amount, "description": "guarantee per period, pro rata"},
+        },
+    }
+    return {
+        "/api/v1/payroll": {
+            "get": {
+                "summary": "A pay period's pay: per chatter and line by line (a chatter their "
+                "own; a manager limited to some creators their chatters)",
+                "security": _TOKEN,
+                "parameters": [
+                    period,
+                    _query("format", {"enum": list(report.FORMATS), "default": "json"}),
+                    _query(
+                        "view",
+                        {"enum": list(report.VIEWS), "default": "chatters"},
+                        description="which table an export holds: a row per chatter or per line",
+                    ),
+                ],
+                "responses": {"200": shown, **_errors(400, 401, 403, 503)},
+            }
+        },
+        "/api/v1/payroll/sources": {
+            "get": {
+                "summary": "What one line of a chatter's pay stands on: its sales and refunds, "
+                "its time by day; for an adjustment what arrived or changed since the "
+                "approval before",
+                "security": _TOKEN,
+                "parameters": [
+                    period,
+                    {**chatter, "required": True},
+                    _query(
+                        "line",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_LINE},
+                        True,
+                        description="the line's place (from 0) in the chatter's lines of the "
+                        "period's body; past the last: 404",
+                    ),
+                ],
+                "responses": {
+                    "200": _json(anything, "period, chatter, line, and what it stands on"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/v1/payroll/approve": {
+            "post": {
+                "summary": "Approve a pay period that is over and lock it (admin; audited); "
+                "409 when it is not over (period_not_over), locked already (period_locked), "
+                "before the last approved (period_before_lock) or not the next "
+                "(period_out_of_order)",
+                "security": _TOKEN,
+                "requestBody": body(
+                    {
+                        "type": "object",
+                        "required": ["period"],
+                        "additionalProperties": False,
+                        "properties": {"period": {**_TEXT, "maxLength": 40}},
+                    }
+                ),
+                "responses": {
+                    "200": _json(anything, "the locked period's pay, as GET /api/v1/payroll"),
+                    **_errors(400, 401, 403, 409, 413, 503),
+                },
+            }
+        },
+        "/api/v1/payroll/rules": {
+            "get": {
+                "summary": "Pay rules by chatter and first day (admin, manager; a manager "
+                "limited to some creators their chatters)",
+                "security": _TOKEN,
+                "parameters": [chatter],
+                "responses": {
+                    "200": _json(anything, "currency and rules"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            },
+            "post": {
+                "summary": "Set a chatter's pay rule from a day on (admin; audited); a rule "
+                "from that day already: 409",
+                "security": _TOKEN,
+                "requestBody": body(rule),
+                "responses": {
+                    "201": _json(anything, "the rule"),
+                    **_errors(400, 401, 403, 409, 413, 422, 503),
+                },
+            },
+        },
     }
 
 

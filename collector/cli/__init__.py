@@ -10,6 +10,7 @@ from collector.cli import (
     database,
     devices,
     importer,
+    payroll,
     people,
     retention,
     sales,
@@ -53,6 +54,7 @@ for module in (
     retention,
     alerts,
     shifts,
+    payroll,
 ):
     for command in module.COMMANDS:
         main.add_command(command)

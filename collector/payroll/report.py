@@ -26,8 +26,9 @@ from collector.errors import ApiError
 from collector.payroll import ledger
 from collector.payroll.lines import Line
 from collector.payroll.periods import PayPeriod, PayPeriodError
+from collector.stats.periods import EARLIEST, LATEST
 from collector.stats.tables import Column, Table
-from shared.money import format_amount
+from shared.money import format_amount, parse_amount
 
 FORMATS = ("json", "csv", "xlsx")
 VIEWS = ("chatters", "lines")
@@ -123,9 +124,18 @@ def parse_period(cal: ledger.Calendar, raw: str | None, now: dt.datetime) -> Pay
     if not raw:
         return cal.schedule.containing(cal.today(now))
     try:
-        return cal.schedule.parse(raw)
+        period = cal.schedule.parse(raw)
     except PayPeriodError as exc:
         raise ApiError(400, "bad_parameter", f"period: {exc}") from None
+    except OverflowError:  # a day near 9999-12-31, whose period ends past datetime's last day
+        period = None
+    # The days every report accepts (stats.periods): a period of year 1 would be "over"
+    # and could be approved, and one at the end of the calendar has no UTC bounds.
+    if period is None or period.first < EARLIEST or period.last > LATEST:
+        raise ApiError(
+            400, "bad_parameter", f"period: days from {EARLIEST} to {LATEST} only, not {raw[:30]!r}"
+        )
+    return period
 
 
 def build(session: Session, caller: Caller, period: PayPeriod, now: dt.datetime) -> Payroll:
@@ -274,16 +284,21 @@ def body(payroll: Payroll) -> dict[str, Any]:
     }
 
 
-def _totals(payroll: Payroll, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    from shared.money import parse_amount
+def _minor(amount: str, exponent: int) -> int:
+    """A row's amount back in minor units; adjustments and their totals may be negative."""
+    if amount.startswith("-"):
+        return -parse_amount(amount[1:], exponent)
+    return parse_amount(amount, exponent)
 
+
+def _totals(payroll: Payroll, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     rows = list(rows)
     out: dict[str, Any] = {
         k: sum(int(r[k]) for r in rows)
         for k in ("online_seconds", "active_seconds", "scheduled_seconds")
     }
     for k in ("net_sales", "hourly_pay", "commission", "bonus", "minimum_topup", "adjustments"):
-        out[k] = payroll.money(sum(parse_amount(r[k], payroll.exponent) for r in rows))
+        out[k] = payroll.money(sum(_minor(r[k], payroll.exponent) for r in rows))
     out["total"] = payroll.money(sum(line.amount_minor for line in payroll.lines))
     return out
 

@@ -124,6 +124,7 @@ def _storable_slices(body: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Credentials:
     manager: str
+    admin: str
     chatter: str
     integration: str
     key_id: str
@@ -153,6 +154,7 @@ def _credentials(agency: Collector) -> Credentials:
         session.commit()
     return Credentials(
         manager=agency.token("manager"),
+        admin=agency.token("admin"),
         chatter=agency.token("chatter", "alice"),
         integration=agency.token("integration"),
         key_id=agent.key_id,
@@ -192,6 +194,8 @@ def _send(
         )
     elif "bearerToken" in schemes:
         right = creds.integration if path == "/api/v1/events" else creds.manager
+        if case.method == "POST" and path.startswith("/api/v1/payroll/"):
+            right = creds.admin  # approving a pay period and setting a pay rule
         # Mostly the token the route wants; sometimes another role's.
         token = [right, right, creds.chatter, creds.integration, creds.manager][choice % 5]
         headers["Authorization"] = f"Bearer {token}"
