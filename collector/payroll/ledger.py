@@ -33,6 +33,9 @@ from collector.payroll.lines import Line
 from collector.payroll.periods import PayPeriod, PaySchedule
 from collector.stats.periods import zone
 
+# How far back the first approval may reach (later ones follow in order from it).
+FIRST_APPROVAL_REACH = dt.timedelta(days=366)
+
 
 @dataclass(frozen=True)
 class Calendar:
@@ -199,6 +202,15 @@ def approve(
             code="period_locked",
         )
     following = open_after(session, cal)
+    if following is None and period.last < cal.today(now) - FIRST_APPROVAL_REACH:
+        # The first approval starts the order every later one follows: a mistyped year
+        # (2006 for 2026) would otherwise tie the payroll to a period nobody meant.
+        raise DomainError(
+            f"{period.label()} ended more than a year ago: the first period approved must be "
+            "a recent one; the periods before it stay open",
+            409,
+            code="period_too_old",
+        )
     if following is not None and following != period:
         if period.first < following.first:
             raise DomainError(

@@ -14,6 +14,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from collector.stats.periods import EARLIEST, LATEST
+
 KINDS = ("weekly", "biweekly", "semimonthly", "monthly")
 # The default anchor of the runs of days: a Monday, so weekly periods run Monday-Sunday.
 DEFAULT_ANCHOR = dt.date(2024, 1, 1)
@@ -86,7 +88,13 @@ class PaySchedule:
             raise PayPeriodError(
                 f"period must be a day (YYYY-MM-DD) or first..last, not {text[:30]!r}"
             ) from None
+        # The days every report accepts (stats.periods): a period of year 1 would be "over"
+        # and could be approved, and one at the end of the calendar has no UTC bounds.
+        if not (EARLIEST <= first <= LATEST and EARLIEST <= last <= LATEST):
+            raise PayPeriodError(f"days from {EARLIEST} to {LATEST} only, not {text[:30]!r}")
         period = self.containing(first)
+        if not (EARLIEST <= period.first and period.last <= LATEST):
+            raise PayPeriodError(f"days from {EARLIEST} to {LATEST} only, not {text[:30]!r}")
         if ".." in text and period != PayPeriod(first, last):
             raise PayPeriodError(
                 f"{text} is not a {self.kind} pay period; the one holding {first} is "

@@ -202,6 +202,10 @@ def test_a_late_refund_after_approval_is_an_adjustment_in_the_next_period(
             "fan": "f1", "chatter": "bob", "amount": "80.00"}  # fmt: skip
     _events(agency, integration, sale)
     cal = ledger.calendar(session)
+    with pytest.raises(DomainError, match="ended more than a year ago"):
+        ledger.approve(session, cal, PayPeriod(dt.date(2006, 11, 13), dt.date(2006, 11, 19)),
+                       actor="boss", now=AFTER)  # fmt: skip
+    session.rollback()
     with pytest.raises(DomainError, match="not over yet"):
         ledger.approve(
             session, cal, WEEK, actor="boss", now=dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)

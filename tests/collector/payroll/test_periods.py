@@ -73,3 +73,11 @@ def test_a_period_across_a_dst_change_has_its_true_length() -> None:
 def test_bad_periods_are_refused_with_a_message(kind: str, text: str, message: str) -> None:
     with pytest.raises(PayPeriodError, match=message):
         PaySchedule(kind).parse(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01", "9999-12-31", "9000-12-31", "1899-12-25..1900-01-07"]
+)
+def test_days_outside_every_report_are_refused(text: str) -> None:
+    with pytest.raises(PayPeriodError, match="days from 1900-01-01 to 9000-12-31 only"):
+        PaySchedule("weekly").parse(text)
