@@ -39,6 +39,8 @@ SETTING_LABELS = {
     "retention_event_days": "Days raw chatter events are kept",
     "exclude_regular_input": "Leave regular input out of active time",
     "late_grace_minutes": "Grace before a shift start counts as late (minutes)",
+    "ppv_credit": "PPV purchases are credited to",
+    "tip_credit": "Tips are credited to",
 }
 # What agents read from their heartbeat replies; the others take effect at once.
 AGENT_SETTINGS = ("slice_seconds", "idle_threshold_seconds", "outbox_max_days")
