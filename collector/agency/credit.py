@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, select
@@ -23,12 +24,28 @@ from collector.db.models import Event
 from collector.db.schedule_models import Shift, ShiftException
 from collector.db.settings import CreditRules, credit_rules
 from collector.shifts import manage, roster
+from collector.shifts.occurrences import ShiftRule, occurrences
+from collector.shifts.queries import rule_of
 from collector.stats import facts, fan_days, rollups
 
 E = cast(Table, Event.__table__)
-# (creator_id, from, until): until None reaches every later sale.
-Span = tuple[int, dt.datetime, dt.datetime | None]
 _CHUNK = 5_000
+_TICK = dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Span:
+    """The sales of a creator from ``start`` (until ``until``; None: every later one) whose
+    shift holders may have changed; with ``rules``, only those inside an occurrence of one
+    of them (cancelled or not: a superset is safe)."""
+
+    creator_id: int
+    start: dt.datetime
+    until: dt.datetime | None
+    rules: tuple[ShiftRule, ...] = ()
+
+    def covers(self, moment: dt.datetime) -> bool:
+        return not self.rules or bool(occurrences(self.rules, (), moment, moment + _TICK))
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -37,14 +54,16 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 def shift_span(shift: Shift) -> Span:
     """Every moment an occurrence of ``shift`` can cover, with room for any zone (UTC
-    offsets lie within a day) and an overnight end; open without a last day."""
+    offsets lie within a day) and an overnight end; open without a last day, but then
+    only the sales inside one of its occurrences."""
     until = None if shift.last_day is None else _midnight(shift.last_day + dt.timedelta(days=3))
-    return shift.creator_id, _midnight(shift.first_day - dt.timedelta(days=1)), until
+    start = _midnight(shift.first_day - dt.timedelta(days=1))
+    return Span(shift.creator_id, start, until, (rule_of(shift),))
 
 
 def day_span(shift: Shift, day: dt.date) -> Span:
     """Every moment the occurrence of ``shift`` starting on local ``day`` can cover."""
-    return (
+    return Span(
         shift.creator_id,
         _midnight(day - dt.timedelta(days=1)),
         _midnight(day + dt.timedelta(days=3)),
@@ -56,47 +75,37 @@ def recredit(
 ) -> int:
     """Re-credit the sales credited by shift in these spans; how many changed credit."""
     rules = credit_rules(connection) if rules is None else rules
-    return _recredit_types(connection, list(spans), rules, rules)
+    return _recredit(connection, list(spans), rules, rules)
 
 
-def recredit_all(connection: Connection, rules: CreditRules | None = None) -> int:
-    """After a change of ppv_credit or tip_credit: every sale that a shift can cover."""
-    firsts = connection.execute(
-        select(Shift.creator_id, Shift.first_day).order_by(Shift.creator_id, Shift.first_day)
-    ).all()
-    earliest: dict[int, dt.date] = {}
-    for creator_id, first_day in firsts:
-        earliest.setdefault(creator_id, first_day)
-    # Both kinds: a kind just moved off ``shift`` must lose its shift credits too.
-    everything = CreditRules(ppv_by_shift=True, tip_by_shift=True)
-    rules = credit_rules(connection) if rules is None else rules
-    spans: list[Span] = [
-        (c, _midnight(d - dt.timedelta(days=1)), None) for c, d in earliest.items()
-    ]
-    return _recredit_types(connection, spans, rules, everything)
+def recredit_all(connection: Connection, kinds: CreditRules) -> int:
+    """After a change of ppv_credit or tip_credit (``kinds``: the one that changed, moved
+    to ``shift`` or off it): the sales of that kind any shift can cover."""
+    with Session(bind=connection) as session:
+        spans = [shift_span(s) for s in session.scalars(select(Shift).order_by(Shift.id))]
+    return _recredit(connection, spans, credit_rules(connection), kinds)
 
 
-def _recredit_types(
+def _recredit(
     connection: Connection, spans: list[Span], rules: CreditRules, kinds: CreditRules
 ) -> int:
     """Re-credit the sales of ``kinds`` in the spans, with ``rules`` in force."""
-    # The lock first: an ingest holding it may be about to update these very rows.
     if not kinds.by_shift or not spans:
         return 0
+    # The lock first: an ingest holding it may be about to update these very rows.
     locks.serialise(connection, locks.EVENTS)
     closed = retention.watermarks(connection).events
     ids: set[str] = set()
-    for creator_id, start, until in spans:
-        if closed is not None and start < closed:
-            start = closed
-        query = select(E.c.event_id).where(
-            E.c.creator_id == creator_id,
+    for span in spans:
+        start = span.start if closed is None else max(span.start, closed)
+        query = select(E.c.event_id, E.c.occurred_at).where(
+            E.c.creator_id == span.creator_id,
             E.c.type.in_(kinds.shift_types()),
             E.c.occurred_at >= start,
         )
-        if until is not None:
-            query = query.where(E.c.occurred_at < until)
-        ids.update(connection.execute(query).scalars())
+        if span.until is not None:
+            query = query.where(E.c.occurred_at < span.until)
+        ids.update(event_id for event_id, at in connection.execute(query) if span.covers(at))
     changed = 0
     ordered = sorted(ids)
     for i in range(0, len(ordered), _CHUNK):

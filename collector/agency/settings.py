@@ -15,7 +15,7 @@ from collector.agency.credit import recredit_all
 from collector.conversations.rebuild import reattribute
 from collector.db import text
 from collector.db.models import Chatter, Event, Setting
-from collector.db.settings import CREDIT_SETTINGS, definition, get_value, scope_for
+from collector.db.settings import CREDIT_SETTINGS, CreditRules, definition, get_value, scope_for
 from collector.errors import DomainError
 
 
@@ -47,7 +47,8 @@ def _after_change(session: Session, name: str) -> None:
         # Sales are credited with the rules in force: a new rule re-credits every sale a
         # shift can cover (facts, refunds, rollups).
         session.flush()
-        recredit_all(session.connection())
+        kinds = CreditRules(name == "ppv_credit", name == "tip_credit")
+        recredit_all(session.connection(), kinds)
 
 
 def unset_value(session: Session, name: str, chatter: Chatter | None = None) -> bool:
