@@ -9,6 +9,7 @@ flip), and the stored credits, the stats API and a rebuild all equal the referen
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.orm import Session
 
 from collector.agency import credit
@@ -404,3 +405,92 @@ def test_credits_follow_shift_changes(
         _check_rebuild_changes_nothing(agency.database_url)
 
     check()
+
+
+def _tips(prefix: str, day: int) -> list[dict[str, Any]]:
+    return [
+        when(
+            ev(f"{prefix}m", "message_sent", chatter="alice", fan=f"{prefix}f", kind="direct"),
+            at(day, 9),
+        ),
+        when(ev(f"{prefix}t1", "tip", fan=f"{prefix}f", amount="1.00"), at(day, 10)),
+        when(
+            ev(f"{prefix}t2", "tip", fan=f"{prefix}g", amount="2.00", creator="nova"), at(day, 11)
+        ),
+    ]
+
+
+def test_ingest_reads_shifts_only_when_a_setting_asks(agency: Collector, integration: str) -> None:
+    """Issue 17: at the defaults an ingest reads nothing more; with ``shift`` on, the
+    shifts of the batch's creators once (two statements: the shifts, their exceptions)."""
+    manager = agency.token("manager")
+    _shift(agency, manager, chatter="bob", start="10:00", end="12:00", first_day="2026-11-10")
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    with agency.app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert agency.post_events(_tips("a", 10), integration).status_code == 200
+        at_defaults = list(statements)
+        agency.cli("settings", "set", "tip_credit", "shift")
+        statements.clear()
+        assert agency.post_events(_tips("b", 12), integration).status_code == 200
+        by_shift = list(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    def on_shifts(found: list[str]) -> list[str]:
+        return [s for s in found if re.search(r"\bFROM shift", s)]
+
+    assert on_shifts(at_defaults) == []
+    assert len(on_shifts(by_shift)) == 2
+    # The settings table is read as often as before the rules existed: the rules ride on
+    # the purge watermarks' read (the currency, the watermarks in the checks and under
+    # the lock, and for the sales and fan rollups: 5).
+    settings_reads = [len([s for s in f if "FROM settings" in s]) for f in (at_defaults, by_shift)]
+    assert settings_reads == [5, 5]
+    # On the 12th bob held luna's tip at 10:00 (nova's at 11:00 is not in a shift of
+    # nova's); on the 10th the setting was off: alice converted hers.
+    rows = _rows(agency, manager, start="2026-11-10", end="2026-11-12")
+    assert _money(rows, "tips") == {"alice": "1.00", "bob": "1.00", None: "4.00"}
+
+
+def test_roster_import_and_edits_recredit(agency: Collector, integration: str) -> None:
+    """The roster import and an edit through the API move sales already stored."""
+    manager = agency.token("manager")
+    agency.cli("settings", "set", "ppv_credit", "shift")
+    assert agency.post_events(EXAMPLE, integration).status_code == 200
+    assert _money(_rows(agency, manager), "ppv_sales") == {"bob": "10.00"}  # no shift yet
+    roster = "chatter,creator,day,start,end,zone\nalice,luna,2026-11-20,11:00,12:00,UTC\n"
+    reply = agency.http.post(
+        "/api/v1/shifts/import",
+        content=roster,
+        headers={**_auth(manager), "Content-Type": "text/csv"},
+    )
+    assert reply.status_code == 201, reply.text
+    assert _money(_rows(agency, manager), "ppv_sales") == {"alice": "10.00"}  # 11:00 is in
+    shift_id = agency.http.get("/api/v1/shifts", headers=_auth(manager)).json()["shifts"][0]["id"]
+    reply = agency.http.patch(
+        f"/api/v1/shifts/{shift_id}", json={"start": "11:01"}, headers=_auth(manager)
+    )
+    assert reply.status_code == 200, reply.text
+    assert _money(_rows(agency, manager), "ppv_sales") == {"bob": "10.00"}  # 11:00 is out
+    reply = agency.http.patch(
+        f"/api/v1/shifts/{shift_id}",
+        json={"chatter": "bob", "start": "10:00"},
+        headers=_auth(manager),
+    )
+    assert reply.status_code == 200, reply.text
+    # Swapped to alice for that day: hers again.
+    reply = agency.http.post(
+        f"/api/v1/shifts/{shift_id}/exceptions",
+        json={"day": "2026-11-20", "kind": "swapped", "chatter": "alice"},
+        headers=_auth(manager),
+    )
+    assert reply.status_code == 201, reply.text
+    assert _money(_rows(agency, manager), "ppv_sales") == {"alice": "10.00"}
+    _check_rebuild_changes_nothing(agency.database_url)
