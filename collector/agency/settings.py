@@ -11,11 +11,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.agency.credit import recredit_all
 from collector.conversations.rebuild import reattribute
 from collector.db import text
 from collector.db.models import Chatter, Event, Setting
 from collector.db.payroll_models import LockedPeriod
-from collector.db.settings import definition, get_value, scope_for
+from collector.db.settings import CREDIT_SETTINGS, CreditRules, definition, get_value, scope_for
 from collector.errors import DomainError
 
 
@@ -39,10 +40,17 @@ def set_value(session: Session, name: str, raw: str, chatter: Chatter | None = N
 
 
 def _after_change(session: Session, name: str) -> None:
-    """Orders are attributed with the window in force: a new window re-attributes them all."""
+    """Orders are attributed with the window in force: a new window re-attributes them all;
+    sales are credited with ppv_credit and tip_credit in force: a change re-credits them."""
     if name == "attribution_window_days":
         session.flush()
         reattribute(session.connection())
+    elif name in CREDIT_SETTINGS:
+        # Sales are credited with the rules in force: a new rule re-credits every sale a
+        # shift can cover (facts, refunds, rollups).
+        session.flush()
+        kinds = CreditRules(name == "ppv_credit", name == "tip_credit")
+        recredit_all(session.connection(), kinds)
 
 
 def unset_value(session: Session, name: str, chatter: Chatter | None = None) -> bool:

@@ -19,6 +19,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from collector.agency import credit
 from collector.auth.roles import MANAGERS
 from collector.db import settings, text
 from collector.db.engine import begin_write
@@ -169,7 +170,7 @@ def add_shift() -> Response:
 
     def change() -> int:
         fields = manage.shift_fields(session, data, default_zone=_zone())
-        return manage.add_shift(session, fields, actor, utc_now()).id
+        return credit.add_shift(session, fields, actor, utc_now()).id
 
     shift_id = _committed(change)
     return json_response(_one(shift_id), 201)
@@ -189,7 +190,7 @@ def edit_shift(shift_id: int) -> Response:
     def change() -> dict[str, Any]:
         shift = manage.find_shift(session, shift_id)
         fields = manage.shift_fields(session, data, default_zone=_zone(), base=shift)
-        return manage.edit_shift(session, shift, fields, actor, utc_now())
+        return credit.edit_shift(session, shift, fields, actor, utc_now())
 
     changes = _committed(change)
     return json_response({**_one(shift_id), "changed": sorted(changes)})
@@ -200,7 +201,7 @@ def remove_shift(shift_id: int) -> Response:
     actor = _write()
     session = db.session
     _committed(
-        lambda: manage.remove_shift(session, manage.find_shift(session, shift_id), actor, utc_now())
+        lambda: credit.remove_shift(session, manage.find_shift(session, shift_id), actor, utc_now())
     )
     return json_response({"deleted": shift_id})
 
@@ -214,7 +215,7 @@ def add_exception(shift_id: int) -> Response:
 
     def change() -> None:
         shift = manage.find_shift(session, shift_id)
-        manage.add_exception(session, shift, data, actor, utc_now())
+        credit.add_exception(session, shift, data, actor, utc_now())
 
     _committed(change)
     return json_response(_one(shift_id), 201)
@@ -227,7 +228,7 @@ def remove_exception(shift_id: int, day: str) -> Response:
 
     def change() -> None:
         shift = manage.find_shift(session, shift_id)
-        manage.remove_exception(session, shift, day_of(day, "day"), actor, utc_now())
+        credit.remove_exception(session, shift, day_of(day, "day"), actor, utc_now())
 
     _committed(change)
     return json_response(_one(shift_id))
@@ -244,7 +245,7 @@ def import_roster() -> Response:
     dry_run = request.args.get("dry_run", "") in ("1", "true", "yes")
 
     def change() -> roster.Imported:
-        found = roster.import_roster(
+        found = credit.import_roster(
             session, body, default_zone=zone, start_day=start, actor=actor, now=utc_now()
         )
         if dry_run:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+from collector.agency import credit
 from collector.cli.context import actor, now, session_scope
 from collector.db import settings
 from collector.db.text import count_of
@@ -139,7 +140,7 @@ def add(chatter: str, creator: str, on_day: str | None, **options: Any) -> None:
             data.setdefault("first_day", dt.datetime.now(zoneinfo.ZoneInfo(zone)).date())
         try:
             fields = manage.shift_fields(session, data, default_zone=zone)
-            shift = manage.add_shift(session, fields, actor(), now())
+            shift = credit.add_shift(session, fields, actor(), now())
         except DomainError as exc:
             raise _fail(exc) from None
         click.echo(f"shift {shift.id} added: {_row(listing.described(session, [shift])[0])}")
@@ -161,7 +162,7 @@ def edit(shift_id: int, on_day: str | None, **options: Any) -> None:
             raise click.UsageError("nothing to change: give at least one option")
         try:
             fields = manage.shift_fields(session, data, default_zone=_zone(session), base=shift)
-            changes = manage.edit_shift(session, shift, fields, actor(), now())
+            changes = credit.edit_shift(session, shift, fields, actor(), now())
         except DomainError as exc:
             raise _fail(exc) from None
         click.echo(f"shift {shift_id}: " + (", ".join(sorted(changes)) or "nothing") + " changed")
@@ -172,7 +173,7 @@ def edit(shift_id: int, on_day: str | None, **options: Any) -> None:
 def remove(shift_id: int) -> None:
     """Delete a shift and its exceptions (to keep its history, edit --until instead)."""
     with session_scope() as session:
-        manage.remove_shift(session, manage.find_shift(session, shift_id), actor(), now())
+        credit.remove_shift(session, manage.find_shift(session, shift_id), actor(), now())
     click.echo(f"shift {shift_id} deleted")
 
 
@@ -185,7 +186,7 @@ def cancel(shift_id: int, day: str, note: str | None) -> None:
     with session_scope() as session:
         shift = manage.find_shift(session, shift_id)
         data = {"day": day, "kind": "cancelled", "note": note}
-        manage.add_exception(session, shift, data, actor(), now())
+        credit.add_exception(session, shift, data, actor(), now())
     click.echo(f"shift {shift_id} cancelled on {day}")
 
 
@@ -218,7 +219,7 @@ def swap(
             "with_day": with_day,
             "note": note,
         }
-        rows = manage.add_exception(session, shift, data, actor(), now())
+        rows = credit.add_exception(session, shift, data, actor(), now())
         names, _ = listing.keys(session)
         for row in rows:
             worker = names.get(row.replacement_chatter_id or 0)
@@ -232,7 +233,7 @@ def restore(shift_id: int, day: str) -> None:
     """Undo a cancelled or swapped day."""
     with session_scope() as session:
         shift = manage.find_shift(session, shift_id)
-        manage.remove_exception(session, shift, day_of(day, "DAY"), actor(), now())
+        credit.remove_exception(session, shift, day_of(day, "DAY"), actor(), now())
     click.echo(f"shift {shift_id} on {day}: as planned again")
 
 
@@ -251,7 +252,7 @@ def import_roster(file: Path, start_day: str | None, dry_run: bool) -> None:
             else dt.datetime.now(zoneinfo.ZoneInfo(zone)).date()
         )
         try:
-            done = roster.import_roster(
+            done = credit.import_roster(
                 session, data, default_zone=zone, start_day=first, actor=actor(), now=now()
             )
         except DomainError as exc:

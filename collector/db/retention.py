@@ -44,7 +44,11 @@ _QUERY = select(Setting.name, Setting.value).where(Setting.scope == SCOPE)
 
 
 def watermarks(db: Session | Connection) -> Watermarks:
-    rows: dict[str, str] = {name: value for name, value in db.execute(_QUERY)}
+    return watermarks_of({name: value for name, value in db.execute(_QUERY)})
+
+
+def watermarks_of(rows: dict[str, str]) -> Watermarks:
+    """The watermarks from their stored rows ({name: value})."""
     found = {name: from_epoch(int(rows[name])) for name in (SLICES, EVENTS) if name in rows}
     return Watermarks(slices=found.get(SLICES), events=found.get(EVENTS))
 

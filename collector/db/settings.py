@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from collector.db import text
+from collector.db import retention, text
 from collector.db.models import Chatter, Setting
 from collector.errors import DomainError
 from shared.money import CURRENCY_EXPONENTS
@@ -62,11 +62,14 @@ def _currency(raw: str) -> object:
     return code
 
 
-def _pay_period(raw: str) -> object:
-    kind = raw.strip().lower()
-    if kind not in PAY_PERIODS:
-        raise DomainError(f"{raw[:20]!r} is not a pay period; use one of {', '.join(PAY_PERIODS)}")
-    return kind
+def _one_of(*choices: str) -> Callable[[str], object]:
+    def parse(raw: str) -> object:
+        word = raw.strip().lower()
+        if word not in choices:
+            raise DomainError(f"{raw[:40]!r} is not one of: {', '.join(choices)}")
+        return word
+
+    return parse
 
 
 def _day(raw: str) -> object:
@@ -142,6 +145,28 @@ DEFINITIONS: dict[str, Definition] = {
             "days before an order in which a two-way chat conversation earns it (conversation "
             "analytics)",
         ),
+        # Whom a sale is credited to (METRICS.md "Money"); a change re-credits every sale of
+        # that kind (collector/agency/settings.py).
+        Definition(
+            "ppv_credit",
+            "sender",
+            _one_of("sender", "shift"),
+            False,
+            "whom a PPV purchase is credited to: 'sender' (the chatter who sent that PPV to "
+            "the fan, else its first sender) or 'shift' (the one chatter on shift for that "
+            "creator at the moment of the purchase; when nobody or several are, the sender "
+            "rule applies); a manual reassignment wins either way",
+        ),
+        Definition(
+            "tip_credit",
+            "converter",
+            _one_of("converter", "shift"),
+            False,
+            "whom a tip is credited to: 'converter' (the chatter named on the tip, else the "
+            "last to send the fan a direct message within 24 h) or 'shift' (the one chatter "
+            "on shift for that creator at the moment of the tip; when nobody or several are, "
+            "the converter rule applies); a manual reassignment wins either way",
+        ),
         Definition(
             "late_grace_minutes",
             5,
@@ -156,7 +181,7 @@ DEFINITIONS: dict[str, Definition] = {
         Definition(
             "pay_period",
             "monthly",
-            _pay_period,
+            _one_of(*PAY_PERIODS),
             False,
             "how often chatters are paid, in local days of the agency zone: weekly, biweekly "
             "(every two weeks from pay_period_anchor), semimonthly (1st-15th, 16th-last) or "
@@ -225,6 +250,52 @@ def effective(db: Session | Connection, chatter_id: int | None = None) -> dict[s
         if name in DEFINITIONS:
             values[name] = DEFINITIONS[name].parse(raw)
     return values
+
+
+@dataclass(frozen=True)
+class CreditRules:
+    """The settings ppv_credit and tip_credit: which kinds of sale go to the chatter on shift."""
+
+    ppv_by_shift: bool = False
+    tip_by_shift: bool = False
+
+    @property
+    def by_shift(self) -> bool:
+        return self.ppv_by_shift or self.tip_by_shift
+
+    def shift_types(self) -> tuple[str, ...]:
+        """The event types credited by shift."""
+        return tuple(
+            t for t, on in (("ppv_purchase", self.ppv_by_shift), ("tip", self.tip_by_shift)) if on
+        )
+
+
+CREDIT_SETTINGS = ("ppv_credit", "tip_credit")
+
+
+def credit_rules_of(values: dict[str, object]) -> CreditRules:
+    return CreditRules(
+        ppv_by_shift=values.get("ppv_credit") == "shift",
+        tip_by_shift=values.get("tip_credit") == "shift",
+    )
+
+
+def credit_rules(db: Session | Connection) -> CreditRules:
+    return credit_rules_of(effective(db))
+
+
+_INGEST_STATE = select(Setting.name, Setting.scope, Setting.value).where(
+    (Setting.scope == retention.SCOPE)
+    | ((Setting.scope == GLOBAL) & Setting.name.in_(CREDIT_SETTINGS))
+)
+
+
+def ingest_state(connection: Connection) -> tuple[retention.Watermarks, CreditRules]:
+    """The purge watermarks and the credit rules in one read (the ingest hot path)."""
+    found = connection.execute(_INGEST_STATE).all()
+    marks = retention.watermarks_of({n: v for n, scope, v in found if scope == retention.SCOPE})
+    values = {n: DEFINITIONS[n].parse(v) for n, scope, v in found if scope == GLOBAL}
+    return marks, credit_rules_of(values)
 
 
 def get_value(session: Session, name: str, chatter_id: int | None = None) -> object:

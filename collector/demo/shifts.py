@@ -13,6 +13,7 @@ import zoneinfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.agency import credit
 from collector.db import settings
 from collector.db.schedule_models import Shift
 from collector.shifts import coverage, manage
@@ -56,7 +57,7 @@ def seed_shifts(session: Session, now: dt.datetime, since: dt.datetime) -> None:
             "first_day": first.isoformat(),
         }
         fields = manage.shift_fields(session, data, default_zone=zone)
-        manage.add_shift(session, fields, ACTOR, now)
+        credit.add_shift(session, fields, ACTOR, now)
     for creator, days, start, end, required in COVERAGE:
         data = {"creator": creator, "weekdays": days, "start": start, "end": end}
         values = coverage.rule_values(session, {**data, "required": required}, default_zone=zone)
@@ -68,11 +69,11 @@ def seed_shifts(session: Session, now: dt.datetime, since: dt.datetime) -> None:
     chen = _shift(session, by_start, "chen", "nova")
     fran = _shift(session, by_start, "fran", "nova")
     wednesday, thursday = monday + dt.timedelta(days=2), monday + dt.timedelta(days=3)
-    manage.add_exception(
+    credit.add_exception(
         session, alex, {"day": wednesday, "kind": "cancelled", "note": "dentist"}, ACTOR, now
     )
     # Chen works Fran's Thursday night, Fran Chen's Thursday day.
-    manage.add_exception(
+    credit.add_exception(
         session,
         chen,
         {"day": thursday, "kind": "swapped", "with_shift": fran.id, "note": "swapped days"},

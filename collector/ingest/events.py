@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from collector.conversations import ingest as conversation_ingest
 from collector.db import locks, retention, text
 from collector.db.models import Chatter, Creator, Event
-from collector.db.settings import currency_exponent
+from collector.db.settings import CreditRules, currency_exponent, ingest_state
 from collector.db.text import count_of
 from collector.db.upsert import insert_ignoring_conflicts
 from collector.errors import ApiError
@@ -205,8 +205,8 @@ def store(session: Session, rows: Sequence[dict[str, Any]]) -> Stored:
     )
     if creator_events:
         locks.serialise(connection, locks.EVENTS)
-        _refuse_purged(connection, [first_by_id[i] for i in creator_events])
-        touched = facts.derive(connection, creator_events)
+        credit = _refuse_purged(connection, [first_by_id[i] for i in creator_events])
+        touched = facts.derive(connection, creator_events, credit)
         rollups.refresh_sales(connection, ((r.creator_id, r.occurred_at) for r in touched))
         fan_days.refresh(connection, touched)
     # Conversation analytics keep their own facts and rollups (collector/conversations).
@@ -230,11 +230,16 @@ def _purged(ev: wire.Event, closed: dt.datetime) -> bool:
     return isinstance(ev, wire.EventBase) and ev.occurred_at < closed
 
 
-def _refuse_purged(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """The same rule under the lock a purge holds, for a purge that committed meanwhile."""
-    closed = retention.watermarks(connection).events
+def _refuse_purged(connection: Connection, rows: Sequence[dict[str, Any]]) -> CreditRules:
+    """The same rule under the lock a purge holds, for a purge that committed meanwhile.
+
+    Returns the credit rules (settings ppv_credit, tip_credit), read in the same query
+    under the lock a setting change holds too: ingest reads nothing more for them.
+    """
+    marks, credit = ingest_state(connection)
+    closed = marks.events
     if closed is None:
-        return
+        return credit
     old = [r["event_id"] for r in rows if r["occurred_at"] < closed]
     if old:
         raise ApiError(
@@ -245,6 +250,7 @@ def _refuse_purged(connection: Connection, rows: Sequence[dict[str, Any]]) -> No
             "ran; nothing was stored",
             [{"id": i} for i in old[:100]],
         )
+    return credit
 
 
 def _creator_of(ev: wire.Event) -> str | None:

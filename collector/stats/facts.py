@@ -23,6 +23,8 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, select, update
 
 from collector.db.models import Event
+from collector.db.settings import CreditRules, credit_rules
+from collector.stats.holders import Holders
 from collector.stats.metrics import CONVERTER_WINDOW, MAX_WAIT
 
 E = cast(Table, Event.__table__)
@@ -91,8 +93,9 @@ def load(connection: Connection, event_ids: Sequence[str]) -> list[Row]:
 class _Derivation:
     """The facts of one ingest: candidate rows by id, with their new values."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, holders: Holders | None = None) -> None:
         self.connection = connection
+        self.holders = holders
         self.rows: dict[int, Row] = {}
         self.before: dict[int, tuple[int | None, str | None, bool, int | None]] = {}
 
@@ -188,9 +191,13 @@ class _Derivation:
                 )
         earlier = [r.order for r in window if r.is_reply and r.occurred_at < first]
         if earlier:
-            walk_conversation(window, None, first, horizon, after=max(earlier))
+            walk_conversation(
+                window, None, first, horizon, after=max(earlier), holders=self.holders
+            )
         else:
-            walk_conversation(window, self._waiting_at(same, start), first, horizon)
+            walk_conversation(
+                window, self._waiting_at(same, start), first, horizon, holders=self.holders
+            )
 
     def _waiting_at(self, same: Any, moment: dt.datetime) -> dt.datetime | None:
         """Since when a fan had been waiting just before ``moment`` (None: nobody waits)."""
@@ -232,7 +239,7 @@ class _Derivation:
                 for row in rows:
                     by_ref[row.ref].append(row)
                 for group in by_ref.values():
-                    ppv_group(group)
+                    ppv_group(group, self.holders)
 
     # Refunds follow the sale they refund.
 
@@ -263,13 +270,14 @@ def walk_conversation(
     tips_to: dt.datetime | None = None,
     *,
     after: tuple[dt.datetime, str] | None = None,
+    holders: Holders | None = None,
 ) -> None:
     """Set reply waits and tip credits over one conversation's rows (any order).
 
     ``waiting`` is the state before the first row; with ``after`` (a reply's
     order), waits are recomputed only past that reply, and nobody waits there.
     Tips outside ``tips_from``..``tips_to`` keep their credit (their look-back
-    is incomplete).
+    is incomplete).  ``holders``: the shift rule, when a setting asks for it.
     """
     rows.sort(key=lambda r: r.order)
     reply_times: list[dt.datetime] = []
@@ -299,6 +307,7 @@ def walk_conversation(
     for tip in tips:
         tip.credit_chatter_id = (
             tip.assigned_chatter_id
+            or (holders and holders.holder(tip.type, tip.creator_id, tip.occurred_at))
             or tip.chatter_id
             or _converter(reply_times, reply_chatters, tip.occurred_at)
         )
@@ -324,7 +333,7 @@ def _converter(times: list[dt.datetime], chatters: list[int], moment: dt.datetim
     return chatters[i]
 
 
-def ppv_group(rows: list[Row]) -> None:
+def ppv_group(rows: list[Row], holders: Holders | None = None) -> None:
     """One PPV of one creator: credit each purchase to whoever sent it to that fan."""
     rows.sort(key=lambda r: r.order)
     sender_to: dict[str | None, int | None] = {}
@@ -341,18 +350,38 @@ def ppv_group(rows: list[Row]) -> None:
         if row.type == "message_sent":
             row.bought = row.contact in buyers
         else:
-            row.credit_chatter_id = row.assigned_chatter_id or sender_to.get(
-                row.contact, first_sender
+            row.credit_chatter_id = (
+                row.assigned_chatter_id
+                or (holders and holders.holder(row.type, row.creator_id, row.occurred_at))
+                or sender_to.get(row.contact, first_sender)
             )
 
 
-def derive(connection: Connection, new_ids: Sequence[str]) -> list[Row]:
+def holders_for(connection: Connection, rules: CreditRules | None) -> Holders | None:
+    """The shift holders when a setting credits some sales by shift (None: no extra read)."""
+    if rules is None:
+        rules = credit_rules(connection)
+    return Holders(connection, rules) if rules.by_shift else None
+
+
+def derive(
+    connection: Connection,
+    new_ids: Sequence[str],
+    rules: CreditRules | None = None,
+    *,
+    fresh: bool = True,
+) -> list[Row]:
     """Recompute every fact the new events can change; store and return the changed rows.
 
-    The new rows are returned too (their buckets changed even when no fact did).
+    The new rows are returned too (their buckets changed even when no fact did), unless
+    ``fresh`` is False (the rows are old ones whose credit may have changed).  ``rules``:
+    the settings ppv_credit and tip_credit when the caller has read them (else read here).
     """
-    work = _Derivation(connection)
+    holders = holders_for(connection, rules)
+    work = _Derivation(connection, holders)
     new = work.keep(load(connection, new_ids))
+    if holders is not None:
+        holders.load({r.creator_id for r in new})
     spans: dict[tuple[int, str], tuple[dt.datetime, dt.datetime]] = {}
     ppv_groups: set[tuple[int, str]] = set()
     for row in new:
@@ -371,6 +400,8 @@ def derive(connection: Connection, new_ids: Sequence[str]) -> list[Row]:
     )
     changed = work.changed()
     store(connection, changed)
+    if not fresh:
+        return changed
     seen = {r.id for r in changed}
     return changed + [r for r in new if r.id not in seen]
 

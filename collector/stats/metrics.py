@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from collector.shifts.occurrences import local_to_utc, zone_info
 from collector.stats.periods import Period
 
 # A reply after this long answers a conversation that had restarted: no sample.
@@ -209,17 +210,19 @@ def compute(
     *,
     creator: str | Collection[str] | None = None,
     assignments: Mapping[str, set[str]] | None = None,
+    shift_credit: ShiftCredit | None = None,
     exclude_regular: bool = False,
 ) -> dict[str | None, ChatterMetrics]:
     """Metrics per chatter key (None: unattributed) for one window and creator (or all).
 
     ``creator`` may be several creators (a manager limited to them): their union.
-    ``exclude_regular``: the setting exclude_regular_input.
+    ``exclude_regular``: the setting exclude_regular_input.  ``shift_credit``: the
+    settings ppv_credit and tip_credit with the shifts (None: both at their defaults).
     """
     chosen = _chosen(creator)
     ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
     rows: dict[str | None, ChatterMetrics] = defaultdict(ChatterMetrics)
-    credit = _credits(ordered)
+    credit = _credits(ordered, shift_credit)
     bought = {(e.creator, e.ref, e.contact) for e in ordered if e.type == "ppv_purchase"}
 
     for e in ordered:
@@ -273,8 +276,15 @@ def _chosen(creator: str | Collection[str] | None) -> frozenset[str] | None:
     return frozenset([creator] if isinstance(creator, str) else creator)
 
 
-def _credits(ordered: list[EventRow]) -> dict[str, tuple[str | None, str]]:
-    """Who each purchase and tip is credited to: event id -> (chatter, type)."""
+def _credits(
+    ordered: list[EventRow], shift_credit: ShiftCredit | None = None
+) -> dict[str, tuple[str | None, str]]:
+    """Who each purchase and tip is credited to: event id -> (chatter, type).
+
+    In order: a manager's reassignment; the one chatter on shift, for a kind of sale
+    credited by shift; the sender (PPVs) or the named chatter, else the converter (tips).
+    """
+    on_shift = shift_credit.holder if shift_credit is not None else _nobody
     ppv_sender: dict[tuple[str, str | None, str | None], str] = {}
     ppv_first_sender: dict[tuple[str, str | None], str] = {}
     # Per conversation, the direct messages in time order: (times, chatters).
@@ -297,10 +307,85 @@ def _credits(ordered: list[EventRow]) -> dict[str, tuple[str | None, str]]:
             chatter = ppv_sender.get((e.creator, e.ref, e.contact)) or ppv_first_sender.get(
                 (e.creator, e.ref)
             )
-            credit[e.event_id] = (e.assigned or chatter, e.type)
+            credit[e.event_id] = (e.assigned or on_shift(e) or chatter, e.type)
         elif e.type == "tip":
-            credit[e.event_id] = (e.assigned or e.chatter or _converter(directs, e), e.type)
+            credit[e.event_id] = (
+                e.assigned or on_shift(e) or e.chatter or _converter(directs, e),
+                e.type,
+            )
     return credit
+
+
+def _nobody(sale: EventRow) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class ShiftRow:
+    """A stored shift (collector/db/schedule_models.py), by keys."""
+
+    id: int
+    creator: str
+    chatter: str
+    zone: str
+    weekdays: int  # bit 0 Monday .. bit 6 Sunday; 0: once, on first_day
+    start_minute: int
+    end_minute: int  # at or before start_minute: ends the next local day
+    first_day: dt.date
+    last_day: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ShiftExceptionRow:
+    shift_id: int
+    day: dt.date
+    kind: str  # cancelled | swapped
+    replacement: str | None = None
+
+
+@dataclass(frozen=True)
+class ShiftCredit:
+    """The settings ppv_credit and tip_credit (True: ``shift``) and the stored shifts."""
+
+    ppv: bool = False
+    tip: bool = False
+    shifts: tuple[ShiftRow, ...] = ()
+    exceptions: tuple[ShiftExceptionRow, ...] = ()
+
+    def holder(self, sale: EventRow) -> str | None:
+        """The one chatter holding a shift occurrence of the sale's creator at its moment
+        (start <= t < end), when its kind is credited by shift; else None."""
+        if not (self.ppv if sale.type == "ppv_purchase" else self.tip):
+            return None
+        changed = {(x.shift_id, x.day): x for x in self.exceptions}
+        held: set[str] = set()
+        for shift in self.shifts:
+            if shift.creator != sale.creator:
+                continue
+            local = sale.occurred_at.astimezone(zone_info(shift.zone)).date()
+            # An occurrence lasts at most 25 hours: it started that local day or the one before.
+            for day in (local - dt.timedelta(days=1), local):
+                if not _runs(shift, day):
+                    continue
+                end_day = day + dt.timedelta(days=int(shift.end_minute <= shift.start_minute))
+                start = local_to_utc(day, shift.start_minute, shift.zone)
+                end = local_to_utc(end_day, shift.end_minute, shift.zone)
+                if not start <= sale.occurred_at < end:
+                    continue
+                change = changed.get((shift.id, day))
+                if change is None:
+                    held.add(shift.chatter)
+                elif change.kind == "swapped" and change.replacement is not None:
+                    held.add(change.replacement)
+        return held.pop() if len(held) == 1 else None
+
+
+def _runs(shift: ShiftRow, day: dt.date) -> bool:
+    if day < shift.first_day or (shift.last_day is not None and day > shift.last_day):
+        return False
+    if shift.weekdays == 0:
+        return day == shift.first_day
+    return bool(shift.weekdays >> day.weekday() & 1)
 
 
 def _converter(
@@ -369,6 +454,7 @@ def fan_interactions(
     chatter: str,
     *,
     creator: str | Collection[str] | None = None,
+    shift_credit: ShiftCredit | None = None,
 ) -> dict[tuple[str, str | None], FanInteractions]:
     """Per conversation (creator, fan) the chatter took part in (METRICS.md "Fan interactions").
 
@@ -378,7 +464,7 @@ def fan_interactions(
     """
     chosen = _chosen(creator)
     ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
-    credit = _credits(ordered)
+    credit = _credits(ordered, shift_credit)
     bought = {(e.creator, e.ref, e.contact) for e in ordered if e.type == "ppv_purchase"}
     sales = {e.event_id: e for e in ordered if e.type in ("ppv_purchase", "tip")}
     fans: dict[tuple[str, str | None], FanInteractions] = defaultdict(FanInteractions)

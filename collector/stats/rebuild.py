@@ -32,6 +32,7 @@ from collector.db.models import (
 )
 from collector.stats import facts, fan_days, regular, repair, rollups
 from collector.stats.facts import SELECT, E, Row
+from collector.stats.holders import Holders
 from collector.stats.queries import ACTIVITY_SUMS
 from collector.stats.repair import SliceRepair
 
@@ -66,6 +67,13 @@ class _Flusher:
 
 def rebuild_facts(connection: Connection) -> None:
     flusher = _Flusher(connection)
+    # The shift rule of sales credit (settings ppv_credit, tip_credit): every creator's
+    # shifts read before the streams start.
+    holders = facts.holders_for(connection, None)
+    if holders is not None:
+        holders.load(
+            {c for (c,) in connection.execute(select(E.c.creator_id).distinct()) if c is not None}
+        )
     conversations = SELECT.where(
         E.c.type.in_(("fan_message", "message_sent", "tip")), E.c.contact.is_not(None)
     ).order_by(E.c.creator_id, E.c.contact, E.c.occurred_at, E.c.event_id)
@@ -78,9 +86,9 @@ def rebuild_facts(connection: Connection) -> None:
         groups.append(list(group))
         held += len(groups[-1])
         if held >= _FLUSH:
-            _conversations(groups, flusher)
+            _conversations(groups, flusher, holders)
             groups, held = [], 0
-    _conversations(groups, flusher)
+    _conversations(groups, flusher, holders)
     # Stored before the PPV pass reads its rows: a PPV message is also a reply, and
     # writing the PPV pass's copy back must not undo the wait set just now.
     flusher.flush()
@@ -93,7 +101,7 @@ def rebuild_facts(connection: Connection) -> None:
     ):
         rows = list(group)
         before = [r.facts() for r in rows]
-        facts.ppv_group(rows)
+        facts.ppv_group(rows, holders)
         flusher.check(rows, before)
     flusher.flush()
 
@@ -108,10 +116,10 @@ def rebuild_facts(connection: Connection) -> None:
     flusher.flush()
 
 
-def _conversations(groups: list[list[Row]], flusher: _Flusher) -> None:
+def _conversations(groups: list[list[Row]], flusher: _Flusher, holders: Holders | None) -> None:
     for rows in groups:
         before = [r.facts() for r in rows]
-        facts.walk_conversation(rows, None)
+        facts.walk_conversation(rows, None, holders=holders)
         flusher.check(rows, before)
 
 

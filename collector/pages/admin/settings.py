@@ -42,6 +42,8 @@ SETTING_LABELS = {
     "pay_period": "Pay period",
     "pay_period_anchor": "First day of a weekly or biweekly pay period",
     "platform_fee_basis_points": "Platform fee (basis points, 2000 = 20 %)",
+    "ppv_credit": "PPV purchases are credited to",
+    "tip_credit": "Tips are credited to",
 }
 # What agents read from their heartbeat replies; the others take effect at once.
 AGENT_SETTINGS = ("slice_seconds", "idle_threshold_seconds", "outbox_max_days")

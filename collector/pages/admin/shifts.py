@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from collector.agency import credit
 from collector.auth.callers import creator_limit
 from collector.auth.roles import MANAGERS
 from collector.db import settings
@@ -391,7 +392,7 @@ def add_shift() -> Response | Page:
         fields = manage.shift_fields(
             session, _shift_data(form), default_zone=zone, scope=_scope(me)
         )
-        shift = manage.add_shift(session, fields, _actor(me), utc_now(), scope=_scope(me))
+        shift = credit.add_shift(session, fields, _actor(me), utc_now(), scope=_scope(me))
         return f"Shift {shift.id} added for {fields.chatter.name}."
 
     return _submit(change, lambda exc: _page(form, {"shift": exc.message}, exc.status), _back())
@@ -456,7 +457,7 @@ def edit_shift(shift_id: int) -> Response | Page:
         fields = manage.shift_fields(
             session, _shift_data(form), default_zone=zone, scope=_scope(me), base=shift
         )
-        changes = manage.edit_shift(session, shift, fields, _actor(me), utc_now(), _scope(me))
+        changes = credit.edit_shift(session, shift, fields, _actor(me), utc_now(), _scope(me))
         return f"Shift {shift_id} saved." if changes else f"Shift {shift_id}: nothing changed."
 
     return _submit(
@@ -513,7 +514,7 @@ def remove_shift(shift_id: int) -> Response | Page:
 
     def change(session: Session, me: User) -> str:
         shift = manage.find_shift(session, shift_id, _scope(me))
-        manage.remove_shift(session, shift, _actor(me), utc_now())
+        credit.remove_shift(session, shift, _actor(me), utc_now())
         return f"Shift {shift_id} deleted."
 
     return _submit(
@@ -543,7 +544,7 @@ def add_exception(shift_id: int) -> Response | Page:
                 data["with_day"] = form_field(form, "with_day") or None
             else:
                 data["chatter"] = form_field(form, "chatter")
-        rows = manage.add_exception(session, shift, data, _actor(me), utc_now(), _scope(me))
+        rows = credit.add_exception(session, shift, data, _actor(me), utc_now(), _scope(me))
         if kind == "cancelled":
             return f"Shift {shift_id} cancelled on {rows[0].day}."
         return f"Shift {shift_id} on {rows[0].day} swapped."
@@ -561,7 +562,7 @@ def remove_exception(shift_id: int, day: str) -> Response | Page:
 
     def change(session: Session, me: User) -> str:
         shift = manage.find_shift(session, shift_id, _scope(me))
-        manage.remove_exception(
+        credit.remove_exception(
             session, shift, day_of(day, "day"), _actor(me), utc_now(), _scope(me)
         )
         return f"Shift {shift_id} on {day} is as planned again."
@@ -725,7 +726,7 @@ def import_roster() -> Response | Page:
             if form_field(form, "from")
             else (dt.datetime.now(zoneinfo.ZoneInfo(zone)).date())
         )
-        done = roster.import_roster(
+        done = credit.import_roster(
             session,
             data,
             default_zone=zone,
