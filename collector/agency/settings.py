@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from collector.agency.credit import recredit_all
 from collector.conversations.rebuild import reattribute
-from collector.db import text
+from collector.db import locks, text
 from collector.db.models import Chatter, Event, Setting
-from collector.db.payroll_models import LockedPeriod
+from collector.db.payroll_models import LockedPeriod, PayRule
 from collector.db.settings import CREDIT_SETTINGS, CreditRules, definition, get_value, scope_for
 from collector.errors import DomainError
 
@@ -67,15 +67,22 @@ def unset_value(session: Session, name: str, chatter: Chatter | None = None) -> 
 
 
 # The settings that say which days make a pay period (collector/payroll/periods.py).
-PAY_CALENDAR = ("pay_period", "pay_period_anchor")
+# What cuts pay periods into instants: local days of the agency zone, by the calendar.
+PAY_CALENDAR = ("pay_period", "pay_period_anchor", "agency_timezone")
 
 
 def _check_pay_calendar(session: Session, name: str, value: object) -> None:
     """Approved periods are locked as they were cut: the calendar that cut them stays."""
-    if name in PAY_CALENDAR and value != get_value(session, name) and pay_periods_locked(session):
+    if name not in PAY_CALENDAR:
+        return
+    # An approval running now holds this lock: the check sees what it stores (PostgreSQL;
+    # SQLite's one writer already waits).
+    locks.serialise(session.connection(), locks.PAYROLL)
+    if value != get_value(session, name) and pay_periods_locked(session):
         raise DomainError(
             f"{name} cannot change once a pay period has been approved: approved periods "
-            "are locked, and a new calendar would cut the days differently"
+            "are locked, and a new calendar or zone would cut the days differently (the "
+            "next period would overlap or leave a gap)"
         )
 
 
@@ -85,6 +92,7 @@ def pay_periods_locked(session: Session) -> bool:
 
 
 def currency_locked(session: Session) -> bool:
-    """Amounts are stored: the currency can no longer change."""
+    """Amounts are stored (sales, pay rules, approved pay): the currency can no longer
+    change, or the same minor units would read as another money."""
     found = session.scalar(select(Event.id).where(Event.amount_minor.is_not(None)).limit(1))
-    return found is not None
+    return found is not None or session.scalar(select(PayRule.id).limit(1)) is not None

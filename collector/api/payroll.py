@@ -137,6 +137,7 @@ def line_sources() -> Response:
         adjustment=adjustment,
         since=since if adjustment else None,
         until=until if adjustment else None,
+        for_chatter=caller.role == "chatter",
     )
     return json_response(
         {
@@ -240,10 +241,7 @@ def set_rule() -> Response:
         raise ApiError(422, "invalid_rule", "chatter: a chatter's key is required")
     if not isinstance(day, str):
         raise ApiError(422, "invalid_rule", "valid_from: a day (YYYY-MM-DD) is required")
-    try:
-        valid_from = dt.date.fromisoformat(day) if len(day) == 10 else None
-    except ValueError:
-        valid_from = None
+    valid_from = text.iso_day(day)
     if valid_from is None:
         raise ApiError(422, "invalid_rule", f"valid_from: {day[:20]!r} is not a day (YYYY-MM-DD)")
     try:

@@ -6,7 +6,6 @@ rule are audited (by ``collector.payroll``) under ``cli:USER``, or the name give
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from decimal import Decimal
@@ -180,12 +179,9 @@ def set_rule(
     minimum: str | None,
 ) -> None:
     """Pay CHATTER by this rule from --from on (audited)."""
-    try:
-        day = dt.date.fromisoformat(valid_from.strip())
-    except ValueError:
-        raise click.ClickException(
-            f"--from: {valid_from[:20]!r} is not a day (YYYY-MM-DD)"
-        ) from None
+    day = text.iso_day(valid_from.strip())
+    if day is None:
+        raise click.ClickException(f"--from: {valid_from[:20]!r} is not a day (YYYY-MM-DD)")
     with session_scope() as session:
         person = get_chatter(session, chatter)
         currency, exponent = currency_exponent(session)

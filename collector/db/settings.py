@@ -73,10 +73,10 @@ def _one_of(*choices: str) -> Callable[[str], object]:
 
 
 def _day(raw: str) -> object:
-    try:
-        return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        raise DomainError(f"{raw[:20]!r} is not a date (YYYY-MM-DD)") from None
+    day = text.iso_day(raw.strip())
+    if day is None or not dt.date(1900, 1, 1) <= day <= dt.date(9000, 12, 31):
+        raise DomainError(f"{raw[:20]!r} is not a date from 1900-01-01 to 9000-12-31 (YYYY-MM-DD)")
+    return day
 
 
 def _timezone(raw: str) -> object:

@@ -9,6 +9,7 @@ are read from the models: the column is the one place a limit is written.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import zoneinfo
@@ -32,6 +33,7 @@ _UNREADABLE = re.compile("[\x01-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # int() then refuses or reads as a digit), and few enough that int() never meets its
 # 4300-digit limit (a ValueError, a 500) nor PostgreSQL's BIGINT.
 _WHOLE = re.compile("[0-9]{1,18}")
+_DAY = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 Columnish = QueryableAttribute[Any] | Column[Any]
 
@@ -134,6 +136,18 @@ def zone_problem(name: object) -> str | None:
         return None
     shown = repr(name[:64]) if isinstance(name, str) else repr(name)
     return f"{shown} is not an IANA time zone such as Europe/Paris"
+
+
+def iso_day(raw: str) -> dt.date | None:
+    """``raw`` as a day written YYYY-MM-DD in ASCII digits; None when it is anything else.
+    (Python's ``date.fromisoformat`` also takes ``20261116`` and ``2026-W47-1``: a typo
+    there must not name a day.)"""
+    if not _DAY.fullmatch(raw):
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:  # 2026-02-30
+        return None
 
 
 def whole_number(raw: str, lowest: int, highest: int) -> int | None:

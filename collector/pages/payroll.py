@@ -62,7 +62,9 @@ def _downloads(period: PayPeriod) -> list[tuple[str, str]]:
     return out
 
 
-def _stood_on(payroll: report.Payroll, lines: list[dict[str, Any]], found: list[Any]) -> None:
+def _stood_on(
+    payroll: report.Payroll, lines: list[dict[str, Any]], found: list[Any], for_chatter: bool
+) -> None:
     """Each line dict of the body with what it stands on: an adjustment its items (what
     arrived or changed), any line a link to the chatter's stats for its days."""
     session = db.session
@@ -77,7 +79,9 @@ def _stood_on(payroll: report.Payroll, lines: list[dict[str, Any]], found: list[
         }
         if not row["adjustment"]:
             continue
-        items = sources.sources(session, line, tz, adjustment=True, since=since, until=until)
+        items = sources.sources(
+            session, line, tz, adjustment=True, since=since, until=until, for_chatter=for_chatter
+        )
         for sale in items.get("sales", []):
             sale["type_label"] = SALE_TYPES.get(sale["type"], sale["type"])
             sale["amount"] = payroll.money(int(sale["amount_minor"] or 0))
@@ -105,7 +109,7 @@ def _context(user: User, raw: str, own: bool) -> dict[str, Any]:
         by_chatter[line.chatter_id].append(line)
     ids = {p.key: cid for cid, p in payroll.people.items()}
     for row in body["chatters"]:
-        _stood_on(payroll, row["lines"], by_chatter[ids[row["key"]]])
+        _stood_on(payroll, row["lines"], by_chatter[ids[row["key"]]], caller.role == "chatter")
     previous = cal.schedule.containing(period.first - dt.timedelta(days=1))
     following = cal.schedule.following(period)
     endpoint = "pages.my_pay_page" if own else "pages.payroll_page"

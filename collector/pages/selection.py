@@ -100,13 +100,13 @@ def from_args(
     if preset not in PRESETS:
         problem, preset = f"unknown date preset {preset!r}", DEFAULT_PRESET
     if preset == "custom":
-        try:
-            start = dt.date.fromisoformat(args.get("start") or "")
-            end = dt.date.fromisoformat(args.get("end") or args.get("start") or "")
-        except ValueError:
+        first = text.iso_day(args.get("start") or "")
+        last = text.iso_day(args.get("end") or args.get("start") or "")
+        if first is None or last is None:
             problem = "a custom range needs a start and an end date"
             preset = DEFAULT_PRESET
         else:
+            start, end = first, last
             try:  # the same rules as the API: order, length, zone history
                 period(start, end, tz).previous()
             except PeriodError as exc:

@@ -186,6 +186,14 @@ def approve(
     """Lock ``period`` with the lines it pays now; refused while it is not over, when it is
     locked already, or when it is not the period after the last locked one."""
     locks.serialise(session.connection(), locks.PAYROLL)
+    # Read again under the lock: a calendar change that committed meanwhile counts.
+    cal = calendar(session)
+    if cal.schedule.containing(period.first) != period:
+        raise DomainError(
+            f"{period.label()} is not a {cal.schedule.kind} pay period (the calendar changed?)",
+            409,
+            code="period_not_in_calendar",
+        )
     if period.last >= cal.today(now):
         raise DomainError(
             f"{period.label()} is not over yet: it can be approved from "

@@ -14,6 +14,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from collector.db.text import iso_day
 from collector.stats.periods import EARLIEST, LATEST
 
 KINDS = ("weekly", "biweekly", "semimonthly", "monthly")
@@ -78,16 +79,12 @@ class PaySchedule:
 
     def parse(self, text: str) -> PayPeriod:
         """A period named by its label or by any day in it (``2026-11-20``)."""
-        try:
-            if ".." in text:
-                first_text, last_text = text.split("..", 1)
-                first, last = dt.date.fromisoformat(first_text), dt.date.fromisoformat(last_text)
-            else:
-                first = last = dt.date.fromisoformat(text)
-        except ValueError:
+        first_text, _, last_text = text.partition("..")
+        first, last = iso_day(first_text), iso_day(last_text or first_text)
+        if first is None or last is None:
             raise PayPeriodError(
                 f"period must be a day (YYYY-MM-DD) or first..last, not {text[:30]!r}"
-            ) from None
+            )
         # The days every report accepts (stats.periods): a period of year 1 would be "over"
         # and could be approved, and one at the end of the calendar has no UTC bounds.
         if not (EARLIEST <= first <= LATEST and EARLIEST <= last <= LATEST):

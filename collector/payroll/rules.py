@@ -16,6 +16,7 @@ from collector.db.models import Chatter
 from collector.db.payroll_models import HOURS_BASES, PayRule
 from collector.errors import DomainError
 from collector.payroll.periods import PayPeriod
+from collector.stats.periods import EARLIEST, LATEST
 
 # The largest amount a rule holds, in minor units: 10^12 (ten billion dollars in cents),
 # far within a BIGINT and any sum of a year's periods.
@@ -86,6 +87,8 @@ def set_rule(
 ) -> PayRule:
     """Store ``rule`` for ``chatter`` from ``valid_from``; a rule already starting that day
     is refused (a new day's rule replaces it from then on, history kept)."""
+    if not EARLIEST <= valid_from <= LATEST:
+        raise DomainError(f"valid_from: days from {EARLIEST} to {LATEST} only", 422)
     taken = session.scalar(
         select(PayRule.id).where(PayRule.chatter_id == chatter.id, PayRule.valid_from == valid_from)
     )

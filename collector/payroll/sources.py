@@ -48,9 +48,11 @@ def sources(
     adjustment: bool,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    for_chatter: bool = False,
 ) -> dict[str, Any]:
     """The items under ``line``; for an adjustment only those received or changed in
-    (``since``, ``until``]."""
+    (``since``, ``until``].  ``for_chatter``: without who reassigned a sale and why (a
+    manager's login and note are not the chatter's to read)."""
     window = local_range(line.part_first, line.part_last, tz)
 
     def fresh(column: Any) -> list[Any]:
@@ -119,14 +121,20 @@ def sources(
             *fresh(SaleReassignment.at),
         )  # fmt: skip
         out["reassignments"] = [
-            {"at": _utc(r.at), "event_id": r.event_id, "actor": r.actor, "reason": r.reason}
+            {"at": _utc(r.at), "event_id": r.event_id}
+            | ({} if for_chatter else {"actor": r.actor, "reason": r.reason})
             for r in session.execute(moved.limit(LIMIT))
         ]
         out["shifts_changed"] = [
             {"shift_id": shift_id, "updated_at": _utc(at)}
             for shift_id, at in session.execute(
                 select(Shift.id, Shift.updated_at).where(
-                    Shift.chatter_id == line.chatter_id, *fresh(Shift.updated_at)
+                    Shift.chatter_id == line.chatter_id,
+                    # Shifts that run on the line's days (a day before: overnight).
+                    Shift.first_day <= line.part_last,
+                    (Shift.last_day.is_(None))
+                    | (Shift.last_day >= line.part_first - dt.timedelta(days=1)),
+                    *fresh(Shift.updated_at),
                 )
             )
         ]

@@ -43,10 +43,10 @@ def _date(args: Args, name: str) -> dt.date:
     raw = args.get(name)
     if not raw:
         raise ApiError(400, "bad_parameter", f"{name} is required (YYYY-MM-DD)")
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(400, "bad_parameter", f"{name}={raw!r} is not a date (YYYY-MM-DD)") from None
+    day = text.iso_day(raw)
+    if day is None:
+        raise ApiError(400, "bad_parameter", f"{name}={raw[:30]!r} is not a date (YYYY-MM-DD)")
+    return day
 
 
 def _choice(args: Args, name: str, allowed: tuple[str, ...], default: str) -> str:

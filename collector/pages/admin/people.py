@@ -16,7 +16,7 @@ from collector.agency import listings, people
 from collector.db.models import Chatter, User
 from collector.db.payroll_models import HOURS_BASES, PayRule
 from collector.db.settings import currency_exponent
-from collector.db.text import count_of
+from collector.db.text import count_of, iso_day
 from collector.errors import DomainError
 from collector.http.auth import login_required
 from collector.http.database import db
@@ -210,10 +210,9 @@ def rule_terms(form: Form, exponent: int) -> tuple[dt.date, dict[str, Any]]:
     """A pay rule form's day and terms for ``rules.checked``: amounts typed in major units
     (15.00) and commission in percent (12.5) read exactly, or DomainError saying which."""
     raw_day = field(form, "valid_from")
-    try:
-        day = dt.date.fromisoformat(raw_day)
-    except ValueError:
-        raise DomainError(f"from: a day (YYYY-MM-DD), not {raw_day[:30]!r}") from None
+    day = iso_day(raw_day)
+    if day is None:
+        raise DomainError(f"from: a day (YYYY-MM-DD), not {raw_day[:30]!r}")
     terms: dict[str, Any] = {}
     for name, rule_field, label in RULE_AMOUNTS:
         text = field(form, name) or "0"

@@ -248,6 +248,9 @@ def test_a_late_refund_after_approval_is_an_adjustment_in_the_next_period(
     assert [(s["event_id"], s["type"], s["amount_minor"]) for s in under["sales"]] == [
         ("r1", "refund", 3000)
     ]
+    mine = sources.sources(session, adjustment, "Europe/Paris", adjustment=True, since=since,
+                           for_chatter=True)  # fmt: skip
+    assert all("actor" not in r and "reason" not in r for r in mine["reassignments"])
     paid_for = sources.sources(session, paid[("commission", "2026-11-16")], "Europe/Paris",
                                adjustment=False)  # fmt: skip
     assert [s["event_id"] for s in paid_for["sales"]] == ["t1", "r1"]
@@ -288,3 +291,54 @@ def test_erasing_a_chatter_takes_back_none_of_their_locked_pay(
     # Her slices and time are gone; the next week takes nothing back for the one paid.
     later = [x for x in ledger.lines_of(session, cal, NEXT) if x.chatter_id == alice.id]
     assert [x for x in later if x.origin == WEEK] == []
+
+
+def test_once_pay_is_stored_its_money_and_calendar_stay(session: Session, agent: Agent) -> None:
+    # A pay rule holds minor units of the currency: it can no longer change.
+    _rule(session, "alice", WEEK.first, hourly_minor=1500)
+    with pytest.raises(DomainError, match="currency cannot change"):
+        set_value(session, "currency", "BHD")
+    session.rollback()
+    # A stale calendar (weekly) approving after the setting changed to monthly is refused.
+    stale = ledger.calendar(session)
+    set_value(session, "pay_period", "monthly")
+    session.commit()
+    with pytest.raises(DomainError, match="not a monthly pay period") as refused:
+        ledger.approve(session, stale, WEEK, actor="boss", now=dt.datetime.now(dt.UTC))
+    assert refused.value.code == "period_not_in_calendar"
+    session.rollback()
+    set_value(session, "pay_period", "weekly")
+    session.commit()
+    _online(agent, dt.datetime(2026, 11, 22, 23, 30, tzinfo=PARIS), 60)
+    cal = ledger.calendar(session)
+    ledger.approve(session, cal, WEEK, actor="boss", now=dt.datetime.now(dt.UTC))
+    session.commit()
+    # The zone cuts the days into instants: another zone would move Sunday night's hour.
+    for name, value in (("agency_timezone", "Asia/Kathmandu"), ("pay_period", "monthly"),
+                        ("pay_period_anchor", "2024-01-02")):  # fmt: skip
+        with pytest.raises(DomainError, match=f"{name} cannot change once a pay period"):
+            set_value(session, name, value)
+        session.rollback()
+    set_value(session, "agency_timezone", "Europe/Paris")  # the same value is no change
+    session.commit()
+    assert ledger.adjustments(session, ledger.calendar(session)) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["20261116", "2026-W47-1", "20261116zz", "2026-11-16T00", "٢٠٢٦-١١-١٦"]
+)
+def test_a_day_is_written_yyyy_mm_dd_only(session: Session, text: str) -> None:
+    from collector.payroll.periods import PayPeriodError
+
+    with pytest.raises(PayPeriodError, match="period must be a day"):
+        ledger.calendar(session).schedule.parse(text)
+    with pytest.raises(DomainError, match="is not a date"):
+        set_value(session, "pay_period_anchor", text)
+    session.rollback()
+
+
+def test_a_rule_from_a_day_no_report_covers_is_refused(session: Session) -> None:
+    for day in (dt.date(1, 1, 1), dt.date(9999, 12, 31)):
+        with pytest.raises(DomainError, match="valid_from: days from 1900-01-01 to 9000-12-31"):
+            _rule(session, "alice", day, hourly_minor=1)
+        session.rollback()
