@@ -237,6 +237,9 @@ def set_rule() -> Response:
     token = require_token(session, *ADMIN)
     data = _object()
     key, day = data.pop("chatter", None), data.pop("valid_from", None)
+    replace = data.pop("replace", False)
+    if not isinstance(replace, bool):
+        raise ApiError(422, "invalid_rule", "replace: true or false")
     if not isinstance(key, str) or not key:
         raise ApiError(422, "invalid_rule", "chatter: a chatter's key is required")
     if not isinstance(day, str):
@@ -257,11 +260,18 @@ def set_rule() -> Response:
         raise ApiError(422, "invalid_rule", f"chatter: no chatter {key[:40]!r}")
     try:
         row = rules.set_rule(
-            session, chatter, valid_from, rule, actor=f"token:{token.name}", now=_now()
+            session,
+            chatter,
+            valid_from,
+            rule,
+            actor=f"token:{token.name}",
+            now=_now(),
+            replace=replace,
         )
     except DomainError as exc:
         session.rollback()
-        raise ApiError(409, "rule_exists", exc.message) from None
+        code = exc.code if exc.status == 409 else "invalid_rule"
+        raise ApiError(exc.status, code, exc.message) from None
     _, exponent = currency_exponent(session)
     body = _rule_row(Person(chatter.id, chatter.key, chatter.name), row, exponent)
     session.commit()

@@ -168,6 +168,7 @@ def basis_points(value: str | None, option: str = "--commission") -> int:
 @click.option("--after-fee", is_flag=True, help="Commission on sales after the platform's fee.")
 @click.option("--bonus", help="A fixed bonus per period (100.00), pro rata by days.")
 @click.option("--minimum", help="A minimum guarantee per period (400.00), pro rata by days.")
+@click.option("--replace", is_flag=True, help="Correct the rule already starting that day.")
 def set_rule(
     chatter: str,
     valid_from: str,
@@ -177,6 +178,7 @@ def set_rule(
     after_fee: bool,
     bonus: str | None,
     minimum: str | None,
+    replace: bool,
 ) -> None:
     """Pay CHATTER by this rule from --from on (audited)."""
     day = text.iso_day(valid_from.strip())
@@ -198,7 +200,10 @@ def set_rule(
             )
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
-        rules.set_rule(session, person, day, rule, actor=actor(), now=now())
+        try:
+            rules.set_rule(session, person, day, rule, actor=actor(), now=now(), replace=replace)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
         click.echo(f"{person.key} from {day}: {_terms(rule, currency, exponent)}")
 
 

@@ -128,6 +128,10 @@ def _context(user: User, raw: str, own: bool) -> dict[str, Any]:
         "clock": Clock(zone(cal.tz), now),
         "own": own,
         "can_approve": user.role == "admin" and not own,
+        # Why this period cannot be approved now (None: it can); asked before the button.
+        "refusal": (
+            ledger.refusal(session, cal, period, now) if user.role == "admin" and not own else None
+        ),
         "error": "",
         "adjustments": sum(1 for line in payroll.lines if line.origin != period),
         "approved": payroll.locked.approved_at if payroll.locked is not None else None,
@@ -160,8 +164,9 @@ def my_pay_page() -> tuple[str, int]:
 
 @bp.get("/payroll/approve")
 @login_required("admin")
-def approve_payroll_confirm() -> str:
-    """The confirmation step before a period is locked for good."""
+def approve_payroll_confirm() -> str | tuple[str, int]:
+    """The confirmation step before a period is locked for good; a period that cannot be
+    approved shows why on the payroll page instead (409), before anyone confirms."""
     session = db.session
     cal = ledger.calendar(session)
     raw = request.args.get("period", "").strip()
@@ -169,6 +174,9 @@ def approve_payroll_confirm() -> str:
         period = cal.schedule.parse(raw[:40])
     except PayPeriodError as exc:
         abort(400, description=str(exc))
+    wrong = ledger.refusal(session, cal, period, utc_now())
+    if wrong is not None:
+        return _page(_me(), raw, own=False, error=wrong.message, status=wrong.status)
     payroll = report.build(session, callers.of_user(_me(), LOGIN_ROLES), period, utc_now())
     totals = report.body(payroll)["totals"]
     chatters = {line.chatter_id for line in payroll.lines}

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -180,6 +180,58 @@ def lines_of(session: Session, cal: Calendar, period: PayPeriod) -> list[Line]:
     return found
 
 
+def first_locked(session: Session) -> dt.date | None:
+    """The first day the payroll handles: that of the first approved period."""
+    return session.scalar(select(func.min(LockedPeriod.first_day)))
+
+
+def refusal(
+    session: Session, cal: Calendar, period: PayPeriod, now: dt.datetime
+) -> DomainError | None:
+    """Why ``period`` cannot be approved now (None: it can): not over yet, locked already,
+    too old to be the first, before the first approved, or not the next in order."""
+    if period.last >= cal.today(now):
+        return DomainError(
+            f"{period.label()} is not over yet: it can be approved from "
+            f"{period.last + dt.timedelta(days=1)} on",
+            409,
+            code="period_not_over",
+        )
+    already = lock_of(session, period)
+    if already is not None:
+        return DomainError(
+            f"{period.label()} was approved on {already.approved_at:%Y-%m-%d %H:%M} UTC by "
+            f"{already.approved_by} and is locked",
+            409,
+            code="period_locked",
+        )
+    following = open_after(session, cal)
+    if following is None and period.last < cal.today(now) - FIRST_APPROVAL_REACH:
+        # The first approval starts the order every later one follows: a mistyped year
+        # (2006 for 2026) would otherwise tie the payroll to a period nobody meant.
+        return DomainError(
+            f"{period.label()} ended more than a year ago: the first period approved must be "
+            "a recent one; the periods before it stay open",
+            409,
+            code="period_too_old",
+        )
+    if following is not None and following != period:
+        if period.first < following.first:
+            return DomainError(
+                f"{period.label()} is before the first approved period: the pay of periods "
+                f"before it is not handled here (pay rules reaching back before "
+                f"{first_locked(session)} are not paid for those days)",
+                409,
+                code="period_before_lock",
+            )
+        return DomainError(
+            f"approve {following.label()} first: periods are approved in order",
+            409,
+            code="period_out_of_order",
+        )
+    return None
+
+
 def approve(
     session: Session, cal: Calendar, period: PayPeriod, *, actor: str, now: dt.datetime
 ) -> LockedPeriod:
@@ -194,44 +246,9 @@ def approve(
             409,
             code="period_not_in_calendar",
         )
-    if period.last >= cal.today(now):
-        raise DomainError(
-            f"{period.label()} is not over yet: it can be approved from "
-            f"{period.last + dt.timedelta(days=1)} on",
-            409,
-            code="period_not_over",
-        )
-    already = lock_of(session, period)
-    if already is not None:
-        raise DomainError(
-            f"{period.label()} was approved on {already.approved_at:%Y-%m-%d %H:%M} UTC by "
-            f"{already.approved_by} and is locked",
-            409,
-            code="period_locked",
-        )
-    following = open_after(session, cal)
-    if following is None and period.last < cal.today(now) - FIRST_APPROVAL_REACH:
-        # The first approval starts the order every later one follows: a mistyped year
-        # (2006 for 2026) would otherwise tie the payroll to a period nobody meant.
-        raise DomainError(
-            f"{period.label()} ended more than a year ago: the first period approved must be "
-            "a recent one; the periods before it stay open",
-            409,
-            code="period_too_old",
-        )
-    if following is not None and following != period:
-        if period.first < following.first:
-            raise DomainError(
-                f"{period.label()} is before the last approved period; what arrives for it "
-                f"now is paid as adjustments in {following.label()}",
-                409,
-                code="period_before_lock",
-            )
-        raise DomainError(
-            f"approve {following.label()} first: periods are approved in order",
-            409,
-            code="period_out_of_order",
-        )
+    wrong = refusal(session, cal, period, now)
+    if wrong is not None:
+        raise wrong
     paid = lines_of(session, cal, period)
     row = LockedPeriod(
         first_day=period.first,

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from collector.auth.callers import Caller
 from collector.db.models import Chatter, chatter_creators
-from collector.db.payroll_models import PayRule
 from collector.db.settings import currency_exponent
 from collector.errors import ApiError
 from collector.payroll import ledger
@@ -87,6 +86,9 @@ class Payroll:
     locked: Any  # LockedPeriod | None
     carries_adjustments: bool
     over: bool
+    # The first day of the first approved period, when this one is before it: its pay is
+    # not handled here (ledger.refusal).
+    payroll_starts: dt.date | None
     people: dict[int, Person]
     lines: list[Line]
     currency: str
@@ -132,9 +134,10 @@ def build(session: Session, caller: Caller, period: PayPeriod, now: dt.datetime)
     cal = ledger.calendar(session)
     people = visible(session, caller)
     lock = ledger.lock_of(session, period)
+    first = ledger.first_locked(session)
     found = [line for line in ledger.lines_of(session, cal, period) if line.chatter_id in people]
     paid = {line.chatter_id for line in found}
-    ruled = set(session.scalars(select(PayRule.chatter_id).distinct()))
+    active = set(session.scalars(select(Chatter.id).where(Chatter.active.is_(True))))
     currency, exponent = currency_exponent(session)
     return Payroll(
         period=period,
@@ -142,12 +145,15 @@ def build(session: Session, caller: Caller, period: PayPeriod, now: dt.datetime)
         locked=lock,
         carries_adjustments=lock is None and ledger.open_after(session, cal) == period,
         over=period.last < cal.today(now),
+        payroll_starts=first
+        if lock is None and first is not None and period.first < first
+        else None,
         people=people,
         lines=found,
         currency=currency,
         exponent=exponent,
         without_rule=sorted(
-            (p for cid, p in people.items() if cid not in paid and cid not in ruled),
+            (p for cid, p in people.items() if cid not in paid and cid in active),
             key=lambda p: p.name.lower(),
         ),
     )
@@ -263,6 +269,10 @@ def body(payroll: Payroll) -> dict[str, Any]:
             "approved_at": _utc(lock.approved_at) if lock is not None else None,
             "approved_by": lock.approved_by if lock is not None else None,
             "carries_adjustments": payroll.carries_adjustments,
+            # Before the first approved period: not paid through ChatterTrack.
+            "before_payroll_start": (
+                payroll.payroll_starts.isoformat() if payroll.payroll_starts else None
+            ),
         },
         "currency": payroll.currency,
         "platform_fee_basis_points": (

@@ -84,34 +84,44 @@ def set_rule(
     *,
     actor: str,
     now: dt.datetime,
+    replace: bool = False,
 ) -> PayRule:
-    """Store ``rule`` for ``chatter`` from ``valid_from``; a rule already starting that day
-    is refused (a new day's rule replaces it from then on, history kept)."""
+    """Store ``rule`` for ``chatter`` from ``valid_from``.  A rule already starting that day
+    is refused unless ``replace``: then its terms are corrected, the old ones kept in the
+    audit trail (pay already approved stays as paid; the difference is an adjustment)."""
     if not EARLIEST <= valid_from <= LATEST:
         raise DomainError(f"valid_from: days from {EARLIEST} to {LATEST} only", 422)
-    taken = session.scalar(
-        select(PayRule.id).where(PayRule.chatter_id == chatter.id, PayRule.valid_from == valid_from)
+    terms = {f: getattr(rule, f) for f in FIELDS}
+    row = session.scalar(
+        select(PayRule).where(PayRule.chatter_id == chatter.id, PayRule.valid_from == valid_from)
     )
-    if taken is not None:
+    if row is not None and not replace:
         raise DomainError(
-            f"{chatter.name} already has a pay rule from {valid_from}: set one from another day"
+            f"{chatter.name} already has a pay rule from {valid_from}: to correct it, replace "
+            'it (the page\'s "Replace the rule from that day", --replace, or "replace": true)',
+            409,
+            code="rule_exists",
         )
-    row = PayRule(
-        chatter_id=chatter.id,
-        valid_from=valid_from,
-        created_at=now,
-        created_by=actor,
-        **{f: getattr(rule, f) for f in FIELDS},
-    )
-    session.add(row)
+    if row is not None:
+        before = {f: getattr(row, f) for f in FIELDS}
+        for name, value in terms.items():
+            setattr(row, name, value)
+        row.created_at, row.created_by = now, actor
+        action, detail = "replace_pay_rule", {**terms, "before": before}
+    else:
+        row = PayRule(
+            chatter_id=chatter.id, valid_from=valid_from, created_at=now, created_by=actor, **terms
+        )
+        session.add(row)
+        action, detail = "set_pay_rule", terms
     audit.record(
         session,
         actor,
-        "set_pay_rule",
+        action,
         f"chatter:{chatter.key}",
         now,
         valid_from=valid_from.isoformat(),
-        **{f: getattr(rule, f) for f in FIELDS},
+        **detail,
     )
     session.flush()
     return row

@@ -246,15 +246,22 @@ def add_pay_rule(key: str) -> Response | Page:
     try:
         with writing() as (session, me):
             chatter = people.find_chatter(session, key)
+            chatter_name = chatter.name
             _, exponent = currency_exponent(session)
             day, terms = rule_terms(form, exponent)
             rules.set_rule(
-                session, chatter, day, rules.checked(terms), actor=me.email, now=utc_now()
+                session,
+                chatter,
+                day,
+                rules.checked(terms),
+                actor=me.email,
+                now=utc_now(),
+                replace=form.get("replace") == "on",
             )
     except DomainError as exc:
         or_404(exc)
         return _chatter_form(key, rule_form=form, rule_error=exc.message, status=exc.status)
-    flash(f"Pay rule for {key} from {day} saved.")
+    flash(f"Pay rule for {chatter_name} from {day} saved.")
     return redirect(url_for(".edit_chatter_form", key=key) + "#pay-rules-h")
 
 

@@ -105,6 +105,7 @@ def test_the_report_body_matches_the_hand_worked_week(agency: Collector, paid: C
         "approved_at": None,
         "approved_by": None,
         "carries_adjustments": False,
+        "before_payroll_start": None,
     }
     assert body["currency"] == "USD" and body["platform_fee_basis_points"] == 2000
     rows = _by_key(body)

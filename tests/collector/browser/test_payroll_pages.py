@@ -211,7 +211,7 @@ def test_the_admin_sets_a_pay_rule(browser: Browser, unlocked: LiveCollector, wi
         page.goto(unlocked.url + "/admin/chatters/fran")
         expect(page.get_by_role("heading", name="Pay rules")).to_be_visible()
         form = page.locator("form", has=page.get_by_role("button", name="Add pay rule"))
-        form.get_by_label("From").fill(day)
+        form.get_by_label("From (a day, agency time zone)").fill(day)
         form.get_by_label("Hourly rate").fill("15.001")
         form.get_by_role("button", name="Add pay rule").click()
         page.wait_for_load_state()

@@ -171,7 +171,7 @@ def test_show_and_approve_a_week(weekly: Collector, agent: Agent) -> None:
     again = weekly.cli("payroll", "approve", "--period", DAY, expect=1)
     assert "was approved on" in again.output and "by Jane Boss and is locked" in again.output
     before = weekly.cli("payroll", "approve", "--period", "2026-11-09", expect=1)
-    assert "before the last approved period" in before.output
+    assert "before the first approved period" in before.output
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert "not over yet" in weekly.cli("payroll", "approve", "--period", today, expect=1).output
     assert len(_audited(weekly, "approve_pay_period")) == 1

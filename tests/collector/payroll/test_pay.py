@@ -222,7 +222,7 @@ def test_a_late_refund_after_approval_is_an_adjustment_in_the_next_period(
     session.rollback()
     # In order from the first approved on: not a week before it, nor one after the next.
     later = dt.datetime(2026, 12, 8, tzinfo=dt.UTC)
-    with pytest.raises(DomainError, match="before the last approved period"):
+    with pytest.raises(DomainError, match="before the first approved period"):
         ledger.approve(session, cal, PayPeriod(dt.date(2026, 11, 9), dt.date(2026, 11, 15)),
                        actor="boss", now=later)  # fmt: skip
     session.rollback()
@@ -342,3 +342,33 @@ def test_a_rule_from_a_day_no_report_covers_is_refused(session: Session) -> None
         with pytest.raises(DomainError, match="valid_from: days from 1900-01-01 to 9000-12-31"):
             _rule(session, "alice", day, hourly_minor=1)
         session.rollback()
+
+
+def test_a_wrong_rule_is_replaced_and_a_period_before_payroll_is_not_paid(
+    session: Session, agent: Agent
+) -> None:
+    _rule(session, "alice", NEXT.first, hourly_minor=1500)
+    _online(agent, dt.datetime(2026, 11, 24, 10, 0, tzinfo=PARIS), 60)
+    cal = ledger.calendar(session)
+    ledger.approve(session, cal, NEXT, actor="boss", now=dt.datetime.now(dt.UTC))
+    session.commit()
+    # Typed 15.00 for 18.00: replaced from the same day, the old terms in the audit log,
+    # the difference paid as an adjustment (the locked week stays as paid).
+    alice = _chatter(session, "alice")
+    with pytest.raises(DomainError, match="already has a pay rule from 2026-11-23: to correct"):
+        rules.set_rule(session, alice, NEXT.first, rules.checked({"hourly_minor": 1800}),
+                       actor="boss", now=AFTER)  # fmt: skip
+    session.rollback()
+    rules.set_rule(session, alice, NEXT.first, rules.checked({"hourly_minor": 1800}),
+                   actor="boss", now=AFTER, replace=True)  # fmt: skip
+    session.commit()
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "replace_pay_rule")).one()
+    assert (entry.detail["hourly_minor"], entry.detail["before"]["hourly_minor"]) == (1800, 1500)
+    third = PayPeriod(dt.date(2026, 11, 30), dt.date(2026, 12, 6))
+    moved = [x for x in ledger.lines_of(session, cal, third) if x.origin == NEXT]
+    assert [(x.kind, x.amount_minor) for x in moved] == [("hours", 300)]
+    # The week before the first approved one is not handled here, and says so.
+    refused = ledger.refusal(session, cal, WEEK, dt.datetime.now(dt.UTC))
+    assert refused is not None and refused.code == "period_before_lock"
+    assert "before the first approved period" in refused.message
+    assert ledger.first_locked(session) == NEXT.first
