@@ -33,6 +33,7 @@ from collector.pages.formatting import money
 from collector.payroll import ledger, report, sources
 from collector.payroll.periods import PayPeriod, PayPeriodError
 from collector.stats.periods import zone
+from shared.money import parse_amount
 from shared.protocol import utc_now
 
 # Where the page's download links point: the payroll API, asked by this session.
@@ -109,6 +110,10 @@ def _context(user: User, raw: str, own: bool) -> dict[str, Any]:
         by_chatter[line.chatter_id].append(line)
     ids = {p.key: cid for cid, p in payroll.people.items()}
     for row in body["chatters"]:
+        # My pay's card: both never below 0, so one figure says what they add.
+        row["bonus_and_topup"] = payroll.money(
+            sum(parse_amount(row[k], payroll.exponent) for k in ("bonus", "minimum_topup"))
+        )
         _stood_on(payroll, row["lines"], by_chatter[ids[row["key"]]], caller.role == "chatter")
     previous = cal.schedule.containing(period.first - dt.timedelta(days=1))
     following = cal.schedule.following(period)

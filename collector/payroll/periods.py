@@ -82,9 +82,7 @@ class PaySchedule:
         first_text, _, last_text = text.partition("..")
         first, last = iso_day(first_text), iso_day(last_text or first_text)
         if first is None or last is None:
-            raise PayPeriodError(
-                f"period must be a day (YYYY-MM-DD) or first..last, not {text[:30]!r}"
-            )
+            raise PayPeriodError(f"a day (YYYY-MM-DD) or first..last is needed, not {text[:30]!r}")
         # The days every report accepts (stats.periods): a period of year 1 would be "over"
         # and could be approved, and one at the end of the calendar has no UTC bounds.
         if not (EARLIEST <= first <= LATEST and EARLIEST <= last <= LATEST):

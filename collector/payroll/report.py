@@ -61,6 +61,9 @@ LINE_COLUMNS = (
     Column("net_sales", "Net sales", "money"),
     Column("amount", "Amount", "money"),
 )
+# How a line's basis reads in files and on pages (the stored values are names).
+BASIS_TITLES = {"after_fee": "after the fee", "": "", "online": "online", "active": "active",
+                "scheduled": "scheduled"}  # fmt: skip
 # What a line is called on a payslip.
 LINE_TITLES = {
     "hours": "Hourly pay",
@@ -228,7 +231,7 @@ def line_row(payroll: Payroll, line: Line) -> dict[str, Any]:
         "for_period": line.origin.label(),
         "first_day": line.part_first.isoformat(),
         "last_day": line.part_last.isoformat(),
-        "basis": line.basis,
+        "basis": BASIS_TITLES.get(line.basis, line.basis),
         "rate": rate,
         "rate_value": line.rate,
         "paid_seconds": line.seconds,

@@ -62,6 +62,7 @@ def _settings(
         slice_choices=ALLOWED_SLICE_SECONDS,
         currencies=sorted(CURRENCY_EXPONENTS),
         currency_locked=changes.currency_locked(session),
+        calendar_locked=changes.pay_periods_locked(session),
         zones=ALL_ZONES,
         setting_labels=SETTING_LABELS,
         form=form if form is not None else {},

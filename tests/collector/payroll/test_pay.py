@@ -330,7 +330,7 @@ def test_once_pay_is_stored_its_money_and_calendar_stay(session: Session, agent:
 def test_a_day_is_written_yyyy_mm_dd_only(session: Session, text: str) -> None:
     from collector.payroll.periods import PayPeriodError
 
-    with pytest.raises(PayPeriodError, match="period must be a day"):
+    with pytest.raises(PayPeriodError, match="first..last is needed"):
         ledger.calendar(session).schedule.parse(text)
     with pytest.raises(DomainError, match="is not a date"):
         set_value(session, "pay_period_anchor", text)

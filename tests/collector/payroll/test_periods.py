@@ -66,8 +66,8 @@ def test_a_period_across_a_dst_change_has_its_true_length() -> None:
     [
         ("fortnightly", "2026-11-20", "pay period must be one of"),
         ("weekly", "2026-11-17..2026-11-23", "is not a weekly pay period"),
-        ("monthly", "20/11/2026", "period must be a day"),
-        ("monthly", "2026-11-01..x", "period must be a day"),
+        ("monthly", "20/11/2026", "first..last is needed"),
+        ("monthly", "2026-11-01..x", "first..last is needed"),
     ],
 )
 def test_bad_periods_are_refused_with_a_message(kind: str, text: str, message: str) -> None:

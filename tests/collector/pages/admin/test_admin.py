@@ -599,7 +599,7 @@ def test_agency_settings(site: Site, integration: str) -> None:
     # The help says what happens: changeable (a select) until an amount is stored, then not.
     before = site.admin.get("/admin/settings").text
     assert '<select id="currency" name="currency"' in before
-    assert "You can change it until the first amount is stored" in before
+    assert "You can change it until the first amount (a sale or a pay rule) is stored" in before
     assert site.collector.post_events([tip], integration).status_code == 200
     after = site.admin.get("/admin/settings").text
     assert 'id="currency" value="USD" readonly' in after
