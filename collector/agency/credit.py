@@ -74,6 +74,10 @@ def recredit(
     connection: Connection, spans: Iterable[Span], rules: CreditRules | None = None
 ) -> int:
     """Re-credit the sales credited by shift in these spans; how many changed credit."""
+    # The lock before the rules: a change of ppv_credit or tip_credit holds it while it
+    # re-credits, so this shift change reads the rules it committed, or it reads this
+    # shift (PostgreSQL; SQLite's one writer already orders them).
+    locks.serialise(connection, locks.EVENTS)
     rules = credit_rules(connection) if rules is None else rules
     return _recredit(connection, list(spans), rules, rules)
 
@@ -81,6 +85,9 @@ def recredit(
 def recredit_all(connection: Connection, kinds: CreditRules) -> int:
     """After a change of ppv_credit or tip_credit (``kinds``: the one that changed, moved
     to ``shift`` or off it): the sales of that kind any shift can cover."""
+    # The lock before the shifts: a shift change racing this one either committed first
+    # (its shift is listed here) or waits and then reads the new rule (``recredit``).
+    locks.serialise(connection, locks.EVENTS)
     with Session(bind=connection) as session:
         spans = [shift_span(s) for s in session.scalars(select(Shift).order_by(Shift.id))]
     return _recredit(connection, spans, credit_rules(connection), kinds)

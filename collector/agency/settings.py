@@ -28,6 +28,9 @@ def set_value(session: Session, name: str, raw: str, chatter: Chatter | None = N
     if name == "currency" and value != get_value(session, "currency") and currency_locked(session):
         raise DomainError("the currency cannot change once amounts have been stored")
     _check_pay_calendar(session, name, value)
+    # The agency's value before: setting it again changes nothing, so re-crediting (which
+    # blocks ingest while it runs) is skipped.
+    before = get_value(session, name) if chatter is None else None
     scope = scope_for(chatter)
     row = session.scalar(select(Setting).where(Setting.name == name, Setting.scope == scope))
     now = dt.datetime.now(dt.UTC)
@@ -35,7 +38,8 @@ def set_value(session: Session, name: str, raw: str, chatter: Chatter | None = N
         session.add(Setting(name=name, scope=scope, value=str(value), updated_at=now))
     else:
         row.value, row.updated_at = str(value), now
-    _after_change(session, name)
+    if chatter is not None or value != before:
+        _after_change(session, name)
     return value
 
 

@@ -494,3 +494,57 @@ def test_roster_import_and_edits_recredit(agency: Collector, integration: str) -
     assert reply.status_code == 201, reply.text
     assert _money(_rows(agency, manager), "ppv_sales") == {"alice": "10.00"}
     _check_rebuild_changes_nothing(agency.database_url)
+
+
+@pytest.mark.parametrize(("before", "after"), [("converter", "shift"), ("shift", "converter")])
+def test_a_rule_change_racing_a_shift_change_leaves_what_a_rebuild_gives(
+    agency: Collector, integration: str, before: str, after: str
+) -> None:
+    """tip_credit flips while another request adds the shift that covers a tip: whichever
+    commits first, the other sees it (found by the attacker on PostgreSQL, where each read
+    the other's data before taking the lock)."""
+    import threading
+    import time
+
+    from collector.db.engine import configure_engine
+
+    agency.cli("settings", "set", "tip_credit", before)
+    tip = when(ev("t1", "tip", fan="f9", amount="5.00"), "2026-11-20T11:00:00Z")
+    assert agency.post_events([tip], integration).status_code == 200
+    engine = create_engine(agency.database_url)
+    configure_engine(engine)
+    flip, other = Session(engine), Session(engine)
+    failures: list[BaseException] = []
+
+    def add_shift() -> None:
+        try:
+            begin_write(other)  # as every writing request does (SQLite: waits its turn)
+            data = {"chatter": "alice", "creator": "luna", "zone": "UTC", "start": "10:00",
+                    "end": "12:00", "first_day": "2026-11-20"}  # fmt: skip
+            credit.add_shift(
+                other, manage.shift_fields(other, data, default_zone="UTC"), "test", NOW
+            )
+            other.commit()
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    try:
+        begin_write(flip)
+        setting_changes.set_value(flip, "tip_credit", after)  # holds the lock until commit
+        racer = threading.Thread(target=add_shift)
+        racer.start()
+        time.sleep(1.0)  # the shift change is waiting for the flip now
+        flip.commit()
+        racer.join(60)
+        assert not racer.is_alive() and failures == []
+    finally:
+        flip.close()
+        other.close()
+        engine.dispose()
+    _check_rebuild_changes_nothing(agency.database_url)
+    reader = create_engine(agency.database_url)
+    with Session(reader) as session:
+        credited = session.scalar(select(Event.credit_chatter_id).where(Event.event_id == "t1"))
+        alice = session.scalar(select(Chatter.id).where(Chatter.key == "alice"))
+    reader.dispose()
+    assert credited == (alice if after == "shift" else None)
