@@ -91,7 +91,7 @@ def _stood_on(
         for moved in items.get("reassignments", []):
             moved["moment"] = dt.datetime.fromisoformat(moved["at"])
         for shift in items.get("shifts_changed", []):
-            shift["moment"] = dt.datetime.fromisoformat(shift["updated_at"])
+            shift["moment"] = dt.datetime.fromisoformat(shift["at"])
         for rule in items.get("pay_rules_set", []):
             rule["moment"] = dt.datetime.fromisoformat(rule["created_at"])
         row["sources"] = items

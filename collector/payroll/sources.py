@@ -16,14 +16,22 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from collector.db.models import Event, SaleReassignment, Slice
+from collector.db.models import AuditEntry, Event, SaleReassignment, Slice
 from collector.db.payroll_models import LockedPeriod, PayRule
-from collector.db.schedule_models import Shift
 from collector.payroll.lines import Line
 from collector.stats.periods import period as local_range
 
 # A line's list stops here; the count says how many there are in all.
 LIMIT = 500
+# What the audit log calls a change of the schedule (collector/shifts/manage.py).
+SHIFT_ACTIONS = (
+    "add_shift",
+    "edit_shift",
+    "remove_shift",
+    "cancel_shift_day",
+    "swap_shift_day",
+    "restore_shift_day",
+)
 
 
 def changed_between(
@@ -125,21 +133,22 @@ def sources(
             | ({} if for_chatter else {"actor": r.actor, "reason": r.reason})
             for r in session.execute(moved.limit(LIMIT))
         ]
+        # Any chatter's shift: a shift by shift credit moves sales between chatters, and a
+        # cancelled, swapped or deleted day leaves no row to date (the audit log has it).
+        changed = session.execute(
+            select(AuditEntry.at, AuditEntry.action, AuditEntry.subject, AuditEntry.actor)
+            .where(AuditEntry.action.in_(SHIFT_ACTIONS), *fresh(AuditEntry.at))
+            .order_by(AuditEntry.at)
+            .limit(LIMIT)
+        )
         out["shifts_changed"] = [
-            {"shift_id": shift_id, "updated_at": _utc(at)}
-            for shift_id, at in session.execute(
-                select(Shift.id, Shift.updated_at).where(
-                    Shift.chatter_id == line.chatter_id,
-                    # Shifts that run on the line's days (a day before: overnight).
-                    Shift.first_day <= line.part_last,
-                    (Shift.last_day.is_(None))
-                    | (Shift.last_day >= line.part_first - dt.timedelta(days=1)),
-                    *fresh(Shift.updated_at),
-                )
-            )
+            {"at": _utc(at), "action": action.replace("_", " "), "shift": subject}
+            | ({} if for_chatter else {"by": actor})
+            for at, action, subject, actor in changed
         ]
         out["pay_rules_set"] = [
-            {"valid_from": day.isoformat(), "created_at": _utc(at), "by": by}
+            {"valid_from": day.isoformat(), "created_at": _utc(at)}
+            | ({} if for_chatter else {"by": by})
             for day, at, by in session.execute(
                 select(PayRule.valid_from, PayRule.created_at, PayRule.created_by).where(
                     PayRule.chatter_id == line.chatter_id,

@@ -372,3 +372,35 @@ def test_a_wrong_rule_is_replaced_and_a_period_before_payroll_is_not_paid(
     assert refused is not None and refused.code == "period_before_lock"
     assert "before the first approved period" in refused.message
     assert ledger.first_locked(session) == NEXT.first
+
+
+def test_a_shift_that_moves_a_sale_after_approval_is_an_adjustment_with_its_cause(
+    session: Session, agency: Collector, integration: str
+) -> None:
+    from collector.agency import credit
+
+    set_value(session, "tip_credit", "shift")
+    _rule(session, "alice", WEEK.first, commission_basis_points=1000)
+    _rule(session, "bob", WEEK.first, commission_basis_points=1000)
+    tip = {"id": "t1", "type": "tip", "occurred_at": _at(17, 12), "creator": "luna",
+           "fan": "f1", "chatter": "alice", "amount": "80.00"}  # fmt: skip
+    _events(agency, integration, tip)
+    cal = ledger.calendar(session)
+    ledger.approve(session, cal, WEEK, actor="boss", now=dt.datetime.now(dt.UTC))
+    session.commit()
+    # Bob held Luna's shift when the tip came: by shift credit it is his.
+    data = {"chatter": "bob", "creator": "luna", "zone": "Europe/Paris", "start": "11:00",
+            "end": "13:00", "first_day": "2026-11-17"}  # fmt: skip
+    fields = manage.shift_fields(session, data, default_zone="UTC")
+    credit.add_shift(session, fields, "boss", dt.datetime.now(dt.UTC))
+    session.commit()
+    moved = {
+        (x.chatter_id, x.kind): x for x in ledger.lines_of(session, cal, NEXT) if x.origin == WEEK
+    }
+    alice, bob = _chatter(session, "alice").id, _chatter(session, "bob").id
+    assert moved[(alice, "commission")].amount_minor == -800
+    assert moved[(bob, "commission")].amount_minor == 800
+    since, _ = sources.changed_between(session, None)
+    why = sources.sources(session, moved[(alice, "commission")], "Europe/Paris", adjustment=True,
+                          since=since, for_chatter=True)  # fmt: skip
+    assert [(c["action"], "by" in c) for c in why["shifts_changed"]] == [("add shift", False)]
