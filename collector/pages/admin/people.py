@@ -30,7 +30,7 @@ from collector.pages.admin import (
     submit,
     writing,
 )
-from collector.payroll import rules
+from collector.payroll import ledger, rules
 from shared.money import AmountError, format_amount, parse_amount
 from shared.protocol import utc_now
 
@@ -258,10 +258,20 @@ def add_pay_rule(key: str) -> Response | Page:
                 now=utc_now(),
                 replace=form.get("replace") == "on",
             )
+            locked = ledger.locked(session)
+            reaches_back = bool(locked) and day <= locked[-1].last_day
     except DomainError as exc:
         or_404(exc)
         return _chatter_form(key, rule_form=form, rule_error=exc.message, status=exc.status)
-    flash(f"Pay rule for {chatter_name} from {day} saved.")
+    flash(
+        f"Pay rule for {chatter_name} from {day} saved."
+        + (
+            " It reaches into approved pay: the difference is paid as adjustments in the "
+            "next open period."
+            if reaches_back
+            else ""
+        )
+    )
     return redirect(url_for(".edit_chatter_form", key=key) + "#pay-rules-h")
 
 

@@ -150,7 +150,8 @@ def test_an_approval_is_audited_and_late_changes_are_adjustments(site: Site) -> 
     assert f"Locked Approved by {ADMIN}" in text and 'id="approve-link"' not in done
     # A rule from Thursday of the locked week: the bonus changes for its last four days,
     # paid as an adjustment in the next week, which says it carries adjustments.
-    _rule(site, "alice", valid_from="2026-11-19", bonus="140.00")
+    saved = _rule(site, "alice", valid_from="2026-11-19", bonus="140.00")
+    assert "It reaches into approved pay" in saved
     locked = site.admin.get(f"/payroll?period={WEEK}")
     assert _rows(locked.text) == {"alice": "70.00", "bob": "35.00"}  # as paid
     following = site.admin.get(f"/payroll?period={NEXT}")
