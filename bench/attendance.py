@@ -314,7 +314,7 @@ def build(url: str, scale: float) -> dict[str, Any]:
             _copy_minutes(c, minute_rows)
             _copy_slices(c, slice_rows, now)
             minute_rows, slice_rows = [], []
-        store.add_up_hours(c)  # the purged minutes' hours (the rebuild does the others)
+        store.add_up_hours(c, 0)  # the purged minutes' hours (the rebuild does the others)
         with Session(bind=c) as session:
             cut = dt.datetime.combine(kept_from, dt.time(), dt.UTC) - dt.timedelta(days=1)
             retention.advance(session, retention.SLICES, cut, now)

@@ -117,6 +117,32 @@ def _minute_rows(slots: Iterable[Any]) -> Iterator[dict[str, Any]]:
         yield row
 
 
+# The ingest's statements, built once: building one per call cost more than running it
+# (a 1-slice heartbeat runs each once; profile in issue 17's note).
+_MINUTE_VALUES = (
+    "online",
+    "active",
+    "paused",
+    "first_active",
+    "active_until",
+    "human",
+    "first_human",
+    "human_until",
+)
+_UPSERT_MINUTES = text(
+    f"INSERT INTO attendance_minutes (chatter_id, minute, {', '.join(_MINUTE_VALUES)}) "
+    f"VALUES (:chatter_id, :minute, {', '.join(':' + c for c in _MINUTE_VALUES)}) "
+    "ON CONFLICT (chatter_id, minute) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _MINUTE_VALUES)
+)
+# A span holds a minute when it starts before the minute's end and ends after its start.
+_FORGET_SPANS = delete(SP).where(
+    SP.c.chatter_id == bindparam("chatter"),
+    SP.c.starts < bindparam("before"),
+    SP.c.ends > bindparam("after"),
+)
+
+
 def refresh(connection: Connection, chatter_id: int, starts: Iterable[dt.datetime | int]) -> None:
     """Recompute the chatter's minutes (and hours) holding these slice starts (datetimes,
     or epoch seconds), and forget the cached spans they fall in.  Called by the ingest
@@ -129,22 +155,16 @@ def refresh(connection: Connection, chatter_id: int, starts: Iterable[dt.datetim
         slots = connection.execute(
             _SLOTS_OF, {"chatter": chatter_id, "lo": from_epoch(lo), "hi": from_epoch(hi)}
         ).all()
-        connection.execute(
-            delete(M).where(M.c.chatter_id == chatter_id, M.c.minute >= lo, M.c.minute < hi)
-        )
+        # Every minute of the run holds a slice (new or re-flagged), so each gets a row:
+        # written over in place, no delete first.
         rows = list(_minute_rows(slots))
         if rows:
-            connection.execute(insert(M), rows)
+            connection.execute(_UPSERT_MINUTES, rows)
     for lo, hi, _members in runs({m - m % HOUR for m in minutes}, HOUR):
-        add_up_hours(connection, lo, hi, chatter_id)
+        connection.execute(_UPSERT_HOURS, {"chatter": chatter_id, "lo": lo, "hi": hi})
     _new_version(connection, chatter_id)
-    # A span holds a minute when it starts before the minute's end and ends after its start.
     connection.execute(
-        delete(SP).where(
-            SP.c.chatter_id == chatter_id,
-            SP.c.starts < minutes[-1] + MINUTE,
-            SP.c.ends > minutes[0],
-        )
+        _FORGET_SPANS, {"chatter": chatter_id, "before": minutes[-1] + MINUTE, "after": minutes[0]}
     )
 
 
@@ -184,21 +204,32 @@ _HOURS = """
            min(minute + first_human), max(minute + human_until)
     FROM attendance_minutes WHERE {where} GROUP BY 1, 2
 """
-_HOURS_OF = text(_HOURS.format(where="chatter_id = :chatter AND minute >= :lo AND minute < :hi"))
+# The ingest's hours: each hour of its runs has minutes, so each gets a row, written over
+# in place.
+_UPSERT_HOURS = text(
+    _HOURS.format(where="chatter_id = :chatter AND minute >= :lo AND minute < :hi")
+    + "ON CONFLICT (chatter_id, hour) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = excluded.{c}"
+        for c in (
+            "online",
+            "active",
+            "paused",
+            "first_active",
+            "last_active",
+            "human",
+            "first_human",
+            "last_human",
+        )
+    )
+)
 _HOURS_SINCE = text(_HOURS.format(where="minute >= :lo"))
 
 
-def add_up_hours(
-    connection: Connection, lo: int = 0, hi: int | None = None, chatter_id: int | None = None
-) -> None:
-    """Recompute the hours in [lo, hi) (hi None: every hour from lo) of one chatter (None:
-    all, from lo on) from their minutes; ``lo`` and ``hi`` on whole hours."""
-    if chatter_id is None:
-        connection.execute(delete(H).where(H.c.hour >= lo))
-        connection.execute(_HOURS_SINCE, {"lo": lo})
-        return
-    connection.execute(delete(H).where(H.c.chatter_id == chatter_id, H.c.hour >= lo, H.c.hour < hi))
-    connection.execute(_HOURS_OF, {"chatter": chatter_id, "lo": lo, "hi": hi})
+def add_up_hours(connection: Connection, lo: int) -> None:
+    """Recompute every chatter's hours from ``lo`` (a whole hour) on from their minutes."""
+    connection.execute(delete(H).where(H.c.hour >= lo))
+    connection.execute(_HOURS_SINCE, {"lo": lo})
 
 
 def erase(connection: Connection, chatter_id: int) -> int:
