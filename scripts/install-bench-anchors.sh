@@ -12,6 +12,8 @@ AW_SERVER_VERSION=0.12.0
 say() { printf 'bench-anchors: %s\n' "$*"; }
 
 test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
+# The bench takes the stamp as "installed": a reinstall that fails must not leave it.
+rm -f "$VENV/.installed-stamp"
 say "installing aw-server $AW_SERVER_VERSION into $VENV"
 # peewee < 4: aw-core allows peewee 4, whose DateTimeField hands back datetimes where
 # aw-core parses strings (every bucket listing then fails with iso8601's ParseError).
