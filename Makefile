@@ -11,7 +11,7 @@ PORT   ?= 8765
 # use the cores.  Every fixture is per worker (its own databases, ports, X server, browser).
 WORKERS ?= 4
 
-.PHONY: run test bench lint format clean system screenshots assets agent-dist
+.PHONY: run test bench bench-anchors lint format clean system screenshots assets agent-dist
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: $(STAMP) system
 bench: $(STAMP) system
 	$(BIN)/python -m bench
 
+## make bench-anchors: ActivityWatch's aw-server in .venv-anchors/ (its own venv: its
+## dependencies clash with ours); make bench then measures it beside the collector.
+bench-anchors:
+	@PYTHON=$(PYTHON) scripts/install-bench-anchors.sh .venv-anchors
+
 ## make agent-dist: the agent as a bundle that needs no Python (PyInstaller, onedir) for
 ## this OS, packed into dist/ with the installers and SHA256SUMS: what the collector serves.
 agent-dist: $(STAMP)
@@ -63,4 +68,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) build dist .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .venv-anchors build dist .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -4,9 +4,11 @@ Parts (``--part``), each printing its table and writing its section of
 ``bench/results/latest.json``:
 
 - collector: per database lane (SQLite, PostgreSQL) a fresh database prepared with the
-  admin CLI, gunicorn with two workers, and four ingestion scenarios driven from separate
+  admin CLI, gunicorn with two workers, and five ingestion scenarios driven from separate
   client processes over loopback (``main``, ``prepare``, ``server``, ``scenarios``,
-  ``load``, ``payloads``, ``rawhttp``, ``report``);
+  ``load``, ``payloads``, ``rawhttp``, ``report``, targets in ``collector_targets``), then
+  the heartbeat figures' anchors: aw-server and the bare-Flask ceiling (``anchors``,
+  ``ceiling``), printed side by side (``comparison``);
 - stats: the chatter-stats API views on the generated agency (``stats_views``, data set
   ``stats_data/``);
 - pages: the dashboard pages' server time on the same agency (``pages``) and their load

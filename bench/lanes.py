@@ -55,10 +55,19 @@ def sqlite_url(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'collector.db'}"
 
 
+def database_prefix() -> str:
+    """The name prefix of the lane's throw-away databases (CHATTER_BENCH_DB_PREFIX): on a
+    shared PostgreSQL server each engineer's runs keep to names of their own."""
+    prefix = os.environ.get("CHATTER_BENCH_DB_PREFIX") or "ct_bench_"
+    if not prefix.replace("_", "").isalnum() or not prefix.islower():
+        raise ValueError(f"CHATTER_BENCH_DB_PREFIX {prefix!r}: lower-case letters, digits, _")
+    return prefix
+
+
 @contextmanager
 def postgres_database(admin_url: str) -> Iterator[str]:
-    """A new empty database ``ct_bench_<random>``, dropped (even if still in use) on exit."""
-    name = f"ct_bench_{uuid.uuid4().hex[:12]}"
+    """A new empty database ``<prefix><random>``, dropped (even if still in use) on exit."""
+    name = f"{database_prefix()}{uuid.uuid4().hex[:12]}"
     with pg_admin(admin_url) as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -17,8 +17,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import lanes, procstat, report, scenarios, server
+from bench import anchors, lanes, procstat, report, scenarios, server
 from bench.lanes import LANES
+from bench.payloads import Device
 from bench.prepare import enroll_devices, prepare_database
 
 Lane = TypeVar("Lane")  # one part's result for one lane
@@ -45,15 +46,51 @@ def run_lane(lane: report.LaneResult) -> None:
                 target = scenarios.Target(srv, url)
                 for result in scenarios.run_all(target, devices, credentials.integration_token):
                     lane.scenarios.append(result)
-                    print(
-                        f"[{lane.lane}] {result.name}: {result.ok}/{result.requests} ok, "
-                        f"{result.throughput:,.0f} {result.unit}, p99 {result.p99_ms:.1f} ms",
-                        flush=True,
-                    )
+                    _say(lane.lane, result)
                 lane.worker_peak_rss_mib = procstat.peak_rss_mib(procstat.children(srv.proc.pid))
         finally:
             problems = server.log_problems(workdir / "gunicorn.log")
             lane.server_log_problems = dict(problems.most_common(10))
+        # The anchors run once the collector is stopped, so nothing else holds the cores.
+        run_anchors(lane, url, workdir, devices)
+
+
+def run_anchors(lane: report.LaneResult, url: str, workdir: Path, devices: list[Device]) -> None:
+    """The ceiling on the lane's server setup, then aw-server when its venv is installed;
+    a failure is noted in the table and the bench goes on."""
+    try:
+        lane.anchors.ceiling = anchors.measure_ceiling(url, workdir, devices)
+    except Exception as exc:  # the collector's own figures still count
+        traceback.print_exc()
+        lane.anchors.ceiling_status = _failed(exc)
+    for result in lane.anchors.ceiling:
+        _say(lane.lane, result)
+    if not anchors.aw_server_installed():
+        lane.anchors.aw_server_status = anchors.INSTALL_HINT
+        print(f"[{lane.lane}] aw-server {anchors.INSTALL_HINT}", flush=True)
+        return
+    try:
+        lane.anchors.aw_server = anchors.measure_aw_server(workdir)
+    except Exception as exc:
+        traceback.print_exc()
+        lane.anchors.aw_server_status = _failed(exc)
+    for result in lane.anchors.aw_server:
+        _say(lane.lane, result)
+
+
+def _failed(exc: Exception) -> str:
+    """One line for a table cell (the traceback is printed above the table)."""
+    first = (str(exc).splitlines() or [""])[0]
+    return f"failed: {type(exc).__name__}: {first}"[:120]
+
+
+def _say(lane: str, result: scenarios.ScenarioResult) -> None:
+    print(
+        f"[{lane}] {result.name}: {result.ok}/{result.requests} ok, "
+        f"{result.throughput:,.0f} {result.unit}, p99 {result.p99_ms:.1f} ms, "
+        f"load {' '.join(f'{v:.2f}' for v in result.load_avg)}",
+        flush=True,
+    )
 
 
 def _meta(started: dt.datetime, duration_s: float) -> dict[str, Any]:
@@ -77,7 +114,10 @@ def _meta(started: dt.datetime, duration_s: float) -> dict[str, Any]:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "server": f"gunicorn, {server.WORKERS} workers, deploy/gunicorn.conf.py (gthread)",
+        "server": (
+            f"gunicorn, {server.WORKERS} workers, deploy/gunicorn.conf.py "
+            "(sync on SQLite, gthread on PostgreSQL)"
+        ),
     }
 
 

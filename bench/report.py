@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import collector_targets
+from bench.anchors import AnchorRuns
+from bench.comparison import comparison_rows, render_comparison
 from bench.scenarios import ScenarioResult
 
 RESULTS_DIR = Path(__file__).with_name("results")
-
-TARGET_HEARTBEAT_RPS = 1000.0
-TARGET_HEARTBEAT_P99_MS = 20.0
-TARGET_BACKLOG_SPS = 50_000.0
-REFERENCE = "ActivityWatch aw-server: 124 heartbeats/s, p99 12.8 ms"
-TARGETS = (
-    f"targets: heartbeat 1-slice >= {TARGET_HEARTBEAT_RPS:,.0f} req/s with p99 <= "
-    f"{TARGET_HEARTBEAT_P99_MS:.0f} ms; backlog flush >= {TARGET_BACKLOG_SPS:,.0f} slices/s; "
-    f"reference {REFERENCE}"
-)
 
 
 @dataclass
@@ -30,20 +23,37 @@ class LaneResult:
     scenarios: list[ScenarioResult] = field(default_factory=list)
     worker_peak_rss_mib: list[float] = field(default_factory=list)
     server_log_problems: dict[str, int] = field(default_factory=dict)
+    anchors: AnchorRuns = field(default_factory=AnchorRuns)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "lane": self.lane,
             "status": self.status,
             "reason": self.reason,
-            "scenarios": [s.as_dict() for s in self.scenarios],
+            "scenarios": [
+                s.as_dict() | {"target": collector_targets.verdict(self.lane, s) or None}
+                for s in self.scenarios
+            ],
             "worker_peak_rss_mib": [round(v, 1) for v in self.worker_peak_rss_mib],
             "server_log_problems": self.server_log_problems,
+            "anchors": self.anchors.as_dict(),
+            "heartbeat_vs_anchors": comparison_rows(self.scenarios, self.anchors),
         }
 
 
-HEADER = ("lane", "scenario", "clients", "requests", "ok", "throughput", "p50 ms", "p99 ms", "db")
-ALIGN = "<<>>>>>>>"
+HEADER = (
+    "lane",
+    "scenario",
+    "clients",
+    "requests",
+    "ok",
+    "throughput",
+    "p50 ms",
+    "p99 ms",
+    "db",
+    "target",
+)
+ALIGN = "<<>>>>>>><"
 
 
 def _row(lane: str, s: ScenarioResult) -> tuple[str, ...]:
@@ -58,20 +68,15 @@ def _row(lane: str, s: ScenarioResult) -> tuple[str, ...]:
         f"{s.p50_ms:.1f}",
         f"{s.p99_ms:.1f}",
         db,
+        _target_cell(lane, s),
     )
 
 
-def _verdict(s: ScenarioResult) -> str | None:
-    if s.name == "heartbeat 1-slice":
-        met = s.throughput >= TARGET_HEARTBEAT_RPS and s.p99_ms <= TARGET_HEARTBEAT_P99_MS
-        return (
-            f"{s.throughput:,.0f} req/s, p99 {s.p99_ms:.1f} ms: "
-            f"{'meets' if met else 'misses'} target"
-        )
-    if s.name.startswith("backlog"):
-        met = s.throughput >= TARGET_BACKLOG_SPS
-        return f"{s.throughput:,.0f} slices/s: {'meets' if met else 'misses'} target"
-    return None
+def _target_cell(lane: str, s: ScenarioResult) -> str:
+    target = collector_targets.for_lane(lane).get(s.name)
+    if target is None:
+        return ""
+    return f"{collector_targets.verdict(lane, s)} ({target.text()})"
 
 
 def render(results: list[LaneResult], duration_s: float) -> str:
@@ -93,7 +98,11 @@ def render(results: list[LaneResult], duration_s: float) -> str:
 
     lines = [fmt(HEADER), "-+-".join("-" * w for w in widths)]
     lines += [fmt(row) for row in rows]
-    lines += ["", TARGETS]
+    lines += [
+        "",
+        render_comparison([(lane.lane, lane.scenarios, lane.anchors) for lane in results]),
+    ]
+    lines.append("")
     for lane in results:
         lines += _lane_notes(lane)
     lines.append(
@@ -107,9 +116,6 @@ def _lane_notes(lane: LaneResult) -> list[str]:
     notes = []
     for s in lane.scenarios:
         where = f"  {lane.lane} {s.name}:"
-        verdict = _verdict(s)
-        if verdict:
-            notes.append(f"{where} {verdict}")
         if s.requests < s.planned:
             notes.append(
                 f"{where} sent {s.requests} of {s.planned} before the {s.deadline_s:.0f} s limit"
@@ -126,7 +132,8 @@ def _lane_notes(lane: LaneResult) -> list[str]:
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in s.cpu_s.items())
         per_request = s.cpu_s.get("app", 0.0) * 1000 / max(s.requests, 1)
         notes.append(
-            f"{where} CPU s in {s.elapsed_s:.1f} s wall: {cpu} (app {per_request:.1f} ms/request)"
+            f"{where} CPU s in {s.elapsed_s:.1f} s wall: {cpu} (app {per_request:.1f} ms/request); "
+            f"load average {' '.join(f'{v:.2f}' for v in s.load_avg)}"
         )
     if lane.worker_peak_rss_mib:
         peaks = ", ".join(f"{v:.0f}" for v in lane.worker_peak_rss_mib)
@@ -162,10 +169,10 @@ def write_json(results: list[LaneResult], meta: dict[str, Any]) -> Path:
     path = _latest()
     document = meta | {
         "targets": {
-            "heartbeat_1_slice_min_rps": TARGET_HEARTBEAT_RPS,
-            "heartbeat_1_slice_max_p99_ms": TARGET_HEARTBEAT_P99_MS,
-            "backlog_min_slices_per_s": TARGET_BACKLOG_SPS,
-            "reference": REFERENCE,
+            lane.lane: {
+                name: asdict(t) for name, t in collector_targets.for_lane(lane.lane).items()
+            }
+            for lane in results
         },
         "lanes": [lane.as_dict() for lane in results],
     }

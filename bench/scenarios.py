@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,9 +18,10 @@ from bench.prepare import CHATTER, CREATOR
 from bench.server import Server
 from bench.timing import percentile
 
-# Devices: one for warm-up, four 1-slice clients, then one and two backlog clients.
+# Devices: one for warm-up, one 1-slice client alone and then four together (an agent
+# posts alone; a shop's agents overlap), then one and two backlog clients.
 WARMUP_DEVICES = 1
-HEARTBEAT_CLIENTS = 4
+HEARTBEAT_CLIENTS = (1, 4)
 HEARTBEAT_REQUESTS = 3000
 HEARTBEAT_SECONDS = 20.0
 BACKLOG_BATCHES = 30
@@ -28,7 +30,11 @@ BACKLOG_SECONDS = 60.0
 EVENT_REQUESTS = 5
 EVENTS_PER_REQUEST = 10_000
 EVENTS_SECONDS = 60.0
-DEVICES = WARMUP_DEVICES + HEARTBEAT_CLIENTS + 1 + 2
+DEVICES = WARMUP_DEVICES + sum(HEARTBEAT_CLIENTS) + 1 + 2
+
+
+def heartbeat_name(clients: int) -> str:
+    return f"heartbeat 1-slice x{clients}"
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,10 @@ class Target:
 
     def meters(self) -> dict[str, procstat.CpuMeter]:
         master = self.server.proc.pid
-        meters = {"app": procstat.CpuMeter(lambda: procstat.children(master))}
-        url = make_url(self.url)
-        if url.get_backend_name() == "postgresql" and url.database:
+        # gunicorn's workers, or the one process of waitress and aw-server.
+        meters = {"app": procstat.CpuMeter(lambda: procstat.children(master) or [master])}
+        url = make_url(self.url) if self.url else None
+        if url and url.get_backend_name() == "postgresql" and url.database:
             name = url.database
             meters["postgres"] = procstat.CpuMeter(lambda: procstat.postgres_backends(name))
         return meters
@@ -68,6 +75,7 @@ class ScenarioResult:
     connects: int
     cpu_s: dict[str, float] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    load_avg: list[float] = field(default_factory=list)  # `uptime`'s 1, 5, 15 min, at the end
 
     @property
     def all_ok(self) -> bool:
@@ -95,7 +103,29 @@ def _failure(reply: Reply) -> str:
     return f"HTTP {reply.status}: unexpected counts {reply.body[:160]!r}"
 
 
-def _drive(
+# What one reply acknowledged: (items accepted, the reply is all ok).
+ReadReply = Callable[[Reply], tuple[int, bool]]
+
+
+def collector_reply(per_request: int) -> ReadReply:
+    """The collector's reply: 200 with every item accepted and none duplicate."""
+
+    def read(reply: Reply) -> tuple[int, bool]:
+        data = json.loads(reply.body) if reply.status == 200 else None
+        if not isinstance(data, dict):
+            return 0, False
+        accepted = int(data.get("accepted", 0))
+        return accepted, data.get("accepted") == per_request and not data.get("duplicates")
+
+    return read
+
+
+def status_200(reply: Reply) -> tuple[int, bool]:
+    """An anchor's reply: 200 is one item accepted (each answers in its own shape)."""
+    return (1, True) if reply.status == 200 else (0, False)
+
+
+def drive(
     target: Target, plans: Sequence[Sequence[bytes]], deadline_s: float
 ) -> tuple[list[ClientRun], dict[str, float]]:
     if target.server.proc.poll() is not None:
@@ -109,7 +139,7 @@ def _drive(
     return runs, cpu
 
 
-def _summarise(
+def summarise(
     name: str,
     unit: str,
     planned: int,
@@ -117,19 +147,20 @@ def _summarise(
     driven: tuple[list[ClientRun], dict[str, float]],
     per_request: int,
     count_stored: Callable[[], int],
+    read: ReadReply | None = None,
 ) -> ScenarioResult:
     runs, cpu = driven
     replies = [r for run in runs for r in run.replies]
+    read = read or collector_reply(per_request)
     ok = accepted = 0
     failures: Counter[str] = Counter()
     for reply in replies:
-        data = json.loads(reply.body) if reply.status == 200 else None
-        if isinstance(data, dict):
-            accepted += int(data.get("accepted", 0))
-            if data.get("accepted") == per_request and not data.get("duplicates"):
-                ok += 1
-                continue
-        failures[_failure(reply)] += 1
+        items, all_ok = read(reply)
+        accepted += items
+        if all_ok:
+            ok += 1
+        else:
+            failures[_failure(reply)] += 1
     elapsed = max(run.finished for run in runs) - min(run.started for run in runs)
     latencies = sorted(r.latency * 1000 for r in replies)
     return ScenarioResult(
@@ -151,6 +182,7 @@ def _summarise(
         connects=sum(run.connects for run in runs),
         cpu_s=cpu,
         failures=dict(failures.most_common()),
+        load_avg=[round(v, 2) for v in os.getloadavg()],
     )
 
 
@@ -168,16 +200,37 @@ def warm_up(target: Target, device: Device) -> None:
     run_clients(target.server.port, [plan], deadline_s=20)
 
 
-def heartbeat_single(target: Target, devices: Sequence[Device]) -> ScenarioResult:
-    per_client = HEARTBEAT_REQUESTS // len(devices)
-    plans = [
-        heartbeat_requests(target.server.host, d, batches=per_client, per_batch=1, tag=f"one{i}")
+def heartbeat_plans(
+    host: str, devices: Sequence[Device], tag: str, total: int = HEARTBEAT_REQUESTS
+) -> list[list[bytes]]:
+    """``total`` signed 1-slice requests shared out over one client per device."""
+    per_client = total // len(devices)
+    return [
+        heartbeat_requests(host, d, batches=per_client, per_batch=1, tag=f"{tag}{i}")
         for i, d in enumerate(devices)
     ]
-    driven = _drive(target, plans, HEARTBEAT_SECONDS)
+
+
+def heartbeat_single(target: Target, devices: Sequence[Device]) -> ScenarioResult:
+    plans = heartbeat_plans(target.server.host, devices, f"one{len(devices)}-")
+    driven = drive(target, plans, HEARTBEAT_SECONDS)
     count = _slices_of(target.url, devices)
-    return _summarise(
-        "heartbeat 1-slice", "req/s", per_client * len(devices), HEARTBEAT_SECONDS, driven, 1, count
+    planned = sum(map(len, plans))
+    name = heartbeat_name(len(devices))
+    return summarise(name, "req/s", planned, HEARTBEAT_SECONDS, driven, 1, count)
+
+
+def ceiling_heartbeats(
+    target: Target, devices: Sequence[Device], name: str, total: int = HEARTBEAT_REQUESTS
+) -> ScenarioResult:
+    """The same signed 1-slice requests against the bare-Flask ceiling (it stores nothing,
+    so what it acknowledged is all there is to count)."""
+    plans = heartbeat_plans(target.server.host, devices, f"ceil{len(devices)}-", total)
+    runs, cpu = drive(target, plans, HEARTBEAT_SECONDS)
+    acknowledged = sum(r.status == 200 for run in runs for r in run.replies)
+    planned = sum(map(len, plans))
+    return summarise(
+        name, "req/s", planned, HEARTBEAT_SECONDS, (runs, cpu), 1, lambda: acknowledged, status_200
     )
 
 
@@ -189,10 +242,10 @@ def backlog_flush(target: Target, devices: Sequence[Device]) -> ScenarioResult:
         )
         for i, d in enumerate(devices)
     ]
-    driven = _drive(target, plans, BACKLOG_SECONDS)
+    driven = drive(target, plans, BACKLOG_SECONDS)
     name = f"backlog flush x{len(devices)}"
     count = _slices_of(target.url, devices)
-    return _summarise(
+    return summarise(
         name, "slices/s", batches * len(devices), BACKLOG_SECONDS, driven, BACKLOG_SLICES, count
     )
 
@@ -207,13 +260,13 @@ def events(target: Target, token: str) -> ScenarioResult:
         chatter=CHATTER,
         tag="bench",
     )
-    driven = _drive(target, [plan], EVENTS_SECONDS)
+    driven = drive(target, [plan], EVENTS_SECONDS)
 
     def count() -> int:
         sql = "SELECT count(*) FROM events WHERE event_id LIKE 'bench-%'"
         return int(lanes.scalar(target.url, sql))
 
-    return _summarise(
+    return summarise(
         "events", "events/s", EVENT_REQUESTS, EVENTS_SECONDS, driven, EVENTS_PER_REQUEST, count
     )
 
@@ -221,9 +274,11 @@ def events(target: Target, token: str) -> ScenarioResult:
 def run_all(target: Target, devices: Sequence[Device], token: str) -> Iterator[ScenarioResult]:
     """Warm up, then every scenario in turn, yielding each result as it finishes."""
     warm_up(target, devices[0])
-    one = devices[WARMUP_DEVICES : WARMUP_DEVICES + HEARTBEAT_CLIENTS]
-    rest = devices[WARMUP_DEVICES + HEARTBEAT_CLIENTS :]
-    yield heartbeat_single(target, one)
+    start = WARMUP_DEVICES
+    for clients in HEARTBEAT_CLIENTS:
+        yield heartbeat_single(target, devices[start : start + clients])
+        start += clients
+    rest = devices[start:]
     yield backlog_flush(target, rest[:1])
     yield backlog_flush(target, rest[1:3])
     yield events(target, token)

@@ -47,31 +47,37 @@ def free_port() -> int:
 DEPLOY_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
 
 
+COLLECTOR_APP = "collector:create_app()"
+ROOT = DEPLOY_CONFIG.parents[1]
+
+
 @contextmanager
-def gunicorn(database_url: str, workdir: Path, timeout_s: float = 60) -> Iterator[Server]:
+def gunicorn(
+    database_url: str,
+    workdir: Path,
+    timeout_s: float = 60,
+    *,
+    app: str = COLLECTOR_APP,
+    log_name: str = "gunicorn.log",
+) -> Iterator[Server]:
     """gunicorn with the production settings (deploy/gunicorn.conf.py), 2 workers.
 
+    ``app`` is the collector, or the bare-Flask ceiling (bench.ceiling), which gets the
+    lane's database URL only so that the config picks the lane's worker class and threads.
     Stopped with SIGTERM (then SIGKILL) on exit.
     """
     port = free_port()
-    log_path = workdir / "gunicorn.log"
+    log_path = workdir / log_name
     env = os.environ | {
         "CHATTER_DATABASE_URL": database_url,
         "CHATTER_SECRET_KEY": "bench",
         "CHATTER_BIND": f"{HOST}:{port}",
         "CHATTER_WORKERS": str(WORKERS),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        str(DEPLOY_CONFIG),
-        "collector:create_app()",
-    ]
+    command = [sys.executable, "-m", "gunicorn", "--config", str(DEPLOY_CONFIG), app]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    with _serving(Server(proc, port, log_path), timeout_s) as server:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    with serving(Server(proc, port, log_path), timeout_s) as server:
         yield server
 
 
@@ -94,21 +100,35 @@ def waitress(
             stderr=log,
             env=os.environ | dict(env or {}),
         )
-    with _serving(Server(proc, port, log_path), timeout_s) as server:
+    with serving(Server(proc, port, log_path), timeout_s) as server:
         yield server
 
 
 @contextmanager
-def _serving(server: Server, timeout_s: float) -> Iterator[Server]:
-    """``server`` once it answers /healthz; stopped on exit, even if it never answered."""
+def ceiling_waitress(workdir: Path, timeout_s: float = 30) -> Iterator[Server]:
+    """The bare-Flask ceiling (bench.ceiling) on waitress with ``chatter-collector serve``'s
+    8 threads."""
+    port = free_port()
+    log_path = workdir / "ceiling-waitress.log"
+    command = [sys.executable, "-m", "waitress", f"--host={HOST}", f"--port={port}"]
+    command += ["--threads=8", "--call", "bench.ceiling:create_app"]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    with serving(Server(proc, port, log_path), timeout_s) as server:
+        yield server
+
+
+@contextmanager
+def serving(server: Server, timeout_s: float, health_path: str = "/healthz") -> Iterator[Server]:
+    """``server`` once it answers ``health_path``; stopped on exit, even if it never answered."""
     try:
-        wait_healthy(server, timeout_s)
+        wait_healthy(server, timeout_s, health_path)
         yield server
     finally:
         stop(server.proc)
 
 
-def wait_healthy(server: Server, timeout_s: float) -> None:
+def wait_healthy(server: Server, timeout_s: float, health_path: str = "/healthz") -> None:
     give_up = time.monotonic() + timeout_s
     while time.monotonic() < give_up:
         if server.proc.poll() is not None:
@@ -116,7 +136,7 @@ def wait_healthy(server: Server, timeout_s: float) -> None:
             raise RuntimeError(f"the server exited with {server.proc.returncode}:\n{tail}")
         try:
             conn = http.client.HTTPConnection(HOST, server.port, timeout=2)
-            conn.request("GET", "/healthz")
+            conn.request("GET", health_path)
             if conn.getresponse().status == 200:
                 conn.close()
                 return
@@ -124,7 +144,7 @@ def wait_healthy(server: Server, timeout_s: float) -> None:
         except OSError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer /healthz within {timeout_s:.0f} s")
+    raise RuntimeError(f"the server did not answer {health_path} within {timeout_s:.0f} s")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
