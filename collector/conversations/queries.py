@@ -6,8 +6,9 @@ a trend).  Sums are additive: a UTC day that lies mostly in one slot is read
 from the day table, and the quarters of it that belong elsewhere are taken off
 (and added to their own slot), so a range costs whole days plus at most 48
 quarters per day boundary.  Distinct visitors are not additive: a slot is the
-union of the day sets it covers whole and the quarter sets of its edges,
-counted with a boolean mask over the dense visitor ids (exact).
+union of the day sets it covers whole, the hour sets of the rest and the
+quarter sets of its edges (zones 30 or 45 minutes off UTC), counted with a
+boolean mask over the span of the dense visitor ids (exact).
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ from collector.conversations import metrics as m
 from collector.conversations.rollups import (
     INDEX,
     KINDS,
+    QT,
     SUMS,
     UD,
     UQ,
     VD,
+    VH,
     VQ,
     D,
     Q,
 )
-from collector.db.buckets import DAY, epoch, unpack_array
+from collector.db.buckets import DAY, HOUR, epoch, unpack_array
 from collector.stats.periods import Period, local_midnight
 
 Bounds = Sequence[int]
@@ -326,7 +329,9 @@ def sum_grid(
             found = _read_sums(connection, D.name, "day", days, columns, by_agent)
         read.append((days, found))
     if quarters.intervals:
-        found = _read_sums(connection, Q.name, "bucket", quarters, columns, by_agent)
+        # All agents together: the bucket totals, one row per bucket.
+        table = Q.name if by_agent else QT.name
+        found = _read_sums(connection, table, "bucket", quarters, columns, by_agent)
         read.append((quarters, found))
     slot_parts, agent_parts, value_parts = [], [], []
     for reads, (which, agent, values) in read:
@@ -463,13 +468,24 @@ def visitor_sets(connection: Connection, bounds: Bounds, kinds: Sequence[str]) -
         for day in sorted(plan.day_slot):
             days.add(day, day + DAY, plan.day_slot[day], -1)
         _read_sets(connection, VD.name, "day", days, wanted, slots)
-    if plan.ranges:
-        quarters = _Reads()
-        for lo, hi in _pieces(bounds, plan.ranges):
-            own = _slot(bounds, lo)
-            if own is not None:
-                quarters.add(lo, hi, own, -1)
-        _read_sets(connection, VQ.name, "bucket", quarters, wanted, slots)
+    hours, quarters = _Reads(), _Reads()
+    for lo, hi in _pieces(bounds, plan.ranges):
+        own = _slot(bounds, lo)
+        if own is None:
+            continue
+        # The whole UTC hours of a piece from the hour sets, its edges from the quarters
+        # (a zone 30 or 45 minutes off UTC starts its days and hours mid-hour).
+        first, last = -(-lo // HOUR) * HOUR, hi - hi % HOUR
+        if first >= last:
+            quarters.add(lo, hi, own, -1)
+            continue
+        if lo < first:
+            quarters.add(lo, first, own, -1)
+        hours.add(first, last, own, -1)
+        if last < hi:
+            quarters.add(last, hi, own, -1)
+    _read_sets(connection, VH.name, "hour", hours, wanted, slots)
+    _read_sets(connection, VQ.name, "bucket", quarters, wanted, slots)
     return slots
 
 
@@ -488,31 +504,38 @@ def _read_sets(
         slots[slot][(kind, key)].add(events, blob)
 
 
-def _size(*sets: VisitorSet) -> int:
-    return 1 + max((int(p[-1]) for s in sets for p in s.parts if len(p)), default=0)
+def _span(*sets: VisitorSet) -> tuple[int, int]:
+    """The smallest and largest id in the sets: a mask need only cover that span (a day's
+    visitors are a window of the dense ids, not all of them)."""
+    parts = [p for s in sets for p in s.parts if len(p)]
+    if not parts:
+        return 0, 0
+    return min(int(p[0]) for p in parts), max(int(p[-1]) for p in parts)
 
 
-def _mask(found: VisitorSet, size: int) -> Any:
-    mask = np.zeros(size, dtype=bool)
-    mask[np.concatenate(found.parts)] = True
+def _mask(found: VisitorSet, lo: int, hi: int) -> Any:
+    mask = np.zeros(hi - lo + 1, dtype=bool)
+    for part in found.parts:
+        mask[part - np.uint32(lo)] = True
     return mask
 
 
 def count(found: VisitorSet) -> int:
-    """Distinct visitors of a set (exact): a boolean mask over the dense ids."""
-    if not found.parts:
+    """Distinct visitors of a set (exact): a boolean mask over the span of its dense ids."""
+    parts = [p for p in found.parts if len(p)]
+    if not parts:
         return 0
-    if len(found.parts) == 1:
-        return len(found.parts[0])
-    return int(np.count_nonzero(_mask(found, _size(found))))
+    if len(parts) == 1:
+        return len(parts[0])
+    return int(np.count_nonzero(_mask(found, *_span(found))))
 
 
 def common(a: VisitorSet, b: VisitorSet) -> int:
     """Visitors in both sets."""
-    if not a.parts or not b.parts:
+    if not any(len(p) for p in a.parts) or not any(len(p) for p in b.parts):
         return 0
-    size = _size(a, b)
-    return int(np.count_nonzero(_mask(a, size) & _mask(b, size)))
+    lo, hi = _span(a, b)
+    return int(np.count_nonzero(_mask(a, lo, hi) & _mask(b, lo, hi)))
 
 
 def apply_sets(s: m.Summary, sets: dict[tuple[str, str], VisitorSet]) -> m.Summary:
@@ -604,16 +627,30 @@ def top_urls(connection: Connection, p: Period, limit: int = 10) -> list[m.Count
 def hours_of_day(connection: Connection, p: Period) -> list[m.HourOfDay]:
     """Requests by local wall-clock hour over the period (a repeated hour adds up)."""
     start, end = period_bounds(p)
-    text_requests = Q.c.req_agent_text + Q.c.req_visitor_text
-    video_requests = Q.c.req_agent_video + Q.c.req_visitor_video
-    query = (
-        select(Q.c.bucket, func.sum(text_requests), func.sum(video_requests))
-        .where(Q.c.bucket >= start, Q.c.bucket < end)
-        .group_by(Q.c.bucket)
+    sql = (
+        "SELECT bucket, req_agent_text + req_visitor_text, req_agent_video + req_visitor_video "
+        f"FROM {QT.name} WHERE bucket >= {int(start)} AND bucket < {int(end)}"
     )
-    hours = [m.HourOfDay(h) for h in range(24)]
-    for bucket, text_count, video in connection.execute(query):
-        local = dt.datetime.fromtimestamp(bucket, dt.UTC).astimezone(p.tz)
-        hours[local.hour].text_requests += int(text_count or 0)
-        hours[local.hour].video_requests += int(video or 0)
-    return hours
+    found = _fetch(connection, sql, 3)  # one row per bucket, all agents together
+    counts = np.zeros((24, 2), dtype=np.int64)
+    np.add.at(counts, _local_hours(found[:, 0], p.tz), found[:, 1:])
+    return [m.HourOfDay(h, *map(int, counts[h])) for h in range(24)]
+
+
+def _offset(moment: int, tz: dt.tzinfo) -> int:
+    offset = dt.datetime.fromtimestamp(moment, dt.UTC).astimezone(tz).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _local_hours(buckets: Any, tz: dt.tzinfo) -> Any:
+    """The local hour of each bucket's start: the zone's offset is looked up once per UTC
+    hour, and per bucket only in an hour whose offset changes (a DST change, Lord Howe's
+    half hour)."""
+    hours = np.unique(buckets - buckets % HOUR)
+    starts = np.array([_offset(int(h), tz) for h in hours], dtype=np.int64)
+    ends = np.array([_offset(int(h) + HOUR, tz) for h in hours], dtype=np.int64)
+    which = np.searchsorted(hours, buckets - buckets % HOUR)
+    offsets = starts[which]
+    for i in np.flatnonzero(starts[which] != ends[which]):
+        offsets[i] = _offset(int(buckets[i]), tz)
+    return ((buckets + offsets) % DAY) // HOUR
