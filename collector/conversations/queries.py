@@ -7,14 +7,15 @@ from the day table, and the quarters of it that belong elsewhere are taken off
 (and added to their own slot), so a range costs whole days plus at most 48
 quarters per day boundary.  Distinct visitors are not additive: a slot is the
 union of the day sets it covers whole, the hour sets of the rest and the
-quarter sets of its edges (zones 30 or 45 minutes off UTC), counted with a
-boolean mask over the span of the dense visitor ids (exact).
+quarter sets of its edges (zones 30 or 45 minutes off UTC), counted exactly
+with stamps written at the dense visitor ids (work in proportion to the ids).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -504,38 +505,65 @@ def _read_sets(
         slots[slot][(kind, key)].add(events, blob)
 
 
-def _span(*sets: VisitorSet) -> tuple[int, int]:
-    """The smallest and largest id in the sets: a mask need only cover that span (a day's
-    visitors are a window of the dense ids, not all of them)."""
-    parts = [p for s in sets for p in s.parts if len(p)]
-    if not parts:
-        return 0, 0
-    return min(int(p[0]) for p in parts), max(int(p[-1]) for p in parts)
+class _Stamps(threading.local):
+    """A scratch array over the dense visitor ids, kept per thread between counts.
+
+    A count writes consecutive stamps, never used before, at its ids and reads them back:
+    an id's slot holds one of the stamps written for it, so counting the positions that
+    read back their own stamp counts each distinct id once.  Work is proportional to the
+    ids counted, not to the largest id (no mask to clear).
+    """
+
+    def __init__(self) -> None:
+        self.marks = np.zeros(0, dtype=np.int64)
+        self.next = 1  # stamps below it are stale; the array starts at 0
+
+    def stamp(self, ids: Any) -> tuple[Any, int]:
+        """Write fresh stamps at ``ids``; returns the stamps and the first of them."""
+        if len(ids) and int(ids.max()) >= len(self.marks):
+            grown = np.zeros(max(int(ids.max()) + 1, 2 * len(self.marks)), dtype=np.int64)
+            grown[: len(self.marks)] = self.marks
+            self.marks = grown
+        first = self.next
+        stamps = np.arange(first, first + len(ids), dtype=np.int64)
+        self.next += len(ids)
+        self.marks[ids] = stamps
+        return stamps, first
+
+    def distinct(self, ids: Any) -> int:
+        stamps, _ = self.stamp(ids)
+        return int(np.count_nonzero(self.marks[ids] == stamps))
+
+    def common(self, a: Any, b: Any) -> int:
+        """Distinct ids of ``b`` that are in ``a``."""
+        _, first = self.stamp(a)
+        if not len(b) or int(b.max()) >= len(self.marks):
+            b = b[b < len(self.marks)]
+        return self.distinct(b[self.marks[b] >= first])
 
 
-def _mask(found: VisitorSet, lo: int, hi: int) -> Any:
-    mask = np.zeros(hi - lo + 1, dtype=bool)
-    for part in found.parts:
-        mask[part - np.uint32(lo)] = True
-    return mask
+_STAMPS = _Stamps()
+
+
+def _ids(found: VisitorSet) -> Any:
+    return np.concatenate(found.parts) if found.parts else np.zeros(0, dtype=np.uint32)
 
 
 def count(found: VisitorSet) -> int:
-    """Distinct visitors of a set (exact): a boolean mask over the span of its dense ids."""
+    """Distinct visitors of a set (exact)."""
     parts = [p for p in found.parts if len(p)]
     if not parts:
         return 0
     if len(parts) == 1:
         return len(parts[0])
-    return int(np.count_nonzero(_mask(found, *_span(found))))
+    return _STAMPS.distinct(np.concatenate(parts))
 
 
 def common(a: VisitorSet, b: VisitorSet) -> int:
     """Visitors in both sets."""
     if not any(len(p) for p in a.parts) or not any(len(p) for p in b.parts):
         return 0
-    lo, hi = _span(a, b)
-    return int(np.count_nonzero(_mask(a, lo, hi) & _mask(b, lo, hi)))
+    return _STAMPS.common(_ids(a), _ids(b))
 
 
 def apply_sets(s: m.Summary, sets: dict[tuple[str, str], VisitorSet]) -> m.Summary:
@@ -643,14 +671,24 @@ def _offset(moment: int, tz: dt.tzinfo) -> int:
 
 
 def _local_hours(buckets: Any, tz: dt.tzinfo) -> Any:
-    """The local hour of each bucket's start: the zone's offset is looked up once per UTC
-    hour, and per bucket only in an hour whose offset changes (a DST change, Lord Howe's
-    half hour)."""
-    hours = np.unique(buckets - buckets % HOUR)
-    starts = np.array([_offset(int(h), tz) for h in hours], dtype=np.int64)
-    ends = np.array([_offset(int(h) + HOUR, tz) for h in hours], dtype=np.int64)
-    which = np.searchsorted(hours, buckets - buckets % HOUR)
-    offsets = starts[which]
-    for i in np.flatnonzero(starts[which] != ends[which]):
-        offsets[i] = _offset(int(buckets[i]), tz)
-    return ((buckets + offsets) % DAY) // HOUR
+    """The local hour of each bucket's start."""
+    return ((buckets + _offsets(buckets, tz, DAY)) % DAY) // HOUR
+
+
+def _offsets(buckets: Any, tz: dt.tzinfo, span: int) -> Any:
+    """The zone's offset at each bucket, looked up once per UTC day, then per hour in a day
+    whose offset changes, and per bucket in such an hour (Lord Howe moves by half an hour).
+    """
+    starts = np.unique(buckets - buckets % span)
+    first = np.array([_offset(int(s), tz) for s in starts], dtype=np.int64)
+    last = np.array([_offset(int(s) + span, tz) for s in starts], dtype=np.int64)
+    which = np.searchsorted(starts, buckets - buckets % span)
+    offsets = first[which]
+    moved = np.flatnonzero(first[which] != last[which])
+    if len(moved):
+        picked = buckets[moved]
+        if span == DAY:
+            offsets[moved] = _offsets(picked, tz, HOUR)
+        else:
+            offsets[moved] = [_offset(int(b), tz) for b in picked]
+    return offsets
