@@ -207,13 +207,21 @@ def _rows(connection: Connection, sql: str) -> list[tuple[Any, ...]]:
 
     On PostgreSQL the rows come in binary (psycopg's binary cursor, in the
     connection's transaction): the visitor sets are megabytes of bytea, three
-    times faster to fetch than as hex text.
+    times faster to fetch than as hex text.  On SQLite the driver's own cursor
+    (same connection) hands over all rows at once: a trend reads ~20k rows, and
+    SQLAlchemy's row-by-row iteration cost a tenth of the view.
     """
     driver = connection.connection.driver_connection
     if connection.dialect.driver == "psycopg" and driver is not None:
         with driver.cursor(binary=True) as cursor:
             cursor.execute(sql)
             return list(cursor.fetchall())
+    if connection.dialect.name == "sqlite" and driver is not None:
+        cursor = driver.cursor()
+        try:
+            return list(cursor.execute(sql).fetchall())
+        finally:
+            cursor.close()
     return [tuple(r) for r in connection.exec_driver_sql(sql)]
 
 
