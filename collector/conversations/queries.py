@@ -544,10 +544,15 @@ class _Stamps(threading.local):
 
     def common(self, a: Any, b: Any) -> int:
         """Distinct ids of ``b`` that are in ``a``."""
-        _, first = self.stamp(a)
-        if not len(b) or int(b.max()) >= len(self.marks):
+        return self.both(a, b)[1]
+
+    def both(self, a: Any, b: Any) -> tuple[int, int]:
+        """Distinct ids of ``a``, and of those the ones in ``b``: ``a`` stamped once."""
+        stamps, first = self.stamp(a)
+        alone = int(np.count_nonzero(self.marks[a] == stamps))
+        if len(b) and int(b.max()) >= len(self.marks):
             b = b[b < len(self.marks)]
-        return self.distinct(b[self.marks[b] >= first])
+        return alone, self.distinct(b[self.marks[b] >= first])
 
 
 _STAMPS = _Stamps()
@@ -574,16 +579,27 @@ def common(a: VisitorSet, b: VisitorSet) -> int:
     return _STAMPS.common(_ids(a), _ids(b))
 
 
+def count_with(a: VisitorSet, b: VisitorSet) -> tuple[int, int]:
+    """``count(a)`` and ``common(a, b)``, reading ``a`` (the larger set) once."""
+    if not any(len(p) for p in a.parts):
+        return 0, 0
+    if not any(len(p) for p in b.parts):
+        return count(a), 0
+    return _STAMPS.both(_ids(a), _ids(b))
+
+
 def apply_sets(s: m.Summary, sets: dict[tuple[str, str], VisitorSet]) -> m.Summary:
     empty = VisitorSet()
     saw = sets.get(("impression", ""), empty)
-    s.visitors_with_impression = count(saw)
-    s.visitors_with_click = count(sets.get(("click", ""), empty))
     # Of the visitors who saw the widget, those who asked (METRICS.md: request_rate).
-    s.visitors_with_request = common(sets.get(("requester", ""), empty), saw)
+    s.visitors_with_impression, s.visitors_with_request = count_with(
+        saw, sets.get(("requester", ""), empty)
+    )
+    s.visitors_with_click = count(sets.get(("click", ""), empty))
     talked = sets.get(("conversation", ""), empty)
-    s.visitors_in_conversation = count(talked)
-    s.converted_visitors = common(talked, sets.get(("buyer", ""), empty))
+    s.visitors_in_conversation, s.converted_visitors = count_with(
+        talked, sets.get(("buyer", ""), empty)
+    )
     return s
 
 
