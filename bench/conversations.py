@@ -1,10 +1,10 @@
-"""Conversation analytics on the generated 90-day shop: summary and leaderboard server time.
+"""Conversation analytics on the generated 90-day shop: each view's server time.
 
 The issue's benchmark: on a shop with 1 million requests and 5 million widget events over
 90 days (bench/conversations_data/, generated once per lane and cached), on SQLite and
-PostgreSQL, the summary and the agent leaderboard must answer in 200 ms or less.  Server
-time is measured in-process (the Flask app, no network), previous period included, one
-warm-up call first.  Run::
+PostgreSQL, the summary and the agent leaderboard must answer in 200 ms or less (p95),
+trends by day and NPS in 150 ms or less.  Server time is measured in-process (the Flask
+app, no network), previous period included, one warm-up call first.  Run::
 
     .venv/bin/python -m bench.conversations [--lane sqlite|postgresql] [--scale 1.0]
 """
@@ -24,14 +24,27 @@ from bench.timing import PartLane, Timing, timed
 from collector import create_app
 from collector.http.database import db
 
-TARGET_MS = 200.0
 REPEATS = 15
-# The two views the issue's target is about; the others are measured for information.
-TARGETED = ("summary", "agents")
+# The summary's and leaderboard's target (bench/main.py reports it as the part's target).
+TARGET_MS = 200.0
+# Each view's p95 target (issue 17); trends is measured by day.
+TARGETS_MS = {"summary": TARGET_MS, "agents": TARGET_MS, "trends": 150.0, "nps": 150.0}
+# The views measured over the 30-day and UTC ranges too.
+ALL_RANGES = ("summary", "agents")
+
+
+def target_ms(timing: Timing) -> float | None:
+    """The view's target, or None for a timing measured for information."""
+    return TARGETS_MS.get(timing.name.split(" ")[0])
 
 
 def targeted(timing: Timing) -> bool:
-    return timing.name.split(" ")[0] in TARGETED
+    return target_ms(timing) is not None
+
+
+def passed(timing: Timing) -> bool:
+    target = target_ms(timing)
+    return target is None or timing.meets(target)
 
 
 def _timing_dict(timing: Timing) -> dict[str, Any]:
@@ -40,7 +53,8 @@ def _timing_dict(timing: Timing) -> dict[str, Any]:
         "median_ms": round(timing.median, 1),
         "p95_ms": round(timing.p95, 1),
         "targeted": targeted(timing),
-        "passed": timing.meets(TARGET_MS) if targeted(timing) else None,
+        "target_ms": target_ms(timing),
+        "passed": passed(timing) if targeted(timing) else None,
         "samples": len(timing.samples_ms),
     }
 
@@ -58,7 +72,7 @@ class LaneResult(PartLane):
 
 def missed(results: Sequence[LaneResult]) -> bool:
     """Whether a targeted view's p95 is over the target."""
-    return any(targeted(t) and not t.meets(TARGET_MS) for r in results for t in r.timings)
+    return any(not passed(t) for r in results for t in r.timings)
 
 
 def measure(url: str, repeats: int = REPEATS) -> list[Timing]:
@@ -78,7 +92,7 @@ def measure(url: str, repeats: int = REPEATS) -> list[Timing]:
     timings = []
     for label, params in ranges.items():
         for name, path in views:
-            if label != "90 days" and name not in TARGETED:
+            if label != "90 days" and name not in ALL_RANGES:
                 continue
 
             def call(path: str = path, params: dict[str, str] = params) -> None:
@@ -94,7 +108,8 @@ def measure(url: str, repeats: int = REPEATS) -> list[Timing]:
 
 
 def report(results: Sequence[LaneResult]) -> str:
-    lines = [f"Conversation analytics, target {TARGET_MS:.0f} ms (summary and leaderboard)"]
+    shown = ", ".join(f"{name} {ms:.0f} ms" for name, ms in TARGETS_MS.items())
+    lines = [f"Conversation analytics, p95 targets: {shown}"]
     for result in results:
         if result.status != "ran":
             lines.append(f"[{result.lane}] {result.status}: {result.reason}")
@@ -103,7 +118,7 @@ def report(results: Sequence[LaneResult]) -> str:
             f"[{result.lane}] scale {result.scale}: {result.dataset.get('events', 0):,} events"
         )
         for t in result.timings:
-            verdict = ("PASS" if t.meets(TARGET_MS) else "FAIL") if targeted(t) else "info"
+            verdict = ("PASS" if passed(t) else "FAIL") if targeted(t) else "info"
             lines.append(
                 f"  {t.name:<28} median {t.median:8.1f} ms  p95 {t.p95:8.1f} ms  {verdict}"
             )

@@ -18,6 +18,7 @@ SOURCE = "bench"
 # cached rollups are rebuilt when it changes.
 ROLLUP_WRITERS = (
     "conversations/facts.py",
+    "conversations/feedback.py",
     "conversations/rebuild.py",
     "conversations/rollups.py",
     "db/buckets.py",

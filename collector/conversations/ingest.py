@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
 
-from collector.conversations import facts, rollups
+from collector.conversations import facts, feedback, rollups
 from collector.conversations.facts import REQUEST_TYPES, E, chunks
 from collector.db import locks
 from collector.db.buckets import bucket_of
@@ -45,3 +45,4 @@ def after_store(connection: Connection, event_ids: Sequence[str]) -> None:
     buckets |= facts.nps_buckets(connection, touched.agents_changed)
     buckets |= {bucket_of(at) for type_, at, _, _ in rows if type_ in _BUCKET_TYPES}
     rollups.refresh(connection, buckets)
+    feedback.record(connection, event_ids)  # the responses among them

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from collector.conversations import facts, rollups
+from collector.conversations import facts, feedback, rollups
 from collector.conversations.facts import CO, CR, CV, REQUEST_TYPES, E, EventTuple
 from collector.db import locks
 from collector.db.buckets import DAY, day_of, from_epoch
@@ -108,7 +108,8 @@ def _next_day(connection: Connection, after: dt.datetime | None) -> int | None:
 
 
 def rebuild_rollups(connection: Connection) -> None:
-    for table in (rollups.Q, rollups.D, rollups.VQ, rollups.VD, rollups.UQ, rollups.UD):
+    sums = (rollups.Q, rollups.QT, rollups.D)
+    for table in (*sums, rollups.VQ, rollups.VD, rollups.VH, rollups.UQ, rollups.UD):
         connection.execute(delete(table))
     days: list[int] = []
     day = _next_day(connection, None)
@@ -128,6 +129,22 @@ def rebuild(connection: Connection) -> None:
     rebuild_requests(connection)
     rebuild_orders(connection)
     rebuild_rollups(connection)
+    feedback.rebuild(connection)
+
+
+def rebuild_hours_and_feedback(connection: Connection) -> None:
+    """The bucket totals and visitor sets per hour (the days again) from the stored quarters,
+    and the NPS feedback facts: what migration 0023 added to a database whose other rollups
+    are current."""
+    locks.serialise(connection, locks.CONVERSATIONS)
+    q, qt = rollups.Q, rollups.QT
+    totals = select(q.c.bucket, *(func.sum(q.c[name]) for name in rollups.SUMS)).group_by(
+        q.c.bucket
+    )
+    connection.execute(insert(qt).from_select(["bucket", *rollups.SUMS], totals))
+    days = select(rollups.VQ.c.bucket - rollups.VQ.c.bucket % DAY).distinct()
+    rollups.refresh_days(connection, list(connection.execute(days).scalars()))
+    feedback.rebuild(connection)
 
 
 def reattribute(connection: Connection) -> None:

@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from collector.conversations import feedback as conversation_feedback
 from collector.conversations import metrics as m
 from collector.conversations import queries
-from collector.conversations.facts import CR, E
 from collector.db import text
 from collector.errors import ApiError
 from collector.stats.periods import Period
@@ -367,34 +367,15 @@ def _page(args: Mapping[str, str], name: str, default: int, highest: int) -> int
     return text.whole_parameter(args, name, default, highest)
 
 
-def feedback(session: Session, req: Request, p: Period) -> list[dict[str, Any]]:
-    """Responses in the period with feedback text, newest first (as metrics.nps_feedback)."""
-    agent = func.coalesce(E.c.chatter_id, CR.c.agent_id)
-    query = (
-        select(
-            E.c.occurred_at,
-            E.c.event_id,
-            agent,
-            E.c.rating,
-            E.c.attrs,
-            E.c.kind,
-            E.c.contact,
-            E.c.ref,
-        )
-        .select_from(E.outerjoin(CR, CR.c.request_id == E.c.ref))
-        .where(
-            E.c.type == "nps_response",
-            E.c.attrs.is_not(None),
-            E.c.occurred_at >= p.start,
-            E.c.occurred_at < p.end,
-        )
-    )
+def feedback(
+    session: Session, req: Request, p: Period, offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Responses in the period with feedback text, newest first (as metrics.nps_feedback):
+    ``limit`` of them from ``offset`` (all by default), read from the feedback facts."""
     people = {p.id: p for p in req.people}
     found = []
-    for at, event_id, agent_id, rating, attrs, status, visitor, ref in session.execute(query):
-        text = attrs.get("feedback") if isinstance(attrs, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            continue
+    rows = conversation_feedback.page(session.connection(), p.start, p.end, offset, limit)
+    for at, event_id, agent_id, rating, attrs, status, visitor, ref in rows:
         person = people.get(agent_id) if agent_id is not None else None
         found.append(
             {
@@ -404,16 +385,12 @@ def feedback(session: Session, req: Request, p: Period) -> list[dict[str, Any]]:
                 "agent": person.key if person else None,
                 "agent_name": person.name if person else None,
                 "rating": rating,
-                "feedback": text,
+                "feedback": conversation_feedback.text_of(attrs),
                 "status": status,
                 "visitor": visitor,
                 "request_id": ref,
-                "_order": (at, event_id),
             }
         )
-    found.sort(key=lambda f: f["_order"], reverse=True)
-    for f in found:
-        del f["_order"]
     return found
 
 
@@ -426,10 +403,14 @@ def nps(session: Session, req: Request) -> Report:
     check_request(req)
     page = _page(req.args, "page", 1, 1_000_000)
     per_page = _page(req.args, "per_page", 50, MAX_PER_PAGE)
-    items = feedback(session, req, req.period)
     if req.fmt != "json":
+        items = feedback(session, req, req.period)
         return req.export("NPS feedback", FEEDBACK_COLUMNS, items, "nps_feedback", by_creator=False)
     connection = session.connection()
+    total = conversation_feedback.total(connection, req.period.start, req.period.end)
+    # Only the requested page's responses are read (a page past the end reads none).
+    offset = (page - 1) * per_page
+    items = feedback(session, req, req.period, offset, per_page) if offset < total else []
     found = []
     for p in _periods(req):
         sums = queries.total(queries.sums(connection, queries.period_bounds(p), by_agent=False)[0])
@@ -443,14 +424,14 @@ def nps(session: Session, req: Request) -> Report:
         }
         for s, counts in found
     ]
-    pages = max(1, -(-len(items) // per_page))
+    pages = max(1, -(-total // per_page))
     body: dict[str, Any] = {**_base(req), **figures[0]}
     body["feedback"] = {
         "page": page,
         "per_page": per_page,
-        "total": len(items),
+        "total": total,
         "pages": pages,
-        "items": items[(page - 1) * per_page : page * per_page],
+        "items": items,
     }
     if req.compare:
         body["previous"] = figures[1]

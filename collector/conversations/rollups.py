@@ -4,15 +4,15 @@ Three kinds of rollup, each recomputed from its rows (the request and order
 facts, the widget and survey events) whenever anything in the bucket may have
 changed, never patched:
 
-- additive sums per bucket and agent (requests and conversations by initiator
-  and channel, durations, attributed orders and GMV, surveys by rating, auto
-  message clicks);
+- additive sums per bucket and agent, and per bucket for all agents
+  (requests and conversations by initiator and channel, durations,
+  attributed orders and GMV, surveys by rating, auto message clicks);
 - the distinct visitors of each kind (impression, click, requester,
   conversation, buyer, and ``auto`` per trigger) as sorted uint32 ids, so
   distinct counts over any range stay exact (a union, not a sum);
 - requests and conversations per page.
 
-Days are recomputed from their buckets.
+Days, and the visitor sets' UTC hours, are recomputed from their buckets.
 """
 
 from __future__ import annotations
@@ -25,20 +25,24 @@ import numpy as np
 from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text
 
 from collector.conversations.facts import CO, CR, CV, E
-from collector.db.buckets import DAY, QUARTER, bucket_of, from_epoch, pack, runs, unpack_array
+from collector.db.buckets import DAY, HOUR, QUARTER, bucket_of, from_epoch, pack, runs, unpack_array
 from collector.db.conversation_models import (
     ConversationDay,
     ConversationQuarter,
+    ConversationQuarterTotal,
     ConversationUrlDay,
     ConversationUrlQuarter,
     ConversationVisitorDay,
+    ConversationVisitorHour,
     ConversationVisitorQuarter,
 )
 
 Q = cast(Table, ConversationQuarter.__table__)
+QT = cast(Table, ConversationQuarterTotal.__table__)
 D = cast(Table, ConversationDay.__table__)
 VQ = cast(Table, ConversationVisitorQuarter.__table__)
 VD = cast(Table, ConversationVisitorDay.__table__)
+VH = cast(Table, ConversationVisitorHour.__table__)
 UQ = cast(Table, ConversationUrlQuarter.__table__)
 UD = cast(Table, ConversationUrlDay.__table__)
 
@@ -158,12 +162,18 @@ class Accumulator:
         self.events[(bucket, kind, key)] += 1
 
     def write(self, connection: Connection, lo: int, hi: int) -> None:
-        for table in (Q, VQ, UQ):
+        for table in (Q, QT, VQ, UQ):
             connection.execute(delete(table).where(_between(table.c.bucket, lo, hi)))
         sums = [
             {"bucket": b, "agent_id": a, **dict(zip(SUMS, s, strict=True))}
             for (b, a), s in self.sums.items()
             if any(s)
+        ]
+        totals: dict[int, list[int]] = defaultdict(lambda: [0] * len(SUMS))
+        for (b, _), s in self.sums.items():
+            totals[b] = [t + v for t, v in zip(totals[b], s, strict=True)]
+        bucket_totals = [
+            {"bucket": b, **dict(zip(SUMS, s, strict=True))} for b, s in totals.items() if any(s)
         ]
         sets = [
             {
@@ -180,7 +190,7 @@ class Accumulator:
             {"bucket": b, "url": url, "requests": r, "conversations": c}
             for (b, url), (r, c) in self.urls.items()
         ]
-        for table, rows in ((Q, sums), (VQ, sets), (UQ, urls)):
+        for table, rows in ((Q, sums), (QT, bucket_totals), (VQ, sets), (UQ, urls)):
             for i in range(0, len(rows), 5000):
                 connection.execute(insert(table), rows[i : i + 5000])
 
@@ -222,32 +232,44 @@ def refresh_days(connection: Connection, days: Iterable[int]) -> None:
     if not chosen:
         return
     for lo, hi, _ in runs(chosen, DAY):
-        for table in (D, VD, UD):
-            connection.execute(delete(table).where(_between(table.c.day, lo, hi)))
+        for table, column in ((D, D.c.day), (VD, VD.c.day), (VH, VH.c.hour), (UD, UD.c.day)):
+            connection.execute(delete(table).where(_between(column, lo, hi)))
         params = [{"day": d, "day_end": d + DAY} for d in range(lo, hi, DAY)]
         connection.execute(_DAY_SUMS, params)
         connection.execute(_DAY_URLS, params)
-        merged: dict[tuple[int, str, str], list[Any]] = defaultdict(list)
-        events: dict[tuple[int, str, str], int] = defaultdict(int)
+        days_of: dict[tuple[int, str, str], list[Any]] = defaultdict(list)
+        hours_of: dict[tuple[int, str, str], list[Any]] = defaultdict(list)
         query = select(VQ.c.bucket, VQ.c.kind, VQ.c.key, VQ.c.events, VQ.c.ids).where(
             _between(VQ.c.bucket, lo, hi)
         )
         for bucket, kind, key, count, blob in connection.execute(query):
-            day = bucket - bucket % DAY
-            merged[(day, kind, key)].append(unpack_array(blob))
-            events[(day, kind, key)] += count
-        rows = []
-        for (day, kind, key), parts in merged.items():
-            ids = np.unique(np.concatenate(parts))
-            rows.append(
-                {
-                    "day": day,
-                    "kind": kind,
-                    "key": key,
-                    "visitors": len(ids),
-                    "events": events[(day, kind, key)],
-                    "ids": ids.astype("<u4").tobytes(),
-                }
-            )
-        for i in range(0, len(rows), 2000):
-            connection.execute(insert(VD), rows[i : i + 2000])
+            part = (count, unpack_array(blob))
+            days_of[(bucket - bucket % DAY, kind, key)].append(part)
+            hours_of[(bucket - bucket % HOUR, kind, key)].append(part)
+        _insert_sets(connection, VD, "day", days_of, 2000)
+        _insert_sets(connection, VH, "hour", hours_of, 5000)
+
+
+def _insert_sets(
+    connection: Connection,
+    table: Table,
+    column: str,
+    merged: dict[tuple[int, str, str], list[Any]],
+    batch: int,
+) -> None:
+    """Each merged set's union of visitors and sum of events as rows of ``table``."""
+    rows = []
+    for (start, kind, key), parts in merged.items():
+        ids = np.unique(np.concatenate([ids for _, ids in parts]))
+        rows.append(
+            {
+                column: start,
+                "kind": kind,
+                "key": key,
+                "visitors": len(ids),
+                "events": sum(count for count, _ in parts),
+                "ids": ids.astype("<u4").tobytes(),
+            }
+        )
+    for i in range(0, len(rows), batch):
+        connection.execute(insert(table), rows[i : i + batch])

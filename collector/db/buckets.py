@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 QUARTER = 900
+HOUR = 3600
 DAY = 86_400
 
 

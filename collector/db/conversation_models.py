@@ -108,6 +108,15 @@ class ConversationQuarter(_Sums, Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("chatters.id"))
 
 
+class ConversationQuarterTotal(_Sums, Base):
+    """A bucket's figures, all agents together: what the views that need no agent (a
+    summary's or trend's edges, requests by hour of the day) read, one row per bucket."""
+
+    __tablename__ = "conversation_quarter_totals"
+
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
 class ConversationDay(_Sums, Base):
     __tablename__ = "conversation_days"
     __table_args__ = (Index("ix_conversation_days_day", "day"),)
@@ -143,6 +152,36 @@ class ConversationVisitorDay(_VisitorSet, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     day: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConversationVisitorHour(_VisitorSet, Base):
+    """The day sets' hours: a local day or hour that is not whole UTC days (Europe/Berlin's
+    days start at 22:00 or 23:00 UTC) reads 24 of these rather than 96 quarters."""
+
+    __tablename__ = "conversation_visitor_hours"
+    __table_args__ = (Index("ix_conversation_visitor_hours_kind_hour", "kind", "hour"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger)
+
+
+# Byte order on PostgreSQL too, as Python orders the ids (a locale collation would not).
+_BYTE_ORDER = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+class ConversationFeedback(Base):
+    """An NPS response whose ``attrs`` carry feedback text (Python's reading of the JSON:
+    a non-blank string), so the NPS view counts and pages them without reading every
+    response's attrs."""
+
+    __tablename__ = "conversation_feedback"
+    __table_args__ = (Index("ix_conversation_feedback_occurred", "occurred_at", "event_id"),)
+
+    # The event's own id (no foreign key: like the other facts, a table the rebuild and
+    # the tests may empty in any order; survey events are never purged).
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(_BYTE_ORDER)
+    occurred_at: Mapped[dt.datetime]
 
 
 class _UrlSums:

@@ -27,6 +27,9 @@ ATTENDANCE = "0017_attendance"
 # Attendance's hours and the minutes' active time without regular input appear here: the
 # minutes of the slices still kept are recomputed (their regular flags known).
 ATTENDANCE_HOURS = "0020_attendance_hours"
+# The conversation visitor sets per hour and the NPS feedback facts appear here: filled
+# from the stored quarters and events.
+CONVERSATION_HOURS = "0023_conversation_hours_feedback"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
@@ -46,6 +49,8 @@ def upgrade(engine: Engine, revision: str = "head") -> SliceRepair | None:
             before is not None and "0005" <= before < CONVERSATION_DURATION
         ):
             conversations.rebuild(connection)
+        elif before is not None and before < CONVERSATION_HOURS:
+            conversations.rebuild_hours_and_feedback(connection)
         if before is not None and SLICE_LENGTHS <= before < FAN_DAYS:
             fan_days.rebuild(connection)
     return repaired

@@ -42,14 +42,17 @@ ZONES = ("UTC", "Europe/Berlin", "Asia/Kathmandu", "America/St_Johns")
 FIRST, LAST = dt.date(2026, 10, 24), dt.date(2026, 10, 26)
 TABLES = (
     "conversation_quarters",
+    "conversation_quarter_totals",
     "conversation_days",
     "conversation_visitor_quarters",
     "conversation_visitor_days",
+    "conversation_visitor_hours",
     "conversation_url_quarters",
     "conversation_url_days",
     "conversation_orders",
     "conversation_requests",
     "conversation_visitors",
+    "conversation_feedback",
     "events",
     "settings",
 )
@@ -213,6 +216,15 @@ def _check_api(agency: Collector, token: str, facts: m.Facts, p: Period) -> None
     ]
     assert [(f["event_id"], f["agent"], f["rating"]) for f in survey["feedback"]["items"]] == [
         (f.event_id, f.agent, f.rating) for f in m.nps_feedback(facts, p)
+    ]
+    # One page read in SQL: the reference's second response, its text, and the count.
+    paged = agency.http.get(
+        base + "/nps", params={**params, "per_page": "1", "page": "2"}, headers=auth
+    ).json()["feedback"]
+    want_feedback = m.nps_feedback(facts, p)
+    assert paged["total"] == len(want_feedback)
+    assert [(f["event_id"], f["feedback"]) for f in paged["items"]] == [
+        (f.event_id, f.feedback) for f in want_feedback[1:2]
     ]
 
 
