@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import ssl
 import subprocess
 import sys
@@ -72,3 +73,40 @@ def test_an_https_collector_verifies_as_httpx_does_with_one_shared_bundle() -> N
     finally:
         first.close()
         second.close()
+
+
+# Run in a fresh process so that sys.modules shows what the listeners themselves import.
+LISTEN = """
+import json, subprocess, sys, time
+from agent.counting import InputCounter
+from agent.listeners import Listeners
+
+counter = InputCounter(time.time)
+listeners = Listeners(counter)
+listeners.start()
+subprocess.run(["xdotool", "key", "a", "Return", "click", "1", "click", "4",
+                "mousemove_relative", "--", "9", "4"], check=True)
+keys = mouse = 0
+deadline = time.monotonic() + 10
+while (keys < 2 or mouse < 3) and time.monotonic() < deadline:
+    time.sleep(0.05)
+    for k, m in counter.drain().values():
+        keys, mouse = keys + k, mouse + m
+threads = len(listeners.threads())
+listeners.stop()
+for thread in listeners.threads():
+    thread.join(5)
+print(json.dumps({"keys": keys, "mouse": mouse, "threads": threads,
+                  "alive": listeners.alive(), "pynput": "pynput" in sys.modules}))
+"""
+
+
+def test_on_x11_one_record_thread_counts_input_without_pynput(display: str) -> None:
+    env = {**os.environ, "DISPLAY": display}
+    done = subprocess.run(
+        [sys.executable, "-c", LISTEN], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    # Two key presses; two button presses (a click, a wheel step) and one move.
+    assert seen == {"keys": 2, "mouse": 3, "threads": 1, "alive": False, "pynput": False}
