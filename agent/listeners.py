@@ -1,4 +1,5 @@
-"""pynput keyboard and mouse listeners wired to the counter.
+"""Input listeners wired to the counter: one X RECORD thread on Linux (agent/xrecord.py),
+pynput's keyboard and mouse listeners on macOS and Windows.
 
 Each callback ignores its arguments (the key, the button, the position):
 it only tells the counter that input happened.
@@ -33,6 +34,12 @@ def check_session() -> None:
 class Listeners:
     def __init__(self, counter: InputCounter) -> None:
         check_session()
+        self._threads: list[Any]
+        if sys.platform.startswith("linux"):
+            from agent.xrecord import XRecordListener
+
+            self._threads = [XRecordListener(counter)]
+            return
         from pynput import keyboard, mouse
 
         def on_press(_key: Any) -> None:
@@ -48,15 +55,17 @@ class Listeners:
         def on_move(_x: int, _y: int) -> None:
             counter.move()
 
-        self._keyboard = keyboard.Listener(on_press=on_press)
-        self._mouse = mouse.Listener(on_click=on_click, on_scroll=on_scroll, on_move=on_move)
+        self._threads = [
+            keyboard.Listener(on_press=on_press),
+            mouse.Listener(on_click=on_click, on_scroll=on_scroll, on_move=on_move),
+        ]
 
     def start(self) -> None:
-        self._keyboard.start()
-        self._mouse.start()
-        for listener in (self._keyboard, self._mouse):
+        for listener in self._threads:
+            listener.start()
+        for listener in self._threads:
             _wait_ready(listener)
-        trusted = getattr(self._keyboard, "IS_TRUSTED", True)
+        trusted = getattr(self._threads[0], "IS_TRUSTED", True)
         if sys.platform == "darwin" and not trusted:
             self.stop()
             raise InputUnavailable(
@@ -65,14 +74,14 @@ class Listeners:
             )
 
     def threads(self) -> list[Any]:
-        return [self._keyboard, self._mouse]
+        return list(self._threads)
 
     def alive(self) -> bool:
-        return bool(self._keyboard.is_alive() and self._mouse.is_alive())
+        return all(listener.is_alive() for listener in self._threads)
 
     def stop(self) -> None:
-        self._keyboard.stop()
-        self._mouse.stop()
+        for listener in self._threads:
+            listener.stop()
 
 
 def _wait_ready(listener: Any, timeout: float = START_TIMEOUT) -> None:
