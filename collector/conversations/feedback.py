@@ -45,7 +45,7 @@ def _insert(connection: Connection, rows: Iterable[Any]) -> None:
 
 
 def record(connection: Connection, event_ids: Iterable[str]) -> None:
-    """The feedback of these newly stored events (other types are ignored)."""
+    """The feedback of these newly stored NPS responses (ids of other events are ignored)."""
     for part in chunks(sorted(set(event_ids))):
         found = list(connection.execute(_responses().where(E.c.event_id.in_(part))))
         ids = [row[0] for row in found]

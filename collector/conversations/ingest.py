@@ -29,20 +29,21 @@ def after_store(connection: Connection, event_ids: Sequence[str]) -> None:
     for part in chunks(sorted(event_ids)):
         rows += list(
             connection.execute(
-                select(E.c.type, E.c.occurred_at, E.c.contact, E.c.ref).where(
+                select(E.c.type, E.c.occurred_at, E.c.contact, E.c.ref, E.c.event_id).where(
                     E.c.event_id.in_(part)
                 )
             )
         )
-    facts.visitor_ids(connection, (contact for _, _, contact, _ in rows if contact))
+    facts.visitor_ids(connection, (contact for _, _, contact, _, _ in rows if contact))
     touched = facts.refresh_requests(
-        connection, (ref for type_, _, _, ref in rows if type_ in REQUEST_TYPES and ref)
+        connection, (ref for type_, _, _, ref, _ in rows if type_ in REQUEST_TYPES and ref)
     )
     buckets = touched.buckets
-    buckets |= facts.refresh_orders(
-        connection, (ref for type_, _, _, ref in rows if type_ == "order" and ref), touched.visitors
-    )
+    orders = (ref for type_, _, _, ref, _ in rows if type_ == "order" and ref)
+    buckets |= facts.refresh_orders(connection, orders, touched.visitors)
     buckets |= facts.nps_buckets(connection, touched.agents_changed)
-    buckets |= {bucket_of(at) for type_, at, _, _ in rows if type_ in _BUCKET_TYPES}
+    buckets |= {bucket_of(at) for type_, at, _, _, _ in rows if type_ in _BUCKET_TYPES}
     rollups.refresh(connection, buckets)
-    feedback.record(connection, event_ids)  # the responses among them
+    # Only the NPS responses among them can carry feedback: no second read of the rest.
+    responses = [event_id for type_, _, _, _, event_id in rows if type_ == "nps_response"]
+    feedback.record(connection, responses)
