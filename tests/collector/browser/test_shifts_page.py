@@ -6,6 +6,7 @@ a question; and the same without JavaScript."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.collector.browser.conftest import (
     ADMIN,
@@ -67,6 +69,13 @@ def _cue(page: Page, creator: str) -> dict[str, bool]:
 
 
 def _fits(page: Page, width: int) -> None:
+    # Judged once the page has settled: under a loaded CI machine the check once ran while
+    # the reloaded page was still being laid out (115 px over, never seen again alone).  A
+    # page that stays too wide still fails below, naming what sticks out.
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "document.documentElement.scrollWidth <= window.innerWidth", timeout=5_000
+        )
     assert overflow(page) <= 0, f"{page.url} at {width} px: {widest(page)}"
     assert wrapped_values(page) == [], f"{page.url} at {width} px wraps a value"
 
