@@ -1,0 +1,137 @@
+"""What one 10,000-event batch costs in-process: SQL statements, and instructions under callgrind.
+
+Posts the bench's event batches (bench/payloads.py) through the Flask test client into a
+fresh database, with the event times fixed relative to a UTC midnight so that every run
+fills the same buckets.  Wall clock drifts on a shared machine; instruction counts do not:
+
+    valgrind --tool=callgrind --dump-before=getpgrp \\
+        python -m bench.ingest_cost --lane sqlite --batches 2
+
+dumps one profile per batch (``os.getpgrp`` is called just before each post and after the
+last one; the first dump holds the set-up).  The statement counts are printed either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from click.testing import CliRunner
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+
+from bench import payloads
+from bench.prepare import CHATTER, CREATOR, INTEGRATION
+from bench.scenarios import EVENTS_PER_REQUEST
+from collector import create_app
+from collector.cli import main as cli_main
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DAY = 86400
+
+
+@contextmanager
+def fresh_database(lane: str, prefix: str) -> Iterator[str]:
+    """A new, empty database of the lane, removed afterwards."""
+    if lane == "sqlite":
+        folder = tempfile.mkdtemp(prefix=prefix)
+        try:
+            yield f"sqlite:///{folder}/events.db"
+        finally:
+            shutil.rmtree(folder)
+        return
+    name = f"{prefix}cost_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def cli(url: str, *args: str) -> str:
+    result = CliRunner().invoke(cli_main, ["--database", url, *args])
+    if result.exit_code != 0:
+        raise RuntimeError(f"{args}: {result.output} {result.exception!r}")
+    return result.output.strip()
+
+
+def bodies(token: str, batches: int) -> list[bytes]:
+    """The bench's batches, the oldest event at a UTC midnight (yesterday's or earlier)."""
+    span = batches * EVENTS_PER_REQUEST
+    oldest = (int(time.time()) - 3600 - span) // DAY * DAY
+    with mock.patch("bench.payloads.time.time", return_value=float(oldest + 3600 + span)):
+        raw = payloads.event_requests(
+            "bench.test",
+            token,
+            requests=batches,
+            per_request=EVENTS_PER_REQUEST,
+            creator=CREATOR,
+            chatter=CHATTER,
+            tag="bench",
+        )
+    return [request.split(b"\r\n\r\n", 1)[1] for request in raw]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lane", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--batches", type=int, default=2)
+    parser.add_argument("--prefix", default=os.environ.get("CHATTER_BENCH_DB_PREFIX", "ct_bench_"))
+    parser.add_argument("--show", type=int, default=0, help="print the N most frequent statements")
+    args = parser.parse_args()
+    with fresh_database(args.lane, args.prefix) as url:
+        cli(url, "db", "upgrade")
+        cli(url, "settings", "set", "currency", "USD")
+        cli(url, "add-creator", CREATOR, "--name", "Luna Bench")
+        cli(url, "add-chatter", CHATTER, "--name", "Alice Bench", "--creator", CREATOR)
+        token = cli(url, "api-token", INTEGRATION, "--role", "integration").splitlines()[-1]
+        app = create_app({"DATABASE_URL": url, "TESTING": True})
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        statements: Counter[str] = Counter()
+        rows = 0
+
+        def count(_c: Any, _cur: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
+            nonlocal rows
+            statements[" ".join(sql.split())[:160]] += 1
+            rows += len(params) if many else 1
+
+        event.listen(Engine, "before_cursor_execute", count)
+        for number, body in enumerate(bodies(token, args.batches), 1):
+            statements.clear()
+            rows = 0
+            os.getpgrp()  # callgrind --dump-before=getpgrp: what came before is one profile
+            started = time.perf_counter()
+            reply = client.post("/api/v1/events", data=body, headers=headers)
+            elapsed = time.perf_counter() - started
+            if reply.status_code != 200 or reply.get_json()["accepted"] != EVENTS_PER_REQUEST:
+                raise RuntimeError(f"batch {number}: {reply.status_code} {reply.data[:300]!r}")
+            print(
+                f"{args.lane} batch {number}: {sum(statements.values())} statements "
+                f"({len(statements)} distinct, {rows} parameter sets), {elapsed:.2f} s wall"
+            )
+            for sql, n in statements.most_common(args.show):
+                print(f"  {n:6} {sql}")
+        os.getpgrp()
+        event.remove(Engine, "before_cursor_execute", count)
+        with app.app_context():
+            from collector.http.database import db
+
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
