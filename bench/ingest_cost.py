@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--lane", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--prefix", default=os.environ.get("CHATTER_BENCH_DB_PREFIX", "ct_bench_"))
-    parser.add_argument("--show", type=int, default=0, help="print the N most frequent statements")
+    parser.add_argument("--show", type=int, default=0, help="print the N slowest statements")
     args = parser.parse_args()
     with fresh_database(args.lane, args.prefix) as url:
         cli(url, "db", "upgrade")
@@ -102,31 +102,42 @@ def main() -> None:
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         statements: Counter[str] = Counter()
+        seconds: dict[str, float] = defaultdict(float)
         rows = 0
+        began = 0.0
 
         def count(_c: Any, _cur: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
-            nonlocal rows
+            nonlocal rows, began
             statements[" ".join(sql.split())[:160]] += 1
             rows += len(params) if many else 1
+            began = time.perf_counter()
+
+        def clock(_c: Any, _cur: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
+            seconds[" ".join(sql.split())[:160]] += time.perf_counter() - began
 
         event.listen(Engine, "before_cursor_execute", count)
+        event.listen(Engine, "after_cursor_execute", clock)
         for number, body in enumerate(bodies(token, args.batches), 1):
             statements.clear()
+            seconds.clear()
             rows = 0
             os.getpgrp()  # callgrind --dump-before=getpgrp: what came before is one profile
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             reply = client.post("/api/v1/events", data=body, headers=headers)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             if reply.status_code != 200 or reply.get_json()["accepted"] != EVENTS_PER_REQUEST:
                 raise RuntimeError(f"batch {number}: {reply.status_code} {reply.data[:300]!r}")
             print(
                 f"{args.lane} batch {number}: {sum(statements.values())} statements "
-                f"({len(statements)} distinct, {rows} parameter sets), {elapsed:.2f} s wall"
+                f"({len(statements)} distinct, {rows} parameter sets), {elapsed:.2f} s wall, "
+                f"{cpu:.2f} s CPU"
             )
-            for sql, n in statements.most_common(args.show):
-                print(f"  {n:6} {sql}")
+            # The statements that took longest in the driver (SQL run, rows not yet read).
+            for sql, spent in sorted(seconds.items(), key=lambda i: -i[1])[: args.show]:
+                print(f"  {statements[sql]:6} {spent:6.3f} s  {sql}")
         os.getpgrp()
         event.remove(Engine, "before_cursor_execute", count)
+        event.remove(Engine, "after_cursor_execute", clock)
         with app.app_context():
             from collector.http.database import db
 

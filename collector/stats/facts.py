@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, column, select, update, values
 
 from collector.db.models import Event
 from collector.db.settings import CreditRules, credit_rules
@@ -80,7 +80,7 @@ class Row:
 
 
 def fetch_rows(connection: Connection, query: Any) -> list[Row]:
-    return [Row(*r) for r in connection.execute(query)]
+    return [Row(*r) for r in connection.execute(query).all()]
 
 
 def load(connection: Connection, event_ids: Sequence[str]) -> list[Row]:
@@ -140,83 +140,169 @@ class _Derivation:
                 by_contact: dict[str | None, list[Row]] = defaultdict(list)
                 for row in found:
                     by_contact[row.contact].append(row)
-                for contact, first, last in chunk:
-                    window = [
+                windows = {
+                    contact: [
                         r
                         for r in by_contact[contact]
                         if first - reach <= r.occurred_at <= last + reach
                     ]
-                    self._conversation(creator_id, contact, first, last, window)
+                    for contact, first, last in chunk
+                }
+                self._chunk(creator_id, chunk, windows)
 
-    def _conversation(
+    def _chunk(
         self,
         creator_id: int,
-        contact: str,
-        first: dt.datetime,
-        last: dt.datetime,
-        window: list[Row],
+        chunk: list[tuple[str, dt.datetime, dt.datetime]],
+        windows: dict[str, list[Row]],
     ) -> None:
-        """Recompute the facts the conversation's new events between first and last can change.
+        """Recompute the facts a chunk of one creator's conversations can change.
 
         A new event changes the wait of the first reply at or after it, and the
-        converter of tips up to 24 h after it.  ``window`` holds the conversation
-        from 24 h before ``first`` to 24 h after ``last``.  Waits are recomputed
-        from the last reply before ``first`` (a reply leaves nobody waiting); without
-        one, the state at the window's start is read from the rows before it.
+        converter of tips up to 24 h after it.  Each window holds its conversation
+        from 24 h before its first new event to 24 h after its last.  Where no reply
+        follows within the window, it is extended to the next reply (the wait that
+        reply ends may start inside the window).  Waits are recomputed from the last
+        reply before the first new event (a reply leaves nobody waiting); without one,
+        the state at the window's start is read from the rows before it.  The reads
+        beyond the windows take a few statements per chunk, not per conversation.
         """
-        conn = self.connection
-        start, horizon = (
-            first - max(MAX_WAIT, CONVERTER_WINDOW),
-            last + max(MAX_WAIT, CONVERTER_WINDOW),
-        )
-        same = (E.c.creator_id == creator_id) & (E.c.contact == contact)
-        if not any(r.is_reply and r.occurred_at > last for r in window):
-            next_reply = conn.execute(
-                select(E.c.occurred_at)
-                .where(same, *_reply_filter(), E.c.occurred_at > horizon)
-                .order_by(E.c.occurred_at)
-                .limit(1)
-            ).scalar()
-            if next_reply is not None:
-                window += self.keep(
-                    fetch_rows(
-                        conn,
-                        SELECT.where(
-                            same,
-                            E.c.type.in_(_CONVERSATION_TYPES),
-                            E.c.occurred_at > horizon,
-                            E.c.occurred_at <= next_reply,
-                        ),
-                    )
+        reach = max(MAX_WAIT, CONVERTER_WINDOW)
+        open_ended = {
+            contact: last + reach
+            for contact, _, last in chunk
+            if not any(r.is_reply and r.occurred_at > last for r in windows[contact])
+        }
+        for row in self._until_next_reply(creator_id, open_ended):
+            windows[row.contact or ""].append(row)
+        unanchored = {
+            contact: first - reach
+            for contact, first, _ in chunk
+            if not any(r.is_reply and r.occurred_at < first for r in windows[contact])
+        }
+        waiting = self._waiting_at(creator_id, unanchored)
+        for contact, first, last in chunk:
+            window, horizon = windows[contact], last + reach
+            earlier = [r.order for r in window if r.is_reply and r.occurred_at < first]
+            if earlier:
+                walk_conversation(
+                    window, None, first, horizon, after=max(earlier), holders=self.holders
                 )
-        earlier = [r.order for r in window if r.is_reply and r.occurred_at < first]
-        if earlier:
-            walk_conversation(
-                window, None, first, horizon, after=max(earlier), holders=self.holders
-            )
-        else:
-            walk_conversation(
-                window, self._waiting_at(same, start), first, horizon, holders=self.holders
-            )
+            else:
+                walk_conversation(
+                    window, waiting.get(contact), first, horizon, holders=self.holders
+                )
 
-    def _waiting_at(self, same: Any, moment: dt.datetime) -> dt.datetime | None:
-        """Since when a fan had been waiting just before ``moment`` (None: nobody waits)."""
-        conn = self.connection
-        # Ties break on event ids compared byte by byte, as Row.order does in Python.
-        ident = E.c.event_id.collate("C") if conn.dialect.name == "postgresql" else E.c.event_id
-        last_reply = conn.execute(
-            select(E.c.occurred_at, E.c.event_id)
-            .where(same, *_reply_filter(), E.c.occurred_at < moment)
-            .order_by(E.c.occurred_at.desc(), ident.desc())
+    def _until_next_reply(self, creator_id: int, horizons: dict[str, dt.datetime]) -> list[Row]:
+        """Each conversation's rows after its horizon, up to and with its next reply."""
+        if not horizons:
+            return []
+        bounds = _values(
+            "horizons", horizons.items(), ("contact", E.c.contact), ("after", E.c.occurred_at)
+        )
+        nxt = E.alias("nxt")
+        next_reply = (
+            select(nxt.c.occurred_at)
+            .where(
+                nxt.c.creator_id == creator_id,
+                nxt.c.contact == bounds.c.contact,
+                *_reply_filter(nxt),
+                nxt.c.occurred_at > bounds.c.after,
+            )
+            .order_by(nxt.c.occurred_at)
             .limit(1)
-        ).first()
-        after = [same, E.c.type == "fan_message", E.c.occurred_at < moment]
-        if last_reply is not None:
-            at, event_id = last_reply
-            after.append((E.c.occurred_at > at) | ((E.c.occurred_at == at) & (ident > event_id)))
-        return conn.execute(
-            select(E.c.occurred_at).where(*after).order_by(E.c.occurred_at).limit(1)
-        ).scalar()
+            .scalar_subquery()
+        )
+        ends = select(bounds.c.contact, bounds.c.after, next_reply.label("until")).subquery("ends")
+        return self.keep(
+            fetch_rows(
+                self.connection,
+                select(*_COLUMNS)
+                .select_from(ends)
+                .join(E, (E.c.creator_id == creator_id) & (E.c.contact == ends.c.contact))
+                .where(
+                    ends.c.until.is_not(None),
+                    E.c.type.in_(_CONVERSATION_TYPES),
+                    E.c.occurred_at > ends.c.after,
+                    E.c.occurred_at <= ends.c.until,
+                ),
+            )
+        )
+
+    def _waiting_at(
+        self, creator_id: int, moments: dict[str, dt.datetime]
+    ) -> dict[str, dt.datetime | None]:
+        """Since when each fan had been waiting just before its moment (absent: nobody)."""
+        if not moments:
+            return {}
+        conn = self.connection
+        points = _values(
+            "moments", moments.items(), ("contact", E.c.contact), ("before", E.c.occurred_at)
+        )
+        # Ties break on event ids compared byte by byte, as Row.order does in Python.
+        last = E.alias("last_reply")
+        last_id = _ident(conn, last.c.event_id)
+        last_reply = (
+            select(last.c.id)
+            .where(
+                last.c.creator_id == creator_id,
+                last.c.contact == points.c.contact,
+                *_reply_filter(last),
+                last.c.occurred_at < points.c.before,
+            )
+            .order_by(last.c.occurred_at.desc(), last_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        found = select(points.c.contact, last_reply.label("reply_id")).subquery("found")
+        replies = {
+            contact: (at, event_id)
+            for contact, at, event_id in conn.execute(
+                select(found.c.contact, E.c.occurred_at, E.c.event_id)
+                .select_from(found)
+                .join(E, E.c.id == found.c.reply_id)
+            )
+        }
+        waiting: dict[str, dt.datetime | None] = {}
+        since = [(c, m) for c, m in moments.items() if c not in replies]
+        after = [(c, m, *replies[c]) for c, m in moments.items() if c in replies]
+        fan = E.alias("fan")
+        fan_id = _ident(conn, fan.c.event_id)
+        for items, columns in (
+            (since, (("contact", E.c.contact), ("before", E.c.occurred_at))),
+            (
+                after,
+                (
+                    ("contact", E.c.contact),
+                    ("before", E.c.occurred_at),
+                    ("reply_at", E.c.occurred_at),
+                    ("reply_id", E.c.event_id),
+                ),
+            ),
+        ):
+            if not items:
+                continue
+            marks = _values("marks", items, *columns)
+            where = [
+                fan.c.creator_id == creator_id,
+                fan.c.contact == marks.c.contact,
+                fan.c.type == "fan_message",
+                fan.c.occurred_at < marks.c.before,
+            ]
+            if items is after:
+                where += [
+                    fan.c.occurred_at >= marks.c.reply_at,
+                    (fan.c.occurred_at > marks.c.reply_at) | (fan_id > marks.c.reply_id),
+                ]
+            first_fan = (
+                select(fan.c.occurred_at)
+                .where(*where)
+                .order_by(fan.c.occurred_at)
+                .limit(1)
+                .scalar_subquery()
+            )
+            waiting.update((c, at) for c, at in conn.execute(select(marks.c.contact, first_fan)))
+        return waiting
 
     # PPVs: who sold each purchase, which PPV messages were bought.
 
@@ -321,8 +407,26 @@ def settle_refund(refund: Row, sale: Row | None) -> None:
         refund.credit_chatter_id, refund.credit_type = sale.credit_chatter_id, sale.type
 
 
-def _reply_filter() -> tuple[Any, ...]:
-    return (E.c.type == "message_sent", E.c.kind == "direct", E.c.chatter_id.is_not(None))
+def _reply_filter(table: Any = E) -> tuple[Any, ...]:
+    return (
+        table.c.type == "message_sent",
+        table.c.kind == "direct",
+        table.c.chatter_id.is_not(None),
+    )
+
+
+def _ident(connection: Connection, event_id: Any) -> Any:
+    """An event id that sorts byte by byte on both databases, as Python compares str."""
+    return event_id.collate("C") if connection.dialect.name == "postgresql" else event_id
+
+
+def _values(name: str, rows: Iterable[tuple[Any, ...]], *columns: tuple[str, Any]) -> Any:
+    """A VALUES list as a CTE, its columns typed like the event columns they hold."""
+    return (
+        values(*(column(label, like.type) for label, like in columns), name=name)
+        .data(list(rows))
+        .cte(name)
+    )
 
 
 def _converter(times: list[dt.datetime], chatters: list[int], moment: dt.datetime) -> int | None:
