@@ -51,18 +51,31 @@ def cli(url: str, *args: str) -> str:
 
 
 def prepare_database(url: str, devices: int) -> Credentials:
-    """Schema, one creator and chatter, ``devices`` enrollment tokens, an integration token."""
+    """Schema, one creator, ``devices`` chatters with an enrollment token each, and an
+    integration token.
+
+    One chatter per device: the clients that post together are a shop's agents, each
+    chatter's own.  Devices of one chatter take turns by design (a chatter's batches are
+    checked for overlaps one at a time, ingest/heartbeats.py), which would measure that
+    lock, not the collector.
+    """
     cli(url, "db", "upgrade")
     cli(url, "settings", "set", "currency", "USD")
     # The backlog scenarios replay up to 34 days of slices (the protocol's 35-day window);
     # the default slice retention (14 days) would refuse the older ones as purged.
     cli(url, "settings", "set", "retention_slice_days", "35")
     cli(url, "add-creator", CREATOR, "--name", "Luna Bench")
-    cli(url, "add-chatter", CHATTER, "--name", "Alice Bench", "--creator", CREATOR)
+    chatters = [CHATTER, *(f"{CHATTER}-{i}" for i in range(1, devices))]
+
+    def chatter_token(number: int) -> str:
+        key = chatters[number]
+        cli(url, "add-chatter", key, "--name", f"Bench {key}", "--creator", CREATOR)
+        return cli(url, "enroll-token", key)
+
     # Each CLI call is a Python start-up; two at a time halves the wait on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
         integration = pool.submit(cli, url, "api-token", INTEGRATION, "--role", "integration")
-        tokens = list(pool.map(lambda _: cli(url, "enroll-token", CHATTER), range(devices)))
+        tokens = list(pool.map(chatter_token, range(devices)))
         token = integration.result()
     return Credentials(
         enroll_tokens=[t.splitlines()[-1] for t in tokens],
