@@ -2,7 +2,10 @@
 
 Posts the bench's event batches (bench/payloads.py) through the Flask test client into a
 fresh database, with the event times fixed relative to a UTC midnight so that every run
-fills the same buckets.  Wall clock drifts on a shared machine; instruction counts do not:
+fills the same buckets.  With ``--heartbeats N`` it posts N signed 1-slice heartbeat
+batches of one enrolled device instead, and prints the cost per request (the first 20 warm
+the caches and are not counted).  Wall clock drifts on a shared machine; instruction
+counts do not:
 
     valgrind --tool=callgrind --dump-before=getpgrp \\
         python -m bench.ingest_cost --lane sqlite --batches 2
@@ -26,6 +29,7 @@ from typing import Any
 from unittest import mock
 
 from click.testing import CliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -85,12 +89,44 @@ def bodies(token: str, batches: int) -> list[bytes]:
     return [request.split(b"\r\n\r\n", 1)[1] for request in raw]
 
 
+WARM_UP = 20
+
+
+def heartbeat_posts(
+    client: FlaskClient, enroll_token: str, requests: int
+) -> list[tuple[bytes, dict[str, str]]]:
+    """Enroll a device, post WARM_UP batches; the other ``requests`` (body, headers)."""
+    reply = client.post(
+        "/api/v1/agents/enroll",
+        json={"token": enroll_token, "hostname": "cost", "platform": "linux", "agent_version": "x"},
+    )
+    if reply.status_code != 201:
+        raise RuntimeError(f"enroll: {reply.status_code} {reply.data[:300]!r}")
+    enrolled = reply.get_json()
+    device = payloads.Device(enrolled["device_id"], enrolled["key_id"], enrolled["secret"])
+    posts = []
+    for raw in payloads.heartbeat_requests(
+        "bench.test", device, batches=WARM_UP + requests, per_batch=1
+    ):
+        head, body = raw.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")[1:]
+        headers = dict(line.split(": ", 1) for line in lines)
+        for computed in ("Host", "Content-Length"):
+            headers.pop(computed, None)
+        posts.append((body, headers))
+    for body, headers in posts[:WARM_UP]:
+        if client.post("/api/v1/heartbeats", data=body, headers=headers).status_code != 200:
+            raise RuntimeError("heartbeat warm-up failed")
+    return posts[WARM_UP:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lane", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--prefix", default=os.environ.get("CHATTER_BENCH_DB_PREFIX", "ct_bench_"))
     parser.add_argument("--show", type=int, default=0, help="print the N slowest statements")
+    parser.add_argument("--heartbeats", type=int, default=0, help="N 1-slice heartbeat posts")
     args = parser.parse_args()
     with fresh_database(args.lane, args.prefix) as url:
         cli(url, "db", "upgrade")
@@ -117,6 +153,28 @@ def main() -> None:
 
         event.listen(Engine, "before_cursor_execute", count)
         event.listen(Engine, "after_cursor_execute", clock)
+        if args.heartbeats:
+            posts = heartbeat_posts(client, cli(url, "enroll-token", CHATTER), args.heartbeats)
+            statements.clear()
+            seconds.clear()
+            times = os.times()
+            started = time.perf_counter()
+            for body, signed in posts:
+                reply = client.post("/api/v1/heartbeats", data=body, headers=signed)
+                if reply.status_code != 200 or reply.get_json()["accepted"] != 1:
+                    raise RuntimeError(f"heartbeat: {reply.status_code} {reply.data[:300]!r}")
+            each = 1000 / len(posts)
+            elapsed, done = time.perf_counter() - started, os.times()
+            print(
+                f"{args.lane}: {len(posts)} heartbeat posts, "
+                f"{sum(statements.values()) / len(posts):.1f} statements each; per request "
+                f"{elapsed * each:.2f} ms wall, CPU {(done.user - times.user) * each:.2f} ms "
+                f"user + {(done.system - times.system) * each:.2f} ms system, "
+                f"{sum(seconds.values()) * each:.2f} ms in the driver"
+            )
+            for sql, spent in sorted(seconds.items(), key=lambda i: -i[1])[: args.show]:
+                print(f"  {statements[sql] / len(posts):4.1f} {spent * each:6.3f} ms  {sql}")
+            args.batches = 0
         for number, body in enumerate(bodies(token, args.batches), 1):
             statements.clear()
             seconds.clear()
