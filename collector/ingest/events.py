@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from collector.conversations import ingest as conversation_ingest
-from collector.db import locks, retention, text
+from collector.db import lists, locks, retention, text
 from collector.db.models import Chatter, Creator, Event
 from collector.db.settings import CreditRules, currency_exponent, ingest_state
 from collector.db.text import count_of
@@ -268,6 +268,12 @@ def _lookup(session: Session, key: Any, value: Any, wanted: Iterable[str]) -> di
     """{key: value} for the wanted keys, asked in chunks to stay under parameter limits."""
     keys = sorted(set(wanted))
     found: dict[str, Any] = {}
+    if keys and session.get_bind().dialect.name == "postgresql":
+        # One array, joined (collector/db/lists.py says why).
+        keys_listed = lists.listed("keys")
+        query = select(key, value).join(keys_listed, key == keys_listed.c.key)
+        found.update((k, v) for k, v in session.execute(query, {"keys": keys}))
+        return found
     for i in range(0, len(keys), 500):
         query = select(key, value).where(key.in_(keys[i : i + 500]))
         found.update((k, v) for k, v in session.execute(query))

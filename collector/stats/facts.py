@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, column, select, update, values
 
+from collector.db import lists
 from collector.db.models import Event
 from collector.db.settings import CreditRules, credit_rules
 from collector.stats.holders import Holders
@@ -79,11 +80,19 @@ class Row:
         return (self.credit_chatter_id, self.credit_type, self.bought, self.response_seconds)
 
 
-def fetch_rows(connection: Connection, query: Any) -> list[Row]:
-    return [Row(*r) for r in connection.execute(query).all()]
+def fetch_rows(connection: Connection, query: Any, parameters: Any = None) -> list[Row]:
+    return [Row(*r) for r in connection.execute(query, parameters).all()]
+
+
+# PostgreSQL: the ids as one array, joined (collector/db/lists.py says why).
+_WANTED = lists.listed("event_ids", "wanted")
+_LOAD_JOINED = SELECT.join_from(E, _WANTED, E.c.event_id == _WANTED.c.key)
 
 
 def load(connection: Connection, event_ids: Sequence[str]) -> list[Row]:
+    """The rows of these event ids (those that exist)."""
+    if connection.dialect.name == "postgresql":
+        return fetch_rows(connection, _LOAD_JOINED, {"event_ids": list(event_ids)})
     found: list[Row] = []
     for i in range(0, len(event_ids), _CHUNK):
         found += fetch_rows(connection, SELECT.where(E.c.event_id.in_(event_ids[i : i + _CHUNK])))
