@@ -7,7 +7,7 @@ from typing import TypeVar
 import msgspec
 from flask import Blueprint, Response, request
 
-from collector.db.engine import begin_write, write_transaction
+from collector.db.engine import begin_write, then_write
 from collector.db.settings import agent_settings
 from collector.db.text import count_of
 from collector.devices import enrollment, keys, management
@@ -93,9 +93,8 @@ def post_heartbeats() -> Response:
         batch = heartbeats.decode_batch(body)
         try:
             settings = agent_settings(connection, caller.chatter_id)
-            connection.rollback()
             heartbeats.check_batch(batch, settings, now)
-            with write_transaction(connection):
+            with then_write(connection):
                 reply = heartbeats.store_batch(connection, caller, batch, settings, now)
                 keys.retire_older_keys(connection, caller, now)  # the agent has switched keys
         except ApiError:
