@@ -120,6 +120,85 @@ def heartbeat_posts(
     return posts[WARM_UP:]
 
 
+class Tally:
+    """Every statement SQLAlchemy runs: how often, its parameter sets, time in the driver."""
+
+    def __init__(self) -> None:
+        self.statements: Counter[str] = Counter()
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.rows = 0
+        self._began = 0.0
+
+    def clear(self) -> None:
+        self.statements.clear()
+        self.seconds.clear()
+        self.rows = 0
+
+    def _before(self, _c: Any, _cur: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
+        self.statements[" ".join(sql.split())[:160]] += 1
+        self.rows += len(params) if many else 1
+        self._began = time.perf_counter()
+
+    def _after(self, _c: Any, _cur: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
+        self.seconds[" ".join(sql.split())[:160]] += time.perf_counter() - self._began
+
+    def __enter__(self) -> Tally:
+        event.listen(Engine, "before_cursor_execute", self._before)
+        event.listen(Engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(Engine, "before_cursor_execute", self._before)
+        event.remove(Engine, "after_cursor_execute", self._after)
+
+    def slowest(self, n: int) -> list[tuple[str, int, float]]:
+        """(statement, count, seconds) of the n that took longest in the driver (SQL run,
+        rows not yet read)."""
+        ranked = sorted(self.seconds.items(), key=lambda i: -i[1])[:n]
+        return [(sql, self.statements[sql], spent) for sql, spent in ranked]
+
+
+def event_costs(args: argparse.Namespace, client: FlaskClient, token: str, tally: Tally) -> None:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for number, body in enumerate(bodies(token, args.batches), 1):
+        tally.clear()
+        os.getpgrp()  # callgrind --dump-before=getpgrp: what came before is one profile
+        started, cpu = time.perf_counter(), time.process_time()
+        reply = client.post("/api/v1/events", data=body, headers=headers)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if reply.status_code != 200 or reply.get_json()["accepted"] != EVENTS_PER_REQUEST:
+            raise RuntimeError(f"batch {number}: {reply.status_code} {reply.data[:300]!r}")
+        print(
+            f"{args.lane} batch {number}: {sum(tally.statements.values())} statements "
+            f"({len(tally.statements)} distinct, {tally.rows} parameter sets), "
+            f"{elapsed:.2f} s wall, {cpu:.2f} s CPU"
+        )
+        for sql, n, spent in tally.slowest(args.show):
+            print(f"  {n:6} {spent:6.3f} s  {sql}")
+    os.getpgrp()
+
+
+def heartbeat_costs(args: argparse.Namespace, client: FlaskClient, url: str, tally: Tally) -> None:
+    posts = heartbeat_posts(client, cli(url, "enroll-token", CHATTER), args.heartbeats)
+    tally.clear()
+    times, started = os.times(), time.perf_counter()
+    for body, signed in posts:
+        reply = client.post("/api/v1/heartbeats", data=body, headers=signed)
+        if reply.status_code != 200 or reply.get_json()["accepted"] != 1:
+            raise RuntimeError(f"heartbeat: {reply.status_code} {reply.data[:300]!r}")
+    elapsed, done = time.perf_counter() - started, os.times()
+    each = 1000 / len(posts)  # seconds in all -> milliseconds per request
+    print(
+        f"{args.lane}: {len(posts)} heartbeat posts, "
+        f"{sum(tally.statements.values()) / len(posts):.1f} statements each; per request "
+        f"{elapsed * each:.2f} ms wall, CPU {(done.user - times.user) * each:.2f} ms "
+        f"user + {(done.system - times.system) * each:.2f} ms system, "
+        f"{sum(tally.seconds.values()) * each:.2f} ms in the driver"
+    )
+    for sql, n, spent in tally.slowest(args.show):
+        print(f"  {n / len(posts):4.1f} {spent * each:6.3f} ms  {sql}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lane", choices=("sqlite", "postgresql"), default="sqlite")
@@ -136,66 +215,11 @@ def main() -> None:
         token = cli(url, "api-token", INTEGRATION, "--role", "integration").splitlines()[-1]
         app = create_app({"DATABASE_URL": url, "TESTING": True})
         client = app.test_client()
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        statements: Counter[str] = Counter()
-        seconds: dict[str, float] = defaultdict(float)
-        rows = 0
-        began = 0.0
-
-        def count(_c: Any, _cur: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
-            nonlocal rows, began
-            statements[" ".join(sql.split())[:160]] += 1
-            rows += len(params) if many else 1
-            began = time.perf_counter()
-
-        def clock(_c: Any, _cur: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
-            seconds[" ".join(sql.split())[:160]] += time.perf_counter() - began
-
-        event.listen(Engine, "before_cursor_execute", count)
-        event.listen(Engine, "after_cursor_execute", clock)
-        if args.heartbeats:
-            posts = heartbeat_posts(client, cli(url, "enroll-token", CHATTER), args.heartbeats)
-            statements.clear()
-            seconds.clear()
-            times = os.times()
-            started = time.perf_counter()
-            for body, signed in posts:
-                reply = client.post("/api/v1/heartbeats", data=body, headers=signed)
-                if reply.status_code != 200 or reply.get_json()["accepted"] != 1:
-                    raise RuntimeError(f"heartbeat: {reply.status_code} {reply.data[:300]!r}")
-            each = 1000 / len(posts)
-            elapsed, done = time.perf_counter() - started, os.times()
-            print(
-                f"{args.lane}: {len(posts)} heartbeat posts, "
-                f"{sum(statements.values()) / len(posts):.1f} statements each; per request "
-                f"{elapsed * each:.2f} ms wall, CPU {(done.user - times.user) * each:.2f} ms "
-                f"user + {(done.system - times.system) * each:.2f} ms system, "
-                f"{sum(seconds.values()) * each:.2f} ms in the driver"
-            )
-            for sql, spent in sorted(seconds.items(), key=lambda i: -i[1])[: args.show]:
-                print(f"  {statements[sql] / len(posts):4.1f} {spent * each:6.3f} ms  {sql}")
-            args.batches = 0
-        for number, body in enumerate(bodies(token, args.batches), 1):
-            statements.clear()
-            seconds.clear()
-            rows = 0
-            os.getpgrp()  # callgrind --dump-before=getpgrp: what came before is one profile
-            started, cpu = time.perf_counter(), time.process_time()
-            reply = client.post("/api/v1/events", data=body, headers=headers)
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            if reply.status_code != 200 or reply.get_json()["accepted"] != EVENTS_PER_REQUEST:
-                raise RuntimeError(f"batch {number}: {reply.status_code} {reply.data[:300]!r}")
-            print(
-                f"{args.lane} batch {number}: {sum(statements.values())} statements "
-                f"({len(statements)} distinct, {rows} parameter sets), {elapsed:.2f} s wall, "
-                f"{cpu:.2f} s CPU"
-            )
-            # The statements that took longest in the driver (SQL run, rows not yet read).
-            for sql, spent in sorted(seconds.items(), key=lambda i: -i[1])[: args.show]:
-                print(f"  {statements[sql]:6} {spent:6.3f} s  {sql}")
-        os.getpgrp()
-        event.remove(Engine, "before_cursor_execute", count)
-        event.remove(Engine, "after_cursor_execute", clock)
+        with Tally() as tally:
+            if args.heartbeats:
+                heartbeat_costs(args, client, url, tally)
+            else:
+                event_costs(args, client, token, tally)
         with app.app_context():
             from collector.http.database import db
 

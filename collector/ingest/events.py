@@ -265,19 +265,9 @@ def _chatter_of(ev: wire.Event) -> str | None:
 
 
 def _lookup(session: Session, key: Any, value: Any, wanted: Iterable[str]) -> dict[str, Any]:
-    """{key: value} for the wanted keys, asked in chunks to stay under parameter limits."""
-    keys = sorted(set(wanted))
-    found: dict[str, Any] = {}
-    if keys and session.get_bind().dialect.name == "postgresql":
-        # One array, joined (collector/db/lists.py says why).
-        keys_listed = lists.listed("keys")
-        query = select(key, value).join(keys_listed, key == keys_listed.c.key)
-        found.update((k, v) for k, v in session.execute(query, {"keys": keys}))
-        return found
-    for i in range(0, len(keys), 500):
-        query = select(key, value).where(key.in_(keys[i : i + 500]))
-        found.update((k, v) for k, v in session.execute(query))
-    return found
+    """{key: value} for the wanted keys."""
+    query = select(key, value)
+    return dict(lists.rows_with(session.connection(), query, key, sorted(set(wanted))))
 
 
 def _positive(value: object, exponent: int) -> int:

@@ -80,23 +80,13 @@ class Row:
         return (self.credit_chatter_id, self.credit_type, self.bought, self.response_seconds)
 
 
-def fetch_rows(connection: Connection, query: Any, parameters: Any = None) -> list[Row]:
-    return [Row(*r) for r in connection.execute(query, parameters).all()]
-
-
-# PostgreSQL: the ids as one array, joined (collector/db/lists.py says why).
-_WANTED = lists.listed("event_ids", "wanted")
-_LOAD_JOINED = SELECT.join_from(E, _WANTED, E.c.event_id == _WANTED.c.key)
+def fetch_rows(connection: Connection, query: Any) -> list[Row]:
+    return [Row(*r) for r in connection.execute(query).all()]
 
 
 def load(connection: Connection, event_ids: Sequence[str]) -> list[Row]:
     """The rows of these event ids (those that exist)."""
-    if connection.dialect.name == "postgresql":
-        return fetch_rows(connection, _LOAD_JOINED, {"event_ids": list(event_ids)})
-    found: list[Row] = []
-    for i in range(0, len(event_ids), _CHUNK):
-        found += fetch_rows(connection, SELECT.where(E.c.event_id.in_(event_ids[i : i + _CHUNK])))
-    return found
+    return [Row(*r) for r in lists.rows_with(connection, SELECT, E.c.event_id, event_ids)]
 
 
 class _Derivation:
@@ -272,46 +262,44 @@ class _Derivation:
                 .join(E, E.c.id == found.c.reply_id)
             )
         }
-        waiting: dict[str, dt.datetime | None] = {}
-        since = [(c, m) for c, m in moments.items() if c not in replies]
-        after = [(c, m, *replies[c]) for c, m in moments.items() if c in replies]
-        fan = E.alias("fan")
-        fan_id = _ident(conn, fan.c.event_id)
-        for items, columns in (
-            (since, (("contact", E.c.contact), ("before", E.c.occurred_at))),
-            (
-                after,
-                (
-                    ("contact", E.c.contact),
-                    ("before", E.c.occurred_at),
-                    ("reply_at", E.c.occurred_at),
-                    ("reply_id", E.c.event_id),
-                ),
-            ),
-        ):
-            if not items:
-                continue
-            marks = _values("marks", items, *columns)
-            where = [
-                fan.c.creator_id == creator_id,
-                fan.c.contact == marks.c.contact,
-                fan.c.type == "fan_message",
-                fan.c.occurred_at < marks.c.before,
-            ]
-            if items is after:
-                where += [
-                    fan.c.occurred_at >= marks.c.reply_at,
-                    (fan.c.occurred_at > marks.c.reply_at) | (fan_id > marks.c.reply_id),
-                ]
-            first_fan = (
-                select(fan.c.occurred_at)
-                .where(*where)
-                .order_by(fan.c.occurred_at)
-                .limit(1)
-                .scalar_subquery()
+        waiting = self._first_fan_message(
+            creator_id, [(c, m) for c, m in moments.items() if c not in replies]
+        )
+        waiting.update(
+            self._first_fan_message(
+                creator_id, [(c, m, *replies[c]) for c, m in moments.items() if c in replies]
             )
-            waiting.update((c, at) for c, at in conn.execute(select(marks.c.contact, first_fan)))
+        )
         return waiting
+
+    def _first_fan_message(
+        self, creator_id: int, marks: list[tuple[Any, ...]]
+    ) -> dict[str, dt.datetime | None]:
+        """The first fan message before each (contact, moment), after the reply each mark
+        may add as (its time, its event id)."""
+        if not marks:
+            return {}
+        columns = [("contact", E.c.contact), ("before", E.c.occurred_at)]
+        after_reply = len(marks[0]) == 4
+        if after_reply:
+            columns += [("reply_at", E.c.occurred_at), ("reply_id", E.c.event_id)]
+        listed = _values("marks", marks, *columns)
+        fan = E.alias("fan")
+        where = [
+            fan.c.creator_id == creator_id,
+            fan.c.contact == listed.c.contact,
+            fan.c.type == "fan_message",
+            fan.c.occurred_at < listed.c.before,
+        ]
+        if after_reply:
+            fan_id = _ident(self.connection, fan.c.event_id)
+            where += [
+                fan.c.occurred_at >= listed.c.reply_at,
+                (fan.c.occurred_at > listed.c.reply_at) | (fan_id > listed.c.reply_id),
+            ]
+        first = select(fan.c.occurred_at).where(*where).order_by(fan.c.occurred_at).limit(1)
+        query = select(listed.c.contact, first.scalar_subquery())
+        return {contact: at for contact, at in self.connection.execute(query)}
 
     # PPVs: who sold each purchase, which PPV messages were bought.
 
@@ -320,40 +308,29 @@ class _Derivation:
         for creator_id, ref in groups:
             by_creator[creator_id].append(ref)
         for creator_id, refs in by_creator.items():
-            refs.sort()
-            for i in range(0, len(refs), _CHUNK):
-                # By ref alone: with the creator in the WHERE clause SQLite may pick the
-                # creator index and scan all of that creator's events.
-                found = fetch_rows(self.connection, SELECT.where(E.c.ref.in_(refs[i : i + _CHUNK])))
-                rows = self.keep(
-                    r
-                    for r in found
-                    if r.creator_id == creator_id and r.type in ("message_sent", "ppv_purchase")
-                )
-                by_ref: dict[str | None, list[Row]] = defaultdict(list)
-                for row in rows:
-                    by_ref[row.ref].append(row)
-                for group in by_ref.values():
-                    ppv_group(group, self.holders)
+            # By ref alone: with the creator in the WHERE clause SQLite may pick the
+            # creator index and scan all of that creator's events.
+            found = lists.rows_with(self.connection, SELECT, E.c.ref, sorted(refs))
+            rows = self.keep(
+                row
+                for row in (Row(*r) for r in found)
+                if row.creator_id == creator_id and row.type in ("message_sent", "ppv_purchase")
+            )
+            by_ref: dict[str | None, list[Row]] = defaultdict(list)
+            for row in rows:
+                by_ref[row.ref].append(row)
+            for group in by_ref.values():
+                ppv_group(group, self.holders)
 
     # Refunds follow the sale they refund.
 
     def refunds(self, sales: Iterable[Row], refunds: Iterable[Row]) -> None:
         sale_ids = sorted({s.event_id for s in sales if s.type in ("ppv_purchase", "tip")})
-        candidates = list(refunds)
-        for i in range(0, len(sale_ids), _CHUNK):
-            candidates += fetch_rows(
-                self.connection,
-                SELECT.where(E.c.type == "refund", E.c.ref.in_(sale_ids[i : i + _CHUNK])),
-            )
-        candidates = self.keep(candidates)
+        refunding = SELECT.where(E.c.type == "refund")
+        found = lists.rows_with(self.connection, refunding, E.c.ref, sale_ids)
+        candidates = self.keep([*refunds, *(Row(*r) for r in found)])
         wanted = sorted({r.ref for r in candidates if r.ref})
-        refunded: dict[str, Row] = {}
-        for i in range(0, len(wanted), _CHUNK):
-            for row in self.keep(
-                fetch_rows(self.connection, SELECT.where(E.c.event_id.in_(wanted[i : i + _CHUNK])))
-            ):
-                refunded[row.event_id] = row
+        refunded = {row.event_id: row for row in self.keep(load(self.connection, wanted))}
         for refund in candidates:
             settle_refund(refund, refunded.get(refund.ref or ""))
 
