@@ -37,6 +37,7 @@ from collector.attendance.definitions import Sums
 from collector.db import locks, retention
 from collector.db.base import UTCDateTime
 from collector.db.buckets import epoch, from_epoch, runs
+from collector.db.direct import Fixed
 from collector.db.engine import configure_engine, database_file, write_transaction
 from collector.db.schedule_models import (
     AttendanceHour,
@@ -64,7 +65,7 @@ _SLOTS = """
            coalesce(max(CASE WHEN regular THEN NULL ELSE active_seconds END), 0) AS human
     FROM slices WHERE {where} GROUP BY chatter_id, start ORDER BY chatter_id, start
 """
-_SLOTS_OF = (
+_SLOTS_OF = Fixed(
     text(_SLOTS.format(where="chatter_id = :chatter AND start >= :lo AND start < :hi"))
     .bindparams(bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime()))
     .columns(chatter_id=Integer, start=UTCDateTime)
@@ -129,17 +130,21 @@ _MINUTE_VALUES = (
     "first_human",
     "human_until",
 )
-_UPSERT_MINUTES = text(
-    f"INSERT INTO attendance_minutes (chatter_id, minute, {', '.join(_MINUTE_VALUES)}) "
-    f"VALUES (:chatter_id, :minute, {', '.join(':' + c for c in _MINUTE_VALUES)}) "
-    "ON CONFLICT (chatter_id, minute) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _MINUTE_VALUES)
+_UPSERT_MINUTES = Fixed(
+    text(
+        f"INSERT INTO attendance_minutes (chatter_id, minute, {', '.join(_MINUTE_VALUES)}) "
+        f"VALUES (:chatter_id, :minute, {', '.join(':' + c for c in _MINUTE_VALUES)}) "
+        "ON CONFLICT (chatter_id, minute) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in _MINUTE_VALUES)
+    )
 )
 # A span holds a minute when it starts before the minute's end and ends after its start.
-_FORGET_SPANS = delete(SP).where(
-    SP.c.chatter_id == bindparam("chatter"),
-    SP.c.starts < bindparam("before"),
-    SP.c.ends > bindparam("after"),
+_FORGET_SPANS = Fixed(
+    delete(SP).where(
+        SP.c.chatter_id == bindparam("chatter"),
+        SP.c.starts < bindparam("before"),
+        SP.c.ends > bindparam("after"),
+    )
 )
 
 
@@ -152,19 +157,19 @@ def refresh(connection: Connection, chatter_id: int, starts: Iterable[dt.datetim
     if not minutes:
         return
     for lo, hi, _members in runs(minutes, MINUTE):
-        slots = connection.execute(
-            _SLOTS_OF, {"chatter": chatter_id, "lo": from_epoch(lo), "hi": from_epoch(hi)}
-        ).all()
+        slots = _SLOTS_OF.rows(
+            connection, {"chatter": chatter_id, "lo": from_epoch(lo), "hi": from_epoch(hi)}
+        )
         # Every minute of the run holds a slice (new or re-flagged), so each gets a row:
         # written over in place, no delete first.
         rows = list(_minute_rows(slots))
         if rows:
-            connection.execute(_UPSERT_MINUTES, rows)
+            _UPSERT_MINUTES.run_many(connection, rows)
     for lo, hi, _members in runs({m - m % HOUR for m in minutes}, HOUR):
-        connection.execute(_UPSERT_HOURS, {"chatter": chatter_id, "lo": lo, "hi": hi})
+        _UPSERT_HOURS.run(connection, {"chatter": chatter_id, "lo": lo, "hi": hi})
     _new_version(connection, chatter_id)
-    connection.execute(
-        _FORGET_SPANS, {"chatter": chatter_id, "before": minutes[-1] + MINUTE, "after": minutes[0]}
+    _FORGET_SPANS.run(
+        connection, {"chatter": chatter_id, "before": minutes[-1] + MINUTE, "after": minutes[0]}
     )
 
 
@@ -206,20 +211,22 @@ _HOURS = """
 """
 # The ingest's hours: each hour of its runs has minutes, so each gets a row, written over
 # in place.
-_UPSERT_HOURS = text(
-    _HOURS.format(where="chatter_id = :chatter AND minute >= :lo AND minute < :hi")
-    + "ON CONFLICT (chatter_id, hour) DO UPDATE SET "
-    + ", ".join(
-        f"{c} = excluded.{c}"
-        for c in (
-            "online",
-            "active",
-            "paused",
-            "first_active",
-            "last_active",
-            "human",
-            "first_human",
-            "last_human",
+_UPSERT_HOURS = Fixed(
+    text(
+        _HOURS.format(where="chatter_id = :chatter AND minute >= :lo AND minute < :hi")
+        + "ON CONFLICT (chatter_id, hour) DO UPDATE SET "
+        + ", ".join(
+            f"{c} = excluded.{c}"
+            for c in (
+                "online",
+                "active",
+                "paused",
+                "first_active",
+                "last_active",
+                "human",
+                "first_human",
+                "last_human",
+            )
         )
     )
 )
@@ -242,16 +249,18 @@ def erase(connection: Connection, chatter_id: int) -> int:
     return int(minutes) + int(hours) + int(spans)
 
 
-_NEW_VERSION = text(
-    "INSERT INTO attendance_versions (chatter_id, version) VALUES (:c, :v) "
-    "ON CONFLICT (chatter_id) DO UPDATE SET version = excluded.version"
+_NEW_VERSION = Fixed(
+    text(
+        "INSERT INTO attendance_versions (chatter_id, version) VALUES (:c, :v) "
+        "ON CONFLICT (chatter_id) DO UPDATE SET version = excluded.version"
+    )
 )
 
 
 def _new_version(connection: Connection, chatter_id: int) -> None:
     """The chatter's minutes change: what a process kept of their spans is no longer used.
     Random, so a database made again under the same address never repeats one."""
-    connection.execute(_NEW_VERSION, {"c": chatter_id, "v": secrets.randbits(62)})
+    _NEW_VERSION.run(connection, {"c": chatter_id, "v": secrets.randbits(62)})
 
 
 # What this process read of each chatter's spans, under the version it read before them:

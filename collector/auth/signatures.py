@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from collector.db.base import iso
+from collector.db.direct import Fixed
 from collector.db.models import Device, DeviceKey
 from collector.errors import ApiError
 from shared import signing
@@ -51,7 +52,7 @@ _OTHER = aliased(DeviceKey)
 _OTHER_LIVE = (_OTHER.device_id == Device.id) & or_(
     _OTHER.expires_at.is_(None), _OTHER.expires_at > bindparam("now")
 )
-_CALLER = (
+_CALLER = Fixed(
     select(
         DeviceKey.id,
         DeviceKey.secret,
@@ -120,8 +121,8 @@ def verify_agent(
             401, "bad_timestamp", f"{signing.HEADER_TIMESTAMP} must be unix seconds"
         ) from None
 
-    row = db.execute(_CALLER, {"key_id": key_id, "now": now}).first()
-    if row is None:
+    found = _CALLER.rows(db, {"key_id": key_id, "now": now})
+    if not found:
         signing.verify([_NO_SECRET], signature, method, path, timestamp, body)
         raise ApiError(401, "bad_signature", _REFUSED)
     (
@@ -138,7 +139,7 @@ def verify_agent(
         retired_at,
         newest_pk,
         live_keys,
-    ) = row
+    ) = found[0]
     matched: tuple[int, dt.datetime] | None = None
     if signing.verify([named_secret], signature, method, path, timestamp, body):
         matched = (named_pk, named_created)

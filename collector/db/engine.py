@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.orm import Session
 
+from collector.db.direct import on_driver
 from collector.telemetry import meters
 
 BUSY_TIMEOUT_MS = 10000  # how long a SQLite writer waits for the lock
@@ -61,10 +62,10 @@ def configure_engine(engine: Engine) -> None:
         # lock up front (see begin_write) and so wait on busy_timeout instead.
         immediate = conn.get_execution_options().get(_IMMEDIATE)
         if not immediate:
-            conn.exec_driver_sql("BEGIN")
+            on_driver(conn, "BEGIN")
             return
         started = time.perf_counter()
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        on_driver(conn, "BEGIN IMMEDIATE")
         meters.LOCK_WAIT.labels("sqlite_write").observe(time.perf_counter() - started)
 
 

@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import Connection, text
 
+from collector.db.direct import Fixed
 from collector.telemetry import meters
 
 EVENTS = 727_001  # sales facts and rollups
@@ -34,15 +35,17 @@ _NAMES = {
 }
 
 
+_LOCK = Fixed(text("SELECT pg_advisory_xact_lock(:key)"))
+_LOCK_SUB = Fixed(text("SELECT pg_advisory_xact_lock(:key, :sub)"))
+
+
 def serialise(connection: Connection, key: int, sub: int | None = None) -> None:
     """Hold a transaction-scoped lock so concurrent ingests see each other's rows."""
     if connection.dialect.name != "postgresql":
         return
     started = time.perf_counter()
     if sub is None:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        _LOCK.rows(connection, {"key": key})
     else:
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(:key, :sub)"), {"key": key, "sub": sub}
-        )
+        _LOCK_SUB.rows(connection, {"key": key, "sub": sub})
     meters.LOCK_WAIT.labels(_NAMES.get(key, "other")).observe(time.perf_counter() - started)

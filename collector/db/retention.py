@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from collector.db.buckets import from_epoch
+from collector.db.direct import Fixed
 from collector.db.models import Setting
 
 SCOPE = "retention"
@@ -40,11 +41,11 @@ class Watermarks:
 
 # Built once: every heartbeat batch reads the watermarks (constructing the statement
 # cost more than running it).
-_QUERY = select(Setting.name, Setting.value).where(Setting.scope == SCOPE)
+_QUERY = Fixed(select(Setting.name, Setting.value).where(Setting.scope == SCOPE))
 
 
 def watermarks(db: Session | Connection) -> Watermarks:
-    return watermarks_of({name: value for name, value in db.execute(_QUERY)})
+    return watermarks_of({name: value for name, value in _QUERY.rows(db, {})})
 
 
 def watermarks_of(rows: dict[str, str]) -> Watermarks:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from collector.db import retention, text
+from collector.db.direct import Fixed
 from collector.db.models import Chatter, Setting
 from collector.errors import DomainError
 from shared.money import CURRENCY_EXPONENTS
@@ -235,18 +236,21 @@ def scope_for(chatter: Chatter | None) -> str:
     return GLOBAL if chatter is None else f"chatter:{chatter.id}"
 
 
-_SCOPED_VALUES = select(Setting.name, Setting.scope, Setting.value).where(
-    Setting.scope.in_(bindparam("scopes", expanding=True))
+# Two scopes bound one by one (the agency's twice without a chatter): a fixed statement.
+_SCOPED_VALUES = Fixed(
+    select(Setting.name, Setting.scope, Setting.value).where(
+        Setting.scope.in_([bindparam("agency"), bindparam("own")])
+    )
 )
 
 
 def effective(db: Session | Connection, chatter_id: int | None = None) -> dict[str, object]:
     """Every setting's value: the chatter's own, else the agency's, else the default."""
-    scopes = [GLOBAL] if chatter_id is None else [GLOBAL, f"chatter:{chatter_id}"]
-    rows = db.execute(_SCOPED_VALUES, {"scopes": scopes}).all()
+    own = GLOBAL if chatter_id is None else f"chatter:{chatter_id}"
+    rows = _SCOPED_VALUES.rows(db, {"agency": GLOBAL, "own": own})
     values = {name: d.default for name, d in DEFINITIONS.items()}
     # Global first, then the chatter's own so it wins.
-    for name, _scope, raw in sorted(rows, key=lambda r: r.scope != GLOBAL):
+    for name, _scope, raw in sorted(rows, key=lambda r: r[1] != GLOBAL):
         if name in DEFINITIONS:
             values[name] = DEFINITIONS[name].parse(raw)
     return values

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from collector.db.base import Base
+from collector.db.direct import Fixed
 
 
 @cache
@@ -21,6 +22,12 @@ def _statement(dialect: str, table: Table, conflict: tuple[str, ...], returning:
         .on_conflict_do_nothing(index_elements=list(conflict))
         .returning(table.c[returning])
     )
+
+
+@cache
+def _one_row(dialect: str, table: Table, conflict: tuple[str, ...], returning: str) -> Fixed:
+    # One row (a 1-slice heartbeat) runs on the driver's cursor (collector/db/direct.py).
+    return Fixed(_statement(dialect, table, conflict, returning))
 
 
 def insert_ignoring_conflicts(
@@ -42,8 +49,10 @@ def insert_ignoring_conflicts(
     assert isinstance(table, Table)
     if connection.dialect.name == "postgresql" and len(rows) > 1:
         return _postgres_unnest(connection, table, rows, tuple(conflict_columns), returning)
-    stmt = _statement(connection.dialect.name, table, tuple(conflict_columns), returning)
-    return list(connection.execute(stmt, list(rows)).scalars())
+    shape = (connection.dialect.name, table, tuple(conflict_columns), returning)
+    if len(rows) == 1:
+        return [r[0] for r in _one_row(*shape).rows(connection, rows[0])]
+    return list(connection.execute(_statement(*shape), list(rows)).scalars())
 
 
 def _postgres_unnest(

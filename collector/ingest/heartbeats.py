@@ -23,6 +23,7 @@ from collector.attendance import store as attendance
 from collector.auth.signatures import AgentCaller
 from collector.db import locks, retention, text
 from collector.db.base import UTCDateTime
+from collector.db.direct import Fixed
 from collector.db.models import Device, Slice
 from collector.db.text import count_of
 from collector.db.upsert import insert_ignoring_conflicts
@@ -45,7 +46,7 @@ from shared.protocol import (
 _decoder = msgspec.json.Decoder(HeartbeatBatch)
 _devices = cast(Table, Device.__table__)
 # One fixed statement for every batch (optional values keep the stored ones).
-_DEVICE_SEEN = (
+_DEVICE_SEEN = Fixed(
     update(_devices)
     .where(_devices.c.id == bindparam("device"))
     .values(
@@ -157,8 +158,8 @@ def store_batch(
     seqs = sorted(hb.seq for hb in batch.heartbeats)
     requested = caller.rotate_requested_at
     rotate = requested is not None and caller.key_created_at < requested
-    connection.execute(
-        _DEVICE_SEEN,
+    _DEVICE_SEEN.run(
+        connection,
         {
             "device": caller.device_id,
             "now": now,

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, or_, select
+from sqlalchemy import Connection, Table, and_, bindparam, or_, select
 
 from collector.db.base import UTCDateTime
+from collector.db.direct import Fixed
 from collector.db.models import Slice
 from collector.db.text import count_of
 from collector.errors import ApiError
@@ -80,22 +81,24 @@ def ranges_of(spans: Sequence[Span]) -> list[tuple[dt.datetime, dt.datetime]]:
 
 
 @functools.cache
-def near_query(count: int) -> Select[Any]:
+def near_query(count: int) -> Fixed:
     """Slices of a chatter starting inside any of ``count`` ranges: index range scans only.
 
     Built once per count and bound per call: building the statement for every batch
     cost more than running it (``make bench``, heartbeat 1-slice)."""
-    return select(S.c.start, S.c.slice_seconds, S.c.seq, S.c.device_id).where(
-        S.c.chatter_id == bindparam("chatter"),
-        or_(
-            *(
-                and_(
-                    S.c.start > bindparam(f"low{i}", type_=UTCDateTime()),
-                    S.c.start < bindparam(f"high{i}", type_=UTCDateTime()),
+    return Fixed(
+        select(S.c.start, S.c.slice_seconds, S.c.seq, S.c.device_id).where(
+            S.c.chatter_id == bindparam("chatter"),
+            or_(
+                *(
+                    and_(
+                        S.c.start > bindparam(f"low{i}", type_=UTCDateTime()),
+                        S.c.start < bindparam(f"high{i}", type_=UTCDateTime()),
+                    )
+                    for i in range(count)
                 )
-                for i in range(count)
-            )
-        ),
+            ),
+        )
     )
 
 
@@ -108,7 +111,7 @@ def stored_near(connection: Connection, chatter_id: int, spans: Sequence[Span]) 
         values: dict[str, Any] = {"chatter": chatter_id}
         for j, (low, high) in enumerate(part):
             values[f"low{j}"], values[f"high{j}"] = low, high
-        found += [Span(*row) for row in connection.execute(near_query(len(part)), values)]
+        found += [Span(*row) for row in near_query(len(part)).rows(connection, values)]
     return sorted(found)
 
 

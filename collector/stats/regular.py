@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 
 from collector.db.base import UTCDateTime
 from collector.db.buckets import epoch, from_epoch
+from collector.db.direct import Fixed
 from collector.db.models import Slice
 from collector.stats.metrics import REGULAR_MIN_SPAN, steady
 from shared.protocol import ALLOWED_SLICE_SECONDS
@@ -120,7 +121,7 @@ def _mark_run(rows: Sequence[Timed], a: int, b: int, out: list[bool]) -> None:
 
 
 # Built once: every heartbeat batch runs it (building it per call cost more than running it).
-_NEAR = (
+_NEAR = Fixed(
     select(*COLUMNS)
     .where(
         S.c.device_id == bindparam("device"),
@@ -140,8 +141,8 @@ def refresh(connection: Connection, device_id: int, starts: Iterable[dt.datetime
     """
     changed: set[int] = set()
     for lo, hi in _clusters(sorted({epoch(s) for s in starts})):
-        found = connection.execute(
-            _NEAR,
+        found = _NEAR.rows(
+            connection,
             {
                 "device": device_id,
                 "lo": from_epoch(lo - 2 * REACH),

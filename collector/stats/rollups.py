@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, tex
 from collector.db import retention
 from collector.db.base import UTCDateTime
 from collector.db.buckets import DAY, QUARTER, bucket_of, from_epoch, pack, runs, unpack
+from collector.db.direct import Fixed
 from collector.db.models import Event, RevenueQuarter, SalesDay, SalesQuarter
 
 E = cast(Table, Event.__table__)
@@ -189,8 +190,9 @@ def refresh_days(connection: Connection, creator_id: int, days: set[int]) -> Non
 # Regular input's part of a start's active time is what the slices that are not regular
 # input do not cover (METRICS.md): the start's most active seconds minus the most of
 # those that are not regular.
-_ACTIVITY_QUARTER = text(
-    """
+_ACTIVITY_QUARTER = Fixed(
+    text(
+        """
     INSERT INTO activity_quarters
         (chatter_id, bucket, online_seconds, active_seconds, paused_seconds,
          keystrokes, mouse_events, regular_seconds)
@@ -212,10 +214,12 @@ _ACTIVITY_QUARTER = text(
         paused_seconds = excluded.paused_seconds, keystrokes = excluded.keystrokes,
         mouse_events = excluded.mouse_events, regular_seconds = excluded.regular_seconds
     """
-).bindparams(bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime()))
+    ).bindparams(bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime()))
+)
 
-_ACTIVITY_DAY = text(
-    """
+_ACTIVITY_DAY = Fixed(
+    text(
+        """
     INSERT INTO activity_days
         (chatter_id, day, online_seconds, active_seconds, paused_seconds,
          keystrokes, mouse_events, regular_seconds)
@@ -229,6 +233,7 @@ _ACTIVITY_DAY = text(
         paused_seconds = excluded.paused_seconds, keystrokes = excluded.keystrokes,
         mouse_events = excluded.mouse_events, regular_seconds = excluded.regular_seconds
     """
+    )
 )
 
 
@@ -240,14 +245,14 @@ def refresh_activity(
     buckets = sorted({s - s % QUARTER if isinstance(s, int) else bucket_of(s) for s in starts})
     if not buckets:
         return
-    connection.execute(
-        _ACTIVITY_QUARTER,
+    _ACTIVITY_QUARTER.run_many(
+        connection,
         [
             {"chatter": chatter_id, "bucket": b, "lo": from_epoch(b), "hi": from_epoch(b + QUARTER)}
             for b in buckets
         ],
     )
     days = sorted({b - b % DAY for b in buckets})
-    connection.execute(
-        _ACTIVITY_DAY, [{"chatter": chatter_id, "day": d, "day_end": d + DAY} for d in days]
+    _ACTIVITY_DAY.run_many(
+        connection, [{"chatter": chatter_id, "day": d, "day_end": d + DAY} for d in days]
     )

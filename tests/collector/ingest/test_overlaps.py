@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Select, create_engine, event, text
 
 from collector.ingest.overlaps import Span, _allowed, near_query, ranges_of
 
@@ -53,7 +53,7 @@ def test_the_query_is_an_index_range_scan(database_url: str) -> None:
         return statement, params
 
     ranges = ranges_of([Span(at(60 * m), 60, m) for m in (0, 1, 30)])
-    query = near_query(len(ranges))
+    query = cast(Select[Any], near_query(len(ranges)).statement)
     values: dict[str, Any] = {"chatter": 1}
     for i, (low, high) in enumerate(ranges):
         values[f"low{i}"], values[f"high{i}"] = low, high
