@@ -137,7 +137,7 @@ class Heartbeat(msgspec.Struct, kw_only=True, frozen=True):
     def timing(self) -> tuple[int, int, int, int, int] | None:
         """The five timing fields, or None when the agent sent none of them."""
         values = (self.bursts, self.keyed_bursts, self.gaps, self.gap_ms_sum, self.gap_ms_sum_sq)
-        if any(v is None for v in values):
+        if None in values:
             return None
         return cast(tuple[int, int, int, int, int], values)
 

@@ -97,13 +97,15 @@ class Fixed:
         _begin(connection)
         return _execute(connection, compiled.sql, compiled.parameters(params), False)[2]
 
-    def run_many(self, connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
-        """Run it once per parameter set (each with the first set's names)."""
+    def run_many(self, connection: Connection, params: Sequence[Mapping[str, Any]]) -> int:
+        """Run it once per parameter set (each with the first set's names); how many rows
+        they changed together."""
         if not params:
-            return
+            return 0
         compiled = self._for(connection.dialect, tuple(params[0]))
         _begin(connection)
-        _execute(connection, compiled.sql, [compiled.parameters(p) for p in params], True)
+        parameters = [compiled.parameters(p) for p in params]
+        return _execute(connection, compiled.sql, parameters, True)[2]
 
     def _for(self, dialect: Dialect, names: tuple[str, ...]) -> _Compiled:
         key = (dialect.name, names)

@@ -26,8 +26,35 @@ def _statement(dialect: str, table: Table, conflict: tuple[str, ...], returning:
 
 @cache
 def _one_row(dialect: str, table: Table, conflict: tuple[str, ...], returning: str) -> Fixed:
-    # One row (a 1-slice heartbeat) runs on the driver's cursor (collector/db/direct.py).
+    # One row runs on the driver's cursor (collector/db/direct.py).
     return Fixed(_statement(dialect, table, conflict, returning))
+
+
+@cache
+def _counted(dialect: str, table: Table, conflict: tuple[str, ...]) -> Fixed:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return Fixed(insert(table).on_conflict_do_nothing(index_elements=list(conflict)))
+
+
+def count_inserted(
+    connection: Connection,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    conflict_columns: Sequence[str],
+) -> int:
+    """Insert rows as ``insert_ignoring_conflicts`` does; how many were new.
+
+    For a caller that needs only the count (the heartbeat ingest): on SQLite the rows go
+    through the driver's executemany, without RETURNING, which costs a fraction of it.
+    """
+    if not rows:
+        return 0
+    table = model.__table__
+    assert isinstance(table, Table)
+    conflict = tuple(conflict_columns)
+    if connection.dialect.name == "postgresql" and len(rows) > 1:
+        return len(_postgres_unnest(connection, table, rows, conflict, conflict[0]))
+    return _counted(connection.dialect.name, table, conflict).run_many(connection, rows)
 
 
 def insert_ignoring_conflicts(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 from sqlalchemy import (
@@ -26,7 +26,7 @@ from collector.db.base import UTCDateTime
 from collector.db.direct import Fixed
 from collector.db.models import Device, Slice
 from collector.db.text import count_of
-from collector.db.upsert import insert_ignoring_conflicts
+from collector.db.upsert import count_inserted
 from collector.devices import management
 from collector.errors import ApiError
 from collector.ingest import overlaps
@@ -126,26 +126,8 @@ def store_batch(
         overlaps.refuse_overlaps(
             connection, caller.chatter_id, caller.device_id, spans, batch.batch_id
         )
-    rows = [
-        {
-            "device_id": caller.device_id,
-            "chatter_id": caller.chatter_id,
-            "start": hb.start,
-            "slice_seconds": length,
-            "duration": hb.duration,
-            "active_seconds": hb.active_seconds,
-            "input_seconds": hb.input_seconds,
-            "paused_seconds": hb.paused_seconds,
-            "keystrokes": hb.keystrokes,
-            "mouse_events": hb.mouse_events,
-            **_timing(hb),
-            "seq": hb.seq,
-            "batch_id": batch.batch_id,
-            "received_at": now,
-        }
-        for hb in batch.heartbeats
-    ]
-    inserted = insert_ignoring_conflicts(connection, Slice, rows, ("device_id", "start"), "seq")
+    rows = [_slice_row(caller, batch, hb, length, now) for hb in batch.heartbeats]
+    inserted = count_inserted(connection, Slice, rows, ("device_id", "start"))
     if inserted:
         locks.serialise(connection, locks.ACTIVITY, caller.chatter_id)
         _refuse_purged(connection, batch)  # read under the lock a purge holds
@@ -164,7 +146,7 @@ def store_batch(
             "device": caller.device_id,
             "now": now,
             "skew": round((batch.sent_at - now).total_seconds(), 3),
-            "inserted": len(inserted),
+            "inserted": inserted,
             "seq": seqs[-1] if seqs else 0,
             "version": batch.agent_version,
             "queue": None if batch.queue is None else msgspec.to_builtins(batch.queue),
@@ -173,8 +155,8 @@ def store_batch(
         },
     )
     return HeartbeatReply(
-        accepted=len(inserted),
-        duplicates=len(rows) - len(inserted),
+        accepted=inserted,
+        duplicates=len(rows) - inserted,
         server_time=now,
         settings=settings,
         gaps=_gaps(caller.seq_max, seqs),
@@ -182,10 +164,34 @@ def store_batch(
     )
 
 
-def _timing(hb: Heartbeat) -> dict[str, int | None]:
-    """The input timing columns; NULL from an agent that sent none (or not all)."""
-    timing = hb.timing()
-    return dict(zip(TIMING_FIELDS, timing or (None,) * len(TIMING_FIELDS), strict=True))
+# The input timing columns are NULL from an agent that sent none (or not all).
+_NO_TIMING = (None,) * len(TIMING_FIELDS)
+
+
+def _slice_row(
+    caller: AgentCaller, batch: HeartbeatBatch, hb: Heartbeat, length: int, now: dt.datetime
+) -> dict[str, Any]:
+    bursts, keyed_bursts, gaps, gap_ms_sum, gap_ms_sum_sq = hb.timing() or _NO_TIMING
+    return {
+        "device_id": caller.device_id,
+        "chatter_id": caller.chatter_id,
+        "start": hb.start,
+        "slice_seconds": length,
+        "duration": hb.duration,
+        "active_seconds": hb.active_seconds,
+        "input_seconds": hb.input_seconds,
+        "paused_seconds": hb.paused_seconds,
+        "keystrokes": hb.keystrokes,
+        "mouse_events": hb.mouse_events,
+        "bursts": bursts,
+        "keyed_bursts": keyed_bursts,
+        "gaps": gaps,
+        "gap_ms_sum": gap_ms_sum,
+        "gap_ms_sum_sq": gap_ms_sum_sq,
+        "seq": hb.seq,
+        "batch_id": batch.batch_id,
+        "received_at": now,
+    }
 
 
 def _refuse_purged(connection: Connection, batch: HeartbeatBatch) -> None:
