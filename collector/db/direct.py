@@ -76,7 +76,7 @@ class Fixed:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+        self._compiled: dict[tuple[str, str, str, tuple[str, ...]], _Compiled] = {}
 
     def rows(self, db: Session | Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run it once; its rows (an empty list for a statement that returns none).
@@ -108,7 +108,8 @@ class Fixed:
         return _execute(connection, compiled.sql, parameters, True)[2]
 
     def _for(self, dialect: Dialect, names: tuple[str, ...]) -> _Compiled:
-        key = (dialect.name, names)
+        # The driver too: its parameter style is in the SQL (psycopg %(x)s, sqlite3 ?).
+        key = (dialect.name, dialect.driver, dialect.paramstyle, names)
         found = self._compiled.get(key)
         if found is None:
             found = self._compiled[key] = _compile(self.statement, dialect, names)
