@@ -11,7 +11,10 @@ ROLLBACK stay SQLAlchemy's (and SQLite's write lock ``engine._on_begin``'s).
 Hand-written rather than a library: SQLAlchemy is the library, and this is the part of
 its execute path a fixed statement needs.  Not for statements with expanding (IN list)
 parameters, nor for numeric results on PostgreSQL (their processors look at the
-driver's column type, which is not passed here).
+driver's column type, which is not passed here).  What it leaves out of execute, on
+purpose: ``handle_error`` listeners, echo logging of the statements, and a
+``before_cursor_execute`` listener's rewritten statement (``retval=True``); on a
+disconnect only this connection is invalidated (the pool pre-pings on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -180,22 +183,28 @@ def _execute(
     # a listener cannot change the statement here (retval is not honoured).
     events = connection.dispatch
     try:
-        if events.before_cursor_execute:
-            events.before_cursor_execute(connection, cursor, sql, parameters, None, many)
-        if many:
-            cursor.executemany(sql, parameters)
-        else:
-            cursor.execute(sql, parameters)
-        description = cursor.description
-        raw = list(cursor.fetchall()) if description is not None else []
-        count = int(cursor.rowcount)
-        if events.after_cursor_execute:
-            events.after_cursor_execute(connection, cursor, sql, parameters, None, many)
-        return description, raw, count
+        try:
+            if events.before_cursor_execute:
+                events.before_cursor_execute(connection, cursor, sql, parameters, None, many)
+            if many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
+            description = cursor.description
+            raw = list(cursor.fetchall()) if description is not None else []
+            count = int(cursor.rowcount)
+            if events.after_cursor_execute:
+                events.after_cursor_execute(connection, cursor, sql, parameters, None, many)
+            return description, raw, count
+        finally:
+            cursor.close()
     except Exception as error:
         _raise(connection, error, sql, parameters)
-    finally:
-        cursor.close()
+    except BaseException:
+        # Interrupted inside the driver (a timeout raised into the worker, ^C): the
+        # connection may be mid-protocol, so it is not given back; as execute does.
+        connection.invalidate()
+        raise
 
 
 def _raise(connection: Connection, error: Exception, sql: str, params: Any) -> NoReturn:

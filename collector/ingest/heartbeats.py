@@ -85,12 +85,15 @@ MAX_PROBLEMS_LISTED = 100
 
 def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime) -> None:
     problems = validate_batch(batch, slice_seconds=settings.slice_seconds, now=now)
-    # The schema's patterns let a trailing newline through ("$"): the columns decide.
     for name, value, column in (
         ("batch_id", batch.batch_id, Slice.batch_id),
         ("agent_version", batch.agent_version, Device.agent_version),
     ):
-        wrong = None if value is None else text.problem(value, column)
+        if value is None:
+            continue
+        # The schema's patterns end in "$", which also matches before a final line break.
+        wrong = "must not end with a line break" if value.endswith("\n") else None
+        wrong = wrong or text.problem(value, column)
         if wrong is not None:
             problems.append(Problem(name, wrong))
     if problems:

@@ -164,3 +164,19 @@ def test_through_a_session_it_runs_as_the_session_does(connection: Connection) -
     with Session(connection.engine) as session:
         session.execute(insert(PROBE), {"name": "pending", "at": MOMENT})
         assert [r[1] for r in ALL.rows(session, {})] == ["pending"]
+
+
+class _Interrupt(BaseException):
+    """Raised into a worker mid-statement (a timeout, like gevent's)."""
+
+
+def test_an_interrupted_statement_gives_its_connection_up(connection: Connection) -> None:
+    def interrupt(*_args: Any) -> None:
+        raise _Interrupt
+
+    with connection.engine.connect() as other:
+        event.listen(other, "before_cursor_execute", interrupt)
+        with pytest.raises(_Interrupt):
+            ALL.rows(other, {})
+        assert other.invalidated
+    assert ALL.rows(connection, {}) == []  # the pool goes on with a new one

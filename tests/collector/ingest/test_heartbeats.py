@@ -139,6 +139,15 @@ def test_every_problem_is_listed(agent: Agent) -> None:
     assert {"heartbeats[0].duration", "heartbeats[1].input_seconds"} <= fields
 
 
+@pytest.mark.parametrize("field", ["batch_id", "agent_version"])
+def test_a_final_line_break_is_refused(agency: Collector, agent: Agent, field: str) -> None:
+    """The schema's pattern ends in "$", which matches before a final line break too."""
+    reply = agent.send(agent.slices(1), **{field: "ab12\n"})
+    assert reply.status_code == 422, reply.text
+    assert {"field": field, "message": "must not end with a line break"} in reply.json()["details"]
+    assert count(agency) == 0
+
+
 def test_duplicate_start_in_one_batch(agent: Agent) -> None:
     one = agent.slices(1)[0]
     reply = agent.send([one, {**one, "seq": one["seq"] + 1}])
