@@ -190,12 +190,12 @@ def _execute(
                 cursor.executemany(sql, parameters)
             else:
                 cursor.execute(sql, parameters)
-            description = cursor.description
-            raw = list(cursor.fetchall()) if description is not None else []
-            count = int(cursor.rowcount)
+            # As execute fires it: the statement has run, its rows are not read yet.
             if events.after_cursor_execute:
                 events.after_cursor_execute(connection, cursor, sql, parameters, None, many)
-            return description, raw, count
+            description = cursor.description
+            raw = list(cursor.fetchall()) if description is not None else []
+            return description, raw, int(cursor.rowcount)
         finally:
             cursor.close()
     except Exception as error:

@@ -14,26 +14,19 @@ from collector.db.direct import Fixed
 
 
 @cache
-def _statement(dialect: str, table: Table, conflict: tuple[str, ...], returning: str) -> Insert:
+def _statement(
+    dialect: str, table: Table, conflict: tuple[str, ...], returning: str | None
+) -> Insert:
     # Built once per shape: constructing statements costs more than running them.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=list(conflict))
-        .returning(table.c[returning])
-    )
-
-
-@cache
-def _one_row(dialect: str, table: Table, conflict: tuple[str, ...], returning: str) -> Fixed:
-    # One row runs on the driver's cursor (collector/db/direct.py).
-    return Fixed(_statement(dialect, table, conflict, returning))
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    return statement if returning is None else statement.returning(table.c[returning])
 
 
 @cache
 def _counted(dialect: str, table: Table, conflict: tuple[str, ...]) -> Fixed:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return Fixed(insert(table).on_conflict_do_nothing(index_elements=list(conflict)))
+    # On the driver's cursor (collector/db/direct.py), without RETURNING.
+    return Fixed(_statement(dialect, table, conflict, None))
 
 
 def count_inserted(
@@ -76,10 +69,8 @@ def insert_ignoring_conflicts(
     assert isinstance(table, Table)
     if connection.dialect.name == "postgresql" and len(rows) > 1:
         return _postgres_unnest(connection, table, rows, tuple(conflict_columns), returning)
-    shape = (connection.dialect.name, table, tuple(conflict_columns), returning)
-    if len(rows) == 1:
-        return [r[0] for r in _one_row(*shape).rows(connection, rows[0])]
-    return list(connection.execute(_statement(*shape), list(rows)).scalars())
+    stmt = _statement(connection.dialect.name, table, tuple(conflict_columns), returning)
+    return list(connection.execute(stmt, list(rows)).scalars())
 
 
 def _postgres_unnest(

@@ -92,8 +92,8 @@ def check_batch(batch: HeartbeatBatch, settings: AgentSettings, now: dt.datetime
         if value is None:
             continue
         # The schema's patterns end in "$", which also matches before a final line break.
-        wrong = "must not end with a line break" if value.endswith("\n") else None
-        wrong = wrong or text.problem(value, column)
+        final_break = value.endswith("\n")
+        wrong = "must not end with a line break" if final_break else text.problem(value, column)
         if wrong is not None:
             problems.append(Problem(name, wrong))
     if problems:
