@@ -153,5 +153,6 @@ def stored_secret_key() -> str:
 def engine_config(database_url: str) -> dict[str, Any]:
     options: dict[str, Any] = {"url": normalise_database_url(database_url)}
     if options["url"].startswith("postgresql"):
-        options.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+        # No pool_pre_ping: a round trip per checkout; db/liveness.py checks without one.
+        options.update(pool_size=5, max_overflow=5)
     return options

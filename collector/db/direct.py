@@ -14,7 +14,8 @@ parameters, nor for numeric results on PostgreSQL (their processors look at the
 driver's column type, which is not passed here).  What it leaves out of execute, on
 purpose: ``handle_error`` listeners, echo logging of the statements, and a
 ``before_cursor_execute`` listener's rewritten statement (``retval=True``); on a
-disconnect only this connection is invalidated (the pool pre-pings on PostgreSQL).
+disconnect only this connection is invalidated (the pool finds the others the server
+closed when they are checked out, db/liveness.py).
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ class Fixed:
         they changed together."""
         if not params:
             return 0
+        if len(params) == 1:
+            # psycopg runs executemany as a pipeline, which costs more than one execute.
+            return self.run(connection, params[0])
         compiled = self._for(connection.dialect, tuple(params[0]))
         _begin(connection)
         parameters = [compiled.parameters(p) for p in params]

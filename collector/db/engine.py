@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.orm import Session
 
+from collector.db import liveness
 from collector.db.direct import on_driver
 from collector.telemetry import meters
 
@@ -25,6 +26,8 @@ def _unicode_lower(value: object) -> object:
 
 def configure_engine(engine: Engine) -> None:
     """Per-connection settings; SQLite needs WAL and explicit write locking."""
+    if engine.dialect.name == "postgresql":
+        liveness.check_on_checkout(engine)
     if engine.dialect.name != "sqlite":
         return
     path = database_file(engine.url.database)
