@@ -94,7 +94,7 @@ WARM_UP = 20
 
 
 def heartbeat_posts(
-    client: FlaskClient, enroll_token: str, requests: int
+    client: FlaskClient, enroll_token: str, requests: int, per_batch: int = 1
 ) -> list[tuple[bytes, dict[str, str]]]:
     """Enroll a device, post WARM_UP batches; the other ``requests`` (body, headers)."""
     reply = client.post(
@@ -107,7 +107,7 @@ def heartbeat_posts(
     device = payloads.Device(enrolled["device_id"], enrolled["key_id"], enrolled["secret"])
     posts = []
     for raw in payloads.heartbeat_requests(
-        "bench.test", device, batches=WARM_UP + requests, per_batch=1
+        "bench.test", device, batches=WARM_UP + requests, per_batch=per_batch
     ):
         head, body = raw.split(b"\r\n\r\n", 1)
         lines = head.decode().split("\r\n")[1:]
@@ -186,12 +186,13 @@ def event_costs(args: argparse.Namespace, client: FlaskClient, token: str, tally
 
 
 def heartbeat_costs(args: argparse.Namespace, client: FlaskClient, url: str, tally: Tally) -> None:
-    posts = heartbeat_posts(client, cli(url, "enroll-token", CHATTER), args.heartbeats)
+    per_batch = args.per_batch
+    posts = heartbeat_posts(client, cli(url, "enroll-token", CHATTER), args.heartbeats, per_batch)
     tally.clear()
     times, started = os.times(), time.perf_counter()
     for body, signed in posts:
         reply = client.post("/api/v1/heartbeats", data=body, headers=signed)
-        if reply.status_code != 200 or reply.get_json()["accepted"] != 1:
+        if reply.status_code != 200 or reply.get_json()["accepted"] != per_batch:
             raise RuntimeError(f"heartbeat: {reply.status_code} {reply.data[:300]!r}")
     elapsed, done = time.perf_counter() - started, os.times()
     each = 1000 / len(posts)  # seconds in all -> milliseconds per request
@@ -201,7 +202,8 @@ def heartbeat_costs(args: argparse.Namespace, client: FlaskClient, url: str, tal
         else "statements not counted"
     )
     print(
-        f"{args.lane}: {len(posts)} heartbeat posts, {counted}; per request "
+        f"{args.lane}: {len(posts)} heartbeat posts of {per_batch} slice(s), {counted}; "
+        "per request "
         f"{elapsed * each:.2f} ms wall, CPU {(done.user - times.user) * each:.2f} ms "
         f"user + {(done.system - times.system) * each:.2f} ms system"
         + (
@@ -222,12 +224,17 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=0, help="print the N slowest statements")
     parser.add_argument("--heartbeats", type=int, default=0, help="N 1-slice heartbeat posts")
     parser.add_argument(
+        "--per-batch", type=int, default=1, help="slices per heartbeat post (1,000: a backlog)"
+    )
+    parser.add_argument(
         "--uncounted", action="store_true", help="no statement events: the plain time"
     )
     args = parser.parse_args()
     with fresh_database(args.lane, args.prefix) as url:
         cli(url, "db", "upgrade")
         cli(url, "settings", "set", "currency", "USD")
+        # Backlog batches reach weeks back; the default slice retention would refuse them.
+        cli(url, "settings", "set", "retention_slice_days", "35")
         cli(url, "add-creator", CREATOR, "--name", "Luna Bench")
         cli(url, "add-chatter", CHATTER, "--name", "Alice Bench", "--creator", CREATOR)
         token = cli(url, "api-token", INTEGRATION, "--role", "integration").splitlines()[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData
@@ -37,6 +38,21 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         value = value.astimezone(dt.UTC)
         # SQLite has no time zone type; store naive UTC text there.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        composed = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or composed is None:
+            return composed
+
+        # The same text as SQLAlchemy's SQLite DATETIME after process_bind_param
+        # ("2026-03-29 01:02:03.000000"), in one C call instead of a %-format of seven
+        # fields: a 1,000-slice batch converts 2,000 of them (tests/collector/db/test_base.py).
+        def process(value: Any) -> Any:
+            if isinstance(value, dt.datetime) and value.tzinfo is dt.UTC:
+                return value.isoformat(" ", "microseconds")[:26]
+            return None if value is None else composed(value)
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NoReturn, cast
 
 from sqlalchemy import ColumnDefault, Connection, exc
@@ -62,6 +63,33 @@ class _Compiled:
                 row[i] = process(row[i])
             out.append(tuple(row))
         return out
+
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """``parameters`` of each row; column by column, converting a value once for a run
+        of rows that share it (a batch's receipt time): 1,000 slice rows convert 18,000
+        values otherwise."""
+        names = tuple(name for name, _p, _d in self.binds)
+        try:
+            if len(names) > 1:  # itemgetter of one name gives the value, not a tuple
+                get = itemgetter(*names)
+                table = [list(get(row)) for row in rows]
+            else:
+                table = [[row[name] for name in names] for row in rows]
+        except KeyError:  # a row leaves a parameter to its default, or lacks one
+            return [self.parameters(row) for row in rows]
+        for i, (_name, process, _default) in enumerate(self.binds):
+            if process is None:
+                continue
+            last: Any = _REQUIRED
+            done = None
+            for values in table:
+                if values[i] is not last:
+                    last = values[i]
+                    done = process(last)
+                values[i] = done
+        if self.positional:
+            return table
+        return [dict(zip(names, values, strict=True)) for values in table]
 
     def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         values = []
@@ -111,8 +139,7 @@ class Fixed:
             return self.run(connection, params[0])
         compiled = self._for(connection.dialect, tuple(params[0]))
         _begin(connection)
-        parameters = [compiled.parameters(p) for p in params]
-        return _execute(connection, compiled.sql, parameters, True)[2]
+        return _execute(connection, compiled.sql, compiled.many(params), True)[2]
 
     def _for(self, dialect: Dialect, names: tuple[str, ...]) -> _Compiled:
         # The driver too: its parameter style is in the SQL (psycopg %(x)s, sqlite3 ?).

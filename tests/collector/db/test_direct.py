@@ -109,6 +109,29 @@ def test_run_counts_rows_and_run_many_runs_each(connection: Connection) -> None:
     assert [r[3] for r in ALL.rows(connection, {})] == [True, True, True]
 
 
+def test_run_many_stores_what_execute_stores(connection: Connection) -> None:
+    """Values shared by rows (one moment, one JSON object) are converted once and stored
+    for every row; a row that leaves a column to its default takes the per-row path."""
+    shared_moment = MOMENT.astimezone(dt.timezone(dt.timedelta(hours=3)))
+    shared_extra = {"k": [1]}
+    insert_all = Fixed(insert(PROBE))
+    rows = [
+        {"name": f"m{i}", "at": shared_moment if i % 3 else MOMENT + dt.timedelta(minutes=i),
+         "flag": i % 2 == 0, "extra": shared_extra if i < 4 else None}
+        for i in range(7)
+    ]  # fmt: skip
+    assert insert_all.run_many(connection, rows) == 7
+    connection.execute(insert(PROBE), [{**r, "name": f"core-{r['name']}"} for r in rows])
+    stored = ALL.rows(connection, {})
+    direct, core = stored[:7], stored[7:]
+    assert [r[2:] for r in direct] == [r[2:] for r in core]
+    assert [r[2] for r in direct[1:3]] == [MOMENT, MOMENT]
+    assert [r[4] for r in direct] == [shared_extra] * 4 + [None] * 3
+    defaulted = [{"name": "d1", "at": MOMENT}, {"name": "d2", "at": MOMENT, "flag": True}]
+    Fixed(insert(PROBE)).run_many(connection, defaulted)
+    assert [r[3] for r in ALL.rows(connection, {})[-2:]] == [False, True]
+
+
 def test_it_runs_in_the_connection_transaction(connection: Connection) -> None:
     _add(connection, "kept")
     connection.commit()
